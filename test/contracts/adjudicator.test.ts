@@ -1,0 +1,422 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { hexlify, keccak256, randomBytes, type Contract } from "ethers";
+import { deployAdjudicatorFixture, testWallet } from "../helpers/adjudicator.js";
+import {
+  adjudicatorDomain,
+  channelIdOf,
+  hashlockOf,
+  highSTwin,
+  lockTuples,
+  locksRootOf,
+  paramsTuple,
+  signBoth,
+  signState,
+  stateOf,
+  stateTuple,
+  ZERO_HASH,
+  type LockData,
+  type StateData,
+} from "../helpers/channel.js";
+
+type Fixture = Awaited<ReturnType<typeof deployAdjudicatorFixture>>;
+
+const PHASE = { None: 0n, Open: 1n, Disputed: 2n, Concluded: 3n };
+
+async function expectRevert(promise: Promise<unknown>, contract: Contract, errorName: string): Promise<void> {
+  let caught: unknown;
+  try {
+    const tx = await promise;
+    if (tx && typeof tx === "object" && "wait" in tx) await (tx as { wait: () => Promise<unknown> }).wait();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected revert ${errorName}`).toBeDefined();
+  const data = (caught as { data?: string }).data ?? (caught as { info?: { error?: { data?: string } } }).info?.error?.data;
+  const parsed = data ? contract.interface.parseError(data) : null;
+  expect(parsed?.name, `expected ${errorName}, got ${String((caught as Error).message)}`).toBe(errorName);
+}
+
+async function send(promise: Promise<{ wait: () => Promise<unknown> }>) {
+  return (await promise).wait() as Promise<{ gasUsed: bigint; logs: unknown[] } | null>;
+}
+
+describe("Adjudicator", () => {
+  let f: Fixture;
+  let p: ReturnType<typeof paramsTuple>;
+  let a0: Contract;
+  let a1: Contract;
+
+  beforeEach(async () => {
+    f = await deployAdjudicatorFixture();
+    p = paramsTuple(f.params);
+    a0 = f.as(f.wallets[0]);
+    a1 = f.as(f.wallets[1]);
+  });
+
+  async function openFunded(dep0 = [100n, 1000n], dep1 = [50n, 500n]) {
+    await send(a0.getFunction("open")(p, 0, dep0[0]!));
+    await send(a0.getFunction("deposit")(p, 1, dep0[1]!));
+    await send(a1.getFunction("deposit")(p, 0, dep1[0]!));
+    await send(a1.getFunction("deposit")(p, 1, dep1[1]!));
+  }
+
+  async function balances(): Promise<bigint[]> {
+    const out: bigint[] = [];
+    for (const wallet of f.wallets) {
+      out.push(await f.security.getFunction("balanceOf")(wallet.address));
+      out.push(await f.cash.getFunction("balanceOf")(wallet.address));
+    }
+    return out;
+  }
+
+  function signed(state: StateData) {
+    return signBoth(f.wallets, f.domain, state);
+  }
+
+  describe("open and deposit", () => {
+    it("opens with a first deposit and records the channel", async () => {
+      const receipt = await send(a0.getFunction("open")(p, 1, 250n));
+      expect(receipt).not.toBeNull();
+      const [phase, nonce, deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect([phase, nonce, deadline]).toEqual([PHASE.Open, 0n, 0n]);
+      const [avail0, avail1] = await f.adjudicator.getFunction("holdings")(f.channelId, f.params.assets[1]);
+      expect([avail0, avail1]).toEqual([250n, 0n]);
+      expect(await f.adjudicator.getFunction("channelIdOf")(p)).toBe(f.channelId);
+    });
+
+    it("opens without a deposit and emits the parameters", async () => {
+      const tx = await a1.getFunction("open")(p, 0, 0n);
+      await expect(tx.wait()).resolves.toBeTruthy();
+      const events = await f.adjudicator.queryFilter(f.adjudicator.filters.ChannelOpened!(f.channelId));
+      expect(events).toHaveLength(1);
+    });
+
+    it("rejects invalid parameters and outsiders", async () => {
+      const outsider = f.as(testWallet(3).connect(f.ethers.provider));
+      await expectRevert(outsider.getFunction("open")(p, 0, 0n), f.adjudicator, "NotParticipant");
+      const same = paramsTuple({ ...f.params, participants: [f.wallets[0].address, f.wallets[0].address] });
+      await expectRevert(a0.getFunction("open")(same, 0, 0n), f.adjudicator, "InvalidParticipants");
+      const dup = paramsTuple({ ...f.params, assets: [f.params.assets[0]!, f.params.assets[0]!] });
+      await expectRevert(a0.getFunction("open")(dup, 0, 0n), f.adjudicator, "InvalidAssets");
+      const none = paramsTuple({ ...f.params, assets: [] });
+      await expectRevert(a0.getFunction("open")(none, 0, 0n), f.adjudicator, "InvalidAssets");
+      const tooShort = paramsTuple({ ...f.params, challengePeriod: 59n });
+      await expectRevert(a0.getFunction("open")(tooShort, 0, 0n), f.adjudicator, "InvalidChallengePeriod");
+      await send(a0.getFunction("open")(p, 0, 0n));
+      await expectRevert(a0.getFunction("open")(p, 0, 0n), f.adjudicator, "WrongPhase");
+    });
+
+    it("credits deposits to their depositor at any time and rejects bad ones", async () => {
+      await expectRevert(a0.getFunction("deposit")(p, 0, 5n), f.adjudicator, "WrongPhase");
+      await openFunded();
+      await send(a1.getFunction("deposit")(p, 0, 7n));
+      const [avail0, avail1] = await f.adjudicator.getFunction("holdings")(f.channelId, f.params.assets[0]);
+      expect([avail0, avail1]).toEqual([100n, 57n]);
+      await expectRevert(a0.getFunction("deposit")(p, 0, 0n), f.adjudicator, "ZeroAmount");
+      await expectRevert(a0.getFunction("deposit")(p, 2, 1n), f.adjudicator, "InvalidAssetIndex");
+    });
+  });
+
+  describe("cooperative close", () => {
+    it("pays both participants at once from a final state", async () => {
+      await openFunded();
+      const before = await balances();
+      const final = stateOf(f.channelId, f.params, 9n, [30n, -200n], { isFinal: true });
+      const [s0, s1] = signed(final);
+      await send(a1.getFunction("closeCooperatively")(p, stateTuple(final), s0, s1));
+      const after = await balances();
+      // participant 0: 100 - 30 security, 1000 + 200 cash; participant 1: 50 + 30, 500 - 200
+      expect(after.map((v, i) => v - before[i]!)).toEqual([70n, 1200n, 80n, 300n]);
+      const [phase] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect(phase).toBe(PHASE.Concluded);
+      await expectRevert(a0.getFunction("deposit")(p, 0, 1n), f.adjudicator, "WrongPhase");
+      await expectRevert(a1.getFunction("closeCooperatively")(p, stateTuple(final), s0, s1), f.adjudicator, "WrongPhase");
+    });
+
+    it("requires a final state", async () => {
+      await openFunded();
+      const state = stateOf(f.channelId, f.params, 3n, [1n, 0n]);
+      const [s0, s1] = signed(state);
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(state), s0, s1), f.adjudicator, "NotFinal");
+    });
+  });
+
+  describe("signatures and replay protection", () => {
+    it("rejects a malleable high-s signature, swapped order and a non-participant signer", async () => {
+      await openFunded();
+      const final = stateOf(f.channelId, f.params, 1n, [0n, 0n], { isFinal: true });
+      const [s0, s1] = signed(final);
+      const tuple = stateTuple(final);
+      await expectRevert(a0.getFunction("closeCooperatively")(p, tuple, highSTwin(s0), s1), f.adjudicator, "InvalidSignature");
+      await expectRevert(a0.getFunction("closeCooperatively")(p, tuple, s0, highSTwin(s1)), f.adjudicator, "InvalidSignature");
+      await expectRevert(a0.getFunction("closeCooperatively")(p, tuple, s1, s0), f.adjudicator, "InvalidSignature");
+      const stranger = signState(testWallet(7), f.domain, final);
+      await expectRevert(a0.getFunction("closeCooperatively")(p, tuple, s0, stranger), f.adjudicator, "InvalidSignature");
+      await expectRevert(a0.getFunction("closeCooperatively")(p, tuple, s0, "0x1234"), f.adjudicator, "InvalidSignature");
+      await send(a0.getFunction("closeCooperatively")(p, tuple, s0, s1));
+    });
+
+    it("rejects a state signed for another chain id", async () => {
+      await openFunded();
+      const final = stateOf(f.channelId, f.params, 1n, [0n, 0n], { isFinal: true });
+      const otherChain = adjudicatorDomain(f.chainId + 1n, f.adjudicatorAddress);
+      const sigs = signBoth(f.wallets, otherChain, final);
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(final), ...sigs), f.adjudicator, "InvalidSignature");
+    });
+
+    it("rejects a state of the same parameters on another adjudicator", async () => {
+      await openFunded();
+      const other = (await f.ethers.deployContract("Adjudicator")) as unknown as Contract;
+      const otherAddress = await other.getAddress();
+      const otherId = channelIdOf(f.params, f.chainId, otherAddress);
+      expect(otherId).not.toBe(f.channelId);
+      const state = stateOf(otherId, f.params, 1n, [0n, 0n], { isFinal: true });
+      const sigs = signBoth(f.wallets, adjudicatorDomain(f.chainId, otherAddress), state);
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(state), ...sigs), f.adjudicator, "WrongChannel");
+      const relabelled = { ...state, channelId: f.channelId };
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(relabelled), ...sigs), f.adjudicator, "InvalidSignature");
+    });
+
+    it("rejects allocations that do not match the channel's assets", async () => {
+      await openFunded();
+      const state = stateOf(f.channelId, f.params, 1n, [0n, 0n], { isFinal: true });
+      const swapped = { ...state, allocations: [state.allocations[1]!, state.allocations[0]!] };
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(swapped), ...signed(swapped)), f.adjudicator, "MalformedState");
+      const short = { ...state, allocations: [state.allocations[0]!] };
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(short), ...signed(short)), f.adjudicator, "MalformedState");
+      const huge = stateOf(f.channelId, f.params, 1n, [2n ** 127n, 0n], { isFinal: true });
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(huge), ...signed(huge)), f.adjudicator, "MalformedState");
+    });
+  });
+
+  describe("disputes", () => {
+    it("a stale registered state is replaced by a newer one and settlement pays the newer", async () => {
+      await openFunded();
+      const stale = stateOf(f.channelId, f.params, 4n, [0n, 0n]);
+      const latest = stateOf(f.channelId, f.params, 7n, [40n, -100n]);
+      await send(a1.getFunction("forceClose")(p, stateTuple(stale), ...signed(stale)));
+      let [phase, nonce, deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect([phase, nonce]).toEqual([PHASE.Disputed, 4n]);
+      await send(a0.getFunction("challenge")(p, stateTuple(latest), ...signed(latest)));
+      [phase, nonce, deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect([phase, nonce]).toEqual([PHASE.Disputed, 7n]);
+      // the stale one cannot come back
+      await expectRevert(a1.getFunction("challenge")(p, stateTuple(stale), ...signed(stale)), f.adjudicator, "StaleNonce");
+      await expectRevert(a0.getFunction("settle")(p, [40n, -100n], []), f.adjudicator, "ChallengePeriodNotOver");
+      await f.mineAt(deadline as bigint);
+      const before = await balances();
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], []), f.adjudicator, "OutcomeMismatch");
+      await send(a0.getFunction("settle")(p, [40n, -100n], []));
+      const after = await balances();
+      expect(after.map((v, i) => v - before[i]!)).toEqual([60n, 1100n, 90n, 400n]);
+      await expectRevert(a0.getFunction("settle")(p, [40n, -100n], []), f.adjudicator, "WrongPhase");
+    });
+
+    it("accepts a last-second challenge and gives the other side a full period to answer", async () => {
+      await openFunded();
+      const s4 = stateOf(f.channelId, f.params, 4n, [1n, 0n]);
+      const s5 = stateOf(f.channelId, f.params, 5n, [2n, 0n]);
+      const s7 = stateOf(f.channelId, f.params, 7n, [3n, 0n]);
+      await send(a1.getFunction("forceClose")(p, stateTuple(s4), ...signed(s4)));
+      const [, , deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      await f.setNextTimestamp((deadline as bigint) - 1n);
+      await send(a1.getFunction("challenge")(p, stateTuple(s5), ...signed(s5)));
+      const [, nonce, extended] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect(nonce).toBe(5n);
+      expect(extended).toBe((deadline as bigint) - 1n + f.params.challengePeriod);
+      await f.setNextTimestamp((extended as bigint) - 1n);
+      await send(a0.getFunction("challenge")(p, stateTuple(s7), ...signed(s7)));
+      const [, latestNonce, finalDeadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect(latestNonce).toBe(7n);
+      await f.setNextTimestamp(finalDeadline as bigint);
+      const s8 = stateOf(f.channelId, f.params, 8n, [4n, 0n]);
+      await expectRevert(a0.getFunction("challenge")(p, stateTuple(s8), ...signed(s8)), f.adjudicator, "ChallengePeriodOver");
+      await send(a0.getFunction("settle")(p, [3n, 0n], []));
+    });
+
+    it("a final state ends a dispute at once", async () => {
+      await openFunded();
+      const stale = stateOf(f.channelId, f.params, 2n, [0n, 0n]);
+      await send(a1.getFunction("forceClose")(p, stateTuple(stale), ...signed(stale)));
+      const final = stateOf(f.channelId, f.params, 3n, [10n, 0n], { isFinal: true });
+      await send(a0.getFunction("challenge")(p, stateTuple(final), ...signed(final)));
+      const [phase, nonce] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect([phase, nonce]).toEqual([PHASE.Concluded, 3n]);
+      expect(await f.security.getFunction("balanceOf")(await f.adjudicator.getAddress())).toBe(0n);
+    });
+
+    it("closes without any state: everyone gets back what it deposited", async () => {
+      await openFunded();
+      const outsider = testWallet(5).connect(f.ethers.provider);
+      await expectRevert(f.as(outsider).getFunction("forceCloseWithoutState")(p), f.adjudicator, "NotParticipant");
+      const before = await balances();
+      await send(a1.getFunction("forceCloseWithoutState")(p));
+      const [, , deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      await f.mineAt(deadline as bigint);
+      await send(a1.getFunction("settle")(p, [0n, 0n], []));
+      const after = await balances();
+      expect(after.map((v, i) => v - before[i]!)).toEqual([100n, 1000n, 50n, 500n]);
+    });
+
+    it("the counterparty can answer a no-state close with a signed state", async () => {
+      await openFunded();
+      await send(a1.getFunction("forceCloseWithoutState")(p));
+      const latest = stateOf(f.channelId, f.params, 1n, [0n, -300n]);
+      await send(a0.getFunction("challenge")(p, stateTuple(latest), ...signed(latest)));
+      const [, , deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      await f.mineAt(deadline as bigint);
+      await send(a0.getFunction("settle")(p, [0n, -300n], []));
+      expect(await f.cash.getFunction("balanceOf")(f.wallets[0].address)).toBe(1_000_000n + 300n);
+    });
+  });
+
+  describe("withdraw without closing", () => {
+    it("pays the withdrawal, keeps the channel open and checkpoints the state", async () => {
+      await openFunded();
+      const withdrawal = stateOf(f.channelId, f.params, 5n, [10n, 0n], { withdrawn: [[0n, 20n], [300n, 0n]] });
+      const before = await balances();
+      await send(a1.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal)));
+      const after = await balances();
+      expect(after.map((v, i) => v - before[i]!)).toEqual([0n, 300n, 20n, 0n]);
+      const [phase, nonce] = await f.adjudicator.getFunction("channel")(f.channelId);
+      expect([phase, nonce]).toEqual([PHASE.Open, 5n]);
+      expect(await f.adjudicator.getFunction("holdings")(f.channelId, f.params.assets[0])).toEqual([100n, 30n, 0n, 20n]);
+
+      // no older state, and no "no state", can be registered any more
+      const older = stateOf(f.channelId, f.params, 4n, [0n, 0n]);
+      await expectRevert(a0.getFunction("forceClose")(p, stateTuple(older), ...signed(older)), f.adjudicator, "StaleNonce");
+      await expectRevert(a0.getFunction("forceCloseWithoutState")(p), f.adjudicator, "CheckpointExists");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal)), f.adjudicator, "StaleNonce");
+
+      // the checkpoint itself may be registered, and settles against what is left
+      await send(a0.getFunction("forceClose")(p, stateTuple(withdrawal), ...signed(withdrawal)));
+      const [, , deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      await f.mineAt(deadline as bigint);
+      const beforeSettle = await balances();
+      await send(a0.getFunction("settle")(p, [10n, 0n], []));
+      const afterSettle = await balances();
+      expect(afterSettle.map((v, i) => v - beforeSettle[i]!)).toEqual([90n, 700n, 40n, 500n]);
+    });
+
+    it("rejects decreasing, excessive and final withdrawals", async () => {
+      await openFunded();
+      const first = stateOf(f.channelId, f.params, 1n, [0n, 0n], { withdrawn: [[10n, 0n], [0n, 0n]] });
+      await send(a0.getFunction("withdraw")(p, stateTuple(first), ...signed(first)));
+      const lower = stateOf(f.channelId, f.params, 2n, [0n, 0n], { withdrawn: [[5n, 0n], [0n, 0n]] });
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(lower), ...signed(lower)), f.adjudicator, "WithdrawalDecreased");
+      const tooMuch = stateOf(f.channelId, f.params, 2n, [0n, 0n], { withdrawn: [[10n, 51n], [0n, 0n]] });
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(tooMuch), ...signed(tooMuch)), f.adjudicator, "WithdrawalExceedsBalance");
+      // 0 withdraws 80 of its remaining 90 but has also paid 20 to 1: that exceeds what it holds
+      const overNet = stateOf(f.channelId, f.params, 2n, [20n, 0n], { withdrawn: [[90n, 0n], [0n, 0n]] });
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(overNet), ...signed(overNet)), f.adjudicator, "WithdrawalExceedsBalance");
+      const final = stateOf(f.channelId, f.params, 2n, [0n, 0n], { isFinal: true });
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(final), ...signed(final)), f.adjudicator, "UnexpectedFinal");
+    });
+  });
+
+  describe("hashlocks", () => {
+    const secretA = hexlify(randomBytes(32));
+    const secretB = hexlify(randomBytes(32));
+
+    async function disputeWithLocks(locks: LockData[], nets: bigint[]) {
+      await openFunded();
+      const state = stateOf(f.channelId, f.params, 3n, nets, { locksRoot: locksRootOf(locks) });
+      await send(a0.getFunction("forceClose")(p, stateTuple(state), ...signed(state)));
+      const [, , deadline] = await f.adjudicator.getFunction("channel")(f.channelId);
+      return deadline as bigint;
+    }
+
+    it("pays a lock revealed in time to its receiver and returns an expired one to its sender", async () => {
+      const start = await f.now();
+      const locks: LockData[] = [
+        { assetIndex: 1, sender: 1, amount: 100n, hashlock: hashlockOf(secretA), expiry: start + 600n },
+        { assetIndex: 0, sender: 0, amount: 5n, hashlock: hashlockOf(secretB), expiry: start + 600n },
+      ];
+      expect(await f.adjudicator.getFunction("locksRootOf")(lockTuples(locks))).toBe(locksRootOf(locks));
+      const deadline = await disputeWithLocks(locks, [0n, 0n]);
+      await send(a0.getFunction("revealSecret")(secretA)); // in time
+      expect(await f.adjudicator.getFunction("secretRevealedAt")(keccak256(secretA))).toBeGreaterThan(0n);
+      await f.setNextTimestamp(start + 601n);
+      await send(a0.getFunction("revealSecret")(secretB)); // too late
+      await f.mineAt(deadline);
+      const before = await balances();
+      await send(a0.getFunction("settle")(p, [0n, 0n], lockTuples(locks)));
+      const after = await balances();
+      // lock A: 100 cash 1 → 0 paid; lock B expired: 5 security stays with 0
+      expect(after.map((v, i) => v - before[i]!)).toEqual([100n, 1100n, 50n, 400n]);
+    });
+
+    it("waits for unresolved locks and rejects the wrong lock set or too many locks", async () => {
+      const start = await f.now();
+      const lock: LockData = { assetIndex: 0, sender: 0, amount: 5n, hashlock: hashlockOf(secretA), expiry: start + 100_000n };
+      const deadline = await disputeWithLocks([lock], [0n, 0n]);
+      await f.mineAt(deadline);
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples([lock])), f.adjudicator, "LockUnresolved");
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], []), f.adjudicator, "OutcomeMismatch");
+      const many = Array.from({ length: 9 }, () => lock);
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples(many)), f.adjudicator, "TooManyLocks");
+      await f.mineAt(start + 100_001n);
+      await send(a0.getFunction("settle")(p, [0n, 0n], lockTuples([lock])));
+    });
+
+    it("rejects a final state that carries locks", async () => {
+      await openFunded();
+      const lock: LockData = { assetIndex: 0, sender: 0, amount: 5n, hashlock: hashlockOf(secretA), expiry: 1n };
+      const final = stateOf(f.channelId, f.params, 1n, [0n, 0n], { isFinal: true, locksRoot: locksRootOf([lock]) });
+      await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(final), ...signed(final)), f.adjudicator, "UnexpectedFinal");
+    });
+  });
+
+  describe("hostile tokens and claimable payouts", () => {
+    async function hostileChannel(mode: number, reentry: string = "0x") {
+      const hostile = (await f.ethers.deployContract("HostileToken")) as unknown as Contract;
+      const hostileAddress = await hostile.getAddress();
+      for (const wallet of f.wallets) {
+        await send(hostile.getFunction("mint")(wallet.address, 1000n));
+        await send((hostile.connect(wallet) as Contract).getFunction("approve")(f.adjudicatorAddress, 1000n));
+      }
+      const params = { ...f.params, assets: [f.params.assets[1]!, hostileAddress], salt: ZERO_HASH };
+      const tuple = paramsTuple(params);
+      const channelId = channelIdOf(params, f.chainId, f.adjudicatorAddress);
+      await send(a0.getFunction("open")(tuple, 1, 100n));
+      await send(a1.getFunction("deposit")(tuple, 1, 100n));
+      await send(a1.getFunction("deposit")(tuple, 0, 10n));
+      await send(hostile.getFunction("arm")(mode, f.adjudicatorAddress, reentry));
+      return { hostile, params, tuple, channelId };
+    }
+
+    it("blocks re-entrancy from a malicious token and still pays exactly once", async () => {
+      const { hostile, params, tuple, channelId } = await hostileChannel(0);
+      const final = stateOf(channelId, params, 1n, [0n, 30n], { isFinal: true });
+      const sigs = signed(final);
+      const reentry = f.adjudicator.interface.encodeFunctionData("closeCooperatively", [tuple, stateTuple(final), ...sigs]);
+      await send(hostile.getFunction("arm")(1, f.adjudicatorAddress, reentry));
+      await send(a0.getFunction("closeCooperatively")(tuple, stateTuple(final), ...sigs));
+      expect(await hostile.getFunction("reentrySucceeded")()).toBe(false);
+      expect(await hostile.getFunction("balanceOf")(f.wallets[0].address)).toBe(900n + 70n);
+      expect(await hostile.getFunction("balanceOf")(f.wallets[1].address)).toBe(900n + 130n);
+      expect(await hostile.getFunction("balanceOf")(f.adjudicatorAddress)).toBe(0n);
+    });
+
+    for (const [mode, name] of [
+      [2, "reverts"],
+      [3, "returns false"],
+      [4, "burns all gas"],
+    ] as const) {
+      it(`a payout whose token ${name} becomes claimable and the other asset is still paid`, async () => {
+        const { hostile, params, tuple, channelId } = await hostileChannel(mode);
+        const final = stateOf(channelId, params, 1n, [-4n, 30n], { isFinal: true });
+        const cashBefore = await f.cash.getFunction("balanceOf")(f.wallets[1].address);
+        // an explicit gas limit: estimation refuses a transaction with an inner call that runs out of gas
+        await send(a0.getFunction("closeCooperatively")(tuple, stateTuple(final), ...signed(final), { gasLimit: 2_000_000n }));
+        expect((await f.cash.getFunction("balanceOf")(f.wallets[1].address)) - cashBefore).toBe(6n);
+        expect(await f.adjudicator.getFunction("claimableOf")(await hostile.getAddress(), f.wallets[0].address)).toBe(70n);
+        expect(await f.adjudicator.getFunction("claimableOf")(await hostile.getAddress(), f.wallets[1].address)).toBe(130n);
+        await send(hostile.getFunction("arm")(0, f.adjudicatorAddress, "0x"));
+        await send(a1.getFunction("claim")(await hostile.getAddress()));
+        expect(await hostile.getFunction("balanceOf")(f.wallets[1].address)).toBe(900n + 130n);
+        await expectRevert(a1.getFunction("claim")(await hostile.getAddress()), f.adjudicator, "NothingClaimable");
+      });
+    }
+  });
+});
