@@ -7,7 +7,7 @@ import { adjudicatorDomain, channelIdOf, type ChannelParams } from "./channel.js
 const TEST_MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
 
 export async function connectChain() {
-  const connection = await hre.network.connect();
+  const connection = await hre.network.create();
   const { ethers } = connection;
   const chainId = (await ethers.provider.getNetwork()).chainId;
   async function now(): Promise<bigint> {

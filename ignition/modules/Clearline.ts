@@ -1,0 +1,23 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import ComplianceModule from "./Compliance.js";
+
+/** Attribute type id of CUSTODIAN (docs/compliance.md). */
+const CUSTODIAN = 5n;
+/** The adjudicator's custodian status does not lapse: uint64 max. */
+const NEVER = 2n ** 64n - 1n;
+
+/**
+ * The whole Clearline system: the compliance stack (Jurisdiction, TransferRules, RestrictedToken,
+ * CashToken) and the Adjudicator, which the deployer (an approved validator) marks as a custodian
+ * so that deposits and payouts are checked against the investors, not against the adjudicator.
+ */
+const ClearlineModule = buildModule("Clearline", (m) => {
+  const compliance = m.useModule(ComplianceModule);
+  const adjudicator = m.contract("Adjudicator", []);
+  m.call(compliance.jurisdiction, "issueAttribute", [adjudicator, CUSTODIAN, 1n, NEVER], {
+    id: "issueCustodian_Adjudicator",
+  });
+  return { ...compliance, adjudicator };
+});
+
+export default ClearlineModule;
