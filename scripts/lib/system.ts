@@ -1,5 +1,7 @@
 // Deploys the whole system with Ignition on a Hardhat network connection and gives accounts the
 // identities they need. Shared by the gas measurement, the quick start and the end-to-end tests.
+import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Contract } from "ethers";
 import ClearlineModule from "../../ignition/modules/Clearline.js";
@@ -16,8 +18,15 @@ export interface ClearlineSystem {
   adjudicator: Contract;
 }
 
-export async function deploySystem(connection: NetworkConnection): Promise<ClearlineSystem> {
-  const deployed = await connection.ignition.deploy(ClearlineModule);
+/**
+ * Deploys with Ignition. On a JSON-RPC chain Ignition keeps a journal under ignition/deployments/;
+ * an embedded chain is new every time, so callers pass a `deploymentId` whose journal is discarded.
+ */
+export async function deploySystem(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<ClearlineSystem> {
+  if (options.deploymentId !== undefined) {
+    rmSync(fileURLToPath(new URL(`../../ignition/deployments/${options.deploymentId}`, import.meta.url)), { recursive: true, force: true });
+  }
+  const deployed = await connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false });
   return deployed as unknown as ClearlineSystem;
 }
 
