@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title A replaceable rules contract of a restricted token (steps 5–10 of docs/compliance.md).
+/// @notice The token evaluates steps 1–4 (paused, frozen, balance) from its own state and then asks
+/// its rules contract; a new regulation is a new rules contract, not a new token.
+interface ITransferRules {
+    /// @notice The restriction code for moving `value` from `from` to `to` (0 = allowed), given the
+    /// receiver's current holdings. `from == 0` is a mint, `to == 0` a burn.
+    /// @param from The sender (zero for a mint).
+    /// @param to The receiver (zero for a burn).
+    /// @param value The amount.
+    /// @param receiverBalance The receiver's holdings before the transfer (on chain: `balanceOf(to)`).
+    /// @return The first failing code of steps 5–10, or 0.
+    function detect(address from, address to, uint256 value, uint256 receiverBalance) external view returns (uint8);
+}
