@@ -1,0 +1,11 @@
+/**
+ * The Clearline protocol core: pure functions and plain data shared by the client SDK and the
+ * channel node (DESIGN §2). No I/O, no clock, no timers: time and chain facts are inputs.
+ */
+export * from "./types.js";
+export * from "./errors.js";
+export * from "./restriction-codes.js";
+export * from "./encoding.js";
+export * from "./signing.js";
+export * from "./compliance.js";
+export * from "./channel.js";
