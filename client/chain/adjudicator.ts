@@ -1,0 +1,448 @@
+/**
+ * `AdjudicatorClient`: a thin adapter from the protocol core's types to `contracts/Adjudicator.sol`
+ * through ethers v6. It converts (a `State` with its `locks` becomes the contract's tuple with
+ * `locksRoot`; a `SignedState` becomes its two signatures), sends, waits for the configured number
+ * of confirmations, reports progress, and turns every failure into a `ChainError` whose revert, when
+ * there is one, is decoded against the ABIs of every Clearline contract. It decides nothing: which
+ * state to register or when to settle is the caller's (see watchtower.ts).
+ *
+ * Transactions of one client are submitted one at a time (each waits until the previous one has
+ * been handed to the node) so concurrent calls never race for the account's nonce; waiting for
+ * confirmations happens concurrently.
+ */
+import {
+  Contract,
+  MaxUint256,
+  type ContractTransactionResponse,
+  type Log,
+  type Provider,
+  type Signer,
+  type TransactionReceipt,
+} from "ethers";
+import { channelIdOf, typedStateOf } from "../protocol/encoding.js";
+import type { Address, Bytes32, Deployment, Lock, Params, SignatureHex, SignedState, State } from "../protocol/types.js";
+import { adjudicatorAbi, erc20Abi, interfaceOf } from "./abi.js";
+import { ChainError, toChainError } from "./errors.js";
+
+/** `Adjudicator.Phase`, by name. */
+export const CHANNEL_PHASES = ["None", "Open", "Disputed", "Concluded"] as const;
+export type ChannelPhase = (typeof CHANNEL_PHASES)[number];
+
+/** `Adjudicator.channel(id)`: while disputed `nonce` is the registered one, else the last checkpoint. */
+export interface ChannelRecord {
+  readonly phase: ChannelPhase;
+  readonly nonce: bigint;
+  /** End of the challenge period while disputed; 0 otherwise. */
+  readonly deadline: bigint;
+}
+
+/** `Adjudicator.holdings(id, token)`. */
+export interface Holdings {
+  readonly available0: bigint;
+  readonly available1: bigint;
+  readonly paid0: bigint;
+  readonly paid1: bigint;
+}
+
+/** The outcome registered by the latest `StateRegistered` event of a channel. */
+export interface RegisteredOutcome {
+  readonly nonce: bigint;
+  readonly deadline: bigint;
+  readonly nets: readonly bigint[];
+  readonly locksRoot: Bytes32;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+}
+
+/** Progress of one transaction, for a CLI's display. `action` is the method name ("approve", "open", …). */
+export type TxProgress =
+  | { readonly stage: "submitted"; readonly action: string; readonly hash: string }
+  | { readonly stage: "mined"; readonly action: string; readonly hash: string; readonly blockNumber: number }
+  | {
+      readonly stage: "confirmed";
+      readonly action: string;
+      readonly hash: string;
+      readonly blockNumber: number;
+      readonly confirmations: number;
+    };
+
+/** A transaction that was mined successfully and has the requested confirmations. */
+export interface TxOutcome {
+  readonly action: string;
+  readonly hash: string;
+  readonly blockNumber: number;
+  readonly gasUsed: bigint;
+  readonly receipt: TransactionReceipt;
+}
+
+export interface AdjudicatorClientOptions {
+  /** Confirmations to wait for, ethers' sense: 1 = mined (default), n = n − 1 blocks on top. */
+  readonly confirmations?: number;
+  /** Called as each transaction is submitted, mined and confirmed; exceptions it throws are ignored. */
+  readonly onProgress?: (progress: TxProgress) => void;
+  /** How often to look at the chain's head while waiting for confirmations (ms, default 1,000). */
+  readonly pollIntervalMs?: number;
+  /** Give up waiting for a transaction after this long (ms, default 10 minutes): TIMEOUT. */
+  readonly timeoutMs?: number;
+  /** Approve exactly what a deposit needs (default), or the maximum once. */
+  readonly approval?: "exact" | "unlimited";
+  /** Injectable sleep (tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Conversions between the core's types and the contract's ABI tuples
+// ---------------------------------------------------------------------------------------------
+
+export type ParamsTuple = [Address[], Address[], bigint, Bytes32];
+export type StateTuple = [Bytes32, bigint, [Address, bigint, bigint, bigint][], Bytes32, boolean];
+export type LockTuple = [number, number, bigint, Bytes32, bigint];
+
+export function paramsTuple(params: Params): ParamsTuple {
+  return [[...params.participants], [...params.assets], params.challengePeriod, params.salt];
+}
+
+/** The contract's `State` struct: the locks are replaced by their root. */
+export function stateTuple(state: State): StateTuple {
+  const typed = typedStateOf(state);
+  return [
+    typed.channelId,
+    typed.nonce,
+    typed.allocations.map((a) => [a.token, a.net, a.withdrawn0, a.withdrawn1]),
+    typed.locksRoot,
+    typed.isFinal,
+  ];
+}
+
+export function lockTuples(locks: readonly Lock[]): LockTuple[] {
+  return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry]);
+}
+
+/** Both signatures of an agreed state, participant 0's first; NOT_AGREED when one is missing. */
+export function signaturesOf(signed: SignedState, action?: string): [SignatureHex, SignatureHex] {
+  const [sig0, sig1] = signed.signatures;
+  if (sig0 === null || sig1 === null) {
+    throw new ChainError("NOT_AGREED", `state ${signed.state.nonce} lacks participant ${sig0 === null ? 0 : 1}'s signature`, {
+      action,
+    });
+  }
+  return [sig0, sig1];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+// ---------------------------------------------------------------------------------------------
+
+export class AdjudicatorClient {
+  readonly deployment: Deployment;
+  readonly signer: Signer;
+  readonly contract: Contract;
+  readonly confirmations: number;
+  private readonly options: AdjudicatorClientOptions;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Serialises submissions (see the file comment). */
+  private submitting: Promise<unknown> = Promise.resolve();
+
+  /** Use `AdjudicatorClient.connect` unless the chain id is already known. */
+  constructor(signer: Signer, deployment: Deployment, options: AdjudicatorClientOptions = {}) {
+    if (signer.provider === null) throw new Error("the signer must be connected to a provider");
+    this.signer = signer;
+    this.deployment = deployment;
+    this.options = options;
+    this.confirmations = Math.max(1, options.confirmations ?? 1);
+    this.sleep = options.sleep ?? defaultSleep;
+    this.contract = new Contract(deployment.adjudicator, adjudicatorAbi() as never, signer);
+  }
+
+  /** A client for the adjudicator at `address`, reading the chain id from the signer's provider. */
+  static async connect(signer: Signer, address: Address, options: AdjudicatorClientOptions = {}): Promise<AdjudicatorClient> {
+    if (signer.provider === null) throw new Error("the signer must be connected to a provider");
+    let chainId: bigint;
+    try {
+      chainId = (await signer.provider.getNetwork()).chainId;
+    } catch (error) {
+      throw toChainError(error, "getNetwork");
+    }
+    return new AdjudicatorClient(signer, { chainId, adjudicator: address }, options);
+  }
+
+  get address(): Address {
+    return this.deployment.adjudicator;
+  }
+
+  get provider(): Provider {
+    return this.signer.provider as Provider;
+  }
+
+  /** The id the adjudicator gives a channel with `params` (computed locally, as the contract does). */
+  channelIdOf(params: Params): Bytes32 {
+    return channelIdOf(params, this.deployment.chainId, this.deployment.adjudicator);
+  }
+
+  // ------------------------------------------------------------------------------ transactions
+
+  /**
+   * Opens the channel, with the caller's first deposit of `amount` of asset `assetIndex` when
+   * `amount > 0` (approving the token first if the allowance is short).
+   */
+  async open(params: Params, assetIndex = 0, amount = 0n): Promise<TxOutcome & { readonly channelId: Bytes32 }> {
+    if (amount > 0n) await this.ensureAllowance(this.assetAt(params, assetIndex), amount);
+    const outcome = await this.send("open", [paramsTuple(params), assetIndex, amount]);
+    return { ...outcome, channelId: this.channelIdOf(params) };
+  }
+
+  /** Deposits `amount` of asset `assetIndex` for the caller, approving the token first if needed. */
+  async deposit(params: Params, assetIndex: number, amount: bigint): Promise<TxOutcome> {
+    await this.ensureAllowance(this.assetAt(params, assetIndex), amount);
+    return this.send("deposit", [paramsTuple(params), assetIndex, amount]);
+  }
+
+  /** Pays out the withdrawals of an agreed state without closing; the state becomes a checkpoint. */
+  async withdraw(params: Params, signed: SignedState): Promise<TxOutcome> {
+    return this.sendState("withdraw", params, signed);
+  }
+
+  /** Closes at once with an agreed final state. */
+  async closeCooperatively(params: Params, signed: SignedState): Promise<TxOutcome> {
+    return this.sendState("closeCooperatively", params, signed);
+  }
+
+  /** Registers an agreed state; the challenge period starts (a final state concludes at once). */
+  async forceClose(params: Params, signed: SignedState): Promise<TxOutcome> {
+    return this.sendState("forceClose", params, signed);
+  }
+
+  /** Registers "no state": everyone gets back what it holds (only before any checkpoint). */
+  async forceCloseWithoutState(params: Params): Promise<TxOutcome> {
+    return this.send("forceCloseWithoutState", [paramsTuple(params)]);
+  }
+
+  /** Answers a dispute with an agreed state of a higher nonce. */
+  async challenge(params: Params, signed: SignedState): Promise<TxOutcome> {
+    return this.sendState("challenge", params, signed);
+  }
+
+  /** Pays out a disputed channel after its deadline: `nets` and `locks` of the registered state. */
+  async settle(params: Params, nets: readonly bigint[], locks: readonly Lock[]): Promise<TxOutcome> {
+    return this.send("settle", [paramsTuple(params), [...nets], lockTuples(locks)]);
+  }
+
+  /** Records `keccak256(secret)` as revealed at this block's time (a no-op if it already was). */
+  async revealSecret(secret: Bytes32): Promise<TxOutcome> {
+    return this.send("revealSecret", [secret]);
+  }
+
+  /** Pays the caller its claimable balance of `token`. */
+  async claim(token: Address): Promise<TxOutcome> {
+    return this.send("claim", [token]);
+  }
+
+  /** As the token's controller: moves a frozen holder's claimable balance to `recipient`. */
+  async recoverClaimable(token: Address, holder: Address, recipient: Address): Promise<TxOutcome> {
+    return this.send("recoverClaimable", [token, holder, recipient]);
+  }
+
+  /**
+   * Approves the adjudicator for `amount` of `token` (or the maximum, per `approval`) unless the
+   * allowance already covers it; returns the approval's outcome, or null when none was needed.
+   */
+  async ensureAllowance(token: Address, amount: bigint): Promise<TxOutcome | null> {
+    const erc20 = new Contract(token, erc20Abi() as never, this.signer);
+    let allowance: bigint;
+    try {
+      allowance = (await erc20.getFunction("allowance")(await this.signer.getAddress(), this.address)) as bigint;
+    } catch (error) {
+      throw toChainError(error, "allowance");
+    }
+    if (allowance >= amount) return null;
+    const value = this.options.approval === "unlimited" ? MaxUint256 : amount;
+    // The deposit after it is estimated against the approval, so waiting until it is mined suffices.
+    return this.submit("approve", () => erc20.getFunction("approve").send(this.address, value), 1);
+  }
+
+  // ------------------------------------------------------------------------------------- views
+
+  async channel(channelId: Bytes32): Promise<ChannelRecord> {
+    const [phase, nonce, deadline] = (await this.view("channel", [channelId])) as [bigint, bigint, bigint];
+    return { phase: CHANNEL_PHASES[Number(phase)] ?? "None", nonce, deadline };
+  }
+
+  async holdings(channelId: Bytes32, token: Address): Promise<Holdings> {
+    const [available0, available1, paid0, paid1] = (await this.view("holdings", [channelId, token])) as bigint[];
+    return { available0: available0!, available1: available1!, paid0: paid0!, paid1: paid1! };
+  }
+
+  async claimableOf(token: Address, holder: Address): Promise<bigint> {
+    return (await this.view("claimableOf", [token, holder])) as bigint;
+  }
+
+  /** When the secret of `hashlock` was revealed on chain (0 if never). */
+  async secretRevealedAt(hashlock: Bytes32): Promise<bigint> {
+    return (await this.view("secretRevealedAt", [hashlock])) as bigint;
+  }
+
+  /** The timestamp of the latest block: the adjudicator's notion of "now". */
+  async chainTime(): Promise<bigint> {
+    try {
+      const block = await this.provider.getBlock("latest");
+      if (block === null) throw new Error("no latest block");
+      return BigInt(block.timestamp);
+    } catch (error) {
+      throw toChainError(error, "getBlock");
+    }
+  }
+
+  /**
+   * The outcome of the channel's latest `StateRegistered` event (the on-chain record keeps only its
+   * hash; `settle` needs the nets), or null when no state was ever registered. Searches from
+   * `fromBlock` (e.g. the block the channel was opened in) to the head.
+   */
+  async registeredOutcome(channelId: Bytes32, fromBlock = 0): Promise<RegisteredOutcome | null> {
+    const iface = interfaceOf("Adjudicator");
+    const topic = iface.getEvent("StateRegistered")!.topicHash;
+    let logs: Log[];
+    try {
+      logs = await this.provider.getLogs({ address: this.address, topics: [topic, channelId], fromBlock, toBlock: "latest" });
+    } catch (error) {
+      throw toChainError(error, "getLogs");
+    }
+    const last = logs.at(-1);
+    if (last === undefined) return null;
+    const parsed = iface.parseLog({ topics: [...last.topics], data: last.data })!;
+    return {
+      nonce: parsed.args.getValue("nonce") as bigint,
+      deadline: parsed.args.getValue("deadline") as bigint,
+      nets: Array.from(parsed.args.getValue("nets") as bigint[]),
+      locksRoot: (parsed.args.getValue("locksRoot") as string).toLowerCase(),
+      blockNumber: last.blockNumber,
+      transactionHash: last.transactionHash,
+    };
+  }
+
+  // ----------------------------------------------------------------------------------- internals
+
+  private assetAt(params: Params, assetIndex: number): Address {
+    const asset = params.assets[assetIndex];
+    // The contract would revert InvalidAssetIndex; no allowance can be checked without a token.
+    if (asset === undefined) {
+      throw new ChainError("REVERTED", `asset index ${assetIndex} is out of range`, {
+        action: "deposit",
+        revert: {
+          name: "InvalidAssetIndex",
+          signature: "InvalidAssetIndex(uint256)",
+          selector: interfaceOf("Adjudicator").getError("InvalidAssetIndex")!.selector,
+          args: [BigInt(assetIndex)],
+          namedArgs: { assetIndex: BigInt(assetIndex) },
+          data: "0x",
+        },
+      });
+    }
+    return asset;
+  }
+
+  private async view(method: string, args: unknown[]): Promise<unknown> {
+    try {
+      return await this.contract.getFunction(method).staticCall(...args);
+    } catch (error) {
+      throw toChainError(error, method);
+    }
+  }
+
+  private sendState(method: "withdraw" | "closeCooperatively" | "forceClose" | "challenge", params: Params, signed: SignedState): Promise<TxOutcome> {
+    const [sig0, sig1] = signaturesOf(signed, method);
+    return this.send(method, [paramsTuple(params), stateTuple(signed.state), sig0, sig1]);
+  }
+
+  private send(method: string, args: unknown[]): Promise<TxOutcome> {
+    return this.submit(method, () => this.contract.getFunction(method).send(...args), this.confirmations);
+  }
+
+  private progress(progress: TxProgress): void {
+    try {
+      this.options.onProgress?.(progress);
+    } catch {
+      // A display must never break a transaction.
+    }
+  }
+
+  /** Submits (serialised), then waits for `confirmations`; every failure becomes a ChainError. */
+  private async submit(
+    action: string,
+    sendTx: () => Promise<ContractTransactionResponse>,
+    confirmations: number,
+  ): Promise<TxOutcome> {
+    const previous = this.submitting;
+    const sent = previous.catch(() => undefined).then(sendTx);
+    this.submitting = sent.catch(() => undefined);
+    let tx: ContractTransactionResponse;
+    try {
+      tx = await sent;
+    } catch (error) {
+      throw toChainError(error, action);
+    }
+    this.progress({ stage: "submitted", action, hash: tx.hash });
+    return this.waitFor(action, tx, confirmations);
+  }
+
+  private async waitFor(action: string, tx: ContractTransactionResponse, confirmations: number): Promise<TxOutcome> {
+    const timeoutMs = this.options.timeoutMs ?? 600_000;
+    const started = Date.now();
+    let receipt: TransactionReceipt | null;
+    try {
+      receipt = await tx.wait(1, timeoutMs);
+    } catch (error) {
+      throw await this.failure(error, action, tx);
+    }
+    if (receipt === null) throw new ChainError("UNKNOWN", `${action}: no receipt`, { action, transactionHash: tx.hash });
+    this.progress({ stage: "mined", action, hash: tx.hash, blockNumber: receipt.blockNumber });
+
+    // Further confirmations: poll the head (no long-lived subscriptions), re-reading the receipt so
+    // that a transaction moved by a reorganisation is followed to its new block.
+    while (confirmations > 1) {
+      let head: number;
+      try {
+        head = await this.provider.getBlockNumber();
+      } catch (error) {
+        throw toChainError(error, action, tx.hash);
+      }
+      if (head - receipt.blockNumber + 1 >= confirmations) {
+        const current = await this.provider.getTransactionReceipt(tx.hash).catch(() => null);
+        if (current !== null && current.blockHash === receipt.blockHash) break;
+        if (current !== null) {
+          if (current.status !== 1) throw await this.failure(new Error("reverted after a reorganisation"), action, tx, current);
+          receipt = current;
+          continue;
+        }
+      }
+      if (Date.now() - started > timeoutMs) {
+        throw new ChainError("TIMEOUT", `${action}: ${confirmations} confirmations not reached in ${timeoutMs} ms`, {
+          action,
+          transactionHash: tx.hash,
+        });
+      }
+      await this.sleep(this.options.pollIntervalMs ?? 1_000);
+    }
+    this.progress({ stage: "confirmed", action, hash: tx.hash, blockNumber: receipt.blockNumber, confirmations });
+    return { action, hash: tx.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed, receipt };
+  }
+
+  /**
+   * A transaction that failed after submission. A mined revert carries no reason, so the call is
+   * replayed on the state after its block (best effort: usually the same reason, e.g. StaleNonce
+   * when the counterparty's transaction got in first).
+   */
+  private async failure(error: unknown, action: string, tx: ContractTransactionResponse, receipt?: TransactionReceipt): Promise<ChainError> {
+    const chainError = toChainError(error, action, tx.hash);
+    if (chainError.code !== "REVERTED" || chainError.revert?.name !== null) return chainError;
+    const blockNumber = receipt?.blockNumber ?? (error as { receipt?: TransactionReceipt }).receipt?.blockNumber;
+    try {
+      await this.provider.call({ to: tx.to, from: tx.from, data: tx.data, value: tx.value, blockTag: blockNumber });
+    } catch (replayed) {
+      const decoded = toChainError(replayed, action, tx.hash);
+      if (decoded.code === "REVERTED") return decoded;
+    }
+    return chainError;
+  }
+}

@@ -1,0 +1,245 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { Contract, ZeroHash, keccak256 } from "ethers";
+import { erc20Abi } from "../../client/chain/abi.js";
+import { AdjudicatorClient, paramsTuple, type TxProgress } from "../../client/chain/adjudicator.js";
+import { ChainError, isChainError, isRevert } from "../../client/chain/errors.js";
+import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
+import { chainFixture, hex32, INITIAL_BALANCE, type ChainFixture } from "./fixture.js";
+
+/** Runs `action` and returns the ChainError it throws (fails the test if it does not throw one). */
+async function chainErrorOf(action: Promise<unknown>): Promise<ChainError> {
+  try {
+    await action;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ChainError);
+    return error as ChainError;
+  }
+  return expect.fail("expected a ChainError");
+}
+
+describe("AdjudicatorClient", () => {
+  let f: ChainFixture;
+
+  beforeEach(async () => {
+    f = await chainFixture();
+  });
+
+  it("opens with a first deposit, approving the token first, and reports progress", async () => {
+    const progress: TxProgress[] = [];
+    const investor = new AdjudicatorClient(f.investorWallet, f.deployment, { onProgress: (p) => progress.push(p) });
+    const params = f.newParams();
+    const outcome = await investor.open(params, 0, 400n);
+
+    expect(outcome.channelId).toBe(await f.system.adjudicator.getFunction("channelIdOf")(paramsTuple(params)));
+    expect(progress.map((p) => `${p.action}:${p.stage}`)).toEqual([
+      "approve:submitted",
+      "approve:mined",
+      "approve:confirmed",
+      "open:submitted",
+      "open:mined",
+      "open:confirmed",
+    ]);
+    expect(progress[3]!.hash).toBe(outcome.hash);
+    // Exactly what the deposit needed was approved, and it was spent.
+    const erc20 = new Contract(f.token, erc20Abi() as never, f.provider);
+    expect(await erc20.getFunction("allowance")(f.investorWallet.address, f.adjudicatorAddress)).toBe(0n);
+
+    expect(await investor.channel(outcome.channelId)).toEqual({ phase: "Open", nonce: 0n, deadline: 0n });
+    await investor.deposit(params, 1, 250n);
+    await f.venue.deposit(params, 0, 70n);
+    expect(await investor.holdings(outcome.channelId, f.token)).toEqual({ available0: 70n, available1: 400n, paid0: 0n, paid1: 0n });
+    expect(await investor.holdings(outcome.channelId, f.cash)).toEqual({ available0: 0n, available1: 250n, paid0: 0n, paid1: 0n });
+  });
+
+  it("skips the approval when the allowance suffices (unlimited approval mode)", async () => {
+    const progress: TxProgress[] = [];
+    const investor = new AdjudicatorClient(f.investorWallet, f.deployment, { approval: "unlimited", onProgress: (p) => progress.push(p) });
+    const params = f.newParams();
+    await investor.open(params, 1, 10n);
+    await investor.deposit(params, 1, 20n);
+    expect(progress.filter((p) => p.stage === "submitted").map((p) => p.action)).toEqual(["approve", "open", "deposit"]);
+  });
+
+  it("opens without a deposit and rejects a second open with WrongPhase", async () => {
+    const params = f.newParams();
+    const { channelId } = await f.venue.open(params);
+    const error = await chainErrorOf(f.investor.open(params));
+    expect(isRevert(error, "WrongPhase")).toBe(true);
+    expect(error.revert!.namedArgs).toEqual({ channelId, phase: 1n });
+    expect(error.action).toBe("open");
+  });
+
+  it("withdraws without closing; the state becomes a checkpoint (StaleNonce afterwards)", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const signed = f.sign(f.stateOf(params, 1n, [100n, -50n], { withdrawn: [[0n, 300n], [200n, 0n]] }));
+    const before = await f.balanceOf(f.system.token, f.investorWallet.address);
+    await f.venue.withdraw(params, signed); // anyone may submit it
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 300n);
+    expect(await f.investor.holdings(channelId, f.token)).toEqual({ available0: 1000n, available1: 700n, paid0: 0n, paid1: 300n });
+    expect(await f.investor.channel(channelId)).toEqual({ phase: "Open", nonce: 1n, deadline: 0n });
+
+    const again = await chainErrorOf(f.investor.withdraw(params, signed));
+    expect(again.code).toBe("REVERTED");
+    expect(again.revert).toMatchObject({ name: "StaleNonce", signature: "StaleNonce(uint64,uint64)", args: [1n, 1n] });
+    expect(again.revert!.namedArgs).toEqual({ known: 1n, offered: 1n });
+    const none = await chainErrorOf(f.investor.forceCloseWithoutState(params));
+    expect(isRevert(none, "CheckpointExists")).toBe(true);
+  });
+
+  it("closes cooperatively with a final state and pays both at once", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const final = f.sign(f.stateOf(params, 7n, [250n, -100n], { isFinal: true }));
+    const venueToken = await f.balanceOf(f.system.token, f.venueWallet.address);
+    const investorCash = await f.balanceOf(f.system.cash, f.investorWallet.address);
+    await f.investor.closeCooperatively(params, final);
+    // token: venue 1000 - 250 back; cash: investor 1000 - 100 back.
+    expect(await f.balanceOf(f.system.token, f.venueWallet.address)).toBe(venueToken + 750n);
+    expect(await f.balanceOf(f.system.cash, f.investorWallet.address)).toBe(investorCash + 900n);
+    expect(await f.investor.channel(channelId)).toEqual({ phase: "Concluded", nonce: 7n, deadline: 0n });
+
+    const notFinal = await chainErrorOf(f.investor.closeCooperatively(params, f.sign(f.stateOf(params, 8n, [0n, 0n]))));
+    expect(notFinal.revert?.name).toBe("NotFinal");
+  });
+
+  it("force-closes, is challenged with a newer state, and settles after the deadline", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const stale = f.sign(f.stateOf(params, 3n, [10n, 10n]));
+    const latest = f.sign(f.stateOf(params, 5n, [-200n, 300n]));
+    const forced = await f.venue.forceClose(params, stale);
+    const { deadline } = await f.venue.channel(channelId);
+    const forcedAt = BigInt((await f.provider.getBlock(forced.blockNumber))!.timestamp);
+    expect(deadline).toBe(forcedAt + 3600n);
+    expect(await f.investor.registeredOutcome(channelId)).toMatchObject({ nonce: 3n, deadline, nets: [10n, 10n], locksRoot: ZeroHash });
+
+    await f.investor.challenge(params, latest);
+    expect((await f.investor.channel(channelId)).nonce).toBe(5n);
+    const older = await chainErrorOf(f.venue.challenge(params, f.sign(f.stateOf(params, 4n, [0n, 0n]))));
+    expect(older.revert).toMatchObject({ name: "StaleNonce", args: [5n, 4n] });
+
+    const early = await chainErrorOf(f.venue.settle(params, [-200n, 300n], []));
+    expect(early.revert?.name).toBe("ChallengePeriodNotOver");
+    const registered = await f.investor.registeredOutcome(channelId);
+    expect(registered?.nets).toEqual([-200n, 300n]);
+    await f.mineAt(registered!.deadline);
+    const wrong = await chainErrorOf(f.venue.settle(params, [0n, 0n], []));
+    expect(wrong.revert?.name).toBe("OutcomeMismatch");
+
+    const before = await Promise.all([
+      f.balanceOf(f.system.token, f.venueWallet.address),
+      f.balanceOf(f.system.token, f.investorWallet.address),
+      f.balanceOf(f.system.cash, f.venueWallet.address),
+      f.balanceOf(f.system.cash, f.investorWallet.address),
+    ]);
+    await f.venue.settle(params, registered!.nets, []);
+    const after = await Promise.all([
+      f.balanceOf(f.system.token, f.venueWallet.address),
+      f.balanceOf(f.system.token, f.investorWallet.address),
+      f.balanceOf(f.system.cash, f.venueWallet.address),
+      f.balanceOf(f.system.cash, f.investorWallet.address),
+    ]);
+    // net -200 of the token moves 200 from the investor to the venue; net 300 of cash the other way.
+    expect(after.map((b, i) => b - before[i]!)).toEqual([1200n, 800n, 700n, 1300n]);
+    expect((await f.venue.channel(channelId)).phase).toBe("Concluded");
+  });
+
+  it("force-closes without a state and settles everyone's deposits back", async () => {
+    const { params, channelId } = await f.fundedChannel({ venue: [0n, 0n], investor: [500n, 0n] });
+    await f.investor.forceCloseWithoutState(params);
+    const { deadline } = await f.investor.channel(channelId);
+    expect(await f.investor.registeredOutcome(channelId)).toMatchObject({ nonce: 0n, nets: [0n, 0n] });
+    await f.mineAt(deadline);
+    await f.investor.settle(params, [0n, 0n], []);
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(INITIAL_BALANCE);
+  });
+
+  it("decodes InvalidSignature and refuses a state that is not agreed without sending anything", async () => {
+    const { params } = await f.fundedChannel();
+    const signed = f.sign(f.stateOf(params, 2n, [1n, 1n]));
+    const swapped = { state: signed.state, signatures: [signed.signatures[1], signed.signatures[0]] as const };
+    const error = await chainErrorOf(f.venue.forceClose(params, swapped));
+    expect(error.code).toBe("REVERTED");
+    expect(error.revert).toMatchObject({ name: "InvalidSignature", args: [0n], namedArgs: { participantIndex: 0n } });
+    expect(error.shortMessage).toBe("forceClose: reverted InvalidSignature(0)");
+
+    const nonceBefore = await f.provider.getTransactionCount(f.venueWallet.address);
+    const half = { state: signed.state, signatures: [signed.signatures[0], null] as const };
+    const notAgreed = await chainErrorOf(f.venue.forceClose(params, half));
+    expect(isChainError(notAgreed, "NOT_AGREED")).toBe(true);
+    expect(await f.provider.getTransactionCount(f.venueWallet.address)).toBe(nonceBefore);
+  });
+
+  it("leaves a frozen investor's payout claimable; claim fails with the token's TransferRestricted until unfrozen", async () => {
+    const { params } = await f.fundedChannel({ venue: [0n, 0n], investor: [600n, 0n] });
+    await (await f.system.token.getFunction("freeze")(f.investorWallet.address)).wait();
+    const close = await f.venue.closeCooperatively(params, f.sign(f.stateOf(params, 1n, [0n, 0n], { isFinal: true })));
+    expect(close.receipt.logs.length).toBeGreaterThan(0);
+    expect(await f.investor.claimableOf(f.token, f.investorWallet.address)).toBe(600n);
+
+    const frozen = await chainErrorOf(f.investor.claim(f.token));
+    expect(frozen.revert?.name).toBe("TransferRestricted");
+    expect(frozen.revert?.namedArgs.code).toBe(BigInt(RESTRICTION_CODES.RECEIVER_FROZEN));
+
+    await (await f.system.token.getFunction("unfreeze")(f.investorWallet.address)).wait();
+    const before = await f.balanceOf(f.system.token, f.investorWallet.address);
+    await f.investor.claim(f.token);
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 600n);
+    expect(await f.investor.claimableOf(f.token, f.investorWallet.address)).toBe(0n);
+    const nothing = await chainErrorOf(f.investor.claim(f.token));
+    expect(nothing.revert).toMatchObject({ name: "NothingClaimable", args: [f.token, f.investorWallet.address] });
+  });
+
+  it("decodes the token's refusal of a frozen depositor", async () => {
+    const params = f.newParams();
+    await f.investor.open(params, 1, 5n);
+    await (await f.system.token.getFunction("freeze")(f.investorWallet.address)).wait();
+    const error = await chainErrorOf(f.investor.deposit(params, 0, 5n));
+    expect(error.revert).toMatchObject({ name: "TransferRestricted", args: [BigInt(RESTRICTION_CODES.SENDER_FROZEN), "Sender address is frozen"] });
+  });
+
+  it("reveals a secret once and reports when", async () => {
+    const secret = hex32(0xc0ffee);
+    const outcome = await f.venue.revealSecret(secret);
+    const at = BigInt((await f.provider.getBlock(outcome.blockNumber))!.timestamp);
+    expect(await f.investor.secretRevealedAt(keccak256(secret))).toBe(at);
+    await f.investor.revealSecret(secret); // a no-op, not an error
+    expect(await f.investor.secretRevealedAt(keccak256(secret))).toBe(at);
+  });
+
+  it("waits for the configured confirmations before resolving", async () => {
+    const progress: string[] = [];
+    const client = new AdjudicatorClient(f.investorWallet, f.deployment, {
+      confirmations: 3,
+      pollIntervalMs: 5,
+      onProgress: (p) => progress.push(p.stage),
+    });
+    const params = f.newParams();
+    let resolved = false;
+    const opening = client.open(params).then((outcome) => {
+      resolved = true;
+      return outcome;
+    });
+    const waitUntil = async (predicate: () => boolean) => {
+      for (let i = 0; i < 400 && !predicate(); i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    await waitUntil(() => progress.includes("mined"));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolved).toBe(false);
+    await f.mine();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(resolved).toBe(false);
+    await f.mine();
+    const outcome = await opening;
+    expect(progress).toEqual(["submitted", "mined", "confirmed"]);
+    expect(await f.provider.getBlockNumber()).toBe(outcome.blockNumber + 2);
+  });
+
+  it("serialises concurrent submissions of one account", async () => {
+    const params = f.newParams();
+    await f.investor.open(params, 1, 1n);
+    const channelId = f.investor.channelIdOf(params);
+    const client = new AdjudicatorClient(f.investorWallet, f.deployment, { approval: "unlimited" });
+    await client.ensureAllowance(f.cash, 1n);
+    await Promise.all([1n, 2n, 3n, 4n].map((amount) => client.deposit(params, 1, amount)));
+    expect((await client.holdings(channelId, f.cash)).available1).toBe(11n);
+  });
+});
