@@ -280,6 +280,13 @@ export function channelBalance(state: State, deposits: Deposits, assetIndex: num
     : deposited - allocation.withdrawn1 + allocation.net - locked;
 }
 
+/** What the adjudicator holds for the channel of one asset: all deposits less all withdrawals. */
+function heldByChannel(state: State, deposits: Deposits, assetIndex: number): bigint {
+  const allocation = state.allocations[assetIndex] as Allocation;
+  const [deposit0, deposit1] = deposits[assetIndex] ?? [0n, 0n];
+  return deposit0 + deposit1 - allocation.withdrawn0 - allocation.withdrawn1;
+}
+
 function checkBalances(channel: Channel, state: State, deposits: Deposits): void {
   for (let assetIndex = 0; assetIndex < state.allocations.length; assetIndex++) {
     for (const participant of [0, 1] as const) {
@@ -442,10 +449,16 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
       return checkMove(lock.assetIndex, lock.sender, lock.amount);
     }
     case "withdrawal":
-      // A payout is an on-chain transfer from the adjudicator (a custodian) to the participant.
+      // A payout is an on-chain transfer from the adjudicator (a custodian) to the participant, checked
+      // as the chain will check it: the receiver's wallet balance, and an adjudicator that holds at least
+      // this channel's funds (its balance elsewhere is irrelevant to this payout).
       for (const w of update.withdrawals) {
         if (!restricted(w.assetIndex)) continue;
-        assertCompliant(compliance.facts, tokenOf(w.assetIndex), channel.deployment.adjudicator, params.participants[w.participant], w.amount, facts.now);
+        const token = tokenOf(w.assetIndex);
+        const { adjudicator } = channel.deployment;
+        const payoutHoldings = (account: Address): bigint =>
+          account === adjudicator ? heldByChannel(current, facts.deposits, w.assetIndex) : onChainBalanceOf(compliance.facts, token, account);
+        assertCompliant(compliance.facts, token, adjudicator, params.participants[w.participant], w.amount, facts.now, payoutHoldings);
       }
       return;
     case "depositAck":
