@@ -1,0 +1,79 @@
+// Node configuration: a JSON file (optional) overlaid by CLEARLINE_* environment variables,
+// validated once at start. Everything inside the node trusts the parsed result.
+import { readFileSync } from "node:fs";
+import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
+
+const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
+
+export const nodeConfigSchema = z.strictObject({
+  /** JSON-RPC URL of the chain. */
+  rpcUrl: z.string().url(),
+  /** The venue's key: it signs states and pays for dispute transactions. */
+  privateKey,
+  contracts: z.strictObject({
+    adjudicator: address,
+    jurisdiction: address,
+    /** Restricted (ERC-1404) tokens the venue trades, each with its rules contract. */
+    securities: z.array(z.strictObject({ token: address, rules: address })).min(1),
+    /** Plain ERC-20 cash tokens. */
+    cash: z.array(address).min(1),
+  }),
+  host: z.string().default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65_535).default(7_545),
+  dataDir: z.string().default(".clearline/node"),
+  /** Block to start watching from when the store has none (the deployment block). */
+  startBlock: z.coerce.number().int().min(0).default(0),
+  confirmations: z.coerce.number().int().min(0).default(0),
+  pollIntervalMs: z.coerce.number().int().min(10).default(1_000),
+  /** Challenge periods the venue accepts for new channels, in seconds. */
+  minChallengePeriod: z.coerce.number().int().min(60).default(60),
+  maxChallengePeriod: z.coerce.number().int().default(7 * 24 * 3600),
+  /** Prices the venue trades at: cash units per security unit, and a tolerance. */
+  prices: z
+    .array(z.strictObject({ security: address, cash: address, price: z.string().regex(/^\d+(\/[1-9]\d*)?$/, "cash units per security unit, as N or N/D"), toleranceBps: z.number().int().min(0).max(10_000).default(0) }))
+    .default([]),
+  /** How long an investor may leave a proposal unanswered before the venue considers it unresponsive. */
+  responseTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  maxFrameBytes: z.coerce.number().int().min(1_024).default(64 * 1024),
+  /** Per-connection token bucket: sustained messages per second and burst. */
+  rateLimit: z.strictObject({ perSecond: z.number().positive().default(500), burst: z.number().positive().default(1_000) }).default({ perSecond: 500, burst: 1_000 }),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type NodeConfig = z.output<typeof nodeConfigSchema>;
+
+/** Environment variables that override the file, and the config key each sets. */
+const ENV_KEYS: Record<string, (config: Record<string, unknown>, value: string) => void> = {
+  CLEARLINE_RPC_URL: (c, v) => (c.rpcUrl = v),
+  CLEARLINE_NODE_KEY: (c, v) => (c.privateKey = v),
+  CLEARLINE_HOST: (c, v) => (c.host = v),
+  CLEARLINE_PORT: (c, v) => (c.port = v),
+  CLEARLINE_DATA_DIR: (c, v) => (c.dataDir = v),
+  CLEARLINE_START_BLOCK: (c, v) => (c.startBlock = v),
+  CLEARLINE_CONFIRMATIONS: (c, v) => (c.confirmations = v),
+  CLEARLINE_LOG_LEVEL: (c, v) => (c.logLevel = v),
+};
+
+export class ConfigError extends Error {
+  readonly code = "INVALID_CONFIG";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads the file (if any), applies the environment, validates. */
+export function loadNodeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const raw: Record<string, unknown> = file ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+  for (const [name, apply] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") apply(raw, value);
+  }
+  const parsed = nodeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid node configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,25 @@
+// Prometheus metrics of the node (prom-client), served on /metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    connections: new Gauge({ name: "clearline_connections", help: "Open investor connections", registers: [registry] }),
+    channels: new Gauge({ name: "clearline_channels", help: "Channels by status", labelNames: ["status"], registers: [registry] }),
+    updates: new Counter({ name: "clearline_updates_total", help: "Agreed updates by kind and proposer", labelNames: ["kind", "proposer"], registers: [registry] }),
+    rejections: new Counter({ name: "clearline_rejections_total", help: "Rejected proposals and messages by code", labelNames: ["code"], registers: [registry] }),
+    updateLatency: new Histogram({
+      name: "clearline_update_seconds",
+      help: "Time from receiving a proposal to sending the countersignature (validated, persisted)",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    chainEvents: new Counter({ name: "clearline_chain_events_total", help: "Chain events applied by name", labelNames: ["event"], registers: [registry] }),
+    lastBlock: new Gauge({ name: "clearline_last_processed_block", help: "Last block the watcher processed", registers: [registry] }),
+    disputeActions: new Counter({ name: "clearline_dispute_actions_total", help: "Watchtower transactions by action", labelNames: ["action"], registers: [registry] }),
+  };
+}
+
+export type NodeMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,181 @@
+/**
+ * The wire protocol between an investor's client and the venue's node (DESIGN §4): JSON messages
+ * over WebSocket, each with the protocol version `v` and a `type`, validated against a schema on
+ * arrival. Requests carry an `id` that their answer echoes.
+ *
+ * Handshake: node → `challenge`; client → `auth` (EIP-191 signature of session.ts's login message);
+ * node → `welcome` with the investor's channels. Then, in both directions:
+ *   `propose` (a signed next state) → `accepted` (the countersignature) | `rejected` (typed reason).
+ * The proposal carries only the state: the receiver recognises the update from the difference to its
+ * latest agreed state (channel.ts `checkTransition`), so a claimed intent is never trusted.
+ * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
+ * agreed states after a reconnect). Node notices: `deposits` (confirmed on-chain deposits).
+ */
+import { getAddress } from "ethers";
+import { z } from "zod";
+import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
+
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Codes of transport-level refusals (protocol verdicts use ProtocolErrorCode). */
+export const WIRE_ERROR_CODES = [
+  "MALFORMED",
+  "UNSUPPORTED_VERSION",
+  "NOT_AUTHENTICATED",
+  "BAD_AUTH",
+  "RATE_LIMITED",
+  "UNKNOWN_CHANNEL",
+  "NOT_PARTICIPANT",
+  "CHANNEL_NOT_OPEN",
+  "INTERNAL",
+] as const;
+export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
+
+export class WireError extends Error {
+  override readonly name = "WireError";
+  constructor(
+    readonly code: WireErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isWireError(error: unknown, code?: WireErrorCode): error is WireError {
+  return error instanceof WireError && (code === undefined || error.code === code);
+}
+
+const version = z.literal(PROTOCOL_VERSION);
+const requestId = z.string().min(1).max(64);
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, "an address")
+  .transform((s) => getAddress(s.toLowerCase()));
+const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes of hex").transform((s) => s.toLowerCase());
+const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature").transform((s) => s.toLowerCase());
+const decimal = z.string().regex(/^(0|[1-9][0-9]{0,79})$/, "an unsigned decimal string");
+
+const secretsSchema = z.array(z.strictObject({ hashlock: bytes32, secret: bytes32 })).max(16);
+
+/** A signed next state, from either side. `route.to`: the venue forwards the payment to this investor. */
+const proposeSchema = z.strictObject({
+  v: version,
+  type: z.literal("propose"),
+  id: requestId,
+  channelId: bytes32,
+  state: stateJsonSchema,
+  signature,
+  secrets: secretsSchema.optional(),
+  route: z.strictObject({ to: address }).optional(),
+});
+
+const acceptedSchema = z.strictObject({
+  v: version,
+  type: z.literal("accepted"),
+  id: requestId,
+  channelId: bytes32,
+  nonce: decimal,
+  signature,
+});
+
+const restrictionSchema = z.strictObject({ code: z.number().int().min(0).max(255), rule: z.string(), message: z.string() });
+
+const rejectedSchema = z.strictObject({
+  v: version,
+  type: z.literal("rejected"),
+  id: requestId,
+  channelId: bytes32,
+  code: z.string().max(64),
+  message: z.string().max(1_000),
+  restriction: restrictionSchema.optional(),
+});
+
+const authSchema = z.strictObject({ v: version, type: z.literal("auth"), id: requestId.optional(), address, signature });
+
+const openSchema = z.strictObject({ v: version, type: z.literal("open"), id: requestId, params: paramsJsonSchema });
+
+const resyncSchema = z.strictObject({
+  v: version,
+  type: z.literal("resync"),
+  id: requestId,
+  channels: z.array(z.strictObject({ channelId: bytes32, latest: signedStateJsonSchema.nullable() })).max(1_000),
+});
+
+export const clientMessageSchema = z.discriminatedUnion("type", [
+  authSchema,
+  openSchema,
+  proposeSchema,
+  acceptedSchema,
+  rejectedSchema,
+  resyncSchema,
+]);
+
+export type ClientMessage = z.output<typeof clientMessageSchema>;
+
+/** A channel as the node reports it to its investor. */
+const channelReportSchema = z.strictObject({
+  channelId: bytes32,
+  params: paramsJsonSchema,
+  status: z.enum(["proposed", "open", "disputed", "concluded"]),
+  latest: signedStateJsonSchema,
+  deposits: z.array(z.tuple([decimal, decimal])),
+});
+
+export const nodeMessageSchema = z.discriminatedUnion("type", [
+  z.strictObject({ v: version, type: z.literal("challenge"), venue: address, chainId: decimal, adjudicator: address, nonce: bytes32 }),
+  z.strictObject({ v: version, type: z.literal("welcome"), id: requestId.optional(), address, channels: z.array(channelReportSchema) }),
+  z.strictObject({ v: version, type: z.literal("opened"), id: requestId, channel: channelReportSchema }),
+  z.strictObject({ v: version, type: z.literal("resynced"), id: requestId, channels: z.array(channelReportSchema) }),
+  z.strictObject({ v: version, type: z.literal("deposits"), channelId: bytes32, status: channelReportSchema.shape.status, deposits: z.array(z.tuple([decimal, decimal])) }),
+  proposeSchema,
+  acceptedSchema,
+  rejectedSchema,
+  z.strictObject({ v: version, type: z.literal("error"), id: requestId.optional(), code: z.string(), message: z.string() }),
+]);
+
+export type NodeMessage = z.input<typeof nodeMessageSchema>;
+export type NodeMessageParsed = z.output<typeof nodeMessageSchema>;
+export type ChannelReport = z.input<typeof channelReportSchema>;
+
+function parseWith<S extends z.ZodType>(schema: S, text: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new WireError("MALFORMED", "the message is not JSON");
+  }
+  if (typeof value === "object" && value !== null && "v" in value && value.v !== PROTOCOL_VERSION) {
+    throw new WireError("UNSUPPORTED_VERSION", `protocol version ${String(value.v)} is not supported; this peer speaks ${PROTOCOL_VERSION}`);
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) throw new WireError("MALFORMED", `malformed message: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+export function parseClientMessage(text: string): ClientMessage {
+  return parseWith(clientMessageSchema, text);
+}
+
+export function parseNodeMessage(text: string): NodeMessageParsed {
+  return parseWith(nodeMessageSchema, text);
+}
+
+/** Why a proposal was refused: a core verdict (errors.ts `rejectionOf`) or a node-level refusal. */
+export interface RejectionReason {
+  readonly code: string;
+  readonly message: string;
+  readonly restriction?: { readonly code: number; readonly rule: string; readonly message: string };
+}
+
+/** The `rejected` answer to proposal `id`. */
+export function rejectedMessage(id: string, channelId: string, rejection: RejectionReason) {
+  return {
+    v: PROTOCOL_VERSION,
+    type: "rejected" as const,
+    id,
+    channelId,
+    code: rejection.code,
+    message: rejection.message,
+    ...(rejection.restriction ? { restriction: rejection.restriction } : {}),
+  };
+}

@@ -1,0 +1,603 @@
+// The investor's SDK: connects to a venue's node over WebSocket, proves its address, opens and funds
+// channels on chain, proposes and countersigns updates through the pure protocol core, keeps every
+// agreed state in its own store (so it can dispute without the node), resyncs after a reconnect,
+// and does everything on chain itself when it must: force-close, challenge, settle, claim.
+import { randomBytes } from "node:crypto";
+import { hexlify } from "ethers";
+import WebSocket from "ws";
+import {
+  applyUpdate,
+  channelBalance,
+  channelOf,
+  checkTransition,
+  genesisState,
+  paramsFromJson,
+  paramsToJson,
+  rejectionOf,
+  signedStateFromJson,
+  signedStateToJson,
+  stateDigest,
+  stateFromJson,
+  stateToJson,
+  validateTransition,
+  verifyAgreed,
+  withSignature,
+  ProtocolError,
+  type Address,
+  type Bytes32,
+  type Channel,
+  type Deployment,
+  type Deposits,
+  type Leg,
+  type Signer,
+  type SignedState,
+  type Update,
+  type Verifier,
+} from "../protocol/index.js";
+import {
+  PROTOCOL_VERSION,
+  parseNodeMessage,
+  rejectedMessage,
+  type ChannelReport,
+  type NodeMessageParsed,
+} from "../protocol/wire.js";
+import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
+import type { ChannelRecord, ChannelStore, HistoryEntry, UpdateSummary } from "../store/store.js";
+import { summarize } from "../store/summary.js";
+import { loginDigest } from "../protocol/session.js";
+
+export const CLIENT_ERROR_CODES = [
+  /** The venue refused a proposal; `rejection` says why (for compliance: the ERC-1404 rule). */
+  "REJECTED",
+  "NOT_CONNECTED",
+  "TIMEOUT",
+  "UNKNOWN_CHANNEL",
+  /** The node speaks for another chain or adjudicator than the client's. */
+  "WRONG_CHAIN",
+  /** The operation needs a chain connection the client was not given. */
+  "NO_CHAIN",
+  /** The node sent something the client cannot accept. */
+  "NODE_MISBEHAVED",
+  "CHANNEL_NOT_READY",
+] as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+export interface Rejection {
+  readonly code: string;
+  readonly message: string;
+  readonly restriction?: { readonly code: number; readonly rule: string; readonly message: string };
+}
+
+export class ClientError extends Error {
+  override readonly name = "ClientError";
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    readonly rejection?: Rejection,
+  ) {
+    super(message);
+  }
+}
+
+export function isClientError(error: unknown, code?: ClientErrorCode): error is ClientError {
+  return error instanceof ClientError && (code === undefined || error.code === code);
+}
+
+export interface ClientOptions {
+  /** ws:// URL of the venue's node. */
+  readonly nodeUrl: string;
+  /** The investor's channel key. */
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  readonly store: ChannelStore;
+  readonly deployment: Deployment;
+  /** On-chain operations (open, deposit, withdraw, close, disputes); optional for off-chain-only use. */
+  readonly chain?: AdjudicatorClient;
+  /** How long to wait for an answer from the node (ms). */
+  readonly responseTimeoutMs?: number;
+  /** Reconnect (with resync) when the connection drops. Default true. */
+  readonly reconnect?: boolean;
+  /** Notified of what happens (proposals from the venue, reconnects). */
+  readonly onEvent?: (event: ClientEvent) => void;
+}
+
+export type ClientEvent =
+  | { readonly type: "connected" }
+  | { readonly type: "disconnected" }
+  | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
+  | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string };
+
+interface Waiting {
+  resolve(message: NodeMessageParsed): void;
+  reject(error: Error): void;
+}
+
+interface Live {
+  channel: Channel;
+  queue: Promise<unknown>;
+  /** The unanswered proposal of ours, by request id. */
+  outstanding: string | undefined;
+}
+
+const ME = 1;
+const VENUE = 0;
+
+export class ClearlineClient {
+  private socket: WebSocket | undefined;
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly live = new Map<Bytes32, Live>();
+  /** The node's last report of each channel: status and confirmed deposits. */
+  private readonly reports = new Map<Bytes32, ChannelReport>();
+  private nextId = 1;
+  /** The venue's address, learnt from the node's challenge. */
+  private venue: Address | undefined;
+  private closedByUser = false;
+  private connectedOnce: ((error?: Error) => void) | undefined;
+  private readonly listeners = new Set<(report: ChannelReport) => void>();
+
+  constructor(private readonly options: ClientOptions) {}
+
+  get address(): Address {
+    return this.options.signer.address;
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN && this.connectedOnce === undefined;
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  /** Connects, authenticates and resyncs every channel the store knows. */
+  async connect(): Promise<void> {
+    this.closedByUser = false;
+    for (const record of await this.options.store.channels()) this.track(record);
+    await new Promise<void>((resolve, reject) => {
+      this.connectedOnce = (error) => (error ? reject(error) : resolve());
+      this.openSocket();
+    });
+  }
+
+  /** Closes the connection to the node (channels stay as they are). */
+  async disconnect(): Promise<void> {
+    this.closedByUser = true;
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+      socket.close();
+    });
+  }
+
+  private openSocket(): void {
+    const socket = new WebSocket(this.options.nodeUrl);
+    this.socket = socket;
+    socket.on("message", (data) => {
+      let message: NodeMessageParsed;
+      try {
+        message = parseNodeMessage(data.toString());
+      } catch (error) {
+        this.fail(new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
+        return;
+      }
+      this.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+    });
+    socket.on("close", () => {
+      for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
+      this.waiting.clear();
+      if (this.connectedOnce !== undefined) {
+        this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${this.options.nodeUrl}`));
+        this.connectedOnce = undefined;
+      }
+      this.options.onEvent?.({ type: "disconnected" });
+      if (!this.closedByUser && (this.options.reconnect ?? true)) setTimeout(() => this.reconnect(), 500);
+    });
+    socket.on("error", () => undefined); // a close event follows and handles it
+  }
+
+  private reconnect(): void {
+    if (this.closedByUser) return;
+    const connected = new Promise<void>((resolve, reject) => {
+      this.connectedOnce = (error) => (error ? reject(error) : resolve());
+    });
+    connected.then(
+      () => this.options.onEvent?.({ type: "connected" }),
+      () => undefined, // the close handler schedules the next attempt
+    );
+    this.openSocket();
+  }
+
+  private fail(error: Error): void {
+    if (this.connectedOnce !== undefined) {
+      this.connectedOnce(error);
+      this.connectedOnce = undefined;
+      this.socket?.close();
+    }
+  }
+
+  private send(message: object): void {
+    if (this.socket?.readyState !== WebSocket.OPEN) throw new ClientError("NOT_CONNECTED", "not connected to the node");
+    this.socket.send(JSON.stringify(message));
+  }
+
+  private request(message: { readonly id: string; readonly [field: string]: unknown }): Promise<NodeMessageParsed> {
+    const timeoutMs = this.options.responseTimeoutMs ?? 30_000;
+    return new Promise<NodeMessageParsed>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(message.id);
+        reject(new ClientError("TIMEOUT", `the node did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(message.id, {
+        resolve: (m) => (clearTimeout(timer), resolve(m)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+      try {
+        this.send(message);
+      } catch (error) {
+        clearTimeout(timer);
+        this.waiting.delete(message.id);
+        reject(error as Error);
+      }
+    });
+  }
+
+  private newId(): string {
+    return `c${this.nextId++}`;
+  }
+
+  private async onMessage(message: NodeMessageParsed): Promise<void> {
+    switch (message.type) {
+      case "challenge": {
+        const deployment = { chainId: BigInt(message.chainId), adjudicator: message.adjudicator };
+        if (deployment.chainId !== this.options.deployment.chainId || deployment.adjudicator !== this.options.deployment.adjudicator) {
+          this.fail(new ClientError("WRONG_CHAIN", `the node serves chain ${deployment.chainId} / ${deployment.adjudicator}, not ours`));
+          return;
+        }
+        this.venue = message.venue;
+        const signature = this.options.signer.sign(loginDigest({ venue: message.venue, deployment, nonce: message.nonce }));
+        this.send({ v: PROTOCOL_VERSION, type: "auth", address: this.address, signature });
+        return;
+      }
+      case "welcome": {
+        const reports = await this.resync();
+        for (const report of reports) await this.absorb(report);
+        const done = this.connectedOnce;
+        this.connectedOnce = undefined;
+        done?.();
+        return;
+      }
+      case "deposits": {
+        const report = this.reports.get(message.channelId);
+        if (report !== undefined) {
+          const updated = { ...report, status: message.status, deposits: message.deposits.map(([a, b]) => [a.toString(), b.toString()] as [string, string]) };
+          this.reports.set(message.channelId, updated);
+          for (const listener of this.listeners) listener(updated);
+        }
+        this.options.onEvent?.({ type: "deposits", channelId: message.channelId, status: message.status });
+        return;
+      }
+      case "propose":
+        return this.onVenueProposal(message);
+      case "error":
+        if (message.id !== undefined && this.waiting.has(message.id)) {
+          this.waiting.get(message.id)!.reject(new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message }));
+          this.waiting.delete(message.id);
+          return;
+        }
+        if (this.connectedOnce !== undefined) this.fail(new ClientError("REJECTED", `${message.code}: ${message.message}`));
+        return;
+      default: {
+        const waiting = "id" in message && message.id !== undefined ? this.waiting.get(message.id) : undefined;
+        if (waiting !== undefined) {
+          this.waiting.delete((message as { id: string }).id);
+          waiting.resolve(message);
+        }
+      }
+    }
+  }
+
+  /** Sends our latest agreed state of every channel; adopts the venue's where it is newer. */
+  private async resync(): Promise<ChannelReport[]> {
+    const records = await this.options.store.channels();
+    const channels = records.map((r) => ({ channelId: r.channelId, latest: r.latest === null ? null : signedStateToJson(r.latest) }));
+    const id = this.newId();
+    const answer = await this.request({ v: PROTOCOL_VERSION, type: "resync", id, channels });
+    if (answer.type !== "resynced") throw new ClientError("NODE_MISBEHAVED", `expected resynced, got ${answer.type}`);
+    return answer.channels.map((c) => ({
+      ...c,
+      params: paramsToJson(c.params),
+      latest: signedStateToJson(c.latest),
+      deposits: c.deposits.map(([a, b]) => [a.toString(), b.toString()] as [string, string]),
+    }));
+  }
+
+  /** Takes in the node's view of a channel: the newest agreed state if it is newer and valid. */
+  private async absorb(report: ChannelReport): Promise<void> {
+    this.reports.set(report.channelId, report);
+    let record = await this.options.store.channel(report.channelId);
+    if (record === undefined) return; // a channel we never agreed to: nothing of ours is at stake
+    const live = this.track(record);
+    await this.serialized(live, async () => {
+      const theirs = signedStateFromJson(report.latest);
+      record = (await this.options.store.channel(report.channelId))!;
+      const ours = record.latest?.state.nonce ?? 0n;
+      if (theirs.state.nonce > ours) {
+        verifyAgreed(live.channel, theirs, this.options.verifier);
+        const summary = record.pending?.signed.state.nonce === theirs.state.nonce ? record.pending.update : { kind: "resync", movements: [], at: Date.now() };
+        await this.options.store.stateAgreed(report.channelId, theirs, summary);
+      } else if (record.pending !== null) {
+        // Our proposal never reached the venue: it is void.
+        await this.options.store.proposalCleared(report.channelId);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ venue proposals
+
+  private async onVenueProposal(message: Extract<NodeMessageParsed, { type: "propose" }>): Promise<void> {
+    const live = this.live.get(message.channelId);
+    if (live === undefined) {
+      this.send(rejectedMessage(message.id, message.channelId, { code: "UNKNOWN_CHANNEL", message: "the client knows no such channel" }));
+      return;
+    }
+    // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
+    await this.serializedOrNow(live, async () => {
+      try {
+        const record = await this.recordOf(message.channelId);
+        const latest = record.latest ?? genesisState(live.channel);
+        const proposed: SignedState = { state: stateFromJson(message.state), signatures: [message.signature, null] };
+        const { update } = validateTransition(live.channel, latest, proposed, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() } }, this.options.verifier);
+        if (update.kind !== "payment" || update.leg.from !== VENUE) {
+          throw new ProtocolError("INVALID_UPDATE", `the client accepts only payments from the venue unasked, not ${update.kind}`);
+        }
+        const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
+        const agreed = withSignature(proposed, ME, signature);
+        const summary = summarize(update, Date.now());
+        await this.options.store.stateAgreed(message.channelId, agreed, summary);
+        this.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: proposed.state.nonce.toString(), signature });
+        this.options.onEvent?.({ type: "agreed", channelId: message.channelId, nonce: proposed.state.nonce, summary, proposer: "venue" });
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        this.send(rejectedMessage(message.id, message.channelId, rejectionOf(error)));
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ channels
+
+  /**
+   * Agrees channel parameters with the venue, opens the channel on chain with a first deposit and
+   * waits until the venue has seen it.
+   */
+  async openChannel(options: { assets: readonly Address[]; challengePeriod?: bigint; deposit?: { assetIndex: number; amount: bigint } }): Promise<Bytes32> {
+    const chain = this.requireChain();
+    const venue = await this.venueAddress();
+    const params = {
+      participants: [venue, this.address] as const,
+      assets: [...options.assets],
+      challengePeriod: options.challengePeriod ?? 3_600n,
+      salt: hexlify(randomBytes(32)),
+    };
+    const answer = await this.request({ v: PROTOCOL_VERSION, type: "open", id: this.newId(), params: paramsToJson(params) });
+    if (answer.type !== "opened") throw new ClientError("NODE_MISBEHAVED", `expected opened, got ${answer.type}`);
+    const channel = channelOf(paramsFromJson(paramsToJson(params)), this.options.deployment);
+    if (answer.channel.channelId !== channel.channelId) throw new ClientError("NODE_MISBEHAVED", "the venue answered for another channel");
+    await this.options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: this.options.deployment, me: ME, createdAt: Date.now() });
+    this.track((await this.options.store.channel(channel.channelId))!);
+    this.reports.set(channel.channelId, { ...answer.channel, params: paramsToJson(answer.channel.params), latest: signedStateToJson(answer.channel.latest), deposits: [] });
+    const deposit = options.deposit;
+    const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
+    await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
+    await seen;
+    return channel.channelId;
+  }
+
+  /** Deposits on chain and waits until the venue has seen it. */
+  async deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const record = await this.recordOf(channelId);
+    const before = BigInt(this.reports.get(channelId)?.deposits[assetIndex]?.[ME] ?? "0");
+    const seen = this.waitForReport(channelId, (r) => BigInt(r.deposits[assetIndex]?.[ME] ?? "0") >= before + amount);
+    const outcome = await chain.deposit(record.params, assetIndex, amount);
+    await seen;
+    return outcome;
+  }
+
+  /** Pays `amount` of asset `assetIndex` to the venue, or through it to investor `to`. */
+  async pay(channelId: Bytes32, payment: { assetIndex: number; amount: bigint; to?: Address; memo?: string }): Promise<SignedState> {
+    const leg: Leg = { assetIndex: payment.assetIndex, from: ME, amount: payment.amount };
+    return this.propose(channelId, { kind: "payment", leg }, payment.to === undefined ? {} : { route: { to: payment.to } }, payment.memo);
+  }
+
+  /** Delivery versus payment with the venue: `give` leaves the investor, `get` arrives, in one state. */
+  async trade(channelId: Bytes32, trade: { give: { assetIndex: number; amount: bigint }; get: { assetIndex: number; amount: bigint } }): Promise<SignedState> {
+    const legs = [
+      { assetIndex: trade.give.assetIndex, from: ME, amount: trade.give.amount },
+      { assetIndex: trade.get.assetIndex, from: VENUE, amount: trade.get.amount },
+    ].sort((a, b) => a.assetIndex - b.assetIndex) as unknown as readonly [Leg, Leg];
+    return this.propose(channelId, { kind: "trade", legs });
+  }
+
+  /** Withdraws without closing: agrees the withdrawal off-chain, then executes it on chain. */
+  async withdraw(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const agreed = await this.propose(channelId, { kind: "withdrawal", withdrawals: [{ assetIndex, participant: ME, amount }] });
+    return chain.withdraw((await this.recordOf(channelId)).params, agreed);
+  }
+
+  /** Cooperative close: agrees a final state with the venue and pays both out in one transaction. */
+  async close(channelId: Bytes32): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const final = await this.propose(channelId, { kind: "final" });
+    return chain.closeCooperatively((await this.recordOf(channelId)).params, final);
+  }
+
+  /** Registers our latest agreed state on chain (or "no state" before the first update). */
+  async forceClose(channelId: Bytes32): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const record = await this.recordOf(channelId);
+    if (record.latest === null) return chain.forceCloseWithoutState(record.params);
+    return chain.forceClose(record.params, record.latest);
+  }
+
+  /** Answers a registered stale state with our latest. */
+  async challenge(channelId: Bytes32): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const record = await this.recordOf(channelId);
+    if (record.latest === null) throw new ClientError("CHANNEL_NOT_READY", "there is no agreed state to challenge with");
+    return chain.challenge(record.params, record.latest);
+  }
+
+  /** Pays out a disputed channel after its deadline, with the registered outcome read from chain. */
+  async settle(channelId: Bytes32): Promise<TxOutcome> {
+    const chain = this.requireChain();
+    const record = await this.recordOf(channelId);
+    const outcome = await chain.registeredOutcome(channelId);
+    if (outcome === null) throw new ClientError("CHANNEL_NOT_READY", "no state is registered for this channel");
+    const latest = record.latest;
+    const locks = latest !== null && latest.state.nonce === outcome.nonce ? latest.state.locks : [];
+    return chain.settle(record.params, outcome.nets, locks);
+  }
+
+  async claim(token: Address): Promise<TxOutcome> {
+    return this.requireChain().claim(token);
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async channels(): Promise<readonly ChannelRecord[]> {
+    return this.options.store.channels();
+  }
+
+  /** What each participant holds of each asset in the channel, by the latest agreed state. */
+  async balances(channelId: Bytes32): Promise<{ asset: Address; venue: bigint; me: bigint }[]> {
+    const record = await this.recordOf(channelId);
+    const channel = this.track(record).channel;
+    const state = (record.latest ?? genesisState(channel)).state;
+    const deposits = await this.depositsOf(record);
+    return record.params.assets.map((asset, i) => ({ asset, venue: channelBalance(state, deposits, i, VENUE), me: channelBalance(state, deposits, i, ME) }));
+  }
+
+  async history(channelId: Bytes32, limit?: number): Promise<readonly HistoryEntry[]> {
+    return this.options.store.history(channelId, limit === undefined ? {} : { limit, newestFirst: true });
+  }
+
+  /** The node's last report of a channel (status, confirmed deposits). */
+  report(channelId: Bytes32): ChannelReport | undefined {
+    return this.reports.get(channelId);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Builds, checks, signs, records and sends our proposal; resolves with the agreed state. */
+  private async propose(channelId: Bytes32, update: Update, extra: { route?: { to: Address } } = {}, memo?: string): Promise<SignedState> {
+    const live = this.live.get(channelId);
+    if (live === undefined) throw new ClientError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
+    return this.serialized(live, async () => {
+      const record = await this.recordOf(channelId);
+      const latest = record.latest ?? genesisState(live.channel);
+      const state = applyUpdate(live.channel, latest.state, update);
+      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() } });
+      const signature = this.options.signer.sign(stateDigest(state, live.channel.domain));
+      const ours = withSignature({ state, signatures: [null, null] }, ME, signature);
+      const summary = summarize(update, Date.now(), memo);
+      await this.options.store.proposalRecorded(channelId, { proposer: ME, signed: ours, update: summary });
+      const id = this.newId();
+      live.outstanding = id;
+      let answer: NodeMessageParsed;
+      try {
+        answer = await this.request({ v: PROTOCOL_VERSION, type: "propose", id, channelId, state: stateToJson(state), signature, ...extra });
+      } finally {
+        live.outstanding = undefined;
+      }
+      if (answer.type === "rejected") {
+        await this.options.store.proposalCleared(channelId);
+        const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
+        const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
+        throw new ClientError("REJECTED", `the venue rejected the ${update.kind}: ${answer.code} ${answer.message}${rule}`, rejection);
+      }
+      if (answer.type !== "accepted") throw new ClientError("NODE_MISBEHAVED", `expected accepted, got ${answer.type}`);
+      const agreed = withSignature(ours, VENUE, answer.signature);
+      verifyAgreed(live.channel, agreed, this.options.verifier);
+      await this.options.store.stateAgreed(channelId, agreed, summary);
+      this.options.onEvent?.({ type: "agreed", channelId, nonce: state.nonce, summary, proposer: "me" });
+      return agreed;
+    });
+  }
+
+  /** Confirmed deposits: from the chain when the client has one, else the venue's report. */
+  private async depositsOf(record: ChannelRecord): Promise<Deposits> {
+    const chain = this.options.chain;
+    if (chain !== undefined) {
+      return Promise.all(
+        record.params.assets.map(async (token) => {
+          const h = await chain.holdings(record.channelId, token);
+          return [h.available0 + h.paid0, h.available1 + h.paid1] as const;
+        }),
+      );
+    }
+    const report = this.reports.get(record.channelId);
+    return record.params.assets.map((_, i) => [BigInt(report?.deposits[i]?.[0] ?? "0"), BigInt(report?.deposits[i]?.[1] ?? "0")] as const);
+  }
+
+  private waitForReport(channelId: Bytes32, predicate: (report: ChannelReport) => boolean, timeoutMs = 60_000): Promise<ChannelReport> {
+    const current = this.reports.get(channelId);
+    if (current !== undefined && predicate(current)) return Promise.resolve(current);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new ClientError("TIMEOUT", `the venue did not confirm the channel's on-chain state within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const listener = (report: ChannelReport) => {
+        if (report.channelId !== channelId || !predicate(report)) return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve(report);
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  private async venueAddress(): Promise<Address> {
+    if (this.venue === undefined) throw new ClientError("NOT_CONNECTED", "connect first");
+    return this.venue;
+  }
+
+  private requireChain(): AdjudicatorClient {
+    if (this.options.chain === undefined) throw new ClientError("NO_CHAIN", "this operation needs a chain connection (rpcUrl)");
+    return this.options.chain;
+  }
+
+  private async recordOf(channelId: Bytes32): Promise<ChannelRecord> {
+    const record = await this.options.store.channel(channelId);
+    if (record === undefined) throw new ClientError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
+    return record;
+  }
+
+  private track(record: ChannelRecord): Live {
+    let live = this.live.get(record.channelId);
+    if (live === undefined) {
+      live = { channel: channelOf(record.params, record.deployment), queue: Promise.resolve(), outstanding: undefined };
+      this.live.set(record.channelId, live);
+    }
+    return live;
+  }
+
+  private serialized<T>(live: Live, work: () => Promise<T>): Promise<T> {
+    const run = live.queue.then(work, work);
+    live.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The venue's proposal may arrive while our own is unanswered (simultaneous proposals); waiting
+   * behind ours would deadlock until the timeout, and the venue's takes precedence anyway, so it
+   * is handled at once (the node rejects ours with CONFLICT).
+   */
+  private serializedOrNow<T>(live: Live, work: () => Promise<T>): Promise<T> {
+    return live.outstanding !== undefined ? work() : this.serialized(live, work);
+  }
+}
+
+function nowSeconds(): bigint {
+  return BigInt(Math.floor(Date.now() / 1000));
+}
