@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Contract, ZeroHash, keccak256 } from "ethers";
 import { erc20Abi } from "../../client/chain/abi.js";
-import { AdjudicatorClient, paramsTuple, type TxProgress } from "../../client/chain/adjudicator.js";
+import { AdjudicatorClient, paramsTuple, stateTuple, type TxProgress } from "../../client/chain/adjudicator.js";
 import { ChainError, isChainError, isRevert } from "../../client/chain/errors.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
 import { chainFixture, hex32, INITIAL_BALANCE, type ChainFixture } from "./fixture.js";
@@ -231,6 +231,41 @@ describe("AdjudicatorClient", () => {
     const outcome = await opening;
     expect(progress).toEqual(["submitted", "mined", "confirmed"]);
     expect(await f.provider.getBlockNumber()).toBe(outcome.blockNumber + 2);
+  });
+
+  it("decodes the reason of a transaction that reverted when mined (a lost race)", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    await f.venue.forceClose(params, f.sign(f.stateOf(params, 3n, [0n, 0n])));
+    const submitted: string[] = [];
+    const investor = new AdjudicatorClient(f.investorWallet, f.deployment, {
+      pollIntervalMs: 5,
+      onProgress: (p) => {
+        if (p.stage === "submitted") submitted.push(p.hash);
+      },
+    });
+    await f.provider.send("evm_setAutomine", [false]);
+    try {
+      // Ours is valid when estimated and sent …
+      const ours = investor.challenge(params, f.sign(f.stateOf(params, 6n, [1n, 1n])));
+      for (let i = 0; i < 400 && submitted.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(submitted).toHaveLength(1);
+      // … but a newer state paying a higher tip is mined before it in the same block.
+      const newer = f.sign(f.stateOf(params, 7n, [2n, 2n]));
+      const adjudicator = f.system.adjudicator.connect(f.outsiderWallet) as typeof f.system.adjudicator;
+      await adjudicator.getFunction("challenge")(paramsTuple(params), stateTuple(newer.state), newer.signatures[0], newer.signatures[1], {
+        gasLimit: 500_000n,
+        maxPriorityFeePerGas: 50_000_000_000n,
+        maxFeePerGas: 100_000_000_000n,
+      });
+      await f.provider.send("evm_mine", []);
+      const error = await chainErrorOf(ours);
+      expect(error.code).toBe("REVERTED");
+      expect(error.transactionHash).toBe(submitted[0]);
+      expect(error.revert).toMatchObject({ name: "StaleNonce", args: [7n, 6n] });
+    } finally {
+      await f.provider.send("evm_setAutomine", [true]);
+    }
+    expect((await f.investor.channel(channelId)).nonce).toBe(7n);
   });
 
   it("serialises concurrent submissions of one account", async () => {
