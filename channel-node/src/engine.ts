@@ -25,13 +25,12 @@ import {
   checkTransition,
   genesisState,
   isTrackedToken,
-  paramsFromJson,
   paramsToJson,
   rejectionOf,
-  signedStateFromJson,
   signedStateToJson,
   stateDigest,
-  stateFromJson,
+  checkStateBounds,
+  validateParams,
   stateToJson,
   validateTransition,
   verifyAgreed,
@@ -164,7 +163,8 @@ export class ChannelEngine {
   // ------------------------------------------------------------------ opening
 
   private async handleOpen(session: Session, message: Extract<ClientMessage, { type: "open" }>): Promise<void> {
-    const params = this.guard(() => paramsFromJson(message.params));
+    const params = message.params;
+    this.guard(() => validateParams(params));
     if (params.participants[VENUE] !== this.venue || params.participants[INVESTOR] !== session.address) {
       throw new WireError("NOT_PARTICIPANT", `participant 0 must be the venue ${this.venue} and participant 1 you, ${session.address}`);
     }
@@ -218,7 +218,8 @@ export class ChannelEngine {
     if (live.outstanding !== undefined) {
       throw new ProtocolError("CONFLICT", "the venue's own proposal for this channel is unanswered and takes precedence");
     }
-    const state = stateFromJson(message.state);
+    const state = message.state;
+    checkStateBounds(state);
     const proposed: SignedState = { state, signatures: [null, message.signature] };
     const secrets = new Map((message.secrets ?? []).map((s) => [s.hashlock, s.secret] as const));
     const { update } = validateTransition(live.channel, this.latestOf(live), proposed, { facts: this.factsFor(live), secrets }, this.options.verifier);
@@ -332,10 +333,11 @@ export class ChannelEngine {
    */
   private async handleResync(session: Session, message: Extract<ClientMessage, { type: "resync" }>): Promise<void> {
     for (const entry of message.channels) {
-      if (entry.latest === null) continue;
+      const theirs = entry.latest;
+      if (theirs === null) continue;
       const live = this.ownedChannel(session, entry.channelId);
       await this.serialized(live, async () => {
-        const theirs = this.guard(() => signedStateFromJson(entry.latest));
+        this.guard(() => checkStateBounds(theirs.state));
         if (theirs.state.nonce <= this.latestOf(live).state.nonce) return;
         if (theirs.state.channelId !== live.channel.channelId) throw new ProtocolError("WRONG_CHANNEL", "the state belongs to another channel");
         verifyAgreed(live.channel, theirs, this.options.verifier);

@@ -46,7 +46,11 @@ export interface TransportOptions {
   metrics: NodeMetrics;
   /** Extra facts for /health. */
   health: () => Record<string, unknown>;
+  /** Operator requests under /admin/, answered only to loopback clients. */
+  admin?: (request: { method: string; path: string }) => Promise<{ status: number; body: unknown }>;
 }
+
+const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 /** Close codes: 1008 policy violation (rate limit, failed handshake). */
 const POLICY_VIOLATION = 1008;
@@ -96,6 +100,20 @@ export class Transport {
         .catch((error: unknown) => {
           this.options.logger.error({ err: error }, "metrics failed");
           res.writeHead(500).end();
+        });
+      return;
+    }
+    const admin = this.options.admin;
+    if (admin !== undefined && req.url?.startsWith("/admin/") && LOOPBACK.has(req.socket.remoteAddress ?? "")) {
+      admin({ method: req.method ?? "GET", path: req.url.slice("/admin".length) })
+        .then(({ status, body }) => {
+          res.writeHead(status, { "content-type": "application/json" });
+          res.end(JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)));
+        })
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: error }, "admin request failed");
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
         });
       return;
     }

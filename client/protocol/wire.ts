@@ -136,6 +136,8 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
 export type NodeMessage = z.input<typeof nodeMessageSchema>;
 export type NodeMessageParsed = z.output<typeof nodeMessageSchema>;
 export type ChannelReport = z.input<typeof channelReportSchema>;
+/** A channel report as the client holds it after parsing. */
+export type ChannelView = z.output<typeof channelReportSchema>;
 
 function parseWith<S extends z.ZodType>(schema: S, text: string): z.output<S> {
   let value: unknown;

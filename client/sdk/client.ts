@@ -11,13 +11,11 @@ import {
   channelOf,
   checkTransition,
   genesisState,
-  paramsFromJson,
   paramsToJson,
   rejectionOf,
-  signedStateFromJson,
+  checkStateBounds,
   signedStateToJson,
   stateDigest,
-  stateFromJson,
   stateToJson,
   validateTransition,
   verifyAgreed,
@@ -38,7 +36,7 @@ import {
   PROTOCOL_VERSION,
   parseNodeMessage,
   rejectedMessage,
-  type ChannelReport,
+  type ChannelView,
   type NodeMessageParsed,
 } from "../protocol/wire.js";
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
@@ -127,13 +125,13 @@ export class ClearlineClient {
   private readonly waiting = new Map<string, Waiting>();
   private readonly live = new Map<Bytes32, Live>();
   /** The node's last report of each channel: status and confirmed deposits. */
-  private readonly reports = new Map<Bytes32, ChannelReport>();
+  private readonly reports = new Map<Bytes32, ChannelView>();
   private nextId = 1;
   /** The venue's address, learnt from the node's challenge. */
   private venue: Address | undefined;
   private closedByUser = false;
   private connectedOnce: ((error?: Error) => void) | undefined;
-  private readonly listeners = new Set<(report: ChannelReport) => void>();
+  private readonly listeners = new Set<(report: ChannelView) => void>();
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -268,7 +266,7 @@ export class ClearlineClient {
       case "deposits": {
         const report = this.reports.get(message.channelId);
         if (report !== undefined) {
-          const updated = { ...report, status: message.status, deposits: message.deposits.map(([a, b]) => [a.toString(), b.toString()] as [string, string]) };
+          const updated = { ...report, status: message.status, deposits: message.deposits };
           this.reports.set(message.channelId, updated);
           for (const listener of this.listeners) listener(updated);
         }
@@ -296,28 +294,24 @@ export class ClearlineClient {
   }
 
   /** Sends our latest agreed state of every channel; adopts the venue's where it is newer. */
-  private async resync(): Promise<ChannelReport[]> {
+  private async resync(): Promise<ChannelView[]> {
     const records = await this.options.store.channels();
     const channels = records.map((r) => ({ channelId: r.channelId, latest: r.latest === null ? null : signedStateToJson(r.latest) }));
     const id = this.newId();
     const answer = await this.request({ v: PROTOCOL_VERSION, type: "resync", id, channels });
     if (answer.type !== "resynced") throw new ClientError("NODE_MISBEHAVED", `expected resynced, got ${answer.type}`);
-    return answer.channels.map((c) => ({
-      ...c,
-      params: paramsToJson(c.params),
-      latest: signedStateToJson(c.latest),
-      deposits: c.deposits.map(([a, b]) => [a.toString(), b.toString()] as [string, string]),
-    }));
+    return answer.channels;
   }
 
   /** Takes in the node's view of a channel: the newest agreed state if it is newer and valid. */
-  private async absorb(report: ChannelReport): Promise<void> {
+  private async absorb(report: ChannelView): Promise<void> {
     this.reports.set(report.channelId, report);
     let record = await this.options.store.channel(report.channelId);
     if (record === undefined) return; // a channel we never agreed to: nothing of ours is at stake
     const live = this.track(record);
     await this.serialized(live, async () => {
-      const theirs = signedStateFromJson(report.latest);
+      const theirs = report.latest;
+      checkStateBounds(theirs.state);
       record = (await this.options.store.channel(report.channelId))!;
       const ours = record.latest?.state.nonce ?? 0n;
       if (theirs.state.nonce > ours) {
@@ -344,7 +338,8 @@ export class ClearlineClient {
       try {
         const record = await this.recordOf(message.channelId);
         const latest = record.latest ?? genesisState(live.channel);
-        const proposed: SignedState = { state: stateFromJson(message.state), signatures: [message.signature, null] };
+        checkStateBounds(message.state);
+        const proposed: SignedState = { state: message.state, signatures: [message.signature, null] };
         const { update } = validateTransition(live.channel, latest, proposed, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() } }, this.options.verifier);
         if (update.kind !== "payment" || update.leg.from !== VENUE) {
           throw new ProtocolError("INVALID_UPDATE", `the client accepts only payments from the venue unasked, not ${update.kind}`);
@@ -379,11 +374,11 @@ export class ClearlineClient {
     };
     const answer = await this.request({ v: PROTOCOL_VERSION, type: "open", id: this.newId(), params: paramsToJson(params) });
     if (answer.type !== "opened") throw new ClientError("NODE_MISBEHAVED", `expected opened, got ${answer.type}`);
-    const channel = channelOf(paramsFromJson(paramsToJson(params)), this.options.deployment);
+    const channel = channelOf(params, this.options.deployment);
     if (answer.channel.channelId !== channel.channelId) throw new ClientError("NODE_MISBEHAVED", "the venue answered for another channel");
     await this.options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: this.options.deployment, me: ME, createdAt: Date.now() });
     this.track((await this.options.store.channel(channel.channelId))!);
-    this.reports.set(channel.channelId, { ...answer.channel, params: paramsToJson(answer.channel.params), latest: signedStateToJson(answer.channel.latest), deposits: [] });
+    this.reports.set(channel.channelId, answer.channel);
     const deposit = options.deposit;
     const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
     await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
@@ -482,7 +477,7 @@ export class ClearlineClient {
   }
 
   /** The node's last report of a channel (status, confirmed deposits). */
-  report(channelId: Bytes32): ChannelReport | undefined {
+  report(channelId: Bytes32): ChannelView | undefined {
     return this.reports.get(channelId);
   }
 
@@ -539,7 +534,7 @@ export class ClearlineClient {
     return record.params.assets.map((_, i) => [BigInt(report?.deposits[i]?.[0] ?? "0"), BigInt(report?.deposits[i]?.[1] ?? "0")] as const);
   }
 
-  private waitForReport(channelId: Bytes32, predicate: (report: ChannelReport) => boolean, timeoutMs = 60_000): Promise<ChannelReport> {
+  private waitForReport(channelId: Bytes32, predicate: (report: ChannelView) => boolean, timeoutMs = 60_000): Promise<ChannelView> {
     const current = this.reports.get(channelId);
     if (current !== undefined && predicate(current)) return Promise.resolve(current);
     return new Promise((resolve, reject) => {
@@ -547,7 +542,7 @@ export class ClearlineClient {
         this.listeners.delete(listener);
         reject(new ClientError("TIMEOUT", `the venue did not confirm the channel's on-chain state within ${timeoutMs} ms`));
       }, timeoutMs);
-      const listener = (report: ChannelReport) => {
+      const listener = (report: ChannelView) => {
         if (report.channelId !== channelId || !predicate(report)) return;
         clearTimeout(timer);
         this.listeners.delete(listener);

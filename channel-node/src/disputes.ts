@@ -1,0 +1,73 @@
+// The node as its own watchtower (DESIGN §6): after every chain poll it runs the shared watchtower
+// policy (client/chain/watchtower.ts) over the channels the store marks disputed — challenge a stale
+// registration with the latest agreed state, settle after the deadline, claim deferred payouts — and
+// it force-closes a channel on the operator's request (an unresponsive investor).
+import type { Logger } from "pino";
+import type { Bytes32 } from "../../client/protocol/index.js";
+import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
+import { Watchtower } from "../../client/chain/watchtower.js";
+import type { ChannelStore } from "../../client/store/store.js";
+import { WireError } from "../../client/protocol/wire.js";
+import type { ChannelEngine } from "./engine.js";
+import type { NodeMetrics } from "./metrics.js";
+
+export interface DisputeGuardOptions {
+  chain: AdjudicatorClient;
+  store: ChannelStore;
+  engine: ChannelEngine;
+  logger: Logger;
+  metrics: NodeMetrics;
+  /** Seconds before a deadline at which an unanswered registration is urgent. */
+  safetyMargin?: bigint;
+}
+
+export class DisputeGuard {
+  private readonly watchtower: Watchtower;
+
+  constructor(private readonly options: DisputeGuardOptions) {
+    const { engine, logger, metrics } = options;
+    this.watchtower = new Watchtower({
+      client: options.chain,
+      safetyMargin: options.safetyMargin ?? 60n,
+      channels: () =>
+        engine
+          .channelIds()
+          .map((id) => engine.record(id)!)
+          .filter((record) => record.status === "disputed")
+          .map((record) => ({ params: record.params, latest: record.latest, me: 0 as const })),
+      onAlert: (alert) => logger.error({ channelId: alert.channelId, code: alert.code }, alert.message),
+      onResult: (result) => {
+        if (result.status === "skipped" || result.status === "alerted") return;
+        metrics.disputeActions.inc({ action: `${result.action.kind}:${result.status}` });
+        const level = result.status === "failed" ? "error" : "info";
+        logger[level]({ action: result.action.kind, status: result.status, key: result.action.key }, "watchtower action");
+      },
+    });
+  }
+
+  /** A state was registered: answer at once if it is older than ours (no waiting for the next poll). */
+  async onRegistered(channelId: Bytes32, nonce: bigint): Promise<void> {
+    const latest = this.options.engine.latest(channelId);
+    if (latest !== undefined && latest.state.nonce > nonce) {
+      this.options.logger.warn({ channelId, registered: nonce.toString(), latest: latest.state.nonce.toString() }, "stale state registered; challenging");
+    }
+    await this.watchtower.check();
+  }
+
+  /** Runs the policy over every disputed channel. */
+  async afterPoll(): Promise<void> {
+    await this.watchtower.check();
+  }
+
+  /** Registers the venue's latest agreed state (or none) on chain; settlement follows after the deadline. */
+  async forceClose(channelId: Bytes32): Promise<string> {
+    const record = this.options.engine.record(channelId);
+    if (record === undefined) throw new WireError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
+    const outcome =
+      record.latest === null
+        ? await this.options.chain.forceCloseWithoutState(record.params)
+        : await this.options.chain.forceClose(record.params, record.latest);
+    this.options.metrics.disputeActions.inc({ action: "forceClose:done" });
+    return outcome.hash;
+  }
+}

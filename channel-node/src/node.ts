@@ -1,0 +1,238 @@
+// Wires the venue's node together: LevelDB store, chain adapter and watchers, compliance mirror,
+// channel engine, watchtower, WebSocket transport. Everything here is I/O plumbing; decisions are
+// made by the protocol core, the engine and the watchtower policy.
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { pino, type Logger } from "pino";
+import {
+  applyEvent,
+  createSigner,
+  emptyComplianceFacts,
+  loadVerifier,
+  trackJurisdiction,
+  trackRules,
+  trackToken,
+  type Address,
+  type Bytes32,
+  type ComplianceFacts,
+  type Deployment,
+} from "../../client/protocol/index.js";
+import { LevelStore } from "../../client/store/level-store.js";
+import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
+import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
+import { ChannelEngine } from "./engine.js";
+import { Transport } from "./transport.js";
+import { createMetrics, type NodeMetrics } from "./metrics.js";
+import { DisputeGuard } from "./disputes.js";
+import type { NodeConfig } from "./config.js";
+
+export interface RunningNode {
+  readonly url: string;
+  readonly port: number;
+  readonly venue: Address;
+  readonly deployment: Deployment;
+  readonly engine: ChannelEngine;
+  readonly store: LevelStore;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+  /** Closes the channel with the venue's latest state on chain (an unresponsive investor). */
+  forceClose(channelId: Bytes32): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, options: { logger?: Logger } = {}): Promise<RunningNode> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const metrics = createMetrics();
+  const provider = new JsonRpcProvider(config.rpcUrl, undefined, { polling: true, pollingInterval: config.pollIntervalMs, cacheTimeout: -1 });
+  const wallet = new Wallet(config.privateKey, provider);
+  const chainId = (await provider.getNetwork()).chainId;
+  const deployment: Deployment = { chainId, adjudicator: config.contracts.adjudicator };
+  const signer = await createSigner(config.privateKey, "native");
+  const verifier = await loadVerifier();
+  logger.info({ venue: signer.address, chainId: chainId.toString(), signer: signer.implementation }, "starting channel node");
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await LevelStore.open(join(config.dataDir, "channels"));
+  const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000) });
+
+  // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
+  // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
+  let facts: ComplianceFacts = trackJurisdiction(emptyComplianceFacts(), config.contracts.jurisdiction);
+  for (const { token, rules } of config.contracts.securities) {
+    facts = trackToken(trackRules(facts, rules, config.contracts.jurisdiction), token);
+  }
+  let complianceCursor: number | null = null;
+  const complianceWatcher = new ChainWatcher({
+    provider,
+    contracts: {
+      jurisdictions: [config.contracts.jurisdiction],
+      tokens: config.contracts.securities.map((s) => s.token),
+      rules: config.contracts.securities.map((s) => s.rules),
+    },
+    startBlock: config.startBlock,
+    confirmations: config.confirmations,
+    pollIntervalMs: config.pollIntervalMs,
+    loadCursor: async () => complianceCursor,
+    saveCursor: async (block) => {
+      complianceCursor = block;
+    },
+    handler: async (event: ChainEvent) => {
+      if (event.source !== "compliance") return;
+      facts = applyEvent(facts, event);
+      metrics.chainEvents.inc({ event: event.name });
+    },
+    onError: (error) => logger.warn({ err: error }, "compliance watcher poll failed; retrying"),
+  });
+
+  const engine = new ChannelEngine({
+    store,
+    signer,
+    verifier,
+    deployment,
+    assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
+    minChallengePeriod: BigInt(config.minChallengePeriod),
+    maxChallengePeriod: BigInt(config.maxChallengePeriod),
+    prices: config.prices,
+    responseTimeoutMs: config.responseTimeoutMs,
+    facts: () => facts,
+    now: () => BigInt(Math.floor(Date.now() / 1000)),
+    logger: logger.child({ component: "engine" }),
+    metrics,
+  });
+  await engine.load();
+
+  const guard = new DisputeGuard({ chain, store, engine, logger: logger.child({ component: "watchtower" }), metrics });
+
+  const adjudicatorWatcher = new ChainWatcher({
+    provider,
+    contracts: { adjudicators: [config.contracts.adjudicator] },
+    startBlock: config.startBlock,
+    confirmations: config.confirmations,
+    pollIntervalMs: config.pollIntervalMs,
+    loadCursor: () => store.lastProcessedBlock(),
+    saveCursor: async (block) => {
+      await store.blockProcessed(block);
+      metrics.lastBlock.set(block);
+      await guard.afterPoll();
+    },
+    handler: async (event: ChainEvent) => {
+      if (event.source !== "adjudicator") return;
+      metrics.chainEvents.inc({ event: event.name });
+      await applyAdjudicatorEvent(event);
+    },
+    onError: (error) => logger.warn({ err: error }, "adjudicator watcher poll failed; retrying"),
+  });
+
+  /** Stores what the adjudicator did to a channel of ours (idempotent by event id) and reacts. */
+  async function applyAdjudicatorEvent(event: AdjudicatorChainEvent): Promise<void> {
+    if (!("channelId" in event)) return;
+    const channelId = event.channelId;
+    const record = engine.record(channelId);
+    if (record === undefined) return; // not a channel the venue agreed to
+    switch (event.name) {
+      case "ChannelOpened":
+        await store.channelOpened(channelId, event.eventId);
+        break;
+      case "Deposited": {
+        const participant = record.params.participants.indexOf(event.participant);
+        const assetIndex = record.params.assets.indexOf(event.token);
+        if ((participant === 0 || participant === 1) && assetIndex >= 0) {
+          await store.depositConfirmed(channelId, { assetIndex, participant, amount: event.amount }, event.eventId);
+        }
+        break;
+      }
+      case "Withdrawn":
+        await store.withdrawalObserved(channelId, event.nonce, event.eventId);
+        break;
+      case "StateRegistered":
+        await store.disputeObserved(channelId, { nonce: event.nonce, deadline: event.deadline }, event.eventId);
+        break;
+      case "ChannelConcluded":
+        await store.channelConcluded(channelId, event.nonce, event.eventId);
+        break;
+      case "PayoutDeferred":
+        break;
+    }
+    await engine.refresh(channelId);
+    if (event.name === "StateRegistered") await guard.onRegistered(channelId, event.nonce);
+  }
+
+  await complianceWatcher.start();
+  await adjudicatorWatcher.start();
+
+  const transport = new Transport({
+    host: config.host,
+    port: config.port,
+    maxFrameBytes: config.maxFrameBytes,
+    rateLimit: config.rateLimit,
+    venue: signer.address,
+    deployment,
+    handler: engine,
+    logger: logger.child({ component: "transport" }),
+    metrics,
+    health: () => ({
+      chainId: chainId.toString(),
+      adjudicator: deployment.adjudicator,
+      lastProcessedBlock: adjudicatorWatcher.lastProcessedBlock,
+      channels: engine.channelIds().length,
+    }),
+    admin: (request) => adminApi(request),
+  });
+
+  /** The operator's API: list channels with balances, a channel's history, force-close a channel. */
+  async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
+    const parts = path.split("/").filter(Boolean);
+    if (method === "GET" && parts.length === 1 && parts[0] === "channels") {
+      return { status: 200, body: engine.channelIds().map((id) => channelSummary(id)) };
+    }
+    const channelId = parts[1] as Bytes32 | undefined;
+    if (parts[0] !== "channels" || channelId === undefined || engine.record(channelId) === undefined) {
+      return { status: 404, body: { error: "no such channel or endpoint" } };
+    }
+    if (method === "GET" && parts.length === 3 && parts[2] === "history") {
+      const history = await store.history(channelId, { newestFirst: true, limit: 100 });
+      return { status: 200, body: history.map((entry) => ({ nonce: entry.signed.state.nonce, ...entry.update })) };
+    }
+    if (method === "POST" && parts.length === 3 && parts[2] === "close") {
+      return { status: 200, body: { transactionHash: await guard.forceClose(channelId) } };
+    }
+    return { status: 404, body: { error: "no such endpoint" } };
+  }
+
+  function channelSummary(channelId: Bytes32) {
+    const record = engine.record(channelId)!;
+    return {
+      channelId,
+      investor: record.params.participants[1],
+      status: record.status,
+      nonce: record.latest?.state.nonce ?? 0n,
+      assets: record.params.assets,
+      balances: engine.balances(channelId).map(([venue, investor]) => ({ venue, investor })),
+      dispute: record.dispute,
+    };
+  }
+  const port = await transport.start();
+  const url = `ws://${config.host}:${port}`;
+  logger.info({ url }, "channel node listening");
+
+  return {
+    url,
+    port,
+    venue: signer.address,
+    deployment,
+    engine,
+    store,
+    metrics,
+    logger,
+    forceClose: (channelId) => guard.forceClose(channelId),
+    async stop() {
+      await transport.stop();
+      await adjudicatorWatcher.stop();
+      await complianceWatcher.stop();
+      await store.close();
+      provider.destroy();
+      logger.info("channel node stopped");
+    },
+  };
+}

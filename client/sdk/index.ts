@@ -1,0 +1,68 @@
+// Builds a ready ClearlineClient from plain settings: its own LevelDB store, the investor's key
+// (the reference @noble/secp256k1 signer by default), and a chain connection for on-chain steps.
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { JsonRpcProvider, Wallet } from "ethers";
+import { createSigner, nobleVerifier, type Address, type SignerImplementation } from "../protocol/index.js";
+import { LevelStore } from "../store/level-store.js";
+import { AdjudicatorClient, type TxProgress } from "../chain/adjudicator.js";
+import { ClearlineClient, type ClientEvent } from "./client.js";
+
+export * from "./client.js";
+
+export interface ClientSettings {
+  nodeUrl: string;
+  privateKey: string;
+  rpcUrl: string;
+  adjudicator: Address;
+  /** Where the client keeps its agreed states (one LevelDB per investor key). */
+  dataDir: string;
+  signer?: SignerImplementation;
+  responseTimeoutMs?: number;
+  reconnect?: boolean;
+  onEvent?: (event: ClientEvent) => void;
+  onProgress?: (progress: TxProgress) => void;
+  pollIntervalMs?: number;
+}
+
+export interface OpenedClient {
+  client: ClearlineClient;
+  chain: AdjudicatorClient;
+  store: LevelStore;
+  /** Disconnects and closes the store and the provider. */
+  close(): Promise<void>;
+}
+
+export async function openClient(settings: ClientSettings): Promise<OpenedClient> {
+  const provider = new JsonRpcProvider(settings.rpcUrl, undefined, { polling: true, pollingInterval: settings.pollIntervalMs ?? 250, cacheTimeout: -1 });
+  const wallet = new Wallet(settings.privateKey, provider);
+  const chain = await AdjudicatorClient.connect(wallet, settings.adjudicator, {
+    pollIntervalMs: settings.pollIntervalMs ?? 250,
+    ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+  });
+  const signer = await createSigner(settings.privateKey, settings.signer ?? "noble");
+  const directory = join(settings.dataDir, signer.address.toLowerCase());
+  mkdirSync(directory, { recursive: true });
+  const store = await LevelStore.open(directory);
+  const client = new ClearlineClient({
+    nodeUrl: settings.nodeUrl,
+    signer,
+    verifier: nobleVerifier,
+    store,
+    deployment: chain.deployment,
+    chain,
+    ...(settings.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: settings.responseTimeoutMs }),
+    ...(settings.reconnect === undefined ? {} : { reconnect: settings.reconnect }),
+    ...(settings.onEvent ? { onEvent: settings.onEvent } : {}),
+  });
+  return {
+    client,
+    chain,
+    store,
+    async close() {
+      await client.disconnect();
+      await store.close();
+      provider.destroy();
+    },
+  };
+}
