@@ -87,10 +87,13 @@ export function isRevert(error: unknown, name?: string): error is ChainError<"RE
 const ERROR_STRING_SELECTOR = "0x08c379a0";
 const PANIC_SELECTOR = "0x4e487b71";
 
-/** Converts ethers Results to plain arrays, recursively. */
-function plain(value: unknown): unknown {
-  if (value instanceof Result || Array.isArray(value)) return Array.from(value as unknown[], plain);
-  if (typeof value === "string" && /^0x[0-9a-fA-F]*$/.test(value) && value.length !== 42) return value.toLowerCase();
+/** Converts ethers Results to plain arrays, recursively; `bytes…` values as lowercase hex. */
+function plain(value: unknown, type: string): unknown {
+  if (value instanceof Result || Array.isArray(value)) {
+    const inner = type.endsWith("[]") ? type.slice(0, type.lastIndexOf("[")) : "";
+    return Array.from(value as unknown[], (item) => plain(item, inner));
+  }
+  if (typeof value === "string" && type.startsWith("bytes")) return value.toLowerCase();
   return value;
 }
 
@@ -114,9 +117,10 @@ export function decodeRevert(data: string): RevertInfo {
     }
     const parsed = errorInterface().parseError(data);
     if (parsed === null) return unknown;
-    const args = Array.from(parsed.args, plain);
+    const inputs = (parsed.fragment as ErrorFragment).inputs;
+    const args = Array.from(parsed.args, (value, i) => plain(value, inputs[i]?.type ?? ""));
     const namedArgs: Record<string, unknown> = {};
-    (parsed.fragment as ErrorFragment).inputs.forEach((input, i) => {
+    inputs.forEach((input, i) => {
       if (input.name !== "") namedArgs[input.name] = args[i];
     });
     return { name: parsed.name, signature: parsed.signature, selector, args, namedArgs, data };

@@ -330,13 +330,16 @@ export class Watchtower {
   private async run(): Promise<ActionResult[]> {
     const actions = await this.plan();
     const now = await this.options.client.chainTime();
-    const results: ActionResult[] = [];
-    for (const action of actions) {
-      const result = await this.execute(action, now);
-      results.push(result);
-      this.options.onResult?.(result);
-    }
-    return results;
+    // Submitted in order (the client serialises submissions, so account nonces follow this order)
+    // but confirmed concurrently: one channel's confirmations never delay another channel's answer.
+    // The policy never returns two actions that depend on each other's order.
+    return Promise.all(
+      actions.map(async (action) => {
+        const result = await this.execute(action, now);
+        this.options.onResult?.(result);
+        return result;
+      }),
+    );
   }
 
   private async channelActions(watched: WatchedChannel, me: Address, now: bigint): Promise<WatchtowerAction[]> {

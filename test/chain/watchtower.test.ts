@@ -178,6 +178,29 @@ describe("Watchtower", () => {
     expect(lookups).toBe(0);
   });
 
+  it("answers several disputed channels in one check, confirming them concurrently", async () => {
+    const one = await f.fundedChannel({ venue: [10n, 0n], investor: [10n, 0n] });
+    const two = await f.fundedChannel({ venue: [10n, 0n], investor: [10n, 0n] });
+    const latestOne = f.sign(f.stateOf(one.params, 4n, [1n, 0n]));
+    const latestTwo = f.sign(f.stateOf(two.params, 6n, [-1n, 0n]));
+    await f.venue.forceClose(one.params, f.sign(f.stateOf(one.params, 1n, [0n, 0n])));
+    await f.venue.forceClose(two.params, f.sign(f.stateOf(two.params, 2n, [0n, 0n])));
+    const client = new AdjudicatorClient(f.investorWallet, f.deployment, { confirmations: 2, pollIntervalMs: 5 });
+    const { tower } = investorTower(
+      () => [
+        { params: one.params, latest: latestOne },
+        { params: two.params, latest: latestTwo },
+      ],
+      client,
+    );
+    const checking = tower.check();
+    // Both challenges are mined before either has its second confirmation.
+    for (let i = 0; i < 400 && (await f.investor.channel(two.channelId)).nonce !== 6n; i++) await new Promise((r) => setTimeout(r, 5));
+    expect((await f.investor.channel(one.channelId)).nonce).toBe(4n);
+    await f.mine();
+    expect(summary(await checking)).toEqual(["challenge:done", "challenge:done"]);
+  });
+
   it("settles a channel the counterparty closed without a state", async () => {
     const { params } = await f.fundedChannel({ venue: [0n, 0n], investor: [250n, 0n] });
     await f.venue.forceCloseWithoutState(params);
