@@ -142,7 +142,12 @@ const TWO_POW_256 = 1n << 256n;
 
 /** Writes `value` (0 ≤ value < 2^256) as a big-endian 32-byte word at `offset`. */
 function putWord(buffer: Uint8Array, offset: number, value: bigint): void {
-  buffer.set(hexToBytes(value.toString(16).padStart(64, "0")), offset);
+  // Four 64-bit stores: an order of magnitude faster than formatting and parsing hex.
+  const view = new DataView(buffer.buffer, buffer.byteOffset + offset, 32);
+  view.setBigUint64(24, BigInt.asUintN(64, value));
+  view.setBigUint64(16, BigInt.asUintN(64, value >> 64n));
+  view.setBigUint64(8, BigInt.asUintN(64, value >> 128n));
+  view.setBigUint64(0, BigInt.asUintN(64, value >> 192n));
 }
 
 /** Writes a 0x-hex value right-aligned into the 32-byte word at `offset` (addresses, bytes32). */

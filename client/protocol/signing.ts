@@ -57,7 +57,8 @@ interface Secp256k1Backend {
 }
 
 const CURVE_ORDER = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const HALF_CURVE_ORDER = CURVE_ORDER >> 1n;
+const CURVE_ORDER_BYTES = hexToBytes(CURVE_ORDER.toString(16));
+const HALF_CURVE_ORDER_BYTES = hexToBytes((CURVE_ORDER >> 1n).toString(16).padStart(64, "0"));
 
 const nobleBackend: Secp256k1Backend = {
   implementation: "noble",
@@ -119,6 +120,17 @@ function addressBytesOf(publicKey: Uint8Array): Uint8Array {
   return keccak_256(publicKey.subarray(1)).subarray(12);
 }
 
+/** Lexicographic comparison of equal-length byte strings (big-endian numbers). */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const difference = (a[i] as number) - (b[i] as number);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+const isZero = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0);
+
 /** Splits and checks a 65-byte signature as the adjudicator's ECDSA.tryRecover does. */
 function parseSignature(signature: SignatureLike): { compact: Uint8Array; recovery: number } | null {
   let bytes: Uint8Array;
@@ -129,21 +141,30 @@ function parseSignature(signature: SignatureLike): { compact: Uint8Array; recove
   }
   const v = bytes[64];
   if (v !== 27 && v !== 28) return null;
-  const compact = bytes.subarray(0, 64);
-  const r = BigInt(`0x${bytesToHex(compact.subarray(0, 32))}`);
-  const s = BigInt(`0x${bytesToHex(compact.subarray(32))}`);
-  if (r === 0n || r >= CURVE_ORDER || s === 0n || s > HALF_CURVE_ORDER) return null;
-  return { compact, recovery: v - 27 };
+  const r = bytes.subarray(0, 32);
+  const s = bytes.subarray(32, 64);
+  if (isZero(r) || compareBytes(r, CURVE_ORDER_BYTES) >= 0 || isZero(s) || compareBytes(s, HALF_CURVE_ORDER_BYTES) > 0) return null;
+  return { compact: bytes.subarray(0, 64), recovery: v - 27 };
 }
 
-function recoverAddressBytes(backend: Secp256k1Backend, digest: DigestLike, signature: SignatureLike): Uint8Array | null {
+/** The uncompressed public key that produced a valid low-s signature, else null. */
+function recoverPublicKey(backend: Secp256k1Backend, digest: DigestLike, signature: SignatureLike): Uint8Array | null {
   const parsed = parseSignature(signature);
-  if (parsed === null) return null;
-  const publicKey = backend.recover(toBytes(digest, 32, "digest"), parsed.compact, parsed.recovery);
-  return publicKey === null ? null : addressBytesOf(publicKey);
+  return parsed === null ? null : backend.recover(toBytes(digest, 32, "digest"), parsed.compact, parsed.recovery);
 }
+
+/** Bound on the public keys a verifier remembers; a node sees one key per investor. */
+const KNOWN_KEYS_LIMIT = 65_536;
 
 class BackendVerifier implements Verifier {
+  /**
+   * Public keys of addresses that signed before (lowercase address → key). Verifying against a
+   * remembered key compares 65 bytes instead of hashing the recovered key: the hot path of a node
+   * that hears from the same investors over and over. Recovery itself stays, because it is what
+   * checks v (a known key alone would accept a flipped v that `ecrecover` refuses).
+   */
+  private readonly knownKeys = new Map<string, Uint8Array>();
+
   constructor(protected readonly backend: Secp256k1Backend) {}
 
   get implementation(): SignerImplementation {
@@ -151,20 +172,28 @@ class BackendVerifier implements Verifier {
   }
 
   recover(digest: DigestLike, signature: SignatureLike): Address {
-    const address = recoverAddressBytes(this.backend, digest, signature);
-    if (address === null) throw new ProtocolError("BAD_SIGNATURE", "not a valid low-s secp256k1 signature");
-    return getAddress(`0x${bytesToHex(address)}`);
+    const publicKey = recoverPublicKey(this.backend, digest, signature);
+    if (publicKey === null) throw new ProtocolError("BAD_SIGNATURE", "not a valid low-s secp256k1 signature");
+    return getAddress(`0x${bytesToHex(addressBytesOf(publicKey))}`);
   }
 
   verify(digest: DigestLike, signature: SignatureLike, expected: Address): boolean {
-    let address: Uint8Array | null;
+    let publicKey: Uint8Array | null;
     try {
-      address = recoverAddressBytes(this.backend, digest, signature);
+      publicKey = recoverPublicKey(this.backend, digest, signature);
     } catch {
       return false;
     }
-    // Comparing lowercase hex skips the checksum keccak that getAddress would cost on the hot path.
-    return address !== null && `0x${bytesToHex(address)}` === expected.toLowerCase();
+    if (publicKey === null) return false;
+    const key = expected.toLowerCase();
+    const known = this.knownKeys.get(key);
+    if (known !== undefined) return compareBytes(known, publicKey) === 0;
+    const matches = `0x${bytesToHex(addressBytesOf(publicKey))}` === key;
+    if (matches) {
+      if (this.knownKeys.size >= KNOWN_KEYS_LIMIT) this.knownKeys.clear();
+      this.knownKeys.set(key, Uint8Array.from(publicKey));
+    }
+    return matches;
   }
 }
 

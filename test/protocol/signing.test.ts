@@ -123,6 +123,20 @@ describe("signers", () => {
     });
   });
 
+  it("a remembered public key never lets a flipped v or another key's signature through", async () => {
+    const signer = new NobleSigner(key);
+    const other = new NobleSigner(`0x${"02".repeat(32)}`);
+    for (const verifier of [nobleVerifier, await loadVerifier()]) {
+      const signature = signer.sign(digest);
+      expect(verifier.verify(digest, signature, signer.address)).toBe(true); // now remembered
+      const flipped = `${signature.slice(0, 130)}${signature.endsWith("1b") ? "1c" : "1b"}`;
+      expect(verifier.verify(digest, flipped, signer.address)).toBe(false);
+      expect(verifier.verify(digest, other.sign(digest), signer.address)).toBe(false);
+      expect(verifier.verify(`0x${"5c".repeat(32)}`, signature, signer.address)).toBe(false);
+      expect(verifier.verify(digest, signature, signer.address)).toBe(true);
+    }
+  });
+
   it("refuse invalid secret keys with MALFORMED", async () => {
     for (const bad of [`0x${"00".repeat(32)}`, `0x${CURVE_ORDER.toString(16)}`, "0x1234"]) {
       expect(() => new NobleSigner(bad)).toThrow(expect.objectContaining({ code: "MALFORMED" }));
