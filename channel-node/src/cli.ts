@@ -68,6 +68,21 @@ withNode(program.command("close").argument("<channelId>").description("force-clo
   },
 );
 
+withNode(
+  program
+    .command("deposit")
+    .argument("<channelId>")
+    .requiredOption("--asset <index>", "asset index in the channel")
+    .requiredOption("--amount <units>", "amount in the token's smallest units")
+    .description("fund the venue's side of a channel on chain"),
+).action(async (channelId: string, options: { url: string; json?: boolean; asset: string; amount: string }) => {
+  const result = (await admin(options, "POST", `/channels/${channelId}/deposit?asset=${encodeURIComponent(options.asset)}&amount=${encodeURIComponent(options.amount)}`)) as {
+    transactionHash: string;
+  };
+  if (options.json) return console.log(JSON.stringify(result));
+  console.log(`deposited (tx ${result.transactionHash})`);
+});
+
 program.parseAsync().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { Watchtower } from "../../client/chain/watchtower.js";
+import type { AdjudicatorChainEvent } from "../../client/chain/watcher.js";
 import type { ChannelStore } from "../../client/store/store.js";
 import { WireError } from "../../client/protocol/wire.js";
 import type { ChannelEngine } from "./engine.js";
@@ -45,13 +46,25 @@ export class DisputeGuard {
     });
   }
 
-  /** A state was registered: answer at once if it is older than ours (no waiting for the next poll). */
-  async onRegistered(channelId: Bytes32, nonce: bigint): Promise<void> {
-    const latest = this.options.engine.latest(channelId);
-    if (latest !== undefined && latest.state.nonce > nonce) {
-      this.options.logger.warn({ channelId, registered: nonce.toString(), latest: latest.state.nonce.toString() }, "stale state registered; challenging");
+  /**
+   * A state was registered: the watchtower remembers its outcome (no getLogs needed to settle it)
+   * and answers at once if it is older than ours, without waiting for the next poll.
+   */
+  async onRegistered(event: Extract<AdjudicatorChainEvent, { name: "StateRegistered" }>): Promise<void> {
+    this.watchtower.observe(event);
+    const latest = this.options.engine.latest(event.channelId);
+    if (latest !== undefined && latest.state.nonce > event.nonce) {
+      this.options.logger.warn(
+        { channelId: event.channelId, registered: event.nonce.toString(), latest: latest.state.nonce.toString() },
+        "stale state registered; challenging",
+      );
     }
     await this.watchtower.check();
+  }
+
+  /** A payout to the venue was deferred (the push failed): claim it. */
+  async onPayoutDeferred(event: Extract<AdjudicatorChainEvent, { name: "PayoutDeferred" }>): Promise<void> {
+    await this.watchtower.execute({ kind: "claim", key: `claim:${event.eventId}`, token: event.token, amount: event.amount });
   }
 
   /** Runs the policy over every disputed channel. */

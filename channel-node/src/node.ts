@@ -38,6 +38,8 @@ export interface RunningNode {
   readonly logger: Logger;
   /** Closes the channel with the venue's latest state on chain (an unresponsive investor). */
   forceClose(channelId: Bytes32): Promise<string>;
+  /** The venue funds its side of a channel (e.g. securities it will sell, cash it will pay). */
+  deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -152,10 +154,11 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
         await store.channelConcluded(channelId, event.nonce, event.eventId);
         break;
       case "PayoutDeferred":
+        if (event.holder === signer.address) await guard.onPayoutDeferred(event);
         break;
     }
     await engine.refresh(channelId);
-    if (event.name === "StateRegistered") await guard.onRegistered(channelId, event.nonce);
+    if (event.name === "StateRegistered") await guard.onRegistered(event);
   }
 
   await complianceWatcher.start();
@@ -182,7 +185,8 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
 
   /** The operator's API: list channels with balances, a channel's history, force-close a channel. */
   async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
-    const parts = path.split("/").filter(Boolean);
+    const url = new URL(path, "http://admin");
+    const parts = url.pathname.split("/").filter(Boolean);
     if (method === "GET" && parts.length === 1 && parts[0] === "channels") {
       return { status: 200, body: engine.channelIds().map((id) => channelSummary(id)) };
     }
@@ -197,7 +201,21 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     if (method === "POST" && parts.length === 3 && parts[2] === "close") {
       return { status: 200, body: { transactionHash: await guard.forceClose(channelId) } };
     }
+    if (method === "POST" && parts.length === 3 && parts[2] === "deposit") {
+      const assetIndex = Number(url.searchParams.get("asset"));
+      const amount = url.searchParams.get("amount") ?? "";
+      if (!Number.isInteger(assetIndex) || !/^[1-9][0-9]*$/.test(amount)) return { status: 400, body: { error: "asset=<index>&amount=<positive integer> required" } };
+      return { status: 200, body: { transactionHash: await deposit(channelId, assetIndex, BigInt(amount)) } };
+    }
     return { status: 404, body: { error: "no such endpoint" } };
+  }
+
+  async function deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<string> {
+    const record = engine.record(channelId);
+    if (record === undefined) throw new Error(`no channel ${channelId}`);
+    const outcome = await chain.deposit(record.params, assetIndex, amount);
+    logger.info({ channelId, assetIndex, amount: amount.toString(), tx: outcome.hash }, "venue deposited");
+    return outcome.hash;
   }
 
   function channelSummary(channelId: Bytes32) {
@@ -226,6 +244,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     metrics,
     logger,
     forceClose: (channelId) => guard.forceClose(channelId),
+    deposit,
     async stop() {
       await transport.stop();
       await adjudicatorWatcher.stop();
