@@ -16,6 +16,9 @@
  * recognised update and requires the exact same state, so every agreed state has one canonical
  * form. It then checks balances against the confirmed deposits and the compliance of every
  * restricted-token movement. Every rejection is a ProtocolError with a stable code.
+ *
+ * The effects of a verdict (persist the state, send the countersignature or `rejectionOf(error)`,
+ * submit a withdrawal or a close) are the imperative shell's: the node's engine and the client SDK.
  */
 import { ZeroHash } from "ethers";
 import { assertCompliant, isTrackedToken, onChainBalanceOf, type ComplianceFacts } from "./compliance.js";

@@ -369,55 +369,47 @@ class FactsDraft {
     return fresh;
   }
 
-  private ownMap<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
+  map<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
     return this.own(map as Map<K, V>, (m) => new Map(m));
   }
 
-  private ownSet<V>(set: ReadonlySet<V>): Set<V> {
+  set<V>(set: ReadonlySet<V>): Set<V> {
     return this.own(set as Set<V>, (s) => new Set(s));
-  }
-
-  jurisdiction(address: Address): Mutable<JurisdictionFacts> | undefined {
-    const key = addressKey(address);
-    const current = this.jurisdictions.get(key);
-    if (current === undefined) return undefined;
-    const owned = this.own(current, (j) => ({ ...j }));
-    this.jurisdictions = this.ownMap(this.jurisdictions).set(key, owned);
-    return owned as Mutable<JurisdictionFacts>;
-  }
-
-  rulesOf(address: Address): Mutable<RulesFacts> | undefined {
-    const key = addressKey(address);
-    const current = this.rules.get(key);
-    if (current === undefined) return undefined;
-    const owned = this.own(current, (r) => ({ ...r }));
-    this.rules = this.ownMap(this.rules).set(key, owned);
-    return owned as Mutable<RulesFacts>;
-  }
-
-  token(address: Address): Mutable<TokenFacts> | undefined {
-    const key = addressKey(address);
-    const current = this.tokens.get(key);
-    if (current === undefined) return undefined;
-    const owned = this.own(current, (t) => ({ ...t }));
-    this.tokens = this.ownMap(this.tokens).set(key, owned);
-    return owned as Mutable<TokenFacts>;
   }
 
   /** A writable copy of the inner map at `key` of a writable copy of `outer` (created when absent). */
   innerMap<K, IK, V>(outer: ReadonlyMap<K, ReadonlyMap<IK, V>>, key: K): { outer: Map<K, ReadonlyMap<IK, V>>; inner: Map<IK, V> } {
-    const ownedOuter = this.ownMap(outer);
-    const inner = this.ownMap(ownedOuter.get(key) ?? new Map<IK, V>());
+    const ownedOuter = this.map(outer);
+    const inner = this.map(ownedOuter.get(key) ?? new Map<IK, V>());
     ownedOuter.set(key, inner);
     return { outer: ownedOuter, inner };
   }
 
-  map<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
-    return this.ownMap(map);
+  /** A writable copy of a contract's facts and of the map holding it; undefined for an untracked contract. */
+  private entry<V extends object>(contracts: ReadonlyMap<string, V>, address: Address): { contracts: Map<string, V>; entry: Mutable<V> } | undefined {
+    const key = addressKey(address);
+    const current = contracts.get(key);
+    if (current === undefined) return undefined;
+    const entry = this.own(current, (v) => ({ ...v }));
+    return { contracts: this.map(contracts).set(key, entry), entry: entry as Mutable<V> };
   }
 
-  set<V>(set: ReadonlySet<V>): Set<V> {
-    return this.ownSet(set);
+  jurisdiction(address: Address): Mutable<JurisdictionFacts> | undefined {
+    const owned = this.entry(this.jurisdictions, address);
+    if (owned !== undefined) this.jurisdictions = owned.contracts;
+    return owned?.entry;
+  }
+
+  rulesOf(address: Address): Mutable<RulesFacts> | undefined {
+    const owned = this.entry(this.rules, address);
+    if (owned !== undefined) this.rules = owned.contracts;
+    return owned?.entry;
+  }
+
+  token(address: Address): Mutable<TokenFacts> | undefined {
+    const owned = this.entry(this.tokens, address);
+    if (owned !== undefined) this.tokens = owned.contracts;
+    return owned?.entry;
   }
 
   result(cursor: LogPosition | null): ComplianceFacts {
