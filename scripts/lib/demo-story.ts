@@ -1,0 +1,153 @@
+// The demo story (`npm run demo`), also run by the end-to-end test against a node process: two
+// investors open channels, pay, trade delivery-versus-payment, a transfer to an investor without
+// valid KYC is refused with the rule's message, one withdraws without closing, one closes
+// cooperatively, the other registers a stale state on chain, the venue's node challenges it, and
+// settlement pays everyone exactly what they are owed. Every step checks its outcome.
+import { join } from "node:path";
+import { Contract, JsonRpcProvider } from "ethers";
+import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
+import { erc20Abi } from "../../client/chain/abi.js";
+import type { Bytes32 } from "../../client/protocol/index.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "./stack.js";
+
+export interface DemoContext {
+  stack: Stack;
+  nodeUrl: string;
+  /** The venue funds its side of a channel (through the node). */
+  venueDeposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<void>;
+  dataDir: string;
+  say(line: string): void;
+}
+
+export interface DemoOutcome {
+  /** Wallet balance changes over the whole story: [securities, cash] per party. */
+  deltas: Record<"alice" | "bob" | "venue", [bigint, bigint]>;
+  refusal: { code: number; rule: string; message: string };
+  challengedWith: bigint;
+}
+
+class DemoFailure extends Error {
+  override readonly name = "DemoFailure";
+}
+
+function check(condition: boolean, what: string): void {
+  if (!condition) throw new DemoFailure(`demo check failed: ${what}`);
+}
+
+const SEC = 0;
+const CASH = 1;
+const fmtSec = (v: bigint) => `${Number(v) / Number(SECURITY_UNIT)} CLS`;
+const fmtCash = (v: bigint) => `${Number(v) / Number(CASH_UNIT)} cUSD`;
+
+async function waitUntil(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new DemoFailure(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
+  const { stack, say } = ctx;
+  const { token, cash, adjudicator } = stack.addresses;
+  const provider = new JsonRpcProvider(stack.chain.url, undefined, { cacheTimeout: -1 });
+  const tokens = [new Contract(token, erc20Abi() as never, provider), new Contract(cash, erc20Abi() as never, provider)];
+  const accounts = { alice: devWallet(ROLES.alice).address, bob: devWallet(ROLES.bob).address, venue: devWallet(ROLES.venue).address };
+  const balancesOf = async (address: string): Promise<[bigint, bigint]> => [
+    (await tokens[SEC]!.getFunction("balanceOf")(address)) as bigint,
+    (await tokens[CASH]!.getFunction("balanceOf")(address)) as bigint,
+  ];
+  const start = { alice: await balancesOf(accounts.alice), bob: await balancesOf(accounts.bob), venue: await balancesOf(accounts.venue) };
+  const clients: OpenedClient[] = [];
+  const client = async (index: number) => {
+    const opened = await openClient({
+      nodeUrl: ctx.nodeUrl,
+      privateKey: devWallet(index).privateKey,
+      rpcUrl: stack.chain.url,
+      adjudicator,
+      dataDir: join(ctx.dataDir, "clients"),
+    });
+    clients.push(opened);
+    await opened.client.connect();
+    return opened;
+  };
+
+  try {
+    say("1. Alice and Bob connect to the venue and open channels (security CLS + cash cUSD).");
+    const alice = await client(ROLES.alice);
+    const bob = await client(ROLES.bob);
+    const aliceChannel = await alice.client.openChannel({ assets: [token, cash], deposit: { assetIndex: CASH, amount: 10_000n * CASH_UNIT } });
+    say(`   Alice opened ${aliceChannel.slice(0, 10)}… with 10,000 cUSD; the venue funds it with 100 CLS to sell.`);
+    await ctx.venueDeposit(aliceChannel, SEC, 100n * SECURITY_UNIT);
+    const bobChannel = await bob.client.openChannel({ assets: [token, cash], deposit: { assetIndex: SEC, amount: 50n * SECURITY_UNIT } });
+    await bob.client.deposit(bobChannel, CASH, 1_000n * CASH_UNIT);
+    await ctx.venueDeposit(bobChannel, SEC, 100n * SECURITY_UNIT);
+    say(`   Bob opened ${bobChannel.slice(0, 10)}… with 50 CLS and 1,000 cUSD; the venue adds 100 CLS.`);
+    await waitUntil("the venue's deposits are confirmed", async () => (await alice.client.balances(aliceChannel))[SEC]!.venue === 100n * SECURITY_UNIT && (await bob.client.balances(bobChannel))[SEC]!.venue === 100n * SECURITY_UNIT);
+
+    say("2. Alice pays the venue a 25 cUSD fee: one signed state, no transaction.");
+    await alice.client.pay(aliceChannel, { assetIndex: CASH, amount: 25n * CASH_UNIT, memo: "onboarding fee" });
+
+    say("3. Alice buys 10 CLS at 100 cUSD each, delivery versus payment in one state.");
+    await alice.client.trade(aliceChannel, { give: { assetIndex: CASH, amount: 1_000n * CASH_UNIT }, get: { assetIndex: SEC, amount: 10n * SECURITY_UNIT } });
+    const afterTrade = await alice.client.balances(aliceChannel);
+    check(afterTrade[SEC]!.me === 10n * SECURITY_UNIT && afterTrade[CASH]!.me === 8_975n * CASH_UNIT, "Alice holds 10 CLS and 8,975 cUSD after the trade");
+    say(`   Alice now holds ${fmtSec(afterTrade[SEC]!.me)} and ${fmtCash(afterTrade[CASH]!.me)} in her channel.`);
+
+    say("4. Bob withdraws 200 cUSD without closing his channel (a co-signed checkpoint on chain).");
+    await bob.client.withdraw(bobChannel, CASH, 200n * CASH_UNIT);
+
+    say("5. Alice sends Bob 2 CLS through the venue (compliance checked for Alice → Bob).");
+    await alice.client.pay(aliceChannel, { assetIndex: SEC, amount: 2n * SECURITY_UNIT, to: accounts.bob });
+    await waitUntil("Bob's channel shows the 2 CLS", async () => (await bob.client.balances(bobChannel))[SEC]!.me === 52n * SECURITY_UNIT);
+
+    say("6. Alice tries to send 1 CLS to Carol, whose KYC is not valid.");
+    let refusal: DemoOutcome["refusal"] | undefined;
+    try {
+      await alice.client.pay(aliceChannel, { assetIndex: SEC, amount: 1n * SECURITY_UNIT, to: devWallet(ROLES.carol).address });
+    } catch (error) {
+      if (!isClientError(error, "REJECTED") || error.rejection?.restriction === undefined) throw error;
+      refusal = { ...error.rejection.restriction };
+    }
+    check(refusal?.code === 0x57, "the transfer to Carol is refused with ERC-1404 code 0x57");
+    say(`   Refused: "${refusal!.message}" (ERC-1404 0x${refusal!.code.toString(16)} ${refusal!.rule}); nothing changed.`);
+
+    say("7. Bob pays the venue 300 cUSD.");
+    const stale = (await bob.client.history(bobChannel, 1))[0]!.signed;
+    await bob.client.pay(bobChannel, { assetIndex: CASH, amount: 300n * CASH_UNIT });
+
+    say("8. Alice closes her channel cooperatively: one transaction pays both sides at once.");
+    await alice.client.close(aliceChannel);
+
+    say(`9. Bob registers a stale state (nonce ${stale.state.nonce}, before his 300 cUSD payment) on chain…`);
+    const record = (await bob.store.channel(bobChannel))!;
+    await bob.chain.forceClose(record.params, stale);
+    const latestNonce = record.latest!.state.nonce;
+    await waitUntil("the venue's node challenged with its latest state", async () => (await bob.chain.channel(bobChannel)).nonce === latestNonce);
+    say(`   …and the venue's node, its own watchtower, challenged at once with nonce ${latestNonce}.`);
+
+    say("10. The challenge period passes (the chain's clock is moved forward); the node settles.");
+    const { deadline } = await bob.chain.channel(bobChannel);
+    const now = await bob.chain.chainTime();
+    await provider.send("evm_increaseTime", [Number(deadline - now) + 1]);
+    await provider.send("evm_mine", []);
+    await waitUntil("the node settled Bob's channel", async () => (await bob.chain.channel(bobChannel)).phase === "Concluded");
+
+    const end = { alice: await balancesOf(accounts.alice), bob: await balancesOf(accounts.bob), venue: await balancesOf(accounts.venue) };
+    const delta = (who: keyof typeof end): [bigint, bigint] => [end[who][0] - start[who][0], end[who][1] - start[who][1]];
+    const deltas = { alice: delta("alice"), bob: delta("bob"), venue: delta("venue") };
+    const expected: DemoOutcome["deltas"] = {
+      alice: [8n * SECURITY_UNIT, -1_025n * CASH_UNIT],
+      bob: [2n * SECURITY_UNIT, -300n * CASH_UNIT],
+      venue: [-10n * SECURITY_UNIT, 1_325n * CASH_UNIT],
+    };
+    for (const who of ["alice", "bob", "venue"] as const) {
+      check(deltas[who][0] === expected[who][0] && deltas[who][1] === expected[who][1], `${who} is paid exactly what it is owed`);
+      say(`   ${who.padEnd(5)}: ${fmtSec(deltas[who][0]).padStart(9)}, ${fmtCash(deltas[who][1]).padStart(14)} in the wallet, as owed.`);
+    }
+    return { deltas, refusal: refusal!, challengedWith: latestNonce };
+  } finally {
+    for (const opened of clients) await opened.close();
+    provider.destroy();
+  }
+}
