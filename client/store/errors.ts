@@ -1,0 +1,52 @@
+/**
+ * Typed errors of the channel store, in the style of client/protocol/errors.ts: every refusal is a
+ * `StoreError` with a stable, machine-readable `code`. A refused write changes nothing.
+ */
+
+export const STORE_ERROR_CODES = [
+  /** The channel id is not in the store. */
+  "UNKNOWN_CHANNEL",
+  /** `channelCreated` for a channel id the store already holds. */
+  "DUPLICATE_CHANNEL",
+  /** The state names another channel than the one it is stored under. */
+  "WRONG_CHANNEL",
+  /** The state's nonce is not above the latest agreed one (it would rewrite or reorder history). */
+  "STALE_STATE",
+  /** `stateAgreed` with a signature missing: only fully signed states are agreed. */
+  "NOT_AGREED",
+  /** The event does not fit the channel's status (e.g. a deposit into a concluded channel). */
+  "INVALID_TRANSITION",
+  /** An argument is malformed or out of range (asset index, block number, JSON, parameters…). */
+  "INVALID_ARGUMENT",
+  /** Stored data cannot be decoded (or was written by an unknown schema version). */
+  "CORRUPT",
+  /** A write to disk failed; the store refuses further writes (restart and reopen). */
+  "WRITE_FAILED",
+  /** The store is closed. */
+  "CLOSED",
+] as const;
+
+export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
+
+/** Context that explains a refusal; bigints are kept as bigints. */
+export type StoreErrorDetails = Readonly<Record<string, string | number | bigint | boolean | null>>;
+
+export class StoreError<C extends StoreErrorCode = StoreErrorCode> extends Error {
+  override readonly name: string = "StoreError";
+  readonly code: C;
+  /** The message without the code prefix, for showing to a person. */
+  readonly shortMessage: string;
+  readonly details: StoreErrorDetails;
+
+  constructor(code: C, shortMessage: string, details: StoreErrorDetails = {}, options?: { cause?: unknown }) {
+    super(`${shortMessage} (code=${code})`, options);
+    this.code = code;
+    this.shortMessage = shortMessage;
+    this.details = details;
+  }
+}
+
+/** Whether `error` is a StoreError, optionally of a given code. */
+export function isStoreError<C extends StoreErrorCode>(error: unknown, code?: C): error is StoreError<C> {
+  return error instanceof StoreError && (code === undefined || error.code === code);
+}

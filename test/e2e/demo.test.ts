@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runDemoStory } from "../../scripts/lib/demo-story.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { adminGet, adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+
+describe("the demo story against a node process, a chain process and real WebSockets", () => {
+  let stack: Stack;
+  let node: NodeProcess;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-demo-"));
+    stack = await startStack({
+      investors: [{ index: ROLES.alice }, { index: ROLES.bob }, { index: ROLES.carol, identity: { kyc: false }, securities: 0n }],
+    });
+    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node") }), dir);
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await stack?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("pays everyone exactly what they are owed, refuses the non-KYC transfer and challenges the stale close", async () => {
+    const lines: string[] = [];
+    const outcome = await runDemoStory({
+      stack,
+      nodeUrl: node.url,
+      dataDir: dir,
+      venueDeposit: async (channelId, assetIndex, amount) => {
+        await adminPost(node, `/channels/${channelId}/deposit?asset=${assetIndex}&amount=${amount}`);
+      },
+      say: (line) => lines.push(line),
+    });
+    expect(outcome.refusal).toEqual({ code: 0x57, rule: "RECEIVER_NOT_ELIGIBLE", message: "Receiver lacks valid KYC/AML" });
+    expect(outcome.deltas).toEqual({
+      alice: [8n * SECURITY_UNIT, -1_025n * CASH_UNIT],
+      bob: [2n * SECURITY_UNIT, -300n * CASH_UNIT],
+      venue: [-10n * SECURITY_UNIT, 1_325n * CASH_UNIT],
+    });
+    const channels = await eventually(
+      () => adminGet<{ status: string }[]>(node, "/channels"),
+      (list) => list.every((c) => c.status === "concluded"),
+    );
+    expect(channels).toHaveLength(2);
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/clearline_updates_total\{kind="trade",proposer="investor"\} 1/);
+    expect(metrics).toMatch(/clearline_dispute_actions_total\{action="challenge:done"\} 1/);
+  });
+});

@@ -1,0 +1,93 @@
+// Runs the venue's node as a real child process (the operator's CLI, `start`), on 127.0.0.1 and a
+// free port, and stops or kills exactly that process.
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, stopProcess } from "../../scripts/lib/local-chain.js";
+import type { NodeConfig } from "../../channel-node/src/config.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const NODE_CLI = fileURLToPath(new URL("../../channel-node/src/cli.ts", import.meta.url));
+
+export interface NodeProcess {
+  readonly url: string;
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly pid: number;
+  /** What the process printed (the last 20 kB). */
+  output(): string;
+  /** SIGTERM, then SIGKILL after a grace period. */
+  stop(): Promise<void>;
+  /** SIGKILL at once: a crash. */
+  kill(): Promise<void>;
+}
+
+/** Starts the node with `config` (its port is chosen here unless given) and waits for /health. */
+export async function startNodeProcess(config: NodeConfig, configDir: string): Promise<NodeProcess> {
+  const port = config.port === 0 ? await freePort() : config.port;
+  const file = join(configDir, `node-${port}.json`);
+  writeFileSync(file, JSON.stringify({ ...config, port }, null, 2));
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", NODE_CLI, "start", "--config", file], {
+    cwd: REPO_ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the node exited with ${child.exitCode}: ${output}`);
+    try {
+      if ((await fetch(`${httpUrl}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`the node did not answer /health within 60 s: ${output}`);
+    }
+    await sleep(200);
+  }
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    httpUrl,
+    port,
+    pid: child.pid!,
+    output: () => output,
+    stop: () => stopProcess(child),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
+/** GET a node admin endpoint. */
+export async function adminGet<T>(node: NodeProcess, path: string): Promise<T> {
+  const response = await fetch(`${node.httpUrl}/admin${path}`);
+  if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+export async function adminPost<T>(node: NodeProcess, path: string): Promise<T> {
+  const response = await fetch(`${node.httpUrl}/admin${path}`, { method: "POST" });
+  if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Polls `probe` until it returns a value that `done` accepts (or times out). */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out; last value: ${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
+    await sleep(200);
+  }
+}
