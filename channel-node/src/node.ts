@@ -19,6 +19,7 @@ import {
   type Deployment,
 } from "../../client/protocol/index.js";
 import { LevelStore } from "../../client/store/level-store.js";
+import { isStoreError } from "../../client/store/store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
 import { ChannelEngine } from "./engine.js";
@@ -121,7 +122,14 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     handler: async (event: ChainEvent) => {
       if (event.source !== "adjudicator") return;
       metrics.chainEvents.inc({ event: event.name });
-      await applyAdjudicatorEvent(event);
+      try {
+        await applyAdjudicatorEvent(event);
+      } catch (error) {
+        // A chain fact that contradicts the store (e.g. an event for a concluded channel) needs a
+        // person, not a retry: re-throwing would stall the watcher on this event forever.
+        if (!isStoreError(error, "INVALID_TRANSITION")) throw error;
+        logger.error({ err: error, eventId: event.eventId, event: event.name }, "chain event contradicts the store; skipped");
+      }
     },
     onError: (error) => logger.warn({ err: error }, "adjudicator watcher poll failed; retrying"),
   });

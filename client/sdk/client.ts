@@ -57,7 +57,12 @@ export const CLIENT_ERROR_CODES = [
   /** The node sent something the client cannot accept. */
   "NODE_MISBEHAVED",
   "CHANNEL_NOT_READY",
+  /** An argument the client refuses before anything is signed. */
+  "INVALID_ARGUMENT",
 ] as const;
+
+/** Longest payment reference kept in the history. */
+export const MAX_MEMO_LENGTH = 256;
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 export interface Rejection {
@@ -399,6 +404,9 @@ export class ClearlineClient {
 
   /** Pays `amount` of asset `assetIndex` to the venue, or through it to investor `to`. */
   async pay(channelId: Bytes32, payment: { assetIndex: number; amount: bigint; to?: Address; memo?: string }): Promise<SignedState> {
+    if (payment.memo !== undefined && payment.memo.length > MAX_MEMO_LENGTH) {
+      throw new ClientError("INVALID_ARGUMENT", `a memo has at most ${MAX_MEMO_LENGTH} characters`);
+    }
     const leg: Leg = { assetIndex: payment.assetIndex, from: ME, amount: payment.amount };
     return this.propose(channelId, { kind: "payment", leg }, payment.to === undefined ? {} : { route: { to: payment.to } }, payment.memo);
   }

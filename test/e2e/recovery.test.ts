@@ -1,0 +1,181 @@
+// Crashes and disputes with real processes: the node killed mid-stream and restarted, the node down
+// while an investor registers a stale state, and an investor disputing alone when the node is gone.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Contract, JsonRpcProvider } from "ethers";
+import { openClient, type OpenedClient } from "../../client/sdk/index.js";
+import { erc20Abi } from "../../client/chain/abi.js";
+import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+
+interface ChannelSummary {
+  channelId: string;
+  status: string;
+  nonce: string;
+  balances: { venue: string; investor: string }[];
+}
+
+const CASH = 1;
+
+describe("recovery with real processes", () => {
+  let stack: Stack;
+  let dir: string;
+  let provider: JsonRpcProvider;
+  const nodes: NodeProcess[] = [];
+  const clients: OpenedClient[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-recovery-"));
+    stack = await startStack({ investors: [{ index: ROLES.alice }] });
+    provider = new JsonRpcProvider(stack.chain.url, undefined, { cacheTimeout: -1 });
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.close();
+    for (const node of nodes.splice(0)) await node.stop();
+    provider.destroy();
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startNode(port = 0): Promise<NodeProcess> {
+    const node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node"), port }), dir);
+    nodes.push(node);
+    return node;
+  }
+
+  async function alice(nodeUrl: string): Promise<OpenedClient> {
+    const opened = await openClient({
+      nodeUrl,
+      privateKey: devWallet(ROLES.alice).privateKey,
+      rpcUrl: stack.chain.url,
+      adjudicator: stack.addresses.adjudicator,
+      dataDir: join(dir, "client"),
+      responseTimeoutMs: 5_000,
+    });
+    clients.push(opened);
+    await opened.client.connect();
+    return opened;
+  }
+
+  async function openAliceChannel(client: OpenedClient, cash = 1_000n * CASH_UNIT): Promise<string> {
+    return client.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: cash } });
+  }
+
+  async function cashOf(address: string): Promise<bigint> {
+    return (await new Contract(stack.addresses.cash, erc20Abi() as never, provider).getFunction("balanceOf")(address)) as bigint;
+  }
+
+  async function passTime(seconds: bigint): Promise<void> {
+    await provider.send("evm_increaseTime", [Number(seconds)]);
+    await provider.send("evm_mine", []);
+  }
+
+  it("loses no agreed state when the node is killed mid-stream; the client resyncs and continues", async () => {
+    const first = await startNode();
+    const investor = await alice(first.url);
+    const channelId = await openAliceChannel(investor);
+
+    // A stream of payments; the node is killed with SIGKILL while they are in flight.
+    const agreed: bigint[] = [];
+    const failures: string[] = [];
+    const stream = (async () => {
+      for (let i = 0; i < 400; i++) {
+        try {
+          const state = await investor.client.pay(channelId, { assetIndex: CASH, amount: 1n });
+          agreed.push(state.state.nonce);
+        } catch (error) {
+          failures.push((error as { code?: string }).code ?? String(error));
+          return;
+        }
+      }
+    })();
+    await eventually(async () => agreed.length, (n) => n >= 20, 20_000);
+    await first.kill();
+    await stream;
+    expect(failures).toHaveLength(1);
+    expect(["NOT_CONNECTED", "TIMEOUT"]).toContain(failures[0]);
+
+    // Same data directory, same port: the client reconnects by itself and resyncs.
+    const second = await startNode(first.port);
+    await eventually(async () => investor.client.connected, (connected) => connected, 20_000);
+    const clientRecord = await eventually(
+      () => investor.store.channel(channelId),
+      (record) => record?.pending === null,
+      10_000,
+    );
+    const [nodeView] = await adminGet<ChannelSummary[]>(second, "/channels");
+    const clientNonce = clientRecord!.latest!.state.nonce;
+    // Both sides agree on the latest state: nothing either side believed agreed was lost.
+    expect(BigInt(nodeView!.nonce)).toBe(clientNonce);
+    expect(clientNonce).toBeGreaterThanOrEqual(agreed.at(-1)!);
+    const nodeHistory = await adminGet<{ nonce: string }[]>(second, `/channels/${channelId}/history`);
+    const nodeNonces = new Set(nodeHistory.map((entry) => BigInt(entry.nonce)));
+    for (const nonce of agreed.filter((n) => n > clientNonce - 100n)) expect(nodeNonces.has(nonce)).toBe(true);
+
+    // And the channel goes on.
+    const next = await investor.client.pay(channelId, { assetIndex: CASH, amount: 5n });
+    expect(next.state.nonce).toBe(clientNonce + 1n);
+    const balances = await investor.client.balances(channelId);
+    expect(balances[CASH]!.venue).toBe(clientNonce + 5n);
+  });
+
+  it("a node that was down while a stale state was registered catches up on restart and challenges in time", async () => {
+    const node = await startNode();
+    const investor = await alice(node.url);
+    const channelId = await openAliceChannel(investor);
+    await investor.client.pay(channelId, { assetIndex: CASH, amount: 100n * CASH_UNIT });
+    const stale = (await investor.client.history(channelId, 1))[0]!.signed;
+    await investor.client.pay(channelId, { assetIndex: CASH, amount: 200n * CASH_UNIT });
+    const latestNonce = stale.state.nonce + 1n;
+
+    await node.kill();
+    const record = (await investor.store.channel(channelId))!;
+    await investor.chain.forceClose(record.params, stale);
+    await passTime(1_800n); // half the challenge period passes while the node is down
+
+    const restarted = await startNode();
+    await eventually(() => investor.chain.channel(channelId), (c) => c.nonce === latestNonce, 30_000);
+    const { deadline } = await investor.chain.channel(channelId);
+    const venueBefore = await cashOf(devWallet(ROLES.venue).address);
+    const aliceBefore = await cashOf(devWallet(ROLES.alice).address);
+    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await eventually(() => investor.chain.channel(channelId), (c) => c.phase === "Concluded", 30_000);
+    expect((await cashOf(devWallet(ROLES.venue).address)) - venueBefore).toBe(300n * CASH_UNIT);
+    expect((await cashOf(devWallet(ROLES.alice).address)) - aliceBefore).toBe(700n * CASH_UNIT);
+    const [view] = await eventually(() => adminGet<ChannelSummary[]>(restarted, "/channels"), (list) => list[0]?.status === "concluded");
+    expect(view!.nonce).toBe(latestNonce.toString());
+  });
+
+  it("an investor disputes alone through the client when the node is gone for good, and is paid", async () => {
+    const node = await startNode();
+    const investor = await alice(node.url);
+    const channelId = await openAliceChannel(investor);
+    await investor.client.pay(channelId, { assetIndex: CASH, amount: 150n * CASH_UNIT });
+    await node.kill();
+
+    const before = await cashOf(devWallet(ROLES.alice).address);
+    await investor.client.forceClose(channelId);
+    const { deadline, phase } = await investor.chain.channel(channelId);
+    expect(phase).toBe("Disputed");
+    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await investor.client.settle(channelId);
+    expect((await cashOf(devWallet(ROLES.alice).address)) - before).toBe(850n * CASH_UNIT);
+    expect((await investor.chain.channel(channelId)).phase).toBe("Concluded");
+  });
+
+  it("an investor whose venue vanished before signing anything gets its deposit back", async () => {
+    const node = await startNode();
+    const investor = await alice(node.url);
+    const channelId = await openAliceChannel(investor, 400n * CASH_UNIT);
+    await node.kill();
+    const before = await cashOf(devWallet(ROLES.alice).address);
+    await investor.client.forceClose(channelId);
+    const { deadline } = await investor.chain.channel(channelId);
+    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await investor.client.settle(channelId);
+    expect((await cashOf(devWallet(ROLES.alice).address)) - before).toBe(400n * CASH_UNIT);
+  });
+});
