@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// `clearline`: the investor's command line (DESIGN §1, §6). Run as
+//   node --import tsx client/cli/clearline.ts <command> [options]
+// Settings come from options, CLEARLINE_KEY and the deployment file `npm start` writes; see --help.
+import { Command, CommanderError, Option } from "commander";
+import {
+  balancesCommand,
+  challengeCommand,
+  channelsCommand,
+  claimCommand,
+  closeCommand,
+  depositCommand,
+  forceCloseCommand,
+  historyCommand,
+  openCommand,
+  payCommand,
+  settleCommand,
+  tradeCommand,
+  withdrawCommand,
+} from "./commands.js";
+import { CliError, EXIT, describeError } from "./errors.js";
+import { Output } from "./output.js";
+import { withSession, type Session } from "./session.js";
+import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
+import { watchCommand } from "./watch.js";
+
+const jsonRequested = process.argv.includes("--json");
+let exitCode: number = EXIT.OK;
+
+// `clearline … | head` closes the pipe early: that is no error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(exitCode);
+    throw error;
+  });
+}
+
+const program = new Command("clearline")
+  .description("Clearline investor client: channels with a venue for ERC-1404 security tokens and cash")
+  .option("--node <url>", "the venue's node (ws://…); default: nodeUrl of the deployment file")
+  .option("--rpc <url>", "JSON-RPC URL of the chain; default: rpcUrl of the deployment file")
+  .option("--adjudicator <address>", "the Adjudicator contract; default: from the deployment file")
+  .option("--key <hex>", `the investor's private key (prefer the ${KEY_ENV} environment variable: --key shows in the process list)`)
+  .option("--data-dir <dir>", "where the investor's agreed states are kept", DEFAULT_DATA_DIR)
+  .option("--deployment <file>", `deployment file (rpc, adjudicator, token addresses, nodeUrl, accounts) (default: ${DEFAULT_DEPLOYMENT} when present)`)
+  .option("--confirmations <n>", "confirmations to wait for on chain", "1")
+  .option("--json", "machine-readable output: one JSON document on stdout (errors as {\"error\": {code, …}})")
+  .exitOverride()
+  .configureOutput({
+    // With --json a usage error is reported as JSON on stdout (below), not as commander's text.
+    outputError: (text, write) => {
+      if (!jsonRequested) write(`${text}(run clearline --help for usage)\n`);
+    },
+  });
+
+program.addHelpText(
+  "after",
+  `
+Assets are named by address, "security" or "cash" (from the deployment file) or by symbol; amounts
+are decimals in the token's units (12.5). Channel ids may be shortened to a unique prefix.
+
+Examples:
+  export ${KEY_ENV}=0x…
+  clearline open --asset cash --amount 1000
+  clearline pay 0x1a2b3c --asset cash --amount 12.5 --memo "order 17"
+  clearline pay 0x1a2b3c --asset security --amount 1 --to bob
+  clearline trade 0x1a2b3c --give cash:100 --get security:1
+  clearline balances 0x1a2b3c --json
+  clearline watch
+
+Exit codes: 0 done, 1 the operation failed (refused by the venue or a token rule, reverted,
+unreachable), 2 the command line was wrong (usage, amount, key, unknown asset or channel).`,
+);
+
+/** Parses settings, runs `work`, prints a failure; resolves with the exit code. */
+async function run(command: Command, work: (settings: Settings, output: Output) => Promise<number | void>): Promise<number> {
+  const options = command.optsWithGlobals<GlobalOptions>();
+  const output = new Output(options.json === true);
+  try {
+    const settings = resolveSettings(options);
+    return (await work(settings, output)) ?? EXIT.OK;
+  } catch (error) {
+    const described = describeError(error);
+    output.failure(described);
+    return described.exitCode;
+  }
+}
+
+/** A command that runs over a Session; `node`: it needs the venue's node. */
+function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<void>): Promise<number> {
+  return run(command, (settings, output) => withSession(settings, output, { node }, (s) => work(s, output)));
+}
+
+const done = (code: number) => {
+  exitCode = code;
+};
+
+program
+  .command("channels")
+  .description("list your channels with their on-chain status and balances")
+  .action(async (_options: object, command: Command) => done(await session(command, false, (s, o) => channelsCommand(s, o))));
+
+program
+  .command("open")
+  .description("open a channel with the venue, with a first deposit")
+  .option("--asset <asset>", "asset of the first deposit (address, security, cash or symbol)")
+  .option("--amount <decimal>", "amount of the first deposit")
+  .option("--assets <list>", "the channel's assets, comma-separated (default: the deployment's security and cash tokens)")
+  .option("--challenge-period <seconds>", "how long a registered state can be challenged (default 3600)")
+  .action(async (options: { asset?: string; amount?: string; assets?: string; challengePeriod?: string }, command: Command) =>
+    done(await session(command, true, (s, o) => openCommand(s, o, options))),
+  );
+
+program
+  .command("deposit")
+  .description("deposit more into a channel (on chain; waits until the venue has seen it)")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .requiredOption("--asset <asset>", "address, security, cash or symbol")
+  .requiredOption("--amount <decimal>", "e.g. 12.5")
+  .action(async (channel: string, options: { asset: string; amount: string }, command: Command) =>
+    done(await session(command, true, (s, o) => depositCommand(s, o, channel, options))),
+  );
+
+program
+  .command("pay")
+  .description("pay the venue, or through it another investor (--to)")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .requiredOption("--asset <asset>", "address, security, cash or symbol")
+  .requiredOption("--amount <decimal>", "e.g. 12.5")
+  .option("--to <investor>", "pay this investor through the venue (an address or an account name of the deployment file)")
+  .option("--memo <text>", "a reference kept in your history")
+  .action(async (channel: string, options: { asset: string; amount: string; to?: string; memo?: string }, command: Command) =>
+    done(await session(command, true, (s, o) => payCommand(s, o, channel, options))),
+  );
+
+program
+  .command("trade")
+  .description("delivery versus payment with the venue: both legs in one state")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .requiredOption("--give <asset:amount>", "what you deliver, e.g. cash:100")
+  .requiredOption("--get <asset:amount>", "what you receive, e.g. security:1")
+  .action(async (channel: string, options: { give: string; get: string }, command: Command) =>
+    done(await session(command, true, (s, o) => tradeCommand(s, o, channel, options))),
+  );
+
+program
+  .command("withdraw")
+  .description("withdraw to your wallet without closing the channel")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .requiredOption("--asset <asset>", "address, security, cash or symbol")
+  .requiredOption("--amount <decimal>", "e.g. 12.5")
+  .action(async (channel: string, options: { asset: string; amount: string }, command: Command) =>
+    done(await session(command, true, (s, o) => withdrawCommand(s, o, channel, options))),
+  );
+
+program
+  .command("close")
+  .description("close cooperatively: a final state agreed with the venue, paid out in one transaction")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .action(async (channel: string, _options: object, command: Command) => done(await session(command, true, (s, o) => closeCommand(s, o, channel))));
+
+program
+  .command("force-close")
+  .description("register your latest agreed state on chain without the venue; settle after the challenge period")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => forceCloseCommand(s, o, channel))));
+
+program
+  .command("challenge")
+  .description("answer a stale state registered on chain with your latest agreed state")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => challengeCommand(s, o, channel))));
+
+program
+  .command("settle")
+  .description("pay out a disputed channel after its challenge period")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => settleCommand(s, o, channel))));
+
+program
+  .command("claim")
+  .description("withdraw a payout the adjudicator could not push to your wallet")
+  .requiredOption("--asset <asset>", "address, security, cash or symbol")
+  .action(async (options: { asset: string }, command: Command) => done(await session(command, false, (s, o) => claimCommand(s, o, options))));
+
+program
+  .command("balances")
+  .description("what you and the venue hold in a channel (latest agreed state)")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => balancesCommand(s, o, channel))));
+
+program
+  .command("history")
+  .description("a channel's agreed updates, newest first")
+  .argument("<channel>", "channel id (or a unique prefix)")
+  .option("--limit <n>", "at most this many entries")
+  .action(async (channel: string, options: { limit?: string }, command: Command) =>
+    done(await session(command, false, (s, o) => historyCommand(s, o, channel, options))),
+  );
+
+const wholeNumber = (name: string, text: string, min: number): number => {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) throw new CliError("USAGE", `${name} must be a whole number ≥ ${min}, not "${text}"`);
+  return value;
+};
+
+program
+  .command("watch")
+  .description("guard your channels on chain until Ctrl-C: challenge a stale state, settle after the deadline, claim (no node needed)")
+  .addOption(new Option("--interval <ms>", "milliseconds between checks").default("2000"))
+  .addOption(new Option("--safety-margin <seconds>", "seconds before a deadline at which an answer is urgent").default("600"))
+  .addOption(new Option("--retry-after <seconds>", "chain seconds a failed action waits before it is tried again").default("60"))
+  .option("--no-claim", "do not claim claimable balances")
+  .option("--once", "check once and exit (exit code 1 if an action failed or an alert was raised)")
+  .action(async (options: { interval: string; safetyMargin: string; retryAfter: string; claim: boolean; once?: boolean }, command: Command) =>
+    done(
+      await run(command, (settings, output) =>
+        watchCommand(settings, output, {
+          intervalMs: wholeNumber("--interval", options.interval, 50),
+          safetyMargin: BigInt(wholeNumber("--safety-margin", options.safetyMargin, 0)),
+          retryAfter: BigInt(wholeNumber("--retry-after", options.retryAfter, 0)),
+          claim: options.claim,
+          once: options.once === true,
+        }),
+      ),
+    ),
+  );
+
+async function flushAndExit(code: number): Promise<never> {
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write("", () => resolve()));
+  process.exit(code);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0.
+    if (error.exitCode === 0) await flushAndExit(0);
+    if (jsonRequested) new Output(true).failure({ code: "USAGE", source: "cli", message: error.message.replace(/^error: /, ""), exitCode: EXIT.USAGE });
+    await flushAndExit(EXIT.USAGE);
+  }
+  new Output(jsonRequested).failure(describeError(error));
+  await flushAndExit(EXIT.FAILED);
+}
+await flushAndExit(exitCode);
