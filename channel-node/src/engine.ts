@@ -189,7 +189,15 @@ export class ChannelEngine {
   // ------------------------------------------------------------------ investor proposals
 
   private async handlePropose(session: Session, message: Extract<ClientMessage, { type: "propose" }>): Promise<void> {
-    const live = this.ownedChannel(session, message.channelId);
+    let live: Live;
+    try {
+      live = this.ownedChannel(session, message.channelId);
+    } catch (error) {
+      const rejection = rejectionOrWire(error);
+      this.options.metrics.rejections.inc({ code: rejection.code });
+      session.send(rejectedMessage(message.id, message.channelId, rejection));
+      return;
+    }
     const started = process.hrtime.bigint();
     if (live.outstanding !== undefined) {
       // Simultaneous proposals: the venue's own, already on its way, takes precedence.
@@ -220,9 +228,18 @@ export class ChannelEngine {
     }
     const state = message.state;
     checkStateBounds(state);
+    const unresolved = live.record.pending;
+    if (unresolved !== null && unresolved.proposer === VENUE && state.nonce === unresolved.signed.state.nonce) {
+      // The investor builds on our latest agreed state, not on our unanswered proposal: it did not
+      // take it. (Were it to hold it signed anyway, it could only ever choose between two states of
+      // this nonce, and any later agreed state supersedes both on chain.)
+      await this.options.store.proposalCleared(live.channel.channelId);
+      live.record = { ...live.record, pending: null };
+    }
     const proposed: SignedState = { state, signatures: [null, message.signature] };
     const secrets = new Map((message.secrets ?? []).map((s) => [s.hashlock, s.secret] as const));
     const { update } = validateTransition(live.channel, this.latestOf(live), proposed, { facts: this.factsFor(live), secrets }, this.options.verifier);
+    checkInvestorMayPropose(update);
     if (update.kind === "trade") this.checkPrice(live, update);
     if (message.route !== undefined) await this.forward(live, session, update, message.route.to);
     const digest = stateDigest(state, live.channel.domain);
@@ -286,17 +303,23 @@ export class ChannelEngine {
    */
   private async proposeUpdate(live: Live, session: Session, update: Update): Promise<SignedState> {
     if (live.record.status !== "open") throw new ProtocolError("INVALID_UPDATE", `the channel is ${live.record.status}`);
+    if (live.record.pending?.proposer === VENUE) {
+      // Never sign two different states of one nonce: the last one must be resolved first.
+      throw new ProtocolError("BUSY", "the venue's previous proposal in the receiving channel is unresolved; the investor must resync");
+    }
     const latest = this.latestOf(live);
     const state = applyUpdate(live.channel, latest.state, update);
     checkTransition(live.channel, latest.state, state, { facts: this.factsFor(live) });
     const ours = withSignature({ state, signatures: [null, null] }, VENUE, this.options.signer.sign(stateDigest(state, live.channel.domain)));
     const summary = summarize(update, Date.now());
-    await this.options.store.proposalRecorded(live.channel.channelId, { proposer: VENUE, signed: ours, update: summary });
+    const pending = { proposer: VENUE, signed: ours, update: summary } as const;
+    await this.options.store.proposalRecorded(live.channel.channelId, pending);
+    live.record = { ...live.record, pending };
     const id = `n${this.nextProposalId++}`;
     const answer = new Promise<string>((resolve, reject) => {
       live.outstanding = { id, signed: ours, resolve, reject };
     });
-    const timer = setTimeout(() => live.outstanding?.reject(new ProtocolError("INVALID_UPDATE", "the investor did not answer in time")), this.options.responseTimeoutMs);
+    const timer = setTimeout(() => live.outstanding?.reject(new UnansweredError()), this.options.responseTimeoutMs);
     session.send({ v: PROTOCOL_VERSION, type: "propose", id, channelId: live.channel.channelId, state: stateToJson(state), signature: ours.signatures[VENUE]! });
     try {
       const signature = await answer;
@@ -305,8 +328,12 @@ export class ChannelEngine {
       await this.persistAgreed(live, agreed, summary, "venue");
       return agreed;
     } catch (error) {
-      await this.options.store.proposalCleared(live.channel.channelId);
-      live.record = await this.readRecord(live.channel.channelId);
+      // An explicit rejection ends the proposal. Silence does not: the investor may have signed it,
+      // so it stays pending until the investor's next proposal or resync resolves it.
+      if (!(error instanceof UnansweredError)) {
+        await this.options.store.proposalCleared(live.channel.channelId);
+        live.record = { ...live.record, pending: null };
+      }
       throw error;
     } finally {
       clearTimeout(timer);
@@ -321,7 +348,7 @@ export class ChannelEngine {
       throw new WireError("MALFORMED", `no proposal ${message.id} is awaiting an answer in this channel`);
     }
     if (message.type === "accepted") outstanding.resolve(message.signature);
-    else outstanding.reject(new ProtocolError("INVALID_UPDATE", `the investor rejected the proposal: ${message.code} ${message.message}`));
+    else outstanding.reject(new ProtocolError("INVALID_UPDATE", `the receiver refused: ${message.code} ${message.message}`));
   }
 
   // ------------------------------------------------------------------ resync
@@ -333,23 +360,42 @@ export class ChannelEngine {
    */
   private async handleResync(session: Session, message: Extract<ClientMessage, { type: "resync" }>): Promise<void> {
     for (const entry of message.channels) {
-      const theirs = entry.latest;
-      if (theirs === null) continue;
-      const live = this.ownedChannel(session, entry.channelId);
+      const live = this.live.get(entry.channelId);
+      if (live === undefined || live.record.params.participants[INVESTOR] !== session.address) continue;
       await this.serialized(live, async () => {
-        this.guard(() => checkStateBounds(theirs.state));
-        if (theirs.state.nonce <= this.latestOf(live).state.nonce) return;
-        if (theirs.state.channelId !== live.channel.channelId) throw new ProtocolError("WRONG_CHANNEL", "the state belongs to another channel");
-        verifyAgreed(live.channel, theirs, this.options.verifier);
-        const pending = live.record.pending;
-        if (pending === null || pending.signed.state.nonce !== theirs.state.nonce) {
-          throw new ProtocolError("BAD_NONCE", "the venue never proposed or countersigned a state with this nonce");
+        try {
+          await this.reconcile(live, entry.latest);
+        } catch (error) {
+          if (!(error instanceof ProtocolError)) throw error;
+          this.options.logger.warn({ channelId: live.channel.channelId, err: error }, "resync: the investor's state was not adopted");
         }
-        await this.persistAgreed(live, theirs, pending.update, "resync");
-        this.options.logger.info({ channelId: live.channel.channelId, nonce: theirs.state.nonce.toString() }, "adopted a state from resync");
       });
     }
     session.send({ v: PROTOCOL_VERSION, type: "resynced", id: message.id, channels: this.reportsOf(session.address) });
+  }
+
+  /**
+   * Settles an unresolved venue proposal against the investor's latest agreed state: adopted when the
+   * investor holds it countersigned, dropped when the investor is still at the state before it.
+   */
+  private async reconcile(live: Live, theirs: SignedState | null): Promise<void> {
+    const pending = live.record.pending;
+    const ours = this.latestOf(live).state.nonce;
+    const theirNonce = theirs?.state.nonce ?? 0n;
+    if (theirs !== null && theirNonce > ours) {
+      checkStateBounds(theirs.state);
+      if (pending === null || pending.proposer !== VENUE || stateDigest(pending.signed.state, live.channel.domain) !== stateDigest(theirs.state, live.channel.domain)) {
+        throw new ProtocolError("BAD_NONCE", "the venue never proposed this state");
+      }
+      verifyAgreed(live.channel, theirs, this.options.verifier);
+      await this.persistAgreed(live, theirs, pending.update, "resync");
+      this.options.logger.info({ channelId: live.channel.channelId, nonce: theirNonce.toString() }, "adopted a state from resync");
+      return;
+    }
+    if (pending !== null && pending.proposer === VENUE && theirNonce === ours && live.outstanding === undefined) {
+      await this.options.store.proposalCleared(live.channel.channelId);
+      live.record = { ...live.record, pending: null };
+    }
   }
 
   // ------------------------------------------------------------------ chain events
@@ -452,6 +498,40 @@ export class ChannelEngine {
     const counts: Record<string, number> = { proposed: 0, open: 0, disputed: 0, concluded: 0 };
     for (const live of this.live.values()) counts[live.record.status] = (counts[live.record.status] ?? 0) + 1;
     for (const [status, count] of Object.entries(counts)) this.options.metrics.channels.set({ status }, count);
+  }
+}
+
+/**
+ * What an investor may ask the venue to countersign: nothing that moves the venue's funds except a
+ * priced trade (checked separately) or a lock the venue itself had set up and whose secret is shown.
+ */
+function checkInvestorMayPropose(update: Update): void {
+  const refuse = (why: string): never => {
+    throw new ProtocolError("INVALID_UPDATE", why);
+  };
+  switch (update.kind) {
+    case "payment":
+      if (update.leg.from !== INVESTOR) refuse("an investor can only propose payments from itself; the venue proposes its own");
+      return;
+    case "withdrawal":
+      if (update.withdrawals.some((w) => w.participant !== INVESTOR)) refuse("an investor can only withdraw its own funds");
+      return;
+    case "addLock":
+      if (update.lock.sender !== INVESTOR) refuse("an investor can only lock its own funds");
+      return;
+    case "trade":
+    case "depositAck":
+    case "resolveLock":
+    case "expireLock":
+    case "final":
+      return;
+  }
+}
+
+/** The investor let a proposal of the venue go unanswered (timeout or lost connection). */
+class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
+  constructor() {
+    super("INVALID_UPDATE", "the receiver did not answer in time");
   }
 }
 

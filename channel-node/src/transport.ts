@@ -57,6 +57,17 @@ const POLICY_VIOLATION = 1008;
 /** A connection that keeps flooding after this many refusals is closed. */
 const MAX_REFUSALS = 100;
 
+/** The request id of a message that failed validation, when one can be read, so the answer can echo it. */
+function requestIdOf(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === "object" && value !== null && "id" in value && typeof value.id === "string" && value.id.length <= 64) return value.id;
+  } catch {
+    // not JSON: no id to echo
+  }
+  return undefined;
+}
+
 export class Transport {
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -156,15 +167,16 @@ export class Transport {
     socket.on("message", (data, isBinary) => {
       if (!bucket.take(Date.now())) {
         refusals += 1;
-        refuse(new WireError("RATE_LIMITED", "too many messages; slow down"));
+        refuse(new WireError("RATE_LIMITED", "too many messages; slow down"), isBinary ? undefined : requestIdOf(data.toString()));
         if (refusals > MAX_REFUSALS) socket.close(POLICY_VIOLATION, "rate limit");
         return;
       }
       let message: ClientMessage;
+      const text = isBinary ? "" : data.toString();
       try {
-        message = parseClientMessage(isBinary ? "" : data.toString());
+        message = parseClientMessage(text);
       } catch (error) {
-        refuse(error instanceof WireError ? error : new WireError("MALFORMED", "unreadable message"));
+        refuse(error instanceof WireError ? error : new WireError("MALFORMED", "unreadable message"), requestIdOf(text));
         return;
       }
       if (session === undefined) {

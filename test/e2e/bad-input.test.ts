@@ -164,6 +164,18 @@ describe("bad input against a node process, a chain process and real WebSockets"
     expect(typeof answer.raw.message).toBe("string");
   }
 
+  /** The id the node echoes for a refused message: its `id` when that is a readable request id. */
+  function echoedId(message: unknown): string | undefined {
+    if (typeof message !== "object" || message === null || !("id" in message)) return undefined;
+    return typeof message.id === "string" && message.id.length <= 64 ? message.id : undefined;
+  }
+
+  /** A `rejected` answer to a proposal on a channel other than Alice's own. */
+  function expectRejectedOn(answer: Answer, code: string, id: string, onChannel: string): void {
+    expect(answer.typed, answer.schemaError).toBeDefined();
+    expect(answer.raw).toMatchObject({ v: PROTOCOL_VERSION, type: "rejected", id, channelId: onChannel, code });
+  }
+
   function expectRejected(answer: Answer, code: string, id: string): void {
     expect(answer.typed, answer.schemaError).toBeDefined();
     expect(answer.raw).toMatchObject({ v: PROTOCOL_VERSION, type: "rejected", id, channelId, code });
@@ -250,7 +262,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     for (const variant of variants) {
       peer.send(variant);
       const answer = await nextError(peer);
-      expectError(answer, "MALFORMED");
+      expectError(answer, "MALFORMED", echoedId(variant));
       expect(answer.raw.message).toMatch(/malformed message/);
     }
     expect(await snapshot()).toEqual(before);
@@ -276,7 +288,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
       "propose",
     ]) {
       peer.send(message);
-      expectError(await nextError(peer), "MALFORMED");
+      expectError(await nextError(peer), "MALFORMED", echoedId(message));
     }
     expect(await snapshot()).toEqual(before);
     await expectStillUsable(before, peer, view);
@@ -290,7 +302,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     for (const v of [2, 0, "1", 1.5, null, 999_999]) {
       peer.send({ ...valid, v });
       const answer = await nextError(peer);
-      expectError(answer, "UNSUPPORTED_VERSION");
+      expectError(answer, "UNSUPPORTED_VERSION", "versioned");
       expect(answer.raw.message).toMatch(/protocol version .* is not supported; this peer speaks 1/);
     }
     expect(await snapshot()).toEqual(before);
@@ -367,7 +379,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const { peer: alicePeer, view } = await loginAlice();
     const envelope = JSON.stringify({ v: PROTOCOL_VERSION, type: "resync", id: "big", pad: "" });
     alicePeer.sendText(envelope.replace('"pad":""', `"pad":"${"a".repeat(MAX_FRAME_BYTES - envelope.length)}"`));
-    expectError(await nextError(alicePeer), "MALFORMED");
+    expectError(await nextError(alicePeer), "MALFORMED", "big");
     expect(alicePeer.isOpen).toBe(true);
     // One byte more, authenticated or not, and the connection is closed.
     const anonymous = await connect();
@@ -392,7 +404,8 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const answers = await peer.collect(burst, (a) => a.raw.type === "resynced" || a.raw.type === "error");
     const served = answers.filter((a) => a.raw.type === "resynced");
     const limited = answers.filter((a) => a.raw.type === "error");
-    for (const answer of limited) expectError(answer, "RATE_LIMITED");
+    for (const answer of limited) expectError(answer, "RATE_LIMITED", answer.raw.id as string);
+    expect(limited.every((a) => /^b\d+$/.test(a.raw.id as string))).toBe(true);
     // The bucket holds `burst` tokens (the auth took one) and refills at perSecond: a burst sent at
     // once gets about `burst` through.
     expect(served.length).toBeGreaterThanOrEqual(RATE_LIMIT.burst - 1);
@@ -503,8 +516,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const unknown = hexlify(randomBytes(32));
     const state = { ...payment(view, 1, CASH, 1n), channelId: unknown };
     const answer = await peer.request({ ...proposal(state, sign(aliceSigner, state, view.channel), unknown), id: "unknown" });
-    // A transport-level refusal (`error`), not a `rejected` verdict: the channel lookup fails before validation.
-    expectError(answer, "UNKNOWN_CHANNEL", "unknown");
+    expectRejectedOn(answer, "UNKNOWN_CHANNEL", "unknown", unknown);
     expect(await snapshot()).toEqual(before);
     await expectStillUsable(before, peer, view);
   });
@@ -523,7 +535,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const ours = payment(view, 1, CASH, 1n);
     expectRejected(await peer.request({ ...proposal(ours, sign(aliceSigner, ours, foreign)), id: "chain2" }), "BAD_SIGNATURE", "chain2");
     // Sent on the other chain's channel id: the venue has no such channel.
-    expectError(await peer.request({ ...proposal(foreignState, foreignSignature, foreign.channelId), id: "chain3" }), "UNKNOWN_CHANNEL", "chain3");
+    expectRejectedOn(await peer.request({ ...proposal(foreignState, foreignSignature, foreign.channelId), id: "chain3" }), "UNKNOWN_CHANNEL", "chain3", foreign.channelId);
     expect(await snapshot()).toEqual(before);
     await expectStillUsable(before, peer, view);
   });
@@ -536,7 +548,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const state = payment(view, 1, CASH, 1n);
     for (const [what, signer] of [["bob", bobSigner], ["alice", aliceSigner]] as const) {
       const id = `np-${what}`;
-      expectError(await peer.request({ ...proposal(state, sign(signer, state, view.channel)), id }), "NOT_PARTICIPANT", id);
+      expectRejectedOn(await peer.request({ ...proposal(state, sign(signer, state, view.channel)), id }), "NOT_PARTICIPANT", id, channelId);
     }
     // Nor may Bob answer, or resync, for Alice's channel.
     expectError(
@@ -557,15 +569,9 @@ describe("bad input against a node process, a chain process and real WebSockets"
 
   // ---------------------------------------------------------------------------------- value from the venue
 
-  // PRODUCT BUG (channel-node/src/engine.ts, `countersign`): the engine validates an investor's
-  // proposal only with the core's `validateTransition` (nonce, shape, balances, compliance,
-  // signatures) and checks the price of trades, but never who gives: a payment (or a lock) *from the
-  // venue*, proposed and signed by the investor alone, is countersigned. The investor walks away
-  // with a state both sides signed, enforceable on chain, in which the venue gave away its deposit.
-  // The node should refuse any investor-proposed update that moves value out of the venue's side
-  // outside a priced trade (the SDK applies the mirror rule: it accepts only payments *from* the
-  // venue unasked). Remove `.fails` once the engine refuses it.
-  it.fails("refuses an investor's proposal that makes the venue pay the investor", async () => {
+  // The venue countersigns nothing an investor proposes that moves the venue's funds, except a
+  // trade at its price: otherwise an investor could sign itself a gift enforceable on chain.
+  it("refuses an investor's proposal that makes the venue pay the investor", async () => {
     const { peer, view } = await loginAlice();
     const before = await snapshot();
     expect(BigInt(before.balances[SEC]!.venue)).toBeGreaterThanOrEqual(SECURITY_UNIT);
@@ -573,8 +579,7 @@ describe("bad input against a node process, a chain process and real WebSockets"
     const gift = payment(view, 0, SEC, SECURITY_UNIT);
     const answer = await peer.request({ ...proposal(gift, sign(aliceSigner, gift, view.channel)), id: "gift" });
     expect(answer.typed, answer.schemaError).toBeDefined();
-    // Today: {type: "accepted", nonce: n + 1} and the venue's security balance is 1 CLS lower.
-    expect(answer.raw).toMatchObject({ type: "rejected", id: "gift", channelId });
+    expect(answer.raw).toMatchObject({ type: "rejected", id: "gift", channelId, code: "INVALID_UPDATE" });
     expect(await snapshot()).toEqual(before);
   });
 });
