@@ -40,6 +40,7 @@ import {
   type NodeMessageParsed,
 } from "../protocol/wire.js";
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
+import { decodeAdjudicatorLog, eventIdOf } from "../chain/watcher.js";
 import type { ChannelRecord, ChannelStore, HistoryEntry, UpdateSummary } from "../store/store.js";
 import { summarize } from "../store/summary.js";
 import { loginDigest } from "../protocol/session.js";
@@ -386,7 +387,8 @@ export class ClearlineClient {
     this.reports.set(channel.channelId, answer.channel);
     const deposit = options.deposit;
     const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
-    await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
+    const outcome = await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
+    await this.recordOwnTransaction(channel.channelId, outcome);
     await seen;
     return channel.channelId;
   }
@@ -398,6 +400,7 @@ export class ClearlineClient {
     const before = BigInt(this.reports.get(channelId)?.deposits[assetIndex]?.[ME] ?? "0");
     const seen = this.waitForReport(channelId, (r) => BigInt(r.deposits[assetIndex]?.[ME] ?? "0") >= before + amount);
     const outcome = await chain.deposit(record.params, assetIndex, amount);
+    await this.recordOwnTransaction(channelId, outcome);
     await seen;
     return outcome;
   }
@@ -474,6 +477,10 @@ export class ClearlineClient {
   /** What each participant holds of each asset in the channel, by the latest agreed state. */
   async balances(channelId: Bytes32): Promise<{ asset: Address; venue: bigint; me: bigint }[]> {
     const record = await this.recordOf(channelId);
+    if (this.options.chain !== undefined && (await this.options.chain.channel(channelId)).phase === "Concluded") {
+      // Paid out: nothing is left in the channel.
+      return record.params.assets.map((asset) => ({ asset, venue: 0n, me: 0n }));
+    }
     const channel = this.track(record).channel;
     const state = (record.latest ?? genesisState(channel)).state;
     const deposits = await this.depositsOf(record);
@@ -525,6 +532,25 @@ export class ClearlineClient {
       this.options.onEvent?.({ type: "agreed", channelId, nonce: state.nonce, summary, proposer: "me" });
       return agreed;
     });
+  }
+
+  /** Stores what our own open/deposit transaction did on chain (idempotent by log position). */
+  private async recordOwnTransaction(channelId: Bytes32, outcome: TxOutcome): Promise<void> {
+    const record = await this.recordOf(channelId);
+    for (const log of outcome.receipt.logs) {
+      if (log.address !== this.options.deployment.adjudicator) continue;
+      const event = decodeAdjudicatorLog(log);
+      if (event === null || !("channelId" in event) || event.channelId !== channelId) continue;
+      const eventId = eventIdOf(log.blockNumber, log.index);
+      if (event.name === "ChannelOpened") await this.options.store.channelOpened(channelId, eventId);
+      if (event.name === "Deposited") {
+        const participant = record.params.participants.indexOf(event.participant);
+        const assetIndex = record.params.assets.indexOf(event.token);
+        if ((participant === 0 || participant === 1) && assetIndex >= 0) {
+          await this.options.store.depositConfirmed(channelId, { assetIndex, participant, amount: event.amount }, eventId);
+        }
+      }
+    }
   }
 
   /** Confirmed deposits: from the chain when the client has one, else the venue's report. */

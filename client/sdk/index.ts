@@ -35,15 +35,23 @@ export interface OpenedClient {
 
 export async function openClient(settings: ClientSettings): Promise<OpenedClient> {
   const provider = new JsonRpcProvider(settings.rpcUrl, undefined, { polling: true, pollingInterval: settings.pollIntervalMs ?? 250, cacheTimeout: -1 });
-  const wallet = new Wallet(settings.privateKey, provider);
-  const chain = await AdjudicatorClient.connect(wallet, settings.adjudicator, {
-    pollIntervalMs: settings.pollIntervalMs ?? 250,
-    ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
-  });
-  const signer = await createSigner(settings.privateKey, settings.signer ?? "noble");
-  const directory = join(settings.dataDir, signer.address.toLowerCase());
-  mkdirSync(directory, { recursive: true });
-  const store = await LevelStore.open(directory);
+  let chain: AdjudicatorClient;
+  let signer: Awaited<ReturnType<typeof createSigner>>;
+  let store: LevelStore;
+  try {
+    const wallet = new Wallet(settings.privateKey, provider);
+    chain = await AdjudicatorClient.connect(wallet, settings.adjudicator, {
+      pollIntervalMs: settings.pollIntervalMs ?? 250,
+      ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+    });
+    signer = await createSigner(settings.privateKey, settings.signer ?? "noble");
+    const directory = join(settings.dataDir, signer.address.toLowerCase());
+    mkdirSync(directory, { recursive: true });
+    store = await LevelStore.open(directory);
+  } catch (error) {
+    provider.destroy();
+    throw error;
+  }
   const client = new ClearlineClient({
     nodeUrl: settings.nodeUrl,
     signer,
