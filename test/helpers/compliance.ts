@@ -3,7 +3,7 @@
  * CashToken). Usage:
  *
  *   import hre from "hardhat";
- *   const { ethers } = await hre.network.connect();
+ *   const { ethers } = await hre.network.create();
  *   const c = await deployCompliance(ethers);
  *   const alice = await c.makeInvestor();                       // KYC, AML, ACCREDITED, COUNTRY 840
  *   await c.issueAttributes(adjudicatorAddress, { kyc: false, aml: false, accredited: false, country: null, custodian: true });

@@ -100,7 +100,7 @@ async function issue(by: HardhatEthersSigner, account: string, typeId: bigint, v
 }
 
 beforeAll(async () => {
-  const { ethers } = await hre.network.connect();
+  const { ethers } = await hre.network.create();
   c = await deployCompliance(ethers);
   validatorB = c.unusedSigners.shift()!;
   const second = (await ethers.deployContract("TransferRules", [await c.jurisdiction.getAddress(), c.admin.address], c.admin)) as unknown as TransferRules;

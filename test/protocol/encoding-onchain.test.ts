@@ -36,7 +36,7 @@ let adjudicatorAddress: string;
 let chainId: bigint;
 
 beforeAll(async () => {
-  ({ ethers } = await hre.network.connect());
+  ({ ethers } = await hre.network.create());
   adjudicator = (await ethers.deployContract("Adjudicator")) as unknown as Contract;
   adjudicatorAddress = await adjudicator.getAddress();
   chainId = (await ethers.provider.getNetwork()).chainId;
