@@ -4,6 +4,7 @@
 import hre from "hardhat";
 import { MaxUint256, TypedDataEncoder, keccak256, toBeHex, type Contract, type Signer } from "ethers";
 import { deploySystem, onboard, type ClearlineSystem } from "./lib/system.js";
+import { STATE_EIP712_TYPES } from "../client/protocol/encoding.js";
 
 export interface GasFigures {
   [operation: string]: number;
@@ -20,21 +21,6 @@ export const ANCHORS: Record<string, number> = {
   "withdraw without closing": 109_836,
 };
 
-const STATE_TYPES = {
-  State: [
-    { name: "channelId", type: "bytes32" },
-    { name: "nonce", type: "uint64" },
-    { name: "allocations", type: "Allocation[]" },
-    { name: "locksRoot", type: "bytes32" },
-    { name: "isFinal", type: "bool" },
-  ],
-  Allocation: [
-    { name: "token", type: "address" },
-    { name: "net", type: "int256" },
-    { name: "withdrawn0", type: "uint256" },
-    { name: "withdrawn1", type: "uint256" },
-  ],
-};
 const ZERO = "0x" + "00".repeat(32);
 const MAX_LOCKS = 8;
 
@@ -80,10 +66,10 @@ async function measureConfiguration(ctx: Ctx, assets: Contract[]): Promise<GasFi
   });
   const tuple = (s: ReturnType<typeof state>) => [s.channelId, s.nonce, s.allocations.map((a) => [a.token, a.net, a.withdrawn0, a.withdrawn1]), s.locksRoot, s.isFinal];
   const sign = async (s: ReturnType<typeof state>) => {
-    const digest = TypedDataEncoder.hash(domain, STATE_TYPES, s);
+    const digest = TypedDataEncoder.hash(domain, STATE_EIP712_TYPES, s);
     const onChain: string = await adjudicator.getFunction("stateDigest")(tuple(s));
     if (digest !== onChain) throw new Error("digest mismatch between ethers and the adjudicator");
-    return [await venue.signTypedData(domain, STATE_TYPES, s), await investor.signTypedData(domain, STATE_TYPES, s)];
+    return [await venue.signTypedData(domain, STATE_EIP712_TYPES, s), await investor.signTypedData(domain, STATE_EIP712_TYPES, s)];
   };
   /** A channel where both sides deposited 1,000 of every asset. */
   const funded = async () => {
@@ -170,7 +156,7 @@ async function measureIssuerPaths(ctx: Ctx): Promise<GasFigures> {
     const t = [id, 1n, [[tokenAddress, 0n, 0n, 0n]], ZERO, true];
     await (await token.getFunction("freeze")(participants[1])).wait();
     figures["cooperative close, payout deferred (receiver frozen)"] = await gasOf(
-      adjudicator.getFunction("closeCooperatively")(params, t, await venue.signTypedData(domain, STATE_TYPES, s), await investor.signTypedData(domain, STATE_TYPES, s)),
+      adjudicator.getFunction("closeCooperatively")(params, t, await venue.signTypedData(domain, STATE_EIP712_TYPES, s), await investor.signTypedData(domain, STATE_EIP712_TYPES, s)),
     );
   };
   await closeFrozen();

@@ -103,7 +103,7 @@ export async function historyCommand(s: Session, output: Output, channel: string
     if (!Number.isInteger(limit) || limit < 1) throw new CliError("USAGE", `--limit must be a positive whole number, not "${options.limit}"`);
   }
   // Newest first, always (the SDK gives oldest first without a limit).
-  const entries: readonly HistoryEntry[] = limit === undefined ? [...(await s.client.history(record.channelId))].reverse() : await s.client.history(record.channelId, limit);
+  const entries: readonly HistoryEntry[] = await s.client.history(record.channelId, limit);
   const me = record.me;
   const rows = await Promise.all(
     entries.map(async (entry) => {

@@ -487,8 +487,9 @@ export class ClearlineClient {
     return record.params.assets.map((asset, i) => ({ asset, venue: channelBalance(state, deposits, i, VENUE), me: channelBalance(state, deposits, i, ME) }));
   }
 
+  /** Agreed updates of a channel, newest first (at most `limit`). */
   async history(channelId: Bytes32, limit?: number): Promise<readonly HistoryEntry[]> {
-    return this.options.store.history(channelId, limit === undefined ? {} : { limit, newestFirst: true });
+    return this.options.store.history(channelId, { newestFirst: true, ...(limit === undefined ? {} : { limit }) });
   }
 
   /** The node's last report of a channel (status, confirmed deposits). */
