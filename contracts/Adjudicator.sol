@@ -72,9 +72,11 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         Phase phase;
     }
 
+    /// @dev Signed: a participant may withdraw, without closing, funds it received off chain, so what
+    /// the adjudicator holds "for" it can fall below zero while the net covers it.
     struct Holding {
-        uint128 available0; // deposits(0) - paid(0)
-        uint128 available1; // deposits(1) - paid(1)
+        int128 available0; // deposits(0) - paid(0)
+        int128 available1; // deposits(1) - paid(1)
     }
 
     struct Paid {
@@ -458,11 +460,12 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         return (record.phase, record.nonce, record.deadline);
     }
 
-    /// @notice What the channel holds of `token` for each participant and what each has withdrawn.
+    /// @notice What the channel holds of `token` for each participant (deposits minus withdrawals;
+    /// negative once a participant withdrew funds it received) and what each has withdrawn.
     function holdings(
         bytes32 channelId,
         address token
-    ) external view returns (uint256 available0, uint256 available1, uint256 paid0, uint256 paid1) {
+    ) external view returns (int256 available0, int256 available1, uint256 paid0, uint256 paid1) {
         Holding storage holding = _holdings[channelId][token];
         Paid storage paid = _paid[channelId][token];
         return (holding.available0, holding.available1, paid.paid0, paid.paid1);
@@ -520,7 +523,7 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
         address token = params.assets[assetIndex];
         Holding storage holding = _holdings[channelId][token];
-        uint128 credit = amount.toUint128();
+        int128 credit = amount.toInt256().toInt128();
         if (participantIndex == 0) holding.available0 += credit;
         else holding.available1 += credit;
         emit Deposited(channelId, token, msg.sender, amount);
@@ -591,15 +594,14 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         if (allocation.withdrawn1 < paid.paid1) revert WithdrawalDecreased(allocation.token, 1);
         payout0 = allocation.withdrawn0 - paid.paid0;
         payout1 = allocation.withdrawn1 - paid.paid1;
-        if (payout0 > holding.available0) revert WithdrawalExceedsBalance(allocation.token, 0);
-        if (payout1 > holding.available1) revert WithdrawalExceedsBalance(allocation.token, 1);
-        uint256 remaining0 = holding.available0 - payout0;
-        uint256 remaining1 = holding.available1 - payout1;
-        // What remains must still cover the state's net transfer in either direction.
-        if (int256(remaining0) - allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
-        if (int256(remaining1) + allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
-        holding.available0 = uint128(remaining0);
-        holding.available1 = uint128(remaining1);
+        // What each participant keeps after the withdrawal must still cover the state's net: a
+        // participant may withdraw what it received off chain, never more than its balance.
+        int256 remaining0 = int256(holding.available0) - int256(payout0);
+        int256 remaining1 = int256(holding.available1) - int256(payout1);
+        if (remaining0 - allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
+        if (remaining1 + allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
+        holding.available0 = remaining0.toInt128();
+        holding.available1 = remaining1.toInt128();
         paid.paid0 = uint128(allocation.withdrawn0);
         paid.paid1 = uint128(allocation.withdrawn1);
     }
@@ -651,12 +653,13 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /// @dev payout0 = clamp(available0 - net, 0, total); payout1 = total - payout0. Never more than held.
     function _split(
-        uint256 available0,
-        uint256 available1,
+        int256 available0,
+        int256 available1,
         int256 net
     ) private pure returns (uint256 payout0, uint256 payout1) {
-        uint256 total = available0 + available1;
-        int256 owed0 = int256(available0) - net;
+        // Withdrawals keep both sides covered, so what the channel holds is never negative.
+        uint256 total = (available0 + available1).toUint256();
+        int256 owed0 = available0 - net;
         if (owed0 <= 0) payout0 = 0;
         else if (uint256(owed0) >= total) payout0 = total;
         else payout0 = uint256(owed0);

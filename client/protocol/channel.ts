@@ -294,17 +294,8 @@ function checkBalances(channel: Channel, state: State, deposits: Deposits): void
   for (let assetIndex = 0; assetIndex < state.allocations.length; assetIndex++) {
     for (const participant of [0, 1] as const) {
       const allocation = state.allocations[assetIndex] as Allocation;
-      const withdrawn = participant === 0 ? allocation.withdrawn0 : allocation.withdrawn1;
-      const deposited = deposits[assetIndex]?.[participant] ?? 0n;
-      // Adjudicator._recordWithdrawal pays withdrawnX − paidX out of availableX = depositsX − paidX.
-      if (withdrawn > deposited) {
-        throw new ProtocolError("WITHDRAWAL_EXCEEDS_DEPOSITS", `participant ${participant} may withdraw at most its deposits of ${channel.params.assets[assetIndex]} before the close`, {
-          assetIndex,
-          participant,
-          withdrawn,
-          deposited,
-        });
-      }
+      // A participant may withdraw what it received off chain too (Adjudicator._recordWithdrawal
+      // only requires both sides to stay covered): the balance rule is the whole rule.
       const balance = channelBalance(state, deposits, assetIndex, participant);
       if (balance < 0n) {
         throw new ProtocolError("INSUFFICIENT_BALANCE", `participant ${participant} would hold ${balance} of ${channel.params.assets[assetIndex]}`, {
@@ -489,8 +480,7 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
  * (OUT_OF_RANGE, LOCK_LIMIT), assets unchanged and in order (ASSET_MISMATCH), withdrawals never
  * decrease (WITHDRAWAL_DECREASED), one recognisable update in canonical form (INVALID_UPDATE,
  * CONSERVATION, LOCKS_OUTSTANDING, BAD_SECRET), lock validity (BAD_LOCK, LOCK_LIMIT, LOCK_EXPIRED,
- * LOCK_ACTIVE), given the confirmed deposits no withdrawal beyond the withdrawer's own deposits
- * (WITHDRAWAL_EXCEEDS_DEPOSITS) and no negative balance (INSUFFICIENT_BALANCE), and the
+ * LOCK_ACTIVE), given the confirmed deposits no negative balance (INSUFFICIENT_BALANCE), and the
  * compliance of every restricted-token movement (NON_COMPLIANT, COMPLIANCE_UNKNOWN). No signatures.
  */
 export function checkTransition(channel: Channel, current: State, proposed: State, context: TransitionContext): Update {

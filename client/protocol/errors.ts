@@ -29,11 +29,6 @@ export const PROTOCOL_ERROR_CODES = [
   "INSUFFICIENT_BALANCE",
   /** A cumulative withdrawal decreased. */
   "WITHDRAWAL_DECREASED",
-  /**
-   * A participant would have withdrawn more than it deposited: the adjudicator pays a withdrawal
-   * without closing only from the withdrawer's own deposits (received amounts are paid at the close).
-   */
-  "WITHDRAWAL_EXCEEDS_DEPOSITS",
   /** A removed lock's amount does not go exactly to its receiver or back to its sender. */
   "CONSERVATION",
   /** More than MAX_LOCKS locks. */

@@ -302,17 +302,39 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// caps each payout at `available1 = deposits(1) − paid(1)` (0) instead of at the participant's
     /// balance `available1 + net` (60). The spec's expectation (p1 gets 60 now, p0 its 40 at the
     /// close) is the `it.fails` test in test/contracts/adjudicator-properties.test.ts.
-    function test_KNOWN_BUG_withdrawOfReceivedFundsIsRefused() public {
+    /// @notice A participant withdraws, without closing, funds it received off chain; the payer's
+    /// side stays covered and the later settlement pays the rest exactly.
+    function testFuzz_withdrawReceivedFunds(uint256 paidSeed, uint256 withdrawSeed) public {
+        uint256 paidOver = _bound(paidSeed, 1, 100);
+        uint256 withdrawn1 = _bound(withdrawSeed, 1, paidOver);
         (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(100), 0], [uint256(0), 0]);
         uint256[2][2] memory withdrawn;
-        withdrawn[0][1] = 60;
-        Adjudicator.State memory state = _state(id, 1, [int256(60), int256(0)], withdrawn, bytes32(0), false);
-        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state)) {
-            revert UnexpectedSuccess("fixed: replace this test with the spec's expectation");
+        withdrawn[0][1] = withdrawn1;
+        Adjudicator.State memory state = _state(id, 1, [int256(paidOver), int256(0)], withdrawn, bytes32(0), false);
+        uint256[2][2] memory before = _balances();
+        adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state));
+        _expectBalanceDelta(before, 0, 1, withdrawn1);
+        (int256 available0, int256 available1, , ) = adjudicator.holdings(id, address(plain));
+        if (available0 != 100 || available1 != -int256(withdrawn1)) revert Mismatch("holdings", uint256(available0), withdrawn1);
+        // More than received is refused.
+        Adjudicator.State memory greedy = _state(id, 2, [int256(paidOver), int256(0)], _withdrawnOf(paidOver + 1), bytes32(0), false);
+        try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy)) {
+            revert UnexpectedSuccess("withdrew more than received");
         } catch (bytes memory reason) {
-            bytes memory today = abi.encodeWithSelector(Adjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
-            if (keccak256(reason) != keccak256(today)) revert WrongRevert("WithdrawalExceedsBalance(plain, 1)", reason);
+            bytes memory expected = abi.encodeWithSelector(Adjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
+            if (keccak256(reason) != keccak256(expected)) revert WrongRevert("WithdrawalExceedsBalance(plain, 1)", reason);
         }
+        // Settling the withdrawal state pays participant 0 its 100 - paidOver and 1 the rest.
+        uint256[2][2] memory beforeClose = _balances();
+        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
+        vm.warp(block.timestamp + params.challengePeriod);
+        adjudicator.settle(params, _nets(int256(paidOver), 0), new Adjudicator.Lock[](0));
+        _expectBalanceDelta(beforeClose, 0, 0, 100 - paidOver);
+        _expectBalanceDelta(beforeClose, 0, 1, paidOver - withdrawn1);
+    }
+
+    function _withdrawnOf(uint256 participant1Amount) private pure returns (uint256[2][2] memory withdrawn) {
+        withdrawn[0][1] = participant1Amount;
     }
 
     // ---------------------------------------------------------------------------------------
@@ -359,7 +381,10 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// @dev Registers `state`, waits out the period, settles, and checks the split of asset 0.
     function _forceCloseAndSettle(Adjudicator.Params memory params, Adjudicator.State memory state) internal {
         bytes32 id = state.channelId;
-        (uint256 available0, uint256 available1, , ) = adjudicator.holdings(id, address(plain));
+        (int256 signed0, int256 signed1, , ) = adjudicator.holdings(id, address(plain));
+        // These channels withdraw nothing, so neither side's holding is negative.
+        uint256 available0 = uint256(signed0);
+        uint256 available1 = uint256(signed1);
         uint256[2][2] memory before = _balances();
         adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
         vm.warp(block.timestamp + params.challengePeriod);
@@ -373,8 +398,8 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             // A net honest parties could sign: no clamping, each gets exactly its balance.
             if (int256(expected0) != int256(available0) - net) revert Mismatch("exact share", expected0, 0);
         }
-        (uint256 left0, uint256 left1, , ) = adjudicator.holdings(id, address(plain));
-        if (left0 != 0 || left1 != 0) revert Mismatch("left in channel", left0 + left1, 0);
+        (int256 left0, int256 left1, , ) = adjudicator.holdings(id, address(plain));
+        if (left0 != 0 || left1 != 0) revert Mismatch("left in channel", uint256(left0) + uint256(left1), 0);
     }
 
     function _balances() internal view returns (uint256[2][2] memory out) {

@@ -19,8 +19,8 @@ import {ChannelTestBase} from "./utils/ChannelTestBase.sol";
  * is none. The handler never reverts on purpose: a reverting handler call is simply discarded by
  * the fuzzer, so all checks are recorded rather than thrown.
  * @dev Asset 0 is a plain ERC-20, asset 1 a HostileToken whose payout behaviour the fuzzer switches.
- * Honest withdrawals are generated only up to the withdrawer's own deposits (what the contract
- * supports today); see `test_KNOWN_BUG_withdrawOfReceivedFundsIsRefused` in AdjudicatorFuzz.t.sol.
+ * Honest withdrawals are generated up to the withdrawer's balance, which includes what it received
+ * off chain (`testFuzz_withdrawReceivedFunds` in AdjudicatorFuzz.t.sol).
  */
 contract AdjudicatorHandler is ChannelTestBase {
     using Strings for uint256;
@@ -564,10 +564,8 @@ contract AdjudicatorHandler is ChannelTestBase {
         uint256 asset = a % 2;
         uint256 who = (a >> 1) % 2;
         int256 balance = _balanceIn(c, s, locks, asset, who);
-        int256 ownLeft = int256(c.deposits[asset][who]) - int256(s.withdrawn[asset][who]);
-        int256 cap = balance < ownLeft ? balance : ownLeft;
-        if (cap <= 0) return;
-        s.withdrawn[asset][who] += _bound(b, 0, uint256(cap));
+        if (balance <= 0) return;
+        s.withdrawn[asset][who] += _bound(b, 0, uint256(balance));
     }
 
     function _addLock(
@@ -667,8 +665,8 @@ contract AdjudicatorHandler is ChannelTestBase {
         return (true, sub);
     }
 
-    /// @dev The adjudicator's withdrawal rule: never decrease a cumulative withdrawal, pay at most
-    /// what the participant holds, and leave enough to cover the state's net in both directions.
+    /// @dev The adjudicator's withdrawal rule: never decrease a cumulative withdrawal, and leave each
+    /// side enough to cover the state's net (a participant may withdraw what it received).
     function _withdrawalAllowed(Chan storage c, Submission memory sub) internal view returns (bool) {
         if (!sub.valid || c.phase != Adjudicator.Phase.Open || sub.g.isFinal || sub.g.nonce <= c.checkpoint) return false;
         for (uint256 asset = 0; asset < 2; ++asset) {
@@ -679,7 +677,6 @@ contract AdjudicatorHandler is ChannelTestBase {
                 uint256 alreadyPaid = c.paid[asset][who];
                 if (w < alreadyPaid) return false;
                 int256 remaining = int256(c.deposits[asset][who]) - int256(w);
-                if (remaining < 0) return false;
                 if (who == 0) remaining0 = remaining;
                 else remaining1 = remaining;
             }
@@ -728,14 +725,14 @@ contract AdjudicatorHandler is ChannelTestBase {
         Chan storage c = _chans[ci];
         uint256[2][2] memory expected;
         for (uint256 asset = 0; asset < 2; ++asset) {
-            uint256 available0 = c.deposits[asset][0] - c.paid[asset][0];
-            uint256 available1 = c.deposits[asset][1] - c.paid[asset][1];
+            int256 available0 = int256(c.deposits[asset][0]) - int256(c.paid[asset][0]);
+            int256 available1 = int256(c.deposits[asset][1]) - int256(c.paid[asset][1]);
             int256 netEff = nets[asset] + shifts[asset];
-            (expected[asset][0], expected[asset][1]) = _referenceSplit(available0, available1, netEff);
+            (expected[asset][0], expected[asset][1]) = _referenceSplitSigned(available0, available1, netEff);
             if (!c.tainted) {
                 // Every state was honest: each side is owed deposits - withdrawals ∓ net exactly, no clamping.
-                int256 owed0 = int256(available0) - netEff;
-                int256 owed1 = int256(available1) + netEff;
+                int256 owed0 = available0 - netEff;
+                int256 owed1 = available1 + netEff;
                 if (owed0 < 0 || owed1 < 0) _fail(_msg("conclude: an honest state left a negative share, channel ", ci));
                 else if (uint256(owed0) != expected[asset][0] || uint256(owed1) != expected[asset][1]) {
                     _fail(_msg("conclude: an honest share was clamped, channel ", ci));

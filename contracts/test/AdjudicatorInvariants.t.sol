@@ -54,8 +54,9 @@ contract AdjudicatorInvariantsTest {
             uint256 count = handler.channelCount();
             for (uint256 i = 0; i < count; ++i) {
                 (bytes32 id, , , , , ) = handler.channelInfo(i);
-                (uint256 available0, uint256 available1, , ) = adjudicator.holdings(id, token);
-                owed += available0 + available1;
+                (int256 available0, int256 available1, , ) = adjudicator.holdings(id, token);
+                if (available0 + available1 < 0) revert InvariantBroken("a channel holds less than nothing");
+                owed += uint256(available0 + available1);
             }
             uint256 balance = TestERC20(token).balanceOf(address(adjudicator));
             if (balance != owed) revert InvariantBroken("token balance != holdings + claimables");
@@ -80,7 +81,7 @@ contract AdjudicatorInvariantsTest {
                 uint256[2][2] memory payouts
             ) = handler.channelInfo(i);
             for (uint256 asset = 0; asset < 2; ++asset) {
-                (uint256 available0, uint256 available1, uint256 paid0, uint256 paid1) = adjudicator.holdings(
+                (int256 available0, int256 available1, uint256 paid0, uint256 paid1) = adjudicator.holdings(
                     id,
                     tokens[asset]
                 );
@@ -92,8 +93,8 @@ contract AdjudicatorInvariantsTest {
                     }
                     if (out != deposited) revert InvariantBroken("payouts + withdrawals != deposits");
                 } else {
-                    if (available0 != deposits[asset][0] - paid[asset][0]) revert InvariantBroken("available0");
-                    if (available1 != deposits[asset][1] - paid[asset][1]) revert InvariantBroken("available1");
+                    if (available0 != int256(deposits[asset][0]) - int256(paid[asset][0])) revert InvariantBroken("available0");
+                    if (available1 != int256(deposits[asset][1]) - int256(paid[asset][1])) revert InvariantBroken("available1");
                     if (paid0 != paid[asset][0] || paid1 != paid[asset][1]) revert InvariantBroken("paid");
                     if (out > deposited) revert InvariantBroken("withdrawals exceed deposits");
                 }

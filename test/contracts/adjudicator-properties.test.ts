@@ -384,11 +384,8 @@ describe("Adjudicator properties (fast-check, real contract)", () => {
           break;
         }
         case "signWithdrawal": {
-          // Within the participant's balance and its own deposits (what withdraw supports; see
-          // test_KNOWN_BUG_withdrawOfReceivedFundsIsRefused in contracts/test/AdjudicatorFuzz.t.sol).
-          const own = m.deposits[action.asset]![action.who]! - m.withdrawn[action.asset]![action.who]!;
-          const balance = m.balance(action.asset, action.who);
-          const amount = pick(balance < own ? balance : own, action.permille);
+          // Within the participant's balance, which includes what it received off chain.
+          const amount = pick(m.balance(action.asset, action.who), action.permille);
           m.withdrawn[action.asset]![action.who] = m.withdrawn[action.asset]![action.who]! + amount;
           signNext();
           break;
@@ -592,13 +589,9 @@ describe("Adjudicator properties (fast-check, real contract)", () => {
     expect(stats.settled + stats.cooperative).toBeGreaterThan(0);
   });
 
-  // KNOWN BUG (expected to fail until the Adjudicator is fixed; then drop `.fails`). docs/protocol.md
-  // calls a state valid when deposits(X) − withdrawnX ∓ net − locked(X) ≥ 0 for both sides, so an
-  // investor may withdraw, without closing, what it received off chain. The Adjudicator caps each
-  // withdrawal at what the withdrawer itself deposited (`available1` = 0 here) and reverts with
-  // WithdrawalExceedsBalance(token, 1). The protocol core currently works around it off chain
-  // (WITHDRAWAL_EXCEEDS_DEPOSITS, docs/protocol-core.md).
-  it.fails("BUG: a participant can withdraw what it received off chain without closing (protocol.md balance rule)", async () => {
+  // docs/protocol.md calls a state valid when deposits(X) − withdrawnX ∓ net − locked(X) ≥ 0 for both
+  // sides, so an investor may withdraw, without closing, what it received off chain.
+  it("a participant can withdraw what it received off chain without closing (protocol.md balance rule)", async () => {
     const id = (await f.ethers.provider.send("evm_snapshot", [])) as string;
     try {
       const params: ChannelParams = {

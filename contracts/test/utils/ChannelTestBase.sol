@@ -172,8 +172,17 @@ abstract contract ChannelTestBase {
         uint256 available1,
         int256 net
     ) internal pure returns (uint256 payout0, uint256 payout1) {
-        uint256 total = available0 + available1;
-        int256 owed0 = int256(available0) - net;
+        return _referenceSplitSigned(int256(available0), int256(available1), net);
+    }
+
+    /// @dev The split with signed holdings (a side is negative after withdrawing received funds).
+    function _referenceSplitSigned(
+        int256 available0,
+        int256 available1,
+        int256 net
+    ) internal pure returns (uint256 payout0, uint256 payout1) {
+        uint256 total = uint256(available0 + available1);
+        int256 owed0 = available0 - net;
         if (owed0 < 0) payout0 = 0;
         else if (uint256(owed0) > total) payout0 = total;
         else payout0 = uint256(owed0);
