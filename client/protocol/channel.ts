@@ -293,7 +293,6 @@ function heldByChannel(state: State, deposits: Deposits, assetIndex: number): bi
 function checkBalances(channel: Channel, state: State, deposits: Deposits): void {
   for (let assetIndex = 0; assetIndex < state.allocations.length; assetIndex++) {
     for (const participant of [0, 1] as const) {
-      const allocation = state.allocations[assetIndex] as Allocation;
       // A participant may withdraw what it received off chain too (Adjudicator._recordWithdrawal
       // only requires both sides to stay covered): the balance rule is the whole rule.
       const balance = channelBalance(state, deposits, assetIndex, participant);
