@@ -26,6 +26,7 @@ import { ProtocolError } from "./errors.js";
 import { channelIdOf, checkStateBounds, domainOf, hashlockOf, stateDigest, validateParams } from "./encoding.js";
 import type { Signer, Verifier } from "./signing.js";
 import {
+  MAX_LOCK_DURATION,
   type Address,
   type Allocation,
   type Bytes32,
@@ -393,6 +394,7 @@ function checkNewLock(channel: Channel, current: State, lock: Lock, now: bigint)
   if (lock.amount <= 0n) bad("the lock's amount must be positive");
   if (lock.hashlock === ZeroHash) bad("the zero hashlock is not a commitment");
   if (lock.expiry <= now) bad("the lock has already expired");
+  if (lock.expiry > now + MAX_LOCK_DURATION) bad(`a lock may expire at most ${MAX_LOCK_DURATION} seconds ahead`);
   if (current.locks.some((l) => l.hashlock === lock.hashlock)) bad("a lock with this hashlock exists already");
 }
 

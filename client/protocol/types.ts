@@ -94,6 +94,11 @@ export const MAX_ASSETS = 4;
 export const MAX_LOCKS = 8;
 export const MIN_CHALLENGE_PERIOD = 60n;
 export const MAX_CHALLENGE_PERIOD = 30n * 24n * 60n * 60n;
+/**
+ * Furthest a new lock's expiry may lie ahead, in seconds. Settlement of a state with locks waits for
+ * every lock to be revealed or expired, so this bounds how long a dispute can hold funds.
+ */
+export const MAX_LOCK_DURATION = 30n * 24n * 60n * 60n;
 
 export const UINT64_MAX = (1n << 64n) - 1n;
 export const UINT128_MAX = (1n << 128n) - 1n;

@@ -4,6 +4,7 @@ import { ZeroHash, getAddress, keccak256 } from "ethers";
 import {
   INT128_MAX,
   MAX_LOCKS,
+  MAX_LOCK_DURATION,
   NativeSigner,
   applyEvents,
   applyUpdate,
@@ -219,6 +220,7 @@ describe("every rejection", () => {
     ["a ninth lock", () => ({ current: agreed(...Array.from({ length: MAX_LOCKS }, (_, i): Update => ({ kind: "addLock", lock: lock({ amount: 1n, hashlock: keccak256(`0x${i.toString(16).padStart(64, "0")}`) }) }))), proposed: applied({ kind: "addLock", lock: lock({ amount: 1n }) }) }), "LOCK_LIMIT"],
     ["a lock of zero", () => ({ proposed: applied({ kind: "addLock", lock: lock({ amount: 0n }) }) }), "BAD_LOCK"],
     ["a lock that expired already", () => ({ proposed: applied({ kind: "addLock", lock: lock({ expiry: NOW }) }) }), "BAD_LOCK"],
+    ["a lock that expires too far ahead", () => ({ proposed: applied({ kind: "addLock", lock: lock({ expiry: NOW + MAX_LOCK_DURATION + 1n }) }) }), "BAD_LOCK"],
     ["a lock in an asset the channel lacks", () => ({ proposed: applied({ kind: "addLock", lock: lock({ assetIndex: 2 }) }) }), "BAD_LOCK"],
     ["a lock with the zero hashlock", () => ({ proposed: applied({ kind: "addLock", lock: lock({ hashlock: ZeroHash }) }) }), "BAD_LOCK"],
     ["a second lock with the same hashlock", () => ({ current: locked(), proposed: applied({ kind: "addLock", lock: lock({ amount: 1n }) }) }), "BAD_LOCK"],
