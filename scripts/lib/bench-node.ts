@@ -1,0 +1,126 @@
+// The venue's node as a separate process for the benchmark: the operator CLI's `start`, like
+// test/helpers/node-process.ts, plus what a measurement needs: extra V8 flags (a CPU profile, an
+// exposed GC), the exact time from spawn to the first answer of /health, its /metrics parsed into
+// numbers, and its CPU time read from /proc. It stops exactly the process it started.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, stopProcess } from "./local-chain.js";
+import type { NodeConfig } from "../../channel-node/src/config.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const NODE_CLI = fileURLToPath(new URL("../../channel-node/src/cli.ts", import.meta.url));
+const GC_HOOK = fileURLToPath(new URL("./bench-gc-hook.ts", import.meta.url));
+
+export interface BenchNodeOptions {
+  /** Extra flags for the node's V8/Node runtime, e.g. ["--cpu-prof", "--cpu-prof-dir=…"]. */
+  readonly nodeFlags?: readonly string[];
+  /** Start with --expose-gc and a SIGUSR2 handler that runs a full GC (for memory readings). */
+  readonly gcOnSignal?: boolean;
+  readonly healthTimeoutMs?: number;
+}
+
+export interface BenchNode {
+  readonly url: string;
+  readonly httpUrl: string;
+  readonly pid: number;
+  /** Milliseconds from spawn until /health first answered 200. */
+  readonly startMs: number;
+  readonly health: Record<string, unknown>;
+  output(): string;
+  /** Prometheus text of /metrics, as name{labels} → value. */
+  metrics(): Promise<Map<string, number>>;
+  /** Asks the process for a full GC (needs gcOnSignal) and waits a moment for it to finish. */
+  collectGarbage(): Promise<void>;
+  /** User + system CPU seconds the process has used so far (from /proc). */
+  cpuSeconds(): number;
+  /** SIGTERM (the CLI stops the node cleanly and exits, which writes a CPU profile), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (Linux). */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Busy and total CPU seconds of the whole machine so far, from /proc/stat. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0]!;
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = values.reduce((a, b) => a + b, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0); // idle + iowait
+  return { busy: (total - idle) / CLOCK_TICKS_PER_SECOND, total: total / CLOCK_TICKS_PER_SECOND };
+}
+
+/** Parses Prometheus text exposition into `name{labels}` → value. */
+export function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const space = line.lastIndexOf(" ");
+    values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}
+
+export async function startBenchNode(config: NodeConfig, configDir: string, options: BenchNodeOptions = {}): Promise<BenchNode> {
+  const port = config.port === 0 ? await freePort() : config.port;
+  const file = join(configDir, `node-${port}.json`);
+  writeFileSync(file, JSON.stringify({ ...config, port }, null, 2));
+  const flags = [...(options.nodeFlags ?? []), ...(options.gcOnSignal ? ["--expose-gc"] : []), "--import", "tsx", ...(options.gcOnSignal ? ["--import", GC_HOOK] : [])];
+  const spawnedAt = performance.now();
+  const child: ChildProcess = spawn(process.execPath, [...flags, NODE_CLI, "start", "--config", file], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.healthTimeoutMs ?? 120_000);
+  let health: Record<string, unknown>;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the node exited with ${child.exitCode}: ${output}`);
+    try {
+      const response = await fetch(`${httpUrl}/health`);
+      if (response.ok) {
+        health = (await response.json()) as Record<string, unknown>;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`the node did not answer /health in time: ${output}`);
+    }
+    await sleep(10);
+  }
+  const startMs = performance.now() - spawnedAt;
+  const pid = child.pid!;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    httpUrl,
+    pid,
+    startMs,
+    health,
+    output: () => output,
+    async metrics() {
+      const response = await fetch(`${httpUrl}/metrics`);
+      if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+      return parseMetrics(await response.text());
+    },
+    async collectGarbage() {
+      if (!options.gcOnSignal) throw new Error("start the node with gcOnSignal to force a GC");
+      child.kill("SIGUSR2");
+      await sleep(500);
+    },
+    cpuSeconds: () => processCpuSeconds(pid),
+    stop: () => stopProcess(child, 10_000),
+  };
+}

@@ -1,0 +1,314 @@
+// The benchmark's report: its JSON shape, the figures derived from the raw measurements (crypto
+// ceiling, CPU per update, memory per channel), and its Markdown and console renderings.
+import type { CryptoBench } from "../bench-crypto.js";
+import type { GasFigures } from "../gas-measure.js";
+import type { LoadResult } from "../bench-load.js";
+import type { ProfileSummary } from "./bench-profile.js";
+import type { DiskBench } from "./bench-disk.js";
+
+export type ThroughputRow = LoadResult;
+
+export interface MemoryRow {
+  readonly channels: number;
+  /** Channels the node reported on /health (must equal `channels`). */
+  readonly listedAtHealth: number;
+  /** Spawn of the node process → first 200 from /health: the faster of two starts, and both. */
+  readonly startMs: number;
+  readonly startsMs: readonly number[];
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
+}
+
+export interface BenchReport {
+  readonly generatedAt: string;
+  readonly durationSeconds: number;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly node: string;
+    readonly platform: string;
+    readonly loadAverageBefore: number[];
+    readonly loadAverageAfter: number[];
+    readonly commit: string;
+  };
+  readonly settings: Record<string, unknown>;
+  readonly crypto: CryptoBench;
+  readonly disk: DiskBench;
+  readonly throughput: readonly ThroughputRow[];
+  /** The throughput node after the runs: all bench channels loaded, sessions closed. */
+  readonly liveNode: { readonly channels: number; readonly rssBytes: number; readonly heapUsedBytes: number };
+  /** CPU of the node with channels loaded and no load (chain polling), % of one core. */
+  readonly idleNodeCorePercent: number;
+  /** Restart of the throughput node (before the profiled run) on its own data directory. */
+  readonly restartWithLiveChannels: { readonly channels: number; readonly ms: number };
+  readonly profile: { readonly channels: number; readonly updatesPerSecond: number; readonly summary: ProfileSummary } | undefined;
+  readonly memory: readonly MemoryRow[];
+  readonly gas: { readonly oneAsset: GasFigures; readonly twoAssets: GasFigures; readonly issuer: GasFigures; readonly anchors: Record<string, number> };
+}
+
+/** DESIGN §8's published throughput anchors. */
+export const THROUGHPUT_ANCHORS = [
+  { system: "Celer (published, one node)", paymentsPerSecond: 4_000 },
+  { system: "Raiden (published)", paymentsPerSecond: 164 },
+  { system: "LND (published, 2 vCPUs)", paymentsPerSecond: 22 },
+] as const;
+
+export interface Derived {
+  readonly nativeSign: number;
+  readonly nativeVerify: number;
+  /** Updates/s one core could countersign if a verify and a sign were all an update cost. */
+  readonly verifySignCeiling: number;
+  /** The same with the two state digests the node computes per update. */
+  readonly verifySignDigestCeiling: number;
+  readonly rows: readonly {
+    readonly row: ThroughputRow;
+    /** updates/s ÷ verifySignCeiling. */
+    readonly ratio: number;
+    /** Node CPU per update, µs. */
+    readonly nodeCpuUs: number;
+    /** Updates per second of node CPU: the rate one saturated core would give. */
+    readonly perNodeCpuSecond: number;
+    readonly nodeCorePercent: number;
+    readonly loadCorePercent: number;
+    /** Busy share of the whole machine (all cores, all processes). */
+    readonly machinePercent: number;
+  }[];
+  readonly memoryPerChannel: { readonly rssBytes: number; readonly heapBytes: number } | undefined;
+  readonly restartPerThousandMs: number | undefined;
+}
+
+export function derive(report: BenchReport): Derived {
+  const native = report.crypto.signers.find((s) => s.implementation === "native") ?? report.crypto.signers[0]!;
+  const verifySignCeiling = 1 / (1 / native.signPerSecond + 1 / native.verifyPerSecond);
+  const verifySignDigestCeiling = 1 / (1 / native.signPerSecond + 1 / native.verifyPerSecond + 2 / report.crypto.stateDigestPerSecond);
+  const rows = report.throughput.map((row) => ({
+    row,
+    ratio: row.updatesPerSecond / verifySignCeiling,
+    nodeCpuUs: row.updates === 0 ? 0 : (row.cpu.node * 1e6) / row.updates,
+    perNodeCpuSecond: row.cpu.node === 0 ? 0 : row.updates / row.cpu.node,
+    nodeCorePercent: (row.cpu.node / row.windowSeconds) * 100,
+    loadCorePercent: (row.cpu.loadGenerator / row.windowSeconds) * 100,
+    machinePercent: row.cpu.machineCapacity === 0 ? 0 : (row.cpu.machineBusy / row.cpu.machineCapacity) * 100,
+  }));
+  const sorted = [...report.memory].sort((a, b) => a.channels - b.channels);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  const span = first !== undefined && last !== undefined ? last.channels - first.channels : 0;
+  return {
+    nativeSign: native.signPerSecond,
+    nativeVerify: native.verifyPerSecond,
+    verifySignCeiling,
+    verifySignDigestCeiling,
+    rows,
+    memoryPerChannel: span > 0 ? { rssBytes: (last!.rssBytes - first!.rssBytes) / span, heapBytes: (last!.heapUsedBytes - first!.heapUsedBytes) / span } : undefined,
+    restartPerThousandMs: span > 0 ? ((last!.startMs - first!.startMs) / span) * 1000 : undefined,
+  };
+}
+
+const int = (x: number) => Math.round(x).toLocaleString("en-US");
+const fixed = (x: number, digits = 1) => x.toFixed(digits);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+function table(headers: string[], rows: (string | number)[][], align?: ("l" | "r")[]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+  const rule = `|${headers.map((_, i) => ((align?.[i] ?? (i === 0 ? "l" : "r")) === "r" ? "---:" : "---")).join("|")}|`;
+  return [line(headers), rule, ...rows.map(line)].join("\n");
+}
+
+function gasRows(report: BenchReport): (string | number)[][] {
+  const { oneAsset, twoAssets, anchors } = report.gas;
+  return Object.keys({ ...oneAsset, ...twoAssets }).map((operation) => {
+    const one = oneAsset[operation];
+    const two = twoAssets[operation];
+    const anchor = anchors[operation];
+    const verdict = anchor === undefined || one === undefined ? "" : one <= anchor ? `${fixed(((one - anchor) / anchor) * 100)}% (at or below)` : `+${fixed(((one - anchor) / anchor) * 100)}%`;
+    return [operation, one === undefined ? "" : int(one), two === undefined ? "" : int(two), anchor === undefined ? "" : int(anchor), verdict];
+  });
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const d = derive(report);
+  const m = report.machine;
+  const out: string[] = [];
+  out.push("# Clearline benchmark report", "");
+  out.push(
+    `Generated ${report.generatedAt} by \`npm run bench\` (commit ${m.commit}) in ${report.durationSeconds} s on ${m.cpus} × ${m.cpuModel}, ` +
+      `Node ${m.node}, ${m.platform}. Load average before/after: ${m.loadAverageBefore.join(" / ")} → ${m.loadAverageAfter.join(" / ")} ` +
+      "(the machine is shared; every CPU figure below is measured in the same run, so ratios hold even when absolute rates wander).",
+    "",
+    "Method, caveats and analysis: [docs/performance.md](../docs/performance.md).",
+    "",
+  );
+
+  out.push("## 1. Node throughput", "");
+  out.push(
+    "Compliance-checked (restricted security token, every update checked against the node's mirror of the ERC-1404 rules), " +
+      "durably persisted (LevelDB, fsync'd group commit, before the countersignature leaves), countersigned payments. " +
+      "The node and the load generator are separate processes on the same 2 cores, talking over real WebSockets on 127.0.0.1; " +
+      "one investor, one connection and one channel per lane; each channel's updates strictly sequential. " +
+      `Window ${report.settings.windowSeconds} s after a ${report.settings.warmupSeconds} s warm-up. Latency: proposal sent → countersignature received, at the client.`,
+    "",
+  );
+  out.push(
+    table(
+      ["channels", "updates/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "node CPU (% of 1 core)", "node CPU µs/update", "updates per node-CPU-second", "load generator CPU", "machine busy", "refused"],
+      d.rows.map(({ row, nodeCpuUs, perNodeCpuSecond, nodeCorePercent, loadCorePercent, machinePercent }) => [
+        row.channels,
+        int(row.updatesPerSecond),
+        fixed(row.latencyMs.p50, 2),
+        fixed(row.latencyMs.p90, 2),
+        fixed(row.latencyMs.p99, 2),
+        fixed(row.latencyMs.max, 1),
+        `${fixed(nodeCorePercent, 0)}%`,
+        int(nodeCpuUs),
+        int(perNodeCpuSecond),
+        `${fixed(loadCorePercent, 0)}%`,
+        `${fixed(machinePercent, 0)}%`,
+        Object.entries(row.refusals).map(([code, n]) => `${code} ${n}`).join(", ") || "0",
+      ]),
+    ),
+    "",
+  );
+  const checks = report.throughput.map((r) => `${r.channels}: node counted ${int(r.nodeMetrics.updates)} (mean ${fixed(r.nodeMetrics.meanUpdateMs, 2)} ms inside the node), ${r.verifiedCountersignatures} countersignatures verified, ${r.badCountersignatures} bad`);
+  out.push(`Cross-checks per run (channels: the node's own /metrics over the same window): ${checks.join("; ")}.`, "");
+  out.push(
+    `The idle node (${int(report.liveNode.channels)} channels loaded, chain watchers polling every second) used ${fixed(report.idleNodeCorePercent)}% of a core; ` +
+      "that is included in the node CPU figures above. CPU comes from /proc (all of a process's threads: the JS thread, libuv's fsync/LevelDB workers, GC helpers); " +
+      "\"machine busy\" counts every process on the machine, other tenants included.",
+    "",
+  );
+  out.push(
+    `Disk: one fsync'd LevelDB write of a record-sized value takes ${fixed(report.disk.p50Ms, 3)} ms (p50; p99 ${fixed(report.disk.p99Ms, 3)} ms) here. ` +
+      "A lone channel pays one such write per update (nothing to group it with), so its latency cannot fall below it; with many channels one synced batch carries many updates.",
+    "",
+  );
+  out.push(`Fairness (fewest / most updates of one channel in the window): ${report.throughput.map((r) => `${r.channels}: ${r.perChannel.min} / ${r.perChannel.max}`).join("; ")}.`, "");
+
+  out.push("## 2. Crypto ceiling (same run, one core)", "");
+  out.push(
+    table(
+      ["operation", "per second"],
+      [
+        ["keccak-256 of 64 bytes", int(report.crypto.keccak64PerSecond)],
+        ["stateDigest (core, EIP-712)", int(report.crypto.stateDigestPerSecond)],
+        ["TypedDataEncoder.hash (ethers)", int(report.crypto.ethersTypedDataHashPerSecond)],
+        ...report.crypto.signers.flatMap((s) => [
+          [`sign (${s.implementation})`, int(s.signPerSecond)],
+          [`verify (${s.implementation})`, int(s.verifyPerSecond)],
+          [`recover (${s.implementation})`, int(s.recoverPerSecond)],
+        ]),
+        ["**ceiling: 1 native verify + 1 native sign per update**", `**${int(d.verifySignCeiling)}**`],
+        ["ceiling with the node's 2 stateDigests per update", int(d.verifySignDigestCeiling)],
+      ],
+    ),
+    "",
+  );
+  out.push(
+    table(
+      ["channels", "updates/s", "÷ verify+sign ceiling", "÷ ceiling with digests", "updates per node-CPU-second ÷ ceiling"],
+      d.rows.map(({ row, ratio, perNodeCpuSecond }) => [
+        row.channels,
+        int(row.updatesPerSecond),
+        `${fixed(ratio * 100)}%`,
+        `${fixed((row.updatesPerSecond / d.verifySignDigestCeiling) * 100)}%`,
+        `${fixed((perNodeCpuSecond / d.verifySignCeiling) * 100)}%`,
+      ]),
+    ),
+    "",
+  );
+
+  const best = Math.max(...report.throughput.map((r) => r.updatesPerSecond));
+  out.push("## 3. Against the anchors of DESIGN §8", "");
+  out.push(
+    table(
+      ["system", "payments/s", "Clearline best here ÷ anchor"],
+      [
+        ["Clearline, this run (best row; compliance-checked, fsync'd, 2 cores shared with the load generator)", int(best), ""],
+        ...THROUGHPUT_ANCHORS.map((a) => [a.system, int(a.paymentsPerSecond), `${fixed(best / a.paymentsPerSecond, 2)}×`]),
+      ],
+    ),
+    "",
+    "The anchors are published figures from other hardware and other definitions of a payment (see docs/performance.md); only the order of magnitude compares.",
+    "",
+  );
+
+  if (report.profile !== undefined) {
+    const p = report.profile;
+    out.push("## 4. Where the node's time goes (CPU profile)", "");
+    out.push(
+      `One extra run of ${p.channels} channels with the node under \`--cpu-prof\` (${int(p.updatesPerSecond)} updates/s under the profiler). ` +
+        `Only the samples inside the load generator's measurement window count (${int(p.summary.samples)} samples, 1 ms interval): ` +
+        `${int(p.summary.wallMs)} ms wall, ${int(p.summary.busyMs)} ms busy on the node's main thread, ${int(p.summary.idleMs)} ms idle. ` +
+        "Percentages are of busy time. Native work (libsecp256k1, LevelDB's JS side) is charged to the JS function that calls it; fsync runs on libuv's thread pool and is not in the main thread's profile.",
+      "",
+    );
+    out.push(table(["component (self time)", "ms", "%"], p.summary.byComponent.map((e) => [e.name, int(e.ms), fixed(e.percent)])), "");
+    out.push(table(["function (self time)", "ms", "%"], p.summary.topSelf.slice(0, 15).map((e) => [`\`${e.name}\``, int(e.ms), fixed(e.percent)])), "");
+    out.push(table(["node/core function (inclusive time)", "ms", "%"], p.summary.topInclusive.slice(0, 15).map((e) => [`\`${e.name}\``, int(e.ms), fixed(e.percent)])), "");
+  }
+
+  out.push("## 5. Memory per open channel and restart time", "");
+  out.push(
+    "The node process started on a data directory holding N open channels (each with a confirmed deposit and 2 agreed, doubly signed states " +
+      "in its history), filled with the LevelStore API; /metrics read 1 s after /health first answered, after a forced full GC. " +
+      "Restart time = spawn of the node process (incl. tsx transpiling the TypeScript) → first 200 from /health; the node loads every channel and rebuilds its compliance mirror from chain logs before it listens.",
+    "",
+  );
+  out.push(
+    table(
+      ["channels in store", "listed by /health", "restart → /health ms (faster of 2)", "both starts ms", "RSS MiB", "V8 heap used MiB", "external MiB"],
+      report.memory.map((r) => [int(r.channels), int(r.listedAtHealth), int(r.startMs), r.startsMs.map(int).join(", "), mib(r.rssBytes), mib(r.heapUsedBytes), mib(r.externalBytes)]),
+    ),
+    "",
+  );
+  if (d.memoryPerChannel !== undefined) {
+    out.push(
+      `**Per open channel: ${fixed(d.memoryPerChannel.heapBytes / 1024, 2)} KiB of V8 heap, ${fixed(d.memoryPerChannel.rssBytes / 1024, 2)} KiB of RSS** ` +
+        `(slope between the smallest and the largest store); restart grows by ${int(d.restartPerThousandMs ?? 0)} ms per 1,000 channels. ` +
+        `The throughput node after its runs: ${int(report.liveNode.channels)} channels, RSS ${mib(report.liveNode.rssBytes)} MiB, heap ${mib(report.liveNode.heapUsedBytes)} MiB (no forced GC); ` +
+        `it restarted on its own data (${int(report.restartWithLiveChannels.channels)} channels with their full update history) in ${int(report.restartWithLiveChannels.ms)} ms.`,
+      "",
+    );
+  }
+
+  out.push("## 6. Gas of every adjudicator operation", "");
+  out.push(
+    "Hardhat 3 / EDR default hardfork, in-process chain, the whole system deployed by Ignition (scripts/gas-measure.ts). " +
+      "Anchors: DESIGN §8, the cheapest of Nitro 0.17 and Vector 0.2 per operation, one ERC-20 asset.",
+    "",
+  );
+  out.push(table(["operation", "1 asset (ERC-20)", "2 assets (security + cash)", "anchor", "1 asset vs anchor"], gasRows(report)), "");
+  out.push(table(["issuer / restricted-token path", "gas"], Object.entries(report.gas.issuer).map(([operation, gas]) => [operation, int(gas)])), "");
+  return out.join("\n");
+}
+
+export function renderConsole(report: BenchReport): string {
+  const d = derive(report);
+  const pad = (text: string | number, width: number) => String(text).padStart(width);
+  const lines: string[] = [];
+  lines.push("", `Clearline bench — ${report.machine.cpus} cores, Node ${report.machine.node}, load avg ${report.machine.loadAverageBefore.join("/")}`, "");
+  lines.push("node throughput (compliance-checked, fsync'd, countersigned; load generator in its own process)");
+  lines.push(`${"channels".padEnd(9)}${pad("updates/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("node CPU", 10)}${pad("µs/upd", 8)}${pad("÷ceiling", 10)}`);
+  for (const { row, nodeCpuUs, nodeCorePercent, ratio } of d.rows) {
+    lines.push(
+      `${String(row.channels).padEnd(9)}${pad(int(row.updatesPerSecond), 11)}${pad(fixed(row.latencyMs.p50, 2), 9)}${pad(fixed(row.latencyMs.p99, 2), 9)}${pad(`${fixed(nodeCorePercent, 0)}%`, 10)}${pad(int(nodeCpuUs), 8)}${pad(`${fixed(ratio * 100)}%`, 10)}`,
+    );
+  }
+  lines.push(
+    "",
+    `crypto ceiling (native, one core): sign ${int(d.nativeSign)}/s, verify ${int(d.nativeVerify)}/s → verify+sign ${int(d.verifySignCeiling)} updates/s; with 2 digests ${int(d.verifySignDigestCeiling)}/s`,
+    `disk: one fsync'd LevelDB write p50 ${fixed(report.disk.p50Ms, 3)} ms, p99 ${fixed(report.disk.p99Ms, 3)} ms`,
+    `anchors: ${THROUGHPUT_ANCHORS.map((a) => `${a.system} ${int(a.paymentsPerSecond)}/s`).join("; ")}`,
+  );
+  if (report.profile !== undefined) {
+    lines.push("", `profile (${report.profile.channels} channels), top components of the node's busy time:`);
+    for (const e of report.profile.summary.byComponent.slice(0, 8)) lines.push(`  ${fixed(e.percent).padStart(5)}%  ${e.name}`);
+  }
+  lines.push("", "memory and restart");
+  for (const r of report.memory) lines.push(`  ${pad(int(r.channels), 6)} channels: /health after ${pad(int(r.startMs), 6)} ms, RSS ${pad(mib(r.rssBytes), 6)} MiB, heap ${pad(mib(r.heapUsedBytes), 6)} MiB`);
+  if (d.memoryPerChannel !== undefined) lines.push(`  per channel: heap ${fixed(d.memoryPerChannel.heapBytes / 1024, 2)} KiB, RSS ${fixed(d.memoryPerChannel.rssBytes / 1024, 2)} KiB; restart +${int(d.restartPerThousandMs ?? 0)} ms per 1,000 channels`);
+  lines.push("", "gas (1 asset | 2 assets | anchor)");
+  for (const [operation, one, two, anchor, verdict] of gasRows(report)) lines.push(`  ${String(operation).padEnd(40)}${pad(one!, 9)}${pad(two!, 9)}${pad(anchor!, 9)}  ${verdict}`);
+  return lines.join("\n");
+}
