@@ -38,7 +38,8 @@ export const nodeConfigSchema = z.strictObject({
   responseTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   maxFrameBytes: z.coerce.number().int().min(1_024).default(64 * 1024),
   /** Per-connection token bucket: sustained messages per second and burst. */
-  rateLimit: z.strictObject({ perSecond: z.number().positive().default(500), burst: z.number().positive().default(1_000) }).default({ perSecond: 500, burst: 1_000 }),
+  // Above what one busy channel sustains (~850 updates/s here, docs/performance.md), far below a flood.
+  rateLimit: z.strictObject({ perSecond: z.number().positive().default(2_000), burst: z.number().positive().default(4_000) }).default({ perSecond: 2_000, burst: 4_000 }),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

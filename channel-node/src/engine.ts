@@ -30,6 +30,7 @@ import {
   signedStateToJson,
   stateDigest,
   checkStateBounds,
+  domainOf,
   validateParams,
   stateToJson,
   validateTransition,
@@ -111,7 +112,10 @@ export class ChannelEngine {
   /** Loads every channel from the store (after a restart: all open channels resume). */
   async load(): Promise<void> {
     for (const record of await this.options.store.channels()) {
-      this.live.set(record.channelId, { channel: channelOf(record.params, record.deployment), record, queue: Promise.resolve(), outstanding: undefined });
+      // The store checked the id against the parameters when the channel was created; recomputing
+      // it for every channel would dominate a restart with many channels.
+      const channel: Channel = { params: record.params, deployment: record.deployment, channelId: record.channelId, domain: domainOf(record.deployment) };
+      this.live.set(record.channelId, { channel, record, queue: Promise.resolve(), outstanding: undefined });
     }
     this.updateChannelGauge();
   }
@@ -238,11 +242,10 @@ export class ChannelEngine {
     }
     const proposed: SignedState = { state, signatures: [null, message.signature] };
     const secrets = new Map((message.secrets ?? []).map((s) => [s.hashlock, s.secret] as const));
-    const { update } = validateTransition(live.channel, this.latestOf(live), proposed, { facts: this.factsFor(live), secrets }, this.options.verifier);
+    const { update, digest } = validateTransition(live.channel, this.latestOf(live), proposed, { facts: this.factsFor(live), secrets }, this.options.verifier);
     checkInvestorMayPropose(update);
     if (update.kind === "trade") this.checkPrice(live, update);
     if (message.route !== undefined) await this.forward(live, session, update, message.route.to);
-    const digest = stateDigest(state, live.channel.domain);
     const signature = this.options.signer.sign(digest);
     const agreed = withSignature(proposed, VENUE, signature);
     await this.persistAgreed(live, agreed, summarize(update, Date.now()), "investor");

@@ -6,11 +6,12 @@
  * `stateDigest` is hand-rolled over precomputed type hashes because it is on the hot path of every
  * update; tests check it against ethers' `TypedDataEncoder.hash` and the contract's `stateDigest`.
  */
-import { AbiCoder, ZeroAddress, ZeroHash, getAddress, isAddress, keccak256 } from "ethers";
+import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
+import { checksumAddress } from "./address.js";
 import {
   INT128_MAX,
   INT128_MIN,
@@ -252,8 +253,8 @@ const signedJson = z.string().regex(/^(0|-?[1-9][0-9]{0,79})$/, "a signed decima
 const addressJson = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "an address")
-  .refine((s) => isAddress(s), "an address with a valid checksum")
-  .transform((s) => getAddress(s));
+  .refine((s) => checksumAddress(s) !== null, "an address with a valid checksum")
+  .transform((s) => checksumAddress(s) as Address);
 const bytes32Json = z
   .string()
   .regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes of hex")

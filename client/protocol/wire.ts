@@ -11,9 +11,9 @@
  * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
  * agreed states after a reconnect). Node notices: `deposits` (confirmed on-chain deposits).
  */
-import { getAddress } from "ethers";
 import { z } from "zod";
 import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
+import { checksumAddress } from "./address.js";
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -50,7 +50,7 @@ const requestId = z.string().min(1).max(64);
 const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, "an address")
-  .transform((s) => getAddress(s.toLowerCase()));
+  .transform((s) => checksumAddress(s.toLowerCase()) as string);
 const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "32 bytes of hex").transform((s) => s.toLowerCase());
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, "a 65-byte signature").transform((s) => s.toLowerCase());
 const decimal = z.string().regex(/^(0|[1-9][0-9]{0,79})$/, "an unsigned decimal string");

@@ -4,7 +4,7 @@
  * decoding runs when the store opens and when history is read, and validates everything it reads,
  * so a damaged or foreign value surfaces as CORRUPT instead of as a wrong balance.
  */
-import { getAddress, isAddress } from "ethers";
+import { checksumAddress } from "../protocol/address.js";
 import { z } from "zod";
 import { checkStateBounds, paramsJsonSchema, paramsToJson, signedStateJsonSchema, signedStateToJson, validateParams } from "../protocol/encoding.js";
 import type { SignedState } from "../protocol/types.js";
@@ -19,8 +19,9 @@ const participant = z.union([z.literal(0), z.literal(1)]);
 const bytes32 = z.string().regex(/^0x[0-9a-f]{64}$/, "32 bytes of lowercase hex");
 const address = z
   .string()
-  .refine((s) => isAddress(s), "an address")
-  .transform((s) => getAddress(s));
+  .regex(/^0x[0-9a-fA-F]{40}$/, "an address")
+  .refine((s) => checksumAddress(s) !== null, "an address")
+  .transform((s) => checksumAddress(s) as string);
 const millis = z.number().int().nonnegative();
 
 const movementSchema = z.strictObject({

@@ -85,7 +85,7 @@ export async function startStack(options: { investors?: InvestorSetup[]; log?: (
         prices: [{ security: addresses.token, cash: addresses.cash, price: PRICE, toleranceBps: 50 }],
         responseTimeoutMs: 10_000,
         maxFrameBytes: 64 * 1024,
-        rateLimit: { perSecond: 500, burst: 1_000 },
+        rateLimit: { perSecond: 2_000, burst: 4_000 },
         logLevel: "warn",
         ...overrides,
       }),

@@ -33,7 +33,7 @@ describe("node configuration", () => {
     expect(config.port).toBe(7545);
     expect(config.host).toBe("127.0.0.1");
     expect(config.contracts.adjudicator).toBe("0x5FbDB2315678afecb367f032d93F642f64180aa3");
-    expect(config.rateLimit).toEqual({ perSecond: 500, burst: 1_000 });
+    expect(config.rateLimit).toEqual({ perSecond: 2_000, burst: 4_000 });
   });
 
   it("lets the environment override the file", () => {
