@@ -1,32 +1,31 @@
 // A fresh in-process chain with an Adjudicator, two plain ERC-20 assets and two funded, approved
 // participants whose private keys the test holds (it signs states with them).
 import hre from "hardhat";
-import { HDNodeWallet, Mnemonic, type BaseWallet, type Contract } from "ethers";
+import type { BaseWallet, Contract, HDNodeWallet } from "ethers";
+import { devWallet } from "../../scripts/lib/stack.js";
 import { adjudicatorDomain, channelIdOf, type ChannelParams } from "./channel.js";
-
-const TEST_MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+import { timeHelpers } from "./chain.js";
 
 export async function connectChain() {
   const connection = await hre.network.create();
   const { ethers } = connection;
   const chainId = (await ethers.provider.getNetwork()).chainId;
-  async function now(): Promise<bigint> {
-    const block = await ethers.provider.getBlock("latest");
-    return BigInt(block!.timestamp);
-  }
-  /** Moves the chain's clock so that the next block has timestamp `at`. */
-  async function setNextTimestamp(at: bigint): Promise<void> {
-    await ethers.provider.send("evm_setNextBlockTimestamp", [Number(at)]);
-  }
-  async function mineAt(at: bigint): Promise<void> {
-    await setNextTimestamp(at);
-    await ethers.provider.send("evm_mine", []);
-  }
-  return { connection, ethers, chainId, now, setNextTimestamp, mineAt };
+  const time = timeHelpers(ethers);
+  return {
+    connection,
+    ethers,
+    chainId,
+    now: time.latest,
+    /** Moves the chain's clock so that the next block has timestamp `at`. */
+    setNextTimestamp: (at: bigint) => time.setNextBlockTimestamp(at),
+    /** Mines a block with timestamp `at`. */
+    mineAt: (at: bigint) => time.increaseTo(at),
+  };
 }
 
+/** Account `index` of Hardhat's development mnemonic (funded on every local chain). */
 export function testWallet(index: number): HDNodeWallet {
-  return HDNodeWallet.fromMnemonic(TEST_MNEMONIC, `m/44'/60'/0'/0/${index}`);
+  return devWallet(index);
 }
 
 export async function deployAdjudicatorFixture(options: { challengePeriod?: bigint } = {}) {
