@@ -1,7 +1,7 @@
 // The node as its own watchtower (DESIGN §6): after every chain poll it runs the shared watchtower
 // policy (client/chain/watchtower.ts) over the channels the store marks disputed — challenge a stale
-// registration with the latest agreed state, settle after the deadline, claim deferred payouts — and
-// it force-closes a channel on the operator's request (an unresponsive investor).
+// registration with the latest agreed state, settle after the deadline, claim deferred payouts, reveal
+// the secret of a routed payment's lock before it expires unresolved — and it force-closes a channel on the operator's request (an unresponsive investor).
 import type { Logger } from "pino";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
@@ -30,12 +30,14 @@ export class DisputeGuard {
     this.watchtower = new Watchtower({
       client: options.chain,
       safetyMargin: options.safetyMargin ?? 60n,
+      // Disputed channels, and open ones holding an investor's lock whose secret the venue knows (a
+      // routed payment's payer who did not let the venue resolve it: revealed on chain near expiry).
       channels: () =>
         engine
           .channelIds()
           .map((id) => engine.record(id)!)
-          .filter((record) => record.status === "disputed")
-          .map((record) => ({ params: record.params, latest: record.latest, me: 0 as const })),
+          .filter((record) => record.status === "disputed" || (record.status === "open" && record.latest?.state.locks.some((l) => l.sender === 1 && engine.secrets.has(l.hashlock))))
+          .map((record) => ({ params: record.params, latest: record.latest, me: 0 as const, secrets: engine.secrets })),
       onAlert: (alert) => logger.error({ channelId: alert.channelId, code: alert.code }, alert.message),
       onResult: (result) => {
         if (result.status === "skipped" || result.status === "alerted") return;

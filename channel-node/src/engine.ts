@@ -1,7 +1,14 @@
 // The venue's channel engine: the imperative shell around the pure protocol core. For every channel
 // it serialises updates, validates proposals with the core (nonce, conservation, balances given the
 // confirmed deposits, compliance from the mirror, signatures), persists each agreed state before its
-// countersignature leaves the process, and proposes the venue's own updates (routed payments).
+// countersignature leaves the process, and proposes the venue's own updates (routed locks and their
+// resolution or expiry).
+//
+// Routed payments are hashlocked (docs/protocol.md, "Off-chain protocol" 5): the payer locks funds
+// to the venue under the receiver's hashlock, the venue locks the same amount to the receiver with
+// an earlier expiry, the receiver resolves its lock with the secret, and the venue, having learnt
+// the secret, resolves the payer's. No agreed state pays one investor without the other's lock
+// being claimable by the venue with the same secret.
 //
 // Simultaneous proposals: each side has at most one unanswered proposal per channel. When the
 // investor proposes while the venue's own proposal for the same channel is unanswered, the venue's
@@ -31,6 +38,7 @@ import {
   stateDigest,
   checkStateBounds,
   domainOf,
+  hashlockOf,
   validateParams,
   stateToJson,
   validateTransition,
@@ -43,6 +51,7 @@ import {
   type Deployment,
   type Signer,
   type SignedState,
+  type Lock,
   type Update,
   type Verifier,
   type Address,
@@ -95,12 +104,22 @@ interface Live {
   outstanding: Outstanding | undefined;
 }
 
+/** An `invoice_request` relayed to the receiver, awaiting its `invoice` (keyed by the relayed id). */
+interface RelayedInvoiceRequest {
+  readonly payer: Session;
+  readonly message: Extract<ClientMessage, { type: "invoice_request" }>;
+  readonly timer: NodeJS.Timeout;
+}
+
 const VENUE = 0;
 const INVESTOR = 1;
 
 export class ChannelEngine {
   private readonly live = new Map<Bytes32, Live>();
   private readonly sessions = new Map<Address, Session>();
+  /** Secrets of routed locks the venue learnt (persisted before use), by hashlock. */
+  private readonly learnt = new Map<Bytes32, Bytes32>();
+  private readonly invoiceRequests = new Map<string, RelayedInvoiceRequest>();
   private nextProposalId = 1;
 
   constructor(private readonly options: EngineOptions) {}
@@ -117,7 +136,13 @@ export class ChannelEngine {
       const channel: Channel = { params: record.params, deployment: record.deployment, channelId: record.channelId, domain: domainOf(record.deployment) };
       this.live.set(record.channelId, { channel, record, queue: Promise.resolve(), outstanding: undefined });
     }
+    for (const [hashlock, secret] of await this.options.store.secrets()) this.learnt.set(hashlock, secret);
     this.updateChannelGauge();
+  }
+
+  /** The secrets the venue learnt, by hashlock (for its watchtower's on-chain reveals). */
+  get secrets(): ReadonlyMap<Bytes32, Bytes32> {
+    return this.learnt;
   }
 
   channelIds(): Bytes32[] {
@@ -159,6 +184,10 @@ export class ChannelEngine {
         return this.handleAnswer(session, message);
       case "resync":
         return this.handleResync(session, message);
+      case "invoice_request":
+        return this.handleInvoiceRequest(session, message);
+      case "invoice":
+        return this.handleInvoice(session, message);
       case "auth":
         throw new WireError("MALFORMED", "already authenticated");
     }
@@ -209,21 +238,34 @@ export class ChannelEngine {
       session.send(rejectedMessage(message.id, message.channelId, rejectionOf(new ProtocolError("CONFLICT", "the venue's own proposal for this channel is unanswered and takes precedence"))));
       return;
     }
-    await this.serialized(live, async () => {
+    const followUp = await this.serialized(live, async () => {
       try {
-        const signature = await this.countersign(live, session, message);
+        const { signature, next } = await this.countersign(live, session, message);
         session.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: message.state.nonce.toString(), signature });
         this.options.metrics.updateLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return next;
       } catch (error) {
         const rejection = rejectionOrWire(error);
         this.options.metrics.rejections.inc({ code: rejection.code });
         session.send(rejectedMessage(message.id, message.channelId, rejection));
+        return undefined;
       }
     });
+    // Outside this channel's queue and unawaited: it waits for other investors, and this one's
+    // next messages (answers to the venue's proposals among them) must not wait behind it.
+    followUp?.().catch((error: unknown) => this.options.logger.warn({ channelId: message.channelId, err: error }, "routing follow-up failed"));
   }
 
-  /** Validates, persists and countersigns an investor's proposal; throws the reason to reject it. */
-  private async countersign(live: Live, session: Session, message: Extract<ClientMessage, { type: "propose" }>): Promise<string> {
+  /**
+   * Validates, persists and countersigns an investor's proposal; throws the reason to reject it.
+   * `next`: what the venue does next, once the countersignature is sent (forward a routed lock,
+   * resolve the payer's lock whose secret the receiver just revealed).
+   */
+  private async countersign(
+    live: Live,
+    session: Session,
+    message: Extract<ClientMessage, { type: "propose" }>,
+  ): Promise<{ signature: string; next?: () => Promise<void> }> {
     if (live.record.status !== "open") {
       throw new ProtocolError("INVALID_UPDATE", `the channel is ${live.record.status}; updates need an open channel`);
     }
@@ -245,36 +287,171 @@ export class ChannelEngine {
     const { update, digest } = validateTransition(live.channel, this.latestOf(live), proposed, { facts: this.factsFor(live), secrets }, this.options.verifier);
     checkInvestorMayPropose(update);
     if (update.kind === "trade") this.checkPrice(live, update);
-    if (message.route !== undefined) await this.forward(live, session, update, message.route.to);
+    const expiring = update.kind === "expireLock" ? this.latestOf(live).state.locks.find((l) => l.hashlock === update.hashlock) : undefined;
+    if (expiring?.sender === INVESTOR && this.learnt.has(expiring.hashlock)) {
+      throw new ProtocolError("LOCK_ACTIVE", "the venue holds this lock's secret and reveals it on chain before expiry; a force-close lets the chain decide");
+    }
+    let next: (() => Promise<void>) | undefined;
+    if (message.route !== undefined) next = this.routeLock(live, session, update, message.route.to);
+    if (update.kind === "resolveLock") {
+      // Durable before the countersignature leaves: after a crash the venue still claims the payer's lock.
+      await this.learnSecret(update.hashlock, update.secret);
+      next = () => this.settleLocksWith(update.hashlock);
+    }
     const signature = this.options.signer.sign(digest);
     const agreed = withSignature(proposed, VENUE, signature);
     await this.persistAgreed(live, agreed, summarize(update, Date.now()), "investor");
-    return signature;
+    return next === undefined ? { signature } : { signature, next };
   }
 
   /**
-   * A routed payment: the investor pays the venue in this channel and the venue pays `to` in
-   * theirs. The venue first gets the receiver's countersignature, then countersigns the payer's
-   * state (which the payer already signed), so no investor pays without the other being paid.
-   * Compliance is checked for the real movement, payer → receiver.
+   * A routed payment, first half: the payer locks `amount` to the venue under the receiver's
+   * hashlock (it moves nothing yet). Checked before the venue countersigns it: compliance of the
+   * real movement payer → receiver, the receiver's open channel in the token, the receiver online,
+   * no unresolved venue proposal there, the venue's balance for the receiver's lock, and an expiry
+   * that leaves the venue a gap (the payer's challenge period) between the receiver's lock expiring
+   * and the payer's. Returns the second half: propose the receiver's lock, expiring a gap earlier.
+   * Should that fail, the payer's lock stays until its expiry and then returns to the payer.
    */
-  private async forward(payerLive: Live, payer: Session, update: Update, to: Address): Promise<void> {
-    if (update.kind !== "payment" || update.leg.from !== INVESTOR) {
-      throw new ProtocolError("INVALID_UPDATE", "only a payment from the investor to the venue can be routed");
+  private routeLock(payerLive: Live, payer: Session, update: Update, to: Address): () => Promise<void> {
+    if (update.kind !== "addLock" || update.lock.sender !== INVESTOR) {
+      throw new ProtocolError("INVALID_UPDATE", "only a lock of the investor's funds can be routed (pay an invoice)");
     }
-    const token = payerLive.channel.params.assets[update.leg.assetIndex]!;
+    const token = payerLive.channel.params.assets[update.lock.assetIndex]!;
+    const target = this.routeTarget(payer.address, to, token, update.lock.amount);
+    const receiver = this.sessions.get(to)!;
+    const gap = payerLive.channel.params.challengePeriod;
+    const now = this.options.now();
+    const expiry = update.lock.expiry - gap;
+    if (expiry < now + gap) {
+      throw new ProtocolError("BAD_LOCK", `a routed lock must expire at least two challenge periods (${2n * gap} s) ahead`, { hashlock: update.lock.hashlock });
+    }
+    if (target.record.pending?.proposer === VENUE || target.outstanding !== undefined) {
+      throw new ProtocolError("BUSY", "the venue's previous proposal in the receiving channel is unresolved; try again later");
+    }
+    const lock: Lock = { assetIndex: target.record.params.assets.indexOf(token), sender: VENUE, amount: update.lock.amount, hashlock: update.lock.hashlock, expiry };
+    const forward: Update = { kind: "addLock", lock };
+    const latest = this.latestOf(target).state;
+    checkTransition(target.channel, latest, applyUpdate(target.channel, latest, forward), { facts: this.factsFor(target) });
+    return () => this.serialized(target, () => this.proposeUpdate(target, receiver, forward)).then(() => undefined);
+  }
+
+  /**
+   * The receiver's open channel in `token` for a routed payment from `payer`: compliance of the real
+   * movement (NON_COMPLIANT with the ERC-1404 code), the channel (UNKNOWN_CHANNEL), the receiver online.
+   */
+  private routeTarget(payer: Address, to: Address, token: Address, amount: bigint): Live {
     const facts = this.options.facts();
-    if (isTrackedToken(facts, token)) {
-      assertCompliant(facts, token, payer.address, to, update.leg.amount, this.options.now());
-    }
+    if (isTrackedToken(facts, token)) assertCompliant(facts, token, payer, to, amount, this.options.now());
     const target = [...this.live.values()].find(
       (l) => l.record.params.participants[INVESTOR] === to && l.record.status === "open" && l.record.params.assets.includes(token),
     );
     if (target === undefined) throw new WireError("UNKNOWN_CHANNEL", `the venue has no open channel with ${to} in ${token}`);
-    const receiver = this.sessions.get(to);
-    if (receiver === undefined) throw new ProtocolError("INVALID_UPDATE", `the receiver ${to} is offline; try again later`);
-    const leg = { assetIndex: target.record.params.assets.indexOf(token), from: VENUE, amount: update.leg.amount } as const;
-    await this.serialized(target, () => this.proposeUpdate(target, receiver, { kind: "payment", leg }));
+    if (!this.sessions.has(to)) throw new ProtocolError("INVALID_UPDATE", `the receiver ${to} is offline; try again later`);
+    return target;
+  }
+
+  // ------------------------------------------------------------------ invoices
+
+  /** Relays a payer's `invoice_request` to the receiver, after the checks a routed payment must pass. */
+  private async handleInvoiceRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): Promise<void> {
+    const refuse = (error: unknown): void => {
+      const rejection = rejectionOrWire(error);
+      this.options.metrics.rejections.inc({ code: rejection.code });
+      session.send(rejectedMessage(message.id, message.channelId, rejection));
+    };
+    try {
+      const live = this.ownedChannel(session, message.channelId);
+      if (!live.channel.params.assets.includes(message.token)) throw new WireError("MALFORMED", `the channel does not hold ${message.token}`);
+      const amount = BigInt(message.amount);
+      if (amount <= 0n) throw new WireError("MALFORMED", "the amount must be positive");
+      this.routeTarget(session.address, message.to, message.token, amount);
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+    const id = `i${this.nextProposalId++}`;
+    const timer = setTimeout(() => {
+      this.invoiceRequests.delete(id);
+      refuse(new ProtocolError("INVALID_UPDATE", "the receiver did not answer the invoice request in time"));
+    }, this.options.responseTimeoutMs);
+    this.invoiceRequests.set(id, { payer: session, message, timer });
+    this.sessions.get(message.to)!.send({ v: PROTOCOL_VERSION, type: "invoice_request", id, from: session.address, token: message.token, amount: message.amount });
+  }
+
+  /** The receiver's invoice for a relayed request: passed on to the payer. */
+  private async handleInvoice(session: Session, message: Extract<ClientMessage, { type: "invoice" }>): Promise<void> {
+    const relayed = this.invoiceRequests.get(message.id);
+    if (relayed === undefined || relayed.message.to !== session.address) {
+      throw new WireError("MALFORMED", `no invoice request ${message.id} is awaiting your answer`);
+    }
+    this.invoiceRequests.delete(message.id);
+    clearTimeout(relayed.timer);
+    const { id, to, token, amount } = relayed.message;
+    relayed.payer.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: message.hashlock, to, token, amount });
+  }
+
+  // ------------------------------------------------------------------ locks
+
+  /** Persists a secret the venue learnt (a receiver's resolution, or an on-chain reveal). */
+  private async learnSecret(hashlock: Bytes32, secret: Bytes32): Promise<void> {
+    if (this.learnt.get(hashlock) === secret) return;
+    await this.options.store.secretLearned(hashlock, secret);
+    this.learnt.set(hashlock, secret);
+  }
+
+  /** A secret was revealed on chain (`SecretRevealed`): learn it and claim the payer's lock with it. */
+  async secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void> {
+    if (hashlockOf(secret) !== hashlock) return;
+    if (![...this.live.values()].some((l) => this.latestOf(l).state.locks.some((lock) => lock.hashlock === hashlock))) return; // not one of ours
+    await this.learnSecret(hashlock, secret);
+    await this.settleLocksWith(hashlock);
+  }
+
+  /** Resolves every investor lock under `hashlock` (the payer's side of a routed payment). */
+  private async settleLocksWith(hashlock: Bytes32): Promise<void> {
+    for (const live of this.live.values()) {
+      if (this.latestOf(live).state.locks.some((l) => l.hashlock === hashlock)) await this.settleLocks(live);
+    }
+  }
+
+  /**
+   * Proposes, one by one, what the venue does with the locks of a channel whose investor is online:
+   * resolve an investor's lock whose secret it knows (before expiry), expire its own expired locks.
+   * Stops at the first refusal or silence (the pending rules apply).
+   */
+  private async settleLocks(live: Live): Promise<void> {
+    const session = this.sessions.get(live.record.params.participants[INVESTOR]);
+    if (session === undefined) return;
+    await this.serialized(live, async () => {
+      for (const lock of this.latestOf(live).state.locks) {
+        const update = this.settlementOf(lock);
+        if (update === undefined) continue;
+        if (live.record.status !== "open" || live.record.pending?.proposer === VENUE) return;
+        await this.proposeUpdate(live, session, update);
+      }
+    });
+  }
+
+  private settlementOf(lock: Lock): Update | undefined {
+    const now = this.options.now();
+    const secret = this.learnt.get(lock.hashlock);
+    if (lock.sender === INVESTOR && secret !== undefined && now <= lock.expiry) return { kind: "resolveLock", hashlock: lock.hashlock, secret };
+    if (lock.sender === VENUE && now > lock.expiry) return { kind: "expireLock", hashlock: lock.hashlock };
+    return undefined;
+  }
+
+  /**
+   * Settles the locks of every channel (of `investor`, when given) with something to do — after each
+   * chain poll and each resync: the venue's expired locks, investors' locks it can now claim (e.g.
+   * after a restart). Unawaited per channel.
+   */
+  sweepLocks(investor?: Address): void {
+    for (const live of this.live.values()) {
+      if (investor !== undefined && live.record.params.participants[INVESTOR] !== investor) continue;
+      if (!this.latestOf(live).state.locks.some((l) => this.settlementOf(l) !== undefined)) continue;
+      this.settleLocks(live).catch((error: unknown) => this.options.logger.warn({ channelId: live.channel.channelId, err: error }, "lock settlement failed"));
+    }
   }
 
   private checkPrice(live: Live, update: Extract<Update, { kind: "trade" }>): void {
@@ -312,7 +489,8 @@ export class ChannelEngine {
     }
     const latest = this.latestOf(live);
     const state = applyUpdate(live.channel, latest.state, update);
-    checkTransition(live.channel, latest.state, state, { facts: this.factsFor(live) });
+    const secrets = update.kind === "resolveLock" ? [{ hashlock: update.hashlock, secret: update.secret }] : undefined;
+    checkTransition(live.channel, latest.state, state, { facts: this.factsFor(live), secrets: new Map(secrets?.map((s) => [s.hashlock, s.secret])) });
     const ours = withSignature({ state, signatures: [null, null] }, VENUE, this.options.signer.sign(stateDigest(state, live.channel.domain)));
     const summary = summarize(update, Date.now());
     const pending = { proposer: VENUE, signed: ours, update: summary } as const;
@@ -323,7 +501,7 @@ export class ChannelEngine {
       live.outstanding = { id, signed: ours, resolve, reject };
     });
     const timer = setTimeout(() => live.outstanding?.reject(new UnansweredError()), this.options.responseTimeoutMs);
-    session.send({ v: PROTOCOL_VERSION, type: "propose", id, channelId: live.channel.channelId, state: stateToJson(state), signature: ours.signatures[VENUE]! });
+    session.send({ v: PROTOCOL_VERSION, type: "propose", id, channelId: live.channel.channelId, state: stateToJson(state), signature: ours.signatures[VENUE]!, ...(secrets === undefined ? {} : { secrets }) });
     try {
       const signature = await answer;
       const agreed = withSignature(ours, INVESTOR, signature);
@@ -375,6 +553,8 @@ export class ChannelEngine {
       });
     }
     session.send({ v: PROTOCOL_VERSION, type: "resynced", id: message.id, channels: this.reportsOf(session.address) });
+    // Back online: what the venue could not settle while the investor was away (or the node down).
+    this.sweepLocks(session.address);
   }
 
   /**

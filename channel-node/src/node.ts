@@ -118,6 +118,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
       await store.blockProcessed(block);
       metrics.lastBlock.set(block);
       await guard.afterPoll();
+      engine.sweepLocks();
     },
     handler: async (event: ChainEvent) => {
       if (event.source !== "adjudicator") return;
@@ -136,6 +137,8 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
 
   /** Stores what the adjudicator did to a channel of ours (idempotent by event id) and reacts. */
   async function applyAdjudicatorEvent(event: AdjudicatorChainEvent): Promise<void> {
+    // A receiver revealed a routed lock's secret on chain: the venue claims the payer's lock with it.
+    if (event.name === "SecretRevealed") return engine.secretRevealed(event.hashlock, event.secret);
     if (!("channelId" in event)) return;
     const channelId = event.channelId;
     const record = engine.record(channelId);

@@ -9,7 +9,9 @@
  * The proposal carries only the state: the receiver recognises the update from the difference to its
  * latest agreed state (channel.ts `checkTransition`), so a claimed intent is never trusted.
  * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
- * agreed states after a reconnect). Node notices: `deposits` (confirmed on-chain deposits).
+ * agreed states after a reconnect), `invoice_request` (ask investor `to`, through the venue, for an
+ * invoice: the node relays it and answers `invoice` with the receiver's hashlock, or `rejected`).
+ * Node notices: `deposits` (confirmed on-chain deposits).
  */
 import { z } from "zod";
 import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
@@ -57,7 +59,10 @@ const decimal = z.string().regex(/^(0|[1-9][0-9]{0,79})$/, "an unsigned decimal 
 
 const secretsSchema = z.array(z.strictObject({ hashlock: bytes32, secret: bytes32 })).max(16);
 
-/** A signed next state, from either side. `route.to`: the venue forwards the payment to this investor. */
+/**
+ * A signed next state, from either side. `secrets`: the preimages a lock resolution needs.
+ * `route.to`: on the investor's hashlocked `addLock`, the venue sets up the same lock to this investor.
+ */
 const proposeSchema = z.strictObject({
   v: version,
   type: z.literal("propose"),
@@ -94,6 +99,20 @@ const authSchema = z.strictObject({ v: version, type: z.literal("auth"), id: req
 
 const openSchema = z.strictObject({ v: version, type: z.literal("open"), id: requestId, params: paramsJsonSchema });
 
+/** Payer → node: ask investor `to` for an invoice of `amount` of `token` (answered `invoice` or `rejected`). */
+const invoiceRequestSchema = z.strictObject({
+  v: version,
+  type: z.literal("invoice_request"),
+  id: requestId,
+  channelId: bytes32,
+  to: address,
+  token: address,
+  amount: decimal,
+});
+
+/** Receiver → node: the hashlock of the invoice it made for the node's relayed `invoice_request` `id`. */
+const invoiceSchema = z.strictObject({ v: version, type: z.literal("invoice"), id: requestId, hashlock: bytes32 });
+
 const resyncSchema = z.strictObject({
   v: version,
   type: z.literal("resync"),
@@ -108,6 +127,8 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   acceptedSchema,
   rejectedSchema,
   resyncSchema,
+  invoiceRequestSchema,
+  invoiceSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
@@ -130,6 +151,10 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   proposeSchema,
   acceptedSchema,
   rejectedSchema,
+  /** Relayed to the receiver: `from` asks for an invoice; answered with `invoice` of the same id. */
+  z.strictObject({ v: version, type: z.literal("invoice_request"), id: requestId, from: address, token: address, amount: decimal }),
+  /** To the payer: the receiver's invoice, to pay with a hashlocked `addLock` routed to `to`. */
+  z.strictObject({ v: version, type: z.literal("invoice"), id: requestId, hashlock: bytes32, to: address, token: address, amount: decimal }),
   z.strictObject({ v: version, type: z.literal("error"), id: requestId.optional(), code: z.string(), message: z.string() }),
 ]);
 

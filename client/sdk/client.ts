@@ -2,6 +2,11 @@
 // channels on chain, proposes and countersigns updates through the pure protocol core, keeps every
 // agreed state in its own store (so it can dispute without the node), resyncs after a reconnect,
 // and does everything on chain itself when it must: force-close, challenge, settle, claim.
+//
+// Payments to another investor are hashlocked (docs/protocol.md, "Off-chain protocol" 5): the
+// receiver's SDK makes an invoice (a secret it keeps in its store, and its hashlock), the payer locks
+// the amount to the venue under that hashlock, the venue locks the same to the receiver, and the
+// receiver's SDK claims its lock with the secret, which lets the venue claim the payer's.
 import { randomBytes } from "node:crypto";
 import { hexlify } from "ethers";
 import WebSocket from "ws";
@@ -11,6 +16,7 @@ import {
   channelOf,
   checkTransition,
   genesisState,
+  hashlockOf,
   paramsToJson,
   rejectionOf,
   checkStateBounds,
@@ -21,12 +27,14 @@ import {
   verifyAgreed,
   withSignature,
   ProtocolError,
+  MAX_LOCK_DURATION,
   type Address,
   type Bytes32,
   type Channel,
   type Deployment,
   type Deposits,
   type Leg,
+  type Lock,
   type Signer,
   type SignedState,
   type Update,
@@ -105,6 +113,17 @@ export interface ClientOptions {
   readonly onEvent?: (event: ClientEvent) => void;
 }
 
+/** What a payer needs to pay the receiver `to` through the venue: `amount` of `token` under `hashlock`. */
+export interface Invoice {
+  readonly hashlock: Bytes32;
+  readonly token: Address;
+  readonly amount: bigint;
+  readonly to: Address;
+}
+
+/** A routed payment's lock expires this many of the payer's challenge periods ahead (at most MAX_LOCK_DURATION). */
+export const ROUTED_LOCK_PERIODS = 3n;
+
 export type ClientEvent =
   | { readonly type: "connected" }
   | { readonly type: "disconnected" }
@@ -138,6 +157,8 @@ export class ClearlineClient {
   private closedByUser = false;
   private connectedOnce: ((error?: Error) => void) | undefined;
   private readonly listeners = new Set<(report: ChannelView) => void>();
+  /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
+  private readonly agreedListeners = new Set<(channelId: Bytes32, update: Update) => void>();
 
   constructor(private readonly options: ClientOptions) {}
 
@@ -267,6 +288,14 @@ export class ClearlineClient {
         const done = this.connectedOnce;
         this.connectedOnce = undefined;
         done?.();
+        // Locks paid to us under our invoices, left unclaimed by a crash or a lost connection.
+        for (const report of reports) this.claimLocks(report.channelId);
+        return;
+      }
+      case "invoice_request": {
+        // Anyone may pay us: the venue checked the compliance of the payment already.
+        const invoice = await this.issueInvoice(message.token, BigInt(message.amount));
+        this.send({ v: PROTOCOL_VERSION, type: "invoice", id: message.id, hashlock: invoice.hashlock });
         return;
       }
       case "deposits": {
@@ -346,16 +375,18 @@ export class ClearlineClient {
         const latest = record.latest ?? genesisState(live.channel);
         checkStateBounds(message.state);
         const proposed: SignedState = { state: message.state, signatures: [message.signature, null] };
-        const { update } = validateTransition(live.channel, latest, proposed, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() } }, this.options.verifier);
-        if (update.kind !== "payment" || update.leg.from !== VENUE) {
-          throw new ProtocolError("INVALID_UPDATE", `the client accepts only payments from the venue unasked, not ${update.kind}`);
-        }
+        const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
+        const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
+        const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets }, this.options.verifier);
+        checkVenueMayPropose(update);
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);
         const summary = summarize(update, Date.now());
         await this.options.store.stateAgreed(message.channelId, agreed, summary);
         this.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: proposed.state.nonce.toString(), signature });
         this.options.onEvent?.({ type: "agreed", channelId: message.channelId, nonce: proposed.state.nonce, summary, proposer: "venue" });
+        for (const listener of this.agreedListeners) listener(message.channelId, update);
+        if (update.kind === "addLock") this.claimLocks(message.channelId);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         this.send(rejectedMessage(message.id, message.channelId, rejectionOf(error)));
@@ -405,13 +436,62 @@ export class ClearlineClient {
     return outcome;
   }
 
-  /** Pays `amount` of asset `assetIndex` to the venue, or through it to investor `to`. */
+  /**
+   * Pays `amount` of asset `assetIndex` to the venue, or through it to investor `to` (online): asks
+   * `to` for an invoice through the venue, pays it with a routed lock and resolves with our state
+   * once the venue claimed the lock (the receiver is paid by then).
+   */
   async pay(channelId: Bytes32, payment: { assetIndex: number; amount: bigint; to?: Address; memo?: string }): Promise<SignedState> {
     if (payment.memo !== undefined && payment.memo.length > MAX_MEMO_LENGTH) {
       throw new ClientError("INVALID_ARGUMENT", `a memo has at most ${MAX_MEMO_LENGTH} characters`);
     }
-    const leg: Leg = { assetIndex: payment.assetIndex, from: ME, amount: payment.amount };
-    return this.propose(channelId, { kind: "payment", leg }, payment.to === undefined ? {} : { route: { to: payment.to } }, payment.memo);
+    if (payment.to === undefined) {
+      const leg: Leg = { assetIndex: payment.assetIndex, from: ME, amount: payment.amount };
+      return this.propose(channelId, { kind: "payment", leg }, {}, payment.memo);
+    }
+    const record = await this.recordOf(channelId);
+    const token = record.params.assets[payment.assetIndex];
+    if (token === undefined) throw new ClientError("INVALID_ARGUMENT", `the channel has no asset ${payment.assetIndex}`);
+    const id = this.newId();
+    const answer = await this.request({ v: PROTOCOL_VERSION, type: "invoice_request", id, channelId, to: payment.to, token, amount: payment.amount.toString() });
+    if (answer.type === "rejected") throw rejectionError(answer, "payment");
+    const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+    if (answer.type !== "invoice" || !same(answer.to, payment.to) || !same(answer.token, token) || BigInt(answer.amount) !== payment.amount) {
+      throw new ClientError("NODE_MISBEHAVED", `expected the invoice asked for, got ${answer.type}`);
+    }
+    const invoice: Invoice = { hashlock: answer.hashlock, token, amount: payment.amount, to: answer.to };
+    const claimed = this.waitForLockClaimed(channelId, invoice.hashlock);
+    try {
+      await this.payInvoice(channelId, invoice, payment.memo);
+    } catch (error) {
+      claimed.cancel();
+      throw error;
+    }
+    return claimed.done;
+  }
+
+  /**
+   * Makes an invoice for `amount` of the channel's asset `assetIndex`, payable to us by any investor
+   * of the venue (`payInvoice`). Its secret is stored before the invoice is returned.
+   */
+  async createInvoice(channelId: Bytes32, request: { assetIndex: number; amount: bigint }): Promise<Invoice> {
+    const token = (await this.recordOf(channelId)).params.assets[request.assetIndex];
+    if (token === undefined) throw new ClientError("INVALID_ARGUMENT", `the channel has no asset ${request.assetIndex}`);
+    return this.issueInvoice(token, request.amount);
+  }
+
+  /**
+   * Pays an invoice: locks its amount to the venue under its hashlock, routed to its receiver, for
+   * ROUTED_LOCK_PERIODS challenge periods. Resolves with the agreed lock; the payment completes when
+   * the venue claims the lock with the receiver's secret, and the lock returns to us at its expiry.
+   */
+  async payInvoice(channelId: Bytes32, invoice: Invoice, memo?: string): Promise<SignedState> {
+    const { params } = await this.recordOf(channelId);
+    const assetIndex = params.assets.indexOf(invoice.token);
+    if (assetIndex < 0) throw new ClientError("INVALID_ARGUMENT", `the channel does not hold ${invoice.token}`);
+    const duration = params.challengePeriod * ROUTED_LOCK_PERIODS;
+    const lock: Lock = { assetIndex, sender: ME, amount: invoice.amount, hashlock: invoice.hashlock, expiry: nowSeconds() + (duration < MAX_LOCK_DURATION ? duration : MAX_LOCK_DURATION) };
+    return this.propose(channelId, { kind: "addLock", lock }, { route: { to: invoice.to } }, memo);
   }
 
   /** Delivery versus payment with the venue: `give` leaves the investor, `get` arrives, in one state. */
@@ -500,14 +580,20 @@ export class ClearlineClient {
   // ------------------------------------------------------------------ internals
 
   /** Builds, checks, signs, records and sends our proposal; resolves with the agreed state. */
-  private async propose(channelId: Bytes32, update: Update, extra: { route?: { to: Address } } = {}, memo?: string): Promise<SignedState> {
+  private async propose(
+    channelId: Bytes32,
+    update: Update,
+    extra: { route?: { to: Address }; secrets?: { hashlock: Bytes32; secret: Bytes32 }[] } = {},
+    memo?: string,
+  ): Promise<SignedState> {
     const live = this.live.get(channelId);
     if (live === undefined) throw new ClientError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
     return this.serialized(live, async () => {
       const record = await this.recordOf(channelId);
       const latest = record.latest ?? genesisState(live.channel);
       const state = applyUpdate(live.channel, latest.state, update);
-      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() } });
+      const secrets = new Map(extra.secrets?.map((x) => [x.hashlock, x.secret] as const));
+      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() }, secrets });
       const signature = this.options.signer.sign(stateDigest(state, live.channel.domain));
       const ours = withSignature({ state, signatures: [null, null] }, ME, signature);
       const summary = summarize(update, Date.now(), memo);
@@ -522,9 +608,7 @@ export class ClearlineClient {
       }
       if (answer.type === "rejected") {
         await this.options.store.proposalCleared(channelId);
-        const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
-        const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
-        throw new ClientError("REJECTED", `the venue rejected the ${update.kind}: ${answer.code} ${answer.message}${rule}`, rejection);
+        throw rejectionError(answer, update.kind);
       }
       if (answer.type !== "accepted") throw new ClientError("NODE_MISBEHAVED", `expected accepted, got ${answer.type}`);
       const agreed = withSignature(ours, VENUE, answer.signature);
@@ -533,6 +617,63 @@ export class ClearlineClient {
       this.options.onEvent?.({ type: "agreed", channelId, nonce: state.nonce, summary, proposer: "me" });
       return agreed;
     });
+  }
+
+  /** A new invoice for `amount` of `token`, its secret stored first. */
+  private async issueInvoice(token: Address, amount: bigint): Promise<Invoice> {
+    if (amount <= 0n) throw new ClientError("INVALID_ARGUMENT", "an invoice's amount must be positive");
+    const secret = hexlify(randomBytes(32));
+    const hashlock = hashlockOf(secret);
+    await this.options.store.secretLearned(hashlock, secret);
+    return { hashlock, token, amount, to: this.address };
+  }
+
+  /**
+   * Claims, one by one, the venue's locks to us in a channel whose secret we hold (our invoices) and
+   * that have not expired. Unawaited: a failure is retried after the next (re)connect.
+   */
+  private claimLocks(channelId: Bytes32): void {
+    const claim = async (): Promise<void> => {
+      const latest = (await this.recordOf(channelId)).latest;
+      const secrets = await this.options.store.secrets();
+      for (const lock of latest?.state.locks ?? []) {
+        const secret = secrets.get(lock.hashlock);
+        if (lock.sender !== VENUE || secret === undefined || nowSeconds() > lock.expiry) continue;
+        await this.propose(channelId, { kind: "resolveLock", hashlock: lock.hashlock, secret }, { secrets: [{ hashlock: lock.hashlock, secret }] });
+      }
+    };
+    claim().catch(() => undefined);
+  }
+
+  /**
+   * Resolves with our agreed state once the venue resolved our lock `hashlock` (the routed payment
+   * completed); rejects if it expired instead, or with TIMEOUT (the lock stays; it completes or
+   * returns to us at its expiry).
+   */
+  private waitForLockClaimed(channelId: Bytes32, hashlock: Bytes32): { done: Promise<SignedState>; cancel(): void } {
+    const timeoutMs = 3 * (this.options.responseTimeoutMs ?? 30_000);
+    let cancel = (): void => undefined;
+    const done = new Promise<SignedState>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cancel();
+        reject(new ClientError("TIMEOUT", `the payment is locked but was not completed within ${timeoutMs} ms; it completes when the receiver claims it, or returns to you at the lock's expiry`));
+      }, timeoutMs);
+      const listener = (id: Bytes32, update: Update): void => {
+        if (id !== channelId || !((update.kind === "resolveLock" || update.kind === "expireLock") && update.hashlock === hashlock)) return;
+        cancel();
+        if (update.kind === "expireLock") {
+          reject(new ClientError("REJECTED", "the routed payment was not claimed before its lock expired; the amount returned to you"));
+          return;
+        }
+        this.recordOf(channelId).then((record) => resolve(record.latest!), reject);
+      };
+      cancel = () => {
+        clearTimeout(timer);
+        this.agreedListeners.delete(listener);
+      };
+      this.agreedListeners.add(listener);
+    });
+    return { done, cancel };
   }
 
   /** Stores what our own open/deposit transaction did on chain (idempotent by log position). */
@@ -626,6 +767,26 @@ export class ClearlineClient {
   private serializedOrNow<T>(live: Live, work: () => Promise<T>): Promise<T> {
     return live.outstanding !== undefined ? work() : this.serialized(live, work);
   }
+}
+
+/**
+ * What the client countersigns unasked from the venue: payments to us, locks to us, lock resolutions
+ * (the secret is checked) and expiries (the core checks the expiry). Nothing else moves our funds.
+ */
+function checkVenueMayPropose(update: Update): void {
+  const ok =
+    (update.kind === "payment" && update.leg.from === VENUE) ||
+    (update.kind === "addLock" && update.lock.sender === VENUE) ||
+    update.kind === "resolveLock" ||
+    update.kind === "expireLock";
+  if (!ok) throw new ProtocolError("INVALID_UPDATE", `the client accepts only payments, locks to it and lock resolutions or expiries from the venue unasked, not ${update.kind}`);
+}
+
+/** The ClientError for the venue's `rejected` answer to our `what`, naming the ERC-1404 rule if any. */
+function rejectionError(answer: Extract<NodeMessageParsed, { type: "rejected" }>, what: string): ClientError {
+  const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
+  const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
+  return new ClientError("REJECTED", `the venue rejected the ${what}: ${answer.code} ${answer.message}${rule}`, rejection);
 }
 
 function nowSeconds(): bigint {

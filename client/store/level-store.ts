@@ -5,6 +5,7 @@
  *   meta/version            schema version ("1")
  *   meta/lastBlock          last block processed by the chain watcher (decimal)
  *   meta/facts              the compliance facts snapshot (opaque JSON text)
+ *   secret/<hashlock>       a lock's secret (32 bytes of hex), loaded into memory on open
  *   ch/<channelId>          the channel record (params, deployment, status, latest, pending, deposits, dispute…)
  *   hist/<channelId>/<nonce, 20 digits zero-padded>   an agreed state and its update summary
  *   ev/<eventId>            a chain event already applied (value: its channel id)
@@ -51,6 +52,7 @@ import {
   checkBlockNumber,
   checkEventId,
   checkFactsJson,
+  checkSecret,
   checkHistoryOptions,
   matchesFilter,
 } from "./transitions.js";
@@ -95,6 +97,7 @@ const channelKey = (id: Bytes32): string => `ch/${id}`;
 const historyPrefix = (id: Bytes32): string => `hist/${id}/`;
 const historyKey = (id: Bytes32, nonce: bigint): string => `${historyPrefix(id)}${nonce.toString().padStart(NONCE_DIGITS, "0")}`;
 const eventKey = (eventId: string): string => `ev/${eventId}`;
+const secretKey = (hashlock: Bytes32): string => `secret/${hashlock}`;
 /** The first key after every key starting with `prefix` (which ends with "/"; "0" follows "/"). */
 const prefixEnd = (prefix: string): string => `${prefix.slice(0, -1)}0`;
 
@@ -109,6 +112,8 @@ export class LevelStore implements ChannelStore {
   private readonly events: Set<string>;
   private lastBlock: number | null;
   private factsJson: string | null;
+  /** Secrets by hashlock, as on disk (published when their write is durable). */
+  private readonly secretsByHashlock: Map<Bytes32, Bytes32>;
 
   private queue: Job[] = [];
   private writer: Promise<void> | null = null;
@@ -123,6 +128,7 @@ export class LevelStore implements ChannelStore {
     events: Set<string>,
     lastBlock: number | null,
     facts: string | null,
+    secrets: Map<Bytes32, Bytes32>,
   ) {
     this.db = db;
     this.sync = options.sync ?? true;
@@ -132,6 +138,7 @@ export class LevelStore implements ChannelStore {
     this.events = events;
     this.lastBlock = lastBlock;
     this.factsJson = facts;
+    this.secretsByHashlock = secrets;
   }
 
   /**
@@ -167,7 +174,17 @@ export class LevelStore implements ChannelStore {
         }
       }
       const facts = (await db.get(META_FACTS)) ?? null;
-      return new LevelStore(db, options, records, events, lastBlock, facts);
+      const secrets = new Map<Bytes32, Bytes32>();
+      for await (const [key, value] of db.iterator({ gt: "secret/", lt: prefixEnd("secret/") })) {
+        const hashlock = key.slice("secret/".length);
+        try {
+          checkSecret(hashlock, value);
+        } catch (cause) {
+          throw new StoreError("CORRUPT", `${key} holds ${value}`, { key }, { cause });
+        }
+        secrets.set(hashlock, value);
+      }
+      return new LevelStore(db, options, records, events, lastBlock, facts, secrets);
     } catch (error) {
       await db.close();
       throw error;
@@ -243,6 +260,14 @@ export class LevelStore implements ChannelStore {
     });
   }
 
+  async secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void> {
+    this.assertWritable();
+    checkSecret(hashlock, secret);
+    await this.enqueue([{ type: "put", key: secretKey(hashlock), value: secret }], () => {
+      this.secretsByHashlock.set(hashlock, secret);
+    });
+  }
+
   // ---- reads --------------------------------------------------------------------------------
 
   async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
@@ -287,6 +312,11 @@ export class LevelStore implements ChannelStore {
   async facts(): Promise<string | null> {
     this.assertReadable();
     return this.factsJson;
+  }
+
+  async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
+    this.assertReadable();
+    return new Map(this.secretsByHashlock);
   }
 
   close(): Promise<void> {

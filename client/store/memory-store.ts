@@ -31,6 +31,7 @@ import {
   checkBlockNumber,
   checkEventId,
   checkFactsJson,
+  checkSecret,
   checkHistoryOptions,
   matchesFilter,
 } from "./transitions.js";
@@ -42,6 +43,7 @@ export class MemoryStore implements ChannelStore {
   private readonly events = new Set<string>();
   private lastBlock: number | null = null;
   private factsJson: string | null = null;
+  private readonly secretsByHashlock = new Map<Bytes32, Bytes32>();
   private closed = false;
 
   async channelCreated(channel: NewChannel): Promise<void> {
@@ -100,6 +102,12 @@ export class MemoryStore implements ChannelStore {
     this.factsJson = json;
   }
 
+  async secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void> {
+    this.assertOpen();
+    checkSecret(hashlock, secret);
+    this.secretsByHashlock.set(hashlock, secret);
+  }
+
   async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
     this.assertOpen();
     return this.records.get(channelId);
@@ -138,6 +146,11 @@ export class MemoryStore implements ChannelStore {
   async facts(): Promise<string | null> {
     this.assertOpen();
     return this.factsJson;
+  }
+
+  async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
+    this.assertOpen();
+    return new Map(this.secretsByHashlock);
   }
 
   async close(): Promise<void> {

@@ -178,6 +178,12 @@ export interface ChannelStore {
   blockProcessed(blockNumber: number): Promise<void>;
   /** Replaces the compliance facts snapshot: opaque JSON text (INVALID_ARGUMENT if not JSON). */
   factsSaved(json: string): Promise<void>;
+  /**
+   * A lock's secret became known (an invoice of ours, or a receiver's resolution): kept so that a
+   * restart can still resolve or reveal it. INVALID_ARGUMENT unless both are 32 bytes of lowercase
+   * 0x-hex; storing a hashlock again replaces its secret.
+   */
+  secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void>;
 
   // ---- reads (durable data only) -------------------------------------------------------------
 
@@ -193,6 +199,8 @@ export interface ChannelStore {
   lastProcessedBlock(): Promise<number | null>;
   /** The compliance facts snapshot, or null when none was saved. */
   facts(): Promise<string | null>;
+  /** Every secret learnt, by hashlock. */
+  secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>>;
 
   /** Waits for every write in flight, then closes; later calls reject with CLOSED. Idempotent. */
   close(): Promise<void>;

@@ -64,6 +64,12 @@ export function checkFactsJson(json: unknown): asserts json is string {
   }
 }
 
+export function checkSecret(hashlock: unknown, secret: unknown): asserts hashlock is Bytes32 {
+  for (const [field, value] of [["hashlock", hashlock], ["secret", secret]] as const) {
+    if (typeof value !== "string" || !BYTES32.test(value)) invalid(`a ${field} is 32 bytes of lowercase 0x-hex`, { field });
+  }
+}
+
 function checkUint64(value: unknown, field: string): asserts value is bigint {
   if (typeof value !== "bigint" || value < 0n || value > UINT64_MAX) {
     invalid(`${field} must be a uint64 bigint`, { field, value: typeof value === "bigint" ? value : String(value) });

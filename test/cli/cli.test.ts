@@ -221,11 +221,11 @@ describe("clearline (investor CLI)", () => {
     try {
       await bobOnline.client.connect();
       const routed = await ok(alice.privateKey, "pay", aliceChannel, "--asset", "security", "--amount", "2", "--to", "bob");
-      expect(routed).toBe(`paid 2 CLS to ${bob.address} through the venue (state #3)\n  your balance: 7.9 CLS\n`);
+      expect(routed).toBe(`paid 2 CLS to ${bob.address} through the venue (state #4)\n  your balance: 7.9 CLS\n`);
     } finally {
       await bobOnline.close();
     }
-    expect(await ok(bob.privateKey, "balances", bobChannel)).toBe(`channel ${bobChannel} (open, state #2)\n  CLS   you 4  venue 1\n  cUSD  you 0  venue 0\n`);
+    expect(await ok(bob.privateKey, "balances", bobChannel)).toBe(`channel ${bobChannel} (open, state #3)\n  CLS   you 4  venue 1\n  cUSD  you 0  venue 0\n`);
   });
 
   it("closes cooperatively and pays both out", async () => {
@@ -236,15 +236,15 @@ describe("clearline (investor CLI)", () => {
     expect(close).toContain("paid out 997.5 cUSD to you, 2.5 cUSD to the venue");
     expect((await walletBalance(stack.addresses.cash, alice.address)) - before).toBe(997_500_000n);
     const channels = await okJson<{ channelId: string; status: string }[]>(alice.privateKey, "channels");
-    expect(channels).toEqual([expect.objectContaining({ channelId: aliceChannel, status: "concluded", nonce: "4" })]);
+    expect(channels).toEqual([expect.objectContaining({ channelId: aliceChannel, status: "concluded", nonce: "5" })]);
   });
 
   it("watch challenges a stale state the venue registers, then settles after the deadline", async () => {
     // The venue turns malicious: it stops its node (and so its own watchtower) and registers an
-    // older agreed state, one in which bob had not yet received alice's 2 CLS.
+    // older agreed state, one in which bob had not yet received alice's 2 CLS (locked at #2, claimed at #3).
     const record = (await node!.store.channel(bobChannel))!;
     const history = await node!.store.history(bobChannel);
-    expect(history.map((h) => h.signed.state.nonce)).toEqual([1n, 2n]);
+    expect(history.map((h) => h.signed.state.nonce)).toEqual([1n, 2n, 3n]);
     await node!.stop();
     node = undefined;
     const provider = new JsonRpcProvider(stack.chain.url, undefined, { polling: true, pollingInterval: 100, cacheTimeout: -1 });
@@ -278,11 +278,11 @@ describe("clearline (investor CLI)", () => {
           new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms\nstdout: ${stdout}\nstderr: ${stderr}`)), ms)),
         ]);
 
-      await seen(/challenged with our latest state #2 \(tx 0x[0-9a-f]{64}\)/);
+      await seen(/challenged with our latest state #3 \(tx 0x[0-9a-f]{64}\)/);
       expect(stdout).toMatch(/watching 1 channel of 0x[0-9a-fA-F]{40} on chain \d+/);
-      expect(stdout).toMatch(/channel 0x[0-9a-f]{6}…[0-9a-f]{4}: stale state #1 registered on chain \(our latest is #2\): challenging; challenge period ends \S+Z/);
+      expect(stdout).toMatch(/channel 0x[0-9a-f]{6}…[0-9a-f]{4}: stale state #1 registered on chain \(our latest is #3\): challenging; challenge period ends \S+Z/);
       expect(stderr).toMatch(/challenge: submitted 0x[0-9a-f]{64}/);
-      expect((await venueChain.channel(bobChannel)).nonce).toBe(2n);
+      expect((await venueChain.channel(bobChannel)).nonce).toBe(3n);
 
       // the challenge period passes
       await stack.connection.ethers.provider.send("evm_increaseTime", [120]);

@@ -1,5 +1,6 @@
-// Crashes and disputes with real processes: the node killed mid-stream and restarted, the node down
-// while an investor registers a stale state, and an investor disputing alone when the node is gone.
+// Crashes and disputes with real processes: the node killed mid-stream and restarted, the node killed
+// in the middle of a hashlocked routed payment, the node down while an investor registers a stale
+// state, and an investor disputing alone when the node is gone.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,7 +29,7 @@ describe("recovery with real processes", () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-e2e-recovery-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }] });
+    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob }] });
     provider = new JsonRpcProvider(stack.chain.url, undefined, { cacheTimeout: -1 });
   });
 
@@ -47,9 +48,13 @@ describe("recovery with real processes", () => {
   }
 
   async function alice(nodeUrl: string): Promise<OpenedClient> {
+    return investorClient(nodeUrl, ROLES.alice);
+  }
+
+  async function investorClient(nodeUrl: string, role: number): Promise<OpenedClient> {
     const opened = await openClient({
       nodeUrl,
-      privateKey: devWallet(ROLES.alice).privateKey,
+      privateKey: devWallet(role).privateKey,
       rpcUrl: stack.chain.url,
       adjudicator: stack.addresses.adjudicator,
       dataDir: join(dir, "client"),
@@ -120,6 +125,43 @@ describe("recovery with real processes", () => {
     expect(next.state.nonce).toBe(clientNonce + 1n);
     const balances = await investor.client.balances(channelId);
     expect(balances[CASH]!.venue).toBe(clientNonce + 5n);
+  });
+
+  it("completes a routed payment when the node is killed between the receiver's claim and the payer's", async () => {
+    const first = await startNode();
+    const payer = await alice(first.url);
+    const receiver = await investorClient(first.url, ROLES.bob);
+    const aliceChannel = await openAliceChannel(payer);
+    const bobChannel = await receiver.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: 100n * CASH_UNIT } });
+    await receiver.client.pay(bobChannel, { assetIndex: CASH, amount: 50n * CASH_UNIT }); // the venue's cash to forward
+
+    // Bob invoices 20 cUSD; Alice locks them to the venue and goes offline, so the venue cannot
+    // claim her lock right after Bob claims his.
+    const invoice = await receiver.client.createInvoice(bobChannel, { assetIndex: CASH, amount: 20n * CASH_UNIT });
+    const locked = await payer.client.payInvoice(aliceChannel, invoice);
+    expect(locked.state.locks.map((l) => l.hashlock)).toEqual([invoice.hashlock]);
+    await payer.close();
+    clients.splice(clients.indexOf(payer), 1);
+    // Bob's SDK claims the venue's lock with the secret: he is paid.
+    await eventually(() => receiver.client.balances(bobChannel), (b) => b[CASH]!.me === 70n * CASH_UNIT, 20_000);
+
+    // The node could not claim Alice's lock yet (she is offline); it dies, and restarts on the same store and port.
+    const before = (await adminGet<ChannelSummary[]>(first, "/channels")).find((v) => v.channelId === aliceChannel)!;
+    expect(before.balances[CASH]).toEqual({ venue: "0", investor: (980n * CASH_UNIT).toString() });
+    await first.kill();
+    const second = await startNode(first.port);
+    await eventually(async () => receiver.client.connected, (connected) => connected, 20_000);
+    const back = await alice(second.url);
+    // After Alice's resync the venue claims her lock with the secret it stored before the crash.
+    const aliceBalances = await eventually(() => back.client.balances(aliceChannel), (b) => b[CASH]!.venue === 20n * CASH_UNIT, 20_000);
+    expect(aliceBalances[CASH]!.me).toBe(980n * CASH_UNIT);
+    expect((await back.store.channel(aliceChannel))!.latest!.state.locks).toEqual([]);
+    const views = await adminGet<ChannelSummary[]>(second, "/channels");
+    const nodeAlice = views.find((v) => v.channelId === aliceChannel)!;
+    const nodeBob = views.find((v) => v.channelId === bobChannel)!;
+    expect(nodeAlice.balances[CASH]).toEqual({ venue: (20n * CASH_UNIT).toString(), investor: (980n * CASH_UNIT).toString() });
+    expect(nodeBob.balances[CASH]).toEqual({ venue: (30n * CASH_UNIT).toString(), investor: (70n * CASH_UNIT).toString() });
+    expect((await receiver.client.balances(bobChannel))[CASH]).toMatchObject({ venue: 30n * CASH_UNIT, me: 70n * CASH_UNIT });
   });
 
   it("a node that was down while a stale state was registered catches up on restart and challenges in time", async () => {

@@ -1,7 +1,7 @@
 // The venue's channel engine with an in-memory store and in-process sessions: the ordering rules
 // (persist before countersigning, strictly sequential updates, simultaneous proposals), routing,
 // prices, resync, and that refusals change nothing.
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
 import { HDNodeWallet, Mnemonic, getAddress, hexlify, randomBytes } from "ethers";
 import { ChannelEngine } from "../../channel-node/src/engine.js";
@@ -16,6 +16,7 @@ import {
   emptyComplianceFacts,
   genesisState,
   nobleVerifier,
+  hashlockOf,
   stateDigest,
   type Channel,
   stateFromJson,
@@ -34,6 +35,11 @@ const bobSigner = new NobleSigner(key(3));
 const deployment = { chainId: 31337n, adjudicator: getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3") };
 const SECURITY = getAddress("0x8a791620dd6260079bf849dc5567adc3f2fdc318");
 const CASH = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
+const SECRET = `0x${"5e".repeat(32)}`;
+const HASHLOCK = hashlockOf(SECRET);
+const OTHER_HASHLOCK = hashlockOf(`0x${"77".repeat(32)}`);
+/** The payer's lock expiry: three challenge periods (3,600 s) after the engine's start time. */
+const T1 = 1_000n + 3n * 3_600n;
 
 /** A session whose sent messages are collected; `reply` lets the test answer venue proposals. */
 class FakeSession implements Session {
@@ -82,9 +88,11 @@ describe("ChannelEngine", () => {
   let log: string[];
   let alice: FakeSession;
   let bob: FakeSession;
+  let now: bigint;
 
   beforeEach(() => {
     log = [];
+    now = 1_000n;
     store = new MemoryStore();
     engine = new ChannelEngine({
       store: loggingStore(store, log),
@@ -97,7 +105,7 @@ describe("ChannelEngine", () => {
       prices: [{ security: SECURITY, cash: CASH, price: "100/1", toleranceBps: 0 }],
       responseTimeoutMs: 2_000,
       facts: () => emptyComplianceFacts(),
-      now: () => 1_000n,
+      now: () => now,
       logger: pino({ level: "silent" }),
       metrics: createMetrics(),
     });
@@ -171,38 +179,154 @@ describe("ChannelEngine", () => {
     expect(engine.balances(channel.channelId)[1]).toEqual([20n, 980n]);
   });
 
-  it("routes a payment: the receiver is paid first, and the venue's proposal wins a simultaneous one (CONFLICT)", async () => {
+  /** A routed payment's first half: Alice's lock of `amount` cash to the venue under `hashlock`, expiring at T1. */
+  const lockOf = (amount: bigint, hashlock: string, expiry = T1): Update => ({ kind: "addLock", lock: { assetIndex: 1, sender: 1, amount, hashlock, expiry } });
+
+  /** Answers the venue's latest proposal in `channel` with `signer`'s countersignature; returns the proposed state. */
+  async function countersignVenue(session: FakeSession, channel: Channel, signer: NobleSigner): Promise<State> {
+    const proposal = session.sent.filter((m) => m.type === "propose").at(-1) as unknown as { id: string; state: StateJson };
+    const state = stateFromJson(proposal.state);
+    const signature = signer.sign(stateDigest(state, channel.domain));
+    await engine.onMessage(session, { v: PROTOCOL_VERSION, type: "accepted", id: proposal.id, channelId: channel.channelId, nonce: state.nonce.toString(), signature } as ClientMessage);
+    return state;
+  }
+
+  async function proposalTo(session: FakeSession, count: number): Promise<{ state: State; secrets?: { hashlock: string; secret: string }[] }> {
+    await vi.waitFor(() => expect(session.sent.filter((m) => m.type === "propose").length).toBe(count));
+    const message = session.sent.filter((m) => m.type === "propose").at(-1) as unknown as { state: StateJson; secrets?: { hashlock: string; secret: string }[] };
+    return { ...message, state: stateFromJson(message.state) };
+  }
+
+  it("relays an invoice request to the receiver and its invoice back to the payer", async () => {
+    const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
+    await openFunded(bob, [[0n, 0n], [300n, 0n]]);
+    await engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "invoice_request", id: "q", channelId: aliceChannel.channelId, to: bob.address, token: CASH, amount: "40" } as ClientMessage);
+    const relayed = (await bob.next("invoice_request")) as { id: string; from: string; amount: string };
+    expect(relayed).toMatchObject({ from: alice.address, amount: "40" });
+    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "invoice", id: relayed.id, hashlock: HASHLOCK } as ClientMessage);
+    expect(alice.sent.at(-1)).toEqual({ v: PROTOCOL_VERSION, type: "invoice", id: "q", hashlock: HASHLOCK, to: bob.address, token: CASH, amount: "40" });
+    // Only the asked receiver answers, once.
+    await expect(engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "invoice", id: relayed.id, hashlock: HASHLOCK } as ClientMessage)).rejects.toMatchObject({ code: "MALFORMED" });
+  });
+
+  it("routes a payment with hashlocks: the payer's lock first, then the receiver's; the receiver's secret claims both", async () => {
     const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
     const bobChannel = await openFunded(bob, [[0n, 0n], [300n, 50n]]);
-    const routed = propose(aliceChannel, genesisState(aliceChannel).state, pay(1, 1, 40n), aliceSigner, "route1", { route: { to: bob.address } }).message;
-    const handling = engine.onMessage(alice, routed);
-
-    // The venue proposes 40 cash to Bob; while it is unanswered, Bob proposes his own update.
-    const venueProposal = (await bob.next("propose")) as unknown as { id: string; state: StateJson };
-    const bobOwn = propose(bobChannel, genesisState(bobChannel).state, pay(1, 1, 5n), bobSigner, "b1").message;
-    await engine.onMessage(bob, bobOwn);
-    expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "b1", code: "CONFLICT" });
-    // Alice is not countersigned before Bob has signed.
-    expect(alice.sent.some((m) => m.type === "accepted")).toBe(false);
-
-    const bobSignature = bobSigner.sign(stateDigest(stateFromJson(venueProposal.state), bobChannel.domain));
-    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "accepted", id: venueProposal.id, channelId: bobChannel.channelId, nonce: "1", signature: bobSignature } as ClientMessage);
-    await handling;
+    const aliceLock = propose(aliceChannel, genesisState(aliceChannel).state, lockOf(40n, HASHLOCK), aliceSigner, "route1", { route: { to: bob.address } });
+    await engine.onMessage(alice, aliceLock.message);
+    // Alice's lock moves nothing: the venue countersigns it at once.
     expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "route1" });
+
+    // The venue locks the same to Bob, a challenge period earlier; while it is unanswered, Bob's own proposal gets CONFLICT.
+    const bobLock = await proposalTo(bob, 1);
+    expect(bobLock.state.locks).toEqual([{ assetIndex: 1, sender: 0, amount: 40n, hashlock: HASHLOCK, expiry: T1 - 3_600n }]);
+    await engine.onMessage(bob, propose(bobChannel, genesisState(bobChannel).state, pay(1, 1, 5n), bobSigner, "b1").message);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "b1", code: "CONFLICT" });
+    await countersignVenue(bob, bobChannel, bobSigner);
+
+    // Bob claims his lock with the secret; the venue learns it and claims Alice's.
+    const resolve: Update = { kind: "resolveLock", hashlock: HASHLOCK, secret: SECRET };
+    await engine.onMessage(bob, propose(bobChannel, bobLock.state, resolve, bobSigner, "claim", { secrets: [{ hashlock: HASHLOCK, secret: SECRET }] }).message);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "accepted", id: "claim" });
+    expect((await store.secrets()).get(HASHLOCK)).toBe(SECRET);
+    const aliceResolve = await proposalTo(alice, 1);
+    expect(aliceResolve.secrets).toEqual([{ hashlock: HASHLOCK, secret: SECRET }]);
+    expect(aliceResolve.state.locks).toEqual([]);
+    await countersignVenue(alice, aliceChannel, aliceSigner);
     expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]);
     expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 90n]);
   });
 
-  it("refuses a routed payment when the receiver rejects it, and Alice's state stays unsigned by the venue", async () => {
+  it("is atomic when the receiver's countersignature is lost: Alice's lock stays, Bob's lock pays only for the secret", async () => {
     const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
     const bobChannel = await openFunded(bob, [[0n, 0n], [300n, 0n]]);
-    const handling = engine.onMessage(alice, propose(aliceChannel, genesisState(aliceChannel).state, pay(1, 1, 40n), aliceSigner, "r", { route: { to: bob.address } }).message);
-    const venueProposal = (await bob.next("propose")) as { id: string };
-    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "rejected", id: venueProposal.id, channelId: bobChannel.channelId, code: "INVALID_UPDATE", message: "no thanks" } as ClientMessage);
-    await handling;
-    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "r" });
-    expect((await store.channel(aliceChannel.channelId))!.latest).toBeNull();
-    expect((await store.channel(bobChannel.channelId))!.pending).toBeNull();
+    await engine.onMessage(alice, propose(aliceChannel, genesisState(aliceChannel).state, lockOf(40n, HASHLOCK), aliceSigner, "r", { route: { to: bob.address } }).message);
+    // Bob signs the venue's lock but his answer is lost: the proposal stays pending until his resync.
+    const bobLock = (await proposalTo(bob, 1)).state;
+    expect(engine.record(bobChannel.channelId)!.pending?.proposer).toBe(0);
+    const digest = stateDigest(bobLock, bobChannel.domain);
+    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: bobChannel.channelId, latest: { state: bobLock, signatures: [venueSigner.sign(digest), bobSigner.sign(digest)] } }] } as ClientMessage);
+    expect(engine.latest(bobChannel.channelId)!.state.nonce).toBe(1n);
+    // Alice's lock is still there and claimable by the venue; nothing moved in either channel.
+    expect(engine.latest(aliceChannel.channelId)!.state.locks.map((l) => l.hashlock)).toEqual([HASHLOCK]);
+    expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 0n]);
+
+    // Without the secret, or with a wrong one, Bob's lock does not pay.
+    const withoutSecret = propose(bobChannel, bobLock, { kind: "resolveLock", hashlock: HASHLOCK, secret: SECRET }, bobSigner, "x").message;
+    await engine.onMessage(bob, withoutSecret);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "x", code: "BAD_SECRET" });
+    await engine.onMessage(bob, { ...withoutSecret, id: "y", secrets: [{ hashlock: HASHLOCK, secret: `0x${"99".repeat(32)}` }] } as ClientMessage);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "y", code: "BAD_SECRET" });
+    expect(alice.sent.filter((m) => m.type === "propose")).toHaveLength(0);
+
+    // With it, both are paid.
+    await engine.onMessage(bob, { ...withoutSecret, id: "z", secrets: [{ hashlock: HASHLOCK, secret: SECRET }] } as ClientMessage);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "accepted", id: "z" });
+    await proposalTo(alice, 1);
+    await countersignVenue(alice, aliceChannel, aliceSigner);
+    expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]);
+    expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 40n]);
+  });
+
+  it("expires locks: the payer's after T1 (unless the venue holds the secret), the venue's own after T2", async () => {
+    const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
+    const bobChannel = await openFunded(bob, [[0n, 0n], [300n, 0n]]);
+    // Bob refuses the venue's lock: Alice's lock stays until its expiry.
+    const first = propose(aliceChannel, genesisState(aliceChannel).state, lockOf(40n, HASHLOCK), aliceSigner, "r1", { route: { to: bob.address } });
+    await engine.onMessage(alice, first.message);
+    const refused = (await bob.next("propose")) as { id: string };
+    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "rejected", id: refused.id, channelId: bobChannel.channelId, code: "INVALID_UPDATE", message: "no thanks" } as ClientMessage);
+    await vi.waitFor(() => expect(engine.record(bobChannel.channelId)!.pending).toBeNull());
+    const early = propose(aliceChannel, first.state, { kind: "expireLock", hashlock: HASHLOCK }, aliceSigner, "e1").message;
+    await engine.onMessage(alice, early);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "e1", code: "LOCK_ACTIVE" });
+    now = T1 + 1n;
+    await engine.onMessage(alice, { ...early, id: "e2" } as ClientMessage);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "e2" });
+    expect(engine.balances(aliceChannel.channelId)[1]).toEqual([0n, 500n]);
+
+    // A second payment: Bob takes the venue's lock but never claims it; after T2 the venue expires it.
+    now = 1_000n;
+    const second = propose(aliceChannel, engine.latest(aliceChannel.channelId)!.state, lockOf(30n, OTHER_HASHLOCK), aliceSigner, "r2", { route: { to: bob.address } });
+    await engine.onMessage(alice, second.message);
+    await proposalTo(bob, 2);
+    await countersignVenue(bob, bobChannel, bobSigner);
+    await vi.waitFor(() => expect(engine.latest(bobChannel.channelId)!.state.locks).toHaveLength(1));
+    now = T1 - 3_600n + 1n;
+    engine.sweepLocks();
+    const expiry = await proposalTo(bob, 3);
+    expect(expiry.state.locks).toEqual([]);
+    await countersignVenue(bob, bobChannel, bobSigner);
+    await vi.waitFor(() => expect(engine.balances(bobChannel.channelId)[1]).toEqual([300n, 0n]));
+  });
+
+  it("refuses to expire a payer's lock whose secret the venue learnt", async () => {
+    const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
+    const bobChannel = await openFunded(bob, [[0n, 0n], [300n, 0n]]);
+    const aliceLock = propose(aliceChannel, genesisState(aliceChannel).state, lockOf(40n, HASHLOCK), aliceSigner, "r", { route: { to: bob.address } });
+    await engine.onMessage(alice, aliceLock.message);
+    const bobLock = await proposalTo(bob, 1);
+    await countersignVenue(bob, bobChannel, bobSigner);
+    await vi.waitFor(() => expect(engine.latest(bobChannel.channelId)!.state.nonce).toBe(1n));
+    engine.onClosed(alice); // Alice is away when Bob claims
+    await engine.onMessage(bob, propose(bobChannel, bobLock.state, { kind: "resolveLock", hashlock: HASHLOCK, secret: SECRET }, bobSigner, "c", { secrets: [{ hashlock: HASHLOCK, secret: SECRET }] }).message);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "accepted", id: "c" });
+    now = T1 + 1n;
+    await engine.onMessage(alice, propose(aliceChannel, aliceLock.state, { kind: "expireLock", hashlock: HASHLOCK }, aliceSigner, "e").message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "e", code: "LOCK_ACTIVE" });
+    expect(engine.secrets.get(HASHLOCK)).toBe(SECRET);
+  });
+
+  it("refuses a routed plain payment and a routed lock that expires too soon", async () => {
+    const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
+    await openFunded(bob, [[0n, 0n], [300n, 0n]]);
+    const genesis = genesisState(aliceChannel).state;
+    await engine.onMessage(alice, propose(aliceChannel, genesis, pay(1, 1, 40n), aliceSigner, "p", { route: { to: bob.address } }).message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "p", code: "INVALID_UPDATE" });
+    await engine.onMessage(alice, propose(aliceChannel, genesis, lockOf(40n, HASHLOCK, 1_000n + 7_000n), aliceSigner, "soon", { route: { to: bob.address } }).message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "soon", code: "BAD_LOCK" });
+    expect(engine.latest(aliceChannel.channelId)!.state.nonce).toBe(0n);
+    expect(bob.sent.filter((m) => m.type === "propose")).toHaveLength(0);
   });
 
   it("trades delivery versus payment only at the venue's price", async () => {
@@ -244,12 +368,12 @@ describe("ChannelEngine", () => {
   it("keeps an unanswered proposal pending and adopts it on resync when the investor had signed it", async () => {
     const aliceChannel = await openFunded(alice, [[0n, 0n], [100n, 0n]]);
     const bobChannel = await openFunded(bob, [[0n, 0n], [100n, 100n]]);
-    // The venue's proposal to Alice (Bob's routed payment) goes unanswered: Alice's answer is lost.
-    const handling = engine.onMessage(bob, propose(bobChannel, genesisState(bobChannel).state, pay(1, 1, 7n), bobSigner, "r", { route: { to: alice.address } }).message);
-    const proposal = stateFromJson(((await alice.next("propose")) as unknown as { state: StateJson }).state);
-    await handling;
-    expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "r" });
-    expect((await store.channel(aliceChannel.channelId))!.pending?.proposer).toBe(0);
+    // The venue's lock to Alice (Bob's routed payment) goes unanswered: Alice's answer is lost.
+    const bobLock: Update = { kind: "addLock", lock: { assetIndex: 1, sender: 1, amount: 7n, hashlock: HASHLOCK, expiry: T1 } };
+    await engine.onMessage(bob, propose(bobChannel, genesisState(bobChannel).state, bobLock, bobSigner, "r", { route: { to: alice.address } }).message);
+    expect(bob.sent.at(-1)).toMatchObject({ type: "accepted", id: "r" });
+    const proposal = (await proposalTo(alice, 1)).state;
+    expect(engine.record(aliceChannel.channelId)!.pending?.proposer).toBe(0);
 
     // Alice had signed it; on reconnect she resyncs with the agreed state and the venue adopts it.
     const digest = stateDigest(proposal, aliceChannel.domain);
@@ -262,20 +386,22 @@ describe("ChannelEngine", () => {
     const record = (await store.channel(aliceChannel.channelId))!;
     expect(record.latest?.state.nonce).toBe(1n);
     expect(record.pending).toBeNull();
-    expect(alice.sent.at(-1)).toMatchObject({ type: "resynced", id: "rs" });
+    expect(alice.sent.filter((m) => m.type === "resynced")).toHaveLength(1);
   });
 
   it("drops an unanswered proposal when the investor resyncs without it, and never signs two states of one nonce", async () => {
     const aliceChannel = await openFunded(alice, [[0n, 0n], [100n, 0n]]);
     const bobChannel = await openFunded(bob, [[0n, 0n], [100n, 100n]]);
-    await engine.onMessage(bob, propose(bobChannel, genesisState(bobChannel).state, pay(1, 1, 7n), bobSigner, "r1", { route: { to: alice.address } }).message);
-    // While the first is unresolved, a second routed payment to Alice is refused (BUSY).
-    const bobLatest = (await store.channel(bobChannel.channelId))!.latest;
-    const base = bobLatest?.state ?? genesisState(bobChannel).state;
-    await engine.onMessage(bob, propose(bobChannel, base, pay(1, 1, 3n), bobSigner, "r2", { route: { to: alice.address } }).message);
+    const lock = (hashlock: string): Update => ({ kind: "addLock", lock: { assetIndex: 1, sender: 1, amount: 3n, hashlock, expiry: T1 } });
+    const first = propose(bobChannel, genesisState(bobChannel).state, lock(HASHLOCK), bobSigner, "r1", { route: { to: alice.address } });
+    await engine.onMessage(bob, first.message);
+    await proposalTo(alice, 1);
+    // While the venue's lock to Alice is unresolved, a second routed payment to Alice is refused (BUSY).
+    await engine.onMessage(bob, propose(bobChannel, first.state, lock(OTHER_HASHLOCK), bobSigner, "r2", { route: { to: alice.address } }).message);
     expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "r2", code: "BUSY" });
     expect(alice.sent.filter((m) => m.type === "propose")).toHaveLength(1);
 
+    await new Promise((resolve) => setTimeout(resolve, 2_100)); // Alice stays silent past the timeout
     await engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: aliceChannel.channelId, latest: null }] } as ClientMessage);
     expect((await store.channel(aliceChannel.channelId))!.pending).toBeNull();
   });

@@ -2,7 +2,7 @@
 // level-store.test.ts run it). Implementation-specific tests (fault injection, crash, on-disk
 // corruption) live next to each implementation's runner.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { UINT64_MAX } from "../../client/protocol/types.js";
+import { UINT64_MAX, type Bytes32 } from "../../client/protocol/types.js";
 import { isStoreError, type ChannelStore, type StoreErrorCode } from "../../client/store/store.js";
 import {
   HASHLOCK,
@@ -450,6 +450,16 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
         await expectStoreError(store.factsSaved("{not json"), "INVALID_ARGUMENT");
         expect(await store.facts()).toBe("[]");
       });
+
+      it("keeps the secrets it learnt, by hashlock, and refuses malformed ones", async () => {
+        expect((await store.secrets()).size).toBe(0);
+        const [h1, s1, h2, s2] = ["11", "22", "33", "44"].map((b) => `0x${b.repeat(32)}`) as [Bytes32, Bytes32, Bytes32, Bytes32];
+        await Promise.all([store.secretLearned(h1, s1), store.secretLearned(h2, s2)]);
+        expect(await store.secrets()).toEqual(new Map([[h1, s1], [h2, s2]]));
+        await expectStoreError(store.secretLearned(h1, "0x12"), "INVALID_ARGUMENT");
+        await expectStoreError(store.secretLearned(`0x${"AB".repeat(32)}`, s1), "INVALID_ARGUMENT");
+        expect((await store.secrets()).get(h1)).toBe(s1);
+      });
     });
 
     describe("concurrency", () => {
@@ -526,6 +536,7 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
           await store.proposalRecorded(other.channelId, proposal(other, 1n, 0));
           await store.blockProcessed(777);
           await store.factsSaved('{"v":1}');
+          await store.secretLearned(`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`);
 
           const channels = await store.channels();
           const history = await store.history(ch.channelId);
@@ -536,6 +547,7 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
           expect(await store.history(other.channelId)).toEqual([]);
           expect(await store.lastProcessedBlock()).toBe(777);
           expect(await store.facts()).toBe('{"v":1}');
+          expect(await store.secrets()).toEqual(new Map([[`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`]]));
           expect(await store.eventApplied("d")).toBe(true);
           expect(await store.eventApplied("nope")).toBe(false);
           // Applied events stay applied; validation continues from the reopened state.
