@@ -28,6 +28,7 @@ import {
   applyUpdate,
   assertCompliant,
   channelBalance,
+  onChainBalanceOf,
   channelOf,
   checkTransition,
   genesisState,
@@ -116,6 +117,8 @@ const INVESTOR = 1;
 
 export class ChannelEngine {
   private readonly live = new Map<Bytes32, Live>();
+  /** Each investor's channels, for its layer-two holdings (the maximum-balance rule counts them all). */
+  private readonly channelsOfInvestor = new Map<Address, Set<Bytes32>>();
   private readonly sessions = new Map<Address, Session>();
   /** Secrets of routed locks the venue learnt (persisted before use), by hashlock. */
   private readonly learnt = new Map<Bytes32, Bytes32>();
@@ -134,7 +137,7 @@ export class ChannelEngine {
       // The store checked the id against the parameters when the channel was created; recomputing
       // it for every channel would dominate a restart with many channels.
       const channel: Channel = { params: record.params, deployment: record.deployment, channelId: record.channelId, domain: domainOf(record.deployment) };
-      this.live.set(record.channelId, { channel, record, queue: Promise.resolve(), outstanding: undefined });
+      this.track({ channel, record, queue: Promise.resolve(), outstanding: undefined });
     }
     for (const [hashlock, secret] of await this.options.store.secrets()) this.learnt.set(hashlock, secret);
     this.updateChannelGauge();
@@ -212,7 +215,7 @@ export class ChannelEngine {
     if (!this.live.has(channel.channelId)) {
       await this.options.store.channelCreated({ channelId: channel.channelId, params, deployment: this.options.deployment, me: VENUE, createdAt: Date.now() });
       const record = await this.readRecord(channel.channelId);
-      this.live.set(channel.channelId, { channel, record, queue: Promise.resolve(), outstanding: undefined });
+      this.track({ channel, record, queue: Promise.resolve(), outstanding: undefined });
       this.updateChannelGauge();
       this.options.logger.info({ channelId: channel.channelId, investor: session.address }, "channel agreed");
     }
@@ -342,10 +345,12 @@ export class ChannelEngine {
    */
   private routeTarget(payer: Address, to: Address, token: Address, amount: bigint): Live {
     const facts = this.options.facts();
-    if (isTrackedToken(facts, token)) assertCompliant(facts, token, payer, to, amount, this.options.now());
-    const target = [...this.live.values()].find(
-      (l) => l.record.params.participants[INVESTOR] === to && l.record.status === "open" && l.record.params.assets.includes(token),
-    );
+    if (isTrackedToken(facts, token)) {
+      assertCompliant(facts, token, payer, to, amount, this.options.now(), (account) => this.holdingsOf(facts, token, account));
+    }
+    const target = [...(this.channelsOfInvestor.get(to) ?? [])]
+      .map((channelId) => this.live.get(channelId)!)
+      .find((l) => l.record.status === "open" && l.record.params.assets.includes(token));
     if (target === undefined) throw new WireError("UNKNOWN_CHANNEL", `the venue has no open channel with ${to} in ${token}`);
     if (!this.sessions.has(to)) throw new ProtocolError("INVALID_UPDATE", `the receiver ${to} is offline; try again later`);
     return target;
@@ -623,7 +628,36 @@ export class ChannelEngine {
   }
 
   private factsFor(live: Live): ChannelFacts {
-    return { deposits: live.record.deposits, now: this.options.now(), compliance: { facts: this.options.facts() } };
+    const facts = this.options.facts();
+    return {
+      deposits: live.record.deposits,
+      now: this.options.now(),
+      compliance: { facts, holdingsOutside: (token, account) => this.holdingsOf(facts, token, account, live.channel.channelId) },
+    };
+  }
+
+  private track(live: Live): void {
+    this.live.set(live.channel.channelId, live);
+    const investor = live.channel.params.participants[INVESTOR];
+    let channels = this.channelsOfInvestor.get(investor);
+    if (channels === undefined) this.channelsOfInvestor.set(investor, (channels = new Set()));
+    channels.add(live.channel.channelId);
+  }
+
+  /**
+   * What `account` holds of `token` at layer two, outside channel `excluding`: its on-chain balance
+   * plus, for an investor, its balances in its other channels with the venue that are not yet
+   * paid out (tokens in a channel still belong to the investor for every rule).
+   */
+  private holdingsOf(facts: ComplianceFacts, token: Address, account: Address, excluding?: Bytes32): bigint {
+    let total = onChainBalanceOf(facts, token, account);
+    for (const channelId of this.channelsOfInvestor.get(account) ?? []) {
+      const other = this.live.get(channelId)!;
+      const assetIndex = other.channel.params.assets.indexOf(token);
+      if (channelId === excluding || assetIndex < 0 || other.record.status === "concluded") continue;
+      total += channelBalance(this.latestOf(other).state, other.record.deposits, assetIndex, INVESTOR);
+    }
+    return total;
   }
 
   private async persistAgreed(live: Live, agreed: SignedState, summary: UpdateSummary, proposer: string): Promise<void> {

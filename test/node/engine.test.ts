@@ -13,7 +13,10 @@ import {
   NobleSigner,
   applyUpdate,
   channelOf,
+  applyEvents,
   emptyComplianceFacts,
+  trackToken,
+  type ComplianceFacts,
   genesisState,
   nobleVerifier,
   hashlockOf,
@@ -25,6 +28,7 @@ import {
   type StateJson,
   type Update,
 } from "../../client/protocol/index.js";
+import { RULES, attributeEvents, baseFacts } from "../protocol/fixtures.js";
 import { PROTOCOL_VERSION, type ClientMessage, type NodeMessage } from "../../client/protocol/wire.js";
 
 const MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
@@ -84,6 +88,8 @@ function loggingStore(inner: ChannelStore, log: string[]): ChannelStore {
 
 describe("ChannelEngine", () => {
   let store: MemoryStore;
+  /** The compliance mirror the engine sees (untracked tokens: nothing is checked). */
+  let facts: ComplianceFacts;
   let engine: ChannelEngine;
   let log: string[];
   let alice: FakeSession;
@@ -91,6 +97,7 @@ describe("ChannelEngine", () => {
   let now: bigint;
 
   beforeEach(() => {
+    facts = emptyComplianceFacts();
     log = [];
     now = 1_000n;
     store = new MemoryStore();
@@ -104,7 +111,7 @@ describe("ChannelEngine", () => {
       maxChallengePeriod: 86_400n,
       prices: [{ security: SECURITY, cash: CASH, price: "100/1", toleranceBps: 0 }],
       responseTimeoutMs: 2_000,
-      facts: () => emptyComplianceFacts(),
+      facts: () => facts,
       now: () => now,
       logger: pino({ level: "silent" }),
       metrics: createMetrics(),
@@ -404,5 +411,25 @@ describe("ChannelEngine", () => {
     await new Promise((resolve) => setTimeout(resolve, 2_100)); // Alice stays silent past the timeout
     await engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: aliceChannel.channelId, latest: null }] } as ClientMessage);
     expect((await store.channel(aliceChannel.channelId))!.pending).toBeNull();
+  });
+
+  it("counts an investor's other channels as its holdings for the maximum-balance rule", async () => {
+    facts = applyEvents(trackToken(baseFacts(), SECURITY), [
+      { name: "RulesReplaced", emitter: SECURITY, newRules: RULES },
+      ...attributeEvents(venueSigner.address),
+      ...attributeEvents(aliceSigner.address),
+      { name: "MaxBalanceChanged", emitter: RULES, maxBalance: 100n },
+    ]);
+    const first = await openFunded(alice, [[200n, 0n], [0n, 20_000n]]);
+    const second = await openFunded(alice, [[200n, 0n], [0n, 20_000n]]);
+    const buy = (amount: bigint): Update => ({ kind: "trade", legs: [{ assetIndex: 0, from: 0, amount }, { assetIndex: 1, from: 1, amount: amount * 100n }] });
+    await engine.onMessage(alice, propose(first, genesisState(first).state, buy(60n), aliceSigner, "t1").message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "t1" });
+    // 60 in the first channel + 60 more here = 120 > 100, although this channel alone holds 60.
+    await engine.onMessage(alice, propose(second, genesisState(second).state, buy(60n), aliceSigner, "t2").message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "t2", code: "NON_COMPLIANT", restriction: { code: 0xa4, rule: "MAX_BALANCE_EXCEEDED" } });
+    expect((await store.channel(second.channelId))!.latest).toBeNull();
+    await engine.onMessage(alice, propose(second, genesisState(second).state, buy(40n), aliceSigner, "t3").message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "t3" });
   });
 });
