@@ -128,7 +128,9 @@ export type ClientEvent =
   | { readonly type: "connected" }
   | { readonly type: "disconnected" }
   | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
-  | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string };
+  | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string }
+  /** Claiming a venue lock with our invoice's secret failed; it is retried after the next (re)connect. */
+  | { readonly type: "claimFailed"; readonly channelId: Bytes32; readonly error: Error };
 
 interface Waiting {
   resolve(message: NodeMessageParsed): void;
@@ -642,7 +644,9 @@ export class ClearlineClient {
         await this.propose(channelId, { kind: "resolveLock", hashlock: lock.hashlock, secret }, { secrets: [{ hashlock: lock.hashlock, secret }] });
       }
     };
-    claim().catch(() => undefined);
+    claim().catch((error: unknown) =>
+      this.options.onEvent?.({ type: "claimFailed", channelId, error: error instanceof Error ? error : new Error(String(error)) }),
+    );
   }
 
   /**
