@@ -86,8 +86,12 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /// @notice The most assets a channel may hold.
     uint256 public constant MAX_ASSETS = 4;
-    /// @notice The most locks a state may carry (bounds the gas of a dispute).
+    /// @notice The most locks a state may carry (bounds the gas of a dispute; enforced off chain and by
+    /// `locksRootOf`, while `settle` accepts any co-signed list so that no agreed state is unsettleable).
     uint256 public constant MAX_LOCKS = 8;
+    /// @notice Longest a settlement waits for a lock after the challenge period: a lock neither revealed
+    /// nor expired by then counts as expired (honest locks expire within 30 days of being added).
+    uint256 public constant MAX_LOCK_WAIT = 30 days;
     /// @notice Shortest allowed challenge period, in seconds.
     uint64 public constant MIN_CHALLENGE_PERIOD = 60;
     /// @notice Longest allowed challenge period, in seconds.
@@ -182,10 +186,8 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
     error OutcomeMismatch();
     /// @notice Too many locks.
     error TooManyLocks(uint256 count);
-    /// @notice The lock is neither revealed nor expired, or is malformed.
+    /// @notice The lock is neither revealed nor expired (nor waited for `MAX_LOCK_WAIT`).
     error LockUnresolved(bytes32 hashlock, uint64 expiry);
-    /// @notice A lock names an asset or sender that does not exist.
-    error InvalidLock(bytes32 hashlock);
     /// @notice A state lowers a cumulative withdrawal.
     error WithdrawalDecreased(address token, uint256 participantIndex);
     /// @notice A withdrawal exceeds what the participant holds in the channel.
@@ -372,9 +374,10 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         if (record.phase != Phase.Disputed) revert WrongPhase(channelId, record.phase);
         if (block.timestamp < record.deadline) revert ChallengePeriodNotOver(record.deadline);
         if (nets.length != params.assets.length) revert OutcomeMismatch();
-        if (_outcomeHash(nets, locksRootOf(locks)) != _registeredOutcome[channelId]) revert OutcomeMismatch();
+        if (_outcomeHash(nets, _locksRoot(locks)) != _registeredOutcome[channelId]) revert OutcomeMismatch();
         delete _registeredOutcome[channelId];
-        _conclude(channelId, params, record.nonce, nets, _resolveLocks(params.assets.length, locks));
+        int256[] memory shifts = _resolveLocks(params.assets.length, locks, record.deadline);
+        _conclude(channelId, params, record.nonce, nets, shifts);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -449,9 +452,8 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /// @notice The commitment to a list of locks: zero for none, else `keccak256(abi.encode(locks))`.
     function locksRootOf(Lock[] calldata locks) public pure returns (bytes32) {
-        if (locks.length == 0) return bytes32(0);
         if (locks.length > MAX_LOCKS) revert TooManyLocks(locks.length);
-        return keccak256(abi.encode(locks));
+        return _locksRoot(locks);
     }
 
     /// @notice A channel's phase, its registered or checkpointed nonce, and its dispute deadline.
@@ -606,17 +608,27 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         paid.paid1 = uint128(allocation.withdrawn1);
     }
 
-    /// @dev Net adjustments per asset from the locks: revealed in time → receiver, else → sender.
-    function _resolveLocks(uint256 assetCount, Lock[] calldata locks) private view returns (int256[] memory shifts) {
+    function _locksRoot(Lock[] calldata locks) private pure returns (bytes32) {
+        return locks.length == 0 ? bytes32(0) : keccak256(abi.encode(locks));
+    }
+
+    /// @dev Net adjustments per asset from the locks: revealed in time → receiver, else → sender. A
+    /// malformed lock (unknown asset or sender) moves nothing; a lock still open `MAX_LOCK_WAIT` after
+    /// the deadline counts as expired. So every co-signed state settles, whatever its locks.
+    function _resolveLocks(
+        uint256 assetCount,
+        Lock[] calldata locks,
+        uint64 deadline
+    ) private view returns (int256[] memory shifts) {
         shifts = new int256[](assetCount);
         for (uint256 i = 0; i < locks.length; ++i) {
             Lock calldata lock = locks[i];
-            if (lock.assetIndex >= assetCount || lock.sender > 1) revert InvalidLock(lock.hashlock);
+            if (lock.assetIndex >= assetCount || lock.sender > 1) continue;
             uint256 revealedAt = _secretRevealedAt[lock.hashlock];
             if (revealedAt != 0 && revealedAt <= lock.expiry) {
                 int256 amount = int256(uint256(lock.amount));
                 shifts[lock.assetIndex] += lock.sender == 0 ? amount : -amount;
-            } else if (block.timestamp <= lock.expiry) {
+            } else if (block.timestamp <= lock.expiry && block.timestamp <= deadline + MAX_LOCK_WAIT) {
                 revert LockUnresolved(lock.hashlock, lock.expiry);
             }
         }

@@ -346,17 +346,35 @@ describe("Adjudicator", () => {
       expect(after.map((v, i) => v - before[i]!)).toEqual([100n, 1100n, 50n, 400n]);
     });
 
-    it("waits for unresolved locks and rejects the wrong lock set or too many locks", async () => {
+    it("waits for unresolved locks and rejects the wrong lock set", async () => {
       const start = await f.now();
       const lock: LockData = { assetIndex: 0, sender: 0, amount: 5n, hashlock: hashlockOf(secretA), expiry: start + 100_000n };
       const deadline = await disputeWithLocks([lock], [0n, 0n]);
       await f.mineAt(deadline);
       await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples([lock])), f.adjudicator, "LockUnresolved");
       await expectRevert(a0.getFunction("settle")(p, [0n, 0n], []), f.adjudicator, "OutcomeMismatch");
-      const many = Array.from({ length: 9 }, () => lock);
-      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples(many)), f.adjudicator, "TooManyLocks");
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples([lock, lock])), f.adjudicator, "OutcomeMismatch");
+      await expect(f.adjudicator.getFunction("locksRootOf")(lockTuples(Array.from({ length: 9 }, () => lock)))).rejects.toThrow();
       await f.mineAt(start + 100_001n);
       await send(a0.getFunction("settle")(p, [0n, 0n], lockTuples([lock])));
+    });
+
+    it("settles every co-signed state: malformed locks move nothing, and no lock holds funds past MAX_LOCK_WAIT", async () => {
+      const start = await f.now();
+      const malformed: LockData = { assetIndex: 7, sender: 0, amount: 5n, hashlock: hashlockOf(secretB), expiry: start + 10n };
+      const farAway: LockData = { assetIndex: 1, sender: 1, amount: 40n, hashlock: hashlockOf(secretA), expiry: start + 10n ** 9n };
+      const many = Array.from({ length: 9 }, (_, i) => ({ ...farAway, hashlock: hashlockOf("0x" + (i + 1).toString(16).padStart(64, "0")), amount: 1n }));
+      const locks = [malformed, farAway, ...many];
+      const deadline = await disputeWithLocks(locks, [0n, 0n]);
+      await f.mineAt(deadline);
+      await expectRevert(a0.getFunction("settle")(p, [0n, 0n], lockTuples(locks)), f.adjudicator, "LockUnresolved");
+      const wait = (await f.adjudicator.getFunction("MAX_LOCK_WAIT")()) as bigint;
+      await f.mineAt(deadline + wait + 1n);
+      const before = await balances();
+      await send(a0.getFunction("settle")(p, [0n, 0n], lockTuples(locks)));
+      const after = await balances();
+      // nothing moved: every participant gets back what it deposited
+      expect(after.map((v, i) => v - before[i]!)).toEqual([100n, 1000n, 50n, 500n]);
     });
 
     it("rejects a final state that carries locks", async () => {
