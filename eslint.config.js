@@ -3,18 +3,18 @@ import tseslint from "typescript-eslint";
 
 // The protocol core is pure: inputs in, state and effects out. No network, disk, chain or timers.
 const forbiddenInCore = [
-  { name: "ws", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "level", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "classic-level", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:fs", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "fs", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:fs/promises", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:net", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:http", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:timers", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "node:child_process", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "hardhat", message: "The protocol core does no I/O (DESIGN §2)." },
-  { name: "pino", message: "The protocol core does no I/O (DESIGN §2)." },
+  { name: "ws", message: "The protocol core does no I/O." },
+  { name: "level", message: "The protocol core does no I/O." },
+  { name: "classic-level", message: "The protocol core does no I/O." },
+  { name: "node:fs", message: "The protocol core does no I/O." },
+  { name: "fs", message: "The protocol core does no I/O." },
+  { name: "node:fs/promises", message: "The protocol core does no I/O." },
+  { name: "node:net", message: "The protocol core does no I/O." },
+  { name: "node:http", message: "The protocol core does no I/O." },
+  { name: "node:timers", message: "The protocol core does no I/O." },
+  { name: "node:child_process", message: "The protocol core does no I/O." },
+  { name: "hardhat", message: "The protocol core does no I/O." },
+  { name: "pino", message: "The protocol core does no I/O." },
 ];
 
 export default tseslint.config(

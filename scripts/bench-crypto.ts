@@ -2,7 +2,7 @@
  * Crypto micro-benchmark of the protocol core: state digests per second (ours and ethers'
  * TypedDataEncoder for reference) and, for each signer implementation, signs, verifies and
  * recovers per second on one core. It is the "crypto ceiling" a node's update rate is compared
- * with (DESIGN §8); `measureCrypto` is exported so a larger bench can take it in the same run.
+ * with; `measureCrypto` is exported so a larger bench can take it in the same run.
  *
  *   npx tsx scripts/bench-crypto.ts [--seconds 0.5] [--json]
  */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: what a venue node is worth on this machine (DESIGN §8), in one bounded run.
+ * `npm run bench`: what a venue node is worth on this machine, in one bounded run.
  *
  *  1. the crypto ceiling (digests, signs, verifies per second on one core), measured first;
  *  2. gas of every adjudicator operation, next to the anchors;

@@ -1,6 +1,6 @@
 // Measures the gas of every adjudicator operation on a fresh in-process chain with the whole system
 // deployed by Ignition. Two configurations: one plain ERC-20 asset (comparable with the anchors of
-// DESIGN §8) and the real case, a restricted security token plus a cash token.
+// docs/gas.md) and the real case, a restricted security token plus a cash token.
 import hre from "hardhat";
 import { MaxUint256, TypedDataEncoder, keccak256, toBeHex, type Contract, type Signer } from "ethers";
 import { deploySystem, onboard, type ClearlineSystem } from "./lib/system.js";
@@ -10,7 +10,7 @@ export interface GasFigures {
   [operation: string]: number;
 }
 
-/** The anchors of DESIGN §8 (cheapest published figure per operation, one ERC-20 asset). */
+/** The anchors: published peers (cheapest published figure per operation, one ERC-20 asset). */
 export const ANCHORS: Record<string, number> = {
   "open + first deposit": 83_682,
   "top-up deposit": 49_506,

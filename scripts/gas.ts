@@ -1,5 +1,5 @@
 // `npm run gas`: measures every adjudicator operation, writes gas/gas-report.json and prints a table
-// next to the anchors of DESIGN §8. The committed file is the regression bar of test/contracts/gas.test.ts.
+// next to the published peers' figures (docs/gas.md). The committed file is the regression bar of test/contracts/gas.test.ts.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { ANCHORS, measureGas } from "./gas-measure.js";
 

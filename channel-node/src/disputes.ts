@@ -1,4 +1,4 @@
-// The node as its own watchtower (DESIGN §6): after every chain poll it runs the shared watchtower
+// The node as its own watchtower (docs/chain.md): after every chain poll it runs the shared watchtower
 // policy (client/chain/watchtower.ts) over the channels the store marks disputed — challenge a stale
 // registration with the latest agreed state, settle after the deadline, claim deferred payouts, reveal
 // the secret of a routed payment's lock before it expires unresolved — and it force-closes a channel on the operator's request (an unresponsive investor).

@@ -1,6 +1,6 @@
 /**
  * `ChainWatcher`: follows the adjudicator's and the compliance contracts' events without long-lived
- * `provider.on` subscriptions (DESIGN §5), which silently stop after a dropped connection or a node
+ * `provider.on` subscriptions, which silently stop after a dropped connection or a node
  * restart. It only ever asks `getBlockNumber`, `getLogs` and `getBlock`:
  *
  * 1. On start, it reads the last processed block from `loadCursor` (or starts at `startBlock`) and

@@ -1,5 +1,5 @@
 /**
- * The dispute policy (DESIGN §6), as a pure function, and a thin executor that runs it.
+ * The dispute policy (docs/chain.md), as a pure function, and a thin executor that runs it.
  *
  * `disputeActions` takes what one side knows — its latest agreed state of a channel (and any older
  * agreed states it kept), the secrets it holds, the on-chain dispute facts, the chain's time and a

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `clearline`: the investor's command line (DESIGN §1, §6). Run as
+// `clearline`: the investor's command line (docs/cli.md). Run as
 //   node --import tsx client/cli/clearline.ts <command> [options]
 // Settings come from options, CLEARLINE_KEY and the deployment file `npm start` writes; see --help.
 import { Command, CommanderError, Option } from "commander";

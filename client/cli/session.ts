@@ -2,7 +2,7 @@
 // `openClient`: <data-dir>/<address>), the chain through an AdjudicatorClient, and — only for the
 // commands that need the venue — the WebSocket session with the node. On-chain dispute commands
 // (force-close, challenge, settle, claim) and reads never touch the node: the investor can act
-// when the venue has vanished (DESIGN §6).
+// when the venue has vanished (docs/cli.md).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -2,7 +2,7 @@
 // (client/chain/watchtower.ts) — challenges a stale state the venue registers with the latest agreed
 // one, closes with an agreed final state, settles after the deadline, reveals secrets owed to us,
 // claims what could not be paid out — and says what it does. It needs only the chain and the
-// investor's store, never the venue's node (DESIGN §6: the venue may be the one misbehaving).
+// investor's store, never the venue's node (the venue may be the one misbehaving).
 //
 // The store is opened only for the moment it is read, once per check, so the other commands
 // (pay, trade, …) keep working while `watch` runs.

@@ -1,5 +1,5 @@
 /**
- * Pure update construction and validation for one channel (docs/protocol.md, DESIGN §4).
+ * Pure update construction and validation for one channel (docs/protocol.md).
  *
  * Functional core: nothing here does I/O, reads a clock or keeps state between calls. Every
  * function takes the channel's fixed configuration, the latest agreed state, what the caller knows
@@ -427,7 +427,7 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
   const tokenOf = (assetIndex: number): Address => params.assets[assetIndex] as Address;
   const restricted = (assetIndex: number): boolean => isTrackedToken(compliance.facts, tokenOf(assetIndex));
 
-  // Channel balances count as the investor's holdings (DESIGN §4).
+  // Channel balances count as the investor's holdings (docs/protocol.md, "Compliance at layer two").
   const layerTwoHoldings = (assetIndex: number) => (account: Address) => {
     const token = tokenOf(assetIndex);
     const index = params.participants.indexOf(account);

@@ -1,6 +1,6 @@
 /**
  * The Clearline protocol core: pure functions and plain data shared by the client SDK and the
- * channel node (DESIGN §2). No I/O, no clock, no timers: time and chain facts are inputs.
+ * channel node (docs/architecture.md). No I/O, no clock, no timers: time and chain facts are inputs.
  */
 export * from "./types.js";
 export * from "./errors.js";

@@ -1,5 +1,5 @@
 /**
- * The session handshake (DESIGN §4): the node sends a random challenge; the investor proves it holds
+ * The session handshake (docs/protocol.md): the node sends a random challenge; the investor proves it holds
  * its channel key by signing, EIP-191 style, a message that binds the challenge to the venue, the
  * chain and the adjudicator, so a signature can be replayed neither to another venue nor later.
  */

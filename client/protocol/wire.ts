@@ -1,5 +1,5 @@
 /**
- * The wire protocol between an investor's client and the venue's node (DESIGN §4): JSON messages
+ * The wire protocol between an investor's client and the venue's node (docs/protocol.md): JSON messages
  * over WebSocket, each with the protocol version `v` and a `type`, validated against a schema on
  * arrival. Requests carry an `id` that their answer echoes.
  *

@@ -1,5 +1,5 @@
 /**
- * The LevelDB ChannelStore (DESIGN §5), with group commit.
+ * The LevelDB ChannelStore, with group commit.
  *
  * Layout (string keys, JSON values, bigints as decimal strings — see codec.ts):
  *   meta/version            schema version ("1")

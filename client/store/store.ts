@@ -1,5 +1,5 @@
 /**
- * The persistence layer shared by the investor client and the venue's channel node (DESIGN §5).
+ * The persistence layer shared by the investor client and the venue's channel node.
  *
  * `ChannelStore` has ONE WRITE METHOD PER EVENT, and each is a single atomic write: either every
  * effect of the event is stored or none is (e.g. `stateAgreed` writes the latest state, appends

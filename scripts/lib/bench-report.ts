@@ -47,7 +47,7 @@ export interface BenchReport {
   readonly gas: { readonly oneAsset: GasFigures; readonly twoAssets: GasFigures; readonly issuer: GasFigures; readonly anchors: Record<string, number> };
 }
 
-/** DESIGN §8's published throughput anchors. */
+/** Published throughput figures of peer systems. */
 export const THROUGHPUT_ANCHORS = [
   { system: "Celer (published, one node)", paymentsPerSecond: 4_000 },
   { system: "Raiden (published)", paymentsPerSecond: 164 },
@@ -219,7 +219,7 @@ export function renderMarkdown(report: BenchReport): string {
   );
 
   const best = Math.max(...report.throughput.map((r) => r.updatesPerSecond));
-  out.push("## 3. Against the anchors of DESIGN §8", "");
+  out.push("## 3. Against published peers", "");
   out.push(
     table(
       ["system", "payments/s", "Clearline best here ÷ anchor"],
@@ -275,7 +275,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push("## 6. Gas of every adjudicator operation", "");
   out.push(
     "Hardhat 3 / EDR default hardfork, in-process chain, the whole system deployed by Ignition (scripts/gas-measure.ts). " +
-      "Anchors: DESIGN §8, the cheapest of Nitro 0.17 and Vector 0.2 per operation, one ERC-20 asset.",
+      "Anchors: the cheapest of Nitro 0.17 and Vector 0.2 per operation, one ERC-20 asset.",
     "",
   );
   out.push(table(["operation", "1 asset (ERC-20)", "2 assets (security + cash)", "anchor", "1 asset vs anchor"], gasRows(report)), "");

@@ -6,7 +6,7 @@ import {TestERC20} from "../../mocks/TestERC20.sol";
 import {HostileToken} from "../../mocks/HostileToken.sol";
 
 /// @notice The few Foundry-compatible cheatcodes that Hardhat 3's EDR implements and these tests use.
-/// Declared here because forge-std is deliberately not a dependency (DESIGN §7); the name is Foundry's.
+/// Declared here because forge-std is deliberately not a dependency; the name is Foundry's.
 // solhint-disable-next-line interface-starts-with-i
 interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
