@@ -190,6 +190,7 @@ export class ChannelEngine {
       case "invoice_request":
         return this.handleInvoiceRequest(session, message);
       case "invoice":
+      case "invoice_refused":
         return this.handleInvoice(session, message);
       case "auth":
         throw new WireError("MALFORMED", "already authenticated");
@@ -384,15 +385,20 @@ export class ChannelEngine {
     this.sessions.get(message.to)!.send({ v: PROTOCOL_VERSION, type: "invoice_request", id, from: session.address, token: message.token, amount: message.amount });
   }
 
-  /** The receiver's invoice for a relayed request: passed on to the payer. */
-  private async handleInvoice(session: Session, message: Extract<ClientMessage, { type: "invoice" }>): Promise<void> {
+  /** The receiver's invoice (or refusal) for a relayed request: passed on to the payer. */
+  private async handleInvoice(session: Session, message: Extract<ClientMessage, { type: "invoice" | "invoice_refused" }>): Promise<void> {
     const relayed = this.invoiceRequests.get(message.id);
     if (relayed === undefined || relayed.message.to !== session.address) {
       throw new WireError("MALFORMED", `no invoice request ${message.id} is awaiting your answer`);
     }
     this.invoiceRequests.delete(message.id);
     clearTimeout(relayed.timer);
-    const { id, to, token, amount } = relayed.message;
+    const { id, channelId, to, token, amount } = relayed.message;
+    if (message.type === "invoice_refused") {
+      this.options.metrics.rejections.inc({ code: message.code });
+      relayed.payer.send(rejectedMessage(id, channelId, { code: message.code, message: `the receiver refused the invoice request: ${message.message}` }));
+      return;
+    }
     relayed.payer.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: message.hashlock, to, token, amount });
   }
 

@@ -10,7 +10,8 @@
  * latest agreed state (channel.ts `checkTransition`), so a claimed intent is never trusted.
  * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
  * agreed states after a reconnect), `invoice_request` (ask investor `to`, through the venue, for an
- * invoice: the node relays it and answers `invoice` with the receiver's hashlock, or `rejected`).
+ * invoice: the node relays it and answers `invoice` with the receiver's hashlock, or `rejected`, e.g.
+ * when the receiver answers `invoice_refused`).
  * Node notices: `deposits` (confirmed on-chain deposits).
  */
 import { z } from "zod";
@@ -113,6 +114,21 @@ const invoiceRequestSchema = z.strictObject({
 /** Receiver → node: the hashlock of the invoice it made for the node's relayed `invoice_request` `id`. */
 const invoiceSchema = z.strictObject({ v: version, type: z.literal("invoice"), id: requestId, hashlock: bytes32 });
 
+/** Why a receiver refuses an invoice request; the node relays it to the payer as `rejected` with this code. */
+export const INVOICE_REFUSAL_CODES = [
+  /** The receiver holds as many unpaid invoices as it allows: the payer may try again later. */
+  "TOO_MANY_INVOICES",
+] as const;
+
+/** Receiver → node: no invoice for the relayed `invoice_request` `id`. */
+const invoiceRefusedSchema = z.strictObject({
+  v: version,
+  type: z.literal("invoice_refused"),
+  id: requestId,
+  code: z.enum(INVOICE_REFUSAL_CODES),
+  message: z.string().max(1_000),
+});
+
 const resyncSchema = z.strictObject({
   v: version,
   type: z.literal("resync"),
@@ -129,6 +145,7 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   resyncSchema,
   invoiceRequestSchema,
   invoiceSchema,
+  invoiceRefusedSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
