@@ -11,4 +11,16 @@ interface IRestrictedToken is IERC20, IERC1404 {
 
     /// @notice Whether `account` is frozen by the issuer.
     function isFrozen(address account) external view returns (bool);
+
+    /// @notice The restriction code for a custodian (the caller holds the tokens) releasing `value` of
+    /// `from`'s tokens to `to`: every rule as for a transfer from `from` to `to` — paused, sender frozen,
+    /// receiver frozen, sender eligible, receiver eligible, sender lock-up, accreditation, country, maximum
+    /// balance — except the sender's own balance (the tokens sit with the custodian).
+    /// @dev Neither `from` nor `to` is treated as a custodian, even if it holds a CUSTODIAN attribute:
+    /// they are the beneficial parties. Reverts with `ZeroAddress` when either is zero.
+    /// @param from The beneficial owner whose tokens the custodian releases.
+    /// @param to The receiver.
+    /// @param value The amount in base units.
+    /// @return The first failing ERC-1404 code, or 0.
+    function detectCustodialTransferRestriction(address from, address to, uint256 value) external view returns (uint8);
 }

@@ -13,4 +13,17 @@ interface ITransferRules {
     /// @param receiverBalance The receiver's holdings before the transfer (on chain: `balanceOf(to)`).
     /// @return The first failing code of steps 5–10, or 0.
     function detect(address from, address to, uint256 value, uint256 receiverBalance) external view returns (uint8);
+
+    /// @notice Steps 5–10 for a custodian releasing `value` of `from`'s tokens to `to`: both are the
+    /// beneficial parties, so neither gets a custodian's exemption, even if it holds a CUSTODIAN
+    /// attribute.
+    /// @param from The beneficial owner whose tokens the custodian releases.
+    /// @param to The receiver.
+    /// @param value The amount.
+    /// @param receiverBalance The receiver's holdings before the release (on chain: `balanceOf(to)`).
+    /// @return The first failing code of steps 5–10, or 0.
+    function detectCustodial(address from, address to, uint256 value, uint256 receiverBalance)
+        external
+        view
+        returns (uint8);
 }

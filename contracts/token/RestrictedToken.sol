@@ -80,6 +80,19 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
         return _rules.detect(from, to, value, to == address(0) ? 0 : balanceOf(to));
     }
 
+    /// @inheritdoc IRestrictedToken
+    function detectCustodialTransferRestriction(address from, address to, uint256 value)
+        external
+        view
+        returns (uint8)
+    {
+        if (from == address(0) || to == address(0)) revert ZeroAddress();
+        if (paused()) return RestrictionCodes.PAUSED;
+        if (_frozen[from]) return RestrictionCodes.SENDER_FROZEN;
+        if (_frozen[to]) return RestrictionCodes.RECEIVER_FROZEN;
+        return _rules.detectCustodial(from, to, value, balanceOf(to));
+    }
+
     /// @inheritdoc IERC1404
     /// @dev Exactly the messages of the table in docs/compliance.md; "Unknown restriction code" otherwise.
     function messageForTransferRestriction(uint8 restrictionCode) external pure returns (string memory) {

@@ -100,34 +100,16 @@ contract TransferRules is ITransferRules, AccessControl {
         view
         returns (uint8)
     {
-        bool toCustodian = to != address(0) && _JURISDICTION.hasValidAttribute(to, AttributeTypes.CUSTODIAN);
-        // 5. sender eligible (custodians exempt)
-        if (from != address(0) && !_isEligible(from)) {
-            if (!_JURISDICTION.hasValidAttribute(from, AttributeTypes.CUSTODIAN)) {
-                return RestrictionCodes.SENDER_NOT_ELIGIBLE;
-            }
-        }
-        // 6. receiver eligible (custodians exempt)
-        if (to != address(0) && !toCustodian && !_isEligible(to)) return RestrictionCodes.RECEIVER_NOT_ELIGIBLE;
-        // 7. sender lock-up, unless depositing into a custodian
-        if (from != address(0) && !toCustodian && block.timestamp < _lockups[from]) {
-            return RestrictionCodes.SENDER_LOCKED;
-        }
-        // 8.–10. only concern a non-custodian receiver
-        if (to == address(0) || toCustodian) return RestrictionCodes.SUCCESS;
-        if (_accreditationRequired && !_JURISDICTION.hasValidAttribute(to, AttributeTypes.ACCREDITED)) {
-            return RestrictionCodes.RECEIVER_NOT_ACCREDITED;
-        }
-        if (_blockedCountries.length() != 0) {
-            (uint256 country, , , bool valid) = _JURISDICTION.attributeOf(to, AttributeTypes.COUNTRY);
-            if (_blockedCountries.contains(valid ? country : 0)) return RestrictionCodes.RECEIVER_COUNTRY_BLOCKED;
-        }
-        // holdings + value > max, written so that it cannot overflow
-        uint256 maxBalance_ = _maxBalance;
-        if (maxBalance_ != 0 && (value > maxBalance_ || receiverBalance > maxBalance_ - value)) {
-            return RestrictionCodes.MAX_BALANCE_EXCEEDED;
-        }
-        return RestrictionCodes.SUCCESS;
+        return _detect(from, to, value, receiverBalance, true);
+    }
+
+    /// @inheritdoc ITransferRules
+    function detectCustodial(address from, address to, uint256 value, uint256 receiverBalance)
+        external
+        view
+        returns (uint8)
+    {
+        return _detect(from, to, value, receiverBalance, false);
     }
 
     // ---------------------------------------------------------------------------------------- views
@@ -168,6 +150,44 @@ contract TransferRules is ITransferRules, AccessControl {
     /// @return The maximum, in token base units.
     function maxBalance() external view returns (uint256) {
         return _maxBalance;
+    }
+
+    /// @dev Steps 5–10; `custodyExempt` false evaluates both parties as investors (custodial release).
+    function _detect(address from, address to, uint256 value, uint256 receiverBalance, bool custodyExempt)
+        private
+        view
+        returns (uint8)
+    {
+        bool toCustodian = custodyExempt && to != address(0) && _isCustodian(to);
+        // 5. sender eligible (custodians exempt)
+        if (from != address(0) && !_isEligible(from) && !(custodyExempt && _isCustodian(from))) {
+            return RestrictionCodes.SENDER_NOT_ELIGIBLE;
+        }
+        // 6. receiver eligible (custodians exempt)
+        if (to != address(0) && !toCustodian && !_isEligible(to)) return RestrictionCodes.RECEIVER_NOT_ELIGIBLE;
+        // 7. sender lock-up, unless depositing into a custodian
+        if (from != address(0) && !toCustodian && block.timestamp < _lockups[from]) {
+            return RestrictionCodes.SENDER_LOCKED;
+        }
+        // 8.–10. only concern a non-custodian receiver
+        if (to == address(0) || toCustodian) return RestrictionCodes.SUCCESS;
+        if (_accreditationRequired && !_JURISDICTION.hasValidAttribute(to, AttributeTypes.ACCREDITED)) {
+            return RestrictionCodes.RECEIVER_NOT_ACCREDITED;
+        }
+        if (_blockedCountries.length() != 0) {
+            (uint256 country, , , bool valid) = _JURISDICTION.attributeOf(to, AttributeTypes.COUNTRY);
+            if (_blockedCountries.contains(valid ? country : 0)) return RestrictionCodes.RECEIVER_COUNTRY_BLOCKED;
+        }
+        // holdings + value > max, written so that it cannot overflow
+        uint256 maxBalance_ = _maxBalance;
+        if (maxBalance_ != 0 && (value > maxBalance_ || receiverBalance > maxBalance_ - value)) {
+            return RestrictionCodes.MAX_BALANCE_EXCEEDED;
+        }
+        return RestrictionCodes.SUCCESS;
+    }
+
+    function _isCustodian(address account) private view returns (bool) {
+        return _JURISDICTION.hasValidAttribute(account, AttributeTypes.CUSTODIAN);
     }
 
     function _isEligible(address account) private view returns (bool) {

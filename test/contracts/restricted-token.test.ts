@@ -155,7 +155,11 @@ describe("RestrictedToken + TransferRules", () => {
 
     it("supports the ERC-165 ids of IRestrictedToken, IERC1404, IERC20 and IAccessControl", async () => {
       const erc1404 = interfaceId(["detectTransferRestriction(address,address,uint256)", "messageForTransferRestriction(uint8)"]);
-      const restricted = interfaceId(["isController(address)", "isFrozen(address)"]);
+      const restricted = interfaceId([
+        "isController(address)",
+        "isFrozen(address)",
+        "detectCustodialTransferRestriction(address,address,uint256)",
+      ]);
       const erc20 = interfaceId([
         "totalSupply()",
         "balanceOf(address)",
@@ -412,6 +416,76 @@ describe("RestrictedToken + TransferRules", () => {
       // with KYC/AML but no CUSTODIAN, a deposit during the lock-up is an ordinary (locked) transfer
       await c.issueAttributes(custodian);
       await expectTransfer(alice, custodian, 1n, CODE.SENDER_LOCKED);
+    });
+  });
+
+  // ------------------------------------------------------------------------- custodial release
+
+  describe("detectCustodialTransferRestriction (a custodian releasing from's tokens to to)", () => {
+    const custodial = async (from: AddressLike, to: AddressLike, amount: bigint): Promise<number> =>
+      Number(await token.detectCustodialTransferRestriction(from, to, amount));
+
+    it("0x00 between eligible investors; the sender's own balance is not considered", async () => {
+      expect(await custodial(alice.address, bob.address, 10n)).toBe(CODE.SUCCESS);
+      // carol holds nothing; the tokens sit with the custodian
+      expect(await token.balanceOf(carol.address)).toBe(0n);
+      expect(await custodial(carol.address, bob.address, 10n ** 30n)).toBe(CODE.SUCCESS);
+      expect(Number(await token.detectTransferRestriction(carol.address, bob.address, 1n))).toBe(CODE.INSUFFICIENT_BALANCE);
+    });
+
+    it("each rule fails it with its code, in the documented order", async () => {
+      await (await token.pause()).wait();
+      await (await token.freeze(alice.address)).wait();
+      expect(await custodial(alice.address, bob.address, 1n)).toBe(CODE.PAUSED);
+      await (await token.unpause()).wait();
+      await (await token.freeze(bob.address)).wait();
+      expect(await custodial(alice.address, bob.address, 1n)).toBe(CODE.SENDER_FROZEN);
+      await (await token.unfreeze(alice.address)).wait();
+      expect(await custodial(alice.address, bob.address, 1n)).toBe(CODE.RECEIVER_FROZEN);
+      await (await token.unfreeze(bob.address)).wait();
+
+      await revoke(alice, ATTRIBUTE.AML);
+      expect(await custodial(alice.address, dave.address, 1n)).toBe(CODE.SENDER_NOT_ELIGIBLE);
+      expect(await custodial(bob.address, dave.address, 1n)).toBe(CODE.RECEIVER_NOT_ELIGIBLE);
+
+      await (await rules.setLockup(bob.address, (await c.time.latest()) + ONE_YEAR)).wait();
+      await (await rules.setAccreditationRequired(true)).wait();
+      await revoke(carol, ATTRIBUTE.ACCREDITED);
+      expect(await custodial(bob.address, carol.address, 1n)).toBe(CODE.SENDER_LOCKED);
+      await (await rules.setLockup(bob.address, 0n)).wait();
+      expect(await custodial(bob.address, carol.address, 1n)).toBe(CODE.RECEIVER_NOT_ACCREDITED);
+      await (await rules.setAccreditationRequired(false)).wait();
+
+      await (await rules.setCountryBlocked(COUNTRY_US, true)).wait();
+      await (await rules.setMaxBalance(1n)).wait();
+      expect(await custodial(bob.address, carol.address, 2n)).toBe(CODE.RECEIVER_COUNTRY_BLOCKED);
+      await (await rules.setCountryBlocked(COUNTRY_US, false)).wait();
+      expect(await custodial(bob.address, carol.address, 2n)).toBe(CODE.MAX_BALANCE_EXCEEDED);
+      expect(await custodial(bob.address, carol.address, 1n)).toBe(CODE.SUCCESS);
+    });
+
+    it("the maximum balance counts the receiver's on-chain balance", async () => {
+      await (await rules.setMaxBalance(1010n)).wait();
+      expect(await custodial(alice.address, bob.address, 10n)).toBe(CODE.SUCCESS);
+      expect(await custodial(alice.address, bob.address, 11n)).toBe(CODE.MAX_BALANCE_EXCEEDED);
+    });
+
+    it("neither party gets a custodian's exemption, even with a CUSTODIAN attribute", async () => {
+      expect(await custodial(custodian.address, bob.address, 1n)).toBe(CODE.SENDER_NOT_ELIGIBLE);
+      expect(await custodial(alice.address, custodian.address, 1n)).toBe(CODE.RECEIVER_NOT_ELIGIBLE);
+      // an eligible custodian as receiver: the sender's lock-up and the receiver rules still apply
+      await c.issueAttributes(custodian, { custodian: true });
+      await (await rules.setLockup(alice.address, (await c.time.latest()) + ONE_YEAR)).wait();
+      expect(Number(await token.detectTransferRestriction(alice.address, custodian.address, 1n))).toBe(CODE.SUCCESS);
+      expect(await custodial(alice.address, custodian.address, 1n)).toBe(CODE.SENDER_LOCKED);
+      await (await rules.setLockup(alice.address, 0n)).wait();
+      await (await rules.setMaxBalance(500n)).wait();
+      expect(await custodial(alice.address, custodian.address, 1n)).toBe(CODE.MAX_BALANCE_EXCEEDED);
+    });
+
+    it("rejects a zero sender or receiver with ZeroAddress", async () => {
+      await expectRevert(token.detectCustodialTransferRestriction(c.ethers.ZeroAddress, bob.address, 1n), token, "ZeroAddress", []);
+      await expectRevert(token.detectCustodialTransferRestriction(alice.address, c.ethers.ZeroAddress, 1n), token, "ZeroAddress", []);
     });
   });
 

@@ -92,6 +92,7 @@ export type TransferRules = Typed<
     setLockup: Send<[holder: AddressLike, until: BigNumberish]>;
     setMaxBalance: Send<[maxBalance: BigNumberish]>;
     detect: View<[from: AddressLike, to: AddressLike, value: BigNumberish, receiverBalance: BigNumberish], bigint>;
+    detectCustodial: View<[from: AddressLike, to: AddressLike, value: BigNumberish, receiverBalance: BigNumberish], bigint>;
     jurisdiction: View<[], string>;
     accreditationRequired: View<[], boolean>;
     isCountryBlocked: View<[country: BigNumberish], boolean>;
@@ -107,6 +108,7 @@ export type RestrictedToken = Typed<
       ISSUER_ROLE: View<[], string>;
       CONTROLLER_ROLE: View<[], string>;
       detectTransferRestriction: View<[from: AddressLike, to: AddressLike, value: BigNumberish], bigint>;
+      detectCustodialTransferRestriction: View<[from: AddressLike, to: AddressLike, value: BigNumberish], bigint>;
       messageForTransferRestriction: View<[code: BigNumberish], string>;
       mint: Send<[to: AddressLike, amount: BigNumberish]>;
       burn: Send<[from: AddressLike, amount: BigNumberish]>;
