@@ -6,3 +6,6 @@
 export * from "./errors.js";
 export * from "./merkle.js";
 export * from "./compact-tree.js";
+export * from "./eip712.js";
+export * from "./order.js";
+export * from "./order-json.js";
