@@ -24,6 +24,8 @@ export const STORE_ERROR_CODES = [
   "WRITE_FAILED",
   /** The store is closed. */
   "CLOSED",
+  /** The store belongs to another chain (chain id, adjudicator or genesis block) than the one it is used with. */
+  "WRONG_CHAIN",
 ] as const;
 
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];

@@ -5,7 +5,9 @@
  *   meta/version            schema version ("1")
  *   meta/lastBlock          last block processed by the chain watcher (decimal)
  *   meta/facts              the compliance facts snapshot (opaque JSON text)
+ *   meta/chain              the chain the store belongs to (chain-binding.ts), once bound
  *   secret/<hashlock>       a lock's secret (32 bytes of hex), loaded into memory on open
+ *   invoice/<hashlock>      a pending invoice's expiry (ms, decimal), loaded into memory on open
  *   ch/<channelId>          the channel record (params, deployment, status, latest, pending, deposits, dispute…)
  *   hist/<channelId>/<nonce, 20 digits zero-padded>   an agreed state and its update summary
  *   ev/<eventId>            a chain event already applied (value: its channel id)
@@ -24,6 +26,7 @@
  */
 import { Level } from "level";
 import type { Bytes32, SignedState } from "../protocol/types.js";
+import { checkChainBinding, checkDeploymentOn, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "./chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord, SCHEMA_VERSION } from "./codec.js";
 import { StoreError } from "./errors.js";
 import type {
@@ -39,6 +42,7 @@ import type {
   UpdateSummary,
 } from "./store.js";
 import {
+  applyChannelAbandoned,
   applyChannelConcluded,
   applyChannelCreated,
   applyChannelOpened,
@@ -52,8 +56,11 @@ import {
   checkBlockNumber,
   checkEventId,
   checkFactsJson,
+  checkHashlock,
+  checkInvoiceExpiry,
   checkSecret,
   checkHistoryOptions,
+  lockedHashlocks,
   matchesFilter,
 } from "./transitions.js";
 
@@ -62,7 +69,8 @@ export type LevelDb = Level<string, string>;
 type Op = { readonly type: "put"; readonly key: string; readonly value: string } | { readonly type: "del"; readonly key: string };
 
 interface Job {
-  readonly ops: readonly Op[];
+  /** The ops, or a function reading them from disk once every earlier job is durable (the job then forms its own batch). */
+  readonly ops: readonly Op[] | (() => Promise<readonly Op[]>);
   /** Makes the job's effects visible to reads; runs once its batch is on disk. */
   readonly publish: (() => void) | null;
   readonly resolve: () => void;
@@ -74,6 +82,17 @@ export interface LevelStoreOptions {
   readonly sync?: boolean;
   /** A batch takes whole events until it holds this many ops (default 16,384; one event may exceed it). */
   readonly maxBatchOps?: number;
+  /**
+   * The chain the store belongs to. A store bound to another chain is refused (WRONG_CHAIN); an
+   * unbound store is bound to this one, unless it holds channels of another deployment
+   * (WRONG_CHAIN) or `adoptLegacy` says its channels are not on this chain.
+   */
+  readonly chain?: ChainBinding;
+  /**
+   * Asked before binding a store that holds channels but no binding yet (written before stores
+   * were bound): resolve false when its channels are not on this chain (WRONG_CHAIN). Default: adopt.
+   */
+  readonly adoptLegacy?: (channels: readonly ChannelRecord[]) => Promise<boolean>;
 }
 
 /** Counters of what reached the disk, for tests, benchmarks and metrics. */
@@ -93,11 +112,13 @@ const NONCE_DIGITS = 20; // uint64 max has 20 decimal digits
 const META_VERSION = "meta/version";
 const META_LAST_BLOCK = "meta/lastBlock";
 const META_FACTS = "meta/facts";
+const META_CHAIN = "meta/chain";
 const channelKey = (id: Bytes32): string => `ch/${id}`;
 const historyPrefix = (id: Bytes32): string => `hist/${id}/`;
 const historyKey = (id: Bytes32, nonce: bigint): string => `${historyPrefix(id)}${nonce.toString().padStart(NONCE_DIGITS, "0")}`;
 const eventKey = (eventId: string): string => `ev/${eventId}`;
 const secretKey = (hashlock: Bytes32): string => `secret/${hashlock}`;
+const invoiceKey = (hashlock: Bytes32): string => `invoice/${hashlock}`;
 /** The first key after every key starting with `prefix` (which ends with "/"; "0" follows "/"). */
 const prefixEnd = (prefix: string): string => `${prefix.slice(0, -1)}0`;
 
@@ -114,6 +135,11 @@ export class LevelStore implements ChannelStore {
   private factsJson: string | null;
   /** Secrets by hashlock, as on disk (published when their write is durable). */
   private readonly secretsByHashlock: Map<Bytes32, Bytes32>;
+  /** Pending invoices' expiries: every accepted call (`working`), and as on disk (`committed`). */
+  private readonly workingInvoices: Map<Bytes32, number>;
+  private readonly committedInvoices: Map<Bytes32, number>;
+  /** The chain the store belongs to, or null for an unbound store. */
+  readonly chain: ChainBinding | null;
 
   private queue: Job[] = [];
   private writer: Promise<void> | null = null;
@@ -129,6 +155,8 @@ export class LevelStore implements ChannelStore {
     lastBlock: number | null,
     facts: string | null,
     secrets: Map<Bytes32, Bytes32>,
+    invoices: Map<Bytes32, number>,
+    chain: ChainBinding | null,
   ) {
     this.db = db;
     this.sync = options.sync ?? true;
@@ -139,11 +167,15 @@ export class LevelStore implements ChannelStore {
     this.lastBlock = lastBlock;
     this.factsJson = facts;
     this.secretsByHashlock = secrets;
+    this.workingInvoices = invoices;
+    this.committedInvoices = new Map(invoices);
+    this.chain = chain;
   }
 
   /**
    * Opens (creating if needed) the store in directory `location`, or on a `Level` instance the
    * caller constructed (string keys and values). Loads every channel record and event id.
+   * With `options.chain`, checks or establishes which chain the store belongs to (WRONG_CHAIN).
    */
   static async open(location: string | LevelDb, options: LevelStoreOptions = {}): Promise<LevelStore> {
     const db = typeof location === "string" ? new Level<string, string>(location) : location;
@@ -184,11 +216,48 @@ export class LevelStore implements ChannelStore {
         }
         secrets.set(hashlock, value);
       }
-      return new LevelStore(db, options, records, events, lastBlock, facts, secrets);
+      const invoices = new Map<Bytes32, number>();
+      for await (const [key, value] of db.iterator({ gt: "invoice/", lt: prefixEnd("invoice/") })) {
+        const hashlock = key.slice("invoice/".length);
+        const expiresAt = Number(value);
+        if (!/^(0|[1-9][0-9]*)$/.test(value) || !Number.isSafeInteger(expiresAt) || !secrets.has(hashlock)) {
+          throw new StoreError("CORRUPT", `${key} holds ${value}`, { key });
+        }
+        invoices.set(hashlock, expiresAt);
+      }
+      const chain = await LevelStore.bind(db, typeof location === "string" ? location : db.location, records, options);
+      return new LevelStore(db, options, records, events, lastBlock, facts, secrets, invoices, chain);
     } catch (error) {
       await db.close();
       throw error;
     }
+  }
+
+  /** The stored binding checked against (or, for an unbound store, set to) `options.chain`. */
+  private static async bind(db: LevelDb, location: string, records: Map<Bytes32, ChannelRecord>, options: LevelStoreOptions): Promise<ChainBinding | null> {
+    const text = await db.get(META_CHAIN);
+    const stored = text === undefined ? null : decodeChainBinding(text, META_CHAIN);
+    const wanted = options.chain;
+    if (wanted === undefined) return stored;
+    checkChainBinding(wanted);
+    if (stored !== null) {
+      if (!sameChain(stored, wanted)) throw wrongChain(location, stored, wanted);
+      return stored;
+    }
+    const channels = [...records.values()];
+    const foreign = channels.find((r) => r.deployment.chainId !== wanted.chainId || r.deployment.adjudicator !== wanted.adjudicator);
+    const adopt = foreign === undefined && channels.length > 0 && options.adoptLegacy !== undefined ? await options.adoptLegacy(channels) : true;
+    if (foreign !== undefined || !adopt) {
+      const which = foreign === undefined ? "channels the chain does not know" : `channel ${foreign.channelId} of chain ${foreign.deployment.chainId} (adjudicator ${foreign.deployment.adjudicator})`;
+      throw new StoreError(
+        "WRONG_CHAIN",
+        `the store ${location} holds ${which}, so it does not belong to ${describeChain(wanted)} (a restarted chain is another chain). ` +
+          "Use a separate data directory per chain; keep this one while its chain exists, move it away once that chain is gone for good",
+        { location, chainId: wanted.chainId, adjudicator: wanted.adjudicator, genesisHash: wanted.genesisHash },
+      );
+    }
+    await db.put(META_CHAIN, encodeChainBinding(wanted), { sync: true });
+    return wanted;
   }
 
   /** What has reached the disk so far. */
@@ -201,6 +270,7 @@ export class LevelStore implements ChannelStore {
   async channelCreated(channel: NewChannel): Promise<void> {
     this.assertWritable();
     const record = applyChannelCreated(this.working.get(channel?.channelId), channel);
+    checkDeploymentOn(this.chain, record.deployment, record.channelId);
     await this.commitRecord(record, []);
   }
 
@@ -222,6 +292,21 @@ export class LevelStore implements ChannelStore {
     const record = applyStateAgreed(this.working.get(channelId), channelId, signed, update);
     const entry: Op = { type: "put", key: historyKey(channelId, signed.state.nonce), value: encodeHistoryEntry(signed, update) };
     await this.commitRecord(record, [entry]);
+  }
+
+  async channelAbandoned(channelId: Bytes32): Promise<void> {
+    this.assertWritable();
+    applyChannelAbandoned(this.working.get(channelId), channelId);
+    this.working.delete(channelId);
+    // History keys are read once every earlier write is on disk (the job is its own batch).
+    const ops = async (): Promise<readonly Op[]> => {
+      const prefix = historyPrefix(channelId);
+      const history = await this.db.keys({ gt: prefix, lt: prefixEnd(prefix) }).all();
+      return [{ type: "del", key: channelKey(channelId) }, ...history.map((key): Op => ({ type: "del", key }))];
+    };
+    await this.enqueue(ops, () => {
+      this.committed.delete(channelId);
+    });
   }
 
   async channelOpened(channelId: Bytes32, eventId: string): Promise<boolean> {
@@ -266,6 +351,51 @@ export class LevelStore implements ChannelStore {
     await this.enqueue([{ type: "put", key: secretKey(hashlock), value: secret }], () => {
       this.secretsByHashlock.set(hashlock, secret);
     });
+  }
+
+  async invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void> {
+    this.assertWritable();
+    checkSecret(hashlock, secret);
+    checkInvoiceExpiry(expiresAt);
+    this.workingInvoices.set(hashlock, expiresAt);
+    const ops: Op[] = [
+      { type: "put", key: secretKey(hashlock), value: secret },
+      { type: "put", key: invoiceKey(hashlock), value: String(expiresAt) },
+    ];
+    await this.enqueue(ops, () => {
+      this.secretsByHashlock.set(hashlock, secret);
+      this.committedInvoices.set(hashlock, expiresAt);
+    });
+  }
+
+  async invoicePaid(hashlock: Bytes32): Promise<void> {
+    this.assertWritable();
+    checkHashlock(hashlock);
+    if (!this.workingInvoices.delete(hashlock)) {
+      await this.enqueue([], null);
+      return;
+    }
+    await this.enqueue([{ type: "del", key: invoiceKey(hashlock) }], () => {
+      this.committedInvoices.delete(hashlock);
+    });
+  }
+
+  async invoicesExpired(now: number): Promise<readonly Bytes32[]> {
+    this.assertWritable();
+    checkInvoiceExpiry(now);
+    const locked = lockedHashlocks(this.working.values());
+    const expired = [...this.workingInvoices].filter(([, expiresAt]) => expiresAt <= now).map(([hashlock]) => hashlock);
+    const deleted = expired.filter((hashlock) => !locked.has(hashlock));
+    for (const hashlock of expired) this.workingInvoices.delete(hashlock);
+    const ops: Op[] = [
+      ...expired.map((hashlock): Op => ({ type: "del", key: invoiceKey(hashlock) })),
+      ...deleted.map((hashlock): Op => ({ type: "del", key: secretKey(hashlock) })),
+    ];
+    await this.enqueue(ops, () => {
+      for (const hashlock of expired) this.committedInvoices.delete(hashlock);
+      for (const hashlock of deleted) this.secretsByHashlock.delete(hashlock);
+    });
+    return deleted;
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -319,6 +449,11 @@ export class LevelStore implements ChannelStore {
     return new Map(this.secretsByHashlock);
   }
 
+  async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
+    this.assertReadable();
+    return new Map(this.committedInvoices);
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.writer !== null) await this.writer;
@@ -349,7 +484,7 @@ export class LevelStore implements ChannelStore {
     });
   }
 
-  private enqueue(ops: readonly Op[], publish: (() => void) | null): Promise<void> {
+  private enqueue(ops: Job["ops"], publish: (() => void) | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, publish, resolve, reject });
       this.writer ??= this.write();
@@ -366,9 +501,10 @@ export class LevelStore implements ChannelStore {
         return;
       }
       const group = this.takeGroup();
-      const ops = group.flatMap((job) => job.ops);
+      const ops: Op[] = [];
       try {
-        if (ops.length > 0) await this.db.batch(ops as Op[], { sync: this.sync });
+        for (const job of group) ops.push(...(typeof job.ops === "function" ? await job.ops() : job.ops));
+        if (ops.length > 0) await this.db.batch(ops, { sync: this.sync });
       } catch (cause) {
         this.failure = new StoreError("WRITE_FAILED", `writing to the store failed: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause });
         const failed = [...group, ...this.queue];
@@ -386,11 +522,15 @@ export class LevelStore implements ChannelStore {
     }
   }
 
-  /** Whole jobs from the head of the queue, up to maxBatchOps ops (at least one job). */
+  /** Whole jobs from the head of the queue, up to maxBatchOps ops (at least one job); a job reading its ops goes alone. */
   private takeGroup(): Job[] {
     let count = 0;
     let ops = 0;
     for (const job of this.queue) {
+      if (typeof job.ops === "function") {
+        if (count === 0) count = 1;
+        break;
+      }
       if (count > 0 && ops + job.ops.length > this.maxBatchOps) break;
       count += 1;
       ops += job.ops.length;

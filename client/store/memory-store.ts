@@ -4,6 +4,7 @@
  * write is "durable" as soon as it is applied, i.e. before its promise resolves.
  */
 import type { Bytes32, SignedState } from "../protocol/types.js";
+import { checkChainBinding, checkDeploymentOn, type ChainBinding } from "./chain-binding.js";
 import { StoreError } from "./errors.js";
 import type {
   ChannelFilter,
@@ -18,6 +19,7 @@ import type {
   UpdateSummary,
 } from "./store.js";
 import {
+  applyChannelAbandoned,
   applyChannelConcluded,
   applyChannelCreated,
   applyChannelOpened,
@@ -31,12 +33,17 @@ import {
   checkBlockNumber,
   checkEventId,
   checkFactsJson,
+  checkHashlock,
+  checkInvoiceExpiry,
   checkSecret,
   checkHistoryOptions,
+  lockedHashlocks,
   matchesFilter,
 } from "./transitions.js";
 
 export class MemoryStore implements ChannelStore {
+  /** The chain this store belongs to (channels of another deployment are WRONG_CHAIN), or null. */
+  readonly chain: ChainBinding | null;
   private readonly records = new Map<Bytes32, ChannelRecord>();
   /** Per channel, in increasing nonce order (nonces only ever increase). */
   private readonly histories = new Map<Bytes32, HistoryEntry[]>();
@@ -44,11 +51,18 @@ export class MemoryStore implements ChannelStore {
   private lastBlock: number | null = null;
   private factsJson: string | null = null;
   private readonly secretsByHashlock = new Map<Bytes32, Bytes32>();
+  private readonly pendingInvoices = new Map<Bytes32, number>();
   private closed = false;
+
+  constructor(options: { chain?: ChainBinding } = {}) {
+    if (options.chain !== undefined) checkChainBinding(options.chain);
+    this.chain = options.chain ?? null;
+  }
 
   async channelCreated(channel: NewChannel): Promise<void> {
     this.assertOpen();
     const record = applyChannelCreated(this.records.get(channel?.channelId), channel);
+    checkDeploymentOn(this.chain, record.deployment, record.channelId);
     this.records.set(record.channelId, record);
     this.histories.set(record.channelId, []);
   }
@@ -68,6 +82,13 @@ export class MemoryStore implements ChannelStore {
     const record = applyStateAgreed(this.records.get(channelId), channelId, signed, update);
     this.records.set(channelId, record);
     this.histories.get(channelId)?.push({ signed, update });
+  }
+
+  async channelAbandoned(channelId: Bytes32): Promise<void> {
+    this.assertOpen();
+    applyChannelAbandoned(this.records.get(channelId), channelId);
+    this.records.delete(channelId);
+    this.histories.delete(channelId);
   }
 
   async channelOpened(channelId: Bytes32, eventId: string): Promise<boolean> {
@@ -106,6 +127,35 @@ export class MemoryStore implements ChannelStore {
     this.assertOpen();
     checkSecret(hashlock, secret);
     this.secretsByHashlock.set(hashlock, secret);
+  }
+
+  async invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void> {
+    this.assertOpen();
+    checkSecret(hashlock, secret);
+    checkInvoiceExpiry(expiresAt);
+    this.secretsByHashlock.set(hashlock, secret);
+    this.pendingInvoices.set(hashlock, expiresAt);
+  }
+
+  async invoicePaid(hashlock: Bytes32): Promise<void> {
+    this.assertOpen();
+    checkHashlock(hashlock);
+    this.pendingInvoices.delete(hashlock);
+  }
+
+  async invoicesExpired(now: number): Promise<readonly Bytes32[]> {
+    this.assertOpen();
+    checkInvoiceExpiry(now);
+    const locked = lockedHashlocks(this.records.values());
+    const deleted: Bytes32[] = [];
+    for (const [hashlock, expiresAt] of this.pendingInvoices) {
+      if (expiresAt > now) continue;
+      this.pendingInvoices.delete(hashlock);
+      if (locked.has(hashlock)) continue;
+      this.secretsByHashlock.delete(hashlock);
+      deleted.push(hashlock);
+    }
+    return deleted;
   }
 
   async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
@@ -151,6 +201,11 @@ export class MemoryStore implements ChannelStore {
   async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
     this.assertOpen();
     return new Map(this.secretsByHashlock);
+  }
+
+  async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
+    this.assertOpen();
+    return new Map(this.pendingInvoices);
   }
 
   async close(): Promise<void> {

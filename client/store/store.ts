@@ -22,6 +22,7 @@
 import type { Bytes32, Deployment, Deposits, ParticipantIndex, Params, SignedState } from "../protocol/types.js";
 
 export { StoreError, isStoreError, STORE_ERROR_CODES, type StoreErrorCode, type StoreErrorDetails } from "./errors.js";
+export type { ChainBinding } from "./chain-binding.js";
 
 /**
  * - `proposed`: agreed off-chain, not yet opened on chain;
@@ -149,6 +150,12 @@ export interface ChannelStore {
    * NOT_AGREED if a signature is missing; STALE_STATE unless its nonce is above the latest one.
    */
   stateAgreed(channelId: Bytes32, signed: SignedState, update: UpdateSummary): Promise<void>;
+  /**
+   * A channel that never reached the chain is given up (its open transaction failed, or never mined
+   * and never can): the record and its history are deleted. Only a `proposed` channel can be
+   * abandoned (INVALID_TRANSITION otherwise): the caller checks the chain first.
+   */
+  channelAbandoned(channelId: Bytes32): Promise<void>;
 
   // ---- chain events (idempotent by eventId; resolve to false when already applied) ----------
   //
@@ -184,6 +191,19 @@ export interface ChannelStore {
    * 0x-hex; storing a hashlock again replaces its secret.
    */
   secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void>;
+  /**
+   * We issued an invoice: its secret is kept (as `secretLearned`) and the invoice is pending until
+   * `expiresAt` (ms since the epoch) unless paid first. Issuing a hashlock again replaces both.
+   */
+  invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void>;
+  /** A lock under the invoice's hashlock arrived: no longer pending, its secret is kept. A no-op for other hashlocks. */
+  invoicePaid(hashlock: Bytes32): Promise<void>;
+  /**
+   * Deletes every pending invoice that expired at `now` (ms) or before, with its secret, and
+   * resolves with their hashlocks. An expired invoice whose hashlock is locked in a channel (latest
+   * or pending state) was paid after all: it is kept as paid instead.
+   */
+  invoicesExpired(now: number): Promise<readonly Bytes32[]>;
 
   // ---- reads (durable data only) -------------------------------------------------------------
 
@@ -201,6 +221,8 @@ export interface ChannelStore {
   facts(): Promise<string | null>;
   /** Every secret learnt, by hashlock. */
   secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>>;
+  /** Pending (issued, unpaid, not yet deleted) invoices: their expiry (ms) by hashlock. */
+  invoices(): Promise<ReadonlyMap<Bytes32, number>>;
 
   /** Waits for every write in flight, then closes; later calls reject with CLOSED. Idempotent. */
   close(): Promise<void>;

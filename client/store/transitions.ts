@@ -64,6 +64,25 @@ export function checkFactsJson(json: unknown): asserts json is string {
   }
 }
 
+export function checkHashlock(hashlock: unknown): asserts hashlock is Bytes32 {
+  if (typeof hashlock !== "string" || !BYTES32.test(hashlock)) invalid("a hashlock is 32 bytes of lowercase 0x-hex");
+}
+
+export function checkInvoiceExpiry(expiresAt: unknown): asserts expiresAt is number {
+  checkTime(expiresAt, "expiresAt");
+}
+
+/** Hashlocks of every lock in a live channel's latest or pending state: their secrets are owed. */
+export function lockedHashlocks(records: Iterable<ChannelRecord>): Set<Bytes32> {
+  const locked = new Set<Bytes32>();
+  for (const record of records) {
+    if (record.status === "concluded") continue;
+    for (const lock of record.latest?.state.locks ?? []) locked.add(lock.hashlock);
+    for (const lock of record.pending?.signed.state.locks ?? []) locked.add(lock.hashlock);
+  }
+  return locked;
+}
+
 export function checkSecret(hashlock: unknown, secret: unknown): asserts hashlock is Bytes32 {
   for (const [field, value] of [["hashlock", hashlock], ["secret", secret]] as const) {
     if (typeof value !== "string" || !BYTES32.test(value)) invalid(`a ${field} is 32 bytes of lowercase 0x-hex`, { field });
@@ -260,6 +279,19 @@ export function applyStateAgreed(
   checkNonceAdvances(record, signed, "agreed state");
   checkUpdate(record, update);
   return { ...record, latest: signed, pending: null };
+}
+
+/** Checks a `proposed` channel may be abandoned; returns its record. */
+export function applyChannelAbandoned(existing: ChannelRecord | undefined, channelId: Bytes32): ChannelRecord {
+  const record = requireChannel(existing, channelId);
+  if (record.status !== "proposed") {
+    throw new StoreError("INVALID_TRANSITION", `only a channel never seen on chain can be abandoned; ${channelId} is ${record.status}`, {
+      channelId,
+      status: record.status,
+      event: "abandon",
+    });
+  }
+  return record;
 }
 
 /** `proposed` → `open`; on a channel already known to be on chain it adds nothing (e.g. a re-mined event). */

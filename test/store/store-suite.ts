@@ -462,6 +462,85 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
       });
     });
 
+    describe("abandoning a channel that never reached the chain", () => {
+      it("deletes a proposed channel with its proposal and history; its id can be created again", async () => {
+        await store.channelCreated(ch);
+        await store.channelCreated(other);
+        await store.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n));
+        await store.proposalRecorded(ch.channelId, proposal(ch, 2n, 1));
+        await store.channelAbandoned(ch.channelId);
+        expect(await store.channel(ch.channelId)).toBeUndefined();
+        expect((await store.channels()).map((r) => r.channelId)).toEqual([other.channelId]);
+        await expectStoreError(store.history(ch.channelId), "UNKNOWN_CHANNEL");
+        await expectStoreError(store.channelOpened(ch.channelId, "late-open"), "UNKNOWN_CHANNEL");
+        await store.channelCreated(ch);
+        expect(await store.history(ch.channelId)).toEqual([]);
+        expect((await store.channel(ch.channelId))?.latest).toBeNull();
+      });
+
+      it("refuses a channel seen on chain (INVALID_TRANSITION) or unknown, and changes nothing", async () => {
+        await openChannel(ch);
+        const before = await store.channel(ch.channelId);
+        await expectStoreError(store.channelAbandoned(ch.channelId), "INVALID_TRANSITION");
+        expect(await store.channel(ch.channelId)).toEqual(before);
+        await expectStoreError(store.channelAbandoned(other.channelId), "UNKNOWN_CHANNEL");
+      });
+
+      it("is ordered with unawaited writes: before it they apply, after it the channel is unknown", async () => {
+        await store.channelCreated(ch);
+        const writes = [
+          store.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n)),
+          store.channelAbandoned(ch.channelId),
+          expectStoreError(store.stateAgreed(ch.channelId, signedState(ch, 2n), paymentUpdate(2n)), "UNKNOWN_CHANNEL"),
+          store.channelCreated(ch),
+          store.blockProcessed(9),
+        ];
+        await Promise.all(writes);
+        expect((await store.channel(ch.channelId))?.latest).toBeNull();
+        expect(await store.history(ch.channelId)).toEqual([]);
+        expect(await store.lastProcessedBlock()).toBe(9);
+      });
+    });
+
+    describe("invoices", () => {
+      const [h1, s1, h2, s2, h3, s3] = ["11", "12", "21", "22", "31", "32"].map((b) => `0x${b.repeat(32)}`) as Bytes32[];
+
+      it("keeps an issued invoice's secret and expiry; paid, it stays a secret but is no longer pending", async () => {
+        await store.invoiceIssued(h1!, s1!, 1_000);
+        await store.invoiceIssued(h2!, s2!, 2_000);
+        expect(await store.invoices()).toEqual(new Map([[h1, 1_000], [h2, 2_000]]));
+        expect(await store.secrets()).toEqual(new Map([[h1, s1], [h2, s2]]));
+        await store.invoicePaid(h1!);
+        await store.invoicePaid(h3!); // not an invoice: nothing to do
+        expect(await store.invoices()).toEqual(new Map([[h2, 2_000]]));
+        expect((await store.secrets()).get(h1!)).toBe(s1);
+      });
+
+      it("deletes expired unpaid invoices with their secrets, and keeps those locked in a channel as paid", async () => {
+        await store.channelCreated(ch);
+        const lock = { assetIndex: 1, sender: 0 as const, amount: 5n, hashlock: h3!, expiry: 1_800_000_000n };
+        await store.invoiceIssued(h1!, s1!, 1_000);
+        await store.invoiceIssued(h2!, s2!, 5_000);
+        await store.invoiceIssued(h3!, s3!, 1_000);
+        await store.stateAgreed(ch.channelId, signedState(ch, 1n, { locks: [lock] }), paymentUpdate(1n));
+        expect(await store.invoicesExpired(999)).toEqual([]);
+        expect(await store.invoicesExpired(1_000)).toEqual([h1]);
+        expect(await store.invoices()).toEqual(new Map([[h2, 5_000]]));
+        expect(await store.secrets()).toEqual(new Map([[h2, s2], [h3, s3]]));
+        expect(await store.invoicesExpired(1_000)).toEqual([]);
+      });
+
+      it("refuses malformed arguments (INVALID_ARGUMENT) and changes nothing", async () => {
+        await expectStoreError(store.invoiceIssued(h1!, "0x12" as Bytes32, 1_000), "INVALID_ARGUMENT");
+        await expectStoreError(store.invoiceIssued(h1!, s1!, -1), "INVALID_ARGUMENT");
+        await expectStoreError(store.invoiceIssued(h1!, s1!, 1.5), "INVALID_ARGUMENT");
+        await expectStoreError(store.invoicePaid("0x12" as Bytes32), "INVALID_ARGUMENT");
+        await expectStoreError(store.invoicesExpired(Number.NaN), "INVALID_ARGUMENT");
+        expect((await store.invoices()).size).toBe(0);
+        expect((await store.secrets()).size).toBe(0);
+      });
+    });
+
     describe("concurrency", () => {
       it("validates unawaited writes in call order", async () => {
         const writes: Promise<unknown>[] = [store.channelCreated(ch), store.channelOpened(ch.channelId, "o")];
@@ -537,6 +616,7 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
           await store.blockProcessed(777);
           await store.factsSaved('{"v":1}');
           await store.secretLearned(`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`);
+          await store.invoiceIssued(`0x${"cc".repeat(32)}`, `0x${"dd".repeat(32)}`, 1_234);
 
           const channels = await store.channels();
           const history = await store.history(ch.channelId);
@@ -547,7 +627,8 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
           expect(await store.history(other.channelId)).toEqual([]);
           expect(await store.lastProcessedBlock()).toBe(777);
           expect(await store.facts()).toBe('{"v":1}');
-          expect(await store.secrets()).toEqual(new Map([[`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`]]));
+          expect(await store.secrets()).toEqual(new Map([[`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`], [`0x${"cc".repeat(32)}`, `0x${"dd".repeat(32)}`]]));
+          expect(await store.invoices()).toEqual(new Map([[`0x${"cc".repeat(32)}`, 1_234]]));
           expect(await store.eventApplied("d")).toBe(true);
           expect(await store.eventApplied("nope")).toBe(false);
           // Applied events stay applied; validation continues from the reopened state.
