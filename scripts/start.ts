@@ -2,35 +2,64 @@
 // (Hardhat's node), deploys the system with Ignition, gives the venue and demo investors identities
 // and tokens, and runs the venue's channel node against it. With CLEARLINE_RPC_URL (or
 // CLEARLINE_NODE_CONFIG, a node config file) it runs the node against that chain instead.
-// Ctrl-C stops everything it started.
+// Every exit path (Ctrl-C, SIGTERM, SIGHUP, a failed start, an unexpected error) stops everything it
+// started; a busy port is a one-line error naming the port and the variable that changes it.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNodeConfig } from "../channel-node/src/config.js";
 import { startNode, type RunningNode } from "../channel-node/src/node.js";
+import { PortInUseError } from "../channel-node/src/transport.js";
+import { stopLocalChains } from "./lib/local-chain.js";
 import { ROLES, devWallet, startStack, type Stack } from "./lib/stack.js";
 
 const DATA_DIR = process.env.CLEARLINE_DATA_DIR ?? ".clearline";
+const external = process.env.CLEARLINE_NODE_CONFIG !== undefined || process.env.CLEARLINE_RPC_URL !== undefined;
 let stack: Stack | undefined;
 let node: RunningNode | undefined;
 let stopping = false;
 
+/** Stops what was started (the node, then the chain, also one still starting) and exits. */
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    console.log("\nstopping…");
-    await node?.stop();
-    await stack?.stop();
+    try {
+      await node?.stop();
+      await stack?.stop();
+    } catch (error) {
+      console.error(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      await stopLocalChains();
+    }
   }
   process.exit(code);
 }
-process.on("SIGINT", () => void stop(0));
-process.on("SIGTERM", () => void stop(0));
+
+/** One line for what the operator can fix; the whole error for what is a bug. */
+function failed(error: unknown): Promise<never> {
+  if (error instanceof PortInUseError) {
+    const where = external ? 'CLEARLINE_PORT (or "port" in the node config file)' : "CLEARLINE_PORT";
+    console.error(`clearline: ${error.message}; set ${where} to a free port`);
+  } else if (error instanceof Error && "code" in error && typeof error.code === "string") {
+    console.error(`clearline: ${error.message} (${error.code})`);
+  } else {
+    console.error(error);
+  }
+  return stop(1);
+}
+
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    console.log("\nstopping…");
+    void stop(0);
+  });
+}
+process.on("uncaughtException", (error) => void failed(error));
+process.on("unhandledRejection", (error) => void failed(error));
 
 try {
-  const external = process.env.CLEARLINE_NODE_CONFIG !== undefined || process.env.CLEARLINE_RPC_URL !== undefined;
   if (external) {
     node = await startNode(loadNodeConfig(process.env.CLEARLINE_NODE_CONFIG));
-    console.log(`channel node for venue ${node.venue} listening on ${node.url} — Ctrl-C stops it`);
+    console.log(`channel node for venue ${node.venue} listening on ${node.url} (admin token ${node.adminTokenFile}) — Ctrl-C stops it`);
   } else {
     stack = await startStack({
       investors: [
@@ -63,6 +92,7 @@ Clearline is running on an embedded chain.
   security      ${stack.addresses.token} (restricted, ERC-1404)
   cash          ${stack.addresses.cash}
   venue node    ${node.url}  (health: ${node.url.replace("ws", "http")}/health, metrics: /metrics)
+  admin token   ${node.adminTokenFile} (operator: npm run node -- channels --url ${node.url.replace("ws", "http")} --token-file ${node.adminTokenFile})
 Demo investors (Hardhat's well-known test keys): alice ${deployment.accounts.alice}, bob ${deployment.accounts.bob},
 carol ${deployment.accounts.carol} (no valid KYC).
 Deployment written to ${join(DATA_DIR, "deployment.json")}. Connect a client, e.g.:
@@ -70,6 +100,5 @@ Deployment written to ${join(DATA_DIR, "deployment.json")}. Connect a client, e.
 Ctrl-C stops the node and the chain.`);
   }
 } catch (error) {
-  console.error(error);
-  await stop(1);
+  await failed(error);
 }

@@ -1,9 +1,13 @@
 // The venue operator's CLI: start the node, list channels with balances, show a channel's history,
-// force-close a channel of an unresponsive investor. The read and close commands talk to a running
-// node's loopback-only admin API (the node owns its LevelDB directory exclusively).
+// force-close a channel of an unresponsive investor. The other commands talk to a running node's
+// admin API (loopback only, bearer token from the node's data directory; the node owns its LevelDB
+// directory exclusively).
+import { join } from "node:path";
 import { Command } from "commander";
 import { loadNodeConfig } from "./config.js";
 import { startNode } from "./node.js";
+import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-auth.js";
+import { PortInUseError } from "./transport.js";
 
 const program = new Command("clearline-node").description("Clearline channel node: the venue's server");
 
@@ -12,19 +16,30 @@ program
   .description("run the node until SIGINT/SIGTERM")
   .option("-c, --config <file>", "JSON config file (CLEARLINE_* environment variables override it)")
   .action(async (options: { config?: string }) => {
-    const node = await startNode(loadNodeConfig(options.config));
+    const config = loadNodeConfig(options.config);
+    const node = await startNode(config).catch((error: unknown) => {
+      if (error instanceof PortInUseError) throw new Error(`${error.message}: set CLEARLINE_PORT (or "port" in the config file) to a free port`);
+      throw error;
+    });
+    node.logger.info({ adminTokenFile: node.adminTokenFile }, "admin API token (send it with --token-file)");
     const stop = async () => {
       await node.stop();
       process.exit(0);
     };
-    process.on("SIGINT", () => void stop());
-    process.on("SIGTERM", () => void stop());
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop());
   });
 
 const adminUrl = (options: { url: string }, path: string) => new URL(`/admin${path}`, options.url.replace(/^ws/, "http"));
 
-async function admin(options: { url: string; json?: boolean }, method: string, path: string): Promise<unknown> {
-  const response = await fetch(adminUrl(options, path), { method });
+interface AdminOptions {
+  url: string;
+  tokenFile: string;
+  json?: boolean;
+}
+
+async function admin(options: AdminOptions, method: string, path: string): Promise<unknown> {
+  const token = readAdminToken(options.tokenFile);
+  const response = await fetch(adminUrl(options, path), { method, headers: { authorization: `Bearer ${token}` } });
   const body: unknown = await response.json();
   if (!response.ok) {
     const message = typeof body === "object" && body !== null && "error" in body ? String(body.error) : response.statusText;
@@ -33,9 +48,13 @@ async function admin(options: { url: string; json?: boolean }, method: string, p
   return body;
 }
 
-const withNode = (command: Command) => command.option("-u, --url <url>", "the node's address", "http://127.0.0.1:7545").option("--json", "machine-readable output");
+const withNode = (command: Command) =>
+  command
+    .option("-u, --url <url>", "the node's address", "http://127.0.0.1:7545")
+    .option("-t, --token-file <file>", "the node's admin token file", join(process.env.CLEARLINE_DATA_DIR ?? ".clearline/node", ADMIN_TOKEN_FILE))
+    .option("--json", "machine-readable output");
 
-withNode(program.command("channels").description("list channels with balances")).action(async (options: { url: string; json?: boolean }) => {
+withNode(program.command("channels").description("list channels with balances")).action(async (options: AdminOptions) => {
   const channels = (await admin(options, "GET", "/channels")) as {
     channelId: string;
     investor: string;
@@ -53,7 +72,7 @@ withNode(program.command("channels").description("list channels with balances"))
 });
 
 withNode(program.command("history").argument("<channelId>").description("show a channel's agreed updates, newest first")).action(
-  async (channelId: string, options: { url: string; json?: boolean }) => {
+  async (channelId: string, options: AdminOptions) => {
     const history = (await admin(options, "GET", `/channels/${channelId}/history`)) as { nonce: string; kind: string; at: number; movements: unknown[] }[];
     if (options.json) return console.log(JSON.stringify(history, null, 2));
     for (const entry of history) console.log(`#${entry.nonce}  ${new Date(entry.at).toISOString()}  ${entry.kind}  ${JSON.stringify(entry.movements)}`);
@@ -61,7 +80,7 @@ withNode(program.command("history").argument("<channelId>").description("show a 
 );
 
 withNode(program.command("close").argument("<channelId>").description("force-close a channel on chain with the venue's latest state")).action(
-  async (channelId: string, options: { url: string; json?: boolean }) => {
+  async (channelId: string, options: AdminOptions) => {
     const result = (await admin(options, "POST", `/channels/${channelId}/close`)) as { transactionHash: string };
     if (options.json) return console.log(JSON.stringify(result));
     console.log(`registered the venue's latest state on chain (tx ${result.transactionHash}); the node settles after the challenge period`);
@@ -75,7 +94,7 @@ withNode(
     .requiredOption("--asset <index>", "asset index in the channel")
     .requiredOption("--amount <units>", "amount in the token's smallest units")
     .description("fund the venue's side of a channel on chain"),
-).action(async (channelId: string, options: { url: string; json?: boolean; asset: string; amount: string }) => {
+).action(async (channelId: string, options: AdminOptions & { asset: string; amount: string }) => {
   const result = (await admin(options, "POST", `/channels/${channelId}/deposit?asset=${encodeURIComponent(options.asset)}&amount=${encodeURIComponent(options.amount)}`)) as {
     transactionHash: string;
   };

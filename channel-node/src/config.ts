@@ -40,6 +40,17 @@ export const nodeConfigSchema = z.strictObject({
   /** Per-connection token bucket: sustained messages per second and burst. */
   // Above what one busy channel sustains (~850 updates/s here, docs/performance.md), far below a flood.
   rateLimit: z.strictObject({ perSecond: z.number().positive().default(2_000), burst: z.number().positive().default(4_000) }).default({ perSecond: 2_000, burst: 4_000 }),
+  // The node's shell: connection bounds, plain-HTTP idle bound, health checks (docs/operations.md, "Bounds (transport)").
+  /** A connection that has not authenticated within this time is closed (HANDSHAKE_TIMEOUT); also the idle bound of plain HTTP connections. */
+  handshakeTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  /** WebSocket connections at once, all together and from one remote address (TOO_MANY_CONNECTIONS). */
+  maxConnections: z.coerce.number().int().min(1).default(1_000),
+  maxConnectionsPerAddress: z.coerce.number().int().min(1).default(32),
+  /** /health fails when a chain watcher is more than this many blocks behind `head − confirmations`. */
+  maxWatcherLagBlocks: z.coerce.number().int().min(0).default(10),
+  /** How long one /health check may take, and how long its result is reused (/health is public). */
+  healthTimeoutMs: z.coerce.number().int().min(100).default(2_000),
+  healthCacheMs: z.coerce.number().int().min(0).default(1_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -18,6 +18,14 @@ export function createMetrics() {
     }),
     chainEvents: new Counter({ name: "clearline_chain_events_total", help: "Chain events applied by name", labelNames: ["event"], registers: [registry] }),
     lastBlock: new Gauge({ name: "clearline_last_processed_block", help: "Last block the watcher processed", registers: [registry] }),
+    connectionRefusals: new Counter({
+      name: "clearline_connection_refusals_total",
+      help: "Connections closed or refused at a bound: handshake_timeout, max_connections, max_connections_per_address, tcp_max_connections",
+      labelNames: ["bound"],
+      registers: [registry],
+    }),
+    adminRefusals: new Counter({ name: "clearline_admin_refusals_total", help: "Refused admin API requests by code", labelNames: ["code"], registers: [registry] }),
+    healthy: new Gauge({ name: "clearline_health_check", help: "Result of the last /health check (1 passed, 0 failed)", labelNames: ["check"], registers: [registry] }),
     disputeActions: new Counter({ name: "clearline_dispute_actions_total", help: "Watchtower transactions by action", labelNames: ["action"], registers: [registry] }),
   };
 }

@@ -26,6 +26,9 @@ import { ChannelEngine } from "./engine.js";
 import { Transport } from "./transport.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import { DisputeGuard } from "./disputes.js";
+import { ensureAdminToken } from "./admin-auth.js";
+import { HealthMonitor, syncedWriteProbe } from "./health.js";
+import { httpApi } from "./http.js";
 import type { NodeConfig } from "./config.js";
 
 export interface RunningNode {
@@ -37,6 +40,8 @@ export interface RunningNode {
   readonly store: LevelStore;
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
+  /** The file holding the operator's admin token (mode 0600). */
+  readonly adminTokenFile: string;
   /** Closes the channel with the venue's latest state on chain (an unresponsive investor). */
   forceClose(channelId: Bytes32): Promise<string>;
   /** The venue funds its side of a channel (e.g. securities it will sell, cash it will pay). */
@@ -56,6 +61,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
   logger.info({ venue: signer.address, chainId: chainId.toString(), signer: signer.implementation }, "starting channel node");
 
   mkdirSync(config.dataDir, { recursive: true });
+  const adminToken = ensureAdminToken(config.dataDir);
   const store = await LevelStore.open(join(config.dataDir, "channels"));
   const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000) });
 
@@ -182,16 +188,35 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     rateLimit: config.rateLimit,
     venue: signer.address,
     deployment,
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     handler: engine,
     logger: logger.child({ component: "transport" }),
     metrics,
-    health: () => ({
-      chainId: chainId.toString(),
-      adjudicator: deployment.adjudicator,
-      lastProcessedBlock: adjudicatorWatcher.lastProcessedBlock,
-      channels: engine.channelIds().length,
+    http: httpApi({
+      venue: signer.address,
+      health: new HealthMonitor({
+        chainHead: () => provider.getBlockNumber(),
+        watchers: () => ({ adjudicator: adjudicatorWatcher.lastProcessedBlock, compliance: complianceWatcher.lastProcessedBlock }),
+        confirmations: config.confirmations,
+        maxLagBlocks: config.maxWatcherLagBlocks,
+        storeProbe: () => syncedWriteProbe(config.dataDir),
+        timeoutMs: config.healthTimeoutMs,
+        cacheMs: config.healthCacheMs,
+        metrics,
+      }),
+      facts: () => ({
+        chainId: chainId.toString(),
+        adjudicator: deployment.adjudicator,
+        lastProcessedBlock: adjudicatorWatcher.lastProcessedBlock,
+        channels: engine.channelIds().length,
+      }),
+      metrics,
+      logger: logger.child({ component: "http" }),
+      adminToken: adminToken.token,
+      admin: (request) => adminApi(request),
     }),
-    admin: (request) => adminApi(request),
   });
 
   /** The operator's API: list channels with balances, a channel's history, force-close a channel. */
@@ -241,7 +266,21 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
       dispute: record.dispute,
     };
   }
-  const port = await transport.start();
+  async function release(): Promise<void> {
+    await transport.stop();
+    await adjudicatorWatcher.stop();
+    await complianceWatcher.stop();
+    await store.close();
+    provider.destroy();
+  }
+  let port: number;
+  try {
+    port = await transport.start();
+  } catch (error) {
+    // e.g. the port is taken: leave nothing running behind (watchers, store, provider).
+    await release();
+    throw error;
+  }
   const url = `ws://${config.host}:${port}`;
   logger.info({ url }, "channel node listening");
 
@@ -254,14 +293,11 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     store,
     metrics,
     logger,
+    adminTokenFile: adminToken.file,
     forceClose: (channelId) => guard.forceClose(channelId),
     deposit,
     async stop() {
-      await transport.stop();
-      await adjudicatorWatcher.stop();
-      await complianceWatcher.stop();
-      await store.close();
-      provider.destroy();
+      await release();
       logger.info("channel node stopped");
     },
   };

@@ -1,7 +1,9 @@
-// The node's WebSocket and HTTP adapter: a challenge–response handshake per connection, a bounded
-// frame size, a per-connection rate limit, schema validation of every message, /health and /metrics.
-// It knows nothing of channels: authenticated, well-formed messages go to a `SessionHandler`.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// The node's WebSocket adapter: a challenge–response handshake per connection within a time bound,
+// bounded connections (all together and per remote address), a bounded frame size, a per-connection
+// rate limit, schema validation of every message. Plain HTTP requests on the same port go to
+// `http` (http.ts). It knows nothing of channels: authenticated, well-formed messages go to a
+// `SessionHandler`.
+import { createServer, type RequestListener, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { hexlify, recoverAddress } from "ethers";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -39,21 +41,41 @@ export interface TransportOptions {
   port: number;
   maxFrameBytes: number;
   rateLimit: { perSecond: number; burst: number };
+  /** A connection must authenticate within this time; plain HTTP connections may idle this long. */
+  handshakeTimeoutMs: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
   venue: Address;
   deployment: Deployment;
   handler: SessionHandler;
   logger: Logger;
   metrics: NodeMetrics;
-  /** Extra facts for /health. */
-  health: () => Record<string, unknown>;
-  /** Operator requests under /admin/, answered only to loopback clients. */
-  admin?: (request: { method: string; path: string }) => Promise<{ status: number; body: unknown }>;
+  /** Plain HTTP requests (/health, /metrics, /admin/*). */
+  http: RequestListener;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
+/** The port is taken: another process (or another node) listens there. */
+export class PortInUseError extends Error {
+  override readonly name = "PortInUseError";
+  readonly code = "PORT_IN_USE";
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(`port ${port} on ${host} is already in use`);
+  }
+}
 
-/** Close codes: 1008 policy violation (rate limit, failed handshake). */
+/** Close codes: 1008 policy violation (rate limit, failed or late handshake), 1013 try again later (capacity). */
 const POLICY_VIOLATION = 1008;
+const TRY_AGAIN_LATER = 1013;
+/** A peer that does not answer our close frame within this time is cut off. */
+const CLOSE_GRACE_MS = 2_000;
+/**
+ * TCP connections above the WebSocket bound that plain HTTP may use (/health, /metrics, the operator),
+ * so that a full set of WebSocket connections does not lock the operator out.
+ */
+const HTTP_HEADROOM = 64;
 /** A connection that keeps flooding after this many refusals is closed. */
 const MAX_REFUSALS = 100;
 
@@ -73,67 +95,74 @@ export class Transport {
   private wss: WebSocketServer | undefined;
   private nextSessionId = 1;
   private readonly sockets = new Set<WebSocket>();
+  /** Open WebSocket connections by remote address. */
+  private readonly perAddress = new Map<string, number>();
 
   constructor(private readonly options: TransportOptions) {}
 
   async start(): Promise<number> {
     const { options } = this;
-    this.http = createServer((req, res) => this.serveHttp(req, res));
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: options.maxFrameBytes });
-    this.wss.on("connection", (socket) => this.accept(socket));
+    const http = createServer(
+      {
+        // A request's headers (incl. a WebSocket upgrade) must arrive within the handshake bound.
+        headersTimeout: options.handshakeTimeoutMs,
+        requestTimeout: options.handshakeTimeoutMs,
+        connectionsCheckingInterval: Math.min(1_000, options.handshakeTimeoutMs),
+      },
+      options.http,
+    );
+    this.http = http;
+    // A TCP connection that sends nothing is closed after the same time (upgraded sockets are exempt).
+    http.timeout = options.handshakeTimeoutMs;
+    http.maxConnections = options.maxConnections + HTTP_HEADROOM;
+    http.on("drop", () => options.metrics.connectionRefusals.inc({ bound: "tcp_max_connections" }));
     await new Promise<void>((resolve, reject) => {
-      this.http!.once("error", reject);
-      this.http!.listen(options.port, options.host, () => resolve());
+      const failed = (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(options.host, options.port) : error);
+      http.once("error", failed);
+      http.listen(options.port, options.host, () => {
+        http.off("error", failed);
+        resolve();
+      });
     });
-    const address = this.http.address();
+    // Attached only once listening: ws re-emits the server's errors, and a failed listen is reported above.
+    this.wss = new WebSocketServer({ server: http, maxPayload: options.maxFrameBytes });
+    this.wss.on("connection", (socket, request) => this.accept(socket, request.socket.remoteAddress ?? "unknown"));
+    this.wss.on("error", (error) => options.logger.error({ err: error }, "server error"));
+    const address = http.address();
     return typeof address === "object" && address !== null ? address.port : options.port;
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.terminate();
+    for (const socket of this.wss?.clients ?? []) socket.terminate();
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
+    this.http?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.http?.listening ? this.http.close(() => resolve()) : resolve()));
   }
 
-  private serveHttp(req: IncomingMessage, res: ServerResponse): void {
-    if (req.url === "/health") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: "ok", venue: this.options.venue, ...this.options.health() }));
-      return;
-    }
-    if (req.url === "/metrics") {
-      this.options.metrics.registry
-        .metrics()
-        .then((text) => {
-          res.writeHead(200, { "content-type": this.options.metrics.registry.contentType });
-          res.end(text);
-        })
-        .catch((error: unknown) => {
-          this.options.logger.error({ err: error }, "metrics failed");
-          res.writeHead(500).end();
-        });
-      return;
-    }
-    const admin = this.options.admin;
-    if (admin !== undefined && req.url?.startsWith("/admin/") && LOOPBACK.has(req.socket.remoteAddress ?? "")) {
-      admin({ method: req.method ?? "GET", path: req.url.slice("/admin".length) })
-        .then(({ status, body }) => {
-          res.writeHead(status, { "content-type": "application/json" });
-          res.end(JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)));
-        })
-        .catch((error: unknown) => {
-          this.options.logger.error({ err: error }, "admin request failed");
-          res.writeHead(500, { "content-type": "application/json" });
-          res.end(JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
-        });
-      return;
-    }
-    res.writeHead(404, { "content-type": "application/json" });
-    res.end(JSON.stringify({ error: "not found" }));
+  /** Closes with `code`, and cuts the connection off if the peer does not complete the close in time. */
+  private static closeSoon(socket: WebSocket, code: number, reason: string): void {
+    socket.close(code, reason);
+    setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  private accept(socket: WebSocket): void {
+  /** The bound a new connection from `remote` would exceed, if any. */
+  private exceededBound(remote: string): "max_connections" | "max_connections_per_address" | undefined {
+    if (this.sockets.size >= this.options.maxConnections) return "max_connections";
+    if ((this.perAddress.get(remote) ?? 0) >= this.options.maxConnectionsPerAddress) return "max_connections_per_address";
+    return undefined;
+  }
+
+  private accept(socket: WebSocket, remote: string): void {
     const { options } = this;
+    const bound = this.exceededBound(remote);
+    if (bound !== undefined) {
+      options.metrics.connectionRefusals.inc({ bound });
+      options.metrics.rejections.inc({ code: "TOO_MANY_CONNECTIONS" });
+      const message = bound === "max_connections" ? "the node serves its maximum number of connections" : "too many connections from your address";
+      socket.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code: "TOO_MANY_CONNECTIONS", message: `${message}; try again later` } satisfies NodeMessage));
+      Transport.closeSoon(socket, TRY_AGAIN_LATER, "too many connections");
+      return;
+    }
     const sessionId = this.nextSessionId++;
     const log = options.logger.child({ session: sessionId });
     const challenge: SessionChallenge = {
@@ -145,6 +174,7 @@ export class Transport {
     let session: Session | undefined;
     let refusals = 0;
     this.sockets.add(socket);
+    this.perAddress.set(remote, (this.perAddress.get(remote) ?? 0) + 1);
     options.metrics.connections.inc();
 
     const send = (message: NodeMessage) => {
@@ -154,6 +184,12 @@ export class Transport {
       options.metrics.rejections.inc({ code: error.code });
       send({ v: PROTOCOL_VERSION, type: "error", id, code: error.code, message: error.message });
     };
+
+    const handshakeTimer = setTimeout(() => {
+      options.metrics.connectionRefusals.inc({ bound: "handshake_timeout" });
+      refuse(new WireError("HANDSHAKE_TIMEOUT", `no valid auth within ${options.handshakeTimeoutMs} ms`));
+      Transport.closeSoon(socket, POLICY_VIOLATION, "handshake timeout");
+    }, options.handshakeTimeoutMs);
 
     send({
       v: PROTOCOL_VERSION,
@@ -165,10 +201,11 @@ export class Transport {
     });
 
     socket.on("message", (data, isBinary) => {
+      if (socket.readyState !== socket.OPEN) return; // closing: a late auth must not open a session
       if (!bucket.take(Date.now())) {
         refusals += 1;
         refuse(new WireError("RATE_LIMITED", "too many messages; slow down"), isBinary ? undefined : requestIdOf(data.toString()));
-        if (refusals > MAX_REFUSALS) socket.close(POLICY_VIOLATION, "rate limit");
+        if (refusals > MAX_REFUSALS) Transport.closeSoon(socket, POLICY_VIOLATION, "rate limit");
         return;
       }
       let message: ClientMessage;
@@ -192,9 +229,10 @@ export class Transport {
         }
         if (signer !== message.address) {
           refuse(new WireError("BAD_AUTH", "the signature does not prove the claimed address"), message.id);
-          socket.close(POLICY_VIOLATION, "handshake failed");
+          Transport.closeSoon(socket, POLICY_VIOLATION, "handshake failed");
           return;
         }
+        clearTimeout(handshakeTimer);
         session = {
           id: sessionId,
           address: message.address,
@@ -217,7 +255,11 @@ export class Transport {
     });
 
     socket.on("close", () => {
+      clearTimeout(handshakeTimer);
       this.sockets.delete(socket);
+      const left = (this.perAddress.get(remote) ?? 1) - 1;
+      if (left === 0) this.perAddress.delete(remote);
+      else this.perAddress.set(remote, left);
       options.metrics.connections.dec();
       if (session !== undefined) options.handler.onClosed(session);
     });

@@ -1,5 +1,7 @@
 // Starts Hardhat's JSON-RPC node as a child process on 127.0.0.1 and a free port, and stops exactly
-// that process. Used by the quick start (`npm start`) and the end-to-end tests.
+// that process. Used by the quick start (`npm start`) and the end-to-end tests. A chain is never left
+// behind: `stopLocalChains` stops every chain still running (also one still starting), and if this
+// process exits without stopping one (an uncaught exception, process.exit), it is killed on exit.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -54,6 +56,15 @@ export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise
   }
 }
 
+/** Children started here and not yet stopped. */
+const running = new Set<ChildProcess>();
+let killOnExit = false;
+
+/** Stops every chain this process started and has not stopped (e.g. one still starting). */
+export async function stopLocalChains(): Promise<void> {
+  await Promise.all([...running].map((child) => stopProcess(child)));
+}
+
 export async function startLocalChain(options: { port?: number; log?: (line: string) => void } = {}): Promise<LocalChain> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -61,6 +72,15 @@ export async function startLocalChain(options: { port?: number; log?: (line: str
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  if (!killOnExit) {
+    killOnExit = true;
+    // The last resort, synchronous as "exit" handlers must be.
+    process.once("exit", () => {
+      for (const orphan of running) orphan.kill("SIGKILL");
+    });
+  }
   let output = "";
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4_000);

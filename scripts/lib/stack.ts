@@ -2,11 +2,12 @@
 // Ignition, a venue and demo investors with identities and tokens, and the node's configuration.
 // Used by `npm start`, `npm run demo` and the end-to-end tests.
 import hre from "hardhat";
+import type { z } from "zod";
 import { HDNodeWallet, Mnemonic, type Contract } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { startLocalChain, type LocalChain } from "./local-chain.js";
 import { deploySystem, onboard, type ClearlineSystem, type Identity } from "./system.js";
-import type { NodeConfig } from "../../channel-node/src/config.js";
+import { nodeConfigSchema, type NodeConfig } from "../../channel-node/src/config.js";
 
 /** Hardhat's well-known development mnemonic: its accounts are funded on every local chain. */
 const DEV_MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
@@ -29,7 +30,7 @@ export interface Stack {
   system: ClearlineSystem;
   addresses: Record<keyof ClearlineSystem, string>;
   chainId: bigint;
-  /** The node's configuration, without dataDir and port (the caller chooses). */
+  /** The node's configuration for this chain (defaults for what is not set here), with the caller's dataDir. */
   nodeConfig(overrides: Partial<NodeConfig> & Pick<NodeConfig, "dataDir">): NodeConfig;
   stop(): Promise<void>;
 }
@@ -66,29 +67,30 @@ export async function startStack(options: { investors?: InvestorSetup[]; log?: (
       system,
       addresses,
       chainId,
-      nodeConfig: (overrides) => ({
-        rpcUrl: chain.url,
-        privateKey: devWallet(ROLES.venue).privateKey,
-        contracts: {
-          adjudicator: addresses.adjudicator,
-          jurisdiction: addresses.jurisdiction,
-          securities: [{ token: addresses.token, rules: addresses.rules }],
-          cash: [addresses.cash],
-        },
-        host: "127.0.0.1",
-        port: 0,
-        startBlock: 0,
-        confirmations: 0,
-        pollIntervalMs: 200,
-        minChallengePeriod: 60,
-        maxChallengePeriod: 7 * 24 * 3600,
-        prices: [{ security: addresses.token, cash: addresses.cash, price: PRICE, toleranceBps: 50 }],
-        responseTimeoutMs: 10_000,
-        maxFrameBytes: 64 * 1024,
-        rateLimit: { perSecond: 2_000, burst: 4_000 },
-        logLevel: "warn",
-        ...overrides,
-      }),
+      nodeConfig: (overrides) =>
+        nodeConfigSchema.parse({
+          rpcUrl: chain.url,
+          privateKey: devWallet(ROLES.venue).privateKey,
+          contracts: {
+            adjudicator: addresses.adjudicator,
+            jurisdiction: addresses.jurisdiction,
+            securities: [{ token: addresses.token, rules: addresses.rules }],
+            cash: [addresses.cash],
+          },
+          host: "127.0.0.1",
+          port: 0,
+          startBlock: 0,
+          confirmations: 0,
+          pollIntervalMs: 200,
+          minChallengePeriod: 60,
+          maxChallengePeriod: 7 * 24 * 3600,
+          prices: [{ security: addresses.token, cash: addresses.cash, price: PRICE, toleranceBps: 50 }],
+          responseTimeoutMs: 10_000,
+          maxFrameBytes: 64 * 1024,
+          rateLimit: { perSecond: 2_000, burst: 4_000 },
+          logLevel: "warn",
+          ...overrides,
+        } satisfies z.input<typeof nodeConfigSchema>),
       async stop() {
         await connection.close();
         await chain.stop();

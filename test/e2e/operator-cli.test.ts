@@ -1,7 +1,8 @@
 // The venue operator's CLI against a running node process: list channels with balances, show a
-// channel's history, fund the venue's side, force-close an unresponsive investor's channel.
+// channel's history, fund the venue's side, force-close an unresponsive investor's channel — each with
+// the node's admin token, which the node wrote into its data directory readable by its owner only.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,9 +22,20 @@ describe("operator CLI", () => {
   let alice: OpenedClient;
   let channelId: string;
 
-  const operator = async (...args: string[]) => {
-    const { stdout } = await run(process.execPath, ["--import", "tsx", CLI, ...args, "--url", node.httpUrl], { cwd: fileURLToPath(new URL("../../", import.meta.url)) });
+  const operatorWith = async (tokenFile: string, ...args: string[]) => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", CLI, ...args, "--url", node.httpUrl, "--token-file", tokenFile], { cwd: fileURLToPath(new URL("../../", import.meta.url)) });
     return stdout;
+  };
+  const operator = (...args: string[]) => operatorWith(node.adminTokenFile, ...args);
+  /** The CLI's exit code and stderr for a command that must fail. */
+  const operatorFails = async (tokenFile: string, ...args: string[]) => {
+    try {
+      await operatorWith(tokenFile, ...args);
+    } catch (error) {
+      const { code, stderr } = error as { code: number; stderr: string };
+      return { code, stderr: stderr.trim() };
+    }
+    throw new Error("the command succeeded");
   };
 
   beforeAll(async () => {
@@ -41,6 +53,21 @@ describe("operator CLI", () => {
     await node?.stop();
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the node wrote its admin token readable by its owner only (0600)", () => {
+    expect(statSync(node.adminTokenFile).mode & 0o777).toBe(0o600);
+    expect(node.adminToken).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("refuses to run without the token, with a wrong token, or with a token file others can read", async () => {
+    expect(await operatorFails(join(dir, "absent"), "channels")).toEqual({ code: 1, stderr: expect.stringMatching(/^no admin token at .*absent/) });
+    const wrong = join(dir, "wrong-token");
+    writeFileSync(wrong, "ab".repeat(32), { mode: 0o600 });
+    expect(await operatorFails(wrong, "channels")).toEqual({ code: 1, stderr: expect.stringMatching(/^the node answered 401: send the node's admin token/) });
+    const exposed = join(dir, "exposed-token");
+    writeFileSync(exposed, node.adminToken, { mode: 0o644 });
+    expect(await operatorFails(exposed, "channels")).toEqual({ code: 1, stderr: expect.stringMatching(/readable by other users \(mode 644\)/) });
   });
 
   it("lists channels with balances, human and JSON", async () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, stopProcess } from "../../scripts/lib/local-chain.js";
+import { ADMIN_TOKEN_FILE, readAdminToken } from "../../channel-node/src/admin-auth.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -16,6 +17,9 @@ export interface NodeProcess {
   readonly httpUrl: string;
   readonly port: number;
   readonly pid: number;
+  /** The node's admin token file, and the token in it. */
+  readonly adminTokenFile: string;
+  readonly adminToken: string;
   /** What the process printed (the last 20 kB). */
   output(): string;
   /** SIGTERM, then SIGKILL after a grace period. */
@@ -24,7 +28,7 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-/** Starts the node with `config` (its port is chosen here unless given) and waits for /health. */
+/** Starts the node with `config` (its port is chosen here unless given) and waits until /health answers 200. */
 export async function startNodeProcess(config: NodeConfig, configDir: string): Promise<NodeProcess> {
   const port = config.port === 0 ? await freePort() : config.port;
   const file = join(configDir, `node-${port}.json`);
@@ -52,11 +56,14 @@ export async function startNodeProcess(config: NodeConfig, configDir: string): P
     }
     await sleep(200);
   }
+  const adminTokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
   return {
     url: `ws://127.0.0.1:${port}`,
     httpUrl,
     port,
     pid: child.pid!,
+    adminTokenFile,
+    adminToken: readAdminToken(adminTokenFile),
     output: () => output,
     stop: () => stopProcess(child),
     async kill() {
@@ -68,15 +75,17 @@ export async function startNodeProcess(config: NodeConfig, configDir: string): P
   };
 }
 
-/** GET a node admin endpoint. */
+const bearer = (node: NodeProcess) => ({ authorization: `Bearer ${node.adminToken}` });
+
+/** GET a node admin endpoint, with the node's admin token. */
 export async function adminGet<T>(node: NodeProcess, path: string): Promise<T> {
-  const response = await fetch(`${node.httpUrl}/admin${path}`);
+  const response = await fetch(`${node.httpUrl}/admin${path}`, { headers: bearer(node) });
   if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
 
 export async function adminPost<T>(node: NodeProcess, path: string): Promise<T> {
-  const response = await fetch(`${node.httpUrl}/admin${path}`, { method: "POST" });
+  const response = await fetch(`${node.httpUrl}/admin${path}`, { method: "POST", headers: bearer(node) });
   if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
 }
