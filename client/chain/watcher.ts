@@ -7,6 +7,8 @@
  *    catches up to `head − confirmations` with `getLogs` in chunks of at most `chunkSize` blocks
  *    (a chunk the node refuses, e.g. "too many results", is retried in halves).
  * 2. Then it polls on an interval (an injectable timer; `pollOnce()` drives it step by step).
+ *    `wake()` polls at once — e.g. when a new block is announced — or, when a poll is in progress,
+ *    right after it; the cursor stays the source of truth, so a spurious wake costs one poll.
  *
  * Every log is decoded into a typed `ChainEvent` with a stable `eventId` (`blockNumber:logIndex`)
  * and handed, in chain order, to the async `handler`, one at a time. Only after the handler has
@@ -275,6 +277,8 @@ export class ChainWatcher {
   private inFlight: Promise<PollResult> | null = null;
   private handle: unknown = null;
   private running = false;
+  /** A wake arrived while a poll was in progress: poll again right after it. */
+  private woken = false;
 
   constructor(options: ChainWatcherOptions) {
     this.options = options;
@@ -340,17 +344,47 @@ export class ChainWatcher {
   pollOnce(): Promise<PollResult> {
     this.inFlight ??= this.poll().finally(() => {
       this.inFlight = null;
+      // Woken during a poll someone else started while the timer waits: do not wait for the timer.
+      if (this.woken && this.running && this.handle !== null) {
+        this.timer.clear(this.handle);
+        this.handle = null;
+        this.run();
+      }
     });
     return this.inFlight;
   }
 
-  private schedule(): void {
+  /**
+   * Polls now instead of at the next interval (a poll in progress is followed by another, since it
+   * may have read the head before the block that woke us). Errors go to `onError`. No-op when stopped.
+   */
+  wake(): void {
     if (!this.running) return;
+    if (this.inFlight !== null) {
+      this.woken = true;
+      return;
+    }
+    if (this.handle !== null) this.timer.clear(this.handle);
+    this.handle = null;
+    this.run();
+  }
+
+  private run(): void {
+    this.woken = false;
+    this.pollOnce()
+      .catch((error: unknown) => this.options.onError?.(error))
+      .finally(() => this.schedule());
+  }
+
+  private schedule(): void {
+    if (!this.running || this.handle !== null) return;
+    if (this.woken) {
+      this.run();
+      return;
+    }
     this.handle = this.timer.set(() => {
       this.handle = null;
-      this.pollOnce()
-        .catch((error: unknown) => this.options.onError?.(error))
-        .finally(() => this.schedule());
+      this.run();
     }, this.options.pollIntervalMs ?? 4_000);
   }
 

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { type Contract, type Filter, type Log } from "ethers";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import {
@@ -305,5 +305,45 @@ describe("ChainWatcher", () => {
     expect(callbacks).toHaveLength(1); // rescheduled
     await w.stop();
     expect(errors).toEqual([]);
+  });
+  it("polls at once when woken (a new block announced), and again right after a poll that read the head too early", async () => {
+    const store = memoryStore(await f.provider.getBlockNumber());
+    // A timer that never fires: only wake() can make the watcher poll after its start.
+    const idle: WatcherTimer = { set: () => "idle", clear: () => undefined };
+    let heads = 0;
+    let gate: Promise<void> | undefined;
+    const provider: WatcherProvider = {
+      async getBlockNumber() {
+        heads += 1;
+        const head = await f.provider.getBlockNumber();
+        await gate;
+        return head;
+      },
+      getLogs: (filter) => f.provider.getLogs(filter),
+      getBlock: (n) => f.provider.getBlock(n),
+    };
+    const w = new ChainWatcher({ provider, contracts, ...store, timer: idle });
+    await w.start();
+    const names = () => [...store.state.events.values()].map((e) => e.name);
+
+    await (await f.system.token.getFunction("freeze")(f.investorWallet.address)).wait();
+    w.wake();
+    await vi.waitFor(() => expect(names()).toContain("AddressFrozen"));
+    expect(heads).toBe(2);
+
+    // A poll in progress has read the head before the next block: the wake must not be lost in it.
+    let open!: () => void;
+    gate = new Promise((resolve) => (open = resolve));
+    w.wake();
+    await vi.waitFor(() => expect(heads).toBe(3));
+    await (await f.system.token.getFunction("unfreeze")(f.investorWallet.address)).wait();
+    w.wake();
+    gate = undefined;
+    open();
+    await vi.waitFor(() => expect(names()).toContain("AddressUnfrozen"));
+    expect(heads).toBe(4);
+    await w.stop();
+    w.wake(); // stopped: nothing happens
+    expect(heads).toBe(4);
   });
 });
