@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Adjudicator} from "../Adjudicator.sol";
+import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {HostileToken} from "../mocks/HostileToken.sol";
 import {ChannelTestBase} from "./utils/ChannelTestBase.sol";
 
@@ -43,7 +44,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         uint256[2][2] memory withdrawn;
         withdrawn[0][0] = w00;
         withdrawn[1][1] = w11;
-        Adjudicator.State memory state = _state(channelId, nonce, [int256(net0), int256(net1)], withdrawn, locksRoot, isFinal);
+        IAdjudicator.State memory state = _state(channelId, nonce, [int256(net0), int256(net1)], withdrawn, locksRoot, isFinal);
         if (adjudicator.stateDigest(state) != _digest(state)) revert Mismatch("digest", 0, 0);
     }
 
@@ -56,22 +57,22 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     function testFuzz_settlementSplitsExactlyWhatIsHeld(uint96 d0, uint96 d1, uint256 netSeed) public {
         uint256 total = uint256(d0) + uint256(d1);
         int256 net = int256(_bound(netSeed, 0, 4 * total + 2)) - int256(2 * total + 1);
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
         _forceCloseAndSettle(params, _state(id, 1, [net, int256(0)], _none(), bytes32(0), false));
     }
 
     /// @notice The clamp holds for every int128 net, including the extremes.
     function testFuzz_splitClampsExtremeNets(uint96 d0, uint96 d1, int128 net) public {
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
         _forceCloseAndSettle(params, _state(id, 1, [int256(net), int256(0)], _none(), bytes32(0), false));
     }
 
     /// @notice Cooperative close splits both assets by the same formula in one transaction.
     function testFuzz_cooperativeCloseSplitsBothAssets(uint96 a0, uint96 a1, uint96 b0, uint96 b1, uint256 seed) public {
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)]);
         int256 netA = int256(_bound(seed, 0, uint256(a0) + a1)) - int256(uint256(a1));
         int256 netB = int256(_bound(seed >> 128, 0, uint256(b0) + b1)) - int256(uint256(b1));
-        Adjudicator.State memory state = _state(id, 1, [netA, netB], _none(), bytes32(0), true);
+        IAdjudicator.State memory state = _state(id, 1, [netA, netB], _none(), bytes32(0), true);
         uint256[2][2] memory before = _balances();
         adjudicator.closeCooperatively(params, state, _sign(PK0, state), _sign(PK1, state));
         _expectReceived(before, [uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)], [netA, netB]);
@@ -84,14 +85,14 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// @notice A withdrawal pays exactly withdrawn − paid and checkpoints the state; a later
     /// settlement pays exactly deposits − withdrawals ∓ net; nothing older can be registered.
     function testFuzz_withdrawThenSettleLater(uint96 d0, uint96 d1, uint256 s1, uint256 s2) public {
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
         // An honest state with withdrawals (each within its own deposit, the contract's rule) and a net.
         uint256[2][2] memory withdrawn;
         withdrawn[0] = [_bound(s1, 0, d0), _bound(s1 >> 96, 0, d1)];
         uint256 left0 = d0 - withdrawn[0][0];
         uint256 left1 = d1 - withdrawn[0][1];
         int256 net = int256(_bound(s1 >> 192, 0, left0 + left1)) - int256(left1);
-        Adjudicator.State memory first = _state(id, 3, [net, int256(0)], withdrawn, bytes32(0), false);
+        IAdjudicator.State memory first = _state(id, 3, [net, int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
         adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first));
         _expectBalanceDelta(before, 0, 0, withdrawn[0][0]);
@@ -102,47 +103,47 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
 
         // A later honest state moves a new net within what is left; settle it.
         int256 net2 = int256(_bound(s2, 0, left0 + left1)) - int256(left1);
-        Adjudicator.State memory later = _state(id, 4, [net2, int256(0)], withdrawn, bytes32(0), false);
+        IAdjudicator.State memory later = _state(id, 4, [net2, int256(0)], withdrawn, bytes32(0), false);
         before = _balances();
         adjudicator.forceClose(params, later, _sign(PK0, later), _sign(PK1, later));
         vm.warp(block.timestamp + PERIOD);
-        adjudicator.settle(params, _nets(net2, 0), new Adjudicator.Lock[](0));
+        adjudicator.settle(params, _nets(net2, 0), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(before, 0, 0, uint256(int256(left0) - net2));
         _expectBalanceDelta(before, 0, 1, uint256(int256(left1) + net2));
     }
 
     /// @dev After a checkpoint at nonce 3: nonce 2 cannot be registered, nor "no state".
-    function _expectNothingOlderRegistrable(Adjudicator.Params memory params, bytes32 id) internal {
-        Adjudicator.State memory older = _state(id, 2, [int256(0), int256(0)], _none(), bytes32(0), false);
+    function _expectNothingOlderRegistrable(IAdjudicator.Params memory params, bytes32 id) internal {
+        IAdjudicator.State memory older = _state(id, 2, [int256(0), int256(0)], _none(), bytes32(0), false);
         try adjudicator.forceClose(params, older, _sign(PK0, older), _sign(PK1, older)) {
             revert UnexpectedSuccess("registered a state older than the checkpoint");
         } catch (bytes memory reason) {
-            _expectSelector(reason, Adjudicator.StaleNonce.selector, "StaleNonce");
+            _expectSelector(reason, IAdjudicator.StaleNonce.selector, "StaleNonce");
         }
         vm.prank(p1);
         try adjudicator.forceCloseWithoutState(params) {
             revert UnexpectedSuccess("closed without a state after a checkpoint");
         } catch (bytes memory reason) {
-            _expectSelector(reason, Adjudicator.CheckpointExists.selector, "CheckpointExists");
+            _expectSelector(reason, IAdjudicator.CheckpointExists.selector, "CheckpointExists");
         }
     }
 
     /// @notice A withdrawal that would leave less than the state's net refuses, whoever it favours.
     function testFuzz_withdrawalNeverUncoversTheNet(uint96 d0, uint96 d1, uint256 seed) public {
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
         uint256 total = uint256(d0) + d1;
         int256 net = int256(_bound(seed, 0, 2 * total)) - int256(total);
         uint256 w0 = _bound(seed >> 128, 0, d0);
         uint256 w1 = _bound(seed >> 192, 0, d1);
         uint256[2][2] memory withdrawn;
         withdrawn[0] = [w0, w1];
-        Adjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, bytes32(0), false);
+        IAdjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, bytes32(0), false);
         bool covered = int256(d0 - w0) - net >= 0 && int256(d1 - w1) + net >= 0;
         try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state)) {
             if (!covered) revert UnexpectedSuccess("withdrawal left the net uncovered");
         } catch (bytes memory reason) {
             if (covered) revert WrongRevert("refused a covered withdrawal", reason);
-            _expectSelector(reason, Adjudicator.WithdrawalExceedsBalance.selector, "WithdrawalExceedsBalance");
+            _expectSelector(reason, IAdjudicator.WithdrawalExceedsBalance.selector, "WithdrawalExceedsBalance");
         }
     }
 
@@ -159,20 +160,20 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         uint32 revealOffset,
         bool reveal
     ) public {
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(1000), 0], [uint256(1000), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(1000), 0], [uint256(1000), 0]);
         uint256 t0 = block.timestamp;
         uint8 sender = senderIsOne ? 1 : 0;
         uint128 amount = uint128(_bound(amountSeed, 1, 1000));
         bytes32 secret = _secret(uint256(keccak256(abi.encode(id))));
-        Adjudicator.Lock[] memory locks = new Adjudicator.Lock[](1);
-        locks[0] = Adjudicator.Lock({
+        IAdjudicator.Lock[] memory locks = new IAdjudicator.Lock[](1);
+        locks[0] = IAdjudicator.Lock({
             assetIndex: 0,
             sender: sender,
             amount: amount,
             hashlock: _hashlock(secret),
             expiry: uint64(t0 + _bound(expiryOffset, 0, 3 days))
         });
-        Adjudicator.State memory state = _state(id, 1, [int256(0), int256(0)], _none(), _locksRoot(locks), false);
+        IAdjudicator.State memory state = _state(id, 1, [int256(0), int256(0)], _none(), _locksRoot(locks), false);
         uint256[2][2] memory before = _balances();
         adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
 
@@ -192,7 +193,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             try adjudicator.settle(params, _nets(0, 0), locks) {
                 revert UnexpectedSuccess("settled with an unresolved lock");
             } catch (bytes memory reason) {
-                _expectSelector(reason, Adjudicator.LockUnresolved.selector, "LockUnresolved");
+                _expectSelector(reason, IAdjudicator.LockUnresolved.selector, "LockUnresolved");
             }
             vm.warp(uint256(locks[0].expiry) + 1);
         }
@@ -210,10 +211,10 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// period after it; challenging at the deadline and settling before it both refuse.
     function testFuzz_challengeWindowGivesAFullPeriod(uint64 periodSeed, uint64 firstDelay, uint64 secondDelay) public {
         uint64 period = uint64(_bound(periodSeed, 60, 30 days));
-        (Adjudicator.Params memory params, bytes32 id) = _openWithPeriod(period, [uint256(10), 0], [uint256(10), 0]);
-        Adjudicator.State memory s1 = _state(id, 1, [int256(1), int256(0)], _none(), bytes32(0), false);
-        Adjudicator.State memory s2 = _state(id, 2, [int256(2), int256(0)], _none(), bytes32(0), false);
-        Adjudicator.State memory s3 = _state(id, 3, [int256(3), int256(0)], _none(), bytes32(0), false);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWithPeriod(period, [uint256(10), 0], [uint256(10), 0]);
+        IAdjudicator.State memory s1 = _state(id, 1, [int256(1), int256(0)], _none(), bytes32(0), false);
+        IAdjudicator.State memory s2 = _state(id, 2, [int256(2), int256(0)], _none(), bytes32(0), false);
+        IAdjudicator.State memory s3 = _state(id, 3, [int256(3), int256(0)], _none(), bytes32(0), false);
         adjudicator.forceClose(params, s1, _sign(PK0, s1), _sign(PK1, s1));
         (, , uint64 d1) = adjudicator.channel(id);
         if (d1 != block.timestamp + period) revert Mismatch("first deadline", d1, block.timestamp + period);
@@ -225,19 +226,19 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         if (d2 != expected) revert Mismatch("extended deadline", d2, expected);
 
         vm.warp(d2 - 1 - _bound(secondDelay, 0, period - 1));
-        try adjudicator.settle(params, _nets(2, 0), new Adjudicator.Lock[](0)) {
+        try adjudicator.settle(params, _nets(2, 0), new IAdjudicator.Lock[](0)) {
             revert UnexpectedSuccess("settled before the deadline");
         } catch (bytes memory reason) {
-            _expectSelector(reason, Adjudicator.ChallengePeriodNotOver.selector, "ChallengePeriodNotOver");
+            _expectSelector(reason, IAdjudicator.ChallengePeriodNotOver.selector, "ChallengePeriodNotOver");
         }
         vm.warp(d2);
         try adjudicator.challenge(params, s3, _sign(PK0, s3), _sign(PK1, s3)) {
             revert UnexpectedSuccess("challenged at the deadline");
         } catch (bytes memory reason) {
-            _expectSelector(reason, Adjudicator.ChallengePeriodOver.selector, "ChallengePeriodOver");
+            _expectSelector(reason, IAdjudicator.ChallengePeriodOver.selector, "ChallengePeriodOver");
         }
         uint256[2][2] memory before = _balances();
-        adjudicator.settle(params, _nets(2, 0), new Adjudicator.Lock[](0));
+        adjudicator.settle(params, _nets(2, 0), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(before, 0, 0, 8);
         _expectBalanceDelta(before, 0, 1, 12);
     }
@@ -250,11 +251,11 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// claimable, the plain asset is still pushed, and a later claim pays exactly once.
     function testFuzz_refusedPayoutBecomesClaimableOnce(uint8 modeSeed, uint96 a0, uint96 a1, uint96 b0, uint96 b1, uint256 seed) public {
         HostileToken.Mode mode = HostileToken.Mode(_bound(modeSeed, 0, 4));
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)]);
         int256 netA = int256(_bound(seed, 0, uint256(a0) + a1)) - int256(uint256(a1));
         int256 netB = int256(_bound(seed >> 128, 0, uint256(b0) + b1)) - int256(uint256(b1));
         hostile.arm(mode, address(adjudicator), abi.encodeCall(Adjudicator.claim, (address(hostile))));
-        Adjudicator.State memory state = _state(id, 1, [netA, netB], _none(), bytes32(0), true);
+        IAdjudicator.State memory state = _state(id, 1, [netA, netB], _none(), bytes32(0), true);
         uint256[2][2] memory before = _balances();
         adjudicator.closeCooperatively(params, state, _sign(PK0, state), _sign(PK1, state));
         _expectReceived(before, [uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)], [netA, netB]);
@@ -283,52 +284,44 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             try adjudicator.claim(address(hostile)) {
                 revert UnexpectedSuccess("claimed twice");
             } catch (bytes memory reason) {
-                _expectSelector(reason, Adjudicator.NothingClaimable.selector, "NothingClaimable");
+                _expectSelector(reason, IAdjudicator.NothingClaimable.selector, "NothingClaimable");
             }
         }
         if (hostile.balanceOf(address(adjudicator)) != 0) revert Mismatch("left in adjudicator", 0, 0);
     }
 
     // ---------------------------------------------------------------------------------------
-    // Known bugs (each asserts today's wrong behaviour, so it fails once the bug is fixed:
-    // then replace it with the spec's expectation)
+    // Withdrawing received funds
     // ---------------------------------------------------------------------------------------
 
-    /// @notice KNOWN BUG: a participant cannot withdraw, without closing, funds it received off chain.
-    /// docs/protocol.md calls a state valid when `deposits(X) − withdrawnX ∓ net − locked(X) ≥ 0`
-    /// for both participants. Here participant 1 deposited nothing, received 60 from participant 0
-    /// (net = 60) and withdraws those 60: 0 − 60 + 60 = 0 and 100 − 0 − 60 = 40, a valid co-signed
-    /// state. `withdraw` reverts with WithdrawalExceedsBalance(token, 1) because `_recordWithdrawal`
-    /// caps each payout at `available1 = deposits(1) − paid(1)` (0) instead of at the participant's
-    /// balance `available1 + net` (60). The spec's expectation (p1 gets 60 now, p0 its 40 at the
-    /// close) is the `it.fails` test in test/contracts/adjudicator-properties.test.ts.
-    /// @notice A participant withdraws, without closing, funds it received off chain; the payer's
-    /// side stays covered and the later settlement pays the rest exactly.
+    /// @notice A participant withdraws, without closing, funds it received off chain (docs/protocol.md
+    /// calls a state valid when `deposits(X) − withdrawnX ∓ net − locked(X) ≥ 0` for both sides); the
+    /// payer's side stays covered and the later settlement pays the rest exactly.
     function testFuzz_withdrawReceivedFunds(uint256 paidSeed, uint256 withdrawSeed) public {
         uint256 paidOver = _bound(paidSeed, 1, 100);
         uint256 withdrawn1 = _bound(withdrawSeed, 1, paidOver);
-        (Adjudicator.Params memory params, bytes32 id) = _openWith([uint256(100), 0], [uint256(0), 0]);
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(100), 0], [uint256(0), 0]);
         uint256[2][2] memory withdrawn;
         withdrawn[0][1] = withdrawn1;
-        Adjudicator.State memory state = _state(id, 1, [int256(paidOver), int256(0)], withdrawn, bytes32(0), false);
+        IAdjudicator.State memory state = _state(id, 1, [int256(paidOver), int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
         adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state));
         _expectBalanceDelta(before, 0, 1, withdrawn1);
         (int256 available0, int256 available1, , ) = adjudicator.holdings(id, address(plain));
         if (available0 != 100 || available1 != -int256(withdrawn1)) revert Mismatch("holdings", uint256(available0), withdrawn1);
         // More than received is refused.
-        Adjudicator.State memory greedy = _state(id, 2, [int256(paidOver), int256(0)], _withdrawnOf(paidOver + 1), bytes32(0), false);
+        IAdjudicator.State memory greedy = _state(id, 2, [int256(paidOver), int256(0)], _withdrawnOf(paidOver + 1), bytes32(0), false);
         try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy)) {
             revert UnexpectedSuccess("withdrew more than received");
         } catch (bytes memory reason) {
-            bytes memory expected = abi.encodeWithSelector(Adjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
+            bytes memory expected = abi.encodeWithSelector(IAdjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
             if (keccak256(reason) != keccak256(expected)) revert WrongRevert("WithdrawalExceedsBalance(plain, 1)", reason);
         }
         // Settling the withdrawal state pays participant 0 its 100 - paidOver and 1 the rest.
         uint256[2][2] memory beforeClose = _balances();
         adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
         vm.warp(block.timestamp + params.challengePeriod);
-        adjudicator.settle(params, _nets(int256(paidOver), 0), new Adjudicator.Lock[](0));
+        adjudicator.settle(params, _nets(int256(paidOver), 0), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(beforeClose, 0, 0, 100 - paidOver);
         _expectBalanceDelta(beforeClose, 0, 1, paidOver - withdrawn1);
     }
@@ -344,7 +337,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     function _openWith(
         uint256[2] memory deposits0,
         uint256[2] memory deposits1
-    ) internal returns (Adjudicator.Params memory params, bytes32 id) {
+    ) internal returns (IAdjudicator.Params memory params, bytes32 id) {
         return _openWithPeriod(PERIOD, deposits0, deposits1);
     }
 
@@ -353,7 +346,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         uint64 period,
         uint256[2] memory deposits0,
         uint256[2] memory deposits1
-    ) internal returns (Adjudicator.Params memory params, bytes32 id) {
+    ) internal returns (IAdjudicator.Params memory params, bytes32 id) {
         params = _params(bytes32(++_salt), period);
         vm.prank(p0);
         id = adjudicator.open(params, 0, 0);
@@ -363,7 +356,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         }
     }
 
-    function _depositFor(Adjudicator.Params memory params, address who, uint256 asset, uint256 amount) internal {
+    function _depositFor(IAdjudicator.Params memory params, address who, uint256 asset, uint256 amount) internal {
         if (amount == 0) return;
         _mint(who, asset, amount);
         vm.prank(who);
@@ -379,7 +372,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     }
 
     /// @dev Registers `state`, waits out the period, settles, and checks the split of asset 0.
-    function _forceCloseAndSettle(Adjudicator.Params memory params, Adjudicator.State memory state) internal {
+    function _forceCloseAndSettle(IAdjudicator.Params memory params, IAdjudicator.State memory state) internal {
         bytes32 id = state.channelId;
         (int256 signed0, int256 signed1, , ) = adjudicator.holdings(id, address(plain));
         // These channels withdraw nothing, so neither side's holding is negative.
@@ -388,7 +381,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         uint256[2][2] memory before = _balances();
         adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
         vm.warp(block.timestamp + params.challengePeriod);
-        adjudicator.settle(params, _nets(state.allocations[0].net, state.allocations[1].net), new Adjudicator.Lock[](0));
+        adjudicator.settle(params, _nets(state.allocations[0].net, state.allocations[1].net), new IAdjudicator.Lock[](0));
         (uint256 expected0, uint256 expected1) = _referenceSplit(available0, available1, state.allocations[0].net);
         _expectBalanceDelta(before, 0, 0, expected0);
         _expectBalanceDelta(before, 0, 1, expected1);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {Adjudicator} from "../Adjudicator.sol";
+import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {TestERC20} from "../mocks/TestERC20.sol";
 import {HostileToken} from "../mocks/HostileToken.sol";
 import {ChannelTestBase} from "./utils/ChannelTestBase.sol";
@@ -45,7 +46,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         bytes32 id;
         bytes32 salt;
         uint64 period;
-        Adjudicator.Phase phase;
+        IAdjudicator.Phase phase;
         uint64 checkpoint; // nonce of the last executed withdrawal
         uint64 regNonce; // registered nonce while disputed
         uint64 deadline; // while disputed
@@ -69,8 +70,8 @@ contract AdjudicatorHandler is ChannelTestBase {
     struct Submission {
         uint256 idx;
         GState g;
-        Adjudicator.Lock[] locks;
-        Adjudicator.State state;
+        IAdjudicator.Lock[] locks;
+        IAdjudicator.State state;
         bytes sig0;
         bytes sig1;
         bool valid; // well formed, right channel, both signatures valid
@@ -78,7 +79,7 @@ contract AdjudicatorHandler is ChannelTestBase {
 
     Chan[] internal _chans;
     mapping(uint256 channelIndex => GState[]) internal _history;
-    mapping(uint256 channelIndex => mapping(uint256 stateIndex => Adjudicator.Lock[])) internal _locks;
+    mapping(uint256 channelIndex => mapping(uint256 stateIndex => IAdjudicator.Lock[])) internal _locks;
     mapping(bytes32 hashlock => uint256) internal _revealedAt;
 
     uint256[2][2] internal _ghostClaimable; // [asset][participant]
@@ -115,7 +116,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         view
         returns (
             bytes32 id,
-            Adjudicator.Phase phase,
+            IAdjudicator.Phase phase,
             uint64 checkpoint,
             uint256[2][2] memory deposits,
             uint256[2][2] memory paid,
@@ -146,7 +147,7 @@ contract AdjudicatorHandler is ChannelTestBase {
     function openChannel(uint256 seed, uint256 amount) external {
         if (_chans.length != 0 && seed % 5 == 0) {
             Chan storage existing = _chans[(seed / 5) % _chans.length];
-            Adjudicator.Params memory again = _paramsOf(existing);
+            IAdjudicator.Params memory again = _paramsOf(existing);
             vm.prank(p1);
             try adjudicator.open(again, 0, 0) {
                 _fail("open: reopened an existing channel");
@@ -162,7 +163,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         amount = _bound(amount, 0, MAX_DEPOSIT);
         address depositor = _participant(who);
         if (amount != 0) _mint(depositor, asset, amount);
-        Adjudicator.Params memory params = _params(salt, period);
+        IAdjudicator.Params memory params = _params(salt, period);
         vm.prank(depositor);
         try adjudicator.open(params, asset, amount) returns (bytes32 id) {
             if (id != _channelId(params)) _fail("open: channel id differs from the spec");
@@ -170,7 +171,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             c.id = id;
             c.salt = salt;
             c.period = period;
-            c.phase = Adjudicator.Phase.Open;
+            c.phase = IAdjudicator.Phase.Open;
             c.nextNonce = 1;
             if (amount != 0) _credit(c, asset, who, amount);
             succeeded["open"]++;
@@ -189,8 +190,8 @@ contract AdjudicatorHandler is ChannelTestBase {
         amount = _bound(amount, 1, MAX_DEPOSIT);
         address from = who == 2 ? eve : _participant(who);
         _mint(from, asset, amount);
-        bool expectOk = who != 2 && (c.phase == Adjudicator.Phase.Open || c.phase == Adjudicator.Phase.Disputed);
-        Adjudicator.Params memory params = _paramsOf(c);
+        bool expectOk = who != 2 && (c.phase == IAdjudicator.Phase.Open || c.phase == IAdjudicator.Phase.Disputed);
+        IAdjudicator.Params memory params = _paramsOf(c);
         vm.prank(from);
         try adjudicator.deposit(params, asset, amount) {
             if (!expectOk) _fail("deposit: accepted from an outsider or into a closed channel");
@@ -246,7 +247,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         (bool found, Submission memory sub) = _prepare(ci, stateSeed, sigMode);
         if (!found) return;
         bool expectOk = _withdrawalAllowed(c, sub);
-        Adjudicator.Params memory params = _paramsOf(c);
+        IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
         try adjudicator.withdraw(params, sub.state, sub.sig0, sub.sig1) {
             if (!expectOk) {
@@ -268,8 +269,8 @@ contract AdjudicatorHandler is ChannelTestBase {
         Chan storage c = _chans[ci];
         (bool found, Submission memory sub) = _prepare(ci, stateSeed, sigMode);
         if (!found) return;
-        bool expectOk = sub.valid && c.phase == Adjudicator.Phase.Open && sub.g.nonce >= c.checkpoint;
-        Adjudicator.Params memory params = _paramsOf(c);
+        bool expectOk = sub.valid && c.phase == IAdjudicator.Phase.Open && sub.g.nonce >= c.checkpoint;
+        IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
         try adjudicator.forceClose(params, sub.state, sub.sig0, sub.sig1) {
             if (!expectOk) _fail(_msg("forceClose: accepted a state it must refuse, nonce ", sub.g.nonce));
@@ -288,8 +289,8 @@ contract AdjudicatorHandler is ChannelTestBase {
         Chan storage c = _chans[chanSeed % _chans.length];
         uint256 who = whoSeed % 3;
         address caller = who == 2 ? eve : _participant(who);
-        bool expectOk = who != 2 && c.phase == Adjudicator.Phase.Open && c.checkpoint == 0;
-        Adjudicator.Params memory params = _paramsOf(c);
+        bool expectOk = who != 2 && c.phase == IAdjudicator.Phase.Open && c.checkpoint == 0;
+        IAdjudicator.Params memory params = _paramsOf(c);
         vm.prank(caller);
         try adjudicator.forceCloseWithoutState(params) {
             if (!expectOk) _fail("forceCloseWithoutState: accepted");
@@ -311,10 +312,10 @@ contract AdjudicatorHandler is ChannelTestBase {
         (bool found, Submission memory sub) = _prepare(ci, stateSeed, sigMode);
         if (!found) return;
         bool expectOk = sub.valid &&
-            c.phase == Adjudicator.Phase.Disputed &&
+            c.phase == IAdjudicator.Phase.Disputed &&
             block.timestamp < c.deadline &&
             sub.g.nonce > c.regNonce;
-        Adjudicator.Params memory params = _paramsOf(c);
+        IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
         try adjudicator.challenge(params, sub.state, sub.sig0, sub.sig1) {
             if (!expectOk) _fail(_msg("challenge: accepted a state it must refuse, nonce ", sub.g.nonce));
@@ -334,9 +335,9 @@ contract AdjudicatorHandler is ChannelTestBase {
         Chan storage c = _chans[ci];
         (bool found, Submission memory sub) = _prepare(ci, stateSeed, sigMode);
         if (!found) return;
-        bool live = c.phase == Adjudicator.Phase.Open || c.phase == Adjudicator.Phase.Disputed;
+        bool live = c.phase == IAdjudicator.Phase.Open || c.phase == IAdjudicator.Phase.Disputed;
         bool expectOk = sub.valid && sub.g.isFinal && live && sub.g.nonce > _recordNonce(c);
-        Adjudicator.Params memory params = _paramsOf(c);
+        IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
         try adjudicator.closeCooperatively(params, sub.state, sub.sig0, sub.sig1) {
             if (!expectOk) _fail(_msg("closeCooperatively: accepted a state it must refuse, nonce ", sub.g.nonce));
@@ -356,7 +357,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         uint256 ci = chanSeed % _chans.length;
         Chan storage c = _chans[ci];
         int256[2] memory nets;
-        Adjudicator.Lock[] memory locks;
+        IAdjudicator.Lock[] memory locks;
         if (c.regIdx != 0) {
             nets = _history[ci][c.regIdx - 1].nets;
             locks = _locks[ci][c.regIdx - 1];
@@ -366,20 +367,20 @@ contract AdjudicatorHandler is ChannelTestBase {
             nets[mode % 2] += 1;
             tampered = true;
         } else if (mode % 8 == 6 && locks.length != 0) {
-            Adjudicator.Lock[] memory fewer = new Adjudicator.Lock[](locks.length - 1);
+            IAdjudicator.Lock[] memory fewer = new IAdjudicator.Lock[](locks.length - 1);
             for (uint256 i = 0; i < fewer.length; ++i) fewer[i] = locks[i];
             locks = fewer;
             tampered = true;
         }
-        (int256[2] memory shifts, bool resolved) = _lockShifts(locks);
-        bool expectOk = c.phase == Adjudicator.Phase.Disputed &&
+        (int256[2] memory shifts, bool resolved, bool waited) = _lockShifts(locks, c.deadline);
+        bool expectOk = c.phase == IAdjudicator.Phase.Disputed &&
             block.timestamp >= c.deadline &&
             !tampered &&
             resolved;
         int256[] memory netsArg = new int256[](2);
         netsArg[0] = nets[0];
         netsArg[1] = nets[1];
-        Adjudicator.Params memory params = _paramsOf(c);
+        IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
         try adjudicator.settle(params, netsArg, locks) {
             if (!expectOk) _fail("settle: accepted a call it must refuse");
@@ -387,6 +388,7 @@ contract AdjudicatorHandler is ChannelTestBase {
                 _concluded(ci, before, nets, shifts, c.regNonce);
                 succeeded["settle"]++;
                 if (locks.length != 0) succeeded["settleWithLocks"]++;
+                if (waited) succeeded["settleAfterLockWait"]++;
             }
         } catch {
             if (expectOk) _fail("settle: refused a settleable channel");
@@ -438,8 +440,18 @@ contract AdjudicatorHandler is ChannelTestBase {
     function warpToDeadline(uint256 chanSeed, uint256 offset) external {
         if (_chans.length == 0) return;
         Chan storage c = _chans[chanSeed % _chans.length];
-        if (c.phase != Adjudicator.Phase.Disputed) return;
+        if (c.phase != IAdjudicator.Phase.Disputed) return;
         uint256 target = c.deadline + (offset % 3) - 1; // deadline - 1, deadline, deadline + 1
+        if (target > block.timestamp) vm.warp(target);
+    }
+
+    /// @notice Moves the clock to just before, at, or just after `MAX_LOCK_WAIT` past a disputed
+    /// channel's deadline, when a lock that has not expired yet counts as expired.
+    function warpPastLockWait(uint256 chanSeed, uint256 offset) external {
+        if (_chans.length == 0) return;
+        Chan storage c = _chans[chanSeed % _chans.length];
+        if (c.phase != IAdjudicator.Phase.Disputed) return;
+        uint256 target = c.deadline + adjudicator.MAX_LOCK_WAIT() + (offset % 3) - 1;
         if (target > block.timestamp) vm.warp(target);
     }
 
@@ -470,10 +482,10 @@ contract AdjudicatorHandler is ChannelTestBase {
         if (_chans.length == 0) return;
         uint256 ci = chanSeed % _chans.length;
         Chan storage c = _chans[ci];
-        if (c.phase == Adjudicator.Phase.Concluded) return;
+        if (c.phase == IAdjudicator.Phase.Concluded) return;
         GState[] storage hist = _history[ci];
         GState memory next;
-        Adjudicator.Lock[] memory locks;
+        IAdjudicator.Lock[] memory locks;
         next.honest = true;
         if (hist.length != 0) {
             if (hist[hist.length - 1].isFinal) return; // nobody signs after a final state
@@ -501,7 +513,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             }
         }
         hist.push(next);
-        Adjudicator.Lock[] storage stored = _locks[ci][hist.length - 1];
+        IAdjudicator.Lock[] storage stored = _locks[ci][hist.length - 1];
         for (uint256 i = 0; i < locks.length; ++i) stored.push(locks[i]);
         succeeded["sign"]++;
         if (next.isFinal) succeeded["signFinal"]++;
@@ -517,7 +529,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         return string.concat(prefix, value.toString());
     }
 
-    function _paramsOf(Chan storage c) internal view returns (Adjudicator.Params memory) {
+    function _paramsOf(Chan storage c) internal view returns (IAdjudicator.Params memory) {
         return _params(c.salt, c.period);
     }
 
@@ -531,8 +543,8 @@ contract AdjudicatorHandler is ChannelTestBase {
     }
 
     function _recordNonce(Chan storage c) internal view returns (uint64) {
-        if (c.phase == Adjudicator.Phase.Disputed) return c.regNonce;
-        if (c.phase == Adjudicator.Phase.Concluded) return c.closedNonce;
+        if (c.phase == IAdjudicator.Phase.Disputed) return c.regNonce;
+        if (c.phase == IAdjudicator.Phase.Concluded) return c.closedNonce;
         return c.checkpoint;
     }
 
@@ -540,7 +552,7 @@ contract AdjudicatorHandler is ChannelTestBase {
     function _balanceIn(
         Chan storage c,
         GState memory s,
-        Adjudicator.Lock[] memory locks,
+        IAdjudicator.Lock[] memory locks,
         uint256 asset,
         uint256 who
     ) internal view returns (int256 balance) {
@@ -551,7 +563,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         }
     }
 
-    function _addPayment(Chan storage c, GState memory s, Adjudicator.Lock[] memory locks, uint256 a, uint256 b) internal view {
+    function _addPayment(Chan storage c, GState memory s, IAdjudicator.Lock[] memory locks, uint256 a, uint256 b) internal view {
         uint256 asset = a % 2;
         uint256 from = (a >> 1) % 2;
         int256 balance = _balanceIn(c, s, locks, asset, from);
@@ -560,7 +572,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         s.nets[asset] += from == 0 ? amount : -amount;
     }
 
-    function _addWithdrawal(Chan storage c, GState memory s, Adjudicator.Lock[] memory locks, uint256 a, uint256 b) internal view {
+    function _addWithdrawal(Chan storage c, GState memory s, IAdjudicator.Lock[] memory locks, uint256 a, uint256 b) internal view {
         uint256 asset = a % 2;
         uint256 who = (a >> 1) % 2;
         int256 balance = _balanceIn(c, s, locks, asset, who);
@@ -571,23 +583,26 @@ contract AdjudicatorHandler is ChannelTestBase {
     function _addLock(
         Chan storage c,
         GState memory s,
-        Adjudicator.Lock[] memory locks,
+        IAdjudicator.Lock[] memory locks,
         uint256 a,
         uint256 b
-    ) internal view returns (Adjudicator.Lock[] memory out) {
+    ) internal view returns (IAdjudicator.Lock[] memory out) {
         if (locks.length >= MAX_LOCKS_PER_STATE) return locks;
         uint256 asset = a % 2;
         uint256 sender = (a >> 1) % 2;
         int256 balance = _balanceIn(c, s, locks, asset, sender);
         if (balance <= 0) return locks;
-        out = new Adjudicator.Lock[](locks.length + 1);
+        out = new IAdjudicator.Lock[](locks.length + 1);
         for (uint256 i = 0; i < locks.length; ++i) out[i] = locks[i];
-        out[locks.length] = Adjudicator.Lock({
+        uint256 expiresIn = _bound(b >> 128, 0, 2 * uint256(c.period));
+        // One lock in eight outlives MAX_LOCK_WAIT: only the wait can resolve it unrevealed.
+        if ((b >> 192) % 8 == 7) expiresIn += adjudicator.MAX_LOCK_WAIT() + 4 days;
+        out[locks.length] = IAdjudicator.Lock({
             assetIndex: uint8(asset),
             sender: uint8(sender),
             amount: uint128(_bound(b, 1, uint256(balance))),
             hashlock: _hashlock(_secret((a >> 2) % SECRET_COUNT)),
-            expiry: uint64(block.timestamp + _bound(b >> 128, 0, 2 * uint256(c.period)))
+            expiry: uint64(block.timestamp + expiresIn)
         });
     }
 
@@ -595,13 +610,13 @@ contract AdjudicatorHandler is ChannelTestBase {
     /// `all` also cancels the still-pending ones (before a final state).
     function _resolveLocksOffChain(
         GState memory s,
-        Adjudicator.Lock[] memory locks,
+        IAdjudicator.Lock[] memory locks,
         bool all
-    ) internal view returns (Adjudicator.Lock[] memory kept) {
-        Adjudicator.Lock[] memory buffer = new Adjudicator.Lock[](locks.length);
+    ) internal view returns (IAdjudicator.Lock[] memory kept) {
+        IAdjudicator.Lock[] memory buffer = new IAdjudicator.Lock[](locks.length);
         uint256 count;
         for (uint256 i = 0; i < locks.length; ++i) {
-            Adjudicator.Lock memory lock = locks[i];
+            IAdjudicator.Lock memory lock = locks[i];
             uint256 revealedAt = _revealedAt[lock.hashlock];
             if (revealedAt != 0 && revealedAt <= lock.expiry) {
                 int256 amount = int256(uint256(lock.amount));
@@ -610,7 +625,7 @@ contract AdjudicatorHandler is ChannelTestBase {
                 buffer[count++] = lock;
             }
         }
-        kept = new Adjudicator.Lock[](count);
+        kept = new IAdjudicator.Lock[](count);
         for (uint256 i = 0; i < count; ++i) kept[i] = buffer[i];
     }
 
@@ -668,7 +683,7 @@ contract AdjudicatorHandler is ChannelTestBase {
     /// @dev The adjudicator's withdrawal rule: never decrease a cumulative withdrawal, and leave each
     /// side enough to cover the state's net (a participant may withdraw what it received).
     function _withdrawalAllowed(Chan storage c, Submission memory sub) internal view returns (bool) {
-        if (!sub.valid || c.phase != Adjudicator.Phase.Open || sub.g.isFinal || sub.g.nonce <= c.checkpoint) return false;
+        if (!sub.valid || c.phase != IAdjudicator.Phase.Open || sub.g.isFinal || sub.g.nonce <= c.checkpoint) return false;
         for (uint256 asset = 0; asset < 2; ++asset) {
             int256 remaining0;
             int256 remaining1;
@@ -699,23 +714,30 @@ contract AdjudicatorHandler is ChannelTestBase {
 
     function _registered(Chan storage c, uint256 regIdx, uint64 nonce) internal {
         uint64 answerBy = uint64(block.timestamp) + c.period;
-        c.phase = Adjudicator.Phase.Disputed;
+        c.phase = IAdjudicator.Phase.Disputed;
         c.regNonce = nonce;
         c.regIdx = regIdx;
         if (answerBy > c.deadline) c.deadline = answerBy;
     }
 
-    /// @dev Lock outcomes as the spec defines them, from the ghost's own record of reveal times.
-    function _lockShifts(Adjudicator.Lock[] memory locks) internal view returns (int256[2] memory shifts, bool resolved) {
+    /// @dev Lock outcomes as the spec defines them, from the ghost's own record of reveal times: a lock
+    /// revealed by its expiry goes to its receiver; any other lock goes back to its sender once it has
+    /// expired or `MAX_LOCK_WAIT` has passed since `deadline` (`waited`: some lock needed the wait).
+    function _lockShifts(
+        IAdjudicator.Lock[] memory locks,
+        uint256 deadline
+    ) internal view returns (int256[2] memory shifts, bool resolved, bool waited) {
         resolved = true;
+        bool waitOver = block.timestamp > deadline + adjudicator.MAX_LOCK_WAIT();
         for (uint256 i = 0; i < locks.length; ++i) {
-            Adjudicator.Lock memory lock = locks[i];
+            IAdjudicator.Lock memory lock = locks[i];
             uint256 revealedAt = _revealedAt[lock.hashlock];
             if (revealedAt != 0 && revealedAt <= lock.expiry) {
                 int256 amount = int256(uint256(lock.amount));
                 shifts[lock.assetIndex] += lock.sender == 0 ? amount : -amount;
             } else if (block.timestamp <= lock.expiry) {
-                resolved = false;
+                if (waitOver) waited = true;
+                else resolved = false;
             }
         }
     }
@@ -740,7 +762,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             }
             c.payouts[asset] = expected[asset];
         }
-        c.phase = Adjudicator.Phase.Concluded;
+        c.phase = IAdjudicator.Phase.Concluded;
         c.closedNonce = nonce;
         c.deadline = 0;
         _checkFlows(before, expected, "conclude");
@@ -780,13 +802,13 @@ contract AdjudicatorHandler is ChannelTestBase {
     function _observe() internal {
         for (uint256 i = 0; i < _chans.length; ++i) {
             Chan storage c = _chans[i];
-            (Adjudicator.Phase phase, uint64 nonce, uint64 deadline) = adjudicator.channel(c.id);
+            (IAdjudicator.Phase phase, uint64 nonce, uint64 deadline) = adjudicator.channel(c.id);
             if (nonce < c.lastSeenNonce) _fail(_msg("observe: nonce decreased, channel ", i));
             if (nonce < c.checkpoint) _fail(_msg("observe: nonce below the checkpoint, channel ", i));
             c.lastSeenNonce = nonce;
             if (phase != c.phase) _fail(_msg("observe: phase differs from the model, channel ", i));
             if (nonce != _recordNonce(c)) _fail(_msg("observe: nonce differs from the model, channel ", i));
-            uint64 expectedDeadline = c.phase == Adjudicator.Phase.Disputed ? c.deadline : 0;
+            uint64 expectedDeadline = c.phase == IAdjudicator.Phase.Disputed ? c.deadline : 0;
             if (deadline != expectedDeadline) _fail(_msg("observe: deadline differs from the model, channel ", i));
         }
     }

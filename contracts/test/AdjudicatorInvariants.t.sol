@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Adjudicator} from "../Adjudicator.sol";
+import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {TestERC20} from "../mocks/TestERC20.sol";
 import {HostileToken} from "../mocks/HostileToken.sol";
 import {AdjudicatorHandler} from "./AdjudicatorHandler.sol";
@@ -74,7 +75,7 @@ contract AdjudicatorInvariantsTest {
         for (uint256 i = 0; i < count; ++i) {
             (
                 bytes32 id,
-                Adjudicator.Phase phase,
+                IAdjudicator.Phase phase,
                 ,
                 uint256[2][2] memory deposits,
                 uint256[2][2] memory paid,
@@ -87,7 +88,7 @@ contract AdjudicatorInvariantsTest {
                 );
                 uint256 deposited = deposits[asset][0] + deposits[asset][1];
                 uint256 out = paid[asset][0] + paid[asset][1] + payouts[asset][0] + payouts[asset][1];
-                if (phase == Adjudicator.Phase.Concluded) {
+                if (phase == IAdjudicator.Phase.Concluded) {
                     if (available0 != 0 || available1 != 0 || paid0 != 0 || paid1 != 0) {
                         revert InvariantBroken("concluded channel still holds funds");
                     }
@@ -136,7 +137,8 @@ contract AdjudicatorInvariantsTest {
 
     /// @notice A scripted run through the handler reaches every path the campaign relies on
     /// (withdrawal, stale and fresh registrations, a lock revealed in time, a refused payout and
-    /// its claim, a no-state close answered by a challenge, a cooperative close during a dispute)
+    /// its claim, a no-state close answered by a challenge, a cooperative close during a dispute, a
+    /// lock resolved only by `MAX_LOCK_WAIT`)
     /// with the model agreeing at each step. Guards against a handler that silently does nothing.
     // solhint-disable-next-line function-max-lines
     function test_handlerScenarioCoversEveryPath() public {
@@ -177,9 +179,21 @@ contract AdjudicatorInvariantsTest {
         handler.closeCooperatively(1, 1, 14); // swapped signatures: refused
         handler.closeCooperatively(1, 1, 0);
 
+        // Channel 2: a lock that outlives MAX_LOCK_WAIT and is never revealed holds the settlement
+        // until MAX_LOCK_WAIT after the deadline, no longer; then it counts as expired.
+        handler.openChannel(3, 1000); // challenge period 60 s; participant 0 deposits 1000 of asset 0
+        handler.signLock(2, 12, 100 | (7 << 192)); // nonce 1: asset 0 from 0, unrevealed secret 3, far expiry
+        handler.forceClose(2, 1, 0);
+        handler.warpToDeadline(2, 2); // deadline + 1
+        handler.settle(2, 0); // the lock is neither revealed nor expired: refused
+        handler.warpPastLockWait(2, 1); // exactly MAX_LOCK_WAIT after the deadline
+        handler.settle(2, 0); // still refused
+        handler.warpPastLockWait(2, 2); // one second later
+        handler.settle(2, 0); // the lock counts as expired: everything back to participant 0
+
         uint256 violations = handler.violations();
         if (violations != 0) revert ModelDisagrees(violations, handler.firstViolation());
-        bytes32[10] memory paths = [
+        bytes32[11] memory paths = [
             bytes32("withdraw"),
             "forceClose",
             "challenge",
@@ -189,12 +203,14 @@ contract AdjudicatorInvariantsTest {
             "closeCooperatively",
             "signFinal",
             "signWithLocks",
-            "reveal"
+            "reveal",
+            "settleAfterLockWait"
         ];
         for (uint256 i = 0; i < paths.length; ++i) {
             if (handler.succeeded(paths[i]) == 0) revert InvariantBroken(string(abi.encodePacked(paths[i])));
         }
         if (handler.succeeded("claim") != 2) revert InvariantBroken("two claims");
+        if (handler.succeeded("settle") != 2) revert InvariantBroken("two settlements");
         invariant_adjudicatorHoldsExactlyWhatItOwes();
         invariant_channelBooksBalance();
         invariant_claimablesMatchRefusedPayouts();
