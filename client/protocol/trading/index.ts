@@ -9,3 +9,5 @@ export * from "./compact-tree.js";
 export * from "./eip712.js";
 export * from "./order.js";
 export * from "./order-json.js";
+export * from "./log-entry.js";
+export * from "./receipt.js";
