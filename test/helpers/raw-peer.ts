@@ -32,6 +32,11 @@ interface Waiter {
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
+export interface ConnectOptions {
+  /** The local address to connect from (any of 127.0.0.0/8 on Linux): a distinct remote address for the node. */
+  readonly localAddress?: string;
+}
+
 export class RawPeer {
   /** Every answer, in arrival order. */
   readonly answers: Answer[] = [];
@@ -76,17 +81,23 @@ export class RawPeer {
   }
 
   /** Opens a connection and waits for the node's challenge. */
-  static async connect(url: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<RawPeer> {
-    const socket = new WebSocket(url);
+  static async connect(url: string, timeoutMs = DEFAULT_TIMEOUT_MS, options: ConnectOptions = {}): Promise<RawPeer> {
+    const { peer, first } = await RawPeer.open(url, timeoutMs, options);
+    if (first.typed?.type !== "challenge") throw new Error(`expected a challenge first, got ${first.text}`);
+    return peer;
+  }
+
+  /** Opens a connection and resolves with the node's first message, whatever it is (a challenge, or a refusal). */
+  static async open(url: string, timeoutMs = DEFAULT_TIMEOUT_MS, options: ConnectOptions = {}): Promise<{ peer: RawPeer; first: Answer }> {
+    const socket = new WebSocket(url, options.localAddress === undefined ? {} : { localAddress: options.localAddress });
     const peer = new RawPeer(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once("open", () => resolve());
       socket.once("error", reject);
     });
     const first = await peer.next(() => true, timeoutMs);
-    if (first.typed?.type !== "challenge") throw new Error(`expected a challenge first, got ${first.text}`);
-    peer.challengeMessage = first.typed;
-    return peer;
+    if (first.typed?.type === "challenge") peer.challengeMessage = first.typed;
+    return { peer, first };
   }
 
   /** Connects and authenticates honestly with `privateKey`; resolves with the welcome. */
