@@ -26,6 +26,8 @@ export function createMetrics() {
     }),
     adminRefusals: new Counter({ name: "clearline_admin_refusals_total", help: "Refused admin API requests by code", labelNames: ["code"], registers: [registry] }),
     healthy: new Gauge({ name: "clearline_health_check", help: "Result of the last /health check (1 passed, 0 failed)", labelNames: ["check"], registers: [registry] }),
+    boundRefusals: new Counter({ name: "clearline_bound_refusals_total", help: "Requests refused at an engine bound, by reason (the wire code)", labelNames: ["reason"], registers: [registry] }),
+    proposedChannelsPruned: new Counter({ name: "clearline_proposed_channels_pruned_total", help: "Registered channels forgotten because they were not opened on chain in time", registers: [registry] }),
     disputeActions: new Counter({ name: "clearline_dispute_actions_total", help: "Watchtower transactions by action", labelNames: ["action"], registers: [registry] }),
   };
 }

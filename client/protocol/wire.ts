@@ -32,6 +32,13 @@ export const WIRE_ERROR_CODES = [
   "UNKNOWN_CHANNEL",
   "NOT_PARTICIPANT",
   "CHANNEL_NOT_OPEN",
+  // Engine bounds (docs/operations.md, "Bounds (engine)").
+  "NOT_ELIGIBLE",
+  "TOO_MANY_PROPOSED_CHANNELS",
+  "CHANNEL_NOT_FUNDED",
+  "INVOICE_RATE_LIMITED",
+  "TOO_MANY_LOCKS",
+  "IN_FLIGHT_LIMIT",
   "INTERNAL",
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

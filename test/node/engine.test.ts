@@ -240,7 +240,7 @@ describe("ChannelEngine", () => {
     expect(aliceResolve.secrets).toEqual([{ hashlock: HASHLOCK, secret: SECRET }]);
     expect(aliceResolve.state.locks).toEqual([]);
     await countersignVenue(alice, aliceChannel, aliceSigner);
-    expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]);
+    await vi.waitFor(() => expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]));
     expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 90n]);
   });
 
@@ -271,7 +271,7 @@ describe("ChannelEngine", () => {
     expect(bob.sent.at(-1)).toMatchObject({ type: "accepted", id: "z" });
     await proposalTo(alice, 1);
     await countersignVenue(alice, aliceChannel, aliceSigner);
-    expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]);
+    await vi.waitFor(() => expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]));
     expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 40n]);
   });
 
@@ -283,7 +283,6 @@ describe("ChannelEngine", () => {
     await engine.onMessage(alice, first.message);
     const refused = (await bob.next("propose")) as { id: string };
     await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "rejected", id: refused.id, channelId: bobChannel.channelId, code: "INVALID_UPDATE", message: "no thanks" } as ClientMessage);
-    await vi.waitFor(() => expect(engine.record(bobChannel.channelId)!.pending).toBeNull());
     const early = propose(aliceChannel, first.state, { kind: "expireLock", hashlock: HASHLOCK }, aliceSigner, "e1").message;
     await engine.onMessage(alice, early);
     expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "e1", code: "LOCK_ACTIVE" });
@@ -292,13 +291,18 @@ describe("ChannelEngine", () => {
     expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "e2" });
     expect(engine.balances(aliceChannel.channelId)[1]).toEqual([0n, 500n]);
 
-    // A second payment: Bob takes the venue's lock but never claims it; after T2 the venue expires it.
+    // The refused lock still reserves Bob's nonce 1 (Bob holds the venue's signature on it): a second
+    // routed payment to Bob is BUSY until Bob takes it, offered again after his resync.
     now = 1_000n;
+    expect(engine.record(bobChannel.channelId)!.pending?.proposer).toBe(0);
     const second = propose(aliceChannel, engine.latest(aliceChannel.channelId)!.state, lockOf(30n, OTHER_HASHLOCK), aliceSigner, "r2", { route: { to: bob.address } });
     await engine.onMessage(alice, second.message);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "r2", code: "BUSY" });
+    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: bobChannel.channelId, latest: null }] } as ClientMessage);
     await proposalTo(bob, 2);
     await countersignVenue(bob, bobChannel, bobSigner);
     await vi.waitFor(() => expect(engine.latest(bobChannel.channelId)!.state.locks).toHaveLength(1));
+    // Bob never claims it; after T2 the venue expires it.
     now = T1 - 3_600n + 1n;
     engine.sweepLocks();
     const expiry = await proposalTo(bob, 3);
@@ -396,13 +400,13 @@ describe("ChannelEngine", () => {
     expect(alice.sent.filter((m) => m.type === "resynced")).toHaveLength(1);
   });
 
-  it("drops an unanswered proposal when the investor resyncs without it, and never signs two states of one nonce", async () => {
+  it("keeps an unanswered proposal when the investor resyncs without it, offers it again, and never signs two states of one nonce", async () => {
     const aliceChannel = await openFunded(alice, [[0n, 0n], [100n, 0n]]);
     const bobChannel = await openFunded(bob, [[0n, 0n], [100n, 100n]]);
     const lock = (hashlock: string): Update => ({ kind: "addLock", lock: { assetIndex: 1, sender: 1, amount: 3n, hashlock, expiry: T1 } });
     const first = propose(bobChannel, genesisState(bobChannel).state, lock(HASHLOCK), bobSigner, "r1", { route: { to: alice.address } });
     await engine.onMessage(bob, first.message);
-    await proposalTo(alice, 1);
+    const offered = await proposalTo(alice, 1);
     // While the venue's lock to Alice is unresolved, a second routed payment to Alice is refused (BUSY).
     await engine.onMessage(bob, propose(bobChannel, first.state, lock(OTHER_HASHLOCK), bobSigner, "r2", { route: { to: alice.address } }).message);
     expect(bob.sent.at(-1)).toMatchObject({ type: "rejected", id: "r2", code: "BUSY" });
@@ -410,7 +414,9 @@ describe("ChannelEngine", () => {
 
     await new Promise((resolve) => setTimeout(resolve, 2_100)); // Alice stays silent past the timeout
     await engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: aliceChannel.channelId, latest: null }] } as ClientMessage);
-    expect((await store.channel(aliceChannel.channelId))!.pending).toBeNull();
+    expect((await store.channel(aliceChannel.channelId))!.pending?.proposer).toBe(0);
+    const again = await proposalTo(alice, 2);
+    expect(stateDigest(again.state, aliceChannel.domain)).toBe(stateDigest(offered.state, aliceChannel.domain));
   });
 
   it("counts an investor's other channels as its holdings for the maximum-balance rule", async () => {

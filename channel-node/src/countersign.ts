@@ -1,0 +1,197 @@
+// An investor's proposals: validated with the core (nonce, conservation, balances given the confirmed
+// deposits, compliance from the mirror, signatures), checked against what an investor may ask of the
+// venue (prices, locks, lock bounds), persisted, then countersigned — the agreed state is durable
+// before the countersignature leaves the process.
+//
+// Simultaneous proposals: each side has at most one unanswered proposal per channel. While the
+// venue's own proposal is unresolved, an investor's proposal is rejected with CONFLICT (the venue's
+// reserves its nonce, proposals.ts) and the venue's is offered again; the investor's client, on
+// receiving it while its own is unanswered, drops its own. Both then continue from the venue's state.
+import type { Logger } from "pino";
+import { PROTOCOL_VERSION, WireError, rejectedMessage, type ClientMessage, type RejectionReason } from "../../client/protocol/wire.js";
+import {
+  ProtocolError,
+  checkStateBounds,
+  rejectionOf,
+  validateTransition,
+  withSignature,
+  type Address,
+  type SignedState,
+  type Signer,
+  type Update,
+  type Verifier,
+} from "../../client/protocol/index.js";
+import { summarize } from "../../client/store/summary.js";
+import { INVESTOR, VENUE, investorOf, type Channels, type Live } from "./channels.js";
+import type { VenueProposals } from "./proposals.js";
+import type { Router } from "./routing.js";
+import type { Session } from "./transport.js";
+import type { NodeMetrics } from "./metrics.js";
+
+export interface Price {
+  security: Address;
+  cash: Address;
+  /** Cash smallest units per one security smallest unit, as a fraction cashAmount / securityAmount. */
+  price: string;
+  toleranceBps: number;
+}
+
+export interface CountersignOptions {
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  readonly prices: readonly Price[];
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+}
+
+type Propose = Extract<ClientMessage, { type: "propose" }>;
+
+export class Countersigner {
+  constructor(
+    private readonly channels: Channels,
+    private readonly proposals: VenueProposals,
+    private readonly router: Router,
+    private readonly options: CountersignOptions,
+  ) {}
+
+  async onPropose(session: Session, message: Propose): Promise<void> {
+    const refuse = (error: unknown): void => {
+      const rejection = rejectionOrWire(error);
+      this.options.metrics.rejections.inc({ code: rejection.code });
+      session.send(rejectedMessage(message.id, message.channelId, rejection));
+    };
+    let live: Live;
+    try {
+      live = this.channels.owned(session, message.channelId);
+    } catch (error) {
+      refuse(error);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    // Unanswered, the venue's proposal takes precedence; answered, this proposal waits behind it in the queue.
+    if (live.outstanding !== undefined && !live.outstanding.answered) {
+      refuse(conflict());
+      return;
+    }
+    const followUp = await this.channels.serialized(live, async () => {
+      try {
+        const { signature, next } = await this.countersign(live, message);
+        session.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: message.state.nonce.toString(), signature });
+        this.options.metrics.updateLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return next;
+      } catch (error) {
+        refuse(error);
+        return undefined;
+      }
+    });
+    // The investor did not take the venue's pending proposal: offer it again.
+    if (this.proposals.isPending(live) && live.outstanding === undefined) this.proposals.reoffer(live);
+    // Outside this channel's queue and unawaited: it waits for other investors, and this one's
+    // next messages (answers to the venue's proposals among them) must not wait behind it.
+    followUp?.().catch((error: unknown) => this.options.logger.warn({ channelId: message.channelId, err: error }, "routing follow-up failed"));
+  }
+
+  /**
+   * Validates, persists and countersigns an investor's proposal; throws the reason to reject it.
+   * `next`: what the venue does next, once the countersignature is sent (forward a routed lock,
+   * resolve the payer's lock whose secret the receiver just revealed).
+   */
+  private async countersign(live: Live, message: Propose): Promise<{ signature: string; next?: () => Promise<void> }> {
+    if (live.record.status !== "open") {
+      throw new ProtocolError("INVALID_UPDATE", `the channel is ${live.record.status}; updates need an open channel`);
+    }
+    // Never a second signed state of the nonce the venue's own proposal reserves, however valid.
+    if (live.outstanding !== undefined || this.proposals.isPending(live)) throw conflict();
+    const state = message.state;
+    checkStateBounds(state);
+    const proposed: SignedState = { state, signatures: [null, message.signature] };
+    const secrets = new Map((message.secrets ?? []).map((s) => [s.hashlock, s.secret] as const));
+    const latest = this.channels.latestOf(live);
+    const { update, digest } = validateTransition(live.channel, latest, proposed, { facts: this.channels.factsFor(live), secrets }, this.options.verifier);
+    checkInvestorMayPropose(update);
+    if (update.kind === "trade") this.checkPrice(live, update);
+    if (update.kind === "addLock") {
+      this.router.checkLockRoom(investorOf(live), live.channel.params.assets[update.lock.assetIndex]!, update.lock.amount);
+    }
+    const expiring = update.kind === "expireLock" ? latest.state.locks.find((l) => l.hashlock === update.hashlock) : undefined;
+    if (expiring?.sender === INVESTOR && this.router.secrets.has(expiring.hashlock)) {
+      throw new ProtocolError("LOCK_ACTIVE", "the venue holds this lock's secret and reveals it on chain before expiry; a force-close lets the chain decide");
+    }
+    let next: (() => Promise<void>) | undefined;
+    if (message.route !== undefined) next = this.router.routeLock(live, update, message.route.to);
+    if (update.kind === "resolveLock") {
+      // Durable before the countersignature leaves: after a crash the venue still claims the payer's lock.
+      await this.router.learnSecret(update.hashlock, update.secret);
+      next = () => this.router.settleLocksWith(update.hashlock);
+    }
+    const signature = this.options.signer.sign(digest);
+    const agreed = withSignature(proposed, VENUE, signature);
+    await this.proposals.persistAgreed(live, agreed, summarize(update, this.options.clock()), "investor");
+    return next === undefined ? { signature } : { signature, next };
+  }
+
+  private checkPrice(live: Live, update: Extract<Update, { kind: "trade" }>): void {
+    const assets = live.channel.params.assets;
+    const [a, b] = update.legs;
+    for (const quote of this.options.prices) {
+      const security = assets.indexOf(quote.security);
+      const cash = assets.indexOf(quote.cash);
+      const securityLeg = a.assetIndex === security ? a : b.assetIndex === security ? b : undefined;
+      const cashLeg = a.assetIndex === cash ? a : b.assetIndex === cash ? b : undefined;
+      if (securityLeg === undefined || cashLeg === undefined) continue;
+      const [num, den] = parseFraction(quote.price);
+      const fair = securityLeg.amount * num; // fair cash × den
+      const paid = cashLeg.amount * den;
+      const tolerance = (fair * BigInt(quote.toleranceBps)) / 10_000n;
+      // The venue sells (security leg from the venue) for at least the price, buys for at most it.
+      const acceptable = securityLeg.from === VENUE ? paid >= fair - tolerance : paid <= fair + tolerance;
+      if (!acceptable) throw new WireError("MALFORMED", `the venue trades at ${quote.price} cash units per security unit (±${quote.toleranceBps} bps)`);
+      return;
+    }
+    throw new WireError("MALFORMED", "the venue does not trade this pair");
+  }
+}
+
+function conflict(): ProtocolError {
+  return new ProtocolError("CONFLICT", "the venue's own proposal for this channel is unresolved and takes precedence; it is offered again");
+}
+
+/**
+ * What an investor may ask the venue to countersign: nothing that moves the venue's funds except a
+ * priced trade (checked separately) or a lock the venue itself had set up and whose secret is shown.
+ */
+function checkInvestorMayPropose(update: Update): void {
+  const refuse = (why: string): never => {
+    throw new ProtocolError("INVALID_UPDATE", why);
+  };
+  switch (update.kind) {
+    case "payment":
+      if (update.leg.from !== INVESTOR) refuse("an investor can only propose payments from itself; the venue proposes its own");
+      return;
+    case "withdrawal":
+      if (update.withdrawals.some((w) => w.participant !== INVESTOR)) refuse("an investor can only withdraw its own funds");
+      return;
+    case "addLock":
+      if (update.lock.sender !== INVESTOR) refuse("an investor can only lock its own funds");
+      return;
+    case "trade":
+    case "depositAck":
+    case "resolveLock":
+    case "expireLock":
+    case "final":
+      return;
+  }
+}
+
+function parseFraction(text: string): [bigint, bigint] {
+  const [num, den] = text.split("/");
+  return [BigInt(num!), BigInt(den ?? "1")];
+}
+
+/** The rejection to send for `error`: a core verdict or a node-level refusal; anything else is a bug. */
+export function rejectionOrWire(error: unknown): RejectionReason {
+  if (error instanceof WireError) return { code: error.code, message: error.message };
+  if (error instanceof ProtocolError) return rejectionOf(error);
+  throw error;
+}
