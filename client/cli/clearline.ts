@@ -44,6 +44,9 @@ const program = new Command("clearline")
   .option("--data-dir <dir>", "where the investor's agreed states are kept", DEFAULT_DATA_DIR)
   .option("--deployment <file>", `deployment file (rpc, adjudicator, token addresses, nodeUrl, accounts) (default: ${DEFAULT_DEPLOYMENT} when present)`)
   .option("--confirmations <n>", "confirmations to wait for on chain", "1")
+  .option("--archive-old-store", "if your store belongs to another chain (e.g. a restarted local chain), move it aside and start an empty one")
+  .option("--max-invoices <n>", "at most this many unpaid invoices for others' payments to you (default 1000)")
+  .option("--invoice-ttl <seconds>", "an unpaid invoice expires after this long (default 3600)")
   .option("--json", "machine-readable output: one JSON document on stdout (errors as {\"error\": {code, …}})")
   .exitOverride()
   .configureOutput({
@@ -98,7 +101,8 @@ const done = (code: number) => {
 program
   .command("channels")
   .description("list your channels with their on-chain status and balances")
-  .action(async (_options: object, command: Command) => done(await session(command, false, (s, o) => channelsCommand(s, o))));
+  .option("--prune", "first remove channels whose open never reached the chain (no transaction of yours pending)")
+  .action(async (options: { prune?: boolean }, command: Command) => done(await session(command, false, (s, o) => channelsCommand(s, o, options))));
 
 program
   .command("open")

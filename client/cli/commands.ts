@@ -60,12 +60,19 @@ async function channelSummary(s: Session, record: ChannelRecord) {
     nonce: (record.latest?.state.nonce ?? 0n).toString(),
     challengePeriod: Number(record.params.challengePeriod),
     ...(onChain.phase === "Disputed" ? { dispute: { registeredNonce: onChain.nonce.toString(), deadline: isoSeconds(onChain.deadline) } } : {}),
-    balances: await Promise.all(balances.map((b) => s.tokens.json(b.asset, { me: b.me, venue: b.venue }))),
+    // `shortfall` only when the chain holds less than the agreed state assigns (balances are never negative).
+    balances: await Promise.all(balances.map((b) => s.tokens.json(b.asset, { me: b.me, venue: b.venue, ...(b.shortfall > 0n ? { shortfall: b.shortfall } : {}) }))),
     phase: onChain.phase,
   };
 }
 
-export async function channelsCommand(s: Session, output: Output): Promise<void> {
+export async function channelsCommand(s: Session, output: Output, options: { prune?: boolean } = {}): Promise<void> {
+  if (options.prune === true) {
+    // Reported on stderr: stdout stays the channel list.
+    const pruned = await s.client.pruneChannels();
+    for (const channelId of pruned.abandoned) output.note(`pruned ${channelId}: its open never reached the chain`, { pruned: channelId });
+    for (const { channelId, reason } of pruned.kept) output.note(`kept ${channelId} (not on chain yet): ${reason}`, { kept: channelId, reason });
+  }
   const records = await s.client.channels();
   const summaries = await Promise.all(records.map((r) => channelSummary(s, r)));
   const lines: string[] = [];
@@ -73,7 +80,7 @@ export async function channelsCommand(s: Session, output: Output): Promise<void>
   for (const c of summaries) {
     const dispute = c.dispute ? `, state #${c.dispute.registeredNonce} registered, challenge period ends ${c.dispute.deadline}` : "";
     lines.push(`${c.channelId}  ${PHASE_NAMES[c.phase] ?? c.status}${c.phase === "Concluded" ? " (paid out)" : ""}${dispute}  state #${c.nonce}  venue ${c.venue}`);
-    for (const b of c.balances) lines.push(`    ${String(b.symbol).padEnd(8)} you ${b.me}  venue ${b.venue}`);
+    for (const b of c.balances) lines.push(`    ${String(b.symbol).padEnd(8)} you ${b.me}  venue ${b.venue}${shortfallText(b)}`);
   }
   output.result(lines, summaries.map(({ phase: _phase, ...rest }) => rest));
 }
@@ -85,9 +92,13 @@ export async function balancesCommand(s: Session, output: Output, channel: strin
   if (summary.phase === "Concluded") lines.push("  paid out on chain: the channel holds nothing any more");
   if (summary.dispute) lines.push(`  state #${summary.dispute.registeredNonce} is registered on chain; the challenge period ends ${summary.dispute.deadline}`);
   const width = Math.max(0, ...summary.balances.map((b) => String(b.symbol).length));
-  for (const b of summary.balances) lines.push(`  ${String(b.symbol).padEnd(width)}  you ${b.me}  venue ${b.venue}`);
+  for (const b of summary.balances) lines.push(`  ${String(b.symbol).padEnd(width)}  you ${b.me}  venue ${b.venue}${shortfallText(b)}`);
   const { phase: _phase, ...data } = summary;
   output.result(lines, data);
+}
+
+function shortfallText(balance: Record<string, unknown>): string {
+  return balance.shortfall === undefined ? "" : `  (the chain holds ${String(balance.shortfall)} less than the agreed state assigns)`;
 }
 
 function party(index: ParticipantIndex | null, me: ParticipantIndex): string {

@@ -22,7 +22,7 @@ export const CLI_ERROR_CODES = [
   "UNKNOWN_ASSET",
   /** A channel id that is not in this investor's store (or is ambiguous as a prefix). */
   "UNKNOWN_CHANNEL",
-  /** The RPC endpoint serves another chain than the deployment file names. */
+  /** The RPC endpoint serves another chain than the deployment file names, or the investor's store belongs to another chain. */
   "WRONG_CHAIN",
   /** Another clearline process holds this investor's store. */
   "STORE_BUSY",
@@ -40,6 +40,10 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+export function isCliError(error: unknown, code?: CliErrorCode): error is CliError {
+  return error instanceof CliError && (code === undefined || error.code === code);
 }
 
 /** Exit codes: 1 the operation failed (refused, reverted, unreachable), 2 the command line was wrong. */

@@ -3,17 +3,18 @@
 // commands that need the venue — the WebSocket session with the node. On-chain dispute commands
 // (force-close, challenge, settle, claim) and reads never touch the node: the investor can act
 // when the venue has vanished (docs/cli.md).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Contract, JsonRpcProvider, Wallet, getAddress, isAddress } from "ethers";
 import { createSigner, nobleVerifier, type Address, type Bytes32, type Signer } from "../protocol/index.js";
 import { LevelStore } from "../store/level-store.js";
-import type { ChannelRecord } from "../store/store.js";
+import { isStoreError, type ChainBinding, type ChannelRecord } from "../store/store.js";
 import { AdjudicatorClient } from "../chain/adjudicator.js";
 import { erc20Abi } from "../chain/abi.js";
 import { toChainError } from "../chain/errors.js";
 import { ClearlineClient } from "../sdk/client.js";
+import { chainBindingOf, channelsOnChain } from "../sdk/chain-binding.js";
 import { CliError } from "./errors.js";
 import { formatAmount, parseAmount } from "./amounts.js";
 import type { Output } from "./output.js";
@@ -110,14 +111,31 @@ export class TokenBook {
   }
 }
 
-/** Opens the LevelDB store, waiting up to `waitMs` for another clearline process to release it. */
-export async function openStore(directory: string, waitMs = 10_000): Promise<LevelStore> {
+/**
+ * Opens the investor's LevelDB store, bound to the chain (WRONG_CHAIN for a store of another chain,
+ * unless `archiveOldStore`: then that store is moved aside and an empty one started), waiting up
+ * to `waitMs` for another clearline process to release it.
+ */
+export async function openStore(ctx: ChainContext, waitMs = 10_000, options: { archiveOldStore?: boolean; output?: Output } = {}): Promise<LevelStore> {
+  const directory = ctx.storeDir;
   mkdirSync(directory, { recursive: true });
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
-      return await LevelStore.open(directory);
+      return await LevelStore.open(directory, { chain: ctx.binding, adoptLegacy: channelsOnChain(ctx.chain) });
     } catch (error) {
+      if (isStoreError(error, "WRONG_CHAIN")) {
+        if (options.archiveOldStore !== true) {
+          throw new CliError("WRONG_CHAIN", `${error.shortMessage}. Pass --data-dir <a directory for this chain>, or --archive-old-store to move this store aside and start an empty one`, {
+            store: directory,
+          });
+        }
+        const aside = archiveName(directory, error.details);
+        renameSync(directory, aside);
+        options.output?.note(`the store ${directory} belongs to another chain: moved it to ${aside}; starting an empty store for ${ctx.chain.deployment.chainId}`, { archived: aside });
+        mkdirSync(directory, { recursive: true });
+        continue;
+      }
       const locked = (error as { cause?: { code?: string } }).cause?.code === "LEVEL_LOCKED";
       if (!locked) throw error;
       if (Date.now() >= deadline) {
@@ -128,9 +146,21 @@ export async function openStore(directory: string, waitMs = 10_000): Promise<Lev
   }
 }
 
+/** `<store>.chain-<id>-<genesis prefix>[-n]`: a free name next to the store for the store of another chain. */
+function archiveName(directory: string, details: Readonly<Record<string, unknown>>): string {
+  const chainId = typeof details.storedChainId === "bigint" ? details.storedChainId.toString() : "unknown";
+  const genesis = typeof details.storedGenesisHash === "string" ? details.storedGenesisHash.slice(2, 12) : "legacy";
+  const base = `${directory}.chain-${chainId}-${genesis}`;
+  let name = base;
+  for (let n = 2; existsSync(name); n++) name = `${base}-${n}`;
+  return name;
+}
+
 export interface ChainContext {
   readonly provider: JsonRpcProvider;
   readonly chain: AdjudicatorClient;
+  /** The chain the investor's store must belong to. */
+  readonly binding: ChainBinding;
   readonly tokens: TokenBook;
   readonly signer: Signer;
   readonly address: Address;
@@ -162,7 +192,8 @@ export async function connectChain(settings: Settings, output: Output): Promise<
     const storeDir = join(settings.dataDir, signer.address.toLowerCase());
     mkdirSync(storeDir, { recursive: true });
     const tokens = new TokenBook(provider, chain.deployment.chainId, settings.dataDir);
-    return { provider, chain, tokens, signer, address: signer.address, storeDir, close: () => provider.destroy() };
+    const binding = await chainBindingOf(chain);
+    return { provider, chain, binding, tokens, signer, address: signer.address, storeDir, close: () => provider.destroy() };
   } catch (error) {
     provider.destroy();
     throw error;
@@ -184,7 +215,7 @@ export async function withSession<T>(settings: Settings, output: Output, options
   let store: LevelStore | undefined;
   let client: ClearlineClient | undefined;
   try {
-    store = await openStore(chainContext.storeDir);
+    store = await openStore(chainContext, 10_000, { archiveOldStore: settings.archiveOldStore, output });
     // Commands without the node never call connect(): the URL is then never dialled.
     const nodeUrl = options.node ? settings.nodeUrl() : "ws://127.0.0.1:0/not-connected";
     client = new ClearlineClient({
@@ -195,6 +226,11 @@ export async function withSession<T>(settings: Settings, output: Output, options
       deployment: chainContext.chain.deployment,
       chain: chainContext.chain,
       reconnect: false,
+      invoices: settings.invoices,
+      onEvent: (event) => {
+        if (event.type === "abandoned") output.note(`removed channel ${event.channelId} from your store: its open never reached the chain`, { abandoned: event.channelId });
+        if (event.type === "invoiceRefused") output.note(`refused an invoice request from ${event.from}: ${event.code}`, { invoiceRefused: event.code, from: event.from });
+      },
     });
     if (options.node) await client.connect();
     return await work({ ...chainContext, client, store, deployment: settings.deployment });

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import type { Address } from "../protocol/index.js";
+import { DEFAULT_INVOICE_LIMITS, type InvoiceLimits } from "../sdk/client.js";
 import { CliError } from "./errors.js";
 
 export const DEFAULT_DATA_DIR = ".clearline/client";
@@ -23,6 +24,9 @@ export interface GlobalOptions {
   deployment?: string;
   json?: boolean;
   confirmations?: string;
+  archiveOldStore?: boolean;
+  maxInvoices?: string;
+  invoiceTtl?: string;
 }
 
 const addressSchema = z.string().refine(isAddress, "not an address");
@@ -94,6 +98,10 @@ export interface Settings {
   readonly dataDir: string;
   readonly deployment: DeploymentFile | undefined;
   readonly confirmations: number;
+  /** Move a store of another chain aside instead of refusing it (WRONG_CHAIN). */
+  readonly archiveOldStore: boolean;
+  /** Bounds of the invoices the investor's client issues while a command runs. */
+  readonly invoices: InvoiceLimits;
   /** Each throws MISSING_SETTING / INVALID_KEY when it is needed but not given. */
   nodeUrl(): string;
   rpcUrl(): string;
@@ -114,11 +122,23 @@ export function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv =
       throw new CliError("USAGE", `--confirmations must be a whole number from 1 to 1000, not "${options.confirmations}"`);
     }
   }
+  const whole = (option: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) throw new CliError("USAGE", `${option} must be a whole number from ${min} to ${max}, not "${text}"`);
+    return value;
+  };
+  const invoices: InvoiceLimits = {
+    maxPending: whole("--max-invoices", options.maxInvoices, DEFAULT_INVOICE_LIMITS.maxPending, 0, 1_000_000),
+    ttlMs: whole("--invoice-ttl", options.invoiceTtl, DEFAULT_INVOICE_LIMITS.ttlMs / 1000, 1, 30 * 24 * 3600) * 1000,
+  };
   return {
     json: options.json === true,
     dataDir: resolve(options.dataDir ?? DEFAULT_DATA_DIR),
     deployment,
     confirmations,
+    archiveOldStore: options.archiveOldStore === true,
+    invoices,
     nodeUrl() {
       const url = options.node ?? deployment?.nodeUrl ?? missing("node URL", "--node <ws url>", "nodeUrl");
       if (!/^wss?:\/\//.test(url)) throw new CliError("USAGE", `the node URL must start with ws:// or wss://, not "${url}"`);

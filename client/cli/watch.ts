@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Bytes32, State } from "../protocol/index.js";
 import type { ChannelRecord } from "../store/store.js";
 import { Watchtower, type ActionResult, type WatchedChannel, type WatchtowerAction } from "../chain/watchtower.js";
-import { describeError } from "./errors.js";
+import { describeError, isCliError } from "./errors.js";
 import type { Output } from "./output.js";
 import { connectChain, openStore, short, type ChainContext } from "./session.js";
 import type { Settings } from "./settings.js";
@@ -116,7 +116,7 @@ class ChannelGuard {
   /** Reads the investor's channels from the store (opened just for this). */
   async readChannels(): Promise<readonly ChannelRecord[]> {
     try {
-      const store = await openStore(this.ctx.storeDir, 3_000);
+      const store = await openStore(this.ctx, 3_000);
       try {
         this.records = await store.channels();
       } finally {
@@ -124,6 +124,8 @@ class ChannelGuard {
       }
       this.storeBusyReported = false;
     } catch (error) {
+      // A store of another chain holds nothing to guard here: say so and stop.
+      if (isCliError(error, "WRONG_CHAIN")) throw error;
       // Another command holds the store for a moment: guard what was read last time.
       if (!this.storeBusyReported) this.output.note(`${describeError(error).message}; using the channels read before`);
       this.storeBusyReported = true;
@@ -134,7 +136,7 @@ class ChannelGuard {
   /** States of the channel's history with this nonce (to settle a registered state that is not our latest). */
   private async knownStates(channelId: Bytes32, nonce: bigint): Promise<State[]> {
     try {
-      const store = await openStore(this.ctx.storeDir, 3_000);
+      const store = await openStore(this.ctx, 3_000);
       try {
         const history = await store.history(channelId, { afterNonce: nonce - 1n, beforeNonce: nonce + 1n });
         return history.map((entry) => entry.signed.state);

@@ -48,6 +48,7 @@ import {
   type NodeMessageParsed,
 } from "../protocol/wire.js";
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
+import { ChainError, toChainError } from "../chain/errors.js";
 import { decodeAdjudicatorLog, eventIdOf } from "../chain/watcher.js";
 import type { ChannelRecord, ChannelStore, HistoryEntry, UpdateSummary } from "../store/store.js";
 import { summarize } from "../store/summary.js";
@@ -68,6 +69,8 @@ export const CLIENT_ERROR_CODES = [
   "CHANNEL_NOT_READY",
   /** An argument the client refuses before anything is signed. */
   "INVALID_ARGUMENT",
+  /** As many unpaid invoices are pending as `invoices.maxPending` allows (a requester gets `rejected` with this code). */
+  "TOO_MANY_INVOICES",
 ] as const;
 
 /** Longest payment reference kept in the history. */
@@ -107,6 +110,8 @@ export interface ClientOptions {
   readonly chain?: AdjudicatorClient;
   /** How long to wait for an answer from the node (ms). */
   readonly responseTimeoutMs?: number;
+  /** Bounds of the invoices the client issues (defaults: DEFAULT_INVOICE_LIMITS). */
+  readonly invoices?: Partial<InvoiceLimits>;
   /** Reconnect (with resync) when the connection drops. Default true. */
   readonly reconnect?: boolean;
   /** Notified of what happens (proposals from the venue, reconnects). */
@@ -121,6 +126,20 @@ export interface Invoice {
   readonly to: Address;
 }
 
+/**
+ * Anyone may ask us, through the venue, for an invoice, and each stores a secret: the unpaid ones are
+ * bounded. An invoice is pending until a lock under its hashlock arrives or it expires; expired ones
+ * are deleted from the store (with their secret) before each new invoice and on every (re)connect.
+ */
+export interface InvoiceLimits {
+  /** At most this many unpaid invoices; beyond it a new one is TOO_MANY_INVOICES. */
+  readonly maxPending: number;
+  /** An unpaid invoice expires this long after it was issued (ms). */
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_INVOICE_LIMITS: InvoiceLimits = { maxPending: 1_000, ttlMs: 3_600_000 };
+
 /** A routed payment's lock expires this many of the payer's challenge periods ahead (at most MAX_LOCK_DURATION). */
 export const ROUTED_LOCK_PERIODS = 3n;
 
@@ -130,7 +149,31 @@ export type ClientEvent =
   | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
   | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string }
   /** Claiming a venue lock with our invoice's secret failed; it is retried after the next (re)connect. */
-  | { readonly type: "claimFailed"; readonly channelId: Bytes32; readonly error: Error };
+  | { readonly type: "claimFailed"; readonly channelId: Bytes32; readonly error: Error }
+  /** An invoice request was refused (the venue's requester got `rejected` with `code`). */
+  | { readonly type: "invoiceRefused"; readonly code: "TOO_MANY_INVOICES"; readonly from: Address }
+  /** A channel whose open failed on chain (or never mined) was removed from the store. */
+  | { readonly type: "abandoned"; readonly channelId: Bytes32 };
+
+/** What `pruneChannels` did with each channel the chain does not know yet. */
+export interface PruneResult {
+  readonly abandoned: readonly Bytes32[];
+  /** Channels kept, and why (an open in progress, a pending transaction of ours, on chain after all). */
+  readonly kept: readonly { readonly channelId: Bytes32; readonly reason: string }[];
+}
+
+/** One asset of a channel: what each side holds by the latest agreed state, never negative. */
+export interface Balance {
+  readonly asset: Address;
+  readonly venue: bigint;
+  readonly me: bigint;
+  /**
+   * How much less the chain holds than the agreed state assigns (0 normally). Above 0 the chain does
+   * not back the state — e.g. a store of another chain, or deposits not yet visible — and the
+   * balances are shown as what the chain could pay at most (never negative).
+   */
+  readonly shortfall: bigint;
+}
 
 interface Waiting {
   resolve(message: NodeMessageParsed): void;
@@ -161,8 +204,18 @@ export class ClearlineClient {
   private readonly listeners = new Set<(report: ChannelView) => void>();
   /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
   private readonly agreedListeners = new Set<(channelId: Bytes32, update: Update) => void>();
+  private readonly invoiceLimits: InvoiceLimits;
+  /** Invoices are issued one at a time, so the bound holds under a burst of requests. */
+  private invoiceQueue: Promise<unknown> = Promise.resolve();
+  /** Channels whose openChannel is in progress: never pruned. */
+  private readonly opening = new Set<Bytes32>();
 
-  constructor(private readonly options: ClientOptions) {}
+  constructor(private readonly options: ClientOptions) {
+    this.invoiceLimits = { ...DEFAULT_INVOICE_LIMITS, ...options.invoices };
+    const { maxPending, ttlMs } = this.invoiceLimits;
+    if (!Number.isSafeInteger(maxPending) || maxPending < 0) throw new ClientError("INVALID_ARGUMENT", `invoices.maxPending must be a non-negative integer, not ${maxPending}`);
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new ClientError("INVALID_ARGUMENT", `invoices.ttlMs must be a positive integer (ms), not ${ttlMs}`);
+  }
 
   get address(): Address {
     return this.options.signer.address;
@@ -285,6 +338,7 @@ export class ClearlineClient {
         return;
       }
       case "welcome": {
+        await this.pruneInvoices();
         const reports = await this.resync();
         for (const report of reports) await this.absorb(report);
         const done = this.connectedOnce;
@@ -296,7 +350,15 @@ export class ClearlineClient {
       }
       case "invoice_request": {
         // Anyone may pay us: the venue checked the compliance of the payment already.
-        const invoice = await this.issueInvoice(message.token, BigInt(message.amount));
+        let invoice: Invoice;
+        try {
+          invoice = await this.issueInvoice(message.token, BigInt(message.amount));
+        } catch (error) {
+          if (!isClientError(error, "TOO_MANY_INVOICES")) throw error;
+          this.send({ v: PROTOCOL_VERSION, type: "invoice_refused", id: message.id, code: "TOO_MANY_INVOICES", message: error.message });
+          this.options.onEvent?.({ type: "invoiceRefused", code: "TOO_MANY_INVOICES", from: message.from });
+          return;
+        }
         this.send({ v: PROTOCOL_VERSION, type: "invoice", id: message.id, hashlock: invoice.hashlock });
         return;
       }
@@ -384,6 +446,8 @@ export class ClearlineClient {
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);
         const summary = summarize(update, Date.now());
+        // Paid: the invoice's secret is kept from now on (before the lock is agreed, so a crash in between cannot expire it).
+        if (update.kind === "addLock") await this.options.store.invoicePaid(update.lock.hashlock);
         await this.options.store.stateAgreed(message.channelId, agreed, summary);
         this.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: proposed.state.nonce.toString(), signature });
         this.options.onEvent?.({ type: "agreed", channelId: message.channelId, nonce: proposed.state.nonce, summary, proposer: "venue" });
@@ -415,15 +479,66 @@ export class ClearlineClient {
     if (answer.type !== "opened") throw new ClientError("NODE_MISBEHAVED", `expected opened, got ${answer.type}`);
     const channel = channelOf(params, this.options.deployment);
     if (answer.channel.channelId !== channel.channelId) throw new ClientError("NODE_MISBEHAVED", "the venue answered for another channel");
-    await this.options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: this.options.deployment, me: ME, createdAt: Date.now() });
-    this.track((await this.options.store.channel(channel.channelId))!);
-    this.reports.set(channel.channelId, answer.channel);
-    const deposit = options.deposit;
-    const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
-    const outcome = await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
-    await this.recordOwnTransaction(channel.channelId, outcome);
-    await seen;
-    return channel.channelId;
+    this.opening.add(channel.channelId);
+    try {
+      await this.options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: this.options.deployment, me: ME, createdAt: Date.now() });
+      this.track((await this.options.store.channel(channel.channelId))!);
+      this.reports.set(channel.channelId, answer.channel);
+      const deposit = options.deposit;
+      const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
+      let outcome: TxOutcome;
+      try {
+        outcome = await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
+      } catch (error) {
+        seen.catch(() => undefined);
+        if (neverOpens(error)) await this.abandonIfUnknown(channel.channelId).catch(() => undefined);
+        throw error;
+      }
+      await this.recordOwnTransaction(channel.channelId, outcome);
+      await seen;
+      return channel.channelId;
+    } finally {
+      this.opening.delete(channel.channelId);
+    }
+  }
+
+  /**
+   * Removes from the store the channels whose open never reached the chain: `proposed`, unknown to
+   * the adjudicator, not being opened by this client, and no transaction of ours pending (a pending
+   * one may still open it). Resolves with what it abandoned and what it kept, and why.
+   */
+  async pruneChannels(): Promise<PruneResult> {
+    const chain = this.requireChain();
+    const abandoned: Bytes32[] = [];
+    const kept: { channelId: Bytes32; reason: string }[] = [];
+    const candidates = await this.options.store.channels({ status: "proposed" });
+    if (candidates.length === 0) return { abandoned, kept };
+    const [pending, mined] = await Promise.all([chain.signer.getNonce("pending"), chain.signer.getNonce("latest")]).catch((error: unknown) => {
+      throw toChainError(error, "getTransactionCount");
+    });
+    for (const record of candidates) {
+      const channelId = record.channelId;
+      if (this.opening.has(channelId)) kept.push({ channelId, reason: "being opened" });
+      else if ((await chain.channel(channelId)).phase !== "None") kept.push({ channelId, reason: "on chain: its events are still to be seen" });
+      else if (pending > mined) kept.push({ channelId, reason: `${pending - mined} transaction(s) of ${this.address} pending: one may still open it` });
+      else {
+        await this.abandon(channelId);
+        abandoned.push(channelId);
+      }
+    }
+    return { abandoned, kept };
+  }
+
+  /** Abandons the channel unless the chain knows it. */
+  private async abandonIfUnknown(channelId: Bytes32): Promise<void> {
+    if ((await this.requireChain().channel(channelId)).phase === "None") await this.abandon(channelId);
+  }
+
+  private async abandon(channelId: Bytes32): Promise<void> {
+    await this.options.store.channelAbandoned(channelId);
+    this.live.delete(channelId);
+    this.reports.delete(channelId);
+    this.options.onEvent?.({ type: "abandoned", channelId });
   }
 
   /** Deposits on chain and waits until the venue has seen it. */
@@ -556,17 +671,20 @@ export class ClearlineClient {
     return this.options.store.channels();
   }
 
-  /** What each participant holds of each asset in the channel, by the latest agreed state. */
-  async balances(channelId: Bytes32): Promise<{ asset: Address; venue: bigint; me: bigint }[]> {
+  /**
+   * What each participant holds of each asset in the channel, by the latest agreed state and the
+   * confirmed deposits; never negative (see `Balance.shortfall`).
+   */
+  async balances(channelId: Bytes32): Promise<Balance[]> {
     const record = await this.recordOf(channelId);
     if (this.options.chain !== undefined && (await this.options.chain.channel(channelId)).phase === "Concluded") {
       // Paid out: nothing is left in the channel.
-      return record.params.assets.map((asset) => ({ asset, venue: 0n, me: 0n }));
+      return record.params.assets.map((asset) => ({ asset, venue: 0n, me: 0n, shortfall: 0n }));
     }
     const channel = this.track(record).channel;
     const state = (record.latest ?? genesisState(channel)).state;
     const deposits = await this.depositsOf(record);
-    return record.params.assets.map((asset, i) => ({ asset, venue: channelBalance(state, deposits, i, VENUE), me: channelBalance(state, deposits, i, ME) }));
+    return record.params.assets.map((asset, i) => backed(asset, channelBalance(state, deposits, i, VENUE), channelBalance(state, deposits, i, ME)));
   }
 
   /** Agreed updates of a channel, newest first (at most `limit`). */
@@ -621,13 +739,29 @@ export class ClearlineClient {
     });
   }
 
-  /** A new invoice for `amount` of `token`, its secret stored first. */
-  private async issueInvoice(token: Address, amount: bigint): Promise<Invoice> {
-    if (amount <= 0n) throw new ClientError("INVALID_ARGUMENT", "an invoice's amount must be positive");
-    const secret = hexlify(randomBytes(32));
-    const hashlock = hashlockOf(secret);
-    await this.options.store.secretLearned(hashlock, secret);
-    return { hashlock, token, amount, to: this.address };
+  /** Deletes expired unpaid invoices (and their secrets) from the store; resolves with their hashlocks. */
+  async pruneInvoices(): Promise<readonly Bytes32[]> {
+    return this.options.store.invoicesExpired(Date.now());
+  }
+
+  /** A new invoice for `amount` of `token`, its secret stored first; TOO_MANY_INVOICES beyond the bound. */
+  private issueInvoice(token: Address, amount: bigint): Promise<Invoice> {
+    if (amount <= 0n) return Promise.reject(new ClientError("INVALID_ARGUMENT", "an invoice's amount must be positive"));
+    const issue = async (): Promise<Invoice> => {
+      await this.pruneInvoices();
+      const { maxPending, ttlMs } = this.invoiceLimits;
+      const pending = (await this.options.store.invoices()).size;
+      if (pending >= maxPending) {
+        throw new ClientError("TOO_MANY_INVOICES", `${pending} unpaid invoices are pending, the most this client allows (invoices.maxPending ${maxPending}); try again when some are paid or expired (after ${ttlMs} ms)`);
+      }
+      const secret = hexlify(randomBytes(32));
+      const hashlock = hashlockOf(secret);
+      await this.options.store.invoiceIssued(hashlock, secret, Date.now() + ttlMs);
+      return { hashlock, token, amount, to: this.address };
+    };
+    const run = this.invoiceQueue.then(issue, issue);
+    this.invoiceQueue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -704,8 +838,8 @@ export class ClearlineClient {
     const chain = this.options.chain;
     if (chain !== undefined) {
       return Promise.all(
-        record.params.assets.map(async (token) => {
-          const h = await chain.holdings(record.channelId, token);
+        record.params.assets.map(async (_token, assetIndex) => {
+          const h = await chain.holdings(record.channelId, assetIndex);
           return [h.available0 + h.paid0, h.available1 + h.paid1] as const;
         }),
       );
@@ -791,6 +925,26 @@ function rejectionError(answer: Extract<NodeMessageParsed, { type: "rejected" }>
   const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
   const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
   return new ClientError("REJECTED", `the venue rejected the ${what}: ${answer.code} ${answer.message}${rule}`, rejection);
+}
+
+/**
+ * Balances the chain backs. A negative balance means the chain holds less than the state assigns
+ * (a store of another chain, deposits not yet seen): the side in the red is shown at 0, the other
+ * at most what the chain holds, and the difference is the shortfall.
+ */
+function backed(asset: Address, venue: bigint, me: bigint): Balance {
+  if (venue >= 0n && me >= 0n) return { asset, venue, me, shortfall: 0n };
+  const held = venue + me > 0n ? venue + me : 0n;
+  const shortfall = (venue < 0n ? -venue : 0n) + (me < 0n ? -me : 0n);
+  return { asset, venue: venue < 0n ? 0n : held, me: me < 0n ? 0n : held, shortfall };
+}
+
+/**
+ * Whether a failed `open` can never open the channel: it reverted (mined, or refused before it was
+ * sent), or it was never sent (no funds for gas, refused by the signer, nonce already used).
+ */
+function neverOpens(error: unknown): boolean {
+  return error instanceof ChainError && ["REVERTED", "INSUFFICIENT_FUNDS", "REJECTED", "NONCE_CONFLICT", "NOT_AGREED"].includes(error.code);
 }
 
 function nowSeconds(): bigint {

@@ -6,20 +6,28 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { createSigner, nobleVerifier, type Address, type SignerImplementation } from "../protocol/index.js";
 import { LevelStore } from "../store/level-store.js";
 import { AdjudicatorClient, type TxProgress } from "../chain/adjudicator.js";
-import { ClearlineClient, type ClientEvent } from "./client.js";
+import { ClearlineClient, type ClientEvent, type InvoiceLimits } from "./client.js";
+import { chainBindingOf, channelsOnChain } from "./chain-binding.js";
 
 export * from "./client.js";
+export { chainBindingOf, channelsOnChain } from "./chain-binding.js";
 
 export interface ClientSettings {
   nodeUrl: string;
   privateKey: string;
   rpcUrl: string;
   adjudicator: Address;
-  /** Where the client keeps its agreed states (one LevelDB per investor key). */
+  /**
+   * Where the client keeps its agreed states (one LevelDB per investor key). The store belongs to
+   * the chain it was first used with: another chain (a restarted local chain too) is WRONG_CHAIN;
+   * use one data directory per chain.
+   */
   dataDir: string;
   signer?: SignerImplementation;
   responseTimeoutMs?: number;
   reconnect?: boolean;
+  /** Bounds of the invoices the client issues (defaults: DEFAULT_INVOICE_LIMITS). */
+  invoices?: Partial<InvoiceLimits>;
   onEvent?: (event: ClientEvent) => void;
   onProgress?: (progress: TxProgress) => void;
   pollIntervalMs?: number;
@@ -47,7 +55,7 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
     signer = await createSigner(settings.privateKey, settings.signer ?? "noble");
     const directory = join(settings.dataDir, signer.address.toLowerCase());
     mkdirSync(directory, { recursive: true });
-    store = await LevelStore.open(directory);
+    store = await LevelStore.open(directory, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) });
   } catch (error) {
     provider.destroy();
     throw error;
@@ -61,6 +69,7 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
     chain,
     ...(settings.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: settings.responseTimeoutMs }),
     ...(settings.reconnect === undefined ? {} : { reconnect: settings.reconnect }),
+    ...(settings.invoices === undefined ? {} : { invoices: settings.invoices }),
     ...(settings.onEvent ? { onEvent: settings.onEvent } : {}),
   });
   return {
