@@ -11,3 +11,5 @@ export * from "./order.js";
 export * from "./order-json.js";
 export * from "./log-entry.js";
 export * from "./receipt.js";
+export * from "./book.js";
+export * from "./matching.js";
