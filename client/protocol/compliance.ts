@@ -8,7 +8,8 @@
  *   `(value, expiresAt, validator, generation)` per account and type;
  * - `TransferRules`: the jurisdiction it reads, accreditation required, blocked countries,
  *   lock-ups, maximum balance;
- * - `RestrictedToken`: its rules contract, paused, frozen accounts, balances.
+ * - `RestrictedToken`: its rules contract, paused, frozen accounts, balances, controllers and the
+ *   recovery treasury.
  *
  * Maps are keyed by `addressKey(address)` (lowercase), so a caller's address casing can never make a
  * lookup miss (a missed frozen entry would fail open). Facts are immutable: reducers return new facts
@@ -18,13 +19,19 @@
  * `detectRestriction` follows the evaluation order of docs/compliance.md step by step and returns the
  * same ERC-1404 code as `RestrictedToken.detectTransferRestriction` (a differential test checks it).
  */
-import { EventFragment, Interface, ZeroAddress, type LogDescription } from "ethers";
+import { EventFragment, Interface, ZeroAddress, id, type LogDescription } from "ethers";
 import { ComplianceError, ProtocolError } from "./errors.js";
 import { RESTRICTION_CODES, type RestrictionCode } from "./restriction-codes.js";
 import type { Address } from "./types.js";
 
 /** Attribute type ids of the Jurisdiction (docs/compliance.md). */
 export const ATTRIBUTE_TYPES = { KYC: 1n, AML: 2n, ACCREDITED: 3n, COUNTRY: 4n, CUSTODIAN: 5n } as const;
+
+/** The value of a flag attribute (KYC, AML, ACCREDITED, CUSTODIAN) that counts; any other grants nothing. */
+export const FLAG_SET = 1n;
+
+/** `RestrictedToken.CONTROLLER_ROLE`. */
+export const CONTROLLER_ROLE = id("CONTROLLER_ROLE");
 
 /** The key of an address in every facts map. */
 export function addressKey(address: Address): string {
@@ -79,6 +86,10 @@ export interface TokenFacts {
   readonly frozen: ReadonlySet<string>;
   /** On-chain `balanceOf`, by `addressKey`. */
   readonly balances: ReadonlyMap<string, bigint>;
+  /** `addressKey`s of the holders of CONTROLLER_ROLE (from RoleGranted/RoleRevoked). */
+  readonly controllers: ReadonlySet<string>;
+  /** The recovery treasury (from TreasuryChanged); null when none. */
+  readonly treasury: Address | null;
 }
 
 /** Where in the chain an event was emitted. */
@@ -122,7 +133,7 @@ export function trackRules(facts: ComplianceFacts, rules: Address, jurisdiction:
 /** Starts mirroring a RestrictedToken. Tokens that are not tracked are unrestricted for the channel. */
 export function trackToken(facts: ComplianceFacts, token: Address): ComplianceFacts {
   if (facts.tokens.has(addressKey(token))) return facts;
-  const initial: TokenFacts = { rules: null, paused: false, frozen: new Set(), balances: new Map() };
+  const initial: TokenFacts = { rules: null, paused: false, frozen: new Set(), balances: new Map(), controllers: new Set(), treasury: null };
   return { ...facts, tokens: new Map(facts.tokens).set(addressKey(token), initial) };
 }
 
@@ -147,6 +158,11 @@ export function hasValidAttribute(jurisdiction: JurisdictionFacts, account: Addr
   return validAttribute(jurisdiction, account, typeId, now) !== undefined;
 }
 
+/** Whether `account` holds a valid flag attribute of `typeId` with value 1 (what the transfer rules count). */
+export function hasFlag(jurisdiction: JurisdictionFacts, account: Address, typeId: bigint, now: bigint): boolean {
+  return validAttribute(jurisdiction, account, typeId, now)?.value === FLAG_SET;
+}
+
 function validAttribute(
   jurisdiction: JurisdictionFacts,
   account: Address,
@@ -168,6 +184,9 @@ function incomplete(why: string, token: Address): never {
  * (`from` = zero is a mint, `to` = zero a burn). `holdings` replaces `balanceOf` in steps 4 and 10:
  * at layer two it counts the investor's channel balances too. Throws COMPLIANCE_UNKNOWN when the
  * token, its rules or their jurisdiction are not mirrored (fail closed).
+ *
+ * The token passes a custodian paying a controller or the treasury after step 4 (recovery); it asks
+ * only when a rule fails, which gives the same code as skipping steps 5–10 for such a transfer.
  */
 export function detectRestriction(
   facts: ComplianceFacts,
@@ -194,16 +213,19 @@ export function detectRestriction(
   const rules = facts.rules.get(addressKey(tokenFacts.rules)) ?? incomplete("rules contract not tracked", token);
   const jurisdiction =
     facts.jurisdictions.get(addressKey(rules.jurisdiction)) ?? incomplete("jurisdiction not tracked", token);
-  const valid = (account: Address, typeId: bigint): boolean => hasValidAttribute(jurisdiction, account, typeId, now);
-  const isEligible = (account: Address): boolean => valid(account, ATTRIBUTE_TYPES.KYC) && valid(account, ATTRIBUTE_TYPES.AML);
-  const toCustodian = !isBurn && valid(to, ATTRIBUTE_TYPES.CUSTODIAN);
+  const flag = (account: Address, typeId: bigint): boolean => hasFlag(jurisdiction, account, typeId, now);
+  const isEligible = (account: Address): boolean => flag(account, ATTRIBUTE_TYPES.KYC) && flag(account, ATTRIBUTE_TYPES.AML);
+  const isRecoveryRecipient =
+    !isBurn && (tokenFacts.controllers.has(addressKey(to)) || (tokenFacts.treasury !== null && addressKey(tokenFacts.treasury) === addressKey(to)));
+  if (!isMint && isRecoveryRecipient && flag(from, ATTRIBUTE_TYPES.CUSTODIAN)) return RESTRICTION_CODES.SUCCESS;
+  const toCustodian = !isBurn && flag(to, ATTRIBUTE_TYPES.CUSTODIAN);
 
-  if (!isMint && !valid(from, ATTRIBUTE_TYPES.CUSTODIAN) && !isEligible(from)) return RESTRICTION_CODES.SENDER_NOT_ELIGIBLE;
+  if (!isMint && !flag(from, ATTRIBUTE_TYPES.CUSTODIAN) && !isEligible(from)) return RESTRICTION_CODES.SENDER_NOT_ELIGIBLE;
   if (!isBurn && !toCustodian && !isEligible(to)) return RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE;
   // A deposit into a custodian (a channel) is no change of ownership, so it is allowed during a lock-up.
   if (!isMint && !toCustodian && now < (rules.lockups.get(addressKey(from)) ?? 0n)) return RESTRICTION_CODES.SENDER_LOCKED;
   if (isBurn || toCustodian) return RESTRICTION_CODES.SUCCESS;
-  if (rules.accreditationRequired && !valid(to, ATTRIBUTE_TYPES.ACCREDITED)) return RESTRICTION_CODES.RECEIVER_NOT_ACCREDITED;
+  if (rules.accreditationRequired && !flag(to, ATTRIBUTE_TYPES.ACCREDITED)) return RESTRICTION_CODES.RECEIVER_NOT_ACCREDITED;
   const country = validAttribute(jurisdiction, to, ATTRIBUTE_TYPES.COUNTRY, now)?.value ?? 0n;
   if (rules.blockedCountries.has(country)) return RESTRICTION_CODES.RECEIVER_COUNTRY_BLOCKED;
   if (rules.maxBalance > 0n && holdingsOf(to) + amount > rules.maxBalance) return RESTRICTION_CODES.MAX_BALANCE_EXCEEDED;
@@ -253,6 +275,8 @@ export type ComplianceEvent = { readonly position?: LogPosition } & (
   | { readonly name: "AddressFrozen" | "AddressUnfrozen"; readonly emitter: Address; readonly account: Address }
   | { readonly name: "RulesReplaced"; readonly emitter: Address; readonly newRules: Address }
   | { readonly name: "Transfer"; readonly emitter: Address; readonly from: Address; readonly to: Address; readonly value: bigint }
+  | { readonly name: "RoleGranted" | "RoleRevoked"; readonly emitter: Address; readonly role: string; readonly account: Address }
+  | { readonly name: "TreasuryChanged"; readonly emitter: Address; readonly newTreasury: Address }
 );
 
 /** The ABI of every event the mirror consumes, as the contracts declare them. */
@@ -271,6 +295,9 @@ export const COMPLIANCE_EVENTS_ABI = [
   "event AddressUnfrozen(address indexed account, address indexed issuer)",
   "event RulesReplaced(address indexed previousRules, address indexed newRules)",
   "event Transfer(address indexed from, address indexed to, uint256 value)",
+  "event RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)",
+  "event RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)",
+  "event TreasuryChanged(address indexed previousTreasury, address indexed newTreasury)",
 ] as const;
 
 const complianceInterface = new Interface(COMPLIANCE_EVENTS_ABI);
@@ -341,6 +368,11 @@ function eventOf(parsed: LogDescription, emitter: Address): ComplianceEvent | nu
       return { name: "RulesReplaced", emitter, newRules: a.getValue("newRules") };
     case "Transfer":
       return { name: "Transfer", emitter, from: a.getValue("from"), to: a.getValue("to"), value: a.getValue("value") };
+    case "RoleGranted":
+    case "RoleRevoked":
+      return { name: parsed.name, emitter, role: a.getValue("role"), account: a.getValue("account") };
+    case "TreasuryChanged":
+      return { name: "TreasuryChanged", emitter, newTreasury: a.getValue("newTreasury") };
     default:
       return null;
   }
@@ -511,6 +543,23 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
       move(event.from, -event.value);
       move(event.to, event.value);
       token.balances = balances;
+      return;
+    }
+    case "RoleGranted":
+    case "RoleRevoked": {
+      // Only a tracked token's controllers matter; other roles and other contracts' roles are ignored.
+      if (event.role.toLowerCase() !== CONTROLLER_ROLE) return;
+      const token = draft.token(event.emitter);
+      if (token === undefined) return;
+      const controllers = draft.set(token.controllers);
+      if (event.name === "RoleGranted") controllers.add(addressKey(event.account));
+      else controllers.delete(addressKey(event.account));
+      token.controllers = controllers;
+      return;
+    }
+    case "TreasuryChanged": {
+      const token = draft.token(event.emitter);
+      if (token !== undefined) token.treasury = addressKey(event.newTreasury) === ZERO_KEY ? null : event.newTreasury;
       return;
     }
   }

@@ -3,9 +3,12 @@ pragma solidity ^0.8.24;
 
 /// @title Attribute type ids of the Clearline identity registry (docs/compliance.md).
 /// @notice One id per attribute type; the value meaning is fixed by the spec, the registry does not
-/// interpret values. The transfer rules only ask whether KYC, AML, ACCREDITED and CUSTODIAN are
-/// *valid*; COUNTRY's value is the ISO 3166-1 numeric code.
+/// interpret values. KYC, AML, ACCREDITED and CUSTODIAN are flags: the transfer rules count one only
+/// when it is valid *and* its value is {FLAG_SET} (any other value, e.g. 0 = rejected, does not
+/// count); COUNTRY's value is the ISO 3166-1 numeric code.
 library AttributeTypes {
+    /// @notice The value of a flag attribute (KYC, AML, ACCREDITED, CUSTODIAN) that counts.
+    uint256 internal constant FLAG_SET = 1;
     /// @notice 1 = verified.
     uint256 internal constant KYC = 1;
     /// @notice 1 = cleared.

@@ -26,4 +26,15 @@ interface ITransferRules {
         external
         view
         returns (uint8);
+
+    /// @notice Whether `account` is a custodian: it holds a valid CUSTODIAN attribute of value 1.
+    /// @param account The account.
+    /// @return True for a custodian.
+    function isCustodian(address account) external view returns (bool);
+
+    /// @notice Whether `spender` may move someone else's tokens with an allowance (`transferFrom`
+    /// with spender ≠ from): it must be eligible (valid KYC and AML of value 1) or a custodian.
+    /// @param spender The account calling `transferFrom`.
+    /// @return True when allowed.
+    function isSpenderAllowed(address spender) external view returns (bool);
 }

@@ -13,8 +13,10 @@ import {RestrictionCodes} from "./RestrictionCodes.sol";
 /// @title RestrictedToken: an ERC-1404 security token whose transfers ask a replaceable rules contract.
 /// @notice Steps 1–4 of docs/compliance.md (paused, sender frozen, receiver frozen, balance) are
 /// evaluated here, steps 5–10 by {ITransferRules}. Transfers, `transferFrom` and mints go through
-/// `_update`, the single override point, and revert with {TransferRestricted} on a non-zero code.
-/// Burns (issuer only) and forced transfers (controller only) bypass the rules.
+/// `_update`, the single override point, and revert with {TransferRestricted} on a non-zero code; a
+/// spender acting for someone else must itself be unfrozen and eligible (or a custodian). Burns
+/// (issuer only) and forced transfers (controller only) bypass the rules but never touch a custodian's
+/// holdings. A custodian may pay a controller or the treasury without the receiver rules (recovery).
 /// @dev Roles: `DEFAULT_ADMIN_ROLE` manages roles; `ISSUER_ROLE` mints, burns, pauses, freezes and
 /// replaces the rules; `CONTROLLER_ROLE` forces transfers (ERC-1644 style).
 contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
@@ -25,6 +27,7 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
 
     uint8 private immutable _DECIMALS;
     ITransferRules private _rules;
+    address private _treasury;
     mapping(address account => bool) private _frozen;
 
     /// @notice The issuer `issuer` froze `account`.
@@ -37,6 +40,8 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     event ForcedTransferred(
         address indexed controller, address indexed from, address indexed to, uint256 value, bytes reason
     );
+    /// @notice The recovery treasury changed from `previousTreasury` to `newTreasury` (zero = none).
+    event TreasuryChanged(address indexed previousTreasury, address indexed newTreasury);
 
     /// @notice The transfer (or mint) is restricted with ERC-1404 `code` and its `message`.
     error TransferRestricted(uint8 code, string message);
@@ -46,6 +51,12 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     error AccountAlreadyFrozen(address account);
     /// @notice `account` is not frozen.
     error AccountNotFrozen(address account);
+    /// @notice `spender` is frozen and may not move `from`'s tokens with an allowance.
+    error SpenderFrozen(address spender, address from);
+    /// @notice `spender` lacks valid KYC/AML (and is no custodian) and may not move `from`'s tokens.
+    error SpenderNotEligible(address spender, address from);
+    /// @notice `custodian` holds tokens on behalf of investors: no burn or forced transfer may take them.
+    error CustodyProtected(address custodian);
 
     /// @notice Deploys the token.
     /// @dev `admin` receives `DEFAULT_ADMIN_ROLE`, `ISSUER_ROLE` and `CONTROLLER_ROLE`; governance may
@@ -71,13 +82,19 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
 
     /// @inheritdoc IERC1404
     /// @dev Steps 1–4 here, then `rules().detect(from, to, value, balanceOf(to))`; `from == 0` is a
-    /// mint, `to == 0` a burn.
+    /// mint, `to == 0` a burn. Recovery: a custodian paying a controller or the treasury passes after
+    /// step 4 (steps 5–10 are about investors; neither party is one).
     function detectTransferRestriction(address from, address to, uint256 value) public view returns (uint8) {
         if (paused()) return RestrictionCodes.PAUSED;
         if (_frozen[from]) return RestrictionCodes.SENDER_FROZEN;
         if (_frozen[to]) return RestrictionCodes.RECEIVER_FROZEN;
         if (from != address(0) && balanceOf(from) < value) return RestrictionCodes.INSUFFICIENT_BALANCE;
-        return _rules.detect(from, to, value, to == address(0) ? 0 : balanceOf(to));
+        uint8 code = _rules.detect(from, to, value, to == address(0) ? 0 : balanceOf(to));
+        // Asked only when a rule fails, so ordinary transfers pay nothing for the recovery exemption.
+        if (code != RestrictionCodes.SUCCESS && _isRecoveryRecipient(to) && _rules.isCustodian(from)) {
+            return RestrictionCodes.SUCCESS;
+        }
+        return code;
     }
 
     /// @inheritdoc IRestrictedToken
@@ -110,10 +127,12 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     }
 
     /// @notice Burns `amount` from `from`, bypassing the rules (also while paused or frozen).
-    /// @dev Only `ISSUER_ROLE`. Needs no allowance.
+    /// @dev Only `ISSUER_ROLE`. Needs no allowance. Reverts with {CustodyProtected} when `from` is a
+    /// custodian: its tokens belong to investors.
     /// @param from The holder.
     /// @param amount The amount in base units.
     function burn(address from, uint256 amount) external onlyRole(ISSUER_ROLE) {
+        if (_rules.isCustodian(from)) revert CustodyProtected(from);
         _burn(from, amount);
     }
 
@@ -159,9 +178,11 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     }
 
     /// @notice Moves `amount` from `from` to `to` bypassing every rule (paused, frozen, eligibility,
-    /// lock-up, ...), ERC-1644 style, e.g. to recover a frozen holder's tokens.
-    /// @dev Only `CONTROLLER_ROLE`. Emits {IERC20-Transfer} and {ForcedTransferred}. Reverts with the
-    /// ERC-20 errors on a zero address or an insufficient balance.
+    /// lock-up, ...), ERC-1644 style, e.g. to recover a frozen holder's tokens. Never from a custodian:
+    /// tokens in custody are recovered through the custodian (the adjudicator's controller recovery).
+    /// @dev Only `CONTROLLER_ROLE`. Emits {IERC20-Transfer} and {ForcedTransferred}. Reverts with
+    /// {CustodyProtected} when `from` is a custodian, with the ERC-20 errors on a zero address or an
+    /// insufficient balance.
     /// @param from The holder.
     /// @param to The receiver.
     /// @param amount The amount in base units.
@@ -172,9 +193,41 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     {
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        if (_rules.isCustodian(from)) revert CustodyProtected(from);
         // ERC20's accounting directly: forced transfers skip this contract's rule check in `_update`.
         super._update(from, to, amount);
         emit ForcedTransferred(msg.sender, from, to, amount, reason);
+    }
+
+    /// @notice Designates the recovery treasury: like a controller, it may receive from a custodian
+    /// without the receiver rules (steps 5–10), so a frozen holder's claimable balance can be recovered
+    /// to it. Zero removes the designation.
+    /// @dev Only `ISSUER_ROLE`. Emits {TreasuryChanged}.
+    /// @param newTreasury The treasury, or zero for none.
+    function setTreasury(address newTreasury) external onlyRole(ISSUER_ROLE) {
+        address previous = _treasury;
+        _treasury = newTreasury;
+        emit TreasuryChanged(previous, newTreasury);
+    }
+
+    // ----------------------------------------------------------------------------------- ERC-20
+
+    /// @notice ERC-20 `transferFrom`. A spender acting for someone else (`spender != from`) must not be
+    /// frozen and must be eligible (valid KYC and AML) or a custodian: an allowance does not let a
+    /// frozen or unverified account move tokens.
+    /// @dev The spender is checked first ({SpenderFrozen}, {SpenderNotEligible}), then the transfer
+    /// as every transfer ({TransferRestricted}).
+    /// @param from The holder.
+    /// @param to The receiver.
+    /// @param value The amount in base units.
+    /// @return True (reverts otherwise).
+    function transferFrom(address from, address to, uint256 value) public override(ERC20, IERC20) returns (bool) {
+        address spender = _msgSender();
+        if (spender != from) {
+            if (_frozen[spender]) revert SpenderFrozen(spender, from);
+            if (!_rules.isSpenderAllowed(spender)) revert SpenderNotEligible(spender, from);
+        }
+        return super.transferFrom(from, to, value);
     }
 
     // ---------------------------------------------------------------------------------------- views
@@ -187,6 +240,12 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     /// @inheritdoc IRestrictedToken
     function isFrozen(address account) external view returns (bool) {
         return _frozen[account];
+    }
+
+    /// @notice The recovery treasury designated by the issuer (zero = none).
+    /// @return The treasury.
+    function treasury() external view returns (address) {
+        return _treasury;
     }
 
     /// @notice The rules contract asked for steps 5–10.
@@ -210,6 +269,11 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     }
 
     // ------------------------------------------------------------------------------------- internal
+
+    /// @dev A controller or the treasury: the only receivers a custodian may pay without the receiver rules.
+    function _isRecoveryRecipient(address account) private view returns (bool) {
+        return account != address(0) && (account == _treasury || hasRole(CONTROLLER_ROLE, account));
+    }
 
     /// @dev The single override point: every transfer, `transferFrom` and mint is checked; burns
     /// (`to == 0`, only reachable through {burn}) are not.

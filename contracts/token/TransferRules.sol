@@ -8,7 +8,8 @@ import {ITransferRules} from "./ITransferRules.sol";
 import {RestrictionCodes} from "./RestrictionCodes.sol";
 
 /// @title TransferRules: steps 5–10 of the evaluation order in docs/compliance.md.
-/// @notice Reads identity attributes from a {IJurisdiction} and its own per-token configuration:
+/// @notice Reads identity attributes from a {IJurisdiction} (a flag attribute counts only when valid
+/// and of value 1) and its own per-token configuration:
 /// accreditation required, blocked receiver countries, per-holder lock-ups and a maximum balance per
 /// holder. One instance serves one token. `RULES_ADMIN_ROLE` changes the configuration;
 /// `DEFAULT_ADMIN_ROLE` (governance) manages roles.
@@ -112,6 +113,17 @@ contract TransferRules is ITransferRules, AccessControl {
         return _detect(from, to, value, receiverBalance, false);
     }
 
+    /// @inheritdoc ITransferRules
+    function isCustodian(address account) external view returns (bool) {
+        return _isCustodian(account);
+    }
+
+    /// @inheritdoc ITransferRules
+    /// @dev The custodian check first: the usual spender is the adjudicator pulling a deposit.
+    function isSpenderAllowed(address spender) external view returns (bool) {
+        return _isCustodian(spender) || _isEligible(spender);
+    }
+
     // ---------------------------------------------------------------------------------------- views
 
     /// @notice The identity registry these rules read.
@@ -171,7 +183,7 @@ contract TransferRules is ITransferRules, AccessControl {
         }
         // 8.–10. only concern a non-custodian receiver
         if (to == address(0) || toCustodian) return RestrictionCodes.SUCCESS;
-        if (_accreditationRequired && !_JURISDICTION.hasValidAttribute(to, AttributeTypes.ACCREDITED)) {
+        if (_accreditationRequired && !_hasFlag(to, AttributeTypes.ACCREDITED)) {
             return RestrictionCodes.RECEIVER_NOT_ACCREDITED;
         }
         if (_blockedCountries.length() != 0) {
@@ -187,11 +199,16 @@ contract TransferRules is ITransferRules, AccessControl {
     }
 
     function _isCustodian(address account) private view returns (bool) {
-        return _JURISDICTION.hasValidAttribute(account, AttributeTypes.CUSTODIAN);
+        return _hasFlag(account, AttributeTypes.CUSTODIAN);
     }
 
     function _isEligible(address account) private view returns (bool) {
-        return _JURISDICTION.hasValidAttribute(account, AttributeTypes.KYC)
-            && _JURISDICTION.hasValidAttribute(account, AttributeTypes.AML);
+        return _hasFlag(account, AttributeTypes.KYC) && _hasFlag(account, AttributeTypes.AML);
+    }
+
+    /// @dev Valid *and* of value 1: a validator recording another value (e.g. 0 = rejected) grants nothing.
+    function _hasFlag(address account, uint256 typeId) private view returns (bool) {
+        (uint256 value, , , bool valid) = _JURISDICTION.attributeOf(account, typeId);
+        return valid && value == AttributeTypes.FLAG_SET;
     }
 }

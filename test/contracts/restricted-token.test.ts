@@ -196,15 +196,14 @@ describe("RestrictedToken + TransferRules", () => {
   describe("evaluation order, one step at a time", () => {
     it("0x00: an eligible investor pays an eligible investor (transfer and transferFrom)", async () => {
       await expectTransfer(alice, bob, 100n, CODE.SUCCESS);
-      await (await token.connect(alice).approve(dave.address, 50n)).wait();
-      // the spender is not checked, only from and to
-      await expectEvent(token.connect(dave).transferFrom(alice.address, carol.address, 50n), token, "Transfer", [
+      await (await token.connect(alice).approve(bob.address, 50n)).wait();
+      await expectEvent(token.connect(bob).transferFrom(alice.address, carol.address, 50n), token, "Transfer", [
         alice.address,
         carol.address,
         50n,
       ]);
       expect(await token.balanceOf(carol.address)).toBe(50n);
-      expect(await token.allowance(alice.address, dave.address)).toBe(0n);
+      expect(await token.allowance(alice.address, bob.address)).toBe(0n);
     });
 
     it("step 1, 0x54: paused blocks transfers, transferFrom and mints, before every other check", async () => {
@@ -419,6 +418,173 @@ describe("RestrictedToken + TransferRules", () => {
     });
   });
 
+  // ------------------------------------------------------------------------------ flag values
+
+  describe("KYC, AML, ACCREDITED and CUSTODIAN count only with value 1", () => {
+    const issueValue = async (account: HardhatEthersSigner, typeId: bigint, value: bigint): Promise<void> => {
+      const expiresAt = (await c.time.latest()) + ONE_YEAR;
+      await (await c.jurisdiction.connect(c.validator).issueAttribute(account.address, typeId, value, expiresAt)).wait();
+    };
+
+    for (const value of [0n, 2n, 2n ** 256n - 1n]) {
+      it(`KYC or AML of value ${value} is no eligibility (sender 0x56, receiver 0x57)`, async () => {
+        await issueValue(alice, ATTRIBUTE.KYC, value);
+        expect(await c.jurisdiction.hasValidAttribute(alice.address, ATTRIBUTE.KYC)).toBe(true); // valid, wrong value
+        await expectTransfer(alice, bob, 1n, CODE.SENDER_NOT_ELIGIBLE);
+        await expectTransfer(bob, alice, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+        await expectMint(alice, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+        await issueValue(alice, ATTRIBUTE.KYC, 1n);
+        await expectTransfer(alice, bob, 1n, CODE.SUCCESS);
+        await issueValue(bob, ATTRIBUTE.AML, value);
+        await expectTransfer(bob, alice, 1n, CODE.SENDER_NOT_ELIGIBLE);
+        await expectTransfer(alice, bob, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      });
+    }
+
+    it("ACCREDITED of value 0 or 2 is no accreditation (0xA2)", async () => {
+      await (await rules.setAccreditationRequired(true)).wait();
+      for (const value of [0n, 2n]) {
+        await issueValue(bob, ATTRIBUTE.ACCREDITED, value);
+        await expectTransfer(alice, bob, 1n, CODE.RECEIVER_NOT_ACCREDITED);
+      }
+      await issueValue(bob, ATTRIBUTE.ACCREDITED, 1n);
+      await expectTransfer(alice, bob, 1n, CODE.SUCCESS);
+    });
+
+    it("CUSTODIAN of value 0 or 2 grants no custodian exemption", async () => {
+      for (const value of [0n, 2n]) {
+        await issueValue(custodian, ATTRIBUTE.CUSTODIAN, value);
+        expect(await rules.isCustodian(custodian.address)).toBe(false);
+        await expectTransfer(alice, custodian, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+        await expectTransfer(custodian, bob, 1n, CODE.SENDER_NOT_ELIGIBLE);
+      }
+      await issueValue(custodian, ATTRIBUTE.CUSTODIAN, 1n);
+      expect(await rules.isCustodian(custodian.address)).toBe(true);
+      await expectTransfer(alice, custodian, 1n, CODE.SUCCESS);
+    });
+  });
+
+  // ----------------------------------------------------------------------------------- spender
+
+  describe("transferFrom: a spender acting for someone else", () => {
+    /** `spender` tries to move `amount` of alice's tokens to `to` with an allowance; `error` or success. */
+    async function expectSpend(spender: HardhatEthersSigner, to: HardhatEthersSigner, amount: bigint, error?: string): Promise<void> {
+      await (await token.connect(alice).approve(spender.address, amount)).wait();
+      const before = [await token.balanceOf(alice.address), await token.balanceOf(to.address)];
+      const action = token.connect(spender).transferFrom(alice.address, to.address, amount);
+      if (error === undefined) {
+        await expectEvent(action, token, "Transfer", [alice.address, to.address, amount]);
+        expect(await token.allowance(alice.address, spender.address)).toBe(0n);
+        return;
+      }
+      await expectRevert(action, token, error, [spender.address, alice.address]);
+      expect([await token.balanceOf(alice.address), await token.balanceOf(to.address)]).toEqual(before);
+      expect(await token.allowance(alice.address, spender.address)).toBe(amount);
+    }
+
+    it("an eligible spender may; a frozen one may not (SpenderFrozen), nothing changes", async () => {
+      await expectSpend(bob, carol, 10n);
+      await (await token.freeze(bob.address)).wait();
+      await expectSpend(bob, carol, 10n, "SpenderFrozen");
+      await expectSpend(bob, bob, 10n, "SpenderFrozen"); // also paying itself
+    });
+
+    it("a spender without valid KYC/AML (or of a value other than 1) may not (SpenderNotEligible)", async () => {
+      expect(await rules.isSpenderAllowed(dave.address)).toBe(false);
+      await expectSpend(dave, carol, 10n, "SpenderNotEligible");
+      await (await c.jurisdiction.connect(c.validator).issueAttribute(bob.address, ATTRIBUTE.AML, 2n, (await c.time.latest()) + ONE_YEAR)).wait();
+      expect(await rules.isSpenderAllowed(bob.address)).toBe(false);
+      await expectSpend(bob, carol, 10n, "SpenderNotEligible");
+    });
+
+    it("a custodian may pull a deposit (the adjudicator's deposit); with a lapsed attribute it may not", async () => {
+      expect(await rules.isSpenderAllowed(custodian.address)).toBe(true);
+      await expectSpend(custodian, custodian, 100n);
+      expect(await token.balanceOf(custodian.address)).toBe(600n);
+      await revoke(custodian, ATTRIBUTE.CUSTODIAN);
+      await expectSpend(custodian, custodian, 100n, "SpenderNotEligible");
+    });
+
+    it("is checked before the transfer's rules; the transfer's rules still apply to an allowed spender", async () => {
+      await (await token.freeze(bob.address)).wait();
+      await (await token.pause()).wait();
+      await expectSpend(bob, carol, 1n, "SpenderFrozen");
+      await (await token.unpause()).wait();
+      await (await token.connect(alice).approve(carol.address, 1n)).wait();
+      await expectRevert(token.connect(carol).transferFrom(alice.address, dave.address, 1n), token, "TransferRestricted", [
+        CODE.RECEIVER_NOT_ELIGIBLE,
+        MESSAGE[CODE.RECEIVER_NOT_ELIGIBLE],
+      ]);
+    });
+
+    it("spender == from is an ordinary transfer: the sender rules apply, not the spender rule", async () => {
+      await (await token.connect(alice).approve(alice.address, 10n)).wait();
+      await (await token.freeze(alice.address)).wait();
+      await expectRevert(token.connect(alice).transferFrom(alice.address, bob.address, 1n), token, "TransferRestricted", [
+        CODE.SENDER_FROZEN,
+        MESSAGE[CODE.SENDER_FROZEN],
+      ]);
+      await (await token.unfreeze(alice.address)).wait();
+      await expectEvent(token.connect(alice).transferFrom(alice.address, bob.address, 1n), token, "Transfer", [alice.address, bob.address, 1n]);
+    });
+  });
+
+  // ---------------------------------------------------------------------------------- recovery
+
+  describe("recovery: a custodian pays a controller or the treasury without the receiver rules", () => {
+    beforeEach(async () => {
+      // the strictest receiver rules: admin (a controller) and recovery have no attributes at all
+      await (await rules.setAccreditationRequired(true)).wait();
+      await (await rules.setCountryBlocked(0n, true)).wait();
+      await (await rules.setMaxBalance(1n)).wait();
+    });
+
+    it("a custodian pays a controller; the same payment to anyone else, or from an investor, is refused", async () => {
+      expect(await token.isController(admin.address)).toBe(true);
+      await expectTransfer(custodian, admin, 300n, CODE.SUCCESS);
+      await expectTransfer(custodian, recovery, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      await expectTransfer(alice, admin, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      // a controller that is also eligible is paid by an investor only under the receiver rules
+      await c.issueAttributes(admin);
+      await expectTransfer(alice, admin, 1n, CODE.MAX_BALANCE_EXCEEDED); // admin holds 300 > 1
+    });
+
+    it("the issuer designates a treasury (event, view, ISSUER_ROLE only); clearing it ends the exemption", async () => {
+      expect(await token.treasury()).toBe(c.ethers.ZeroAddress);
+      await expectTransfer(custodian, recovery, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      await expectRevert(token.connect(alice).setTreasury(recovery.address), token, "AccessControlUnauthorizedAccount", [alice.address, issuerRole]);
+      await expectEvent(token.setTreasury(recovery.address), token, "TreasuryChanged", [c.ethers.ZeroAddress, recovery.address]);
+      expect(await token.treasury()).toBe(recovery.address);
+      await expectTransfer(custodian, recovery, 200n, CODE.SUCCESS);
+      await expectTransfer(alice, recovery, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      await expectEvent(token.setTreasury(c.ethers.ZeroAddress), token, "TreasuryChanged", [recovery.address, c.ethers.ZeroAddress]);
+      await expectTransfer(custodian, recovery, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+    });
+
+    it("steps 1–4 still apply: paused, frozen custodian, frozen controller, the custodian's balance", async () => {
+      await expectTransfer(custodian, admin, 501n, CODE.INSUFFICIENT_BALANCE);
+      await (await token.freeze(admin.address)).wait();
+      await expectTransfer(custodian, admin, 1n, CODE.RECEIVER_FROZEN);
+      await (await token.freeze(custodian.address)).wait();
+      await expectTransfer(custodian, admin, 1n, CODE.SENDER_FROZEN);
+      await (await token.pause()).wait();
+      await expectTransfer(custodian, admin, 1n, CODE.PAUSED);
+    });
+
+    it("only a valid custodian and a current controller: a revoked role or a lapsed attribute ends it", async () => {
+      await (await token.grantRole(controllerRole, recovery.address)).wait();
+      await expectTransfer(custodian, recovery, 1n, CODE.SUCCESS);
+      await (await token.revokeRole(controllerRole, recovery.address)).wait();
+      await expectTransfer(custodian, recovery, 1n, CODE.RECEIVER_NOT_ELIGIBLE);
+      await revoke(custodian, ATTRIBUTE.CUSTODIAN);
+      await expectTransfer(custodian, admin, 1n, CODE.SENDER_NOT_ELIGIBLE);
+    });
+
+    it("the custodial release check has no such exemption", async () => {
+      expect(Number(await token.detectCustodialTransferRestriction(alice.address, admin.address, 1n))).toBe(CODE.RECEIVER_NOT_ELIGIBLE);
+    });
+  });
+
   // ------------------------------------------------------------------------- custodial release
 
   describe("detectCustodialTransferRestriction (a custodian releasing from's tokens to to)", () => {
@@ -584,6 +750,25 @@ describe("RestrictedToken + TransferRules", () => {
         alice.address,
         1000n,
         1001n,
+      ]);
+    });
+
+    it("forceTransfer and burn refuse a custodian's holdings (CustodyProtected); nothing moves", async () => {
+      const reason = hexlify(toUtf8Bytes("drain"));
+      await expectRevert(token.forceTransfer(custodian.address, recovery.address, 1n, reason), token, "CustodyProtected", [custodian.address]);
+      await expectRevert(token.forceTransfer(custodian.address, alice.address, 500n, reason), token, "CustodyProtected", [custodian.address]);
+      await expectRevert(token.burn(custodian.address, 1n), token, "CustodyProtected", [custodian.address]);
+      expect(await token.balanceOf(custodian.address)).toBe(500n);
+      expect(await token.totalSupply()).toBe(2500n);
+      // forcing into a custodian, or from an account whose CUSTODIAN attribute lapsed, is possible
+      await (await token.forceTransfer(alice.address, custodian.address, 1n, reason)).wait();
+      await revoke(custodian, ATTRIBUTE.CUSTODIAN);
+      await expectEvent(token.forceTransfer(custodian.address, recovery.address, 501n, reason), token, "ForcedTransferred", [
+        admin.address,
+        custodian.address,
+        recovery.address,
+        501n,
+        reason,
       ]);
     });
 

@@ -93,6 +93,8 @@ export type TransferRules = Typed<
     setMaxBalance: Send<[maxBalance: BigNumberish]>;
     detect: View<[from: AddressLike, to: AddressLike, value: BigNumberish, receiverBalance: BigNumberish], bigint>;
     detectCustodial: View<[from: AddressLike, to: AddressLike, value: BigNumberish, receiverBalance: BigNumberish], bigint>;
+    isCustodian: View<[account: AddressLike], boolean>;
+    isSpenderAllowed: View<[spender: AddressLike], boolean>;
     jurisdiction: View<[], string>;
     accreditationRequired: View<[], boolean>;
     isCountryBlocked: View<[country: BigNumberish], boolean>;
@@ -119,6 +121,8 @@ export type RestrictedToken = Typed<
       unfreeze: Send<[account: AddressLike]>;
       replaceRules: Send<[newRules: AddressLike]>;
       forceTransfer: Send<[from: AddressLike, to: AddressLike, amount: BigNumberish, reason: BytesLike]>;
+      setTreasury: Send<[newTreasury: AddressLike]>;
+      treasury: View<[], string>;
       isController: View<[account: AddressLike], boolean>;
       isFrozen: View<[account: AddressLike], boolean>;
       rules: View<[], string>;
