@@ -13,3 +13,4 @@ export * from "./log-entry.js";
 export * from "./receipt.js";
 export * from "./book.js";
 export * from "./matching.js";
+export * from "./replay.js";
