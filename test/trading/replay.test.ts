@@ -8,7 +8,7 @@ import {
   type FillEntry,
   type LogEntry,
 } from "../../client/protocol/trading/index.js";
-import { DOMAIN, MARKET } from "./fixtures.js";
+import { DOMAIN, MARKET, bob } from "./fixtures.js";
 import { buildLog, realMatcher, stepsArb } from "./logs.js";
 
 function codeOf(call: () => unknown): string {
@@ -123,6 +123,8 @@ describe("replay", () => {
       { ...cancel, target: 2n },
       { ...cancel, target: 9n },
       { ...cancel, signed: { ...cancel.signed, cancel: { ...cancel.signed.cancel, orderHash: `0x${"00".repeat(32)}` } } },
+      // Bob cancelling Alice's order by its hash: the order hash is right, the investor is not hers.
+      { ...cancel, signed: { ...cancel.signed, cancel: { ...cancel.signed.cancel, investor: bob.address } } },
     ];
     for (const variant of variants) expect(codeOf(() => replay([...log.slice(0, 3), variant], DOMAIN, start))).toBe("UNKNOWN_ORDER");
   });
