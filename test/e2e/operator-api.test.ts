@@ -58,7 +58,8 @@ describe("operator API and health of a node process", () => {
     it("refuses a request without the token, with a wrong one or in another scheme (401 ADMIN_UNAUTHORIZED), and changes nothing", async () => {
       const before = await refusals("ADMIN_UNAUTHORIZED");
       const securities = await venueSecurities();
-      for (const headers of [{}, { authorization: `Bearer ${"0".repeat(64)}` }, { authorization: `Basic ${node.adminToken}` }, { authorization: node.adminToken }]) {
+      const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${"0".repeat(64)}` }, { authorization: `Basic ${node.adminToken}` }, { authorization: node.adminToken }];
+      for (const headers of attempts) {
         const answer = await call(depositPath(), { method: "POST", headers });
         expect(answer.status).toBe(401);
         expect(answer.headers.get("www-authenticate")).toBe("Bearer");
@@ -73,7 +74,7 @@ describe("operator API and health of a node process", () => {
     it("refuses a browser's request, even one carrying the token (403 ADMIN_BROWSER_REFUSED), and changes nothing", async () => {
       const before = await refusals("ADMIN_BROWSER_REFUSED");
       const securities = await venueSecurities();
-      const browsers = [
+      const browsers: Record<string, string>[] = [
         { origin: "https://attacker.example" }, // a cross-origin POST from a web page
         { origin: "https://attacker.example", authorization: `Bearer ${node.adminToken}` },
         { origin: "null", authorization: `Bearer ${node.adminToken}` },
