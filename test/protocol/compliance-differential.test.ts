@@ -1,7 +1,8 @@
 /**
  * The compliance mirror against the deployed contracts: over rounds of random facts (attributes
- * present, expired, revoked, issued by a validator later removed or removed and re-approved;
- * countries; lock-ups; maximum balance; accreditation; frozen accounts; custodians; mint and burn
+ * present, expired, revoked, issued by a validator later removed or removed and re-approved, flags
+ * of value 1 or another value; countries; lock-ups; maximum balance; accreditation; frozen accounts;
+ * custodians; controllers and a treasury as recovery recipients, granted and revoked; mint and burn
  * addresses; a replaced rules contract; a pause) the mirror's code equals
  * `RestrictedToken.detectTransferRestriction` for every (from, to, amount) asked.
  *
@@ -31,9 +32,12 @@ import { ATTRIBUTE, ONE_YEAR, deployCompliance, type ComplianceFixture, type Tra
 type AttributeFate = "absent" | "valid" | "validFromB" | "expired" | "revoked";
 type ValidatorBFate = "kept" | "removed" | "reapproved";
 type LockupFate = "none" | "past" | "future";
+type Flag = Exclude<keyof typeof ATTRIBUTE, "COUNTRY">;
 
 interface HolderPlan {
   attributes: Record<keyof typeof ATTRIBUTE, AttributeFate>;
+  /** The value issued for each flag attribute: mostly 1, sometimes one that must not count. */
+  flagValues: Record<Flag, bigint>;
   country: bigint;
   lockup: LockupFate;
   frozen: boolean;
@@ -42,6 +46,10 @@ interface HolderPlan {
 
 interface RoundPlan {
   holders: HolderPlan[];
+  /** Which holder becomes a controller this round (the previous round's one loses the role). */
+  controller: number;
+  /** Which holder the issuer designates as treasury, or none. */
+  treasury: number | null;
   validatorB: Record<keyof typeof ATTRIBUTE, ValidatorBFate>;
   accreditationRequired: boolean;
   blockedCountries: bigint[];
@@ -58,8 +66,10 @@ const fate = (weights: [AttributeFate, number][]) => fc.oneof(...weights.map(([v
 const eligibility = fate([["valid", 6], ["validFromB", 3], ["absent", 1], ["expired", 1], ["revoked", 1]]);
 const accreditation = fate([["valid", 4], ["validFromB", 2], ["absent", 2], ["expired", 1], ["revoked", 1]]);
 const rare = fate([["absent", 6], ["valid", 2], ["validFromB", 1], ["expired", 1], ["revoked", 1]]);
+const flagValue = fc.constantFrom(1n, 1n, 1n, 1n, 1n, 0n, 2n);
 const holderPlan: fc.Arbitrary<HolderPlan> = fc.record({
   attributes: fc.record({ KYC: eligibility, AML: eligibility, ACCREDITED: accreditation, COUNTRY: eligibility, CUSTODIAN: rare }),
+  flagValues: fc.record({ KYC: flagValue, AML: flagValue, ACCREDITED: flagValue, CUSTODIAN: flagValue }),
   country: fc.constantFrom(...COUNTRIES),
   lockup: fc.constantFrom<LockupFate>("none", "none", "past", "future"),
   frozen: fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 }),
@@ -68,6 +78,8 @@ const holderPlan: fc.Arbitrary<HolderPlan> = fc.record({
 const bFate = fc.constantFrom<ValidatorBFate>("kept", "kept", "removed", "reapproved");
 const roundPlan: fc.Arbitrary<RoundPlan> = fc.record({
   holders: fc.array(holderPlan, { minLength: HOLDERS_PER_ROUND, maxLength: HOLDERS_PER_ROUND }),
+  controller: fc.nat({ max: HOLDERS_PER_ROUND - 1 }),
+  treasury: fc.option(fc.nat({ max: HOLDERS_PER_ROUND - 1 }), { nil: null }),
   validatorB: fc.record({ KYC: bFate, AML: bFate, ACCREDITED: bFate, COUNTRY: bFate, CUSTODIAN: bFate }),
   accreditationRequired: fc.boolean(),
   blockedCountries: fc.subarray(COUNTRIES),
@@ -77,8 +89,13 @@ const roundPlan: fc.Arbitrary<RoundPlan> = fc.record({
 let c: ComplianceFixture;
 let validatorB: HardhatEthersSigner;
 let rulesContracts: [TransferRules, TransferRules];
-let treasury: string;
+/** Funds the holders (by forced transfers); fully eligible. */
+let bank: string;
+/** A CUSTODIAN-only account holding tokens, so that its payments to recovery recipients are asked. */
 let custodian: string;
+/** The current round's holder with CONTROLLER_ROLE, and the previous round's (which lost it). */
+let roundController: string | null = null;
+let formerController: string | null = null;
 let facts: ComplianceFacts;
 let nextBlock = 0;
 
@@ -105,11 +122,12 @@ beforeAll(async () => {
   validatorB = c.unusedSigners.shift()!;
   const second = (await ethers.deployContract("TransferRules", [await c.jurisdiction.getAddress(), c.admin.address], c.admin)) as unknown as TransferRules;
   rulesContracts = [c.rules, second];
-  treasury = Wallet.createRandom().address;
+  bank = Wallet.createRandom().address;
   custodian = Wallet.createRandom().address;
-  await c.issueAttributes(treasury, { expiresAt: (await c.time.latest()) + 10n * ONE_YEAR });
+  await c.issueAttributes(bank, { expiresAt: (await c.time.latest()) + 10n * ONE_YEAR });
   await c.issueAttributes(custodian, { kyc: false, aml: false, accredited: false, country: null, custodian: true, expiresAt: (await c.time.latest()) + 10n * ONE_YEAR });
-  await send(c.token.mint(treasury, 10n ** 12n));
+  await send(c.token.mint(bank, 10n ** 12n));
+  await send(c.token.mint(custodian, 1_000n));
 
   // What the node does at start: track the contracts it is configured with, then catch up on logs.
   const jurisdiction = await c.jurisdiction.getAddress();
@@ -131,14 +149,14 @@ async function setUpRound(plan: RoundPlan, round: number): Promise<string[]> {
   for (const [i, holder] of plan.holders.entries()) {
     const account = holders[i]!;
     for (const name of names) {
-      const value = name === "COUNTRY" ? holder.country : 1n;
+      const value = name === "COUNTRY" ? holder.country : holder.flagValues[name];
       const attributeFate = holder.attributes[name];
       if (attributeFate === "absent") continue;
       const by = attributeFate === "validFromB" ? validatorB : c.validator;
       await issue(by, account, ATTRIBUTE[name], value, attributeFate === "expired" ? now + SHORT_LIFE : now + ONE_YEAR);
       if (attributeFate === "revoked") await send(c.jurisdiction.connect(c.validator).revokeAttribute(account, ATTRIBUTE[name]));
     }
-    if (holder.balance > 0n) await send(c.token.forceTransfer(treasury, account, holder.balance, "0x"));
+    if (holder.balance > 0n) await send(c.token.forceTransfer(bank, account, holder.balance, "0x"));
     if (holder.frozen) await send(c.token.freeze(account));
   }
   for (const name of names) {
@@ -147,6 +165,14 @@ async function setUpRound(plan: RoundPlan, round: number): Promise<string[]> {
     await send(c.jurisdiction.removeValidator(ATTRIBUTE[name], validatorB.address));
     if (bPlan === "reapproved") await send(c.jurisdiction.approveValidator(ATTRIBUTE[name], validatorB.address));
   }
+
+  // Recovery recipients: the mirror must follow RoleGranted/RoleRevoked and TreasuryChanged.
+  const controllerRole = await c.token.CONTROLLER_ROLE();
+  if (roundController !== null) await send(c.token.revokeRole(controllerRole, roundController));
+  formerController = roundController;
+  roundController = holders[plan.controller]!;
+  await send(c.token.grantRole(controllerRole, roundController));
+  await send(c.token.setTreasury(plan.treasury === null ? ZeroAddress : holders[plan.treasury]!));
 
   // Alternate the rules contract, so the mirror must follow RulesReplaced.
   const rules = rulesContracts[round % 2]!;
@@ -161,6 +187,11 @@ async function setUpRound(plan: RoundPlan, round: number): Promise<string[]> {
   // Expiring attributes lapse; nothing else is near a boundary, so the chain's exact call time is irrelevant.
   await c.time.increase(2n * SHORT_LIFE);
   return holders;
+}
+
+/** The admin (a controller throughout), the round's controller, and the round's treasury. */
+function isRecoveryRecipient(account: string, plan: RoundPlan, holders: string[]): boolean {
+  return account === c.admin.address || account === holders[plan.controller] || (plan.treasury !== null && account === holders[plan.treasury]);
 }
 
 interface Case {
@@ -203,10 +234,13 @@ describe("compliance mirror equals RestrictedToken.detectTransferRestriction", (
     const plans = fc.sample(roundPlan, { numRuns: ROUNDS, seed: 1404 });
     const codes = new Map<number, number>();
     let total = 0;
+    let recoveryCases = 0;
     for (const [round, plan] of plans.entries()) {
       const holders = await setUpRound(plan, round);
       await catchUp();
-      const cases = casesOf([...holders, treasury, custodian], plan.maxBalance);
+      const former = formerController === null ? [] : [formerController];
+      const cases = casesOf([...holders, ...former, bank, custodian, c.admin.address], plan.maxBalance);
+      recoveryCases += cases.filter((x) => x.from === custodian && isRecoveryRecipient(x.to, plan, holders)).length;
       for (const [code, count] of await compare(cases)) codes.set(code, (codes.get(code) ?? 0) + count);
       total += cases.length;
     }
@@ -214,13 +248,14 @@ describe("compliance mirror equals RestrictedToken.detectTransferRestriction", (
     // A pause overrides everything.
     await send(c.token.pause());
     await catchUp();
-    const paused = casesOf([treasury, custodian], 0n);
+    const paused = casesOf([bank, custodian], 0n);
     for (const [code, count] of await compare(paused)) codes.set(code, (codes.get(code) ?? 0) + count);
     total += paused.length;
     await send(c.token.unpause());
     await catchUp();
 
     expect(total).toBeGreaterThanOrEqual(1_000);
+    expect(recoveryCases).toBeGreaterThanOrEqual(ROUNDS * 2);
     expect([...codes.keys()].sort((a, b) => a - b)).toEqual(RESTRICTION_TABLE.map((e) => e.code));
   });
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Interface, ZeroAddress, getAddress } from "ethers";
+import { Interface, ZeroAddress, getAddress, id } from "ethers";
 import {
   ATTRIBUTE_TYPES,
+  CONTROLLER_ROLE,
   COMPLIANCE_EVENTS_ABI,
   COMPLIANCE_EVENT_TOPICS,
   ComplianceError,
@@ -14,6 +15,7 @@ import {
   decodeComplianceLog,
   detectRestriction,
   emptyComplianceFacts,
+  hasFlag,
   hasValidAttribute,
   isProtocolError,
   messageFor,
@@ -24,10 +26,23 @@ import {
   type ComplianceFacts,
   type RestrictionName,
 } from "../../client/protocol/index.js";
-import { ADJUDICATOR, DE, JURISDICTION, NOW, RULES, TOKEN, US, VALIDATOR, attributeEvents, baseFacts, mintEvent } from "./fixtures.js";
+import { ADJUDICATOR, DE, JURISDICTION, NOW, RULES, TOKEN, US, VALIDATOR, YEAR, attributeEvents, baseFacts, mintEvent } from "./fixtures.js";
 
 const ALICE = getAddress("0xa11ce00000000000000000000000000000000001");
 const BOB = getAddress("0xb0b0000000000000000000000000000000000002");
+const CONTROLLER = getAddress("0xc0c0000000000000000000000000000000000004");
+
+/** `account`'s attribute of `typeId` re-issued with `value` (valid, by the approved validator). */
+const issuedWithValue = (account: string, typeId: bigint, value: bigint): ComplianceEvent => ({
+  name: "AttributeIssued",
+  emitter: JURISDICTION,
+  account,
+  typeId,
+  validator: VALIDATOR,
+  value,
+  expiresAt: NOW + 1_000n,
+  generation: 0,
+});
 
 function facts(...events: ComplianceEvent[]): ComplianceFacts {
   return applyEvents(baseFacts(), [...attributeEvents(ALICE), ...attributeEvents(BOB), mintEvent(ALICE, 1_000n), ...events]);
@@ -109,6 +124,19 @@ describe("detectRestriction: each step of the evaluation order", () => {
     expect(code).toBe(RESTRICTION_CODES[expected]);
   });
 
+  it.each([
+    ["5. a sender's KYC of value 2", [issuedWithValue(ALICE, ATTRIBUTE_TYPES.KYC, 2n)], {}, "SENDER_NOT_ELIGIBLE"],
+    ["5. a sender's AML of value 0", [issuedWithValue(ALICE, ATTRIBUTE_TYPES.AML, 0n)], {}, "SENDER_NOT_ELIGIBLE"],
+    ["6. a receiver's KYC of value 0", [issuedWithValue(BOB, ATTRIBUTE_TYPES.KYC, 0n)], {}, "RECEIVER_NOT_ELIGIBLE"],
+    ["6. a receiver's AML of value 2^256-1", [issuedWithValue(BOB, ATTRIBUTE_TYPES.AML, 2n ** 256n - 1n)], {}, "RECEIVER_NOT_ELIGIBLE"],
+    ["8. ACCREDITED of value 2", [rules({ name: "AccreditationRequirementChanged", required: true }), issuedWithValue(BOB, ATTRIBUTE_TYPES.ACCREDITED, 2n)], {}, "RECEIVER_NOT_ACCREDITED"],
+    ["CUSTODIAN of value 2 is no custodian (receiver)", [issuedWithValue(ADJUDICATOR, ATTRIBUTE_TYPES.CUSTODIAN, 2n)], { to: ADJUDICATOR }, "RECEIVER_NOT_ELIGIBLE"],
+    ["CUSTODIAN of value 0 is no custodian (sender)", [mintEvent(ADJUDICATOR, 10n), issuedWithValue(ADJUDICATOR, ATTRIBUTE_TYPES.CUSTODIAN, 0n)], { from: ADJUDICATOR }, "SENDER_NOT_ELIGIBLE"],
+    ["value 1 again counts", [issuedWithValue(ALICE, ATTRIBUTE_TYPES.KYC, 2n), issuedWithValue(ALICE, ATTRIBUTE_TYPES.KYC, 1n)], {}, "SUCCESS"],
+  ] as [string, ComplianceEvent[], { from?: string; to?: string }, RestrictionName][])("flags count only with value 1: %s", (_, events, transfer, expected) => {
+    expect(detectRestriction(facts(...events), TOKEN, transfer.from ?? ALICE, transfer.to ?? BOB, 1n, NOW)).toBe(RESTRICTION_CODES[expected]);
+  });
+
   it("uses the holdings given instead of on-chain balances (layer two)", () => {
     const withMax = facts(rules({ name: "MaxBalanceChanged", maxBalance: 100n }));
     const holdings = (account: string) => (account === BOB ? 95n : 2_000n);
@@ -153,6 +181,48 @@ describe("detectRestriction: each step of the evaluation order", () => {
   });
 });
 
+describe("recovery: a custodian pays a controller or the treasury without steps 5–10", () => {
+  const strict = [
+    mintEvent(ADJUDICATOR, 100n),
+    rules({ name: "AccreditationRequirementChanged", required: true }),
+    rules({ name: "CountryBlockChanged", country: 0n, blocked: true }),
+    rules({ name: "MaxBalanceChanged", maxBalance: 1n }),
+  ];
+  const granted = (account: string, role = CONTROLLER_ROLE, emitter = TOKEN): ComplianceEvent => ({ name: "RoleGranted", emitter, role, account });
+  const revoked = (account: string): ComplianceEvent => ({ name: "RoleRevoked", emitter: TOKEN, role: CONTROLLER_ROLE, account });
+  const treasury = (newTreasury: string): ComplianceEvent => ({ name: "TreasuryChanged", emitter: TOKEN, newTreasury });
+  const code = (events: ComplianceEvent[], from = ADJUDICATOR, to = CONTROLLER, amount = 50n) =>
+    detectRestriction(facts(...strict, ...events), TOKEN, from, to, amount, NOW);
+
+  it("a custodian pays a controller (CONTROLLER_ROLE granted on the token), only while it holds the role", () => {
+    expect(code([])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(code([granted(CONTROLLER)])).toBe(RESTRICTION_CODES.SUCCESS);
+    expect(code([granted(CONTROLLER.toLowerCase())], ADJUDICATOR, CONTROLLER)).toBe(RESTRICTION_CODES.SUCCESS);
+    expect(code([granted(CONTROLLER), revoked(CONTROLLER)])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+  });
+
+  it("another role, or the role on another contract, is no controller", () => {
+    expect(code([granted(CONTROLLER, id("ISSUER_ROLE"))])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(code([granted(CONTROLLER, CONTROLLER_ROLE, RULES)])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+  });
+
+  it("a custodian pays the designated treasury; a cleared or replaced treasury is no longer one", () => {
+    expect(code([treasury(CONTROLLER)])).toBe(RESTRICTION_CODES.SUCCESS);
+    expect(code([treasury(CONTROLLER), treasury(ZeroAddress)])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(code([treasury(CONTROLLER), treasury(BOB)])).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(facts(treasury(ZeroAddress)).tokens.get(TOKEN.toLowerCase())!.treasury).toBeNull();
+  });
+
+  it("only from a custodian, and steps 1–4 still apply", () => {
+    expect(code([granted(CONTROLLER)], ALICE)).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(code([granted(CONTROLLER)], ADJUDICATOR, CONTROLLER, 101n)).toBe(RESTRICTION_CODES.INSUFFICIENT_BALANCE);
+    expect(code([granted(CONTROLLER), token({ name: "AddressFrozen", account: CONTROLLER })])).toBe(RESTRICTION_CODES.RECEIVER_FROZEN);
+    expect(code([granted(CONTROLLER), token({ name: "Paused" })])).toBe(RESTRICTION_CODES.PAUSED);
+    // a mint to a controller is no recovery
+    expect(code([granted(CONTROLLER)], ZeroAddress)).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+  });
+});
+
 describe("attribute validity", () => {
   const jurisdictionOf = (f: ComplianceFacts) => f.jurisdictions.get(JURISDICTION.toLowerCase())!;
   it("is strict at expiry: valid while now < expiresAt", () => {
@@ -168,6 +238,13 @@ describe("attribute validity", () => {
     expect(hasValidAttribute(jurisdictionOf(f), ALICE, ATTRIBUTE_TYPES.KYC, NOW)).toBe(false);
     const renewed = applyEvent(f, registry({ name: "AttributeIssued", account: ALICE, typeId: ATTRIBUTE_TYPES.KYC, validator: VALIDATOR, value: 1n, expiresAt: NOW + 10n, generation: 1 }));
     expect(hasValidAttribute(jurisdictionOf(renewed), ALICE, ATTRIBUTE_TYPES.KYC, NOW)).toBe(true);
+  });
+  it("a flag counts only when valid and of value 1; validity alone does not care about the value", () => {
+    const f = facts(issuedWithValue(ALICE, ATTRIBUTE_TYPES.KYC, 2n));
+    expect(hasValidAttribute(jurisdictionOf(f), ALICE, ATTRIBUTE_TYPES.KYC, NOW)).toBe(true);
+    expect(hasFlag(jurisdictionOf(f), ALICE, ATTRIBUTE_TYPES.KYC, NOW)).toBe(false);
+    expect(hasFlag(jurisdictionOf(f), ALICE, ATTRIBUTE_TYPES.AML, NOW)).toBe(true);
+    expect(hasFlag(jurisdictionOf(f), ALICE, ATTRIBUTE_TYPES.AML, NOW + YEAR)).toBe(false);
   });
 });
 
@@ -267,6 +344,10 @@ describe("decodeComplianceLog", () => {
     });
     expect(decodeComplianceLog(logOf("Paused", [ALICE]))).toMatchObject({ name: "Paused", emitter: TOKEN });
     expect(decodeComplianceLog(logOf("RulesReplaced", [ZeroAddress, RULES]))).toMatchObject({ name: "RulesReplaced", newRules: RULES });
+    expect(decodeComplianceLog(logOf("RoleGranted", [CONTROLLER_ROLE, BOB, ALICE]))).toMatchObject({ name: "RoleGranted", role: CONTROLLER_ROLE, account: BOB });
+    expect(decodeComplianceLog(logOf("RoleRevoked", [CONTROLLER_ROLE, BOB, ALICE]))).toMatchObject({ name: "RoleRevoked", role: CONTROLLER_ROLE, account: BOB });
+    expect(decodeComplianceLog(logOf("TreasuryChanged", [ZeroAddress, BOB]))).toMatchObject({ name: "TreasuryChanged", newTreasury: BOB });
+    expect(CONTROLLER_ROLE).toBe(id("CONTROLLER_ROLE"));
     expect(COMPLIANCE_EVENT_TOPICS).toHaveLength(COMPLIANCE_EVENTS_ABI.length);
   });
 
