@@ -14,3 +14,4 @@ export * from "./receipt.js";
 export * from "./book.js";
 export * from "./matching.js";
 export * from "./replay.js";
+export * from "./audit.js";
