@@ -3,9 +3,11 @@
 import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
+const amount = z.string().regex(/^[1-9][0-9]{0,77}$/, "a positive decimal amount in the token's smallest unit");
 
 export const nodeConfigSchema = z.strictObject({
   /** JSON-RPC URL of the chain. */
@@ -52,6 +54,24 @@ export const nodeConfigSchema = z.strictObject({
   healthTimeoutMs: z.coerce.number().int().min(100).default(2_000),
   healthCacheMs: z.coerce.number().int().min(0).default(1_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** What one investor may consume of the venue (docs/operations.md, "Bounds (engine)"). Optional: every key has a default. */
+  engineBounds: z
+    .strictObject({
+      /** Channels registered with `open` but not yet opened on chain (TOO_MANY_PROPOSED_CHANNELS). */
+      maxProposedChannelsPerInvestor: z.coerce.number().int().min(1).default(DEFAULT_ENGINE_BOUNDS.maxProposedChannelsPerInvestor),
+      /** A registered channel not opened on chain within this time is forgotten. */
+      proposedChannelTtlMs: z.coerce.number().int().min(60_000).default(DEFAULT_ENGINE_BOUNDS.proposedChannelTtlMs),
+      /** Relayed invoice requests per payer, token bucket (INVOICE_RATE_LIMITED). */
+      invoiceRequests: z
+        .strictObject({ perSecond: z.number().positive().default(DEFAULT_ENGINE_BOUNDS.invoiceRequests.perSecond), burst: z.number().min(1).default(DEFAULT_ENGINE_BOUNDS.invoiceRequests.burst) })
+        .default(DEFAULT_ENGINE_BOUNDS.invoiceRequests),
+      /** Unresolved locks in an investor's channels (TOO_MANY_LOCKS). */
+      maxLocksPerInvestor: z.coerce.number().int().min(1).default(DEFAULT_ENGINE_BOUNDS.maxLocksPerInvestor),
+      /** Value of an investor's unresolved locks per token, smallest units (IN_FLIGHT_LIMIT); per-token overrides below. */
+      maxValueInFlightPerInvestor: amount.default(DEFAULT_ENGINE_BOUNDS.maxValueInFlightPerInvestor.toString()),
+      maxValueInFlightByToken: z.array(z.strictObject({ token: address, max: amount })).default([]),
+    })
+    .optional(),
 });
 
 export type NodeConfig = z.output<typeof nodeConfigSchema>;
@@ -88,4 +108,14 @@ export function loadNodeConfig(file: string | undefined, env: NodeJS.ProcessEnv 
     throw new ConfigError(`invalid node configuration: ${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** The engine's bounds with their defaults filled in, in the engine's types. */
+export function engineBoundsOf(config: { engineBounds?: z.output<typeof nodeConfigSchema>["engineBounds"] | undefined }): EngineBounds {
+  const parsed = config.engineBounds ?? nodeConfigSchema.shape.engineBounds.unwrap().parse({});
+  return {
+    ...parsed,
+    maxValueInFlightPerInvestor: BigInt(parsed.maxValueInFlightPerInvestor),
+    maxValueInFlightByToken: new Map(parsed.maxValueInFlightByToken.map(({ token, max }) => [token, BigInt(max)])),
+  };
 }

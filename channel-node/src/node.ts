@@ -29,7 +29,7 @@ import { DisputeGuard } from "./disputes.js";
 import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor, syncedWriteProbe } from "./health.js";
 import { httpApi } from "./http.js";
-import type { NodeConfig } from "./config.js";
+import { engineBoundsOf, type NodeConfig } from "./config.js";
 
 export interface RunningNode {
   readonly url: string;
@@ -104,6 +104,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     maxChallengePeriod: BigInt(config.maxChallengePeriod),
     prices: config.prices,
     responseTimeoutMs: config.responseTimeoutMs,
+    bounds: engineBoundsOf(config),
     facts: () => facts,
     now: () => BigInt(Math.floor(Date.now() / 1000)),
     logger: logger.child({ component: "engine" }),
@@ -125,6 +126,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
       metrics.lastBlock.set(block);
       await guard.afterPoll();
       engine.sweepLocks();
+      engine.pruneChannels().catch((error: unknown) => logger.warn({ err: error }, "forgetting stale registered channels failed"));
     },
     handler: async (event: ChainEvent) => {
       if (event.source !== "adjudicator") return;
