@@ -72,7 +72,25 @@ export const nodeConfigSchema = z.strictObject({
       maxValueInFlightByToken: z.array(z.strictObject({ token: address, max: amount })).default([]),
     })
     .optional(),
+  /** Chain facts: the chain's time and new-block notifications (docs/operations.md, "Chain facts"). Optional: every key has a default. */
+  chainFacts: z
+    .strictObject({
+      /** eth_subscribe("newHeads") endpoint: "auto" is `rpcUrl` with the ws scheme, "off" polls only. */
+      newHeadsUrl: z.union([z.enum(["auto", "off"]), z.string().url().regex(/^wss?:\/\//, "a ws:// or wss:// URL")]).default("auto"),
+      /** Every update is refused (COMPLIANCE_UNKNOWN) while the node has not read the chain for this long; at least two poll intervals. */
+      maxViewAgeMs: z.coerce.number().int().min(1_000).default(15_000),
+      /** Retry delay of a lost or refused new-heads subscription. */
+      newHeadsReconnectMs: z.coerce.number().int().min(100).default(5_000),
+    })
+    .optional(),
 });
+
+export type ChainFactsConfig = NonNullable<z.output<typeof nodeConfigSchema>["chainFacts"]>;
+
+/** The chain-facts settings with their defaults filled in. */
+export function chainFactsOf(config: { chainFacts?: ChainFactsConfig | undefined }): ChainFactsConfig {
+  return config.chainFacts ?? nodeConfigSchema.shape.chainFacts.unwrap().parse({});
+}
 
 export type NodeConfig = z.output<typeof nodeConfigSchema>;
 

@@ -26,6 +26,7 @@ import { ChannelEngine } from "./engine.js";
 import { Transport } from "./transport.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import { DisputeGuard } from "./disputes.js";
+import { startChainFacts } from "./chain-facts.js";
 import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor, syncedWriteProbe } from "./health.js";
 import { httpApi } from "./http.js";
@@ -49,7 +50,8 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-export async function startNode(config: NodeConfig, options: { logger?: Logger } = {}): Promise<RunningNode> {
+/** `hostNowMs`: the host's clock in milliseconds (default `Date.now`); decisions use the chain's time (chain-clock.ts). */
+export async function startNode(config: NodeConfig, options: { logger?: Logger; hostNowMs?: () => number } = {}): Promise<RunningNode> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const metrics = createMetrics();
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, { polling: true, pollingInterval: config.pollIntervalMs, cacheTimeout: -1 });
@@ -59,6 +61,11 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
   const signer = await createSigner(config.privateKey, "native");
   const verifier = await loadVerifier();
   logger.info({ venue: signer.address, chainId: chainId.toString(), signer: signer.implementation }, "starting channel node");
+  // Refuses restricted assets the mirror cannot follow and reads the chain's time, before anything opens.
+  const chainFacts = await startChainFacts({ config, provider, metrics, logger: logger.child({ component: "chain" }), ...(options.hostNowMs ? { hostNowMs: options.hostNowMs } : {}) }).catch((error: unknown) => {
+    provider.destroy();
+    throw error;
+  });
 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
@@ -106,7 +113,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     responseTimeoutMs: config.responseTimeoutMs,
     bounds: engineBoundsOf(config),
     facts: () => facts,
-    now: () => BigInt(Math.floor(Date.now() / 1000)),
+    now: () => chainFacts.clock.now(),
     logger: logger.child({ component: "engine" }),
     metrics,
   });
@@ -125,7 +132,8 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
       await store.blockProcessed(block);
       metrics.lastBlock.set(block);
       await guard.afterPoll();
-      engine.sweepLocks();
+      // With a stale view of the chain no lock can be judged expired or claimable.
+      if (chainFacts.clock.fresh) engine.sweepLocks();
       engine.pruneChannels().catch((error: unknown) => logger.warn({ err: error }, "forgetting stale registered channels failed"));
     },
     handler: async (event: ChainEvent) => {
@@ -182,6 +190,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
 
   await complianceWatcher.start();
   await adjudicatorWatcher.start();
+  chainFacts.follow([complianceWatcher, adjudicatorWatcher]);
 
   const transport = new Transport({
     host: config.host,
@@ -272,6 +281,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger }
     await transport.stop();
     await adjudicatorWatcher.stop();
     await complianceWatcher.stop();
+    await chainFacts.stop();
     await store.close();
     provider.destroy();
   }
