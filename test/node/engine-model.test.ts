@@ -1,5 +1,5 @@
 // Model-based test of the venue's engine (fast-check commands): random interleavings of investor
-// proposals (valid, junk-signed, stale), routed locks that make the venue propose, answers
+// proposals (valid and junk-signed), routed locks that make the venue propose, answers
 // (countersigned, refused, junk), silence past the timeout, disconnects, reconnects with resync
 // (with and without the venue's pending state countersigned), lock expiry sweeps and restarts over
 // the same store. After every step: the venue never signed two different states of one nonce in a
