@@ -52,6 +52,18 @@ describe("resolveSettings", () => {
     expect(overridden.nodeUrl()).toBe("wss://venue.example/ws");
   });
 
+  it("bounds the investor's invoices: defaults, options, and typed refusals of bad values", () => {
+    expect(resolveSettings({ deployment: file }, {}).invoices).toEqual({ maxPending: 1_000, ttlMs: 3_600_000 });
+    expect(resolveSettings({ deployment: file, maxInvoices: "0", invoiceTtl: "90" }, {}).invoices).toEqual({ maxPending: 0, ttlMs: 90_000 });
+    expect(resolveSettings({ deployment: file }, {}).archiveOldStore).toBe(false);
+    expect(resolveSettings({ deployment: file, archiveOldStore: true }, {}).archiveOldStore).toBe(true);
+    for (const [option, value] of [["maxInvoices", "-1"], ["maxInvoices", "1e3"], ["maxInvoices", "1000001"], ["invoiceTtl", "0"], ["invoiceTtl", "2592001"], ["invoiceTtl", "1.5"]] as const) {
+      const error = thrown(() => resolveSettings({ deployment: file, [option]: value }, {}));
+      expect(error.code).toBe("USAGE");
+      expect(error.message).toContain(value);
+    }
+  });
+
   it("names what is missing and where it may come from", () => {
     const settings = resolveSettings({ deployment: undefined, dataDir: dir }, {});
     // no default deployment file in the repository's working directory is assumed here
