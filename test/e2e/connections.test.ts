@@ -86,6 +86,29 @@ describe("connection bounds of a node process", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(BOUNDS.handshakeTimeoutMs - 200);
   });
 
+  it("drops TCP connections above maxConnections + 64 (the headroom of plain HTTP)", async () => {
+    const before = await refusals("tcp_max_connections");
+    const connectFrom = async (localAddress: string) => {
+      const socket = connect({ host: "127.0.0.1", port: node.port, localAddress });
+      await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+      return socket;
+    };
+    const held = await Promise.all(Array.from({ length: BOUNDS.maxConnections + 64 }, () => connectFrom("127.0.0.13")));
+    let droppedAfterMs: number;
+    try {
+      const started = Date.now();
+      const extra = await connectFrom("127.0.0.14");
+      await new Promise<void>((resolve) => extra.once("close", () => resolve()));
+      droppedAfterMs = Date.now() - started;
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    expect(droppedAfterMs).toBeLessThan(BOUNDS.handshakeTimeoutMs - 1_000); // dropped, not closed for idling
+    // /metrics itself needs a free TCP slot: read it once the held connections are gone (a read
+    // attempted before the node saw them go is dropped, and counted, too).
+    expect(await eventually(() => refusals("tcp_max_connections").catch(() => -1), (count) => count >= 0, 10_000)).toBeGreaterThanOrEqual(before + 1);
+  });
+
   it("refuses a connection above maxConnectionsPerAddress (TOO_MANY_CONNECTIONS, 1013) and serves other addresses", async () => {
     const before = await refusals("max_connections_per_address");
     for (let i = 0; i < BOUNDS.maxConnectionsPerAddress; i++) expect((await open("127.0.0.20")).first.typed?.type).toBe("challenge");
