@@ -6,6 +6,7 @@ import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {AttributeTypes, IJurisdiction} from "./IJurisdiction.sol";
 
 /// @title Jurisdiction: an identity attribute registry (after Zeppelin's TPL).
+/// @author Clearline
 /// @notice Governance (`DEFAULT_ADMIN_ROLE`) registers attribute types and approves or removes
 /// validators per type (several per type). An approved validator issues
 /// `(account, type, value, expiresAt)`, at most one record per (account, type), and may revoke what it
@@ -49,13 +50,27 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     mapping(address account => mapping(uint256 typeId => Attribute)) private _attributes;
 
     /// @notice Governance registered attribute type `typeId`.
+    /// @param typeId The new type's id.
+    /// @param name Its label.
     event AttributeTypeAdded(uint256 indexed typeId, string name);
     /// @notice Governance approved `validator` for `typeId`; it issues under `generation`.
+    /// @param typeId The attribute type.
+    /// @param validator The approved validator.
+    /// @param generation The approval generation it issues under.
     event ValidatorApproved(uint256 indexed typeId, address indexed validator, uint32 generation);
     /// @notice Governance removed `validator` for `typeId`; everything it issued for the type under
     /// an older generation is void. `generation` is the new (bumped) generation.
+    /// @param typeId The attribute type.
+    /// @param validator The removed validator.
+    /// @param generation The bumped generation.
     event ValidatorRemoved(uint256 indexed typeId, address indexed validator, uint32 generation);
     /// @notice `validator` issued (or replaced) the attribute of `account` for `typeId`.
+    /// @param account The holder.
+    /// @param typeId The attribute type.
+    /// @param validator The issuing validator.
+    /// @param value The value (meaning per type).
+    /// @param expiresAt The first timestamp at which it is no longer valid.
+    /// @param generation The validator's approval generation at issuance.
     event AttributeIssued(
         address indexed account,
         uint256 indexed typeId,
@@ -65,6 +80,9 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
         uint32 generation
     );
     /// @notice `validator` revoked the attribute of `account` for `typeId` (the record is deleted).
+    /// @param account The holder.
+    /// @param typeId The attribute type.
+    /// @param validator The revoking validator (the record's issuer).
     event AttributeRevoked(address indexed account, uint256 indexed typeId, address indexed validator);
 
     /// @notice `typeId` 0 is reserved.
@@ -73,8 +91,12 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     error AttributeTypeAlreadyExists(uint256 typeId);
     /// @notice The attribute type is not registered.
     error UnknownAttributeType(uint256 typeId);
-    /// @notice The zero address cannot be a validator, an attribute holder or the admin.
-    error ZeroAddress();
+    /// @notice The admin given at deployment is the zero address.
+    error InvalidAdmin(address admin);
+    /// @notice The zero address cannot be a validator.
+    error InvalidValidator(address validator);
+    /// @notice The zero address cannot hold attributes.
+    error InvalidAccount(address account);
     /// @notice `validator` is already approved for `typeId`.
     error ValidatorAlreadyApproved(uint256 typeId, address validator);
     /// @notice `account` is not an approved validator for `typeId`.
@@ -89,7 +111,7 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     /// @notice Deploys the registry with `admin` as governance (`DEFAULT_ADMIN_ROLE`).
     /// @param admin The governance account.
     constructor(address admin) {
-        if (admin == address(0)) revert ZeroAddress();
+        if (admin == address(0)) revert InvalidAdmin(admin);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
 
@@ -115,7 +137,7 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     /// @param validator The account to approve.
     function approveValidator(uint256 typeId, address validator) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (!_typeExists[typeId]) revert UnknownAttributeType(typeId);
-        if (validator == address(0)) revert ZeroAddress();
+        if (validator == address(0)) revert InvalidValidator(validator);
         Approval storage approval = _approvals[typeId][validator];
         if (approval.approved) revert ValidatorAlreadyApproved(typeId, validator);
         approval.approved = true;
@@ -149,7 +171,7 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     function issueAttribute(address account, uint256 typeId, uint256 value, uint64 expiresAt) external {
         Approval memory approval = _approvals[typeId][msg.sender];
         if (!approval.approved) revert NotValidator(typeId, msg.sender);
-        if (account == address(0)) revert ZeroAddress();
+        if (account == address(0)) revert InvalidAccount(account);
         if (expiresAt <= block.timestamp) revert ExpiryNotInFuture(expiresAt, block.timestamp);
         _attributes[account][typeId] = Attribute({
             validator: msg.sender,

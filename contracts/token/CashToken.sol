@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 /// @title CashToken: a plain ERC-20 demo stablecoin, the second asset in channels.
+/// @author Clearline
 /// @notice Unrestricted; only the owner mints.
 contract CashToken is ERC20, Ownable {
     uint8 private immutable _DECIMALS;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title A replaceable rules contract of a restricted token (steps 5–10 of docs/compliance.md).
+/// @author Clearline
 /// @notice The token evaluates steps 1–4 (paused, frozen, balance) from its own state and then asks
 /// its rules contract; a new regulation is a new rules contract, not a new token.
 interface ITransferRules {

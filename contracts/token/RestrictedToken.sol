@@ -11,6 +11,7 @@ import {ITransferRules} from "./ITransferRules.sol";
 import {RestrictionCodes} from "./RestrictionCodes.sol";
 
 /// @title RestrictedToken: an ERC-1404 security token whose transfers ask a replaceable rules contract.
+/// @author Clearline
 /// @notice Steps 1–4 of docs/compliance.md (paused, sender frozen, receiver frozen, balance) are
 /// evaluated here, steps 5–10 by {ITransferRules}. Transfers, `transferFrom` and mints go through
 /// `_update`, the single override point, and revert with {TransferRestricted} on a non-zero code; a
@@ -31,22 +32,41 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     mapping(address account => bool) private _frozen;
 
     /// @notice The issuer `issuer` froze `account`.
+    /// @param account The frozen account.
+    /// @param issuer The issuer that froze it.
     event AddressFrozen(address indexed account, address indexed issuer);
     /// @notice The issuer `issuer` unfroze `account`.
+    /// @param account The unfrozen account.
+    /// @param issuer The issuer that unfroze it.
     event AddressUnfrozen(address indexed account, address indexed issuer);
     /// @notice The rules contract changed from `previousRules` to `newRules`.
+    /// @param previousRules The rules before (zero at deployment).
+    /// @param newRules The rules now in force.
     event RulesReplaced(address indexed previousRules, address indexed newRules);
     /// @notice `controller` moved `value` from `from` to `to` bypassing the rules, for `reason`.
+    /// @param controller The controller that forced the transfer.
+    /// @param from The holder.
+    /// @param to The receiver.
+    /// @param value The amount in base units.
+    /// @param reason The controller's free-form reason.
     event ForcedTransferred(
         address indexed controller, address indexed from, address indexed to, uint256 value, bytes reason
     );
     /// @notice The recovery treasury changed from `previousTreasury` to `newTreasury` (zero = none).
+    /// @param previousTreasury The treasury before.
+    /// @param newTreasury The treasury now.
     event TreasuryChanged(address indexed previousTreasury, address indexed newTreasury);
 
     /// @notice The transfer (or mint) is restricted with ERC-1404 `code` and its `message`.
     error TransferRestricted(uint8 code, string message);
-    /// @notice A zero address was given where an account or contract is required.
-    error ZeroAddress();
+    /// @notice The admin given at deployment is the zero address.
+    error InvalidAdmin(address admin);
+    /// @notice The rules contract given is the zero address.
+    error InvalidRules(address rules);
+    /// @notice The account to freeze is the zero address.
+    error InvalidAccount(address account);
+    /// @notice A custodial release names the zero address as sender or receiver.
+    error InvalidCustodialRelease(address from, address to);
     /// @notice `account` is already frozen.
     error AccountAlreadyFrozen(address account);
     /// @notice `account` is not frozen.
@@ -69,7 +89,8 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     constructor(string memory name_, string memory symbol_, uint8 decimals_, address admin, ITransferRules rules_)
         ERC20(name_, symbol_)
     {
-        if (admin == address(0) || address(rules_) == address(0)) revert ZeroAddress();
+        if (admin == address(0)) revert InvalidAdmin(admin);
+        if (address(rules_) == address(0)) revert InvalidRules(address(rules_));
         _DECIMALS = decimals_;
         _rules = rules_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
@@ -103,7 +124,7 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
         view
         returns (uint8)
     {
-        if (from == address(0) || to == address(0)) revert ZeroAddress();
+        if (from == address(0) || to == address(0)) revert InvalidCustodialRelease(from, to);
         if (paused()) return RestrictionCodes.PAUSED;
         if (_frozen[from]) return RestrictionCodes.SENDER_FROZEN;
         if (_frozen[to]) return RestrictionCodes.RECEIVER_FROZEN;
@@ -152,7 +173,7 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     /// @dev Only `ISSUER_ROLE`. Emits {AddressFrozen}.
     /// @param account The account to freeze.
     function freeze(address account) external onlyRole(ISSUER_ROLE) {
-        if (account == address(0)) revert ZeroAddress();
+        if (account == address(0)) revert InvalidAccount(account);
         if (_frozen[account]) revert AccountAlreadyFrozen(account);
         _frozen[account] = true;
         emit AddressFrozen(account, msg.sender);
@@ -171,7 +192,7 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     /// @dev Only `ISSUER_ROLE`. Emits {RulesReplaced}.
     /// @param newRules The new rules contract.
     function replaceRules(ITransferRules newRules) external onlyRole(ISSUER_ROLE) {
-        if (address(newRules) == address(0)) revert ZeroAddress();
+        if (address(newRules) == address(0)) revert InvalidRules(address(newRules));
         address previous = address(_rules);
         _rules = newRules;
         emit RulesReplaced(previous, address(newRules));

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title The ERC-1404 restriction code table of docs/compliance.md (the only one on chain).
+/// @author Clearline
 /// @notice Its TypeScript twin is `client/protocol/restriction-codes.ts`; a test compares the two byte
 /// for byte through `RestrictedToken.messageForTransferRestriction`.
 library RestrictionCodes {
@@ -18,6 +19,8 @@ library RestrictionCodes {
     uint8 internal constant MAX_BALANCE_EXCEEDED = 0xA4;
 
     /// @notice The message for `code`; "Unknown restriction code" for codes outside the table.
+    /// @param code An ERC-1404 restriction code.
+    /// @return The message.
     function message(uint8 code) internal pure returns (string memory) {
         if (code == SUCCESS) return "Transfer allowed";
         if (code == INSUFFICIENT_BALANCE) return "Sender's balance is insufficient";

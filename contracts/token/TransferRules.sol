@@ -8,6 +8,7 @@ import {ITransferRules} from "./ITransferRules.sol";
 import {RestrictionCodes} from "./RestrictionCodes.sol";
 
 /// @title TransferRules: steps 5–10 of the evaluation order in docs/compliance.md.
+/// @author Clearline
 /// @notice Reads identity attributes from a {IJurisdiction} (a flag attribute counts only when valid
 /// and of value 1) and its own per-token configuration:
 /// accreditation required, blocked receiver countries, per-holder lock-ups and a maximum balance per
@@ -27,16 +28,26 @@ contract TransferRules is ITransferRules, AccessControl {
     mapping(address holder => uint64 until) private _lockups;
 
     /// @notice Accreditation of receivers became required (`required`) or not.
+    /// @param required Whether required now.
     event AccreditationRequirementChanged(bool required);
     /// @notice Receivers whose country is `country` are now blocked (`blocked`) or not.
+    /// @param country ISO 3166-1 numeric code (0 = no valid COUNTRY attribute).
+    /// @param blocked Whether blocked now.
     event CountryBlockChanged(uint256 indexed country, bool blocked);
     /// @notice `holder` may not send to a non-custodian while `block.timestamp < until`.
+    /// @param holder The holder.
+    /// @param until The first timestamp at which the holder is free (0 = no lock-up).
     event LockupChanged(address indexed holder, uint64 until);
     /// @notice The maximum balance per holder is now `maxBalance` (0 = no maximum).
+    /// @param maxBalance The maximum, in token base units.
     event MaxBalanceChanged(uint256 maxBalance);
 
-    /// @notice A zero address was given where an account or contract is required.
-    error ZeroAddress();
+    /// @notice The jurisdiction given at deployment is the zero address.
+    error InvalidJurisdiction(address jurisdiction);
+    /// @notice The admin given at deployment is the zero address.
+    error InvalidAdmin(address admin);
+    /// @notice A lock-up was set for the zero address.
+    error InvalidHolder(address holder);
 
     /// @notice Deploys rules reading `jurisdiction_`, administered by `admin`.
     /// @dev `admin` receives `DEFAULT_ADMIN_ROLE` and `RULES_ADMIN_ROLE`. Starts with no
@@ -44,7 +55,8 @@ contract TransferRules is ITransferRules, AccessControl {
     /// @param jurisdiction_ The identity registry.
     /// @param admin Governance.
     constructor(IJurisdiction jurisdiction_, address admin) {
-        if (address(jurisdiction_) == address(0) || admin == address(0)) revert ZeroAddress();
+        if (address(jurisdiction_) == address(0)) revert InvalidJurisdiction(address(jurisdiction_));
+        if (admin == address(0)) revert InvalidAdmin(admin);
         _JURISDICTION = jurisdiction_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(RULES_ADMIN_ROLE, admin);
@@ -52,7 +64,7 @@ contract TransferRules is ITransferRules, AccessControl {
 
     // -------------------------------------------------------------------------------- configuration
 
-    /// @notice Requires (or stops requiring) a valid ACCREDITED attribute of non-custodian receivers.
+    /// @notice Requires (or stops requiring) a valid ACCREDITED attribute of value 1 of non-custodian receivers.
     /// @dev Only `RULES_ADMIN_ROLE`. Emits {AccreditationRequirementChanged}.
     /// @param required Whether accreditation is required.
     function setAccreditationRequired(bool required) external onlyRole(RULES_ADMIN_ROLE) {
@@ -80,7 +92,7 @@ contract TransferRules is ITransferRules, AccessControl {
     /// @param holder The holder.
     /// @param until The first timestamp at which the holder is free.
     function setLockup(address holder, uint64 until) external onlyRole(RULES_ADMIN_ROLE) {
-        if (holder == address(0)) revert ZeroAddress();
+        if (holder == address(0)) revert InvalidHolder(holder);
         _lockups[holder] = until;
         emit LockupChanged(holder, until);
     }

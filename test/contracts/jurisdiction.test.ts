@@ -52,7 +52,7 @@ describe("Jurisdiction", () => {
 
     it("rejects a zero admin", async () => {
       const factory = await c.ethers.getContractFactory("Jurisdiction");
-      await expectRevert(factory.deploy(c.ethers.ZeroAddress), j, "ZeroAddress", []);
+      await expectRevert(factory.deploy(c.ethers.ZeroAddress), j, "InvalidAdmin", [c.ethers.ZeroAddress]);
     });
 
     it("the fixture registered the five types and approved the validator for each", async () => {
@@ -94,7 +94,7 @@ describe("Jurisdiction", () => {
 
     it("rejects an unknown type, a zero validator, a double approval and a non-admin caller", async () => {
       await expectRevert(j.approveValidator(99n, stranger.address), j, "UnknownAttributeType", [99n]);
-      await expectRevert(j.approveValidator(KYC, c.ethers.ZeroAddress), j, "ZeroAddress", []);
+      await expectRevert(j.approveValidator(KYC, c.ethers.ZeroAddress), j, "InvalidValidator", [c.ethers.ZeroAddress]);
       await expectRevert(j.approveValidator(KYC, validator.address), j, "ValidatorAlreadyApproved", [KYC, validator.address]);
       await expectRevert(j.connect(stranger).approveValidator(KYC, stranger.address), j, "AccessControlUnauthorizedAccount", [
         stranger.address,
@@ -167,7 +167,7 @@ describe("Jurisdiction", () => {
     });
 
     it("rejects the zero account and an expiry that is not in the future", async () => {
-      await expectRevert(j.connect(validator).issueAttribute(c.ethers.ZeroAddress, KYC, 1n, await expiry()), j, "ZeroAddress", []);
+      await expectRevert(j.connect(validator).issueAttribute(c.ethers.ZeroAddress, KYC, 1n, await expiry()), j, "InvalidAccount", [c.ethers.ZeroAddress]);
       const next = (await c.time.latest()) + 10n;
       await c.time.setNextBlockTimestamp(next);
       await expectRevert(j.connect(validator).issueAttribute(alice.address, KYC, 1n, next), j, "ExpiryNotInFuture", [next, next]);

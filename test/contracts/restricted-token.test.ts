@@ -149,8 +149,8 @@ describe("RestrictedToken + TransferRules", () => {
 
     it("rejects a zero admin or zero rules", async () => {
       const factory = await c.ethers.getContractFactory("RestrictedToken");
-      await expectRevert(factory.deploy("S", "S", 0, c.ethers.ZeroAddress, await rules.getAddress()), token, "ZeroAddress", []);
-      await expectRevert(factory.deploy("S", "S", 0, admin.address, c.ethers.ZeroAddress), token, "ZeroAddress", []);
+      await expectRevert(factory.deploy("S", "S", 0, c.ethers.ZeroAddress, await rules.getAddress()), token, "InvalidAdmin", [c.ethers.ZeroAddress]);
+      await expectRevert(factory.deploy("S", "S", 0, admin.address, c.ethers.ZeroAddress), token, "InvalidRules", [c.ethers.ZeroAddress]);
     });
 
     it("supports the ERC-165 ids of IRestrictedToken, IERC1404, IERC20 and IAccessControl", async () => {
@@ -650,8 +650,14 @@ describe("RestrictedToken + TransferRules", () => {
     });
 
     it("rejects a zero sender or receiver with ZeroAddress", async () => {
-      await expectRevert(token.detectCustodialTransferRestriction(c.ethers.ZeroAddress, bob.address, 1n), token, "ZeroAddress", []);
-      await expectRevert(token.detectCustodialTransferRestriction(alice.address, c.ethers.ZeroAddress, 1n), token, "ZeroAddress", []);
+      await expectRevert(token.detectCustodialTransferRestriction(c.ethers.ZeroAddress, bob.address, 1n), token, "InvalidCustodialRelease", [
+        c.ethers.ZeroAddress,
+        bob.address,
+      ]);
+      await expectRevert(token.detectCustodialTransferRestriction(alice.address, c.ethers.ZeroAddress, 1n), token, "InvalidCustodialRelease", [
+        alice.address,
+        c.ethers.ZeroAddress,
+      ]);
     });
   });
 
@@ -691,7 +697,7 @@ describe("RestrictedToken + TransferRules", () => {
       await expectEvent(token.freeze(alice.address), token, "AddressFrozen", [alice.address, admin.address]);
       expect(await token.isFrozen(alice.address)).toBe(true);
       await expectRevert(token.freeze(alice.address), token, "AccountAlreadyFrozen", [alice.address]);
-      await expectRevert(token.freeze(c.ethers.ZeroAddress), token, "ZeroAddress", []);
+      await expectRevert(token.freeze(c.ethers.ZeroAddress), token, "InvalidAccount", [c.ethers.ZeroAddress]);
       await expectRevert(token.connect(bob).unfreeze(alice.address), token, "AccessControlUnauthorizedAccount", [bob.address, issuerRole]);
       await expectEvent(token.unfreeze(alice.address), token, "AddressUnfrozen", [alice.address, admin.address]);
       expect(await token.isFrozen(alice.address)).toBe(false);
@@ -713,7 +719,7 @@ describe("RestrictedToken + TransferRules", () => {
       ]);
       expect(await token.rules()).toBe(await stricter.getAddress());
       await expectTransfer(alice, bob, 1n, CODE.RECEIVER_COUNTRY_BLOCKED);
-      await expectRevert(token.replaceRules(c.ethers.ZeroAddress), token, "ZeroAddress", []);
+      await expectRevert(token.replaceRules(c.ethers.ZeroAddress), token, "InvalidRules", [c.ethers.ZeroAddress]);
       await expectRevert(token.connect(alice).replaceRules(await rules.getAddress()), token, "AccessControlUnauthorizedAccount", [
         alice.address,
         issuerRole,
@@ -824,7 +830,7 @@ describe("RestrictedToken + TransferRules", () => {
       await expectRevert(r.setCountryBlocked(1n, true), rules, ...denied);
       await expectRevert(r.setLockup(alice.address, 1n), rules, ...denied);
       await expectRevert(r.setMaxBalance(1n), rules, ...denied);
-      await expectRevert(rules.setLockup(c.ethers.ZeroAddress, 1n), rules, "ZeroAddress", []);
+      await expectRevert(rules.setLockup(c.ethers.ZeroAddress, 1n), rules, "InvalidHolder", [c.ethers.ZeroAddress]);
       // granting the role is governance's (DEFAULT_ADMIN_ROLE) business
       await (await rules.grantRole(rulesAdminRole, alice.address)).wait();
       await (await r.setMaxBalance(5n)).wait();
@@ -833,8 +839,8 @@ describe("RestrictedToken + TransferRules", () => {
 
     it("rejects a zero jurisdiction or admin at deployment", async () => {
       const factory = await c.ethers.getContractFactory("TransferRules");
-      await expectRevert(factory.deploy(c.ethers.ZeroAddress, admin.address), rules, "ZeroAddress", []);
-      await expectRevert(factory.deploy(await c.jurisdiction.getAddress(), c.ethers.ZeroAddress), rules, "ZeroAddress", []);
+      await expectRevert(factory.deploy(c.ethers.ZeroAddress, admin.address), rules, "InvalidJurisdiction", [c.ethers.ZeroAddress]);
+      await expectRevert(factory.deploy(await c.jurisdiction.getAddress(), c.ethers.ZeroAddress), rules, "InvalidAdmin", [c.ethers.ZeroAddress]);
     });
 
     it("detect takes the receiver's holdings as a parameter and cannot overflow", async () => {
