@@ -104,6 +104,8 @@ function benchNodeConfig(stack: Stack, dataDir: string): NodeConfig {
     // The default is 500 messages/s per connection: one busy channel would hit it. The node's
     // limit is configuration, not the cost being measured, so the bench lifts it (docs/performance.md).
     rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    // The load generator is one address with a connection per channel (up to 256).
+    maxConnectionsPerAddress: 1_000,
     pollIntervalMs: 1_000,
     logLevel: "warn",
   });
