@@ -9,3 +9,5 @@ export * from "./encoding.js";
 export * from "./signing.js";
 export * from "./compliance.js";
 export * from "./channel.js";
+/** Trading between investors (docs/trading.md), as a namespace: its names (e.g. applyEvent) are its own. */
+export * as trading from "./trading/index.js";
