@@ -239,7 +239,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     }
     const channelId = parts[1] as Bytes32 | undefined;
     if (parts[0] !== "channels" || channelId === undefined || engine.record(channelId) === undefined) {
-      return { status: 404, body: { error: "no such channel or endpoint" } };
+      return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such channel or endpoint" } };
     }
     if (method === "GET" && parts.length === 3 && parts[2] === "history") {
       const history = await store.history(channelId, { newestFirst: true, limit: 100 });
@@ -249,12 +249,16 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
       return { status: 200, body: { transactionHash: await guard.forceClose(channelId) } };
     }
     if (method === "POST" && parts.length === 3 && parts[2] === "deposit") {
-      const assetIndex = Number(url.searchParams.get("asset"));
+      const asset = url.searchParams.get("asset") ?? "";
       const amount = url.searchParams.get("amount") ?? "";
-      if (!Number.isInteger(assetIndex) || !/^[1-9][0-9]*$/.test(amount)) return { status: 400, body: { error: "asset=<index>&amount=<positive integer> required" } };
+      const assets = engine.record(channelId)!.params.assets.length;
+      if (!/^(0|[1-9][0-9]{0,2})$/.test(asset) || Number(asset) >= assets || !/^[1-9][0-9]{0,77}$/.test(amount)) {
+        return { status: 400, body: { code: "ADMIN_BAD_REQUEST", error: `asset=<index below ${assets}>&amount=<positive integer> required` } };
+      }
+      const assetIndex = Number(asset);
       return { status: 200, body: { transactionHash: await deposit(channelId, assetIndex, BigInt(amount)) } };
     }
-    return { status: 404, body: { error: "no such endpoint" } };
+    return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such endpoint" } };
   }
 
   async function deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<string> {
