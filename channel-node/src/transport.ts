@@ -156,6 +156,7 @@ export class Transport {
     const { options } = this;
     const bound = this.exceededBound(remote);
     if (bound !== undefined) {
+      socket.on("error", (error) => options.logger.debug({ err: error, remote }, "refused connection failed"));
       options.metrics.connectionRefusals.inc({ bound });
       options.metrics.rejections.inc({ code: "TOO_MANY_CONNECTIONS" });
       const message = bound === "max_connections" ? "the node serves its maximum number of connections" : "too many connections from your address";

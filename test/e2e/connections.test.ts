@@ -4,6 +4,7 @@
 // 1013) while other addresses, /health and the admin API are still served; every refusal is counted
 // in clearline_connection_refusals_total{bound}. Peers connect from distinct loopback addresses
 // (127.0.0.x) so that the node sees distinct remote addresses.
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,6 +48,23 @@ describe("connection bounds of a node process", () => {
     return line === undefined ? 0 : Number(line.split(" ")[1]);
   }
   const refusals = (bound: string) => metric("clearline_connection_refusals_total", `{bound="${bound}"}`);
+
+  /** A WebSocket upgrade by hand from `localAddress`; once refused, sends an unmasked frame (a protocol error). */
+  async function refusedThenBrokenFrame(localAddress: string): Promise<string> {
+    const socket = connect({ host: "127.0.0.1", port: node.port, localAddress });
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    let received = "";
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => undefined);
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.includes("TOO_MANY_CONNECTIONS")) socket.write(Buffer.from([0x81, 0x01, 0x41]));
+    });
+    const key = randomBytes(16).toString("base64");
+    socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await closed;
+    return received;
+  }
 
   /** Closes every peer and waits until the node has counted them all closed. */
   async function closeAll(): Promise<void> {
@@ -117,7 +135,10 @@ describe("connection bounds of a node process", () => {
     expect(refused.first.typed).toMatchObject({ type: "error", code: "TOO_MANY_CONNECTIONS" });
     expect((await refused.peer.waitClosed()).code).toBe(1013);
     expect((await open("127.0.0.21")).first.typed?.type).toBe("challenge");
-    expect(await refusals("max_connections_per_address")).toBe(before + 1);
+    // A refused peer that answers with a broken frame does not take the node down.
+    expect(await refusedThenBrokenFrame("127.0.0.20")).toContain("TOO_MANY_CONNECTIONS");
+    expect((await fetch(`${node.httpUrl}/health`)).status).toBe(200);
+    expect(await refusals("max_connections_per_address")).toBe(before + 2);
 
     // A freed slot is served again.
     await peers[0]!.close();
