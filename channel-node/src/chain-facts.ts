@@ -49,6 +49,7 @@ export async function startChainFacts(options: ChainFactsOptions): Promise<Chain
   };
   await read();
   const timer = setInterval(() => read().catch((error: unknown) => logger.warn({ err: error }, "reading the chain's time failed; retrying")), config.pollIntervalMs);
+  timer.unref(); // a start that fails later must not keep the process alive
 
   let heads: NewHeadsSubscription | undefined;
   metrics.newHeadsSubscribed.set(0);
