@@ -7,76 +7,43 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
 import {IRestrictedToken} from "./interfaces/IRestrictedToken.sol";
 
 /**
  * @title Clearline Adjudicator
+ * @author Clearline
  * @notice Holds the tokens of two-party, multi-asset state channels and enforces the latest
  * co-signed off-chain state: open, deposit, withdraw without closing (a checkpoint), cooperative
- * close, unilateral close, challenge, settle, hashlocked transfers, and claimable payouts.
+ * close, unilateral close, challenge, settle, hashlocked transfers, and claimable payouts. Every
+ * movement of a restricted token between the participants is checked against the token's rules
+ * as a transfer between them; a refused movement is held for the token's controller.
  * The canonical encoding of parameters and states is specified in docs/protocol.md.
- * @dev Storage per channel: one packed record, the hash of the registered outcome while disputed,
- * and per asset one slot of available balances and one of paid withdrawals. Disputes therefore
- * cost the same gas whatever the number of off-chain updates.
+ * @dev Storage per channel: one slot per asset (flags and what is held for each participant; asset
+ * 0's slot also carries "opened" and "concluded"), one record slot (nonce, deadline and a fingerprint
+ * of the registered outcome or of the checkpointed state), and per asset one slot of paid
+ * withdrawals once a participant withdraws. Disputes cost the same whatever the number of updates.
  */
-contract Adjudicator is EIP712, ReentrancyGuardTransient {
+contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    /// @notice Fixed parameters of a channel; their hash (with chain id and this address) is its id.
-    struct Params {
-        address[2] participants;
-        address[] assets;
-        uint64 challengePeriod;
-        bytes32 salt;
-    }
-
-    /// @notice How one asset is split: `net` moved from participant 0 to 1, cumulative withdrawals.
-    struct Allocation {
-        address token;
-        int256 net;
-        uint256 withdrawn0;
-        uint256 withdrawn1;
-    }
-
-    /// @notice An off-chain state, signed by both participants as EIP-712 typed data.
-    struct State {
-        bytes32 channelId;
-        uint64 nonce;
-        Allocation[] allocations;
-        bytes32 locksRoot;
-        bool isFinal;
-    }
-
-    /// @notice A hashlocked conditional transfer of `amount` of asset `assetIndex` from `sender`.
-    struct Lock {
-        uint8 assetIndex;
-        uint8 sender;
-        uint128 amount;
-        bytes32 hashlock;
-        uint64 expiry;
-    }
-
-    /// @notice Where a channel is in its life.
-    enum Phase {
-        None,
-        Open,
-        Disputed,
-        Concluded
-    }
-
-    struct ChannelRecord {
-        uint64 nonce; // registered nonce while disputed, else the last withdrawal checkpoint
-        uint64 deadline; // end of the challenge period while disputed
-        Phase phase;
-    }
-
-    /// @dev Signed: a participant may withdraw, without closing, funds it received off chain, so what
-    /// the adjudicator holds "for" it can fall below zero while the net covers it.
+    /// @dev Per channel and asset. Signed: a participant may withdraw, without closing, funds it
+    /// received off chain, so what the adjudicator holds "for" it can fall below zero.
     struct Holding {
-        int128 available0; // deposits(0) - paid(0)
-        int128 available1; // deposits(1) - paid(1)
+        uint8 flags;
+        int120 available0; // deposits(0) - paid(0)
+        int120 available1; // deposits(1) - paid(1)
+    }
+
+    /// @dev While disputed: the registered nonce, the deadline and the outcome's fingerprint. While
+    /// open: the last withdrawal checkpoint's nonce and its digest's fingerprint (zero: none), deadline 0.
+    /// Once concluded: the concluded state's nonce only.
+    struct Record {
+        uint64 nonce;
+        uint40 deadline;
+        bytes19 fingerprint;
     }
 
     struct Paid {
@@ -86,8 +53,7 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /// @notice The most assets a channel may hold.
     uint256 public constant MAX_ASSETS = 4;
-    /// @notice The most locks a state may carry (bounds the gas of a dispute; enforced off chain and by
-    /// `locksRootOf`, while `settle` accepts any co-signed list so that no agreed state is unsettleable).
+    /// @notice The most locks a state may carry; checked when a state is withdrawn on or registered.
     uint256 public constant MAX_LOCKS = 8;
     /// @notice Longest a settlement waits for a lock after the challenge period: a lock neither revealed
     /// nor expired by then counts as expired (honest locks expire within 30 days of being added).
@@ -98,6 +64,13 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
     uint64 public constant MAX_CHALLENGE_PERIOD = 30 days;
     /// @notice Gas given to each pushed payout; a token that needs more leaves the amount claimable.
     uint256 public constant PAYOUT_GAS_LIMIT = 300_000;
+    /// @notice Gas given to a restricted token's compliance check; a token that needs more (or fails)
+    /// has the movement held with code `CHECK_FAILED`.
+    uint256 public constant CHECK_GAS_LIMIT = 300_000;
+    /// @notice The code of a held movement whose token did not answer the compliance check.
+    uint8 public constant CHECK_FAILED = 0xFF;
+    /// @notice Gas given to the ERC-165 probe made at a token's first deposit into a channel.
+    uint256 public constant PROBE_GAS_LIMIT = 30_000;
 
     bytes32 private constant ALLOCATION_TYPEHASH =
         keccak256("Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)");
@@ -106,100 +79,30 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
             "State(bytes32 channelId,uint64 nonce,Allocation[] allocations,bytes32 locksRoot,bool isFinal)"
             "Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)"
         );
+    /// @dev `keccak256(abi.encode(new Lock[](0)))`: a root some signers may have used for "no locks";
+    /// it is accepted as the canonical zero root.
+    bytes32 private constant EMPTY_LIST_ROOT = keccak256(abi.encode(uint256(0x20), uint256(0)));
 
-    mapping(bytes32 channelId => ChannelRecord) private _channels;
-    mapping(bytes32 channelId => bytes32) private _registeredOutcome;
-    mapping(bytes32 channelId => mapping(address token => Holding)) private _holdings;
-    mapping(bytes32 channelId => mapping(address token => Paid)) private _paid;
+    uint8 private constant OPENED = 1; // in asset 0's flags
+    uint8 private constant CONCLUDED = 2; // in asset 0's flags
+    uint8 private constant PROBED = 4; // the token was probed for IRestrictedToken
+    uint8 private constant RESTRICTED = 8; // ... and supports it
+
+    mapping(bytes32 channelId => mapping(uint256 assetIndex => Holding)) private _holdings;
+    mapping(bytes32 channelId => Record) private _records;
+    mapping(bytes32 channelId => mapping(uint256 assetIndex => Paid)) private _paid;
     mapping(address token => mapping(address holder => uint256)) private _claimable;
+    mapping(address token => mapping(address from => mapping(address to => uint256))) private _held;
     mapping(bytes32 hashlock => uint256) private _secretRevealedAt;
 
-    /// @notice A channel was opened with these parameters.
-    event ChannelOpened(
-        bytes32 indexed channelId,
-        address indexed participant0,
-        address indexed participant1,
-        address[] assets,
-        uint64 challengePeriod,
-        bytes32 salt
-    );
-    /// @notice `participant` deposited `amount` of `token` into the channel.
-    event Deposited(bytes32 indexed channelId, address indexed token, address indexed participant, uint256 amount);
-    /// @notice A co-signed state paid out withdrawals and became the channel's checkpoint.
-    event Withdrawn(bytes32 indexed channelId, uint64 nonce);
-    /// @notice A state (nonce 0 with zero nets: no state) was registered; it settles at `deadline`.
-    event StateRegistered(
-        bytes32 indexed channelId,
-        uint64 nonce,
-        uint64 deadline,
-        int256[] nets,
-        bytes32 locksRoot
-    );
-    /// @notice The channel was closed and paid out according to the state with `nonce`.
-    event ChannelConcluded(bytes32 indexed channelId, uint64 nonce);
-    /// @notice A pushed payout failed; `amount` became claimable by `holder`.
-    event PayoutDeferred(bytes32 indexed channelId, address indexed token, address indexed holder, uint256 amount);
-    /// @notice `holder` claimed its claimable balance of `token`.
-    event Claimed(address indexed token, address indexed holder, uint256 amount);
-    /// @notice The token's controller moved a frozen holder's claimable balance to `recipient`.
-    event ClaimableRecovered(
-        address indexed token,
-        address indexed holder,
-        address indexed recipient,
-        uint256 amount,
-        address controller
-    );
-    /// @notice The preimage of `hashlock` was revealed at this block's time.
-    event SecretRevealed(bytes32 indexed hashlock, bytes32 secret);
-
-    /// @notice The participants are zero, equal, or the caller is not one of them.
-    error InvalidParticipants(address participant0, address participant1);
-    /// @notice `account` is not a participant of the channel.
-    error NotParticipant(address account);
-    /// @notice The asset list is empty, too long, has a zero address or a duplicate.
-    error InvalidAssets();
-    /// @notice The challenge period is outside the allowed range.
-    error InvalidChallengePeriod(uint64 challengePeriod);
-    /// @notice The channel is not in a phase that allows this call.
-    error WrongPhase(bytes32 channelId, Phase phase);
-    /// @notice The asset index is out of range.
-    error InvalidAssetIndex(uint256 assetIndex);
-    /// @notice A deposit of zero.
-    error ZeroAmount();
-    /// @notice The state belongs to another channel (or another chain or adjudicator).
-    error WrongChannel(bytes32 expected, bytes32 actual);
-    /// @notice The state's allocations do not match the channel's assets, or exceed their bounds.
-    error MalformedState();
-    /// @notice The signature of participant `participantIndex` is missing, malleable or not theirs.
-    error InvalidSignature(uint256 participantIndex);
-    /// @notice The state is not newer than what the channel already has.
-    error StaleNonce(uint64 known, uint64 offered);
-    /// @notice A final state is required here.
-    error NotFinal();
-    /// @notice A final state cannot be used here, or carries locks.
-    error UnexpectedFinal();
-    /// @notice The challenge period ended at `deadline`.
-    error ChallengePeriodOver(uint64 deadline);
-    /// @notice The challenge period has not ended yet.
-    error ChallengePeriodNotOver(uint64 deadline);
-    /// @notice The nets or locks given do not match the registered state.
-    error OutcomeMismatch();
-    /// @notice Too many locks.
-    error TooManyLocks(uint256 count);
-    /// @notice The lock is neither revealed nor expired (nor waited for `MAX_LOCK_WAIT`).
-    error LockUnresolved(bytes32 hashlock, uint64 expiry);
-    /// @notice A state lowers a cumulative withdrawal.
-    error WithdrawalDecreased(address token, uint256 participantIndex);
-    /// @notice A withdrawal exceeds what the participant holds in the channel.
-    error WithdrawalExceedsBalance(address token, uint256 participantIndex);
-    /// @notice Closing without a state is impossible after a withdrawal checkpoint.
-    error CheckpointExists(uint64 nonce);
-    /// @notice Nothing to claim or recover.
-    error NothingClaimable(address token, address holder);
-    /// @notice The caller is not the token's controller.
-    error NotController(address token, address account);
-    /// @notice Recovery applies only to a frozen holder.
-    error HolderNotFrozen(address token, address holder);
+    /// @dev What one asset pays each participant, and which part of it is the counterparty's funds.
+    struct Payout {
+        uint256 amount0;
+        uint256 amount1;
+        uint256 moved0; // part of amount0 that participant 1 owned
+        uint256 moved1; // part of amount1 that participant 0 owned
+        bool restricted;
+    }
 
     constructor() EIP712("Clearline Adjudicator", "1") {}
 
@@ -222,9 +125,10 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         _validateParams(params);
         uint256 participantIndex = _participantIndex(params, msg.sender);
         channelId = channelIdOf(params);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.None) revert WrongPhase(channelId, record.phase);
-        record.phase = Phase.Open;
+        Holding storage first = _holdings[channelId][0];
+        uint8 flags = first.flags;
+        if (flags != 0) revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        first.flags = OPENED;
         emit ChannelOpened(
             channelId,
             params.participants[0],
@@ -238,13 +142,17 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /**
      * @notice Deposits `amount` of asset `assetIndex` for the caller; allowed until the channel concludes.
-     * @dev A deposit made after the last signed state is simply credited to its depositor.
+     * A deposit made after the last signed state is simply credited to its depositor. The token must
+     * deliver exactly `amount` (fee-on-transfer tokens are refused).
+     * @param params The channel's parameters; the caller must be a participant.
+     * @param assetIndex Which of the channel's assets.
+     * @param amount How much; the caller must have approved it.
      */
     function deposit(Params calldata params, uint256 assetIndex, uint256 amount) external nonReentrant {
         bytes32 channelId = channelIdOf(params);
-        Phase phase = _channels[channelId].phase;
-        if (phase != Phase.Open && phase != Phase.Disputed) revert WrongPhase(channelId, phase);
-        if (amount == 0) revert ZeroAmount();
+        uint8 flags = _holdings[channelId][0].flags;
+        if (flags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        if (amount == 0) revert ZeroAmount(assetIndex);
         _deposit(channelId, params, _participantIndex(params, msg.sender), assetIndex, amount);
     }
 
@@ -254,38 +162,45 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /**
      * @notice Pays each participant `withdrawnX - paidX` per asset from a co-signed state, without
-     * closing. The state becomes a checkpoint: no state with a lower or equal nonce can be
-     * registered afterwards (other than this one).
+     * closing. The state becomes a checkpoint: no other state with a lower or equal nonce can be
+     * registered afterwards. What each participant keeps must cover the state's net and its locks.
+     * @param params The channel's parameters.
+     * @param state The co-signed, non-final state.
+     * @param signature0 Participant 0's EIP-712 signature of `state`.
+     * @param signature1 Participant 1's EIP-712 signature of `state`.
+     * @param locks The state's lock list (its root must be `state.locksRoot`; at most MAX_LOCKS).
      */
     function withdraw(
         Params calldata params,
         State calldata state,
         bytes calldata signature0,
-        bytes calldata signature1
+        bytes calldata signature1,
+        Lock[] calldata locks
     ) external nonReentrant {
-        bytes32 channelId = _verifiedState(params, state, signature0, signature1);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Open) revert WrongPhase(channelId, record.phase);
-        if (state.isFinal) revert UnexpectedFinal();
+        (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
+        if (state.isFinal) revert UnexpectedFinal(state.nonce);
+        uint8 flags = _holdings[channelId][0].flags;
+        Record storage record = _records[channelId];
+        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
         if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
+        _checkLocks(state.locksRoot, locks);
         record.nonce = state.nonce;
+        record.fingerprint = bytes19(digest);
 
-        uint256 assetCount = params.assets.length;
-        uint256[] memory payout0 = new uint256[](assetCount);
-        uint256[] memory payout1 = new uint256[](assetCount);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            (payout0[i], payout1[i]) = _recordWithdrawal(channelId, state.allocations[i]);
-        }
+        Payout[] memory payouts = _recordWithdrawals(channelId, state.allocations, locks);
         emit Withdrawn(channelId, state.nonce);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            _pay(channelId, params.assets[i], params.participants[0], payout0[i]);
-            _pay(channelId, params.assets[i], params.participants[1], payout1[i]);
-        }
+        _payAll(channelId, params, payouts);
     }
 
     /**
      * @notice Closes the channel at once with a co-signed final state and pays both participants.
-     * @dev Allowed while open or disputed: no state can follow a final one.
+     * Allowed while open or disputed: no state can follow a final one.
+     * @param params The channel's parameters.
+     * @param state The co-signed final state.
+     * @param signature0 Participant 0's EIP-712 signature of `state`.
+     * @param signature1 Participant 1's EIP-712 signature of `state`.
      */
     function closeCooperatively(
         Params calldata params,
@@ -293,76 +208,101 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         bytes calldata signature0,
         bytes calldata signature1
     ) external nonReentrant {
-        bytes32 channelId = _verifiedState(params, state, signature0, signature1);
-        if (!state.isFinal) revert NotFinal();
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Open && record.phase != Phase.Disputed) revert WrongPhase(channelId, record.phase);
-        if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
-        delete _registeredOutcome[channelId];
+        (bytes32 channelId, ) = _verifiedState(params, state, signature0, signature1);
+        if (!state.isFinal) revert NotFinal(state.nonce);
+        uint8 flags = _holdings[channelId][0].flags;
+        if (flags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        uint64 known = _records[channelId].nonce;
+        if (state.nonce <= known) revert StaleNonce(known, state.nonce);
         _conclude(channelId, params, state.nonce, _netsOf(state), new int256[](params.assets.length));
     }
 
     /**
      * @notice Starts a dispute with a co-signed state; anyone may submit it. A final state
      * concludes the channel at once; any other starts the challenge period.
+     * @param params The channel's parameters.
+     * @param state The co-signed state: newer than the checkpoint, or the checkpointed state itself.
+     * @param signature0 Participant 0's EIP-712 signature of `state`.
+     * @param signature1 Participant 1's EIP-712 signature of `state`.
+     * @param locks The state's lock list (its root must be `state.locksRoot`; at most MAX_LOCKS).
      */
     function forceClose(
         Params calldata params,
         State calldata state,
         bytes calldata signature0,
-        bytes calldata signature1
+        bytes calldata signature1,
+        Lock[] calldata locks
     ) external nonReentrant {
-        bytes32 channelId = _verifiedState(params, state, signature0, signature1);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Open) revert WrongPhase(channelId, record.phase);
-        // The checkpointed state itself may be registered; anything older may not.
-        if (state.nonce < record.nonce) revert StaleNonce(record.nonce, state.nonce);
-        _register(channelId, params, record, state);
+        (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
+        uint8 flags = _holdings[channelId][0].flags;
+        Record storage record = _records[channelId];
+        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
+        // The checkpointed state itself may be registered; no other of its nonce, nor anything older.
+        if (record.fingerprint != 0) {
+            if (state.nonce < record.nonce) revert StaleNonce(record.nonce, state.nonce);
+            if (state.nonce == record.nonce && bytes19(digest) != record.fingerprint) {
+                revert CheckpointMismatch(state.nonce);
+            }
+        }
+        _register(channelId, params, record, state, locks);
     }
 
     /**
      * @notice Starts a dispute without any signed state: every participant gets back what it holds
      * in the channel. Only a participant may do this, and only before any withdrawal checkpoint, so
      * funds are never stuck when the counterparty vanishes before signing anything.
+     * @param params The channel's parameters; the caller must be a participant.
      */
     function forceCloseWithoutState(Params calldata params) external nonReentrant {
         _participantIndex(params, msg.sender);
         bytes32 channelId = channelIdOf(params);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Open) revert WrongPhase(channelId, record.phase);
-        if (record.nonce != 0) revert CheckpointExists(record.nonce);
+        uint8 flags = _holdings[channelId][0].flags;
+        Record storage record = _records[channelId];
+        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
+        if (record.fingerprint != 0) revert CheckpointExists(record.nonce);
         int256[] memory nets = new int256[](params.assets.length);
-        uint64 deadline = uint64(block.timestamp) + params.challengePeriod;
-        record.deadline = deadline;
-        record.phase = Phase.Disputed;
-        _registeredOutcome[channelId] = _outcomeHash(nets, bytes32(0));
-        emit StateRegistered(channelId, 0, deadline, nets, bytes32(0));
+        uint40 deadline = uint40(block.timestamp + params.challengePeriod);
+        _records[channelId] = Record(0, deadline, _outcomeFingerprint(nets, bytes32(0)));
+        emit StateRegistered(channelId, 0, deadline, nets, bytes32(0), new Lock[](0));
     }
 
     /**
      * @notice Answers a dispute with a newer co-signed state before the deadline. The deadline
      * moves to at least `now + challengePeriod`, so the other side always has a full period to
      * answer the latest registration (see docs/protocol.md, "Challenge-window rule").
+     * @param params The channel's parameters.
+     * @param state The co-signed state, with a nonce above the registered one.
+     * @param signature0 Participant 0's EIP-712 signature of `state`.
+     * @param signature1 Participant 1's EIP-712 signature of `state`.
+     * @param locks The state's lock list (its root must be `state.locksRoot`; at most MAX_LOCKS).
      */
     function challenge(
         Params calldata params,
         State calldata state,
         bytes calldata signature0,
-        bytes calldata signature1
+        bytes calldata signature1,
+        Lock[] calldata locks
     ) external nonReentrant {
-        bytes32 channelId = _verifiedState(params, state, signature0, signature1);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Disputed) revert WrongPhase(channelId, record.phase);
-        if (block.timestamp >= record.deadline) revert ChallengePeriodOver(record.deadline);
+        (bytes32 channelId, ) = _verifiedState(params, state, signature0, signature1);
+        Record storage record = _records[channelId];
+        uint40 deadline = record.deadline;
+        // A disputed channel is the only one with a deadline (concluding clears it).
+        if (deadline == 0) revert WrongPhase(channelId, _phaseOf(channelId, _holdings[channelId][0].flags));
+        if (block.timestamp >= deadline) revert ChallengePeriodOver(deadline);
         if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
-        _register(channelId, params, record, state);
+        _register(channelId, params, record, state, locks);
     }
 
     /**
      * @notice Pays out a disputed channel once its challenge period is over and every lock of the
-     * registered state is revealed or expired.
+     * registered state is revealed or expired (or waited for MAX_LOCK_WAIT). Anyone may call it.
+     * @param params The channel's parameters.
      * @param nets The registered state's nets, one per asset (from the StateRegistered event).
-     * @param locks The registered state's locks (empty when its locksRoot is zero).
+     * @param locks The registered state's locks (from the StateRegistered event).
      */
     function settle(
         Params calldata params,
@@ -370,21 +310,23 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         Lock[] calldata locks
     ) external nonReentrant {
         bytes32 channelId = channelIdOf(params);
-        ChannelRecord storage record = _channels[channelId];
-        if (record.phase != Phase.Disputed) revert WrongPhase(channelId, record.phase);
+        Record memory record = _records[channelId];
+        if (record.deadline == 0) revert WrongPhase(channelId, _phaseOf(channelId, _holdings[channelId][0].flags));
         if (block.timestamp < record.deadline) revert ChallengePeriodNotOver(record.deadline);
-        if (nets.length != params.assets.length) revert OutcomeMismatch();
-        if (_outcomeHash(nets, _locksRoot(locks)) != _registeredOutcome[channelId]) revert OutcomeMismatch();
-        delete _registeredOutcome[channelId];
+        bytes32 outcome = keccak256(abi.encode(nets, _locksRoot(locks)));
+        if (bytes19(outcome) != record.fingerprint) revert OutcomeMismatch(channelId, outcome);
         int256[] memory shifts = _resolveLocks(params.assets.length, locks, record.deadline);
         _conclude(channelId, params, record.nonce, nets, shifts);
     }
 
     // ---------------------------------------------------------------------------------------
-    // Hashlocks, claims, issuer recovery
+    // Hashlocks, claims, held movements, issuer recovery
     // ---------------------------------------------------------------------------------------
 
-    /// @notice Records that the preimage of `keccak256(secret)` is known as of this block.
+    /**
+     * @notice Records that the preimage of `keccak256(secret)` is known as of this block.
+     * @param secret The preimage; its hash is the lock's hashlock.
+     */
     function revealSecret(bytes32 secret) external {
         bytes32 hashlock = keccak256(abi.encode(secret));
         if (_secretRevealedAt[hashlock] != 0) return;
@@ -392,7 +334,10 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         emit SecretRevealed(hashlock, secret);
     }
 
-    /// @notice Pays the caller its claimable balance of `token` (left by a payout that reverted).
+    /**
+     * @notice Pays the caller its claimable balance of `token` (left by a payout that reverted).
+     * @param token The token to claim.
+     */
     function claim(address token) external nonReentrant {
         uint256 amount = _claimable[token][msg.sender];
         if (amount == 0) revert NothingClaimable(token, msg.sender);
@@ -403,12 +348,14 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /**
      * @notice Lets the token's controller move a frozen holder's claimable balance to a recovery
-     * address: the issuer's legal powers reach into layer two.
+     * address (itself or a treasury): the issuer's legal powers reach into layer two.
+     * @param token The restricted token.
+     * @param holder The frozen holder.
+     * @param recipient Where the tokens go.
      */
     function recoverClaimable(address token, address holder, address recipient) external nonReentrant {
-        IRestrictedToken restricted = IRestrictedToken(token);
-        if (!_isController(restricted, msg.sender)) revert NotController(token, msg.sender);
-        if (!restricted.isFrozen(holder)) revert HolderNotFrozen(token, holder);
+        if (!_isController(token, msg.sender)) revert NotController(token, msg.sender);
+        if (!IRestrictedToken(token).isFrozen(holder)) revert HolderNotFrozen(token, holder);
         uint256 amount = _claimable[token][holder];
         if (amount == 0) revert NothingClaimable(token, holder);
         delete _claimable[token][holder];
@@ -416,16 +363,51 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         IERC20(token).safeTransfer(recipient, amount);
     }
 
+    /**
+     * @notice The token's controller decides a held movement: it pays the whole held amount from
+     * `from` to `to` to `recipient` — `to` (release), `from`, itself or a treasury (recovery).
+     * @param token The restricted token.
+     * @param from The sender of the held movement.
+     * @param to The receiver of the held movement.
+     * @param recipient Where the tokens go.
+     */
+    function releaseHeld(address token, address from, address to, address recipient) external nonReentrant {
+        if (!_isController(token, msg.sender)) revert NotController(token, msg.sender);
+        _releaseHeld(token, from, to, recipient);
+    }
+
+    /**
+     * @notice The receiver of a held movement takes it once the token's rules allow the movement
+     * (e.g. the sender was unfrozen or its lock-up ended): its recourse without the controller.
+     * @param token The restricted token.
+     * @param from The sender of the held movement; the caller is its receiver.
+     */
+    function claimHeld(address token, address from) external nonReentrant {
+        uint256 amount = _held[token][from][msg.sender];
+        if (amount == 0) revert NothingHeld(token, from, msg.sender);
+        uint8 code = _custodialCode(token, from, msg.sender, amount);
+        if (code != 0) revert MovementRestricted(token, from, msg.sender, code);
+        _releaseHeld(token, from, msg.sender, msg.sender);
+    }
+
     // ---------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------
 
-    /// @notice The id of a channel: its parameters bound to this chain and this adjudicator.
+    /**
+     * @notice The id of a channel: its parameters bound to this chain and this adjudicator.
+     * @param params The channel's parameters.
+     * @return The channel id.
+     */
     function channelIdOf(Params calldata params) public view returns (bytes32) {
         return keccak256(abi.encode(block.chainid, address(this), params));
     }
 
-    /// @notice The EIP-712 digest that both participants sign for `state`.
+    /**
+     * @notice The EIP-712 digest that both participants sign for `state`.
+     * @param state The state.
+     * @return The digest.
+     */
     function stateDigest(State calldata state) public view returns (bytes32) {
         uint256 count = state.allocations.length;
         bytes32[] memory allocationHashes = new bytes32[](count);
@@ -450,40 +432,84 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
             );
     }
 
-    /// @notice The commitment to a list of locks: zero for none, else `keccak256(abi.encode(locks))`.
-    function locksRootOf(Lock[] calldata locks) public pure returns (bytes32) {
+    /**
+     * @notice The commitment to a list of locks: zero for none, else `keccak256(abi.encode(locks))`.
+     * @param locks The lock list (at most MAX_LOCKS).
+     * @return The root.
+     */
+    function locksRootOf(Lock[] calldata locks) external pure returns (bytes32) {
         if (locks.length > MAX_LOCKS) revert TooManyLocks(locks.length);
         return _locksRoot(locks);
     }
 
-    /// @notice A channel's phase, its registered or checkpointed nonce, and its dispute deadline.
+    /**
+     * @notice A channel's phase, its registered or checkpointed nonce, and its dispute deadline.
+     * @param channelId The channel.
+     * @return phase Where the channel is (None: never opened).
+     * @return nonce While disputed the registered nonce; while open the last checkpoint (0: none);
+     * once concluded the nonce of the state it concluded with.
+     * @return deadline End of the challenge period while disputed, else 0.
+     */
     function channel(bytes32 channelId) external view returns (Phase phase, uint64 nonce, uint64 deadline) {
-        ChannelRecord storage record = _channels[channelId];
-        return (record.phase, record.nonce, record.deadline);
+        Record storage record = _records[channelId];
+        return (_phaseOf(channelId, _holdings[channelId][0].flags), record.nonce, record.deadline);
     }
 
-    /// @notice What the channel holds of `token` for each participant (deposits minus withdrawals;
-    /// negative once a participant withdrew funds it received) and what each has withdrawn.
+    /**
+     * @notice What the channel holds of asset `assetIndex` for each participant (deposits minus
+     * withdrawals; negative once a participant withdrew funds it received) and what each withdrew.
+     * @param channelId The channel.
+     * @param assetIndex The asset's index in the channel's parameters.
+     * @return available0 Held for participant 0.
+     * @return available1 Held for participant 1.
+     * @return paid0 Withdrawn by participant 0 without closing.
+     * @return paid1 Withdrawn by participant 1 without closing.
+     */
     function holdings(
         bytes32 channelId,
-        address token
+        uint256 assetIndex
     ) external view returns (int256 available0, int256 available1, uint256 paid0, uint256 paid1) {
-        Holding storage holding = _holdings[channelId][token];
-        Paid storage paid = _paid[channelId][token];
+        // A concluded channel holds nothing (its paid withdrawals are not cleared: no call reads them).
+        if (_holdings[channelId][0].flags & CONCLUDED != 0) return (0, 0, 0, 0);
+        Holding storage holding = _holdings[channelId][assetIndex];
+        Paid storage paid = _paid[channelId][assetIndex];
         return (holding.available0, holding.available1, paid.paid0, paid.paid1);
     }
 
-    /// @notice The claimable balance of `holder` in `token`.
+    /**
+     * @notice The claimable balance of `holder` in `token`.
+     * @param token The token.
+     * @param holder The holder.
+     * @return The amount.
+     */
     function claimableOf(address token, address holder) external view returns (uint256) {
         return _claimable[token][holder];
     }
 
-    /// @notice When the preimage of `hashlock` was revealed (0 if never).
+    /**
+     * @notice What is held of `token` from `from` to `to`, awaiting the controller (or the rules).
+     * @param token The restricted token.
+     * @param from The sender of the held movements.
+     * @param to Their receiver.
+     * @return The amount.
+     */
+    function heldOf(address token, address from, address to) external view returns (uint256) {
+        return _held[token][from][to];
+    }
+
+    /**
+     * @notice When the preimage of `hashlock` was revealed (0 if never).
+     * @param hashlock The hashlock.
+     * @return The block timestamp of the reveal.
+     */
     function secretRevealedAt(bytes32 hashlock) external view returns (uint256) {
         return _secretRevealedAt[hashlock];
     }
 
-    /// @notice The EIP-712 domain separator of this adjudicator.
+    /**
+     * @notice The EIP-712 domain separator of this adjudicator.
+     * @return The separator.
+     */
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
@@ -495,14 +521,16 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
     function _validateParams(Params calldata params) private pure {
         address p0 = params.participants[0];
         address p1 = params.participants[1];
-        if (p0 == address(0) || p1 == address(0) || p0 == p1) revert InvalidParticipants(p0, p1);
+        if (p0 == address(0)) revert ZeroParticipant(0);
+        if (p1 == address(0)) revert ZeroParticipant(1);
+        if (p0 == p1) revert SameParticipants(p0);
         uint256 assetCount = params.assets.length;
-        if (assetCount == 0 || assetCount > MAX_ASSETS) revert InvalidAssets();
+        if (assetCount == 0 || assetCount > MAX_ASSETS) revert InvalidAssetCount(assetCount);
         for (uint256 i = 0; i < assetCount; ++i) {
             address asset = params.assets[i];
-            if (asset == address(0)) revert InvalidAssets();
+            if (asset == address(0)) revert ZeroAsset(i);
             for (uint256 j = 0; j < i; ++j) {
-                if (params.assets[j] == asset) revert InvalidAssets();
+                if (params.assets[j] == asset) revert DuplicateAsset(asset);
             }
         }
         uint64 period = params.challengePeriod;
@@ -515,6 +543,13 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         revert NotParticipant(account);
     }
 
+    /// @dev The phase from asset 0's flags and the record: only a disputed channel has a deadline.
+    function _phaseOf(bytes32 channelId, uint8 flags) private view returns (Phase) {
+        if (flags & CONCLUDED != 0) return Phase.Concluded;
+        if (flags & OPENED == 0) return Phase.None;
+        return _records[channelId].deadline != 0 ? Phase.Disputed : Phase.Open;
+    }
+
     function _deposit(
         bytes32 channelId,
         Params calldata params,
@@ -524,37 +559,45 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
     ) private {
         if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
         address token = params.assets[assetIndex];
-        Holding storage holding = _holdings[channelId][token];
-        int128 credit = amount.toInt256().toInt128();
-        if (participantIndex == 0) holding.available0 += credit;
-        else holding.available1 += credit;
-        emit Deposited(channelId, token, msg.sender, amount);
+        Holding storage holding = _holdings[channelId][assetIndex];
+        uint8 flags = holding.flags;
+        if (flags & PROBED == 0) holding.flags = flags | PROBED | (_isRestricted(token) ? RESTRICTED : 0);
+        // Credit only what arrived: a token that delivers less (or more) would let this channel
+        // take value from other channels of the same token at payout.
+        uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != amount) revert DeliveryMismatch(token, amount, received);
+        if (participantIndex == 0) holding.available0 = (int256(holding.available0) + amount.toInt256()).toInt120();
+        else holding.available1 = (int256(holding.available1) + amount.toInt256()).toInt120();
+        emit Deposited(channelId, token, msg.sender, amount);
     }
 
-    /// @dev Checks the state's shape against the channel and both EIP-712 signatures; returns the id.
+    /// @dev Checks the state's shape against the channel and both EIP-712 signatures.
     function _verifiedState(
         Params calldata params,
         State calldata state,
         bytes calldata signature0,
         bytes calldata signature1
-    ) private view returns (bytes32 channelId) {
+    ) private view returns (bytes32 channelId, bytes32 digest) {
         channelId = channelIdOf(params);
         if (state.channelId != channelId) revert WrongChannel(channelId, state.channelId);
         uint256 assetCount = params.assets.length;
-        if (state.allocations.length != assetCount) revert MalformedState();
+        if (state.allocations.length != assetCount) revert AllocationCountMismatch(assetCount, state.allocations.length);
         for (uint256 i = 0; i < assetCount; ++i) {
             Allocation calldata a = state.allocations[i];
+            if (a.token != params.assets[i]) revert AllocationTokenMismatch(i, params.assets[i], a.token);
             if (
-                a.token != params.assets[i] ||
                 a.net > type(int128).max ||
                 a.net < type(int128).min ||
                 a.withdrawn0 > type(uint128).max ||
                 a.withdrawn1 > type(uint128).max
-            ) revert MalformedState();
+            ) revert AllocationOutOfRange(i);
         }
-        if (state.isFinal && state.locksRoot != bytes32(0)) revert UnexpectedFinal();
-        bytes32 digest = stateDigest(state);
+        if (state.isFinal && state.locksRoot != bytes32(0) && state.locksRoot != EMPTY_LIST_ROOT) {
+            revert FinalStateWithLocks(state.locksRoot);
+        }
+        digest = stateDigest(state);
         _checkSignature(digest, signature0, params.participants[0], 0);
         _checkSignature(digest, signature1, params.participants[1], 1);
     }
@@ -565,45 +608,89 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         if (error != ECDSA.RecoverError.NoError || signer != expected) revert InvalidSignature(index);
     }
 
+    /// @dev The lock list must be the signed one and at most MAX_LOCKS long, so that every registered
+    /// state settles in one transaction from the StateRegistered event alone. Returns the canonical root.
+    function _checkLocks(bytes32 signedRoot, Lock[] calldata locks) private pure returns (bytes32 root) {
+        if (locks.length > MAX_LOCKS) revert TooManyLocks(locks.length);
+        root = _locksRoot(locks);
+        if (root != signedRoot && !(root == bytes32(0) && signedRoot == EMPTY_LIST_ROOT)) {
+            revert LocksMismatch(signedRoot, root);
+        }
+    }
+
     function _register(
         bytes32 channelId,
         Params calldata params,
-        ChannelRecord storage record,
-        State calldata state
+        Record storage record,
+        State calldata state,
+        Lock[] calldata locks
     ) private {
+        bytes32 root = _checkLocks(state.locksRoot, locks);
         int256[] memory nets = _netsOf(state);
         if (state.isFinal) {
-            delete _registeredOutcome[channelId];
             _conclude(channelId, params, state.nonce, nets, new int256[](params.assets.length));
             return;
         }
-        uint64 answerBy = uint64(block.timestamp) + params.challengePeriod;
-        uint64 deadline = record.deadline > answerBy ? record.deadline : answerBy;
-        record.nonce = state.nonce;
-        record.deadline = deadline;
-        record.phase = Phase.Disputed;
-        _registeredOutcome[channelId] = _outcomeHash(nets, state.locksRoot);
-        emit StateRegistered(channelId, state.nonce, deadline, nets, state.locksRoot);
+        uint40 answerBy = uint40(block.timestamp + params.challengePeriod);
+        uint40 deadline = record.deadline > answerBy ? record.deadline : answerBy;
+        _records[channelId] = Record(state.nonce, deadline, _outcomeFingerprint(nets, root));
+        emit StateRegistered(channelId, state.nonce, deadline, nets, root, locks);
+    }
+
+    function _recordWithdrawals(
+        bytes32 channelId,
+        Allocation[] calldata allocations,
+        Lock[] calldata locks
+    ) private returns (Payout[] memory payouts) {
+        uint256 assetCount = allocations.length;
+        (uint256[] memory locked0, uint256[] memory locked1) = _lockedAmounts(assetCount, locks);
+        payouts = new Payout[](assetCount);
+        for (uint256 i = 0; i < assetCount; ++i) {
+            payouts[i] = _recordWithdrawal(channelId, i, allocations[i], locked0[i], locked1[i]);
+        }
+    }
+
+    /// @dev Per asset and sender, the amounts the locks reserve (malformed locks reserve nothing).
+    function _lockedAmounts(
+        uint256 assetCount,
+        Lock[] calldata locks
+    ) private pure returns (uint256[] memory locked0, uint256[] memory locked1) {
+        locked0 = new uint256[](assetCount);
+        locked1 = new uint256[](assetCount);
+        for (uint256 i = 0; i < locks.length; ++i) {
+            Lock calldata lock = locks[i];
+            if (lock.assetIndex >= assetCount) continue;
+            if (lock.sender == 0) locked0[lock.assetIndex] += lock.amount;
+            else if (lock.sender == 1) locked1[lock.assetIndex] += lock.amount;
+        }
     }
 
     function _recordWithdrawal(
         bytes32 channelId,
-        Allocation calldata allocation
-    ) private returns (uint256 payout0, uint256 payout1) {
-        Holding storage holding = _holdings[channelId][allocation.token];
-        Paid storage paid = _paid[channelId][allocation.token];
+        uint256 assetIndex,
+        Allocation calldata allocation,
+        uint256 locked0,
+        uint256 locked1
+    ) private returns (Payout memory payout) {
+        Holding storage holding = _holdings[channelId][assetIndex];
+        Paid storage paid = _paid[channelId][assetIndex];
         if (allocation.withdrawn0 < paid.paid0) revert WithdrawalDecreased(allocation.token, 0);
         if (allocation.withdrawn1 < paid.paid1) revert WithdrawalDecreased(allocation.token, 1);
-        payout0 = allocation.withdrawn0 - paid.paid0;
-        payout1 = allocation.withdrawn1 - paid.paid1;
-        // What each participant keeps after the withdrawal must still cover the state's net: a
-        // participant may withdraw what it received off chain, never more than its balance.
-        int256 remaining0 = int256(holding.available0) - int256(payout0);
-        int256 remaining1 = int256(holding.available1) - int256(payout1);
-        if (remaining0 - allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
-        if (remaining1 + allocation.net < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
-        holding.available0 = remaining0.toInt128();
-        holding.available1 = remaining1.toInt128();
+        payout.amount0 = allocation.withdrawn0 - paid.paid0;
+        payout.amount1 = allocation.withdrawn1 - paid.paid1;
+        int256 available0 = holding.available0;
+        int256 available1 = holding.available1;
+        // What each participant keeps after the withdrawal must still cover the state's net and its
+        // locks: a participant may withdraw what it received off chain, never more than its balance.
+        int256 remaining0 = available0 - int256(payout.amount0);
+        int256 remaining1 = available1 - int256(payout.amount1);
+        if (remaining0 - allocation.net - int256(locked0) < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
+        if (remaining1 + allocation.net - int256(locked1) < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
+        payout.moved0 = _beyondOwn(payout.amount0, available0);
+        payout.moved1 = _beyondOwn(payout.amount1, available1);
+        payout.restricted = holding.flags & RESTRICTED != 0;
+        holding.available0 = remaining0.toInt120();
+        holding.available1 = remaining1.toInt120();
         paid.paid0 = uint128(allocation.withdrawn0);
         paid.paid1 = uint128(allocation.withdrawn1);
     }
@@ -614,7 +701,7 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
 
     /// @dev Net adjustments per asset from the locks: revealed in time → receiver, else → sender. A
     /// malformed lock (unknown asset or sender) moves nothing; a lock still open `MAX_LOCK_WAIT` after
-    /// the deadline counts as expired. So every co-signed state settles, whatever its locks.
+    /// the deadline counts as expired. So every registered state settles, whatever its locks.
     function _resolveLocks(
         uint256 assetCount,
         Lock[] calldata locks,
@@ -634,7 +721,7 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Marks the channel concluded, clears its balances, then pushes the payouts.
+    /// @dev Marks the channel concluded, clears its balances, then pays out (checking movements).
     function _conclude(
         bytes32 channelId,
         Params calldata params,
@@ -642,25 +729,28 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         int256[] memory nets,
         int256[] memory shifts
     ) private {
-        ChannelRecord storage record = _channels[channelId];
-        record.phase = Phase.Concluded;
-        record.nonce = nonce;
-        record.deadline = 0;
         uint256 assetCount = params.assets.length;
-        uint256[] memory payout0 = new uint256[](assetCount);
-        uint256[] memory payout1 = new uint256[](assetCount);
+        Payout[] memory payouts = new Payout[](assetCount);
         for (uint256 i = 0; i < assetCount; ++i) {
-            address token = params.assets[i];
-            Holding storage holding = _holdings[channelId][token];
-            (payout0[i], payout1[i]) = _split(holding.available0, holding.available1, nets[i] + shifts[i]);
-            delete _holdings[channelId][token];
-            delete _paid[channelId][token];
+            Holding memory holding = _holdings[channelId][i];
+            Payout memory payout = payouts[i];
+            (payout.amount0, payout.amount1) = _split(holding.available0, holding.available1, nets[i] + shifts[i]);
+            payout.moved0 = _beyondOwn(payout.amount0, holding.available0);
+            payout.moved1 = _beyondOwn(payout.amount1, holding.available1);
+            payout.restricted = holding.flags & RESTRICTED != 0;
+            if (i == 0) _holdings[channelId][0] = Holding(OPENED | CONCLUDED, 0, 0);
+            else delete _holdings[channelId][i];
         }
+        // The record keeps the concluded nonce (for the `channel` view) and no deadline: not disputed.
+        _records[channelId] = Record(nonce, 0, 0);
         emit ChannelConcluded(channelId, nonce);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            _pay(channelId, params.assets[i], params.participants[0], payout0[i]);
-            _pay(channelId, params.assets[i], params.participants[1], payout1[i]);
-        }
+        _payAll(channelId, params, payouts);
+    }
+
+    /// @dev The part of `amount` paid to a participant beyond what it owned in the channel (`available`).
+    function _beyondOwn(uint256 amount, int256 available) private pure returns (uint256) {
+        uint256 own = available > 0 ? uint256(available) : 0;
+        return amount > own ? amount - own : 0;
     }
 
     /// @dev payout0 = clamp(available0 - net, 0, total); payout1 = total - payout0. Never more than held.
@@ -676,6 +766,46 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         else if (uint256(owed0) >= total) payout0 = total;
         else payout0 = uint256(owed0);
         payout1 = total - payout0;
+    }
+
+    /// @dev Pays every asset's payouts; for a restricted token, a movement between the participants
+    /// that the token's rules refuse is held for the controller instead of reaching the receiver.
+    function _payAll(bytes32 channelId, Params calldata params, Payout[] memory payouts) private {
+        address p0 = params.participants[0];
+        address p1 = params.participants[1];
+        for (uint256 i = 0; i < payouts.length; ++i) {
+            Payout memory payout = payouts[i];
+            address token = params.assets[i];
+            if (payout.restricted) {
+                if (payout.moved0 != 0) payout.amount0 -= _holdIfRefused(channelId, token, p1, p0, payout.moved0);
+                if (payout.moved1 != 0) payout.amount1 -= _holdIfRefused(channelId, token, p0, p1, payout.moved1);
+            }
+            _pay(channelId, token, p0, payout.amount0);
+            _pay(channelId, token, p1, payout.amount1);
+        }
+    }
+
+    /// @dev Checks the movement `from` → `to` with the token's custodial rule; returns what was held.
+    function _holdIfRefused(
+        bytes32 channelId,
+        address token,
+        address from,
+        address to,
+        uint256 amount
+    ) private returns (uint256) {
+        uint8 code = _custodialCode(token, from, to, amount);
+        if (code == 0) return 0;
+        _held[token][from][to] += amount;
+        emit MovementHeld(channelId, token, from, to, amount, code);
+        return amount;
+    }
+
+    function _releaseHeld(address token, address from, address to, address recipient) private {
+        uint256 amount = _held[token][from][to];
+        if (amount == 0) revert NothingHeld(token, from, to);
+        delete _held[token][from][to];
+        emit HeldReleased(token, from, to, recipient, amount, msg.sender);
+        IERC20(token).safeTransfer(recipient, amount);
     }
 
     /// @dev Pushes a payout; if the token reverts or refuses, the amount becomes claimable instead.
@@ -703,8 +833,33 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         }
     }
 
-    function _isController(IRestrictedToken token, address account) private view returns (bool) {
-        try token.isController(account) returns (bool result) {
+    /// @dev The token's ERC-1404 code for a custodial release `from` → `to`; CHECK_FAILED when the
+    /// token reverts, runs out of its gas cap or answers something that is not a code.
+    function _custodialCode(address token, address from, address to, uint256 amount) private view returns (uint8) {
+        bytes memory data = abi.encodeCall(IRestrictedToken.detectCustodialTransferRestriction, (from, to, amount));
+        bool ok;
+        uint256 result;
+        assembly ("memory-safe") {
+            ok := staticcall(CHECK_GAS_LIMIT, token, add(data, 0x20), mload(data), 0, 0x20)
+            ok := and(ok, gt(returndatasize(), 31))
+            result := mload(0)
+        }
+        if (!ok || result > type(uint8).max) return CHECK_FAILED;
+        return uint8(result);
+    }
+
+    /// @dev Whether `token` says (ERC-165) it is an IRestrictedToken; a token that reverts, has no
+    /// code or answers anything but `true` is a plain ERC-20.
+    function _isRestricted(address token) private view returns (bool restricted) {
+        bytes memory data = abi.encodeWithSelector(0x01ffc9a7, type(IRestrictedToken).interfaceId);
+        assembly ("memory-safe") {
+            let ok := staticcall(PROBE_GAS_LIMIT, token, add(data, 0x20), mload(data), 0, 0x20)
+            restricted := and(and(ok, gt(returndatasize(), 31)), eq(mload(0), 1))
+        }
+    }
+
+    function _isController(address token, address account) private view returns (bool) {
+        try IRestrictedToken(token).isController(account) returns (bool result) {
             return result;
         } catch {
             return false;
@@ -717,7 +872,7 @@ contract Adjudicator is EIP712, ReentrancyGuardTransient {
         for (uint256 i = 0; i < count; ++i) nets[i] = state.allocations[i].net;
     }
 
-    function _outcomeHash(int256[] memory nets, bytes32 locksRoot) private pure returns (bytes32) {
-        return keccak256(abi.encode(nets, locksRoot));
+    function _outcomeFingerprint(int256[] memory nets, bytes32 locksRoot) private pure returns (bytes19) {
+        return bytes19(keccak256(abi.encode(nets, locksRoot)));
     }
 }

@@ -95,7 +95,7 @@ async function measureConfiguration(ctx: Ctx, assets: Contract[]): Promise<GasFi
   {
     const { params, id } = await funded();
     const s = state(id, 1n, [100n], { withdrawn1: 300n });
-    figures["withdraw without closing"] = await gasOf(as(investor).getFunction("withdraw")(params, tuple(s), ...(await sign(s))));
+    figures["withdraw without closing"] = await gasOf(as(investor).getFunction("withdraw")(params, tuple(s), ...(await sign(s)), []));
   }
   // cooperative close
   {
@@ -108,8 +108,8 @@ async function measureConfiguration(ctx: Ctx, assets: Contract[]): Promise<GasFi
     const { params, id } = await funded();
     const stale = state(id, 3n, assets.map(() => 10n));
     const latest = state(id, 9n, assets.map(() => 20n));
-    figures["force close with a state"] = await gasOf(as(investor).getFunction("forceClose")(params, tuple(stale), ...(await sign(stale))));
-    figures["challenge with a newer state"] = await gasOf(as(venue).getFunction("challenge")(params, tuple(latest), ...(await sign(latest))));
+    figures["force close with a state"] = await gasOf(as(investor).getFunction("forceClose")(params, tuple(stale), ...(await sign(stale)), []));
+    figures["challenge with a newer state"] = await gasOf(as(venue).getFunction("challenge")(params, tuple(latest), ...(await sign(latest)), []));
     await ctx.mineAt(await deadlineOf(id));
     figures["settle, no locks"] = await gasOf(as(venue).getFunction("settle")(params, assets.map(() => 20n), []));
   }
@@ -128,7 +128,7 @@ async function measureConfiguration(ctx: Ctx, assets: Contract[]): Promise<GasFi
     const locks = secrets.map((secret, i) => [i % assets.length, i % 2, 10n, keccak256(secret), expiry] as const);
     const locksRoot: string = await adjudicator.getFunction("locksRootOf")(locks);
     const s = state(id, 4n, assets.map(() => 0n), { locksRoot });
-    await (await as(venue).getFunction("forceClose")(params, tuple(s), ...(await sign(s)))).wait();
+    await (await as(venue).getFunction("forceClose")(params, tuple(s), ...(await sign(s)), locks)).wait();
     for (const secret of secrets.slice(0, MAX_LOCKS / 2)) {
       figures["reveal a secret"] = await gasOf(as(venue).getFunction("revealSecret")(secret));
     }

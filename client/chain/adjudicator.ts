@@ -44,12 +44,14 @@ export interface Holdings {
   readonly paid1: bigint;
 }
 
-/** The outcome registered by the latest `StateRegistered` event of a channel. */
+/** The outcome registered by the latest `StateRegistered` event of a channel: all `settle` needs. */
 export interface RegisteredOutcome {
   readonly nonce: bigint;
   readonly deadline: bigint;
   readonly nets: readonly bigint[];
   readonly locksRoot: Bytes32;
+  /** The registered state's lock list, as the event carries it. */
+  readonly locks: readonly Lock[];
   readonly blockNumber: number;
   readonly transactionHash: string;
 }
@@ -118,6 +120,13 @@ export function stateTuple(state: State): StateTuple {
 
 export function lockTuples(locks: readonly Lock[]): LockTuple[] {
   return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry]);
+}
+
+/** A `Lock` as ethers decodes it from an event. */
+type LockResult = readonly [bigint, bigint, bigint, string, bigint];
+
+function lockOf(l: LockResult): Lock {
+  return { assetIndex: Number(l[0]), sender: Number(l[1]) as Lock["sender"], amount: l[2], hashlock: l[3].toLowerCase(), expiry: l[4] };
 }
 
 /** Both signatures of an agreed state, participant 0's first; NOT_AGREED when one is missing. */
@@ -199,7 +208,10 @@ export class AdjudicatorClient {
     return this.send("deposit", [paramsTuple(params), assetIndex, amount]);
   }
 
-  /** Pays out the withdrawals of an agreed state without closing; the state becomes a checkpoint. */
+  /**
+   * Pays out the withdrawals of an agreed state without closing; the state becomes a checkpoint.
+   * The state's locks go along: the adjudicator checks them against the signed root.
+   */
   async withdraw(params: Params, signed: SignedState): Promise<TxOutcome> {
     return this.sendState("withdraw", params, signed);
   }
@@ -209,7 +221,7 @@ export class AdjudicatorClient {
     return this.sendState("closeCooperatively", params, signed);
   }
 
-  /** Registers an agreed state; the challenge period starts (a final state concludes at once). */
+  /** Registers an agreed state with its locks; the challenge period starts (a final state concludes at once). */
   async forceClose(params: Params, signed: SignedState): Promise<TxOutcome> {
     return this.sendState("forceClose", params, signed);
   }
@@ -219,7 +231,7 @@ export class AdjudicatorClient {
     return this.send("forceCloseWithoutState", [paramsTuple(params)]);
   }
 
-  /** Answers a dispute with an agreed state of a higher nonce. */
+  /** Answers a dispute with an agreed state of a higher nonce (and its locks). */
   async challenge(params: Params, signed: SignedState): Promise<TxOutcome> {
     return this.sendState("challenge", params, signed);
   }
@@ -242,6 +254,16 @@ export class AdjudicatorClient {
   /** As the token's controller: moves a frozen holder's claimable balance to `recipient`. */
   async recoverClaimable(token: Address, holder: Address, recipient: Address): Promise<TxOutcome> {
     return this.send("recoverClaimable", [token, holder, recipient]);
+  }
+
+  /** As the token's controller: pays the movement held from `from` to `to` to `recipient`. */
+  async releaseHeld(token: Address, from: Address, to: Address, recipient: Address): Promise<TxOutcome> {
+    return this.send("releaseHeld", [token, from, to, recipient]);
+  }
+
+  /** As the receiver of a held movement from `from`: takes it once the token's rules allow it. */
+  async claimHeld(token: Address, from: Address): Promise<TxOutcome> {
+    return this.send("claimHeld", [token, from]);
   }
 
   /**
@@ -269,13 +291,19 @@ export class AdjudicatorClient {
     return { phase: CHANNEL_PHASES[Number(phase)] ?? "None", nonce, deadline };
   }
 
-  async holdings(channelId: Bytes32, token: Address): Promise<Holdings> {
-    const [available0, available1, paid0, paid1] = (await this.view("holdings", [channelId, token])) as bigint[];
+  /** What the channel holds of asset `assetIndex` (its index in the channel's parameters). */
+  async holdings(channelId: Bytes32, assetIndex: number): Promise<Holdings> {
+    const [available0, available1, paid0, paid1] = (await this.view("holdings", [channelId, assetIndex])) as bigint[];
     return { available0: available0!, available1: available1!, paid0: paid0!, paid1: paid1! };
   }
 
   async claimableOf(token: Address, holder: Address): Promise<bigint> {
     return (await this.view("claimableOf", [token, holder])) as bigint;
+  }
+
+  /** What is held of a restricted `token` moving from `from` to `to`, awaiting the controller. */
+  async heldOf(token: Address, from: Address, to: Address): Promise<bigint> {
+    return (await this.view("heldOf", [token, from, to])) as bigint;
   }
 
   /** When the secret of `hashlock` was revealed on chain (0 if never). */
@@ -295,8 +323,9 @@ export class AdjudicatorClient {
   }
 
   /**
-   * The outcome of the channel's latest `StateRegistered` event (the on-chain record keeps only its
-   * hash; `settle` needs the nets), or null when no state was ever registered. Searches from
+   * The outcome of the channel's latest `StateRegistered` event (the on-chain record keeps only a
+   * fingerprint; `settle` needs the nets and the locks, which the event carries), or null when no
+   * state was ever registered. Searches from
    * `fromBlock` (e.g. the block the channel was opened in) to the head.
    */
   async registeredOutcome(channelId: Bytes32, fromBlock = 0): Promise<RegisteredOutcome | null> {
@@ -316,6 +345,7 @@ export class AdjudicatorClient {
       deadline: parsed.args.getValue("deadline") as bigint,
       nets: Array.from(parsed.args.getValue("nets") as bigint[]),
       locksRoot: (parsed.args.getValue("locksRoot") as string).toLowerCase(),
+      locks: Array.from(parsed.args.getValue("locks") as LockResult[], lockOf),
       blockNumber: last.blockNumber,
       transactionHash: last.transactionHash,
     };
@@ -352,7 +382,10 @@ export class AdjudicatorClient {
 
   private sendState(method: "withdraw" | "closeCooperatively" | "forceClose" | "challenge", params: Params, signed: SignedState): Promise<TxOutcome> {
     const [sig0, sig1] = signaturesOf(signed, method);
-    return this.send(method, [paramsTuple(params), stateTuple(signed.state), sig0, sig1]);
+    const args: unknown[] = [paramsTuple(params), stateTuple(signed.state), sig0, sig1];
+    // A final state has no locks; every other call checks the lock list against the signed root.
+    if (method !== "closeCooperatively") args.push(lockTuples(signed.state.locks));
+    return this.send(method, args);
   }
 
   private send(method: string, args: unknown[]): Promise<TxOutcome> {

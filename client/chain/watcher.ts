@@ -32,7 +32,7 @@
  */
 import { type Filter, type Log } from "ethers";
 import { COMPLIANCE_EVENT_TOPICS, decodeComplianceLog, type ComplianceEvent, type LogPosition } from "../protocol/compliance.js";
-import type { Address, Bytes32 } from "../protocol/types.js";
+import type { Address, Bytes32, Lock } from "../protocol/types.js";
 import { interfaceOf } from "./abi.js";
 import { toChainError } from "./errors.js";
 
@@ -73,6 +73,7 @@ export type AdjudicatorEvent =
       readonly deadline: bigint;
       readonly nets: readonly bigint[];
       readonly locksRoot: Bytes32;
+      readonly locks: readonly Lock[];
     }
   | { readonly name: "ChannelConcluded"; readonly channelId: Bytes32; readonly nonce: bigint }
   | { readonly name: "PayoutDeferred"; readonly channelId: Bytes32; readonly token: Address; readonly holder: Address; readonly amount: bigint }
@@ -155,6 +156,13 @@ export function decodeAdjudicatorLog(log: { readonly topics: readonly string[]; 
         deadline: a("deadline") as bigint,
         nets: Array.from(a("nets") as bigint[]),
         locksRoot: lower(a("locksRoot")),
+        locks: Array.from(a("locks") as readonly (readonly [bigint, bigint, bigint, string, bigint])[], (l) => ({
+          assetIndex: Number(l[0]),
+          sender: Number(l[1]) as Lock["sender"],
+          amount: l[2],
+          hashlock: lower(l[3]),
+          expiry: l[4],
+        })),
       };
     case "ChannelConcluded":
       return { name: "ChannelConcluded", channelId: lower(a("channelId")), nonce: a("nonce") as bigint };

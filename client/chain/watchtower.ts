@@ -44,7 +44,7 @@ export interface DisputeFacts {
   /** End of the challenge period while disputed. */
   readonly deadline: bigint;
   /** The registered outcome from the latest `StateRegistered` event, when known. */
-  readonly registered?: Pick<RegisteredOutcome, "nonce" | "nets" | "locksRoot"> | null;
+  readonly registered?: (Pick<RegisteredOutcome, "nonce" | "nets" | "locksRoot"> & { readonly locks?: readonly Lock[] }) | null;
 }
 
 export interface DisputeInput {
@@ -125,6 +125,8 @@ function registeredOutcomeOf(input: DisputeInput, agreed: SignedState | null): {
   );
   const registered = chain.registered;
   if (registered != null && registered.nonce === chain.nonce) {
+    // The event carries the lock list; without it (an older record) match the root against known states.
+    if (registered.locks !== undefined) return { nets: registered.nets, locks: registered.locks };
     if (registered.locksRoot === ZeroHash) return { nets: registered.nets, locks: [] };
     const match = candidates.find((state) => locksRootOf(state.locks) === registered.locksRoot);
     return match === undefined ? "UNKNOWN_REGISTERED_STATE" : { nets: registered.nets, locks: match.locks };
@@ -293,6 +295,7 @@ export class Watchtower {
       deadline: event.deadline,
       nets: event.nets,
       locksRoot: event.locksRoot,
+      locks: event.locks,
       blockNumber: Number(event.position.blockNumber),
       transactionHash: event.transactionHash,
     });

@@ -49,7 +49,11 @@ export function channelIdOf(params: Params, chainId: bigint, adjudicator: Addres
   );
 }
 
-/** Zero for no locks, else `keccak256(abi.encode(Lock[]))`, as `Adjudicator.locksRootOf`. */
+/**
+ * Zero for no locks, else `keccak256(abi.encode(Lock[]))`, as `Adjudicator.locksRootOf`. Zero is the
+ * one canonical root of the empty list (the adjudicator also accepts `keccak256(abi.encode([]))` for
+ * an empty list, so a state signed with it still settles); at most MAX_LOCKS locks.
+ */
 export function locksRootOf(locks: readonly Lock[]): Bytes32 {
   if (locks.length === 0) return ZeroHash;
   if (locks.length > MAX_LOCKS) {

@@ -94,7 +94,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         int256 net = int256(_bound(s1 >> 192, 0, left0 + left1)) - int256(left1);
         IAdjudicator.State memory first = _state(id, 3, [net, int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
-        adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first));
+        adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(before, 0, 0, withdrawn[0][0]);
         _expectBalanceDelta(before, 0, 1, withdrawn[0][1]);
         (, uint64 checkpoint, ) = adjudicator.channel(id);
@@ -105,7 +105,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         int256 net2 = int256(_bound(s2, 0, left0 + left1)) - int256(left1);
         IAdjudicator.State memory later = _state(id, 4, [net2, int256(0)], withdrawn, bytes32(0), false);
         before = _balances();
-        adjudicator.forceClose(params, later, _sign(PK0, later), _sign(PK1, later));
+        adjudicator.forceClose(params, later, _sign(PK0, later), _sign(PK1, later), new IAdjudicator.Lock[](0));
         vm.warp(block.timestamp + PERIOD);
         adjudicator.settle(params, _nets(net2, 0), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(before, 0, 0, uint256(int256(left0) - net2));
@@ -115,7 +115,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// @dev After a checkpoint at nonce 3: nonce 2 cannot be registered, nor "no state".
     function _expectNothingOlderRegistrable(IAdjudicator.Params memory params, bytes32 id) internal {
         IAdjudicator.State memory older = _state(id, 2, [int256(0), int256(0)], _none(), bytes32(0), false);
-        try adjudicator.forceClose(params, older, _sign(PK0, older), _sign(PK1, older)) {
+        try adjudicator.forceClose(params, older, _sign(PK0, older), _sign(PK1, older), new IAdjudicator.Lock[](0)) {
             revert UnexpectedSuccess("registered a state older than the checkpoint");
         } catch (bytes memory reason) {
             _expectSelector(reason, IAdjudicator.StaleNonce.selector, "StaleNonce");
@@ -139,7 +139,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         withdrawn[0] = [w0, w1];
         IAdjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, bytes32(0), false);
         bool covered = int256(d0 - w0) - net >= 0 && int256(d1 - w1) + net >= 0;
-        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state)) {
+        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0)) {
             if (!covered) revert UnexpectedSuccess("withdrawal left the net uncovered");
         } catch (bytes memory reason) {
             if (covered) revert WrongRevert("refused a covered withdrawal", reason);
@@ -175,7 +175,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         });
         IAdjudicator.State memory state = _state(id, 1, [int256(0), int256(0)], _none(), _locksRoot(locks), false);
         uint256[2][2] memory before = _balances();
-        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
+        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state), locks);
 
         // Half the time reveal right at the boundary: one second before, at, or after the expiry.
         uint256 revealTime = t0 + _bound(revealOffset, 0, 4 days);
@@ -215,12 +215,12 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         IAdjudicator.State memory s1 = _state(id, 1, [int256(1), int256(0)], _none(), bytes32(0), false);
         IAdjudicator.State memory s2 = _state(id, 2, [int256(2), int256(0)], _none(), bytes32(0), false);
         IAdjudicator.State memory s3 = _state(id, 3, [int256(3), int256(0)], _none(), bytes32(0), false);
-        adjudicator.forceClose(params, s1, _sign(PK0, s1), _sign(PK1, s1));
+        adjudicator.forceClose(params, s1, _sign(PK0, s1), _sign(PK1, s1), new IAdjudicator.Lock[](0));
         (, , uint64 d1) = adjudicator.channel(id);
         if (d1 != block.timestamp + period) revert Mismatch("first deadline", d1, block.timestamp + period);
 
         vm.warp(block.timestamp + _bound(firstDelay, 0, period - 1));
-        adjudicator.challenge(params, s2, _sign(PK0, s2), _sign(PK1, s2));
+        adjudicator.challenge(params, s2, _sign(PK0, s2), _sign(PK1, s2), new IAdjudicator.Lock[](0));
         (, , uint64 d2) = adjudicator.channel(id);
         uint256 expected = block.timestamp + period > d1 ? block.timestamp + period : d1;
         if (d2 != expected) revert Mismatch("extended deadline", d2, expected);
@@ -232,7 +232,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             _expectSelector(reason, IAdjudicator.ChallengePeriodNotOver.selector, "ChallengePeriodNotOver");
         }
         vm.warp(d2);
-        try adjudicator.challenge(params, s3, _sign(PK0, s3), _sign(PK1, s3)) {
+        try adjudicator.challenge(params, s3, _sign(PK0, s3), _sign(PK1, s3), new IAdjudicator.Lock[](0)) {
             revert UnexpectedSuccess("challenged at the deadline");
         } catch (bytes memory reason) {
             _expectSelector(reason, IAdjudicator.ChallengePeriodOver.selector, "ChallengePeriodOver");
@@ -305,13 +305,13 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         withdrawn[0][1] = withdrawn1;
         IAdjudicator.State memory state = _state(id, 1, [int256(paidOver), int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
-        adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state));
+        adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(before, 0, 1, withdrawn1);
-        (int256 available0, int256 available1, , ) = adjudicator.holdings(id, address(plain));
+        (int256 available0, int256 available1, , ) = adjudicator.holdings(id, 0);
         if (available0 != 100 || available1 != -int256(withdrawn1)) revert Mismatch("holdings", uint256(available0), withdrawn1);
         // More than received is refused.
         IAdjudicator.State memory greedy = _state(id, 2, [int256(paidOver), int256(0)], _withdrawnOf(paidOver + 1), bytes32(0), false);
-        try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy)) {
+        try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy), new IAdjudicator.Lock[](0)) {
             revert UnexpectedSuccess("withdrew more than received");
         } catch (bytes memory reason) {
             bytes memory expected = abi.encodeWithSelector(IAdjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
@@ -319,7 +319,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         }
         // Settling the withdrawal state pays participant 0 its 100 - paidOver and 1 the rest.
         uint256[2][2] memory beforeClose = _balances();
-        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
+        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0));
         vm.warp(block.timestamp + params.challengePeriod);
         adjudicator.settle(params, _nets(int256(paidOver), 0), new IAdjudicator.Lock[](0));
         _expectBalanceDelta(beforeClose, 0, 0, 100 - paidOver);
@@ -374,12 +374,12 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// @dev Registers `state`, waits out the period, settles, and checks the split of asset 0.
     function _forceCloseAndSettle(IAdjudicator.Params memory params, IAdjudicator.State memory state) internal {
         bytes32 id = state.channelId;
-        (int256 signed0, int256 signed1, , ) = adjudicator.holdings(id, address(plain));
+        (int256 signed0, int256 signed1, , ) = adjudicator.holdings(id, 0);
         // These channels withdraw nothing, so neither side's holding is negative.
         uint256 available0 = uint256(signed0);
         uint256 available1 = uint256(signed1);
         uint256[2][2] memory before = _balances();
-        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state));
+        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0));
         vm.warp(block.timestamp + params.challengePeriod);
         adjudicator.settle(params, _nets(state.allocations[0].net, state.allocations[1].net), new IAdjudicator.Lock[](0));
         (uint256 expected0, uint256 expected1) = _referenceSplit(available0, available1, state.allocations[0].net);
@@ -391,7 +391,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             // A net honest parties could sign: no clamping, each gets exactly its balance.
             if (int256(expected0) != int256(available0) - net) revert Mismatch("exact share", expected0, 0);
         }
-        (int256 left0, int256 left1, , ) = adjudicator.holdings(id, address(plain));
+        (int256 left0, int256 left1, , ) = adjudicator.holdings(id, 0);
         if (left0 != 0 || left1 != 0) revert Mismatch("left in channel", uint256(left0) + uint256(left1), 0);
     }
 

@@ -249,7 +249,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         bool expectOk = _withdrawalAllowed(c, sub);
         IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
-        try adjudicator.withdraw(params, sub.state, sub.sig0, sub.sig1) {
+        try adjudicator.withdraw(params, sub.state, sub.sig0, sub.sig1, sub.locks) {
             if (!expectOk) {
                 _fail(_msg("withdraw: accepted a state it must refuse, nonce ", sub.g.nonce));
             } else {
@@ -272,7 +272,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         bool expectOk = sub.valid && c.phase == IAdjudicator.Phase.Open && sub.g.nonce >= c.checkpoint;
         IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
-        try adjudicator.forceClose(params, sub.state, sub.sig0, sub.sig1) {
+        try adjudicator.forceClose(params, sub.state, sub.sig0, sub.sig1, sub.locks) {
             if (!expectOk) _fail(_msg("forceClose: accepted a state it must refuse, nonce ", sub.g.nonce));
             else if (sub.g.isFinal) _concluded(ci, before, sub.g.nets, [int256(0), int256(0)], sub.g.nonce);
             else _registered(c, sub.idx + 1, sub.g.nonce);
@@ -317,7 +317,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             sub.g.nonce > c.regNonce;
         IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
-        try adjudicator.challenge(params, sub.state, sub.sig0, sub.sig1) {
+        try adjudicator.challenge(params, sub.state, sub.sig0, sub.sig1, sub.locks) {
             if (!expectOk) _fail(_msg("challenge: accepted a state it must refuse, nonce ", sub.g.nonce));
             else if (sub.g.isFinal) _concluded(ci, before, sub.g.nets, [int256(0), int256(0)], sub.g.nonce);
             else _registered(c, sub.idx + 1, sub.g.nonce);
@@ -466,7 +466,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             if (found) {
                 reentry = abi.encodeCall(
                     Adjudicator.withdraw,
-                    (_paramsOf(_chans[ci]), sub.state, sub.sig0, sub.sig1)
+                    (_paramsOf(_chans[ci]), sub.state, sub.sig0, sub.sig1, sub.locks)
                 );
             }
         }

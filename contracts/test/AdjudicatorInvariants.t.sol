@@ -55,7 +55,7 @@ contract AdjudicatorInvariantsTest {
             uint256 count = handler.channelCount();
             for (uint256 i = 0; i < count; ++i) {
                 (bytes32 id, , , , , ) = handler.channelInfo(i);
-                (int256 available0, int256 available1, , ) = adjudicator.holdings(id, token);
+                (int256 available0, int256 available1, , ) = adjudicator.holdings(id, asset);
                 if (available0 + available1 < 0) revert InvariantBroken("a channel holds less than nothing");
                 owed += uint256(available0 + available1);
             }
@@ -70,7 +70,6 @@ contract AdjudicatorInvariantsTest {
     /// participant while open or disputed, nothing once concluded; and withdrawals plus closing
     /// payouts equal the deposits exactly once concluded (never more than the channel held).
     function invariant_channelBooksBalance() public view {
-        address[2] memory tokens = [address(plain), address(hostile)];
         uint256 count = handler.channelCount();
         for (uint256 i = 0; i < count; ++i) {
             (
@@ -82,10 +81,7 @@ contract AdjudicatorInvariantsTest {
                 uint256[2][2] memory payouts
             ) = handler.channelInfo(i);
             for (uint256 asset = 0; asset < 2; ++asset) {
-                (int256 available0, int256 available1, uint256 paid0, uint256 paid1) = adjudicator.holdings(
-                    id,
-                    tokens[asset]
-                );
+                (int256 available0, int256 available1, uint256 paid0, uint256 paid1) = adjudicator.holdings(id, asset);
                 uint256 deposited = deposits[asset][0] + deposits[asset][1];
                 uint256 out = paid[asset][0] + paid[asset][1] + payouts[asset][0] + payouts[asset][1];
                 if (phase == IAdjudicator.Phase.Concluded) {

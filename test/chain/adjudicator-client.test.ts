@@ -47,8 +47,8 @@ describe("AdjudicatorClient", () => {
     expect(await investor.channel(outcome.channelId)).toEqual({ phase: "Open", nonce: 0n, deadline: 0n });
     await investor.deposit(params, 1, 250n);
     await f.venue.deposit(params, 0, 70n);
-    expect(await investor.holdings(outcome.channelId, f.token)).toEqual({ available0: 70n, available1: 400n, paid0: 0n, paid1: 0n });
-    expect(await investor.holdings(outcome.channelId, f.cash)).toEqual({ available0: 0n, available1: 250n, paid0: 0n, paid1: 0n });
+    expect(await investor.holdings(outcome.channelId, 0)).toEqual({ available0: 70n, available1: 400n, paid0: 0n, paid1: 0n });
+    expect(await investor.holdings(outcome.channelId, 1)).toEqual({ available0: 0n, available1: 250n, paid0: 0n, paid1: 0n });
   });
 
   it("skips the approval when the allowance suffices (unlimited approval mode)", async () => {
@@ -75,7 +75,7 @@ describe("AdjudicatorClient", () => {
     const before = await f.balanceOf(f.system.token, f.investorWallet.address);
     await f.venue.withdraw(params, signed); // anyone may submit it
     expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 300n);
-    expect(await f.investor.holdings(channelId, f.token)).toEqual({ available0: 1000n, available1: 700n, paid0: 0n, paid1: 300n });
+    expect(await f.investor.holdings(channelId, 0)).toEqual({ available0: 1000n, available1: 700n, paid0: 0n, paid1: 300n });
     expect(await f.investor.channel(channelId)).toEqual({ phase: "Open", nonce: 1n, deadline: 0n });
 
     const again = await chainErrorOf(f.investor.withdraw(params, signed));
@@ -252,7 +252,7 @@ describe("AdjudicatorClient", () => {
       // … but a newer state paying a higher tip is mined before it in the same block.
       const newer = f.sign(f.stateOf(params, 7n, [2n, 2n]));
       const adjudicator = f.system.adjudicator.connect(f.outsiderWallet) as typeof f.system.adjudicator;
-      await adjudicator.getFunction("challenge")(paramsTuple(params), stateTuple(newer.state), newer.signatures[0], newer.signatures[1], {
+      await adjudicator.getFunction("challenge")(paramsTuple(params), stateTuple(newer.state), newer.signatures[0], newer.signatures[1], [], {
         gasLimit: 500_000n,
         maxPriorityFeePerGas: 50_000_000_000n,
         maxFeePerGas: 100_000_000_000n,
@@ -275,6 +275,6 @@ describe("AdjudicatorClient", () => {
     const client = new AdjudicatorClient(f.investorWallet, f.deployment, { approval: "unlimited" });
     await client.ensureAllowance(f.cash, 1n);
     await Promise.all([1n, 2n, 3n, 4n].map((amount) => client.deposit(params, 1, amount)));
-    expect((await client.holdings(channelId, f.cash)).available1).toBe(11n);
+    expect((await client.holdings(channelId, 1)).available1).toBe(11n);
   });
 });

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Adjudicator} from "../../Adjudicator.sol";
+import {IAdjudicator} from "../../interfaces/IAdjudicator.sol";
 import {TestERC20} from "../../mocks/TestERC20.sol";
 import {HostileToken} from "../../mocks/HostileToken.sol";
 
@@ -77,7 +78,7 @@ abstract contract ChannelTestBase {
         else hostile.mint(to, amount);
     }
 
-    function _params(bytes32 salt, uint64 challengePeriod) internal view returns (Adjudicator.Params memory params) {
+    function _params(bytes32 salt, uint64 challengePeriod) internal view returns (IAdjudicator.Params memory params) {
         params.participants = [p0, p1];
         params.assets = new address[](2);
         params.assets[0] = address(plain);
@@ -87,7 +88,7 @@ abstract contract ChannelTestBase {
     }
 
     /// @dev channelId = keccak256(abi.encode(chainid, adjudicator, params)), docs/protocol.md.
-    function _channelId(Adjudicator.Params memory params) internal view returns (bytes32) {
+    function _channelId(IAdjudicator.Params memory params) internal view returns (bytes32) {
         return keccak256(abi.encode(block.chainid, address(adjudicator), params));
     }
 
@@ -98,12 +99,12 @@ abstract contract ChannelTestBase {
         uint256[2][2] memory withdrawn,
         bytes32 locksRoot,
         bool isFinal
-    ) internal view returns (Adjudicator.State memory state) {
+    ) internal view returns (IAdjudicator.State memory state) {
         state.channelId = channelId;
         state.nonce = nonce;
-        state.allocations = new Adjudicator.Allocation[](2);
+        state.allocations = new IAdjudicator.Allocation[](2);
         for (uint256 i = 0; i < 2; ++i) {
-            state.allocations[i] = Adjudicator.Allocation({
+            state.allocations[i] = IAdjudicator.Allocation({
                 token: _token(i),
                 net: nets[i],
                 withdrawn0: withdrawn[i][0],
@@ -115,7 +116,7 @@ abstract contract ChannelTestBase {
     }
 
     /// @dev The EIP-712 digest of `state`, computed without the adjudicator's help.
-    function _digest(Adjudicator.State memory state) internal view returns (bytes32) {
+    function _digest(IAdjudicator.State memory state) internal view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(
                 DOMAIN_TYPEHASH,
@@ -127,7 +128,7 @@ abstract contract ChannelTestBase {
         );
         bytes32[] memory allocationHashes = new bytes32[](state.allocations.length);
         for (uint256 i = 0; i < state.allocations.length; ++i) {
-            Adjudicator.Allocation memory a = state.allocations[i];
+            IAdjudicator.Allocation memory a = state.allocations[i];
             allocationHashes[i] = keccak256(abi.encode(ALLOCATION_TYPEHASH, a.token, a.net, a.withdrawn0, a.withdrawn1));
         }
         bytes32 structHash = keccak256(
@@ -144,7 +145,7 @@ abstract contract ChannelTestBase {
     }
 
     /// @dev 65-byte r‖s‖v signature; Foundry's `sign` is RFC 6979 and low-s.
-    function _sign(uint256 privateKey, Adjudicator.State memory state) internal view returns (bytes memory) {
+    function _sign(uint256 privateKey, IAdjudicator.State memory state) internal view returns (bytes memory) {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(privateKey, _digest(state));
         return abi.encodePacked(r, s, v);
     }
@@ -162,7 +163,7 @@ abstract contract ChannelTestBase {
         return abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
     }
 
-    function _locksRoot(Adjudicator.Lock[] memory locks) internal pure returns (bytes32) {
+    function _locksRoot(IAdjudicator.Lock[] memory locks) internal pure returns (bytes32) {
         return locks.length == 0 ? bytes32(0) : keccak256(abi.encode(locks));
     }
 
