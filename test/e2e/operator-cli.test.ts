@@ -70,6 +70,17 @@ describe("operator CLI", () => {
     expect(await operatorFails(exposed, "channels")).toEqual({ code: 1, stderr: expect.stringMatching(/readable by other users \(mode 644\)/) });
   });
 
+  it("start on a busy port: exits 1 with one line naming the port and CLEARLINE_PORT", async () => {
+    const config = join(dir, "second-node.json");
+    writeFileSync(config, JSON.stringify({ ...stack.nodeConfig({ dataDir: join(dir, "second-node"), logLevel: "silent" }), port: node.port }));
+    const failed = await run(process.execPath, ["--import", "tsx", CLI, "start", "--config", config], { cwd: fileURLToPath(new URL("../../", import.meta.url)) }).then(
+      () => ({ code: 0, stderr: "" }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, stderr: error.stderr.trim() }),
+    );
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.split("\n")).toEqual([`port ${node.port} on 127.0.0.1 is already in use: set CLEARLINE_PORT (or "port" in the config file) to a free port`]);
+  });
+
   it("lists channels with balances, human and JSON", async () => {
     const list = JSON.parse(await operator("channels", "--json")) as { channelId: string; status: string; nonce: string; balances: { venue: string; investor: string }[] }[];
     expect(list).toHaveLength(1);
