@@ -5,6 +5,7 @@ import {Ownable2Step, Ownable} from "@openzeppelin/contracts/access/Ownable2Step
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 /// @title OrderLogAnchor: a venue's order log, anchored on chain (docs/trading.md).
+/// @author Clearline
 /// @notice The venue (the owner) periodically anchors the size and RFC 6962 Merkle root of its
 /// append-only order log. Sizes strictly increase, so a later anchor never replaces an earlier
 /// log; every anchored root stays readable by size. Whether each anchor extends the previous one is
@@ -37,6 +38,7 @@ contract OrderLogAnchor is Ownable2Step, EIP712 {
     /// @param root The root offered.
     error InvalidRoot(bytes32 root);
 
+    /// @notice Deploys the venue's anchor.
     /// @param venue The venue's operator key, the only account that may anchor.
     constructor(address venue) Ownable(venue) EIP712("Clearline Orders", "1") {}
 
