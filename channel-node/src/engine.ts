@@ -56,6 +56,8 @@ export interface EngineOptions {
   clock?: () => number;
   /** What one investor may consume; DEFAULT_ENGINE_BOUNDS by default. */
   bounds?: EngineBounds;
+  /** Whether the adjudicator knows a channel (asked before a stale registration is forgotten); none: not asked. */
+  onChain?: (channelId: Bytes32) => Promise<boolean>;
   logger: Logger;
   metrics: NodeMetrics;
 }

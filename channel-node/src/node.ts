@@ -112,6 +112,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     prices: config.prices,
     responseTimeoutMs: config.responseTimeoutMs,
     bounds: engineBoundsOf(config),
+    onChain: async (channelId) => (await chain.channel(channelId)).phase !== "None",
     facts: () => facts,
     now: () => chainFacts.clock.now(),
     logger: logger.child({ component: "engine" }),

@@ -9,6 +9,7 @@ import {
   channelOf,
   validateParams,
   type Address,
+  type Bytes32,
   type ComplianceFacts,
   type Deployment,
 } from "../../client/protocol/index.js";
@@ -30,6 +31,8 @@ export interface OpeningOptions {
   readonly now: () => bigint;
   readonly clock: () => number;
   readonly bounds: EngineBounds;
+  /** Whether the adjudicator knows the channel: the chain watcher may not have delivered its opening yet. */
+  readonly onChain?: ((channelId: Bytes32) => Promise<boolean>) | undefined;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -96,33 +99,44 @@ export class Opening {
 
   /**
    * Forgets every channel (of `investor`, when given) registered longer than the configured time
-   * ago and never seen on chain: from the store, then from memory.
+   * ago and not on chain: from the store, then from memory. One the adjudicator knows is kept (the
+   * watcher has not delivered its opening yet, e.g. while catching up after a restart), and so is
+   * every one while the chain cannot be asked. Resolves with how many were forgotten.
    */
   async prune(investor?: Address): Promise<number> {
     const cutoff = this.options.clock() - this.options.bounds.proposedChannelTtlMs;
     const stale = (investor === undefined ? [...this.channels.all()] : this.channels.ofInvestor(investor)).filter(
       (live) => live.record.status === "proposed" && live.record.createdAt <= cutoff,
     );
-    for (const live of stale) await this.forget(live);
-    if (stale.length > 0) this.channels.updateGauge();
-    return stale.length;
+    let forgotten = 0;
+    for (const live of stale) if (await this.forget(live)) forgotten += 1;
+    if (forgotten > 0) this.channels.updateGauge();
+    return forgotten;
   }
 
-  private async forget(live: Live): Promise<void> {
-    await this.channels.serialized(live, async () => {
+  private async forget(live: Live): Promise<boolean> {
+    const channelId = live.channel.channelId;
+    try {
+      if ((await this.options.onChain?.(channelId)) === true) return false;
+    } catch (error) {
+      this.options.logger.warn({ channelId, err: error }, "cannot ask the chain whether a registered channel was opened; kept");
+      return false;
+    }
+    return this.channels.serialized(live, async () => {
       // A chain event may have opened it meanwhile.
-      if (live.record.status !== "proposed") return;
+      if (live.record.status !== "proposed") return false;
       try {
         await this.options.store.channelAbandoned(live.channel.channelId);
       } catch (error) {
         // The chain watcher stored its opening, not yet re-read: keep it.
         if (!isStoreError(error, "INVALID_TRANSITION")) throw error;
         await this.channels.reload(live);
-        return;
+        return false;
       }
       this.channels.forget(live);
       this.options.metrics.proposedChannelsPruned.inc();
-      this.options.logger.info({ channelId: live.channel.channelId, investor: investorOf(live) }, "registered channel not opened on chain in time; forgotten");
+      this.options.logger.info({ channelId, investor: investorOf(live) }, "registered channel not opened on chain in time; forgotten");
+      return true;
     });
   }
 }

@@ -132,6 +132,24 @@ describe("engine bounds: registering channels", () => {
     expect(alice.last()).toMatchObject({ type: "opened", id: "y" });
   });
 
+  it("keeps a stale registration the adjudicator knows (its opening not yet delivered), and all while the chain cannot be asked", async () => {
+    let onChain: (channelId: string) => Promise<boolean> = async () => true;
+    const h = makeEngine(store, { bounds: withBounds({ proposedChannelTtlMs: 60_000 }), onChain: (channelId) => onChain(channelId) });
+    h.engine.onAuthenticated(alice);
+    const stale = openMessage(alice, "s");
+    await h.engine.onMessage(alice, stale.message);
+    h.clock.value += 60_000;
+    expect(await h.engine.pruneChannels()).toBe(0);
+    onChain = async () => {
+      throw new Error("the RPC endpoint is down");
+    };
+    expect(await h.engine.pruneChannels()).toBe(0);
+    expect((await store.channel(stale.channelId))?.status).toBe("proposed");
+    onChain = async () => false;
+    expect(await h.engine.pruneChannels()).toBe(1);
+    expect(await store.channel(stale.channelId)).toBeUndefined();
+  });
+
   it("forgets stale registrations when an investor registers again (the bound counts only live ones)", async () => {
     const h = makeEngine(store, { bounds: withBounds({ maxProposedChannelsPerInvestor: 1, proposedChannelTtlMs: 60_000 }) });
     h.engine.onAuthenticated(alice);

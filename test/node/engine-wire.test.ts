@@ -45,7 +45,7 @@ describe("engine bounds over the wire", () => {
   }
 
   function open(peer: RawPeer, investor: string) {
-    const params = { participants: [venue.address, investor], assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: "3600", salt: hexlify(randomBytes(32)) };
+    const params = { participants: [venue.address, investor] as [string, string], assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: "3600", salt: hexlify(randomBytes(32)) };
     const channelId = channelOf({ ...params, challengePeriod: 3_600n }, peer.deployment).channelId;
     return { channelId, answer: peer.request({ v: PROTOCOL_VERSION, type: "open", id: peer.newId(), params }) };
   }
