@@ -131,6 +131,18 @@ describe("proof requests outside the tree", () => {
     }
   });
 
+  it("a compact tree whose edge does not match its size, or a leaf hash of the wrong length, is MALFORMED", () => {
+    const three = compactTreeOf(LEAVES.slice(0, 3));
+    expect(three.edge).toHaveLength(2);
+    for (const [tree, leaf] of [
+      [{ size: 3, edge: three.edge.slice(0, 1) }, LEAVES[3]],
+      [{ size: 4, edge: three.edge }, LEAVES[3]],
+      [three, (LEAVES[3] as Uint8Array).subarray(1)],
+    ] as const) {
+      expect(() => appendLeaf(tree, leaf as Uint8Array)).toThrow(expect.objectContaining({ code: "MALFORMED" }));
+    }
+  });
+
   it("verifiers answer false, never throw, on nonsense", () => {
     const leaf = LEAVES[0] as Uint8Array;
     expect(verifyInclusion(leaf, 0, 0, [], root(1))).toBe(false);

@@ -22,6 +22,10 @@ export function appendLeaf(tree: CompactTree, leafHash: Uint8Array): CompactTree
     throw new TradingError("MALFORMED", "a leaf hash is 32 bytes");
   }
   if (tree.size >= Number.MAX_SAFE_INTEGER) throw new TradingError("OUT_OF_RANGE", "the log is full");
+  // A tree restored from storage must have one subtree per set bit of its size.
+  if (!Number.isSafeInteger(tree.size) || tree.size < 0 || tree.edge.length !== setBits(tree.size)) {
+    throw new TradingError("MALFORMED", `a compact tree of ${tree.size} leaves has ${setBits(tree.size)} edge roots, not ${tree.edge.length}`);
+  }
   const edge = tree.edge.slice();
   let node = leafHash;
   // Each trailing one bit of the old size is a subtree of the new node's height: merge it in.
@@ -30,6 +34,12 @@ export function appendLeaf(tree: CompactTree, leafHash: Uint8Array): CompactTree
   }
   edge.push(node);
   return { size: tree.size + 1, edge };
+}
+
+function setBits(n: number): number {
+  let count = 0;
+  for (let rest = n; rest > 0; rest = Math.floor(rest / 2)) count += rest % 2;
+  return count;
 }
 
 /** The root of the tree: equal to `rootOf` over all its leaves. */
