@@ -79,7 +79,8 @@ export async function channelsCommand(s: Session, output: Output, options: { pru
   if (summaries.length === 0) lines.push(`no channels for ${s.address} (open one with: clearline open --asset cash --amount 100)`);
   for (const c of summaries) {
     const dispute = c.dispute ? `, state #${c.dispute.registeredNonce} registered, challenge period ends ${c.dispute.deadline}` : "";
-    lines.push(`${c.channelId}  ${PHASE_NAMES[c.phase] ?? c.status}${c.phase === "Concluded" ? " (paid out)" : ""}${dispute}  state #${c.nonce}  venue ${c.venue}`);
+    const note = c.phase === "Concluded" ? " (paid out)" : c.phase === "None" && options.prune !== true ? " (if its open failed: clearline channels --prune)" : "";
+    lines.push(`${c.channelId}  ${PHASE_NAMES[c.phase] ?? c.status}${note}${dispute}  state #${c.nonce}  venue ${c.venue}`);
     for (const b of c.balances) lines.push(`    ${String(b.symbol).padEnd(8)} you ${b.me}  venue ${b.venue}${shortfallText(b)}`);
   }
   output.result(lines, summaries.map(({ phase: _phase, ...rest }) => rest));

@@ -182,6 +182,8 @@ describe("the investor's store after the chain was restarted", () => {
     await store.close();
     (chain.provider as JsonRpcProvider).destroy();
 
+    const human = await cli(clients(), "channels");
+    expect(human.stdout).toContain(`${ghost}  not on chain yet (if its open failed: clearline channels --prune)`);
     const listed = await okJson<{ channelId: string; status: string }[]>(clients(), "channels");
     expect(listed.map((c) => [c.channelId, c.status]).sort()).toEqual([[opened.channelId, "open"], [ghost, "proposed"]].sort());
     const run = await cli(clients(), "--json", "channels", "--prune");
