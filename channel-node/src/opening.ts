@@ -10,6 +10,7 @@ import {
   validateParams,
   type Address,
   type Bytes32,
+  type Channel,
   type ComplianceFacts,
   type Deployment,
 } from "../../client/protocol/index.js";
@@ -38,6 +39,9 @@ export interface OpeningOptions {
 }
 
 export class Opening {
+  /** Each investor's registrations in progress, one after the other. */
+  private readonly registering = new Map<Address, Promise<unknown>>();
+
   constructor(
     private readonly channels: Channels,
     private readonly options: OpeningOptions,
@@ -62,22 +66,42 @@ export class Opening {
       throw new WireError("MALFORMED", `the challenge period must be between ${options.minChallengePeriod} and ${options.maxChallengePeriod} seconds`);
     }
     const channel = channelOf(params, options.deployment);
-    let live = this.channels.get(channel.channelId);
-    if (live === undefined) {
-      this.checkEligible(session.address);
-      await this.prune(session.address);
-      const proposed = this.channels.ofInvestor(session.address).filter((l) => l.record.status === "proposed").length;
-      if (proposed >= options.bounds.maxProposedChannelsPerInvestor) {
-        throw boundExceeded(options.metrics, "TOO_MANY_PROPOSED_CHANNELS", `you have ${proposed} channels registered but not opened on chain, the most the venue keeps; open one on chain or wait until they expire`);
-      }
-      await options.store.channelCreated({ channelId: channel.channelId, params, deployment: options.deployment, me: VENUE, createdAt: options.clock() });
-      const record = await options.store.channel(channel.channelId);
-      if (record === undefined) throw new WireError("UNKNOWN_CHANNEL", `the store lost channel ${channel.channelId}`);
-      live = this.channels.track(channel, record);
-      this.channels.updateGauge();
-      options.logger.info({ channelId: channel.channelId, investor: session.address }, "channel agreed");
-    }
+    const live = this.channels.get(channel.channelId) ?? (await this.oneAtATime(session.address, () => this.register(session.address, channel)));
     session.send({ v: PROTOCOL_VERSION, type: "opened", id: message.id, channel: this.channels.reportOf(live) });
+  }
+
+  /** Stores and tracks a new channel of `investor`, within the bounds; the channel if it exists already. */
+  private async register(investor: Address, channel: Channel): Promise<Live> {
+    const { options } = this;
+    const existing = this.channels.get(channel.channelId);
+    if (existing !== undefined) return existing;
+    this.checkEligible(investor);
+    await this.prune(investor);
+    const proposed = this.channels.ofInvestor(investor).filter((l) => l.record.status === "proposed").length;
+    if (proposed >= options.bounds.maxProposedChannelsPerInvestor) {
+      throw boundExceeded(options.metrics, "TOO_MANY_PROPOSED_CHANNELS", `you have ${proposed} channels registered but not opened on chain, the most the venue keeps; open one on chain or wait until they expire`);
+    }
+    await options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: options.deployment, me: VENUE, createdAt: options.clock() });
+    const record = await options.store.channel(channel.channelId);
+    if (record === undefined) throw new WireError("UNKNOWN_CHANNEL", `the store lost channel ${channel.channelId}`);
+    const live = this.channels.track(channel, record);
+    this.channels.updateGauge();
+    options.logger.info({ channelId: channel.channelId, investor }, "channel agreed");
+    return live;
+  }
+
+  /** Runs `work` after the investor's earlier registrations: the bound is checked and the channel stored as one step. */
+  private oneAtATime<T>(investor: Address, work: () => Promise<T>): Promise<T> {
+    const run = (this.registering.get(investor) ?? Promise.resolve()).then(work, work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.registering.set(investor, tail);
+    void tail.then(() => {
+      if (this.registering.get(investor) === tail) this.registering.delete(investor);
+    });
+    return run;
   }
 
   /** NOT_ELIGIBLE, naming the ERC-1404 rule and code, unless the investor may hold one of the venue's restricted assets. */

@@ -111,6 +111,16 @@ describe("engine bounds: registering channels", () => {
     expect(alice.last()).toMatchObject({ type: "opened" });
   });
 
+  it("holds the bound against registrations sent all at once", async () => {
+    const h = makeEngine(store, { bounds: withBounds({ maxProposedChannelsPerInvestor: 3 }) });
+    h.engine.onAuthenticated(alice);
+    const opens = Array.from({ length: 10 }, (_, i) => openMessage(alice, `o${i}`));
+    const outcomes = await Promise.allSettled([...opens, opens[0]!].map((o) => h.engine.onMessage(alice, o.message)));
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(4); // three channels, one of them registered twice
+    expect(outcomes.filter((o) => o.status === "rejected").map((o) => (o as PromiseRejectedResult).reason.code)).toEqual(Array(7).fill("TOO_MANY_PROPOSED_CHANNELS"));
+    expect(await store.channels()).toHaveLength(3);
+  });
+
   it("forgets a registration not opened on chain in time (store and memory), and keeps channels on chain", async () => {
     const h = makeEngine(store, { bounds: withBounds({ maxProposedChannelsPerInvestor: 1, proposedChannelTtlMs: 60_000 }) });
     h.engine.onAuthenticated(alice);
