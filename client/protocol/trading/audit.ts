@@ -66,7 +66,7 @@ export function auditPriority(entries: Iterable<LogEntry>, market: Market, from:
     }
     const best = bestLevel(book, opposite(taker.side));
     if (best !== undefined && crosses(taker.side, taker.price, best.price)) {
-      report("missed-match", taker.sequence, taker.sequence, null, (best.orders[0] ?? null)?.sequence ?? null);
+      report("missed-match", taker.sequence, taker.sequence, null, best.orders[0]?.sequence ?? null);
     }
     if (taker.timeInForce === "GTC") {
       book = rest(book, { sequence: taker.sequence, side: taker.side, price: taker.price, remaining: taker.remaining, expiresAt: taker.expiresAt });

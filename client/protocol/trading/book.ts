@@ -260,9 +260,9 @@ export function takeBest(book: Book, makerSide: Side, limit: bigint, quantity: b
     if (consumed === level.orders.length) {
       fullLevels++;
     } else {
-      const rest = level.orders.slice(consumed);
-      if (reduced !== undefined) rest[0] = reduced;
-      partial = { price: level.price, orders: rest };
+      const open = level.orders.slice(consumed);
+      if (reduced !== undefined) open[0] = reduced;
+      partial = { price: level.price, orders: open };
       break;
     }
   }
