@@ -915,7 +915,7 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
     const atLeast = (share: number) => Math.max(1, Math.floor(NUM_RUNS * share));
     const minimum: Record<keyof typeof stats, number> = {
       runs: NUM_RUNS,
-      deposits: atLeast(1),
+      deposits: atLeast(0.5),
       withdrawals: atLeast(0.3),
       cooperative: atLeast(0.15),
       settled: atLeast(0.3),
