@@ -34,6 +34,13 @@ interface IJurisdiction {
     /// @return True when valid now.
     function hasValidAttribute(address account, uint256 typeId) external view returns (bool);
 
+    /// @notice Whether `account` holds a valid attribute of `typeId` whose value is {AttributeTypes-FLAG_SET}
+    /// (1): what the transfer rules ask of KYC, AML, ACCREDITED and CUSTODIAN.
+    /// @param account The holder.
+    /// @param typeId The attribute type.
+    /// @return True when valid now and of value 1.
+    function hasValidFlag(address account, uint256 typeId) external view returns (bool);
+
     /// @notice The stored attribute of `account` for `typeId` and whether it is valid now.
     /// @param account The holder.
     /// @param typeId The attribute type.

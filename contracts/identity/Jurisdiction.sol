@@ -33,14 +33,17 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     /// @dev One slot: whether approved now, and the approval generation in force.
     struct Approval {
         bool approved;
-        uint32 generation;
+        uint24 generation;
     }
 
-    /// @dev Slot 0 packs everything validity needs (validator 20 + expiresAt 8 + generation 4 bytes).
+    /// @dev Slot 0 packs everything {hasValidFlag} needs (validator 20 + expiresAt 8 + generation 3 +
+    /// flagSet 1 bytes), so the transfer rules' flag checks never read the value slot. Generations are
+    /// stored in 24 bits (16.7 million removals of one validator for one type) and reported as uint32.
     struct Attribute {
         address validator;
         uint64 expiresAt;
-        uint32 generation;
+        uint24 generation;
+        bool flagSet;
         uint256 value;
     }
 
@@ -99,6 +102,8 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     error InvalidAccount(address account);
     /// @notice `validator` is already approved for `typeId`.
     error ValidatorAlreadyApproved(uint256 typeId, address validator);
+    /// @notice `validator` was removed for `typeId` so often that its generation cannot be bumped again.
+    error GenerationsExhausted(uint256 typeId, address validator);
     /// @notice `account` is not an approved validator for `typeId`.
     error NotValidator(uint256 typeId, address account);
     /// @notice `expiresAt` is not after the current block timestamp `nowTimestamp`.
@@ -152,8 +157,9 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
     function removeValidator(uint256 typeId, address validator) external onlyRole(DEFAULT_ADMIN_ROLE) {
         Approval storage approval = _approvals[typeId][validator];
         if (!approval.approved) revert NotValidator(typeId, validator);
+        if (approval.generation == type(uint24).max) revert GenerationsExhausted(typeId, validator);
         approval.approved = false;
-        uint32 generation = approval.generation + 1;
+        uint24 generation = approval.generation + 1;
         approval.generation = generation;
         emit ValidatorRemoved(typeId, validator, generation);
     }
@@ -177,6 +183,7 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
             validator: msg.sender,
             expiresAt: expiresAt,
             generation: approval.generation,
+            flagSet: value == AttributeTypes.FLAG_SET,
             value: value
         });
         emit AttributeIssued(account, typeId, msg.sender, value, expiresAt, approval.generation);
@@ -199,7 +206,12 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
 
     /// @inheritdoc IJurisdiction
     function hasValidAttribute(address account, uint256 typeId) external view returns (bool) {
-        return _isValid(_attributes[account][typeId], typeId);
+        return _isValid(_attributes[account][typeId], typeId, false);
+    }
+
+    /// @inheritdoc IJurisdiction
+    function hasValidFlag(address account, uint256 typeId) external view returns (bool) {
+        return _isValid(_attributes[account][typeId], typeId, true);
     }
 
     /// @inheritdoc IJurisdiction
@@ -209,7 +221,7 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
         returns (uint256 value, uint64 expiresAt, address validator, bool valid)
     {
         Attribute storage attribute = _attributes[account][typeId];
-        return (attribute.value, attribute.expiresAt, attribute.validator, _isValid(attribute, typeId));
+        return (attribute.value, attribute.expiresAt, attribute.validator, _isValid(attribute, typeId, false));
     }
 
     /// @notice The stored generation of the attribute of `account` for `typeId` (0 when none).
@@ -253,10 +265,12 @@ contract Jurisdiction is IJurisdiction, AccessControl, Multicall {
         return _typeNames[typeId];
     }
 
-    function _isValid(Attribute storage attribute, uint256 typeId) private view returns (bool) {
-        address validator = attribute.validator;
-        if (validator == address(0) || block.timestamp >= attribute.expiresAt) return false;
+    /// @dev Valid now; with `flagRequired`, also of value 1. The fields of slot 0 are read together.
+    function _isValid(Attribute storage attribute, uint256 typeId, bool flagRequired) private view returns (bool) {
+        (address validator, uint64 expiresAt, uint24 generation, bool flagSet) =
+            (attribute.validator, attribute.expiresAt, attribute.generation, attribute.flagSet);
+        if (validator == address(0) || block.timestamp >= expiresAt || (flagRequired && !flagSet)) return false;
         Approval memory approval = _approvals[typeId][validator];
-        return approval.approved && approval.generation == attribute.generation;
+        return approval.approved && approval.generation == generation;
     }
 }

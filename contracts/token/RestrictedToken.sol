@@ -237,14 +237,15 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     /// frozen and must be eligible (valid KYC and AML) or a custodian: an allowance does not let a
     /// frozen or unverified account move tokens.
     /// @dev The spender is checked first ({SpenderFrozen}, {SpenderNotEligible}), then the transfer
-    /// as every transfer ({TransferRestricted}).
+    /// as every transfer ({TransferRestricted}). A spender paying itself (the adjudicator pulling a
+    /// deposit) is the receiver, whose rules (steps 3 and 6) already say the same.
     /// @param from The holder.
     /// @param to The receiver.
     /// @param value The amount in base units.
     /// @return True (reverts otherwise).
     function transferFrom(address from, address to, uint256 value) public override(ERC20, IERC20) returns (bool) {
         address spender = _msgSender();
-        if (spender != from) {
+        if (spender != from && spender != to) {
             if (_frozen[spender]) revert SpenderFrozen(spender, from);
             if (!_rules.isSpenderAllowed(spender)) revert SpenderNotEligible(spender, from);
         }

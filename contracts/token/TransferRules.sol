@@ -220,7 +220,6 @@ contract TransferRules is ITransferRules, AccessControl {
 
     /// @dev Valid *and* of value 1: a validator recording another value (e.g. 0 = rejected) grants nothing.
     function _hasFlag(address account, uint256 typeId) private view returns (bool) {
-        (uint256 value, , , bool valid) = _JURISDICTION.attributeOf(account, typeId);
-        return valid && value == AttributeTypes.FLAG_SET;
+        return _JURISDICTION.hasValidFlag(account, typeId);
     }
 }

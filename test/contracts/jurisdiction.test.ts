@@ -1,5 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import hre from "hardhat";
+import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expectEvent, expectRevert, takeSnapshot } from "../helpers/chain.js";
 import { ATTRIBUTE, ONE_YEAR, deployCompliance, type ComplianceFixture, type Jurisdiction } from "../helpers/compliance.js";
@@ -109,6 +110,25 @@ describe("Jurisdiction", () => {
       // re-approval keeps the bumped generation
       await expectEvent(j.approveValidator(KYC, validator2.address), j, "ValidatorApproved", [KYC, validator2.address, 1n]);
       expect(Array.from(await j.validatorApproval(KYC, validator2.address))).toEqual([true, 1n]);
+    });
+
+    it("stores generations in 24 bits: the last possible removal succeeds, the next is GenerationsExhausted", async () => {
+      // _approvals is slot 3 (after AccessControl's _roles, _typeNames, _typeExists); Approval packs
+      // approved (byte 0) and generation (bytes 1–3). The read-back below checks the slot.
+      const coder = AbiCoder.defaultAbiCoder();
+      const inner = keccak256(coder.encode(["uint256", "uint256"], [KYC, 3n]));
+      const slot = keccak256(coder.encode(["address", "bytes32"], [validator2.address, inner]));
+      const max = 2n ** 24n - 1n;
+      const packed = (approved: boolean, generation: bigint) => zeroPadValue(toBeHex((generation << 8n) | (approved ? 1n : 0n)), 32);
+      await c.ethers.provider.send("hardhat_setStorageAt", [await j.getAddress(), slot, packed(true, max - 1n)]);
+      expect(Array.from(await j.validatorApproval(KYC, validator2.address))).toEqual([true, max - 1n]);
+      await expectEvent(j.removeValidator(KYC, validator2.address), j, "ValidatorRemoved", [KYC, validator2.address, max]);
+      await (await j.approveValidator(KYC, validator2.address)).wait();
+      await (await j.connect(validator2).issueAttribute(alice.address, KYC, 1n, await expiry())).wait();
+      expect(await j.hasValidFlag(alice.address, KYC)).toBe(true);
+      expect(await j.attributeGeneration(alice.address, KYC)).toBe(max);
+      await expectRevert(j.removeValidator(KYC, validator2.address), j, "GenerationsExhausted", [KYC, validator2.address]);
+      expect(Array.from(await j.validatorApproval(KYC, validator2.address))).toEqual([true, max]);
     });
 
     it("rejects removing a validator that is not approved, and a non-admin caller", async () => {
@@ -227,6 +247,40 @@ describe("Jurisdiction", () => {
     });
   });
 
+  describe("hasValidFlag: valid and of value 1", () => {
+    it("is true only for value 1; other values are valid attributes but no flag", async () => {
+      for (const value of [0n, 2n, 840n, 2n ** 256n - 1n]) {
+        await (await j.connect(validator).issueAttribute(alice.address, KYC, value, await expiry())).wait();
+        expect(await j.hasValidAttribute(alice.address, KYC)).toBe(true);
+        expect(await j.hasValidFlag(alice.address, KYC), `value ${value}`).toBe(false);
+      }
+      await (await j.connect(validator).issueAttribute(alice.address, KYC, 1n, await expiry())).wait();
+      expect(await j.hasValidFlag(alice.address, KYC)).toBe(true);
+      // replacing a 1 by another value clears the flag
+      await (await j.connect(validator2).issueAttribute(alice.address, KYC, 2n, await expiry())).wait();
+      expect(await j.hasValidFlag(alice.address, KYC)).toBe(false);
+      expect(await j.hasValidFlag(bob.address, KYC)).toBe(false); // never issued
+    });
+
+    it("follows validity: expiry, revocation and a removed validator end it", async () => {
+      const e = await expiry(100n);
+      await (await j.connect(validator).issueAttribute(alice.address, AML, 1n, e)).wait();
+      await (await j.connect(validator).issueAttribute(bob.address, AML, 1n, await expiry())).wait();
+      await (await j.connect(validator2).issueAttribute(bob.address, KYC, 1n, await expiry())).wait();
+      expect([await j.hasValidFlag(alice.address, AML), await j.hasValidFlag(bob.address, AML), await j.hasValidFlag(bob.address, KYC)]).toEqual([
+        true,
+        true,
+        true,
+      ]);
+      await c.time.increaseTo(e);
+      expect(await j.hasValidFlag(alice.address, AML)).toBe(false);
+      await (await j.connect(validator).revokeAttribute(bob.address, AML)).wait();
+      expect(await j.hasValidFlag(bob.address, AML)).toBe(false);
+      await (await j.removeValidator(KYC, validator2.address)).wait();
+      expect(await j.hasValidFlag(bob.address, KYC)).toBe(false);
+    });
+  });
+
   describe("revokeAttribute", () => {
     it("deletes the record and emits AttributeRevoked", async () => {
       await (await j.connect(validator).issueAttribute(alice.address, AML, 1n, await expiry())).wait();
@@ -322,6 +376,7 @@ describe("Jurisdiction", () => {
       await (await j.connect(validator2).issueAttribute(bob.address, KYC, 1n, e)).wait();
       await (await j.connect(validator).issueAttribute(bob.address, ACCREDITED, 1n, e)).wait();
       await (await j.connect(validator).issueAttribute(stranger.address, COUNTRY, 840n, e + 1000n)).wait();
+      await (await j.connect(validator).issueAttribute(stranger.address, AML, 0n, e)).wait(); // valid, no flag
       await (await j.connect(validator).issueAttribute(alice.address, AML, 1n, e)).wait();
       await (await j.removeValidator(KYC, validator2.address)).wait();
       await (await j.approveValidator(KYC, validator2.address)).wait();
@@ -370,6 +425,8 @@ describe("Jurisdiction", () => {
           for (const typeId of Object.values(ATTRIBUTE)) {
             const onChain = await j.hasValidAttribute(account, typeId);
             expect(mirrorValid(account, typeId, now), `${account} type ${typeId}`).toBe(onChain);
+            const flag = mirrorValid(account, typeId, now) && attributes.get(`${account}/${typeId}`)?.value === 1n;
+            expect(await j.hasValidFlag(account, typeId), `${account} flag ${typeId}`).toBe(flag);
             const stored = await j.attributeOf(account, typeId);
             expect(stored.value).toBe(attributes.get(`${account}/${typeId}`)?.value ?? 0n);
             seen.push(onChain);
@@ -377,11 +434,12 @@ describe("Jurisdiction", () => {
         }
         return seen;
       };
-      // before expiry: alice KYC valid, AML revoked; bob KYC voided, ACCREDITED voided; stranger KYC (new generation) and COUNTRY valid
+      // before expiry: alice KYC valid, AML revoked; bob KYC voided, ACCREDITED voided; stranger KYC (new
+      // generation), AML (value 0) and COUNTRY valid
       expect(await compareAll()).toEqual([
         ...[true, false, false, false, false],
         ...[false, false, false, false, false],
-        ...[true, false, false, true, false],
+        ...[true, true, false, true, false],
       ]);
       await c.time.increaseTo(e); // everything but stranger's COUNTRY has expired
       expect(await compareAll()).toEqual([

@@ -486,7 +486,16 @@ describe("RestrictedToken + TransferRules", () => {
       await expectSpend(bob, carol, 10n);
       await (await token.freeze(bob.address)).wait();
       await expectSpend(bob, carol, 10n, "SpenderFrozen");
-      await expectSpend(bob, bob, 10n, "SpenderFrozen"); // also paying itself
+      // paying itself, the spender is the receiver: the receiver rules refuse it
+      await (await token.connect(alice).approve(bob.address, 10n)).wait();
+      await expectRevert(token.connect(bob).transferFrom(alice.address, bob.address, 10n), token, "TransferRestricted", [
+        CODE.RECEIVER_FROZEN,
+        MESSAGE[CODE.RECEIVER_FROZEN],
+      ]);
+      await expectRevert(token.connect(dave).transferFrom(alice.address, dave.address, 0n), token, "TransferRestricted", [
+        CODE.RECEIVER_NOT_ELIGIBLE,
+        MESSAGE[CODE.RECEIVER_NOT_ELIGIBLE],
+      ]);
     });
 
     it("a spender without valid KYC/AML (or of a value other than 1) may not (SpenderNotEligible)", async () => {
@@ -497,12 +506,13 @@ describe("RestrictedToken + TransferRules", () => {
       await expectSpend(bob, carol, 10n, "SpenderNotEligible");
     });
 
-    it("a custodian may pull a deposit (the adjudicator's deposit); with a lapsed attribute it may not", async () => {
+    it("a custodian may spend (pull a deposit, or pay another investor); with a lapsed attribute it may not", async () => {
       expect(await rules.isSpenderAllowed(custodian.address)).toBe(true);
       await expectSpend(custodian, custodian, 100n);
       expect(await token.balanceOf(custodian.address)).toBe(600n);
+      await expectSpend(custodian, bob, 100n);
       await revoke(custodian, ATTRIBUTE.CUSTODIAN);
-      await expectSpend(custodian, custodian, 100n, "SpenderNotEligible");
+      await expectSpend(custodian, bob, 100n, "SpenderNotEligible");
     });
 
     it("is checked before the transfer's rules; the transfer's rules still apply to an allowed spender", async () => {

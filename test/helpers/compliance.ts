@@ -75,6 +75,7 @@ export type Jurisdiction = Typed<
     revokeAttribute: Send<[account: AddressLike, typeId: BigNumberish]>;
     multicall: Send<[data: BytesLike[]]>;
     hasValidAttribute: View<[account: AddressLike, typeId: BigNumberish], boolean>;
+    hasValidFlag: View<[account: AddressLike, typeId: BigNumberish], boolean>;
     attributeOf: View<[account: AddressLike, typeId: BigNumberish], AttributeView>;
     attributeGeneration: View<[account: AddressLike, typeId: BigNumberish], bigint>;
     isValidator: View<[typeId: BigNumberish, validator: AddressLike], boolean>;
