@@ -55,3 +55,12 @@ export const anyOrder: fc.Arbitrary<Order> = fc.record({
   clientOrderId: bytes32,
   nonce: uint64,
 });
+
+/** Freezes a value and everything in it: any later write throws (ES modules are strict). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

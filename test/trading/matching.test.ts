@@ -12,7 +12,7 @@ import {
   type Removal,
   type Side,
 } from "../../client/protocol/trading/index.js";
-import { MARKET } from "./fixtures.js";
+import { MARKET, deepFreeze } from "./fixtures.js";
 
 const LOT = MARKET.lotSize;
 const T0 = 1_000n;
@@ -241,14 +241,6 @@ export const eventsArb: fc.Arbitrary<BookEvent[]> = fc
     }
     return events;
   });
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
-}
 
 describe("against the reference matcher", () => {
   it("same fills, removals and resting orders for random event streams; the input book is never mutated", () => {
