@@ -70,6 +70,7 @@ export class ChannelEngine {
   private readonly router: Router;
   private readonly countersigner: Countersigner;
   private readonly invoices: InvoiceRelay;
+  private pruning: Promise<number> | undefined;
 
   constructor(private readonly options: EngineOptions) {
     const { store, logger, metrics } = options;
@@ -97,7 +98,7 @@ export class ChannelEngine {
     return this.options.signer.address;
   }
 
-  /** Loads every channel from the store (after a restart: all open channels resume), then forgets the stale registrations. */
+  /** Loads every channel from the store (after a restart: all open channels resume). */
   async load(): Promise<void> {
     for (const record of await this.options.store.channels()) {
       // The store checked the id against the parameters when the channel was created; recomputing
@@ -107,7 +108,6 @@ export class ChannelEngine {
     }
     await this.router.load();
     this.channels.updateGauge();
-    await this.pruneChannels();
   }
 
   /** The secrets the venue learnt, by hashlock (for its watchtower's on-chain reveals). */
@@ -217,9 +217,15 @@ export class ChannelEngine {
     this.router.sweep(investor);
   }
 
-  /** Forgets the channels registered longer than the configured time ago and never opened on chain; resolves with how many. */
+  /**
+   * Forgets the channels registered longer than the configured time ago and not on chain; resolves
+   * with how many. A call while one is running joins it.
+   */
   pruneChannels(): Promise<number> {
-    return this.opening.prune();
+    this.pruning ??= this.opening.prune().finally(() => {
+      this.pruning = undefined;
+    });
+    return this.pruning;
   }
 
   // ------------------------------------------------------------------ reads

@@ -147,8 +147,8 @@ export class Opening {
       return false;
     }
     return this.channels.serialized(live, async () => {
-      // A chain event may have opened it meanwhile.
-      if (live.record.status !== "proposed") return false;
+      // Forgotten by a concurrent prune, or opened by a chain event meanwhile.
+      if (this.channels.get(channelId) !== live || live.record.status !== "proposed") return false;
       try {
         await this.options.store.channelAbandoned(live.channel.channelId);
       } catch (error) {
