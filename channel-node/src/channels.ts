@@ -25,7 +25,6 @@ export const INVESTOR = 1;
 /** The venue's proposal on its way to the investor, awaiting an answer. */
 export interface Outstanding {
   readonly id: string;
-  readonly signed: SignedState;
   /** The investor answered; the answer is being processed in the channel's queue. */
   answered: boolean;
   resolve(signature: string): void;

@@ -42,7 +42,7 @@ export interface VenueProposalsOptions {
 }
 
 /** The investor let a proposal of the venue go unanswered (timeout or lost connection). */
-export class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
+class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
   constructor() {
     super("INVALID_UPDATE", "the receiver did not answer in time");
   }
@@ -105,7 +105,7 @@ export class VenueProposals {
     const ours = pending.signed;
     const id = `n${this.nextId++}`;
     const answer = new Promise<string>((resolve, reject) => {
-      live.outstanding = { id, signed: ours, answered: false, resolve, reject };
+      live.outstanding = { id, answered: false, resolve, reject };
     });
     const timer = setTimeout(() => live.outstanding?.reject(new UnansweredError()), this.options.responseTimeoutMs);
     const secrets = this.secretsOf(live, ours);
