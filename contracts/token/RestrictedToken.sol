@@ -18,8 +18,8 @@ import {RestrictionCodes} from "./RestrictionCodes.sol";
 /// spender acting for someone else must itself be unfrozen and eligible (or a custodian). Burns
 /// (issuer only) and forced transfers (controller only) bypass the rules but never touch a custodian's
 /// holdings. A custodian may pay a controller or the treasury without the receiver rules (recovery).
-/// @dev Roles: `DEFAULT_ADMIN_ROLE` manages roles; `ISSUER_ROLE` mints, burns, pauses, freezes and
-/// replaces the rules; `CONTROLLER_ROLE` forces transfers (ERC-1644 style).
+/// @dev Roles: `DEFAULT_ADMIN_ROLE` manages roles; `ISSUER_ROLE` mints, burns, pauses, freezes,
+/// replaces the rules and designates the treasury; `CONTROLLER_ROLE` forces transfers (ERC-1644 style).
 contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     /// @notice Mints, burns, pauses/unpauses, freezes/unfreezes and replaces the rules contract.
     bytes32 public constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
@@ -234,8 +234,8 @@ contract RestrictedToken is IRestrictedToken, ERC20, AccessControl, Pausable {
     // ----------------------------------------------------------------------------------- ERC-20
 
     /// @notice ERC-20 `transferFrom`. A spender acting for someone else (`spender != from`) must not be
-    /// frozen and must be eligible (valid KYC and AML) or a custodian: an allowance does not let a
-    /// frozen or unverified account move tokens.
+    /// frozen and must be eligible (valid KYC and AML of value 1) or a custodian: an allowance does not
+    /// let a frozen or unverified account move tokens.
     /// @dev The spender is checked first ({SpenderFrozen}, {SpenderNotEligible}), then the transfer
     /// as every transfer ({TransferRestricted}). A spender paying itself (the adjudicator pulling a
     /// deposit) is the receiver, whose rules (steps 3 and 6) already say the same.
