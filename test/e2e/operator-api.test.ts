@@ -2,7 +2,7 @@
 // only a request carrying the node's admin token and no browser header (a web page in the operator's
 // browser must not make the venue deposit), and /health reports the chain, the chain watchers' lag
 // and the data directory's writability, 503 naming the failed check.
-import { mkdirSync, mkdtempSync, rmSync, rmdirSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
@@ -98,6 +98,18 @@ describe("operator API and health of a node process", () => {
         expect(await post(`/admin/channels/${channelId}/deposit?${query}`), query).toMatchObject({ status: 400, body: { code: "ADMIN_BAD_REQUEST" } });
       }
       expect(await venueSecurities()).toBe(securities);
+    });
+
+    it("a node whose token file others can read does not start (ADMIN_TOKEN_EXPOSED)", async () => {
+      const dataDir = join(dir, "exposed-node");
+      mkdirSync(dataDir);
+      writeFileSync(join(dataDir, "admin-token"), `${"cd".repeat(32)}\n`, { mode: 0o644 });
+      chmodSync(join(dataDir, "admin-token"), 0o644);
+      const outcome = await startNodeProcess(stack.nodeConfig({ dataDir }), dir).then(
+        async (started) => (await started.stop(), "the node started"),
+        (error: Error) => error.message,
+      );
+      expect(outcome).toMatch(/exited with 1: .*admin-token is readable by other users \(mode 644\)/s);
     });
 
     it("serves a request with the token: lists channels, and a deposit moves the venue's tokens", async () => {
