@@ -128,23 +128,38 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         }
     }
 
-    /// @notice A withdrawal that would leave less than the state's net refuses, whoever it favours.
-    function testFuzz_withdrawalNeverUncoversTheNet(uint96 d0, uint96 d1, uint256 seed) public {
+    /// @notice A withdrawal that would leave less than the state's net and its locks refuses, whoever
+    /// it favours; a malformed lock (unknown asset) reserves nothing.
+    function testFuzz_withdrawalNeverUncoversTheNet(uint96 d0, uint96 d1, uint256 seed, uint256 lockSeed) public {
         (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
         uint256 total = uint256(d0) + d1;
         int256 net = int256(_bound(seed, 0, 2 * total)) - int256(total);
-        uint256 w0 = _bound(seed >> 128, 0, d0);
-        uint256 w1 = _bound(seed >> 192, 0, d1);
         uint256[2][2] memory withdrawn;
-        withdrawn[0] = [w0, w1];
-        IAdjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, bytes32(0), false);
-        bool covered = int256(d0 - w0) - net >= 0 && int256(d1 - w1) + net >= 0;
-        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0)) {
-            if (!covered) revert UnexpectedSuccess("withdrawal left the net uncovered");
+        withdrawn[0] = [_bound(seed >> 128, 0, d0), _bound(seed >> 192, 0, d1)];
+        IAdjudicator.Lock[] memory locks = new IAdjudicator.Lock[](1);
+        locks[0] = IAdjudicator.Lock({
+            assetIndex: (lockSeed >> 136) % 4 == 0 ? 5 : 0,
+            sender: uint8((lockSeed >> 128) % 2),
+            amount: uint128(_bound(lockSeed, 0, total)),
+            hashlock: _hashlock(_secret(0)),
+            expiry: uint64(block.timestamp + 1 days)
+        });
+        IAdjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, _locksRoot(locks), false);
+        bool covered = _covers(d0 - withdrawn[0][0], d1 - withdrawn[0][1], net, locks[0]);
+        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), locks) {
+            if (!covered) revert UnexpectedSuccess("withdrawal left the net or a lock uncovered");
         } catch (bytes memory reason) {
             if (covered) revert WrongRevert("refused a covered withdrawal", reason);
             _expectSelector(reason, IAdjudicator.WithdrawalExceedsBalance.selector, "WithdrawalExceedsBalance");
         }
+    }
+
+    /// @dev Whether what each side keeps of asset 0 covers the net and what `lock` reserves of it.
+    function _covers(uint256 left0, uint256 left1, int256 net, IAdjudicator.Lock memory lock) private pure returns (bool) {
+        int256 locked = lock.assetIndex == 0 ? int256(uint256(lock.amount)) : int256(0);
+        int256 keep0 = int256(left0) - net - (lock.sender == 0 ? locked : int256(0));
+        int256 keep1 = int256(left1) + net - (lock.sender == 1 ? locked : int256(0));
+        return keep0 >= 0 && keep1 >= 0;
     }
 
     // ---------------------------------------------------------------------------------------

@@ -681,21 +681,21 @@ contract AdjudicatorHandler is ChannelTestBase {
     }
 
     /// @dev The adjudicator's withdrawal rule: never decrease a cumulative withdrawal, and leave each
-    /// side enough to cover the state's net (a participant may withdraw what it received).
+    /// side enough to cover the state's net and what its locks reserve (a participant may withdraw
+    /// what it received).
     function _withdrawalAllowed(Chan storage c, Submission memory sub) internal view returns (bool) {
         if (!sub.valid || c.phase != IAdjudicator.Phase.Open || sub.g.isFinal || sub.g.nonce <= c.checkpoint) return false;
         for (uint256 asset = 0; asset < 2; ++asset) {
-            int256 remaining0;
-            int256 remaining1;
+            int256[2] memory remaining;
             for (uint256 who = 0; who < 2; ++who) {
                 uint256 w = sub.g.withdrawn[asset][who];
-                uint256 alreadyPaid = c.paid[asset][who];
-                if (w < alreadyPaid) return false;
-                int256 remaining = int256(c.deposits[asset][who]) - int256(w);
-                if (who == 0) remaining0 = remaining;
-                else remaining1 = remaining;
+                if (w < c.paid[asset][who]) return false;
+                remaining[who] = int256(c.deposits[asset][who]) - int256(w);
             }
-            if (remaining0 - sub.g.nets[asset] < 0 || remaining1 + sub.g.nets[asset] < 0) return false;
+            for (uint256 i = 0; i < sub.locks.length; ++i) {
+                if (sub.locks[i].assetIndex == asset) remaining[sub.locks[i].sender] -= int256(uint256(sub.locks[i].amount));
+            }
+            if (remaining[0] - sub.g.nets[asset] < 0 || remaining[1] + sub.g.nets[asset] < 0) return false;
         }
         return true;
     }
