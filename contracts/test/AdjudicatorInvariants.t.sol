@@ -10,11 +10,11 @@ import {AdjudicatorHandler} from "./AdjudicatorHandler.sol";
 /**
  * @title Adjudicator invariants under random call sequences
  * @notice The fuzzer drives `AdjudicatorHandler` (deposits, signed states, withdrawals, force
- * closes with and without a state, challenges with newer and stale states, time, secrets,
- * settlement, claims, hostile-token payouts); after every call each `invariant_*` below must hold.
- * Run counts are set inline (Hardhat 3 reads `forge-config:` comments) so that the whole Solidity
- * suite takes about half a minute on two cores; raise them locally for a longer campaign (1,000
- * runs of depth 200 take about four minutes). `fail-on-revert`: the handler never reverts on
+ * closes with and without a state, challenges with newer and stale states, time up to and past
+ * `MAX_LOCK_WAIT`, secrets, settlement, claims, hostile-token payouts); after every call each
+ * `invariant_*` below must hold. Run counts are set inline (Hardhat 3 reads `forge-config:`
+ * comments) so that the whole Solidity suite needs about a minute of CPU (45 s on an idle two-core
+ * machine); raise them locally for a longer campaign. `fail-on-revert`: the handler never reverts on
  * purpose, so a reverting handler call is a bug in the handler or an arithmetic surprise.
  */
 /// forge-config: default.invariant.runs = 128
