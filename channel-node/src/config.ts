@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
+import { tradingConfigSchema } from "./trading/config.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
@@ -72,6 +73,8 @@ export const nodeConfigSchema = z.strictObject({
       maxValueInFlightByToken: z.array(z.strictObject({ token: address, max: amount })).default([]),
     })
     .optional(),
+  /** Trading between investors (docs/trading.md, "At the node"). Absent: the node takes no orders. */
+  trading: tradingConfigSchema.optional(),
   /** Chain facts: the chain's time and new-block notifications (docs/operations.md, "Chain facts"). Optional: every key has a default. */
   chainFacts: z
     .strictObject({

@@ -31,6 +31,13 @@ import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor, syncedWriteProbe } from "./health.js";
 import { httpApi } from "./http.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
+import { TradingDesk } from "./trading/desk.js";
+import { LevelOrderLog } from "./trading/log-store.js";
+import { withTrading } from "./trading/handler.js";
+import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
+import { deskBoundsOf, marketsOf } from "./trading/config.js";
+import { ordersDomainOf } from "../../client/protocol/trading/order.js";
+import { onChainBalanceOf } from "../../client/protocol/compliance.js";
 
 export interface RunningNode {
   readonly url: string;
@@ -39,6 +46,8 @@ export interface RunningNode {
   readonly deployment: Deployment;
   readonly engine: ChannelEngine;
   readonly store: LevelStore;
+  /** The trading desk, when the node is configured to take orders. */
+  readonly desk: TradingDesk | undefined;
   readonly metrics: NodeMetrics;
   readonly logger: Logger;
   /** The file holding the operator's admin token (mode 0600). */
@@ -119,6 +128,38 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     metrics,
   });
   await engine.load();
+
+  /** What `investor`'s open channels hold of `token` on its side. */
+  function fundsOf(investor: Address, token: Address): bigint {
+    let total = 0n;
+    for (const channelId of engine.channelIds()) {
+      const record = engine.record(channelId)!;
+      const assetIndex = record.params.assets.indexOf(token);
+      if (record.params.participants[1] !== investor || record.status !== "open" || assetIndex < 0) continue;
+      total += engine.balances(channelId)[assetIndex]![1];
+    }
+    return total;
+  }
+  const tradingLog = config.trading === undefined ? undefined : await LevelOrderLog.open(join(config.dataDir, "orders"));
+  const desk =
+    config.trading === undefined || tradingLog === undefined
+      ? undefined
+      : await TradingDesk.open({
+          store: tradingLog,
+          markets: marketsOf(config.trading),
+          domain: ordersDomainOf(chainId, config.trading.orderLogAnchor),
+          signer,
+          verifier,
+          facts: () => facts,
+          now: () => chainFacts.clock.now(),
+          clock: Date.now,
+          bounds: deskBoundsOf(config.trading),
+          fundsOf,
+          holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + fundsOf(investor, token),
+          logger: logger.child({ component: "trading" }),
+          metrics,
+        });
+  let anchoring: Anchoring | undefined;
 
   const guard = new DisputeGuard({ chain, store, engine, logger: logger.child({ component: "watchtower" }), metrics });
 
@@ -203,7 +244,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    handler: engine,
+    handler: withTrading(engine, desk),
     logger: logger.child({ component: "transport" }),
     metrics,
     http: httpApi({
@@ -287,7 +328,9 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     await adjudicatorWatcher.stop();
     await complianceWatcher.stop();
     await chainFacts.stop();
+    anchoring?.stop();
     await store.close();
+    await tradingLog?.close();
     provider.destroy();
   }
   let port: number;
@@ -297,6 +340,10 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     // e.g. the port is taken: leave nothing running behind (watchers, store, provider).
     await release();
     throw error;
+  }
+  if (desk !== undefined && config.trading !== undefined) {
+    const log = () => ({ size: desk.size, root: desk.root });
+    anchoring = await startAnchoring({ anchor: config.trading.orderLogAnchor, wallet, intervalMs: config.trading.anchorIntervalMs, log, logger: logger.child({ component: "anchor" }) });
   }
   const url = `ws://${config.host}:${port}`;
   logger.info({ url }, "channel node listening");
@@ -308,6 +355,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     deployment,
     engine,
     store,
+    desk,
     metrics,
     logger,
     adminTokenFile: adminToken.file,

@@ -17,6 +17,7 @@
 import { z } from "zod";
 import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
 import { checksumAddress } from "./address.js";
+import { signedCancelJsonSchema, signedOrderJsonSchema } from "./trading/order-json.js";
 
 export const PROTOCOL_VERSION = 1 as const;
 
@@ -145,6 +146,21 @@ const resyncSchema = z.strictObject({
   channels: z.array(z.strictObject({ channelId: bytes32, latest: signedStateJsonSchema.nullable() })).max(1_000),
 });
 
+// Trading (docs/trading.md, "At the node"): orders and cancels, each answered `order_accepted` (the
+// venue's signed receipt) or `order_refused`; proofs and checkpoints of the venue's order log.
+const orderSchema = z.strictObject({ v: version, type: z.literal("order"), id: requestId, signed: signedOrderJsonSchema });
+const cancelSchema = z.strictObject({ v: version, type: z.literal("cancel"), id: requestId, signed: signedCancelJsonSchema });
+/** An inclusion proof of entry `sequence` in the log of `size` entries (the current log when absent). */
+const inclusionRequestSchema = z.strictObject({ v: version, type: z.literal("log_inclusion"), id: requestId, sequence: decimal, size: decimal.optional() });
+/** A consistency proof from the log of `first` entries to the log of `second` (the current log when absent). */
+const consistencyRequestSchema = z.strictObject({ v: version, type: z.literal("log_consistency"), id: requestId, first: decimal, second: decimal.optional() });
+const checkpointRequestSchema = z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId });
+
+const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
+const checkpointJsonSchema = z.strictObject({ size: decimal, root: bytes32, time: decimal });
+/** A logged fill; `state` "matched" until both legs are settled in the channels. */
+const fillJsonSchema = z.strictObject({ sequence: decimal, makerSequence: decimal, takerSequence: decimal, quantity: decimal, price: decimal, state: z.enum(["matched", "settled"]) });
+
 export const clientMessageSchema = z.discriminatedUnion("type", [
   authSchema,
   openSchema,
@@ -155,6 +171,11 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   invoiceRequestSchema,
   invoiceSchema,
   invoiceRefusedSchema,
+  orderSchema,
+  cancelSchema,
+  inclusionRequestSchema,
+  consistencyRequestSchema,
+  checkpointRequestSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
@@ -182,6 +203,14 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   /** To the payer: the receiver's invoice, to pay with a hashlocked `addLock` routed to `to`. */
   z.strictObject({ v: version, type: z.literal("invoice"), id: requestId, hashlock: bytes32, to: address, token: address, amount: decimal }),
   z.strictObject({ v: version, type: z.literal("error"), id: requestId.optional(), code: z.string(), message: z.string() }),
+  /** The order or cancel `id` is in the log: the venue's receipt, and the fills the order caused. */
+  z.strictObject({ v: version, type: z.literal("order_accepted"), id: requestId, receipt: receiptJsonSchema, signature, fills: z.array(fillJsonSchema), resting: decimal }),
+  z.strictObject({ v: version, type: z.literal("order_refused"), id: requestId, code: z.string().max(64), message: z.string().max(1_000), restriction: restrictionSchema.optional() }),
+  /** To a maker: its resting order `orderSequence` traded. */
+  z.strictObject({ v: version, type: z.literal("order_filled"), orderSequence: decimal, fill: fillJsonSchema }),
+  /** A proof of the venue's log: audit path or consistency path, each hash 32 bytes. */
+  z.strictObject({ v: version, type: z.literal("log_proof"), id: requestId, proof: z.array(bytes32).max(64), size: decimal, root: bytes32 }),
+  z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId.optional(), checkpoint: checkpointJsonSchema, signature }),
 ]);
 
 export type NodeMessage = z.input<typeof nodeMessageSchema>;

@@ -53,6 +53,8 @@ import { decodeAdjudicatorLog, eventIdOf } from "../chain/watcher.js";
 import type { ChannelRecord, ChannelStore, HistoryEntry, UpdateSummary } from "../store/store.js";
 import { summarize } from "../store/summary.js";
 import { loginDigest } from "../protocol/session.js";
+import { ordersDomainOf } from "../protocol/trading/order.js";
+import { TradingClient, type FillView } from "./trading.js";
 
 export const CLIENT_ERROR_CODES = [
   /** The venue refused a proposal; `rejection` says why (for compliance: the ERC-1404 rule). */
@@ -153,7 +155,9 @@ export type ClientEvent =
   /** An invoice request was refused (the venue's requester got `rejected` with `code`). */
   | { readonly type: "invoiceRefused"; readonly code: "TOO_MANY_INVOICES"; readonly from: Address }
   /** A channel whose open failed on chain (or never mined) was removed from the store. */
-  | { readonly type: "abandoned"; readonly channelId: Bytes32 };
+  | { readonly type: "abandoned"; readonly channelId: Bytes32 }
+  /** Our resting order `orderSequence` traded (a fill logged by the venue; `fill.state` says whether it is settled). */
+  | { readonly type: "orderFilled"; readonly orderSequence: bigint; readonly fill: FillView };
 
 /** What `pruneChannels` did with each channel the chain does not know yet. */
 export interface PruneResult {
@@ -223,6 +227,21 @@ export class ClearlineClient {
 
   get connected(): boolean {
     return this.socket?.readyState === WebSocket.OPEN && this.connectedOnce === undefined;
+  }
+
+  /** Trading at this venue (client/sdk/trading.ts); `anchor` is the venue's OrderLogAnchor. */
+  trading(anchor: Address): TradingClient {
+    const link = {
+      signer: this.options.signer,
+      verifier: this.options.verifier,
+      venue: () => {
+        if (this.venue === undefined) throw new ClientError("NOT_CONNECTED", "connect first");
+        return this.venue;
+      },
+      request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.request(message),
+      newId: () => this.newId(),
+    };
+    return new TradingClient(link, ordersDomainOf(this.options.deployment.chainId, anchor));
   }
 
   // ------------------------------------------------------------------ connection
@@ -374,6 +393,9 @@ export class ClearlineClient {
       }
       case "propose":
         return this.onVenueProposal(message);
+      case "order_filled":
+        this.options.onEvent?.({ type: "orderFilled", orderSequence: BigInt(message.orderSequence), fill: message.fill });
+        return;
       case "error":
         if (message.id !== undefined && this.waiting.has(message.id)) {
           this.waiting.get(message.id)!.reject(new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message }));

@@ -83,3 +83,4 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
     },
   };
 }
+export * from "./trading.js";

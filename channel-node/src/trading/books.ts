@@ -1,0 +1,169 @@
+// The venue's books, one per market, driven by its log: an order or cancel entry is applied with the
+// core's `applyEntry` (price–time matching) and the fills it returns follow it in the log. `prepare`
+// computes the outcome without changing anything; `commit` takes it once the entries are on disk.
+// A restart restores the books by replaying the stored log and checking every stored fill.
+import { TradingError } from "../../../client/protocol/trading/errors.js";
+import { emptyBook, type Book, type BookLimits } from "../../../client/protocol/trading/book.js";
+import type { Outcome } from "../../../client/protocol/trading/matching.js";
+import { applyEntry } from "../../../client/protocol/trading/replay.js";
+import type { CancelEntry, FillEntry, LogEntry, OrderEntry } from "../../../client/protocol/trading/log-entry.js";
+import { orderHashOf, type Market } from "../../../client/protocol/trading/order.js";
+import type { Address, Bytes32, Eip712Domain } from "../../../client/protocol/types.js";
+import { MatchedFunds, commitmentOf } from "./reservations.js";
+
+const marketKey = (security: Address, cash: Address): string => `${security}/${cash}`;
+
+export interface Prepared {
+  readonly entries: readonly LogEntry[];
+  readonly fills: readonly FillEntry[];
+  readonly outcome: Outcome;
+  /** Takes the outcome into the books; call once the entries are durable. */
+  commit(): void;
+}
+
+export class OrderBooks {
+  private readonly markets = new Map<string, Market>();
+  private readonly books = new Map<string, Book>();
+  /** Every logged order, by sequence number. */
+  private readonly orders = new Map<bigint, OrderEntry>();
+  private readonly sequenceByHash = new Map<Bytes32, bigint>();
+  private readonly lastNonce = new Map<Address, bigint>();
+  /** Open quantity of each resting order. */
+  private readonly remaining = new Map<bigint, bigint>();
+  private readonly restingByInvestor = new Map<Address, Set<bigint>>();
+  /** What unsettled fills commit of each investor (reserved) and will bring it (counted for the maximum balance). */
+  readonly matched = new MatchedFunds();
+  readonly incoming = new MatchedFunds();
+  /** Fills logged and not yet settled in the channels. */
+  readonly unsettled: FillEntry[] = [];
+  nextSequence = 0n;
+  /** The latest receive time in the log: times never go back along it. */
+  lastTime = 0n;
+
+  constructor(
+    markets: readonly Market[],
+    limits: BookLimits,
+    private readonly domain: Eip712Domain,
+  ) {
+    for (const market of markets) {
+      this.markets.set(marketKey(market.security, market.cash), market);
+      this.books.set(marketKey(market.security, market.cash), emptyBook(market, limits));
+    }
+  }
+
+  marketOf(security: Address, cash: Address): Market | undefined {
+    return this.markets.get(marketKey(security, cash));
+  }
+
+  lastNonceOf(investor: Address): bigint | undefined {
+    return this.lastNonce.get(investor);
+  }
+
+  orderBySequence(sequence: bigint): OrderEntry | undefined {
+    return this.orders.get(sequence);
+  }
+
+  sequenceOf(orderHash: Bytes32): bigint | undefined {
+    return this.sequenceByHash.get(orderHash);
+  }
+
+  isResting(sequence: bigint): boolean {
+    return this.remaining.has(sequence);
+  }
+
+  /** The investor's resting orders with their open quantity. */
+  restingOf(investor: Address): { entry: OrderEntry; remaining: bigint }[] {
+    return [...(this.restingByInvestor.get(investor) ?? [])].map((sequence) => ({ entry: this.orders.get(sequence)!, remaining: this.remaining.get(sequence)! }));
+  }
+
+  /** What the investor's resting orders and unsettled fills commit of `token`. */
+  reservedOf(investor: Address, token: Address): bigint {
+    let total = this.matched.of(investor, token);
+    for (const { entry, remaining } of this.restingOf(investor)) {
+      const commitment = commitmentOf(entry.signed.order, remaining);
+      if (commitment.token === token) total += commitment.amount;
+    }
+    return total;
+  }
+
+  /** The book of `market`'s pair (for reads and tests). */
+  bookOf(security: Address, cash: Address): Book | undefined {
+    return this.books.get(marketKey(security, cash));
+  }
+
+  /** The outcome of appending `entry` (its sequence number must be `nextSequence`); changes nothing. */
+  prepare(entry: OrderEntry | CancelEntry): Prepared {
+    if (entry.sequence !== this.nextSequence) throw new TradingError("OUT_OF_ORDER", `entry ${entry.sequence} where ${this.nextSequence} is next`);
+    const order = entry.kind === "order" ? entry.signed.order : this.orders.get(entry.target)?.signed.order;
+    const key = order === undefined ? undefined : marketKey(order.security, order.cash);
+    const book = key === undefined ? undefined : this.books.get(key);
+    if (key === undefined || book === undefined) throw new TradingError(order === undefined ? "UNKNOWN_ORDER" : "WRONG_MARKET", `entry ${entry.sequence} is for no market of this venue`);
+    const { outcome, fills } = applyEntry(book, entry, (sequence) => this.orders.get(sequence), this.domain);
+    return { entries: [entry, ...fills], fills, outcome, commit: () => this.commit(key, entry, outcome, fills) };
+  }
+
+  private commit(key: string, entry: OrderEntry | CancelEntry, outcome: Outcome, fills: readonly FillEntry[]): void {
+    this.books.set(key, outcome.book);
+    this.nextSequence = entry.sequence + 1n + BigInt(fills.length);
+    if (entry.receivedAt > this.lastTime) this.lastTime = entry.receivedAt;
+    if (entry.kind === "order") {
+      const { order } = entry.signed;
+      this.orders.set(entry.sequence, entry);
+      this.sequenceByHash.set(orderHashOf(order, this.domain), entry.sequence);
+      this.lastNonce.set(order.investor, order.nonce);
+    }
+    for (const removal of outcome.removed) this.unrest(removal.sequence);
+    for (const fill of fills) {
+      const maker = this.orders.get(fill.makerSequence)!.signed.order;
+      const taker = this.orders.get(fill.takerSequence)!.signed.order;
+      const left = (this.remaining.get(fill.makerSequence) ?? 0n) - fill.quantity;
+      if (left > 0n) this.remaining.set(fill.makerSequence, left);
+      else this.unrest(fill.makerSequence);
+      const [buyer, seller] = taker.side === "buy" ? [taker, maker] : [maker, taker];
+      this.matched.add(seller.investor, seller.security, fill.quantity);
+      this.matched.add(buyer.investor, buyer.cash, commitmentOf({ ...buyer, price: fill.price }, fill.quantity).amount);
+      this.incoming.add(buyer.investor, buyer.security, fill.quantity);
+      this.unsettled.push(fill);
+    }
+    if (outcome.rested !== undefined) {
+      const investor = (entry as OrderEntry).signed.order.investor;
+      this.remaining.set(outcome.rested.sequence, outcome.rested.remaining);
+      let resting = this.restingByInvestor.get(investor);
+      if (resting === undefined) this.restingByInvestor.set(investor, (resting = new Set()));
+      resting.add(outcome.rested.sequence);
+    }
+  }
+
+  private unrest(sequence: bigint): void {
+    if (!this.remaining.delete(sequence)) return;
+    const investor = this.orders.get(sequence)!.signed.order.investor;
+    const resting = this.restingByInvestor.get(investor);
+    resting?.delete(sequence);
+    if (resting?.size === 0) this.restingByInvestor.delete(investor);
+  }
+
+  /**
+   * Replays a stored log into empty books: REPLAY_MISMATCH unless every stored fill is exactly the
+   * one the matcher makes there, OUT_OF_ORDER for a gap. The books' limits do not apply to what the
+   * node accepted before (a lowered limit must not lose a log).
+   */
+  restore(entries: readonly LogEntry[]): void {
+    const saved = new Map(this.books);
+    for (const [key, book] of this.books) this.books.set(key, { ...book, limits: { maxOrders: Number.POSITIVE_INFINITY } });
+    let i = 0;
+    while (i < entries.length) {
+      const entry = entries[i]!;
+      if (entry.kind === "fill") throw new TradingError("REPLAY_MISMATCH", `fill ${entry.sequence} follows no order`);
+      const prepared = this.prepare(entry);
+      for (const [j, fill] of prepared.fills.entries()) {
+        const stored = entries[i + 1 + j];
+        if (stored?.kind !== "fill" || stored.sequence !== fill.sequence || stored.makerSequence !== fill.makerSequence || stored.quantity !== fill.quantity || stored.price !== fill.price) {
+          throw new TradingError("REPLAY_MISMATCH", `the stored log differs from the matcher at ${fill.sequence}`);
+        }
+      }
+      prepared.commit();
+      i += 1 + prepared.fills.length;
+    }
+    for (const [key, book] of this.books) this.books.set(key, { ...book, limits: saved.get(key)!.limits });
+  }
+}

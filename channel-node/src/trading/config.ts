@@ -1,0 +1,35 @@
+// The node's trading settings (docs/trading.md, "At the node"): the venue's OrderLogAnchor (the
+// orders' EIP-712 domain), its markets, and what one investor may consume. Absent: no trading.
+import { getAddress, isAddress } from "ethers";
+import { z } from "zod";
+import type { Market } from "../../../client/protocol/trading/order.js";
+import type { Address } from "../../../client/protocol/types.js";
+import { DEFAULT_DESK_BOUNDS, type DeskBounds } from "./desk.js";
+
+const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a) as Address);
+// Kept a string in the parsed config (which is written back as JSON); marketsOf makes it a bigint.
+const positive = z.string().regex(/^[1-9][0-9]{0,37}$/, "a positive decimal integer (uint128)");
+
+export const tradingConfigSchema = z.strictObject({
+  /** The venue's OrderLogAnchor: verifying contract of its orders, receipts and checkpoints, and where roots are anchored. */
+  orderLogAnchor: address,
+  /** One book per pair; `lotSize` in raw units of the security (prices are cash raw units per lot). */
+  markets: z.array(z.strictObject({ security: address, cash: address, lotSize: positive })).min(1).max(64),
+  maxRestingOrdersPerInvestor: z.coerce.number().int().min(1).default(DEFAULT_DESK_BOUNDS.maxRestingOrdersPerInvestor),
+  orderRate: z
+    .strictObject({ perSecond: z.number().positive().default(DEFAULT_DESK_BOUNDS.orderRate.perSecond), burst: z.number().min(1).default(DEFAULT_DESK_BOUNDS.orderRate.burst) })
+    .default(DEFAULT_DESK_BOUNDS.orderRate),
+  maxOrdersPerBook: z.coerce.number().int().min(1).default(DEFAULT_DESK_BOUNDS.maxOrdersPerBook),
+  /** How often the log's root is anchored on chain when it grew; 0: never. */
+  anchorIntervalMs: z.coerce.number().int().min(0).default(60_000),
+});
+
+export type TradingConfig = z.output<typeof tradingConfigSchema>;
+
+export function marketsOf(config: TradingConfig): Market[] {
+  return config.markets.map(({ security, cash, lotSize }) => ({ security, cash, lotSize: BigInt(lotSize) }));
+}
+
+export function deskBoundsOf(config: TradingConfig): DeskBounds {
+  return { maxRestingOrdersPerInvestor: config.maxRestingOrdersPerInvestor, orderRate: config.orderRate, maxOrdersPerBook: config.maxOrdersPerBook };
+}

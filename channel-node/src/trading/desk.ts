@@ -1,0 +1,259 @@
+// The venue's trading desk (docs/trading.md, "At the node"): takes investors' signed orders and
+// cancels over their authenticated sessions, checks them (intake.ts), appends each with the fills it
+// causes to the persisted Merkle log — synced before anything is answered — and answers with the
+// venue's signed receipt. It serves inclusion and consistency proofs and signed checkpoints of the
+// log. Everything that reads or changes the books runs in one queue, in log order.
+import type { Logger } from "pino";
+import { PROTOCOL_VERSION, type ClientMessage, type NodeMessage } from "../../../client/protocol/wire.js";
+import type { ComplianceFacts } from "../../../client/protocol/compliance.js";
+import type { Signer, Verifier } from "../../../client/protocol/signing.js";
+import type { Address, Eip712Domain } from "../../../client/protocol/types.js";
+import { TradingError } from "../../../client/protocol/trading/errors.js";
+import { DEFAULT_BOOK_LIMITS } from "../../../client/protocol/trading/book.js";
+import { EMPTY_COMPACT_TREE, appendLeaf, compactRoot, type CompactTree } from "../../../client/protocol/trading/compact-tree.js";
+import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry } from "../../../client/protocol/trading/log-entry.js";
+import { consistencyProof, inclusionProof, rootOf } from "../../../client/protocol/trading/merkle.js";
+import { verifySignedCancel, type Market, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
+import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../../../client/protocol/trading/receipt.js";
+import { TokenBucket } from "../rate-limit.js";
+import type { NodeMetrics } from "../metrics.js";
+import type { Session } from "../transport.js";
+import { OrderBooks, type Prepared } from "./books.js";
+import { DeskRefusal, refusalOf } from "./errors.js";
+import { checkOrder } from "./intake.js";
+import type { OrderLogStore } from "./log-store.js";
+
+export interface DeskBounds {
+  /** GTC orders one investor may have resting (TOO_MANY_ORDERS). */
+  readonly maxRestingOrdersPerInvestor: number;
+  /** Orders, cancels and proof requests per investor: sustained per second and burst (ORDER_RATE_LIMITED). */
+  readonly orderRate: { readonly perSecond: number; readonly burst: number };
+  /** Resting orders per book (the core's BOOK_FULL). */
+  readonly maxOrdersPerBook: number;
+}
+
+export const DEFAULT_DESK_BOUNDS: DeskBounds = {
+  maxRestingOrdersPerInvestor: 100,
+  orderRate: { perSecond: 20, burst: 100 },
+  maxOrdersPerBook: DEFAULT_BOOK_LIMITS.maxOrders,
+};
+
+export interface DeskOptions {
+  readonly store: OrderLogStore;
+  readonly markets: readonly Market[];
+  /** The venue's "Clearline Orders" domain (its OrderLogAnchor). */
+  readonly domain: Eip712Domain;
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  readonly facts: () => ComplianceFacts;
+  /** Unix seconds (the chain's time): receive times and expiry. */
+  readonly now: () => bigint;
+  /** Wall-clock milliseconds, for the rate buckets. */
+  readonly clock: () => number;
+  readonly bounds: DeskBounds;
+  readonly fundsOf: (investor: Address, token: Address) => bigint;
+  readonly holdingsOf: (investor: Address, token: Address) => bigint;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+}
+
+type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" }>;
+const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint"]);
+
+const fillJson = (fill: FillEntry) => ({
+  sequence: fill.sequence.toString(),
+  makerSequence: fill.makerSequence.toString(),
+  takerSequence: fill.takerSequence.toString(),
+  quantity: fill.quantity.toString(),
+  price: fill.price.toString(),
+  // Settlement of fills in the channels is not implemented yet: every fill stays matched (and reserved).
+  state: "matched" as const,
+});
+
+/** A proof index from the wire: beyond a safe integer it cannot be in the log (the core refuses -1). */
+const indexOf = (value: string): number => (BigInt(value) <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : -1);
+
+export class TradingDesk {
+  private queue: Promise<unknown> = Promise.resolve();
+  private tree: CompactTree = EMPTY_COMPACT_TREE;
+  private readonly leaves: Uint8Array[] = [];
+  private readonly buckets = new Map<Address, TokenBucket>();
+  private readonly sessions = new Map<Address, Session>();
+
+  private constructor(
+    private readonly options: DeskOptions,
+    readonly books: OrderBooks,
+  ) {}
+
+  /** Opens the desk on its stored log: the books are the replay of it (REPLAY_MISMATCH for a log the matcher does not reproduce). */
+  static async open(options: DeskOptions): Promise<TradingDesk> {
+    const books = new OrderBooks(options.markets, { maxOrders: options.bounds.maxOrdersPerBook }, options.domain);
+    const entries = await options.store.entries();
+    books.restore(entries);
+    const desk = new TradingDesk(options, books);
+    for (const entry of entries) desk.addLeaf(entryLeafHash(entry));
+    options.logger.info({ entries: entries.length, unsettledFills: books.unsettled.length }, "order log replayed");
+    return desk;
+  }
+
+  static handles(message: ClientMessage): message is TradingMessage {
+    return TRADING_TYPES.has(message.type);
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get root(): string {
+    return hashHex(compactRoot(this.tree));
+  }
+
+  onAuthenticated(session: Session): void {
+    this.sessions.set(session.address, session);
+  }
+
+  onClosed(session: Session): void {
+    if (this.sessions.get(session.address) === session) this.sessions.delete(session.address);
+  }
+
+  /** The log's size and root now, signed by the venue. */
+  checkpoint(): SignedCheckpoint {
+    return signCheckpoint({ size: BigInt(this.tree.size), root: this.root, time: this.options.now() }, this.options.domain, this.options.signer);
+  }
+
+  async onMessage(session: Session, message: TradingMessage): Promise<void> {
+    const refuse = (error: unknown): void => {
+      const refusal = refusalOf(error);
+      this.options.metrics.rejections.inc({ code: refusal.code });
+      session.send({ v: PROTOCOL_VERSION, type: "order_refused", id: message.id, ...refusal });
+    };
+    try {
+      this.takeToken(session.address);
+      const answer = await this.serialized(() => this.handle(session.address, message));
+      session.send(answer);
+    } catch (error) {
+      refuse(error);
+    }
+  }
+
+  private takeToken(investor: Address): void {
+    const { perSecond, burst } = this.options.bounds.orderRate;
+    let bucket = this.buckets.get(investor);
+    if (bucket === undefined) this.buckets.set(investor, (bucket = new TokenBucket(perSecond, burst, this.options.clock())));
+    if (!bucket.take(this.options.clock())) {
+      this.options.metrics.boundRefusals.inc({ reason: "ORDER_RATE_LIMITED" });
+      throw new DeskRefusal("ORDER_RATE_LIMITED", `more than ${perSecond} orders per second (burst ${burst}) from ${investor}`);
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async handle(investor: Address, message: TradingMessage): Promise<NodeMessage> {
+    switch (message.type) {
+      case "order":
+        return this.acceptOrder(investor, message.id, message.signed);
+      case "cancel":
+        return this.acceptCancel(investor, message.id, message.signed);
+      case "log_inclusion": {
+        const size = message.size === undefined ? this.leaves.length : indexOf(message.size);
+        const proof = inclusionProof(this.leaves, indexOf(message.sequence), size);
+        return this.proofMessage(message.id, proof, size);
+      }
+      case "log_consistency": {
+        const second = message.second === undefined ? this.leaves.length : indexOf(message.second);
+        const proof = consistencyProof(this.leaves, indexOf(message.first), second);
+        return this.proofMessage(message.id, proof, second);
+      }
+      case "log_checkpoint": {
+        const { checkpoint, signature } = this.checkpoint();
+        return { v: PROTOCOL_VERSION, type: "log_checkpoint", id: message.id, checkpoint: { size: checkpoint.size.toString(), root: checkpoint.root, time: checkpoint.time.toString() }, signature };
+      }
+    }
+  }
+
+  private proofMessage(id: string, proof: readonly Uint8Array[], size: number): NodeMessage {
+    return { v: PROTOCOL_VERSION, type: "log_proof", id, proof: proof.map(hashHex), size: size.toString(), root: hashHex(rootOf(this.leaves.slice(0, size))) };
+  }
+
+  /** The receive time of the next entry: the chain's time, never before the log's latest. */
+  private receiveTime(): bigint {
+    const now = this.options.now();
+    return now > this.books.lastTime ? now : this.books.lastTime;
+  }
+
+  private async acceptOrder(investor: Address, id: string, signed: SignedOrder): Promise<NodeMessage> {
+    const { options, books } = this;
+    const orderHash = checkOrder(
+      {
+        books,
+        domain: options.domain,
+        verifier: options.verifier,
+        facts: options.facts(),
+        now: options.now(),
+        maxRestingOrdersPerInvestor: options.bounds.maxRestingOrdersPerInvestor,
+        fundsOf: options.fundsOf,
+        holdingsOf: options.holdingsOf,
+      },
+      investor,
+      signed,
+    );
+    const entry: OrderEntry = { kind: "order", sequence: books.nextSequence, receivedAt: this.receiveTime(), signed };
+    const prepared = books.prepare(entry);
+    await this.append(prepared);
+    this.notifyMakers(prepared.fills);
+    const resting = books.isResting(entry.sequence) ? prepared.outcome.rested?.remaining ?? 0n : 0n;
+    return this.accepted(id, entry, orderHash, prepared.fills, resting);
+  }
+
+  private async acceptCancel(investor: Address, id: string, signed: SignedCancel): Promise<NodeMessage> {
+    const { options, books } = this;
+    if (signed.cancel.investor !== investor) throw new DeskRefusal("NOT_YOUR_ORDER", `the cancel is signed for ${signed.cancel.investor}, this session is ${investor}`);
+    const cancelHash = verifySignedCancel(signed, options.domain, options.verifier);
+    const target = books.sequenceOf(signed.cancel.orderHash);
+    if (target === undefined || books.orderBySequence(target)!.signed.order.investor !== investor) {
+      throw new TradingError("UNKNOWN_ORDER", `the venue holds no order ${signed.cancel.orderHash} of ${investor}`);
+    }
+    if (!books.isResting(target)) throw new DeskRefusal("NOT_RESTING", `order ${target} no longer rests (filled, cancelled or expired)`);
+    const entry: CancelEntry = { kind: "cancel", sequence: books.nextSequence, receivedAt: this.receiveTime(), target, signed };
+    const prepared = books.prepare(entry);
+    await this.append(prepared);
+    return this.accepted(id, entry, cancelHash, [], 0n);
+  }
+
+  /** Durable first, then the books and the tree: a crash in between replays the same log. */
+  private async append(prepared: Prepared): Promise<void> {
+    await this.options.store.append(prepared.entries);
+    prepared.commit();
+    for (const entry of prepared.entries) this.addLeaf(entryLeafHash(entry));
+  }
+
+  private addLeaf(leaf: Uint8Array): void {
+    this.leaves.push(leaf);
+    this.tree = appendLeaf(this.tree, leaf);
+  }
+
+  private accepted(id: string, entry: OrderEntry | CancelEntry, orderHash: string, fills: readonly FillEntry[], resting: bigint): NodeMessage {
+    const receipt = { sequence: entry.sequence, receivedAt: entry.receivedAt, orderHash, logSize: BigInt(this.tree.size), logRoot: this.root };
+    const { signature } = signReceipt(receipt, this.options.domain, this.options.signer);
+    return {
+      v: PROTOCOL_VERSION,
+      type: "order_accepted",
+      id,
+      receipt: { sequence: receipt.sequence.toString(), receivedAt: receipt.receivedAt.toString(), orderHash, logSize: receipt.logSize.toString(), logRoot: receipt.logRoot },
+      signature,
+      fills: fills.map(fillJson),
+      resting: resting.toString(),
+    };
+  }
+
+  private notifyMakers(fills: readonly FillEntry[]): void {
+    for (const fill of fills) {
+      const maker = this.books.orderBySequence(fill.makerSequence)!.signed.order.investor;
+      this.sessions.get(maker)?.send({ v: PROTOCOL_VERSION, type: "order_filled", orderSequence: fill.makerSequence.toString(), fill: fillJson(fill) });
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// Why the venue refuses an order, a cancel or a proof request (docs/trading.md, "At the node"): the
+// core's TradingError codes plus the node's own. Each is answered `order_refused` with its code, and
+// a compliance refusal carries the ERC-1404 rule.
+import { isTradingError } from "../../../client/protocol/trading/errors.js";
+
+export const DESK_REFUSAL_CODES = [
+  /** The node has no trading configured. */
+  "TRADING_DISABLED",
+  /** The order or cancel is signed for another investor than the session's. */
+  "NOT_YOUR_ORDER",
+  /** The order's nonce does not exceed the investor's last accepted one. */
+  "STALE_NONCE",
+  /** The investor has `maxRestingOrdersPerInvestor` orders resting. */
+  "TOO_MANY_ORDERS",
+  /** The investor sent orders and cancels faster than `orderRate` allows. */
+  "ORDER_RATE_LIMITED",
+  /** The investor's channels do not hold what the order commits, beyond what is already reserved. */
+  "INSUFFICIENT_FUNDS",
+  /** The movement the order could cause breaks a transfer rule for this investor (`restriction` names it). */
+  "NOT_COMPLIANT",
+  /** The order does not rest (any more): nothing to cancel. */
+  "NOT_RESTING",
+] as const;
+export type DeskRefusalCode = (typeof DESK_REFUSAL_CODES)[number];
+
+export interface Restriction {
+  readonly code: number;
+  readonly rule: string;
+  readonly message: string;
+}
+
+export class DeskRefusal extends Error {
+  override readonly name = "DeskRefusal";
+  constructor(
+    readonly code: DeskRefusalCode,
+    message: string,
+    readonly restriction?: Restriction,
+  ) {
+    super(message);
+  }
+}
+
+/** The code, message and rule to answer for `error`: a refusal of the desk or of the core; anything else is a bug. */
+export function refusalOf(error: unknown): { code: string; message: string; restriction?: Restriction } {
+  if (error instanceof DeskRefusal) return error.restriction ? { code: error.code, message: error.message, restriction: error.restriction } : { code: error.code, message: error.message };
+  if (isTradingError(error)) return { code: error.code, message: error.shortMessage };
+  throw error;
+}

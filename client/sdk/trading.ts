@@ -1,0 +1,158 @@
+// The investor's side of trading (docs/trading.md, "At the node"): signs orders and cancels under the
+// venue's "Clearline Orders" domain, sends them over the client's authenticated connection, and
+// checks every answer before returning it — the receipt is signed by the venue and, with an
+// inclusion proof asked of the node, places exactly this order at its sequence number in the log
+// the receipt names. Checkpoints are checked for the venue's signature; consistency proofs let the
+// investor see that a later log still holds its entries.
+import { hexToBytes } from "@noble/hashes/utils.js";
+import { randomBytes } from "node:crypto";
+import { hexlify } from "ethers";
+import { PROTOCOL_VERSION, type NodeMessageParsed } from "../protocol/wire.js";
+import type { Signer, Verifier } from "../protocol/signing.js";
+import type { Address, Bytes32, Eip712Domain } from "../protocol/types.js";
+import {
+  extendsLog,
+  orderHashOf,
+  receiptCoversEntry,
+  signCancel,
+  signOrder,
+  signedCancelToJson,
+  signedOrderToJson,
+  verifyCheckpoint,
+  verifyReceipt,
+  type CancelEntry,
+  type Checkpoint,
+  type Order,
+  type OrderEntry,
+  type Receipt,
+  type SignedCheckpoint,
+  type SignedOrder,
+  type SignedReceipt,
+} from "../protocol/trading/index.js";
+import { ClientError } from "./client.js";
+
+type Answer<T extends NodeMessageParsed["type"]> = Extract<NodeMessageParsed, { type: T }>;
+export type FillView = Answer<"order_accepted">["fills"][number];
+
+/** What the client's connection offers the trading module (client.ts `tradingLink`). */
+export interface TradingLink {
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  /** The venue's address, learnt at the handshake. */
+  venue(): Address;
+  request(message: { readonly id: string; readonly [field: string]: unknown }): Promise<NodeMessageParsed>;
+  newId(): string;
+}
+
+export interface PlacedOrder {
+  readonly signed: SignedOrder;
+  readonly orderHash: Bytes32;
+  readonly receipt: SignedReceipt;
+  readonly fills: readonly FillView[];
+  /** Quantity of the order left resting on the book. */
+  readonly resting: bigint;
+}
+
+/** The order to place; investor, nonce and clientOrderId are filled in unless given. */
+export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | "expiresAt"> & Partial<Pick<Order, "nonce" | "clientOrderId" | "expiresAt">>;
+
+export class TradingClient {
+  private lastNonce = 0n;
+
+  constructor(
+    private readonly link: TradingLink,
+    /** The venue's domain: its OrderLogAnchor on its chain (ordersDomainOf). */
+    readonly domain: Eip712Domain,
+  ) {}
+
+  /** Signs and places an order; resolves once the receipt and its inclusion proof check out. REJECTED with the venue's code otherwise. */
+  async placeOrder(request: OrderRequest): Promise<PlacedOrder> {
+    const order: Order = {
+      ...request,
+      investor: this.link.signer.address,
+      expiresAt: request.expiresAt ?? 0n,
+      clientOrderId: request.clientOrderId ?? hexlify(randomBytes(32)),
+      nonce: request.nonce ?? this.nextNonce(),
+    };
+    const signed = signOrder(order, this.domain, this.link.signer);
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "order", id: this.link.newId(), signed: signedOrderToJson(signed) }, "order_accepted");
+    const receipt = await this.checkReceipt(answer, (sequence, receivedAt): OrderEntry => ({ kind: "order", sequence, receivedAt, signed }));
+    return { signed, orderHash: orderHashOf(order, this.domain), receipt, fills: answer.fills, resting: BigInt(answer.resting) };
+  }
+
+  /** Cancels a resting order of ours by its hash; resolves with the checked receipt of the cancel. */
+  async cancel(orderHash: Bytes32, target?: bigint): Promise<SignedReceipt> {
+    const signed = signCancel({ investor: this.link.signer.address, orderHash }, this.domain, this.link.signer);
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "cancel", id: this.link.newId(), signed: signedCancelToJson(signed) }, "order_accepted");
+    // The entry names its target by sequence number; the receipt's inclusion proof pins the whole entry.
+    return this.checkReceipt(answer, (sequence, receivedAt): CancelEntry => ({ kind: "cancel", sequence, receivedAt, target: target ?? -1n, signed }), target === undefined);
+  }
+
+  /** The venue's signed checkpoint of its log now (BAD_SIGNATURE-checked). */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_checkpoint", id: this.link.newId() }, "log_checkpoint");
+    const signed: SignedCheckpoint = {
+      checkpoint: { size: BigInt(answer.checkpoint.size), root: answer.checkpoint.root, time: BigInt(answer.checkpoint.time) },
+      signature: answer.signature,
+    };
+    this.verified(() => verifyCheckpoint(signed, this.domain, this.link.verifier, this.link.venue()));
+    return signed;
+  }
+
+  /** Whether the node proves that the log of `later` extends the log of `size` entries with `root` (e.g. a receipt's). */
+  async isExtendedBy(size: bigint, root: Bytes32, later: Checkpoint): Promise<boolean> {
+    if (size === later.size) return root === later.root;
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_consistency", id: this.link.newId(), first: size.toString(), second: later.size.toString() }, "log_proof");
+    return extendsLog(size, root, later, answer.proof.map((h) => hexToBytes(h.slice(2))));
+  }
+
+  /** The audit path of entry `sequence` in the log of `size` entries. */
+  async inclusionProof(sequence: bigint, size: bigint): Promise<Uint8Array[]> {
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_inclusion", id: this.link.newId(), sequence: sequence.toString(), size: size.toString() }, "log_proof");
+    return answer.proof.map((h) => hexToBytes(h.slice(2)));
+  }
+
+  private nextNonce(): bigint {
+    // Above every nonce this client used, and above earlier runs' (milliseconds × 1000).
+    const fromClock = BigInt(Date.now()) * 1000n;
+    this.lastNonce = fromClock > this.lastNonce ? fromClock : this.lastNonce + 1n;
+    return this.lastNonce;
+  }
+
+  private async call<T extends NodeMessageParsed["type"]>(message: { readonly id: string; readonly [field: string]: unknown }, expected: T): Promise<Answer<T>> {
+    const answer = await this.link.request(message);
+    if (answer.type === "order_refused") {
+      const rejection = answer.restriction ? { code: answer.code, message: answer.message, restriction: answer.restriction } : { code: answer.code, message: answer.message };
+      throw new ClientError("REJECTED", `${answer.code}: ${answer.message}`, rejection);
+    }
+    if (answer.type !== expected) throw new ClientError("NODE_MISBEHAVED", `the node answered ${answer.type} to ${String(message.type)}`);
+    return answer as Answer<T>;
+  }
+
+  private verified(check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      throw new ClientError("NODE_MISBEHAVED", `the venue's answer does not check out: ${(error as Error).message}`);
+    }
+  }
+
+  private async checkReceipt(answer: Answer<"order_accepted">, entryAt: (sequence: bigint, receivedAt: bigint) => OrderEntry | CancelEntry, signatureOnly = false): Promise<SignedReceipt> {
+    const receipt: Receipt = {
+      sequence: BigInt(answer.receipt.sequence),
+      receivedAt: BigInt(answer.receipt.receivedAt),
+      orderHash: answer.receipt.orderHash,
+      logSize: BigInt(answer.receipt.logSize),
+      logRoot: answer.receipt.logRoot,
+    };
+    const signed: SignedReceipt = { receipt, signature: answer.signature };
+    this.verified(() => verifyReceipt(signed, this.domain, this.link.verifier, this.link.venue()));
+    if (!signatureOnly) {
+      const proof = await this.inclusionProof(receipt.sequence, receipt.logSize);
+      if (!receiptCoversEntry(receipt, entryAt(receipt.sequence, receipt.receivedAt), proof, this.domain)) {
+        throw new ClientError("NODE_MISBEHAVED", `the venue's receipt ${receipt.sequence} does not cover our signed message in its log`);
+      }
+    }
+    return signed;
+  }
+}
