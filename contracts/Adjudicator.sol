@@ -30,7 +30,8 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     using SafeCast for int256;
 
     /// @dev Per channel and asset. Signed: a participant may withdraw, without closing, funds it
-    /// received off chain, so what the adjudicator holds "for" it can fall below zero.
+    /// received off chain, so what the adjudicator holds "for" it can fall below zero. Once the
+    /// channel is concluded it holds nothing, and asset 0's `available0` keeps the concluded nonce.
     struct Holding {
         uint8 flags;
         int120 available0; // deposits(0) - paid(0)
@@ -39,7 +40,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
 
     /// @dev While disputed: the registered nonce, the deadline and the outcome's fingerprint. While
     /// open: the last withdrawal checkpoint's nonce and its digest's fingerprint (zero: none), deadline 0.
-    /// Once concluded: the concluded state's nonce only.
+    /// Deleted when the channel concludes.
     struct Record {
         uint64 nonce;
         uint40 deadline;
@@ -124,7 +125,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     ) external nonReentrant returns (bytes32 channelId) {
         _validateParams(params);
         uint256 participantIndex = _participantIndex(params, msg.sender);
-        channelId = channelIdOf(params);
+        channelId = _channelIdOf(params);
         Holding storage first = _holdings[channelId][0];
         uint8 flags = first.flags;
         if (flags != 0) revert WrongPhase(channelId, _phaseOf(channelId, flags));
@@ -149,7 +150,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @param amount How much; the caller must have approved it.
      */
     function deposit(Params calldata params, uint256 assetIndex, uint256 amount) external nonReentrant {
-        bytes32 channelId = channelIdOf(params);
+        bytes32 channelId = _channelIdOf(params);
         uint8 flags = _holdings[channelId][0].flags;
         if (flags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, flags));
         if (amount == 0) revert ZeroAmount(assetIndex);
@@ -257,7 +258,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      */
     function forceCloseWithoutState(Params calldata params) external nonReentrant {
         _participantIndex(params, msg.sender);
-        bytes32 channelId = channelIdOf(params);
+        bytes32 channelId = _channelIdOf(params);
         uint8 flags = _holdings[channelId][0].flags;
         Record storage record = _records[channelId];
         if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
@@ -267,7 +268,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         int256[] memory nets = new int256[](params.assets.length);
         uint40 deadline = uint40(block.timestamp + params.challengePeriod);
         _records[channelId] = Record(0, deadline, _outcomeFingerprint(nets, bytes32(0)));
-        emit StateRegistered(channelId, 0, deadline, nets, bytes32(0), new Lock[](0));
+        emit StateRegistered(channelId, 0, deadline, nets, new Lock[](0));
     }
 
     /**
@@ -309,7 +310,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         int256[] calldata nets,
         Lock[] calldata locks
     ) external nonReentrant {
-        bytes32 channelId = channelIdOf(params);
+        bytes32 channelId = _channelIdOf(params);
         Record memory record = _records[channelId];
         if (record.deadline == 0) revert WrongPhase(channelId, _phaseOf(channelId, _holdings[channelId][0].flags));
         if (block.timestamp < record.deadline) revert ChallengePeriodNotOver(record.deadline);
@@ -400,7 +401,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return The channel id.
      */
     function channelIdOf(Params calldata params) public view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(this), params));
+        return _channelIdOf(params);
     }
 
     /**
@@ -451,8 +452,10 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return deadline End of the challenge period while disputed, else 0.
      */
     function channel(bytes32 channelId) external view returns (Phase phase, uint64 nonce, uint64 deadline) {
+        Holding storage first = _holdings[channelId][0];
+        if (first.flags & CONCLUDED != 0) return (Phase.Concluded, uint64(uint120(first.available0)), 0);
         Record storage record = _records[channelId];
-        return (_phaseOf(channelId, _holdings[channelId][0].flags), record.nonce, record.deadline);
+        return (_phaseOf(channelId, first.flags), record.nonce, record.deadline);
     }
 
     /**
@@ -564,9 +567,9 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         if (flags & PROBED == 0) holding.flags = flags | PROBED | (_isRestricted(token) ? RESTRICTED : 0);
         // Credit only what arrived: a token that delivers less (or more) would let this channel
         // take value from other channels of the same token at payout.
-        uint256 before = IERC20(token).balanceOf(address(this));
+        uint256 before = _balanceOfThis(token);
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        uint256 received = _balanceOfThis(token) - before;
         if (received != amount) revert DeliveryMismatch(token, amount, received);
         if (participantIndex == 0) holding.available0 = (int256(holding.available0) + amount.toInt256()).toInt120();
         else holding.available1 = (int256(holding.available1) + amount.toInt256()).toInt120();
@@ -580,7 +583,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         bytes calldata signature0,
         bytes calldata signature1
     ) private view returns (bytes32 channelId, bytes32 digest) {
-        channelId = channelIdOf(params);
+        channelId = _channelIdOf(params);
         if (state.channelId != channelId) revert WrongChannel(channelId, state.channelId);
         uint256 assetCount = params.assets.length;
         if (state.allocations.length != assetCount) revert AllocationCountMismatch(assetCount, state.allocations.length);
@@ -634,7 +637,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint40 answerBy = uint40(block.timestamp + params.challengePeriod);
         uint40 deadline = record.deadline > answerBy ? record.deadline : answerBy;
         _records[channelId] = Record(state.nonce, deadline, _outcomeFingerprint(nets, root));
-        emit StateRegistered(channelId, state.nonce, deadline, nets, root, locks);
+        emit StateRegistered(channelId, state.nonce, deadline, nets, locks);
     }
 
     function _recordWithdrawals(
@@ -738,11 +741,10 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
             payout.moved0 = _beyondOwn(payout.amount0, holding.available0);
             payout.moved1 = _beyondOwn(payout.amount1, holding.available1);
             payout.restricted = holding.flags & RESTRICTED != 0;
-            if (i == 0) _holdings[channelId][0] = Holding(OPENED | CONCLUDED, 0, 0);
+            if (i == 0) _holdings[channelId][0] = Holding(OPENED | CONCLUDED, int120(uint120(nonce)), 0);
             else delete _holdings[channelId][i];
         }
-        // The record keeps the concluded nonce (for the `channel` view) and no deadline: not disputed.
-        _records[channelId] = Record(nonce, 0, 0);
+        delete _records[channelId];
         emit ChannelConcluded(channelId, nonce);
         _payAll(channelId, params, payouts);
     }
@@ -863,6 +865,39 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
             return result;
         } catch {
             return false;
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(block.chainid, address(this), params))`, hashed from calldata: the
+    /// parameters' canonical encoding is rebuilt (the assets' offset fixed), so a non-canonical
+    /// calldata layout gives the same id, and dirty words a different one (no channel).
+    function _channelIdOf(Params calldata params) private view returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let assets := add(params, calldataload(add(params, 0x40)))
+            let count := calldataload(assets)
+            mstore(ptr, chainid())
+            mstore(add(ptr, 0x20), address())
+            mstore(add(ptr, 0x40), 0x60)
+            calldatacopy(add(ptr, 0x60), params, 0x40)
+            mstore(add(ptr, 0xa0), 0xa0)
+            calldatacopy(add(ptr, 0xc0), add(params, 0x60), 0x40)
+            calldatacopy(add(ptr, 0x100), assets, shl(5, add(count, 1)))
+            id := keccak256(ptr, add(0x120, shl(5, count)))
+        }
+    }
+
+    /// @dev `token.balanceOf(this)`; bubbles up a revert.
+    function _balanceOfThis(address token) private view returns (uint256 held) {
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231)
+            mstore(0x20, address())
+            let ok := staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20)
+            if iszero(and(ok, gt(returndatasize(), 0x1f))) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            held := mload(0x00)
         }
     }
 

@@ -19,7 +19,7 @@ import {
   type Signer,
   type TransactionReceipt,
 } from "ethers";
-import { channelIdOf, typedStateOf } from "../protocol/encoding.js";
+import { channelIdOf, locksRootOf, typedStateOf } from "../protocol/encoding.js";
 import type { Address, Bytes32, Deployment, Lock, Params, SignatureHex, SignedState, State } from "../protocol/types.js";
 import { adjudicatorAbi, erc20Abi, interfaceOf } from "./abi.js";
 import { ChainError, toChainError } from "./errors.js";
@@ -340,12 +340,13 @@ export class AdjudicatorClient {
     const last = logs.at(-1);
     if (last === undefined) return null;
     const parsed = iface.parseLog({ topics: [...last.topics], data: last.data })!;
+    const locks = Array.from(parsed.args.getValue("locks") as LockResult[], lockOf);
     return {
       nonce: parsed.args.getValue("nonce") as bigint,
       deadline: parsed.args.getValue("deadline") as bigint,
       nets: Array.from(parsed.args.getValue("nets") as bigint[]),
-      locksRoot: (parsed.args.getValue("locksRoot") as string).toLowerCase(),
-      locks: Array.from(parsed.args.getValue("locks") as LockResult[], lockOf),
+      locksRoot: locksRootOf(locks),
+      locks,
       blockNumber: last.blockNumber,
       transactionHash: last.transactionHash,
     };

@@ -32,6 +32,7 @@
  */
 import { type Filter, type Log } from "ethers";
 import { COMPLIANCE_EVENT_TOPICS, decodeComplianceLog, type ComplianceEvent, type LogPosition } from "../protocol/compliance.js";
+import { locksRootOf } from "../protocol/encoding.js";
 import type { Address, Bytes32, Lock } from "../protocol/types.js";
 import { interfaceOf } from "./abi.js";
 import { toChainError } from "./errors.js";
@@ -148,22 +149,25 @@ export function decodeAdjudicatorLog(log: { readonly topics: readonly string[]; 
       return { name: "Deposited", channelId: lower(a("channelId")), token: a("token") as Address, participant: a("participant") as Address, amount: a("amount") as bigint };
     case "Withdrawn":
       return { name: "Withdrawn", channelId: lower(a("channelId")), nonce: a("nonce") as bigint };
-    case "StateRegistered":
+    case "StateRegistered": {
+      const locks = Array.from(a("locks") as readonly (readonly [bigint, bigint, bigint, string, bigint])[], (l) => ({
+        assetIndex: Number(l[0]),
+        sender: Number(l[1]) as Lock["sender"],
+        amount: l[2],
+        hashlock: lower(l[3]),
+        expiry: l[4],
+      }));
       return {
         name: "StateRegistered",
         channelId: lower(a("channelId")),
         nonce: a("nonce") as bigint,
         deadline: a("deadline") as bigint,
         nets: Array.from(a("nets") as bigint[]),
-        locksRoot: lower(a("locksRoot")),
-        locks: Array.from(a("locks") as readonly (readonly [bigint, bigint, bigint, string, bigint])[], (l) => ({
-          assetIndex: Number(l[0]),
-          sender: Number(l[1]) as Lock["sender"],
-          amount: l[2],
-          hashlock: lower(l[3]),
-          expiry: l[4],
-        })),
+        // The event carries the list (registration bounds it by MAX_LOCKS); its root is derived.
+        locksRoot: locksRootOf(locks),
+        locks,
       };
+    }
     case "ChannelConcluded":
       return { name: "ChannelConcluded", channelId: lower(a("channelId")), nonce: a("nonce") as bigint };
     case "PayoutDeferred":

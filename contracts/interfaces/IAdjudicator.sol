@@ -73,21 +73,14 @@ interface IAdjudicator {
     /// @param nonce The checkpointed state's nonce.
     event Withdrawn(bytes32 indexed channelId, uint64 nonce);
     /// @notice A state (nonce 0 with zero nets: no state) was registered; it settles at `deadline`.
-    /// `locks` is the state's lock list (its root is `locksRoot`): settlement needs nothing else.
+    /// `locks` is the state's lock list (its canonical root is zero when empty, else
+    /// `keccak256(abi.encode(locks))`): settlement needs nothing else.
     /// @param channelId The channel.
     /// @param nonce The registered state's nonce.
     /// @param deadline The end of the challenge period.
     /// @param nets The registered state's nets, one per asset.
-    /// @param locksRoot The canonical root of `locks` (zero for none).
     /// @param locks The registered state's lock list.
-    event StateRegistered(
-        bytes32 indexed channelId,
-        uint64 nonce,
-        uint64 deadline,
-        int256[] nets,
-        bytes32 locksRoot,
-        Lock[] locks
-    );
+    event StateRegistered(bytes32 indexed channelId, uint64 nonce, uint64 deadline, int256[] nets, Lock[] locks);
     /// @notice The channel was closed and paid out according to the state with `nonce`.
     /// @param channelId The channel.
     /// @param nonce The nonce of the state it concluded with.
