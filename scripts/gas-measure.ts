@@ -13,6 +13,7 @@ export interface GasFigures {
 /** The anchors: published peers (cheapest published figure per operation, one ERC-20 asset). */
 export const ANCHORS: Record<string, number> = {
   "open + first deposit": 83_682,
+  "open + first deposit, adjudicator already holds the token": 83_682,
   "top-up deposit": 49_506,
   "cooperative close, both paid": 104_984,
   "force close with a state": 93_558,
