@@ -1,5 +1,5 @@
 /**
- * The benchmark's load generator, run as its own process by scripts/bench.ts (never in the node's
+ * The benchmark's load generator, run as its own process by bench/run.ts (never in the node's
  * process). It logs in as N investors over N real WebSockets, each with one open channel, and has
  * every channel propose payments of the restricted security token to the venue as fast as the node
  * answers: within a channel strictly one after the other (the protocol's order), channels in
@@ -14,7 +14,7 @@
  * To keep its own CPU low it does not verify every countersignature, only every --verify-every-th
  * (and reports any that fail); a real client verifies each one, on its own machine.
  *
- *   tsx scripts/bench-load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 \
+ *   tsx bench/load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 \
  *     --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -34,8 +34,8 @@ import {
   type Update,
 } from "../client/protocol/index.js";
 import { PROTOCOL_VERSION } from "../client/protocol/wire.js";
-import { WireSession } from "./lib/bench-wire.js";
-import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/bench-node.js";
+import { WireSession } from "./lib/wire.js";
+import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/node.js";
 
 export interface LoadResult {
   readonly channels: number;

@@ -67,7 +67,7 @@ function componentOf(frame: ProfileNode["callFrame"]): string {
 function shortUrl(url: string): string {
   const at = url.lastIndexOf("node_modules/");
   if (at >= 0) return url.slice(at + "node_modules/".length);
-  const repo = url.search(/(client|channel-node|scripts)\//);
+  const repo = url.search(/(client|channel-node|scripts|bench)\//);
   return repo >= 0 ? url.slice(repo) : url.replace(/^file:\/\//, "");
 }
 

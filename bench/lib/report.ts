@@ -1,10 +1,10 @@
 // The benchmark's report: its JSON shape, the figures derived from the raw measurements (crypto
 // ceiling, CPU per update, memory per channel), and its Markdown and console renderings.
-import type { CryptoBench } from "../bench-crypto.js";
-import type { GasFigures } from "../gas-measure.js";
-import type { LoadResult } from "../bench-load.js";
-import type { ProfileSummary } from "./bench-profile.js";
-import type { DiskBench } from "./bench-disk.js";
+import type { CryptoBench } from "../crypto.js";
+import type { GasFigures } from "../../scripts/gas-measure.js";
+import type { LoadResult } from "../load.js";
+import type { ProfileSummary } from "./profile.js";
+import type { DiskBench } from "./disk.js";
 
 export type ThroughputRow = LoadResult;
 

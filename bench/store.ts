@@ -1,5 +1,5 @@
 // Store write throughput: synced writes one by one versus group commit under concurrency.
-// Run: npx tsx scripts/bench-store.ts [writes]   (not a test; prints a table)
+// Run: npx tsx bench/store.ts [writes]   (not a test; prints a table)
 //
 // Every "write" is one stateAgreed (channel record + history entry, one atomic synced batch share).
 // Raw LevelDB puts are measured alongside as the floor/ceiling for the same disk.

@@ -4,7 +4,7 @@
  * recovers per second on one core. It is the "crypto ceiling" a node's update rate is compared
  * with; `measureCrypto` is exported so a larger bench can take it in the same run.
  *
- *   npx tsx scripts/bench-crypto.ts [--seconds 0.5] [--json]
+ *   npx tsx bench/crypto.ts [--seconds 0.5] [--json]
  */
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";

@@ -7,12 +7,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, stopProcess } from "./local-chain.js";
+import { freePort, stopProcess } from "../../scripts/lib/local-chain.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_CLI = fileURLToPath(new URL("../../channel-node/src/cli.ts", import.meta.url));
-const GC_HOOK = fileURLToPath(new URL("./bench-gc-hook.ts", import.meta.url));
+const GC_HOOK = fileURLToPath(new URL("./gc-hook.ts", import.meta.url));
 
 export interface BenchNodeOptions {
   /** Extra flags for the node's V8/Node runtime, e.g. ["--cpu-prof", "--cpu-prof-dir=…"]. */

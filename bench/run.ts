@@ -5,7 +5,7 @@
  *  2. gas of every adjudicator operation, next to the anchors;
  *  3. node throughput: Hardhat's node and the venue's node each run as their own process, many
  *     investors get identities, security tokens and an open channel; then a load generator in a
- *     separate process (scripts/bench-load.ts) drives 1, 16, 64, 256 channels over real WebSockets
+ *     separate process (bench/load.ts) drives 1, 16, 64, 256 channels over real WebSockets
  *     with compliance-checked payments that the node persists (fsync'd group commit) and
  *     countersigns. Updates/s, latency percentiles and CPU per update; the ratio to the ceiling;
  *  4. one more run with the node under `--cpu-prof`, summarised into what an update costs;
@@ -15,7 +15,7 @@
  * Writes bench/report.json and bench/report.md and prints a table. Binds only 127.0.0.1 and stops
  * exactly the processes it started.
  *
- *   npx tsx scripts/bench.ts [--channels 1,16,64,256] [--seconds 8] [--warmup 2] [--stores 0,1000,5000]
+ *   npx tsx bench/run.ts [--channels 1,16,64,256] [--seconds 8] [--warmup 2] [--stores 0,1000,5000]
  *                            [--profile-channels 64] [--skip gas,profile,memory] [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -25,20 +25,20 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import { measureCrypto } from "./bench-crypto.js";
-import { ANCHORS, measureGas } from "./gas-measure.js";
-import type { LoadResult } from "./bench-load.js";
-import { ROLES, devWallet, startStack, type Stack } from "./lib/stack.js";
-import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/bench-setup.js";
-import { startBenchNode, type BenchNode } from "./lib/bench-node.js";
-import { fillNodeStore } from "./lib/bench-channels.js";
-import { summarizeProfile } from "./lib/bench-profile.js";
-import { measureSyncedWrites } from "./lib/bench-disk.js";
-import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type ThroughputRow } from "./lib/bench-report.js";
+import { measureCrypto } from "./crypto.js";
+import { ANCHORS, measureGas } from "../scripts/gas-measure.js";
+import type { LoadResult } from "./load.js";
+import { ROLES, devWallet, startStack, type Stack } from "../scripts/lib/stack.js";
+import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/setup.js";
+import { startBenchNode, type BenchNode } from "./lib/node.js";
+import { fillNodeStore } from "./lib/channels.js";
+import { summarizeProfile } from "./lib/profile.js";
+import { measureSyncedWrites } from "./lib/disk.js";
+import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type ThroughputRow } from "./lib/report.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
-const LOAD_SCRIPT = fileURLToPath(new URL("./bench-load.ts", import.meta.url));
+const LOAD_SCRIPT = fileURLToPath(new URL("./load.ts", import.meta.url));
 const OUT_DIR = join(REPO_ROOT, "bench");
 
 const { values } = parseArgs({
