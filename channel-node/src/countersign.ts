@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import { PROTOCOL_VERSION, WireError, rejectedMessage, type ClientMessage, type RejectionReason } from "../../client/protocol/wire.js";
 import {
   ProtocolError,
+  channelBalance,
   checkStateBounds,
   rejectionOf,
   validateTransition,
@@ -18,6 +19,7 @@ import {
   type Address,
   type SignedState,
   type Signer,
+  type State,
   type Update,
   type Verifier,
 } from "../../client/protocol/index.js";
@@ -41,6 +43,8 @@ export interface CountersignOptions {
   readonly verifier: Verifier;
   readonly prices: readonly Price[];
   readonly clock: () => number;
+  /** What the investor's orders reserve of a token (trading/desk.ts); none: nothing is reserved. */
+  readonly reservedOf?: (investor: Address, token: Address) => bigint;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -110,6 +114,7 @@ export class Countersigner {
     const latest = this.channels.latestOf(live);
     const { update, digest } = validateTransition(live.channel, latest, proposed, { facts: this.channels.factsFor(live), secrets }, this.options.verifier);
     checkInvestorMayPropose(update);
+    this.checkReservations(live, latest.state, state);
     if (update.kind === "trade") this.checkPrice(live, update);
     if (update.kind === "addLock") {
       this.router.checkLockRoom(investorOf(live), live.channel.params.assets[update.lock.assetIndex]!, update.lock.amount);
@@ -129,6 +134,32 @@ export class Countersigner {
     const agreed = withSignature(proposed, VENUE, signature);
     await this.proposals.persistAgreed(live, agreed, summarize(update, this.options.clock()), "investor");
     return next === undefined ? { signature } : { signature, next };
+  }
+
+  /**
+   * An update may not take the investor's funds below what its orders reserve (FUNDS_RESERVED): for
+   * each asset whose balance it lowers, what the investor's open channels hold afterwards must cover
+   * the reservation.
+   */
+  private checkReservations(live: Live, before: State, after: State): void {
+    const reservedOf = this.options.reservedOf;
+    if (reservedOf === undefined) return;
+    const investor = investorOf(live);
+    live.channel.params.assets.forEach((token, assetIndex) => {
+      const lowered = channelBalance(before, live.record.deposits, assetIndex, INVESTOR) - channelBalance(after, live.record.deposits, assetIndex, INVESTOR);
+      if (lowered <= 0n) return;
+      const reserved = reservedOf(investor, token);
+      if (reserved === 0n) return;
+      let held = 0n;
+      for (const other of this.channels.ofInvestor(investor)) {
+        const index = other.channel.params.assets.indexOf(token);
+        if (other.record.status === "open" && index >= 0) held += channelBalance(this.channels.latestOf(other).state, other.record.deposits, index, INVESTOR);
+      }
+      if (held - lowered < reserved) {
+        this.options.metrics.boundRefusals.inc({ reason: "FUNDS_RESERVED" });
+        throw new WireError("FUNDS_RESERVED", `the update leaves ${held - lowered} of ${token} in ${investor}'s channels; its orders reserve ${reserved}`);
+      }
+    });
   }
 
   private checkPrice(live: Live, update: Extract<Update, { kind: "trade" }>): void {

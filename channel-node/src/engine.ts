@@ -58,6 +58,8 @@ export interface EngineOptions {
   bounds?: EngineBounds;
   /** Whether the adjudicator knows a channel (asked before a stale registration is forgotten); none: not asked. */
   onChain?: (channelId: Bytes32) => Promise<boolean>;
+  /** What an investor's orders reserve of a token (trading/desk.ts): its own updates may not spend it. */
+  reservedOf?: (investor: Address, token: Address) => bigint;
   logger: Logger;
   metrics: NodeMetrics;
 }
@@ -89,7 +91,7 @@ export class ChannelEngine {
       secretOf: (hashlock) => this.router.secrets.get(hashlock),
     });
     this.router.proposals = this.proposals;
-    this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics });
+    this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics, ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}) });
     this.invoices = new InvoiceRelay(this.channels, this.sessions, this.router, { bounds, responseTimeoutMs: options.responseTimeoutMs, clock, metrics });
     this.opening = new Opening(this.channels, { ...options, venue: options.signer.address, clock, bounds });
   }

@@ -122,6 +122,8 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     responseTimeoutMs: config.responseTimeoutMs,
     bounds: engineBoundsOf(config),
     onChain: async (channelId) => (await chain.channel(channelId)).phase !== "None",
+    // The desk is opened below, before the transport takes any message.
+    reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n,
     facts: () => facts,
     now: () => chainFacts.clock.now(),
     logger: logger.child({ component: "engine" }),

@@ -40,6 +40,8 @@ export const WIRE_ERROR_CODES = [
   "INVOICE_RATE_LIMITED",
   "TOO_MANY_LOCKS",
   "IN_FLIGHT_LIMIT",
+  /** An update would spend funds the investor's orders reserve (docs/trading.md, "At the node"). */
+  "FUNDS_RESERVED",
   "INTERNAL",
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

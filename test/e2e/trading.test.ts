@@ -99,8 +99,8 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     const alice = await investor(first.url, ROLES.alice, aliceEvents);
     const bob = await investor(first.url, ROLES.bob);
     const assets = [stack.addresses.token, stack.addresses.cash];
-    await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
-    await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
+    const aliceChannel = await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
+    const bobChannel = await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
     await funded(first);
 
     // A resting sell, then a buy that crosses it: one fill at the maker's price.
@@ -117,6 +117,11 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     // Reservations: Alice's 10 tokens hold 2 resting + 3 matched; Bob's 1000 cash hold 303 matched.
     expect((await refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: 6n * LOT, price: price(200n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
     expect((await refusal(bob.trading.placeOrder({ ...market(), side: "buy", quantity: 7n * LOT, price: price(100n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
+    // The investors' own updates respect the reservations: Alice cannot pay away 6 of her 10 tokens,
+    // Bob may pay 100 of his 1000 cash but not 700 more (303 stay reserved).
+    expect((await refusal(alice.opened.client.pay(aliceChannel, { assetIndex: SECURITY, amount: 6n * SECURITY_UNIT }))).code).toBe("FUNDS_RESERVED");
+    await bob.opened.client.pay(bobChannel, { assetIndex: CASH, amount: price(100n) });
+    expect((await refusal(bob.opened.client.pay(bobChannel, { assetIndex: CASH, amount: price(700n) }))).code).toBe("FUNDS_RESERVED");
     // The same signed order again: its nonce is spent.
     expect((await refusal(bob.trading.placeOrder({ ...buy.signed.order }))).code).toBe("STALE_NONCE");
     // Not the market's lot size (the core's code), and no market for the pair.

@@ -22,6 +22,7 @@ import { OrderBooks, type Prepared } from "./books.js";
 import { DeskRefusal, refusalOf } from "./errors.js";
 import { checkOrder } from "./intake.js";
 import type { OrderLogStore } from "./log-store.js";
+import { commitmentOf } from "./reservations.js";
 
 export interface DeskBounds {
   /** GTC orders one investor may have resting (TOO_MANY_ORDERS). */
@@ -79,6 +80,8 @@ export class TradingDesk {
   private readonly leaves: Uint8Array[] = [];
   private readonly buckets = new Map<Address, TokenBucket>();
   private readonly sessions = new Map<Address, Session>();
+  /** The commitment of the order being written to the log: reserved already, so no payment spends it meanwhile. */
+  private writing: { readonly investor: Address; readonly token: Address; readonly amount: bigint } | undefined;
 
   private constructor(
     private readonly options: DeskOptions,
@@ -114,6 +117,12 @@ export class TradingDesk {
 
   onClosed(session: Session): void {
     if (this.sessions.get(session.address) === session) this.sessions.delete(session.address);
+  }
+
+  /** What `investor`'s resting orders and unsettled fills reserve of `token` (its channel updates may not spend it). */
+  reservedOf(investor: Address, token: Address): bigint {
+    const writing = this.writing?.investor === investor && this.writing.token === token ? this.writing.amount : 0n;
+    return this.books.reservedOf(investor, token) + writing;
   }
 
   /** The log's size and root now, signed by the venue. */
@@ -203,7 +212,12 @@ export class TradingDesk {
     );
     const entry: OrderEntry = { kind: "order", sequence: books.nextSequence, receivedAt: this.receiveTime(), signed };
     const prepared = books.prepare(entry);
-    await this.append(prepared);
+    this.writing = { investor, ...commitmentOf(signed.order, signed.order.quantity) };
+    try {
+      await this.append(prepared);
+    } finally {
+      this.writing = undefined;
+    }
     this.notifyMakers(prepared.fills);
     const resting = books.isResting(entry.sequence) ? prepared.outcome.rested?.remaining ?? 0n : 0n;
     return this.accepted(id, entry, orderHash, prepared.fills, resting);
