@@ -36,7 +36,7 @@ export interface ChannelRecord {
   readonly deadline: bigint;
 }
 
-/** `Adjudicator.holdings(id, token)`. */
+/** `Adjudicator.holdings(id, assetIndex)`. */
 export interface Holdings {
   readonly available0: bigint;
   readonly available1: bigint;

@@ -678,9 +678,8 @@ export class ClearlineClient {
     const record = await this.recordOf(channelId);
     const outcome = await chain.registeredOutcome(channelId);
     if (outcome === null) throw new ClientError("CHANNEL_NOT_READY", "no state is registered for this channel");
-    const latest = record.latest;
-    const locks = latest !== null && latest.state.nonce === outcome.nonce ? latest.state.locks : [];
-    return chain.settle(record.params, outcome.nets, locks);
+    // The event carries the registered lock list: settle from chain data, whatever this store kept.
+    return chain.settle(record.params, outcome.nets, outcome.locks);
   }
 
   async claim(token: Address): Promise<TxOutcome> {

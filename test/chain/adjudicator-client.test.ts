@@ -3,6 +3,7 @@ import { Contract, ZeroHash, keccak256 } from "ethers";
 import { erc20Abi } from "../../client/chain/abi.js";
 import { AdjudicatorClient, paramsTuple, stateTuple, type TxProgress } from "../../client/chain/adjudicator.js";
 import { ChainError, isChainError, isRevert } from "../../client/chain/errors.js";
+import { locksRootOf } from "../../client/protocol/encoding.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
 import { chainFixture, hex32, INITIAL_BALANCE, type ChainFixture } from "./fixture.js";
 
@@ -99,6 +100,21 @@ describe("AdjudicatorClient", () => {
 
     const notFinal = await chainErrorOf(f.investor.closeCooperatively(params, f.sign(f.stateOf(params, 8n, [0n, 0n]))));
     expect(notFinal.revert?.name).toBe("NotFinal");
+  });
+
+  it("registers a state with its locks; the event alone settles it", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const now = await f.venue.chainTime();
+    const locks = [
+      { assetIndex: 1, sender: 0 as const, amount: 50n, hashlock: keccak256("0x" + "01".repeat(32)), expiry: now + 100n },
+      { assetIndex: 0, sender: 1 as const, amount: 7n, hashlock: keccak256("0x" + "02".repeat(32)), expiry: now + 100n },
+    ];
+    await f.venue.forceClose(params, f.sign(f.stateOf(params, 4n, [10n, 0n], { locks })));
+    const registered = await f.investor.registeredOutcome(channelId);
+    expect(registered).toMatchObject({ nonce: 4n, nets: [10n, 0n], locks, locksRoot: locksRootOf(locks) });
+    await f.mineAt(registered!.deadline);
+    await f.investor.settle(params, registered!.nets, registered!.locks); // both locks expired: back to their senders
+    expect((await f.investor.channel(channelId)).phase).toBe("Concluded");
   });
 
   it("force-closes, is challenged with a newer state, and settles after the deadline", async () => {

@@ -134,6 +134,15 @@ describe("disputeActions", () => {
       expect(settled).toMatchObject([{ kind: "settle", nets: [5n, 5n], locks: [toMe, fromMe] }]);
     });
 
+    it("settles from the lock list the registration event carries, though no state we kept has it", () => {
+      const registered = { nonce: 3n, nets: [5n, 5n], locksRoot: locksRootOf([fromMe]), locks: [fromMe] };
+      const chain = { phase: "Disputed" as const, nonce: 3n, deadline: 10_000n, registered };
+      expect(disputeActions(input({ chain, now: 12_001n }))).toMatchObject([
+        { kind: "alert", code: "CHALLENGE_MISSED" },
+        { kind: "settle", nets: [5n, 5n], locks: [fromMe] },
+      ]);
+    });
+
     it("settles a registered older state from the states we kept, and alerts when its locks are unknown", () => {
       const older = state(3n, [5n, 5n], [fromMe]);
       const registered = { nonce: 3n, nets: [5n, 5n], locksRoot: locksRootOf([fromMe]) };
