@@ -91,7 +91,7 @@ type Action =
   | { kind: "stale"; op: "withdraw" | "forceClose" | "fork"; pick: number }
   | { kind: "wrongLocks"; how: "drop" | "extra" | "tooMany" }
   | { kind: "feeDeposit"; who: Who; amount: bigint; feeBps: number }
-  | { kind: "freeze"; who: Who; frozen: boolean };
+  | { kind: "freeze"; who: Who; frozen: boolean; deposit: bigint };
 
 /** A lock pending when the dispute starts, its secret revealed never, at once, or at its expiry's edge. */
 interface FinalLock {
@@ -147,9 +147,12 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("wrongLocks" as const), how: fc.constantFrom("drop" as const, "extra" as const, "tooMany" as const) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("feeDeposit" as const), who, amount: fc.bigInt({ min: 100n, max: 5_000n }), feeBps: fc.integer({ min: 1, max: 5_000 }) }),
+    arbitrary: fc.record({ kind: fc.constant("feeDeposit" as const), who, amount: fc.bigInt({ min: 100n, max: 5_000n }), feeBps: fc.integer({ min: 100, max: 5_000 }) }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("freeze" as const), who, frozen: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("freeze" as const), who, frozen: fc.boolean(), deposit: fc.bigInt({ min: 1n, max: 5_000n }) }),
+  },
 );
 
 const freezeAtEnd = fc.option(who, { freq: 3 });
@@ -728,6 +731,12 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
         }
         case "freeze": {
           await setFrozen(m, action.who, action.frozen);
+          if (action.frozen) {
+            // The frozen participant tries to move more of the restricted token into the channel.
+            const call = () => as(action.who).getFunction("deposit")(p, RESTRICTED, action.deposit, GAS);
+            await unchanged(channelId, () => expectRevert(call, "TransferRestricted", restricted));
+            stats.frozenDepositRefused++;
+          }
           break;
         }
       }
@@ -927,13 +936,13 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
       staleChallenges: atLeast(0.05),
       deferred: atLeast(0.1),
       held: atLeast(0.02),
-      lockToReceiver: atLeast(0.02),
+      lockToReceiver: 0, // reached by the lock-list property below
       forged: atLeast(0.3),
       stale: atLeast(0.02),
       forked: atLeast(0.015),
       wrongLocks: atLeast(0.1),
       feeRefused: atLeast(0.1),
-      frozenDepositRefused: atLeast(0.015),
+      frozenDepositRefused: atLeast(0.1),
       heldRefusedWhileFrozen: atLeast(0.02),
     };
     for (const [kind, count] of Object.entries(minimum)) {
