@@ -156,6 +156,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
           now: () => chainFacts.clock.now(),
           clock: Date.now,
           bounds: deskBoundsOf(config.trading),
+          cancelOnDisconnect: config.trading.cancelOnDisconnect,
           fundsOf,
           holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + fundsOf(investor, token),
           logger: logger.child({ component: "trading" }),

@@ -49,7 +49,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }): Promise<NodeProcess> {
+  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true): Promise<NodeProcess> {
     const config = stack.nodeConfig({
       dataDir: join(dir, "node"),
       port,
@@ -59,6 +59,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
         maxRestingOrdersPerInvestor: 3,
         orderRate,
         maxOrdersPerBook: 1_000,
+        cancelOnDisconnect,
         anchorIntervalMs: 0,
       },
     });
@@ -196,6 +197,26 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     );
     expect(frozen.restriction?.code).toBe(RESTRICTION_CODES.SENDER_FROZEN);
   });
+
+  for (const cancelOnDisconnect of [true, false]) {
+    it(`${cancelOnDisconnect ? "cancels" : "keeps"} a disconnected investor's resting orders (cancelOnDisconnect: ${cancelOnDisconnect})`, async () => {
+      const node = await startNode(0, undefined, cancelOnDisconnect);
+      const alice = await investor(node.url, ROLES.alice);
+      const bob = await investor(node.url, ROLES.bob);
+      const assets = [stack.addresses.token, stack.addresses.cash];
+      await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
+      await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
+      await funded(node);
+      await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+      await alice.trading.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(101n), timeInForce: "GTC" });
+      await alice.opened.client.disconnect();
+      // Two venue cancels follow the two orders in the log, or nothing.
+      const expected = cancelOnDisconnect ? 4n : 2n;
+      await eventually(async () => (await bob.trading.checkpoint()).checkpoint.size, (size) => size === expected, 10_000);
+      const take = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 3n * LOT, price: price(101n), timeInForce: "IOC" });
+      expect(take.fills).toHaveLength(cancelOnDisconnect ? 0 : 2);
+    });
+  }
 
   it("bounds the requests per investor (ORDER_RATE_LIMITED) and refuses trading messages at a node without trading", async () => {
     const node = await startNode(0, { perSecond: 0.001, burst: 5 });

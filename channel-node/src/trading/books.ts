@@ -6,7 +6,7 @@ import { TradingError } from "../../../client/protocol/trading/errors.js";
 import { emptyBook, type Book, type BookLimits } from "../../../client/protocol/trading/book.js";
 import type { Outcome } from "../../../client/protocol/trading/matching.js";
 import { applyEntry } from "../../../client/protocol/trading/replay.js";
-import type { CancelEntry, FillEntry, LogEntry, OrderEntry } from "../../../client/protocol/trading/log-entry.js";
+import type { CancelEntry, FillEntry, LogEntry, OrderEntry, VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { orderHashOf, type Market } from "../../../client/protocol/trading/order.js";
 import type { Address, Bytes32, Eip712Domain } from "../../../client/protocol/types.js";
 import { MatchedFunds, commitmentOf } from "./reservations.js";
@@ -92,7 +92,7 @@ export class OrderBooks {
   }
 
   /** The outcome of appending `entry` (its sequence number must be `nextSequence`); changes nothing. */
-  prepare(entry: OrderEntry | CancelEntry): Prepared {
+  prepare(entry: OrderEntry | CancelEntry | VenueCancelEntry): Prepared {
     if (entry.sequence !== this.nextSequence) throw new TradingError("OUT_OF_ORDER", `entry ${entry.sequence} where ${this.nextSequence} is next`);
     const order = entry.kind === "order" ? entry.signed.order : this.orders.get(entry.target)?.signed.order;
     const key = order === undefined ? undefined : marketKey(order.security, order.cash);
@@ -102,7 +102,7 @@ export class OrderBooks {
     return { entries: [entry, ...fills], fills, outcome, commit: () => this.commit(key, entry, outcome, fills) };
   }
 
-  private commit(key: string, entry: OrderEntry | CancelEntry, outcome: Outcome, fills: readonly FillEntry[]): void {
+  private commit(key: string, entry: OrderEntry | CancelEntry | VenueCancelEntry, outcome: Outcome, fills: readonly FillEntry[]): void {
     this.books.set(key, outcome.book);
     this.nextSequence = entry.sequence + 1n + BigInt(fills.length);
     if (entry.receivedAt > this.lastTime) this.lastTime = entry.receivedAt;

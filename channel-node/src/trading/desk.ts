@@ -11,7 +11,7 @@ import type { Address, Eip712Domain } from "../../../client/protocol/types.js";
 import { TradingError } from "../../../client/protocol/trading/errors.js";
 import { DEFAULT_BOOK_LIMITS } from "../../../client/protocol/trading/book.js";
 import { EMPTY_COMPACT_TREE, appendLeaf, compactRoot, type CompactTree } from "../../../client/protocol/trading/compact-tree.js";
-import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry } from "../../../client/protocol/trading/log-entry.js";
+import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry, type VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { consistencyProof, inclusionProof, rootOf } from "../../../client/protocol/trading/merkle.js";
 import { verifySignedCancel, type Market, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
 import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../../../client/protocol/trading/receipt.js";
@@ -52,6 +52,8 @@ export interface DeskOptions {
   /** Wall-clock milliseconds, for the rate buckets. */
   readonly clock: () => number;
   readonly bounds: DeskBounds;
+  /** Whether an investor's resting orders leave the book when its session closes (a venue cancel each). */
+  readonly cancelOnDisconnect: boolean;
   readonly fundsOf: (investor: Address, token: Address) => bigint;
   readonly holdingsOf: (investor: Address, token: Address) => bigint;
   readonly logger: Logger;
@@ -115,8 +117,21 @@ export class TradingDesk {
     this.sessions.set(session.address, session);
   }
 
+  /** Forgets the session; with cancelOnDisconnect, takes the investor's resting orders off the book (unless a newer session replaced this one). */
   onClosed(session: Session): void {
-    if (this.sessions.get(session.address) === session) this.sessions.delete(session.address);
+    if (this.sessions.get(session.address) !== session) return;
+    this.sessions.delete(session.address);
+    if (!this.options.cancelOnDisconnect) return;
+    this.serialized(() => this.cancelResting(session.address)).catch((error: unknown) =>
+      this.options.logger.error({ err: error, investor: session.address }, "cancelling a disconnected investor's orders failed"),
+    );
+  }
+
+  private async cancelResting(investor: Address): Promise<void> {
+    for (const { entry: order } of this.books.restingOf(investor)) {
+      const entry: VenueCancelEntry = { kind: "venueCancel", sequence: this.books.nextSequence, receivedAt: this.receiveTime(), target: order.sequence, reason: "disconnected" };
+      await this.append(this.books.prepare(entry));
+    }
   }
 
   /** What `investor`'s resting orders and unsettled fills reserve of `token` (its channel updates may not spend it). */

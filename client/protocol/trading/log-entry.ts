@@ -7,6 +7,7 @@
  *               ‖ price u128 ‖ lotSize u128 ‖ timeInForce u8 ‖ expiresAt u64 ‖ clientOrderId 32 ‖ nonce u64 ‖ signature 65
  *   cancel 0x02 ‖ sequence u64 ‖ receivedAt u64 ‖ target u64 ‖ investor ‖ orderHash 32 ‖ signature 65
  *   fill   0x03 ‖ sequence u64 ‖ makerSequence u64 ‖ takerSequence u64 ‖ quantity u128 ‖ price u128
+ *   venue cancel 0x04 ‖ sequence u64 ‖ receivedAt u64 ‖ target u64 ‖ reason u8
  *
  * An order or cancel entry carries the investor's signed message whole, so anyone holding the entry
  * can check the signature and recompute the order hash; a fill carries what the matcher decided.
@@ -47,12 +48,26 @@ export interface FillEntry {
   readonly price: bigint;
 }
 
-export type LogEntry = OrderEntry | CancelEntry | FillEntry;
+/** Why the venue took an order off the book without the investor's signed cancel. */
+export type VenueCancelReason = "disconnected";
 
-export const ENTRY_TAG = { order: 0x01, cancel: 0x02, fill: 0x03 } as const;
+/** The venue took resting order `target` off the book itself (e.g. its investor's session closed). */
+export interface VenueCancelEntry {
+  readonly kind: "venueCancel";
+  readonly sequence: bigint;
+  readonly receivedAt: bigint;
+  readonly target: bigint;
+  readonly reason: VenueCancelReason;
+}
+
+export type LogEntry = OrderEntry | CancelEntry | FillEntry | VenueCancelEntry;
+
+export const ENTRY_TAG = { order: 0x01, cancel: 0x02, fill: 0x03, venueCancel: 0x04 } as const;
 const ORDER_LENGTH = 240;
 const CANCEL_LENGTH = 142;
 const FILL_LENGTH = 57;
+const VENUE_CANCEL_LENGTH = 26;
+const VENUE_CANCEL_REASONS: readonly VenueCancelReason[] = ["disconnected"];
 const SIDES: readonly Side[] = ["buy", "sell"];
 const TIMES_IN_FORCE: readonly TimeInForce[] = ["GTC", "IOC"];
 
@@ -142,13 +157,21 @@ export function encodeEntry(entry: LogEntry): Uint8Array {
         .uint(entry.takerSequence, 8, "takerSequence")
         .uint(entry.quantity, 16, "quantity")
         .uint(entry.price, 16, "price").bytes;
+    case "venueCancel":
+      return new Writer(VENUE_CANCEL_LENGTH)
+        .uint(BigInt(ENTRY_TAG.venueCancel), 1, "tag")
+        .uint(entry.sequence, 8, "sequence")
+        .uint(entry.receivedAt, 8, "receivedAt")
+        .uint(entry.target, 8, "target")
+        .uint(BigInt(VENUE_CANCEL_REASONS.indexOf(entry.reason)), 1, "reason").bytes;
   }
 }
 
 /** Parses canonical bytes back into an entry; MALFORMED for an unknown tag, a wrong length or an unknown code. */
 export function decodeEntry(bytes: Uint8Array): LogEntry {
   const tag = bytes[0];
-  const expected = tag === ENTRY_TAG.order ? ORDER_LENGTH : tag === ENTRY_TAG.cancel ? CANCEL_LENGTH : tag === ENTRY_TAG.fill ? FILL_LENGTH : -1;
+  const lengths: Record<number, number> = { [ENTRY_TAG.order]: ORDER_LENGTH, [ENTRY_TAG.cancel]: CANCEL_LENGTH, [ENTRY_TAG.fill]: FILL_LENGTH, [ENTRY_TAG.venueCancel]: VENUE_CANCEL_LENGTH };
+  const expected = tag === undefined ? -1 : (lengths[tag] ?? -1);
   if (expected === -1) throw new TradingError("MALFORMED", `unknown log entry tag ${tag ?? "(empty)"}`);
   if (bytes.length !== expected) throw new TradingError("MALFORMED", `a log entry with tag ${tag} is ${expected} bytes, not ${bytes.length}`);
   const r = new Reader(bytes);
@@ -158,6 +181,9 @@ export function decodeEntry(bytes: Uint8Array): LogEntry {
     return { kind: "fill", sequence, makerSequence: r.uint(8), takerSequence: r.uint(8), quantity: r.uint(16), price: r.uint(16) };
   }
   const receivedAt = r.uint(8);
+  if (tag === ENTRY_TAG.venueCancel) {
+    return { kind: "venueCancel", sequence, receivedAt, target: r.uint(8), reason: r.pick(VENUE_CANCEL_REASONS, "reason") };
+  }
   if (tag === ENTRY_TAG.cancel) {
     const target = r.uint(8);
     const investor = r.address();

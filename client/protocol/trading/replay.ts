@@ -8,7 +8,7 @@ import type { Eip712Domain } from "../types.js";
 import { TradingError } from "./errors.js";
 import { emptyBook, type Book, type BookLimits } from "./book.js";
 import { applyEvent, type Outcome, type OrderEvent } from "./matching.js";
-import type { CancelEntry, FillEntry, LogEntry, OrderEntry } from "./log-entry.js";
+import type { CancelEntry, FillEntry, LogEntry, OrderEntry, VenueCancelEntry } from "./log-entry.js";
 import { orderHashOf, type Market } from "./order.js";
 
 /** Replay accepts whatever the log holds: the node enforced its limits when it accepted the entries. */
@@ -37,18 +37,24 @@ export type OrderLookup = (sequence: bigint) => OrderEntry | undefined;
 
 /**
  * Applies an accepted order or cancel entry to the book. A cancel must name an order entry of the
- * same investor whose order hash it signed (UNKNOWN_ORDER otherwise); it removes the order if it
- * still rests. Returns the matcher's outcome and the fill entries to log after the entry.
+ * same investor whose order hash it signed (UNKNOWN_ORDER otherwise); a venue cancel must name an
+ * order entry. Either removes the order if it still rests. Returns the matcher's outcome and the
+ * fill entries to log after the entry.
  */
 export function applyEntry(
   book: Book,
-  entry: OrderEntry | CancelEntry,
+  entry: OrderEntry | CancelEntry | VenueCancelEntry,
   lookup: OrderLookup,
   domain: Eip712Domain,
 ): { outcome: Outcome; fills: FillEntry[] } {
   let outcome: Outcome;
   if (entry.kind === "order") {
     outcome = applyEvent(book, orderEventOf(entry, book.market));
+  } else if (entry.kind === "venueCancel") {
+    const target = lookup(entry.target);
+    if (target === undefined) throw new TradingError("UNKNOWN_ORDER", `venue cancel ${entry.sequence} names no order at ${entry.target}`, { sequence: entry.sequence, target: entry.target });
+    const { order } = target.signed;
+    outcome = applyEvent(book, { kind: "cancel", sequence: entry.sequence, time: entry.receivedAt, target: { sequence: target.sequence, side: order.side, price: order.price } });
   } else {
     const target = lookup(entry.target);
     const { cancel } = entry.signed;
