@@ -71,6 +71,8 @@ export const nodeConfigSchema = z.strictObject({
       /** Value of an investor's unresolved locks per token, smallest units (IN_FLIGHT_LIMIT); per-token overrides below. */
       maxValueInFlightPerInvestor: amount.default(DEFAULT_ENGINE_BOUNDS.maxValueInFlightPerInvestor.toString()),
       maxValueInFlightByToken: z.array(z.strictObject({ token: address, max: amount })).default([]),
+      /** A venue proposal unanswered this long is voided; the channel continues past its nonce. */
+      venueProposalVoidMs: z.coerce.number().int().min(1_000).default(DEFAULT_ENGINE_BOUNDS.venueProposalVoidMs),
     })
     .optional(),
   /** Trading between investors (docs/trading.md, "At the node"). Absent: the node takes no orders. */

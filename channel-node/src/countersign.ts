@@ -112,7 +112,9 @@ export class Countersigner {
     const proposed: SignedState = { state, signatures: [null, message.signature] };
     const secrets = new Map((message.secrets ?? []).map((s) => [s.hashlock, s.secret] as const));
     const latest = this.channels.latestOf(live);
-    const { update, digest } = validateTransition(live.channel, latest, proposed, { facts: this.channels.factsFor(live), secrets }, this.options.verifier);
+    // Over the venue's void proposal, the nonce above it (never a second state of the voided nonce).
+    const voided = this.proposals.voidedNonce(live);
+    const { update, digest } = validateTransition(live.channel, latest, proposed, { facts: this.channels.factsFor(live), secrets, voided }, this.options.verifier);
     checkInvestorMayPropose(update);
     this.checkReservations(live, latest.state, state);
     if (update.kind === "trade") this.checkPrice(live, update);

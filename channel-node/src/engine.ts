@@ -89,6 +89,7 @@ export class ChannelEngine {
       logger,
       metrics,
       secretOf: (hashlock) => this.router.secrets.get(hashlock),
+      voidAfterMs: bounds.venueProposalVoidMs,
     });
     this.router.proposals = this.proposals;
     this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics, ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}) });

@@ -18,6 +18,8 @@ export interface EngineBounds {
   readonly maxValueInFlightPerInvestor: bigint;
   /** Per-token overrides of `maxValueInFlightPerInvestor`. */
   readonly maxValueInFlightByToken: ReadonlyMap<Address, bigint>;
+  /** A venue proposal left unanswered this long after it was made is voided (docs/protocol.md, off-chain protocol 7). */
+  readonly venueProposalVoidMs: number;
 }
 
 export const DEFAULT_ENGINE_BOUNDS: EngineBounds = {
@@ -27,6 +29,7 @@ export const DEFAULT_ENGINE_BOUNDS: EngineBounds = {
   maxLocksPerInvestor: 16,
   maxValueInFlightPerInvestor: 10n ** 24n,
   maxValueInFlightByToken: new Map(),
+  venueProposalVoidMs: 600_000,
 };
 
 /** Codes of the engine's bounds, each also the `reason` label of the refusal metric. */

@@ -1,15 +1,24 @@
 // The venue's own proposals and the rule that keeps them safe: the venue never signs two different
 // states of one nonce in a channel. Its proposal is recorded before it is sent and then reserves its
-// nonce until the investor countersigns it (answer or resync): silence, a refusal, a resync without
-// it, a restart, or an investor proposal of the same nonce (valid or not) leave it pending, because
-// the investor holds the venue's signature on it and could countersign it at any time. The venue
-// offers it again — after a resync, and after refusing an investor's proposal with CONFLICT — and
-// proposes nothing else in the channel meanwhile (BUSY).
+// nonce: the investor holds the venue's signature on it and could countersign it at any time. While
+// it is pending, silence, a resync without it, a restart, or an investor proposal of the same nonce
+// (valid or not) leave it pending; the venue offers it again — after a resync, and after refusing an
+// investor's proposal with CONFLICT — and proposes nothing else in the channel meanwhile (BUSY).
+//
+// Liveness: a proposal the investor refuses (`rejected` on its authenticated session) or leaves
+// unanswered for `voidAfterMs` since it was made is void. It is never offered again, and the next
+// state — either side's — is built on the latest agreed state with the nonce above the voided one,
+// so the venue still signs nothing else at that nonce. Until the venue signs a state above it, a late
+// countersignature (answer or resync) makes the voided proposal the agreed state after all; once it
+// has (its proposal over the void replaces the void in the store, or an investor state above it is
+// agreed), the void is final and the voided state, countersigned, is merely stale — on chain the
+// higher agreed state answers it (docs/protocol.md, off-chain protocol 7).
 import type { Logger } from "pino";
 import { PROTOCOL_VERSION, WireError, type ClientMessage } from "../../client/protocol/wire.js";
 import {
   ProtocolError,
   applyUpdate,
+  baseAfterVoid,
   checkStateBounds,
   checkTransition,
   stateDigest,
@@ -39,12 +48,21 @@ export interface VenueProposalsOptions {
   readonly metrics: NodeMetrics;
   /** The secret a lock resolution needs (the venue learnt it), to send along with the proposal. */
   readonly secretOf: (hashlock: Bytes32) => Bytes32 | undefined;
+  /** A proposal left unanswered this long since it was made is void (EngineBounds.venueProposalVoidMs). */
+  readonly voidAfterMs: number;
 }
 
 /** The investor let a proposal of the venue go unanswered (timeout or lost connection). */
 class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
   constructor() {
     super("INVALID_UPDATE", "the receiver did not answer in time");
+  }
+}
+
+/** The investor refused a proposal of the venue: the proposal is void. */
+class RefusedError extends ProtocolError<"INVALID_UPDATE"> {
+  constructor(code: string, message: string) {
+    super("INVALID_UPDATE", `the receiver refused: ${code} ${message}`);
   }
 }
 
@@ -57,9 +75,23 @@ export class VenueProposals {
     private readonly options: VenueProposalsOptions,
   ) {}
 
-  /** Whether the venue's own proposal in the channel is unresolved (its nonce is reserved). */
+  /** Whether the venue's own proposal in the channel is unresolved and not void (it is offered, nothing else is proposed). */
   isPending(live: Live): boolean {
-    return live.record.pending?.proposer === VENUE;
+    return live.record.pending?.proposer === VENUE && this.voidedOf(live) === undefined;
+  }
+
+  /** The nonce of the venue's void proposal the channel's next state skips, if any (`baseAfterVoid`). */
+  voidedNonce(live: Live): bigint | undefined {
+    return this.voidedOf(live)?.signed.state.nonce;
+  }
+
+  /** The venue's proposal if it is void: refused, or unanswered (not being offered) for `voidAfterMs`. */
+  private voidedOf(live: Live): PendingProposal | undefined {
+    const pending = live.record.pending;
+    if (pending?.proposer !== VENUE) return undefined;
+    if (pending.voided === true) return pending;
+    const expired = live.outstanding === undefined && this.options.clock() - pending.update.at >= this.options.voidAfterMs;
+    return expired ? pending : undefined;
   }
 
   /**
@@ -72,9 +104,11 @@ export class VenueProposals {
       throw new ProtocolError("BUSY", "the venue's previous proposal in the receiving channel is unresolved; the investor must resync");
     }
     const latest = this.channels.latestOf(live);
-    const state = applyUpdate(live.channel, latest.state, update);
+    // Over a void: nonce above the voided one. Recording this proposal replaces the void (now final).
+    const voided = this.voidedNonce(live);
+    const state = applyUpdate(live.channel, baseAfterVoid(latest.state, voided), update);
     const secrets = update.kind === "resolveLock" ? new Map([[update.hashlock, update.secret]]) : new Map<Bytes32, Bytes32>();
-    checkTransition(live.channel, latest.state, state, { facts: this.channels.factsFor(live), secrets });
+    checkTransition(live.channel, latest.state, state, { facts: this.channels.factsFor(live), secrets, voided });
     const ours = withSignature({ state, signatures: [null, null] }, VENUE, this.options.signer.sign(stateDigest(state, live.channel.domain)));
     const pending: PendingProposal = { proposer: VENUE, signed: ours, update: summarize(update, this.options.clock()) };
     await this.options.store.proposalRecorded(live.channel.channelId, pending);
@@ -89,7 +123,7 @@ export class VenueProposals {
     this.channels
       .serialized(live, async () => {
         const pending = live.record.pending;
-        if (pending === null || pending.proposer !== VENUE || live.outstanding !== undefined || live.record.status !== "open") return;
+        if (pending === null || !this.isPending(live) || live.outstanding !== undefined || live.record.status !== "open") return;
         await this.offer(live, session, pending);
       })
       .catch((error: unknown) => {
@@ -99,7 +133,8 @@ export class VenueProposals {
 
   /**
    * Sends the pending proposal and waits for the answer (the caller holds the queue). Only the
-   * investor's countersignature resolves it; a refusal or silence rejects, and it stays pending.
+   * investor's countersignature resolves it; a refusal rejects and voids it; silence rejects, and it
+   * stays pending (until `voidAfterMs`).
    */
   private async offer(live: Live, session: Session, pending: PendingProposal): Promise<SignedState> {
     const ours = pending.signed;
@@ -124,6 +159,9 @@ export class VenueProposals {
       verifyAgreed(live.channel, agreed, this.options.verifier);
       await this.persistAgreed(live, agreed, pending.update, "venue");
       return agreed;
+    } catch (error) {
+      if (error instanceof RefusedError) await this.voidRefused(live, pending);
+      throw error;
     } finally {
       clearTimeout(timer);
       live.outstanding = undefined;
@@ -143,21 +181,53 @@ export class VenueProposals {
       });
   }
 
-  /** The investor's answer to the venue's outstanding proposal. */
-  onAnswer(session: Session, message: Extract<ClientMessage, { type: "accepted" | "rejected" }>): void {
-    const live = this.channels.owned(session, message.channelId);
-    const outstanding = live.outstanding;
-    if (outstanding === undefined || outstanding.id !== message.id) {
-      throw new WireError("MALFORMED", `no proposal ${message.id} is awaiting an answer in this channel`);
-    }
-    outstanding.answered = true;
-    if (message.type === "accepted") outstanding.resolve(message.signature);
-    else outstanding.reject(new ProtocolError("INVALID_UPDATE", `the receiver refused: ${message.code} ${message.message}`));
+  /** Records the refused proposal as void (it survives a restart as such). */
+  private async voidRefused(live: Live, pending: PendingProposal): Promise<void> {
+    const voided: PendingProposal = { ...pending, voided: true };
+    await this.options.store.proposalRecorded(live.channel.channelId, voided);
+    live.record = { ...live.record, pending: voided };
+    this.options.logger.info({ channelId: live.channel.channelId, nonce: pending.signed.state.nonce.toString() }, "the investor refused the venue's proposal: void");
   }
 
   /**
-   * Resync: adopts the investor's latest agreed state when it is the venue's pending proposal,
-   * countersigned (the answer was lost). Any other state newer than the venue's is refused.
+   * The investor's answer to the venue's outstanding proposal — or a late countersignature of the
+   * venue's pending or void proposal (its offer timed out), adopted if nothing was signed above it.
+   */
+  async onAnswer(session: Session, message: Extract<ClientMessage, { type: "accepted" | "rejected" }>): Promise<void> {
+    const live = this.channels.owned(session, message.channelId);
+    const outstanding = live.outstanding;
+    if (outstanding !== undefined && outstanding.id === message.id) {
+      outstanding.answered = true;
+      if (message.type === "accepted") outstanding.resolve(message.signature);
+      else outstanding.reject(new RefusedError(message.code, message.message));
+      return;
+    }
+    if (message.type === "accepted" && live.record.pending?.proposer === VENUE && live.record.pending.signed.state.nonce.toString() === message.nonce) {
+      return this.channels.serialized(live, () => this.adoptLate(live, message.nonce, message.signature));
+    }
+    throw new WireError("MALFORMED", `no proposal ${message.id} is awaiting an answer in this channel`);
+  }
+
+  /** Adopts the venue's proposal at `nonce`, countersigned late, if it is still the one recorded (the caller holds the queue). */
+  private async adoptLate(live: Live, nonce: string, signature: string): Promise<void> {
+    const pending = live.record.pending;
+    if (pending?.proposer !== VENUE || pending.signed.state.nonce.toString() !== nonce || live.outstanding !== undefined) {
+      throw new WireError("MALFORMED", `the venue's proposal of nonce ${nonce} is no longer open to a countersignature`);
+    }
+    const agreed = withSignature(pending.signed, INVESTOR, signature);
+    try {
+      verifyAgreed(live.channel, agreed, this.options.verifier);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new WireError("MALFORMED", `the countersignature does not verify: ${error.message}`);
+      throw error;
+    }
+    await this.persistAgreed(live, agreed, pending.update, "venue");
+  }
+
+  /**
+   * Resync: adopts the investor's latest agreed state when it is the venue's pending (or void, not
+   * yet superseded) proposal, countersigned (the answer was lost or late). Any other state newer than
+   * the venue's is refused.
    */
   async reconcile(live: Live, theirs: SignedState | null): Promise<void> {
     const pending = live.record.pending;

@@ -266,6 +266,20 @@ export interface TransitionContext {
   readonly facts: ChannelFacts;
   /** Secrets the proposer revealed with the proposal (or learnt from chain), by hashlock. */
   readonly secrets?: ReadonlyMap<Bytes32, Bytes32>;
+  /**
+   * The nonce of the venue's voided proposal above `current`, if any (docs/protocol.md, off-chain
+   * protocol 7): the next state must skip it — built on `current` with nonce `voided + 1`.
+   */
+  readonly voided?: bigint | undefined;
+}
+
+/**
+ * The state the next update builds on: `current`, or — over a venue proposal voided at a higher
+ * nonce — `current` renumbered to that nonce, so that `applyUpdate` gives nonce `voided + 1` and
+ * nothing is ever built at the voided nonce. A void at or below `current` is overtaken and ignored.
+ */
+export function baseAfterVoid(current: State, voided: bigint | undefined): State {
+  return voided === undefined || voided <= current.nonce ? current : { ...current, nonce: voided };
 }
 
 /**
@@ -476,16 +490,18 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
 }
 
 /**
- * Checks that `proposed` may follow the agreed `current` and returns the update it makes. In order:
- * channel (WRONG_CHANNEL), current not final (FINAL_STATE), nonce = n + 1 (BAD_NONCE), Solidity bounds
+ * Checks that `proposed` may follow the `agreed` state and returns the update it makes. In order:
+ * channel (WRONG_CHANNEL), current not final (FINAL_STATE), nonce = n + 1 (BAD_NONCE; over a voided
+ * venue proposal exactly the voided nonce + 1, `baseAfterVoid`), Solidity bounds
  * (OUT_OF_RANGE, LOCK_LIMIT), assets unchanged and in order (ASSET_MISMATCH), withdrawals never
  * decrease (WITHDRAWAL_DECREASED), one recognisable update in canonical form (INVALID_UPDATE,
  * CONSERVATION, LOCKS_OUTSTANDING, BAD_SECRET), lock validity (BAD_LOCK, LOCK_LIMIT, LOCK_EXPIRED,
  * LOCK_ACTIVE), given the confirmed deposits no negative balance (INSUFFICIENT_BALANCE), and the
  * compliance of every restricted-token movement (NON_COMPLIANT, COMPLIANCE_UNKNOWN). No signatures.
  */
-export function checkTransition(channel: Channel, current: State, proposed: State, context: TransitionContext): Update {
+export function checkTransition(channel: Channel, agreed: State, proposed: State, context: TransitionContext): Update {
   const { facts } = context;
+  const current = baseAfterVoid(agreed, context.voided);
   if (proposed.channelId !== channel.channelId) {
     throw new ProtocolError("WRONG_CHANNEL", "the state belongs to another channel", {
       expected: channel.channelId,

@@ -42,6 +42,7 @@ const pendingSchema = z.strictObject({
   proposer: participant,
   signed: signedStateJsonSchema,
   update: updateSchema,
+  voided: z.literal(true).optional(),
 });
 
 const recordSchema = z.strictObject({
@@ -71,7 +72,12 @@ function updateToJson(update: UpdateSummary): z.input<typeof updateSchema> {
 }
 
 function pendingToJson(pending: PendingProposal): z.input<typeof pendingSchema> {
-  return { proposer: pending.proposer, signed: signedStateToJson(pending.signed), update: updateToJson(pending.update) };
+  return {
+    proposer: pending.proposer,
+    signed: signedStateToJson(pending.signed),
+    update: updateToJson(pending.update),
+    ...(pending.voided === true ? { voided: true as const } : {}),
+  };
 }
 
 export function encodeRecord(record: ChannelRecord): string {
@@ -134,8 +140,13 @@ export function decodeRecord(text: string, key: string): ChannelRecord {
   });
   return {
     ...json,
-    pending: json.pending === null ? null : { ...json.pending, update: stripMemo(json.pending.update) },
+    pending: json.pending === null ? null : pendingFromJson(json.pending),
   };
+}
+
+function pendingFromJson(json: z.output<typeof pendingSchema>): PendingProposal {
+  const { voided, update, ...rest } = json;
+  return { ...rest, update: stripMemo(update), ...(voided === true ? { voided } : {}) };
 }
 
 export function decodeHistoryEntry(text: string, key: string): HistoryEntry {

@@ -64,6 +64,11 @@ export interface PendingProposal {
   /** The proposed state; carries at least the proposer's signature. */
   readonly signed: SignedState;
   readonly update: UpdateSummary;
+  /**
+   * The venue's proposal was refused or expired unanswered and is void (docs/protocol.md, off-chain
+   * protocol 7): never offered again; the next state skips its nonce. Kept so it survives a restart.
+   */
+  readonly voided?: true;
 }
 
 /** One agreed state in a channel's append-only history. Its nonce is `signed.state.nonce`. */

@@ -39,7 +39,7 @@ describe("engine bounds configuration", () => {
   it("reads overrides into the engine's types (bigint amounts, per-token map)", () => {
     const config = load({
       ...base,
-      engineBounds: { maxProposedChannelsPerInvestor: 2, invoiceRequests: { perSecond: 5 }, maxValueInFlightPerInvestor: "1000", maxValueInFlightByToken: [{ token: CASH, max: "5000" }] },
+      engineBounds: { maxProposedChannelsPerInvestor: 2, invoiceRequests: { perSecond: 5 }, maxValueInFlightPerInvestor: "1000", maxValueInFlightByToken: [{ token: CASH, max: "5000" }], venueProposalVoidMs: 30_000 },
     });
     const bounds = engineBoundsOf(config);
     expect(bounds.maxProposedChannelsPerInvestor).toBe(2);
@@ -47,12 +47,14 @@ describe("engine bounds configuration", () => {
     expect(bounds.maxValueInFlightPerInvestor).toBe(1_000n);
     expect(bounds.maxValueInFlightByToken.get(getAddress(CASH))).toBe(5_000n);
     expect(bounds.proposedChannelTtlMs).toBe(DEFAULT_ENGINE_BOUNDS.proposedChannelTtlMs);
+    expect(bounds.venueProposalVoidMs).toBe(30_000);
   });
 
   it.each([
     ["a zero bound", { maxLocksPerInvestor: 0 }],
     ["an amount that is not a positive decimal", { maxValueInFlightPerInvestor: "-1" }],
     ["a time-to-live under a minute", { proposedChannelTtlMs: 1_000 }],
+    ["a venue proposal void bound under a second", { venueProposalVoidMs: 999 }],
     ["an unknown key", { maxChannels: 3 }],
   ])("refuses %s with INVALID_CONFIG", (_what, engineBounds) => {
     expect(() => load({ ...base, engineBounds })).toThrow(ConfigError);

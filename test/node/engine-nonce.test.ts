@@ -1,9 +1,11 @@
 // The venue never signs two different states of one nonce in a channel: its unanswered proposal
-// reserves the nonce until the investor countersigns it, whatever else the investor sends.
-import { beforeEach, describe, expect, it } from "vitest";
+// reserves the nonce until the investor countersigns it, refuses it or leaves it past the void bound;
+// a void proposal's nonce is skipped, so the channel continues without a second state of it.
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_ENGINE_BOUNDS } from "../../channel-node/src/limits.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
-import { NobleSigner, genesisState, hashlockOf, stateDigest, type Channel, type Update } from "../../client/protocol/index.js";
-import { PROTOCOL_VERSION, type ClientMessage } from "../../client/protocol/wire.js";
+import { NobleSigner, genesisState, hashlockOf, stateDigest, type Channel, type SignedState, type State, type Update } from "../../client/protocol/index.js";
+import { PROTOCOL_VERSION, WireError, type ClientMessage } from "../../client/protocol/wire.js";
 import { FakeSession, keyOf, makeEngine, openFunded, pay, propose, proposalTo, venueSigner, type Harness } from "./engine-harness.js";
 
 const aliceSigner = new NobleSigner(keyOf(2));
@@ -42,9 +44,9 @@ describe("ChannelEngine: one venue-signed state per nonce", () => {
     expect(h.engine.record(aliceChannel.channelId)!.pending?.proposer).toBe(0);
   }
 
-  async function secondRoutedLock(): Promise<void> {
+  async function secondRoutedLock(to = alice.address): Promise<void> {
     const base = h.engine.latest(bobChannel.channelId)!.state;
-    await h.engine.onMessage(bob, propose(bobChannel, base, lock(hashlockOf(`0x${"02".repeat(32)}`)), bobSigner, "r2", { route: { to: alice.address } }).message);
+    await h.engine.onMessage(bob, propose(bobChannel, base, lock(hashlockOf(`0x${"02".repeat(32)}`)), bobSigner, "r2", { route: { to } }).message);
   }
 
   function venueDigestsAtNonce1(): Set<string> {
@@ -79,17 +81,148 @@ describe("ChannelEngine: one venue-signed state per nonce", () => {
     expect(venueDigestsAtNonce1().size).toBe(1);
   });
 
-  it("keeps the nonce reserved after an explicit rejection and after a resync without it, and offers it again on resync", async () => {
+  it("keeps the nonce reserved after a resync without it, and offers it again on resync", async () => {
     await unansweredLockToAlice();
-    await h.engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: aliceChannel.channelId, latest: null }] } as ClientMessage);
+    await h.engine.onMessage(alice, resync(null));
     expect(h.engine.record(aliceChannel.channelId)!.pending?.proposer).toBe(0);
-    const offered = await proposalTo(alice, 2);
-    await h.engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "rejected", id: offered.id, channelId: aliceChannel.channelId, code: "INVALID_UPDATE", message: "no" } as ClientMessage);
-    await wait(10);
-    expect(h.engine.record(aliceChannel.channelId)!.pending?.proposer).toBe(0);
+    await proposalTo(alice, 2);
     await secondRoutedLock();
     expect(bob.last()).toMatchObject({ type: "rejected", id: "r2", code: "BUSY" });
     expect(venueDigestsAtNonce1().size).toBe(1);
     expect(venueSigner.address).toBe(h.engine.venue);
+  });
+
+  function resync(latest: SignedState | null): ClientMessage {
+    return { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: aliceChannel.channelId, latest }] } as ClientMessage;
+  }
+
+  /** Alice refuses the venue's lock (offered again after a resync) with a typed `rejected`. */
+  async function refuseLockToAlice(): Promise<{ id: string; state: State; signature: string }> {
+    await unansweredLockToAlice();
+    await h.engine.onMessage(alice, resync(null));
+    const offered = await proposalTo(alice, 2);
+    await h.engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "rejected", id: offered.id, channelId: aliceChannel.channelId, code: "LOCK_EXPIRED", message: "no" } as ClientMessage);
+    await vi.waitFor(() => expect(h.engine.record(aliceChannel.channelId)!.pending?.voided).toBe(true));
+    return offered;
+  }
+
+  /** Alice's payment of 1 cash to the venue built on genesis with `nonce`. */
+  function alicePays(nonce: bigint, id: string): ClientMessage {
+    return propose(aliceChannel, { ...genesisState(aliceChannel).state, nonce: nonce - 1n }, pay(1, 1, 1n), aliceSigner, id).message;
+  }
+
+  const answerTo = (id: string) => alice.sent.find((m) => (m as { id?: string }).id === id);
+
+  describe("a refused or expired proposal is void: the channel continues past its nonce", () => {
+    it("a refusal voids it: never offered again, a state of its nonce is refused, the investor's next proposal skips it", async () => {
+      await refuseLockToAlice();
+      await h.engine.onMessage(alice, resync(null));
+      await wait(20);
+      expect(alice.proposals()).toHaveLength(2); // not offered again
+      await h.engine.onMessage(alice, alicePays(1n, "same-nonce"));
+      expect(answerTo("same-nonce")).toMatchObject({ type: "rejected", code: "BAD_NONCE" });
+      await h.engine.onMessage(alice, alicePays(3n, "too-far"));
+      expect(answerTo("too-far")).toMatchObject({ type: "rejected", code: "BAD_NONCE" });
+      await h.engine.onMessage(alice, alicePays(2n, "skip"));
+      expect(answerTo("skip")).toMatchObject({ type: "accepted", nonce: "2" });
+      expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(2n);
+      expect(h.engine.record(aliceChannel.channelId)!.pending).toBeNull();
+      expect(venueDigestsAtNonce1().size).toBe(1);
+    });
+
+    it("after a refusal the venue's own next proposal skips the voided nonce, built on the last agreed state", async () => {
+      await refuseLockToAlice();
+      await secondRoutedLock();
+      expect(bob.last()).toMatchObject({ type: "accepted", id: "r2" });
+      const next = await proposalTo(alice, 3);
+      expect(next.state.nonce).toBe(2n);
+      expect(next.state.locks.map((l) => l.hashlock)).toEqual([hashlockOf(`0x${"02".repeat(32)}`)]);
+      const signature = aliceSigner.sign(stateDigest(next.state, aliceChannel.domain));
+      await h.engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "accepted", id: next.id, channelId: aliceChannel.channelId, nonce: "2", signature } as ClientMessage);
+      await expect.poll(() => h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(2n);
+      expect(venueDigestsAtNonce1().size).toBe(1);
+    });
+
+    it("a late countersignature of the voided proposal is adopted while nothing is signed above it (resync or answer)", async () => {
+      const refused = await refuseLockToAlice();
+      const countersigned = { state: refused.state, signatures: [refused.signature, aliceSigner.sign(stateDigest(refused.state, aliceChannel.domain))] } as SignedState;
+      await h.engine.onMessage(alice, resync(countersigned));
+      expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(1n);
+      expect(stateDigest(h.engine.latest(aliceChannel.channelId)!.state, aliceChannel.domain)).toBe(stateDigest(refused.state, aliceChannel.domain));
+
+      // The same by a late `accepted` in a second channel: a bad countersignature first changes nothing.
+      const other = await refuseInNewChannel();
+      const late = (signature: string) => ({ v: PROTOCOL_VERSION, type: "accepted", id: "late", channelId: other.channel.channelId, nonce: "1", signature }) as ClientMessage;
+      await expect(h.engine.onMessage(other.session, late(malletSigner.sign(stateDigest(other.refused.state, other.channel.domain))))).rejects.toMatchObject({ code: "MALFORMED" });
+      expect(h.engine.record(other.channel.channelId)!.pending?.voided).toBe(true);
+      await h.engine.onMessage(other.session, late(other.signer.sign(stateDigest(other.refused.state, other.channel.domain))));
+      expect(h.engine.latest(other.channel.channelId)!.state.nonce).toBe(1n);
+      expect(h.engine.record(other.channel.channelId)!.pending).toBeNull();
+    });
+
+    /** Carol refuses a routed lock of Bob's in her own channel. */
+    async function refuseInNewChannel() {
+      const signer = new NobleSigner(keyOf(4));
+      const session = new FakeSession(3, signer.address);
+      h.engine.onAuthenticated(session);
+      const channel = await openFunded(h.engine, store, session, [[0n, 0n], [100n, 0n]]);
+      await secondRoutedLock(session.address);
+      const offered = await proposalTo(session, 1);
+      await h.engine.onMessage(session, { v: PROTOCOL_VERSION, type: "rejected", id: offered.id, channelId: channel.channelId, code: "LOCK_EXPIRED", message: "no" } as ClientMessage);
+      await vi.waitFor(() => expect(h.engine.record(channel.channelId)!.pending?.voided).toBe(true));
+      return { signer, session, channel, refused: offered };
+    }
+
+    it("once the venue signed above the void, the voided proposal countersigned is no longer adopted", async () => {
+      const refused = await refuseLockToAlice();
+      await secondRoutedLock();
+      const above = await proposalTo(alice, 3);
+      expect(above.state.nonce).toBe(2n);
+      await wait(150); // the offer times out: the proposal at nonce 2 is pending
+      const countersigned = { state: refused.state, signatures: [refused.signature, aliceSigner.sign(stateDigest(refused.state, aliceChannel.domain))] } as SignedState;
+      await h.engine.onMessage(alice, resync(countersigned));
+      expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(0n);
+      await expect(h.engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "accepted", id: refused.id, channelId: aliceChannel.channelId, nonce: "1", signature: countersigned.signatures[1] } as ClientMessage)).rejects.toMatchObject({ code: "MALFORMED" });
+      expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(0n);
+      expect(h.engine.record(aliceChannel.channelId)!.pending?.signed.state.nonce).toBe(2n);
+    });
+
+    it("an unanswered proposal is void once venueProposalVoidMs has passed since it was made", async () => {
+      await unansweredLockToAlice();
+      h.clock.value += DEFAULT_ENGINE_BOUNDS.venueProposalVoidMs - 1;
+      await h.engine.onMessage(alice, alicePays(2n, "early"));
+      expect(answerTo("early")).toMatchObject({ type: "rejected", code: "CONFLICT" });
+      await wait(150); // the offer that followed the CONFLICT times out: an offer in progress is waited for
+      h.clock.value += 1;
+      await h.engine.onMessage(alice, alicePays(1n, "same-nonce"));
+      expect(answerTo("same-nonce")).toMatchObject({ type: "rejected", code: "BAD_NONCE" });
+      await h.engine.onMessage(alice, alicePays(2n, "skip"));
+      expect(answerTo("skip")).toMatchObject({ type: "accepted", nonce: "2" });
+      expect(venueDigestsAtNonce1().size).toBe(1);
+    });
+
+    it("a refusal sent from another investor's session voids nothing", async () => {
+      await unansweredLockToAlice();
+      const offered = alice.proposals()[0]!;
+      await expect(
+        h.engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "rejected", id: offered.id, channelId: aliceChannel.channelId, code: "LOCK_EXPIRED", message: "no" } as ClientMessage),
+      ).rejects.toBeInstanceOf(WireError);
+      expect(h.engine.record(aliceChannel.channelId)!.pending?.voided).toBeUndefined();
+      await h.engine.onMessage(alice, alicePays(2n, "skip"));
+      expect(answerTo("skip")).toMatchObject({ type: "rejected", code: "CONFLICT" });
+    });
+
+    it("the void survives a restart: not offered again, the next state skips its nonce", async () => {
+      await refuseLockToAlice();
+      const restarted = makeEngine(store, { responseTimeoutMs: 100 });
+      await restarted.engine.load();
+      const back = new FakeSession(7, aliceSigner.address);
+      restarted.engine.onAuthenticated(back);
+      await restarted.engine.onMessage(back, resync(null));
+      await wait(20);
+      expect(back.proposals()).toHaveLength(0);
+      await restarted.engine.onMessage(back, alicePays(2n, "skip"));
+      expect(back.sent.find((m) => (m as { id?: string }).id === "skip")).toMatchObject({ type: "accepted", nonce: "2" });
+    });
   });
 });

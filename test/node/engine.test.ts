@@ -291,15 +291,14 @@ describe("ChannelEngine", () => {
     expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "e2" });
     expect(engine.balances(aliceChannel.channelId)[1]).toEqual([0n, 500n]);
 
-    // The refused lock still reserves Bob's nonce 1 (Bob holds the venue's signature on it): a second
-    // routed payment to Bob is BUSY until Bob takes it, offered again after his resync.
+    // Bob's refusal voided the venue's lock at nonce 1: a second routed payment to Bob is proposed
+    // at nonce 2, on the genesis state (docs/protocol.md, off-chain protocol 7).
     now = 1_000n;
-    expect(engine.record(bobChannel.channelId)!.pending?.proposer).toBe(0);
+    expect(engine.record(bobChannel.channelId)!.pending?.voided).toBe(true);
     const second = propose(aliceChannel, engine.latest(aliceChannel.channelId)!.state, lockOf(30n, OTHER_HASHLOCK), aliceSigner, "r2", { route: { to: bob.address } });
     await engine.onMessage(alice, second.message);
-    expect(alice.sent.at(-1)).toMatchObject({ type: "rejected", id: "r2", code: "BUSY" });
-    await engine.onMessage(bob, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [{ channelId: bobChannel.channelId, latest: null }] } as ClientMessage);
-    await proposalTo(bob, 2);
+    expect(alice.sent.at(-1)).toMatchObject({ type: "accepted", id: "r2" });
+    expect((await proposalTo(bob, 2)).state.nonce).toBe(2n);
     await countersignVenue(bob, bobChannel, bobSigner);
     await vi.waitFor(() => expect(engine.latest(bobChannel.channelId)!.state.locks).toHaveLength(1));
     // Bob never claims it; after T2 the venue expires it.

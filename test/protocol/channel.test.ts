@@ -9,6 +9,7 @@ import {
   applyEvents,
   applyUpdate,
   assertSameDeployment,
+  baseAfterVoid,
   channelBalance,
   channelOf,
   checkTransition,
@@ -182,6 +183,42 @@ describe("every update kind", () => {
     expect([channelBalance(resolved, d, 0, 0), channelBalance(resolved, d, 0, 1)]).toEqual([890n, 1_110n]);
     const refunded = applyUpdate(channel, locked.state, { kind: "expireLock", hashlock: HASHLOCK });
     expect([channelBalance(refunded, d, 0, 0), channelBalance(refunded, d, 0, 1)]).toEqual([990n, 1_010n]);
+  });
+});
+
+describe("a voided venue proposal (docs/protocol.md, off-chain protocol 7)", () => {
+  it("skips exactly its nonce: the next state builds on the agreed one with the nonce above the voided one", () => {
+    const current = agreed(pay(1, 1, 5n)).state; // nonce 1; the venue's voided proposal had nonce 2
+    const base = baseAfterVoid(current, 2n);
+    expect(base).toEqual({ ...current, nonce: 2n });
+    const skipping = applyUpdate(channel, base, pay(1, 1, 3n));
+    expect(skipping.nonce).toBe(3n);
+    expect(checkTransition(channel, current, skipping, { ...context(), voided: 2n })).toEqual(pay(1, 1, 3n));
+    // Over a void at a nonce further up (the venue's proposal over an earlier void was voided too): the nonce above it.
+    expect(checkTransition(channel, current, applyUpdate(channel, baseAfterVoid(current, 4n), pay(1, 1, 3n)), { ...context(), voided: 4n })).toEqual(pay(1, 1, 3n));
+  });
+
+  it("refuses, over a void, another state of the voided nonce and any other gap (BAD_NONCE); without one, any gap", () => {
+    const current = agreed(pay(1, 1, 5n)).state;
+    const at = (nonce: bigint): State => ({ ...applyUpdate(channel, current, pay(1, 1, 3n)), nonce });
+    expect(codeOf(() => checkTransition(channel, current, at(2n), { ...context(), voided: 2n }))).toBe("BAD_NONCE");
+    expect(codeOf(() => checkTransition(channel, current, at(4n), { ...context(), voided: 2n }))).toBe("BAD_NONCE");
+    expect(codeOf(() => checkTransition(channel, current, at(3n), context()))).toBe("BAD_NONCE");
+    expect(codeOf(() => checkTransition(channel, current, at(3n), { ...context(), voided: 3n }))).toBe("BAD_NONCE");
+  });
+
+  it("ignores a void the agreed state has overtaken", () => {
+    const current = agreed(pay(1, 1, 5n), pay(1, 1, 1n)).state; // nonce 2
+    expect(baseAfterVoid(current, 2n)).toBe(current);
+    expect(baseAfterVoid(current, 1n)).toBe(current);
+    expect(checkTransition(channel, current, applyUpdate(channel, current, pay(1, 1, 3n)), { ...context(), voided: 2n })).toEqual(pay(1, 1, 3n));
+  });
+
+  it("still checks everything else against the agreed state: the skip moves nothing", () => {
+    const current = agreed(pay(1, 1, 5n)).state;
+    const base = baseAfterVoid(current, 2n);
+    expect(codeOf(() => checkTransition(channel, current, applyUpdate(channel, base, pay(1, 1, 49_996n)), { ...context(), voided: 2n }))).toBe("INSUFFICIENT_BALANCE");
+    expect(codeOf(() => checkTransition(channel, current, { ...applyUpdate(channel, base, pay(1, 1, 1n)), channelId: ZeroHash }, { ...context(), voided: 2n }))).toBe("WRONG_CHANNEL");
   });
 });
 
