@@ -1,22 +1,29 @@
 /**
  * The benchmark's load generator, run as its own process by bench/run.ts (never in the node's
  * process). It logs in as N investors over N real WebSockets, each with one open channel, and has
- * every channel propose payments of the restricted security token to the venue as fast as the node
- * answers: within a channel strictly one after the other (the protocol's order), channels in
- * parallel. Each proposal is a real next state built with the protocol core (`applyUpdate`),
- * digested (`stateDigest`) and signed with the investor's key (libsecp256k1); the node validates it,
- * checks compliance against its mirror, persists it with an fsync'd group commit and countersigns.
+ * every channel propose payments of the restricted security token to the venue; within a channel
+ * strictly one after the other (the protocol's order), channels in parallel. Each proposal is a real
+ * next state built with the protocol core (`applyUpdate`), digested (`stateDigest`) and signed with
+ * the investor's key (libsecp256k1); the node validates it, checks compliance against its mirror,
+ * persists it with an fsync'd group commit and countersigns.
  *
- * After a warm-up, it counts the updates whose countersignature arrives within the measurement
- * window and their latency (from sending the proposal to receiving `accepted`), and reads the node's
- * CPU time (/proc) and counters (/metrics) at the window's edges. It writes a JSON result to --out.
+ * Two modes. Closed loop (default): each channel sends its next proposal when the previous one is
+ * answered, as fast as the node goes; updates whose answer arrives inside the window count, latency
+ * from send to answer. Open loop (`--rate R`): proposals are due at a constant total rate R set by
+ * a clock (bench/lib/open-loop.ts); those due inside the window count, latency from the time each
+ * was due (not sent) to its answer, so a node that falls behind shows its queueing.
  *
- * To keep its own CPU low it does not verify every countersignature, only every --verify-every-th
- * (and reports any that fail); a real client verifies each one, on its own machine.
+ * `--idle-connections K` also holds K authenticated connections (fresh investor keys, no channel)
+ * open for the whole run, sending nothing: the many-connections measurement.
  *
- *   tsx bench/load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 \
- *     --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
+ * It reads the node's CPU time (/proc) and counters (/metrics) at the window's edges and writes a
+ * JSON result to --out. To keep its own CPU low it verifies only every --verify-every-th
+ * countersignature (and reports any that fail); a real client verifies each, on its own machine.
+ *
+ *   tsx bench/load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 [--rate 1500]
+ *     [--idle-connections 990] --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -36,18 +43,30 @@ import {
 import { PROTOCOL_VERSION } from "../client/protocol/wire.js";
 import { WireSession } from "./lib/wire.js";
 import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/node.js";
+import { arrivalsDueBy, dueAt, openLoopSchedule } from "./lib/open-loop.js";
+import { percentilesOf, type Percentiles } from "./lib/percentiles.js";
 
 export interface LoadResult {
   readonly channels: number;
+  /** "closed": send on answer, as fast as the node goes; "open": proposals due at `offeredPerSecond`. */
+  readonly mode: "closed" | "open";
+  /** Open loop: the constant rate proposals were due at, all channels together. */
+  readonly offeredPerSecond?: number;
+  /** Authenticated connections held open alongside the channels' own, sending nothing. */
+  readonly idleConnections: number;
   readonly warmupSeconds: number;
   readonly windowSeconds: number;
   /** The window on the machine's monotonic clock (µs, as V8 CPU profiles time their samples). */
   readonly windowMonotonicUs: readonly [number, number];
-  /** Countersigned updates whose answer arrived inside the window. */
+  /** Countersigned updates counted: answered inside the window (closed), due inside the window (open). */
   readonly updates: number;
   readonly updatesPerSecond: number;
-  /** Client-side latency, proposal sent → countersignature received, in milliseconds. */
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly max: number; readonly mean: number };
+  /** Latency in ms to the countersignature: from the send (closed) or from the time it was due (open). */
+  readonly latencyMs: Percentiles;
+  /** Open loop: how late proposals left after they were due, ms (the channel was still waiting, or this process was). */
+  readonly sendLagMs?: Percentiles;
+  /** Open loop: proposals due inside the window still unanswered when the drain time ran out. */
+  readonly unanswered: number;
   /** Fewest and most updates one channel completed in the window (fairness). */
   readonly perChannel: { readonly min: number; readonly max: number };
   /** Answers other than `accepted`, by code. */
@@ -68,8 +87,11 @@ const { values } = parseArgs({
     url: { type: "string" },
     keys: { type: "string" },
     channels: { type: "string", default: "1" },
+    rate: { type: "string" },
+    "idle-connections": { type: "string", default: "0" },
     warmup: { type: "string", default: "2" },
     seconds: { type: "string", default: "8" },
+    "drain-seconds": { type: "string", default: "10" },
     "node-pid": { type: "string" },
     "metrics-url": { type: "string" },
     "verify-every": { type: "string", default: "64" },
@@ -79,17 +101,36 @@ const { values } = parseArgs({
 
 const url = values.url ?? fail("--url is required");
 const keys = JSON.parse(readFileSync(values.keys ?? fail("--keys is required"), "utf8")) as string[];
-const channelCount = Number(values.channels);
-const warmupSeconds = Number(values.warmup);
-const windowSecondsPlanned = Number(values.seconds);
-const nodePid = values["node-pid"] === undefined ? undefined : Number(values["node-pid"]);
+const channelCount = positiveInteger("--channels", values.channels);
+const rate = values.rate === undefined ? undefined : positiveNumber("--rate", values.rate);
+const idleConnections = nonNegativeInteger("--idle-connections", values["idle-connections"]);
+const warmupSeconds = nonNegativeNumber("--warmup", values.warmup);
+const windowSecondsPlanned = positiveNumber("--seconds", values.seconds);
+const drainSeconds = nonNegativeNumber("--drain-seconds", values["drain-seconds"]);
+const nodePid = values["node-pid"] === undefined ? undefined : positiveInteger("--node-pid", values["node-pid"]);
 const metricsUrl = values["metrics-url"];
-const verifyEvery = Math.max(1, Number(values["verify-every"]));
+const verifyEvery = positiveInteger("--verify-every", values["verify-every"]);
 if (keys.length < channelCount) fail(`${channelCount} channels need ${channelCount} keys; got ${keys.length}`);
 
 function fail(message: string): never {
-  console.error(`bench-load: ${message}`);
+  console.error(`bench load: ${message}`);
   process.exit(2);
+}
+function positiveNumber(flag: string, text: string): number {
+  const x = Number(text);
+  return Number.isFinite(x) && x > 0 ? x : fail(`${flag} must be a positive number, got ${text}`);
+}
+function nonNegativeNumber(flag: string, text: string): number {
+  const x = Number(text);
+  return Number.isFinite(x) && x >= 0 ? x : fail(`${flag} must be a number ≥ 0, got ${text}`);
+}
+function positiveInteger(flag: string, text: string): number {
+  const x = Number(text);
+  return Number.isSafeInteger(x) && x > 0 ? x : fail(`${flag} must be a positive integer, got ${text}`);
+}
+function nonNegativeInteger(flag: string, text: string): number {
+  const x = Number(text);
+  return Number.isSafeInteger(x) && x >= 0 ? x : fail(`${flag} must be an integer ≥ 0, got ${text}`);
 }
 
 interface Lane {
@@ -103,13 +144,15 @@ interface Lane {
 const SECURITY = 0;
 const INVESTOR = 1;
 const PAYMENT: Update = { kind: "payment", leg: { assetIndex: SECURITY, from: INVESTOR, amount: 1n } };
+/** Logins in flight at once: each costs the node a signature recovery. */
+const LOGIN_BATCH = 64;
 
 /** Logs in as each investor and takes its open channel from the welcome. */
 async function connect(): Promise<Lane[]> {
   const lanes: Lane[] = [];
-  for (let i = 0; i < channelCount; i += 32) {
+  for (let i = 0; i < channelCount; i += LOGIN_BATCH) {
     const batch = await Promise.all(
-      keys.slice(i, Math.min(i + 32, channelCount)).map(async (key) => {
+      keys.slice(i, Math.min(i + LOGIN_BATCH, channelCount)).map(async (key) => {
         const signer = await NativeSigner.create(key);
         const { session, welcome } = await WireSession.login(url, signer);
         const report = welcome.channels.find((c) => c.status === "open");
@@ -124,6 +167,21 @@ async function connect(): Promise<Lane[]> {
   return lanes;
 }
 
+/** Authenticated connections of fresh investors (no channel), held open and silent. */
+async function connectIdle(count: number): Promise<WireSession[]> {
+  const sessions: WireSession[] = [];
+  for (let i = 0; i < count; i += LOGIN_BATCH) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(LOGIN_BATCH, count - i) }, async () => {
+        const signer = await NativeSigner.create(`0x${randomBytes(32).toString("hex")}`);
+        return (await WireSession.login(url, signer)).session;
+      }),
+    );
+    sessions.push(...batch);
+  }
+  return sessions;
+}
+
 async function nodeCounters(): Promise<{ updates: number; latencySum: number; latencyCount: number }> {
   if (metricsUrl === undefined) return { updates: 0, latencySum: 0, latencyCount: 0 };
   const metrics = parseMetrics(await (await fetch(metricsUrl)).text());
@@ -132,28 +190,43 @@ async function nodeCounters(): Promise<{ updates: number; latencySum: number; la
   return { updates, latencySum: metrics.get("clearline_update_seconds_sum") ?? 0, latencyCount: metrics.get("clearline_update_seconds_count") ?? 0 };
 }
 
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** A growable buffer of samples (ms). */
+class Samples {
+  private data = new Float64Array(1 << 16);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const grown = new Float64Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.length++] = x;
+  }
+  values(): Float64Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
 async function main(): Promise<void> {
+  const idle = await connectIdle(idleConnections);
   const lanes = await connect();
   const verifier = await loadVerifier();
   const venue = lanes[0]!.session.venue;
-  let latencies = new Float64Array(1 << 16);
-  let recorded = 0;
+  const latencies = new Samples();
+  const sendLags = new Samples();
   const refusals: Record<string, number> = {};
   let refusalCount = 0;
   let verified = 0;
   let bad = 0;
+  let refusedInWindow = 0;
   let stopping = false;
 
   const start = performance.now();
   const windowStart = start + warmupSeconds * 1000;
   const windowEnd = windowStart + windowSecondsPlanned * 1000;
+  const schedule = rate === undefined ? undefined : openLoopSchedule(rate, lanes.length, start);
   let atStart: { monotonicUs: number; node: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number }; counters: Awaited<ReturnType<typeof nodeCounters>> } | undefined;
 
   const takeSnapshot = async () => ({
@@ -167,9 +240,17 @@ async function main(): Promise<void> {
     atStart = await takeSnapshot();
   });
 
-  const run = async (lane: Lane): Promise<void> => {
+  const run = async (lane: Lane, index: number): Promise<void> => {
     let sent = 0;
-    while (!stopping) {
+    for (let n = 0; !stopping; n++) {
+      // Open loop: wait for this proposal's due time (never for an answer of another channel).
+      const due = schedule === undefined ? undefined : dueAt(schedule, index, n);
+      if (due !== undefined) {
+        if (due > windowEnd) return;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (stopping) return;
+      }
       const next = applyUpdate(lane.channel, lane.state, PAYMENT);
       const digest = stateDigest(next, lane.channel.domain);
       const signature = lane.signer.sign(digest);
@@ -179,6 +260,8 @@ async function main(): Promise<void> {
       const answer = await lane.session.requestText(id, text);
       const answeredAt = performance.now();
       if (answer.type !== "accepted") {
+        if (stopping) return; // the session was closed under it after the drain time
+        if ((due ?? answeredAt) >= windowStart && (due ?? answeredAt) <= windowEnd) refusedInWindow += 1;
         const code = typeof answer.code === "string" ? answer.code : answer.type;
         refusals[code] = (refusals[code] ?? 0) + 1;
         if (++refusalCount > 1_000 || answer.type === "closed") stopping = true;
@@ -190,41 +273,56 @@ async function main(): Promise<void> {
         verified += 1;
         if (!verifier.verify(digest, answer.signature as string, venue)) bad += 1;
       }
-      if (answeredAt >= windowStart && answeredAt <= windowEnd) {
+      // Closed loop counts answers inside the window; open loop counts proposals due inside it.
+      const countedAt = due ?? answeredAt;
+      if (countedAt >= windowStart && countedAt <= windowEnd) {
         lane.completed += 1;
-        if (recorded === latencies.length) {
-          const grown = new Float64Array(latencies.length * 2);
-          grown.set(latencies);
-          latencies = grown;
-        }
-        latencies[recorded++] = answeredAt - sentAt;
+        latencies.push(answeredAt - (due ?? sentAt));
+        if (due !== undefined) sendLags.push(sentAt - due);
       }
     }
   };
 
-  const loops = lanes.map((lane) => run(lane));
+  const loops = lanes.map((lane, index) => run(lane, index));
   await windowOpened;
   await sleep(Math.max(0, windowEnd - performance.now()));
   const atEnd = await takeSnapshot();
-  stopping = true;
-  await Promise.all(loops);
-  await Promise.all(lanes.map((lane) => lane.session.close()));
+  if (schedule === undefined) {
+    stopping = true;
+    await Promise.all(loops);
+  } else {
+    // Open loop: proposals due inside the window may still be in flight or queued; give them time,
+    // then close the sessions, which ends whatever is still waiting.
+    const drainTimer = new AbortController();
+    const drained = Promise.all(loops).then(() => true);
+    const timedOut = sleep(drainSeconds * 1000, false, { signal: drainTimer.signal }).catch(() => false);
+    const done = await Promise.race([drained, timedOut]);
+    drainTimer.abort();
+    stopping = true;
+    if (!done) await Promise.all(lanes.map((lane) => lane.session.close()));
+    await Promise.all(loops);
+  }
+  await Promise.all([...lanes.map((lane) => lane.session.close()), ...idle.map((session) => session.close())]);
+  const unanswered = schedule === undefined ? 0 : Math.max(0, arrivalsDueBy(schedule, windowEnd) - arrivalsDueBy(schedule, windowStart) - latencies.length - refusedInWindow);
 
   const begin = atStart!;
   const windowSeconds = windowSecondsPlanned;
-  const sorted = latencies.slice(0, recorded).sort();
-  const mean = recorded === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / recorded;
   const selfSeconds = (atEnd.self.user - begin.self.user + atEnd.self.system - begin.self.system) / 1e6;
   const nodeUpdates = atEnd.counters.updates - begin.counters.updates;
   const latencyCount = atEnd.counters.latencyCount - begin.counters.latencyCount;
   const result: LoadResult = {
     channels: channelCount,
+    mode: schedule === undefined ? "closed" : "open",
+    ...(rate === undefined ? {} : { offeredPerSecond: rate }),
+    idleConnections,
     warmupSeconds,
     windowSeconds,
     windowMonotonicUs: [begin.monotonicUs, atEnd.monotonicUs],
-    updates: recorded,
-    updatesPerSecond: Math.round(recorded / windowSeconds),
-    latencyMs: { p50: round3(quantile(sorted, 0.5)), p90: round3(quantile(sorted, 0.9)), p99: round3(quantile(sorted, 0.99)), max: round3(sorted[recorded - 1] ?? 0), mean: round3(mean) },
+    updates: latencies.length,
+    updatesPerSecond: Math.round(latencies.length / windowSeconds),
+    latencyMs: percentilesOf(latencies.values()),
+    ...(schedule === undefined ? {} : { sendLagMs: percentilesOf(sendLags.values()) }),
+    unanswered,
     perChannel: { min: Math.min(...lanes.map((l) => l.completed)), max: Math.max(...lanes.map((l) => l.completed)) },
     refusals,
     verifiedCountersignatures: verified,

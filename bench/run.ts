@@ -1,22 +1,27 @@
 /**
  * `npm run bench`: what a venue node is worth on this machine, in one bounded run.
  *
- *  1. the crypto ceiling (digests, signs, verifies per second on one core), measured first;
+ *  1. the crypto floor (digests, signs, verifies per second on one core), measured first;
  *  2. gas of every adjudicator operation, next to the anchors;
  *  3. node throughput: Hardhat's node and the venue's node each run as their own process, many
  *     investors get identities, security tokens and an open channel; then a load generator in a
- *     separate process (bench/load.ts) drives 1, 16, 64, 256 channels over real WebSockets
- *     with compliance-checked payments that the node persists (fsync'd group commit) and
- *     countersigns. Updates/s, latency percentiles and CPU per update; the ratio to the ceiling;
- *  4. one more run with the node under `--cpu-prof`, summarised into what an update costs;
- *  5. memory per open channel and time to restart: the node started on stores of 0, 1,000 and
- *     5,000 channels (filled with the LevelStore API), its /metrics read after a forced GC.
+ *     separate process (bench/load.ts) drives 1 … 1,000 channels over real WebSockets with
+ *     compliance-checked payments that the node persists (fsync'd group commit) and countersigns,
+ *     each channel as fast as the node answers (closed loop): the maximum rate and CPU per update;
+ *  4. latency at a fixed rate: an open loop at 25 %, 50 % and 90 % of that maximum over 64 and
+ *     1,000 channels, latency from each proposal's due time (bench/lib/open-loop.ts);
+ *  5. many connections: the same active load with 10, 1,000 and 10,000 authenticated connections open;
+ *  6. one more run with the node under `--cpu-prof`, summarised into what an update costs;
+ *  7. memory per open channel and time to restart: the node started on stores of 0, 10,000 and
+ *     100,000 channels with 10 agreed states each (filled with the LevelStore API), /metrics after a forced GC.
  *
- * Writes bench/report.json and bench/report.md and prints a table. Binds only 127.0.0.1 and stops
- * exactly the processes it started.
+ * Writes bench/report.json (headline figures at its top level, bench/lib/headline.ts) and
+ * bench/report.md and prints a table. Binds only 127.0.0.1 and stops exactly the processes it started.
  *
- *   npx tsx bench/run.ts [--channels 1,16,64,256] [--seconds 8] [--warmup 2] [--stores 0,1000,5000]
- *                            [--profile-channels 64] [--skip gas,profile,memory] [--quick] [--keep] [--out bench]
+ *   npx tsx bench/run.ts [--channels 1,16,64,256,1000] [--open-channels 64,1000] [--fractions 0.25,0.5,0.9]
+ *                        [--connections 10,1000,10000] [--connection-lanes 10] [--seconds 8] [--warmup 2]
+ *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
+ *                        [--skip gas,open,connections,profile,memory] [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -34,7 +39,9 @@ import { startBenchNode, type BenchNode } from "./lib/node.js";
 import { fillNodeStore } from "./lib/channels.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { measureSyncedWrites } from "./lib/disk.js";
-import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type ThroughputRow } from "./lib/report.js";
+import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type OpenLoopRow, type ThroughputRow } from "./lib/report.js";
+import { headlineOf } from "./lib/headline.js";
+import { targetRates } from "./lib/open-loop.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -44,9 +51,14 @@ const OUT_DIR = join(REPO_ROOT, "bench");
 const { values } = parseArgs({
   options: {
     channels: { type: "string" },
+    "open-channels": { type: "string" },
+    fractions: { type: "string", default: "0.25,0.5,0.9" },
+    connections: { type: "string" },
+    "connection-lanes": { type: "string", default: "10" },
     seconds: { type: "string" },
     warmup: { type: "string" },
     stores: { type: "string" },
+    "updates-per-channel": { type: "string" },
     "profile-channels": { type: "string", default: "64" },
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
@@ -54,14 +66,53 @@ const { values } = parseArgs({
     out: { type: "string", default: OUT_DIR },
   },
 });
+
+/** A comma-separated list of numbers, each checked by `valid`; a bad flag stops the bench before it starts anything. */
+function numbers(flag: string, text: string, valid: (x: number) => boolean): number[] {
+  const list = text.split(",").map(Number);
+  if (list.length === 0 || !list.every(valid)) {
+    console.error(`bench: --${flag} must be a comma-separated list of valid numbers, got ${text}`);
+    process.exit(2);
+  }
+  return list;
+}
+/** One number, checked by `valid`. */
+function one(flag: string, text: string, valid: (x: number) => boolean): number {
+  const list = numbers(flag, text, valid);
+  if (list.length !== 1) {
+    console.error(`bench: --${flag} takes one number, got ${text}`);
+    process.exit(2);
+  }
+  return list[0]!;
+}
+const count = (x: number) => Number.isSafeInteger(x) && x >= 0;
+const positiveCount = (x: number) => Number.isSafeInteger(x) && x > 0;
+
 const quick = values.quick;
-const channelCounts = (values.channels ?? (quick ? "1,16" : "1,16,64,256")).split(",").map(Number);
-const windowSeconds = Number(values.seconds ?? (quick ? 2 : 8));
-const warmupSeconds = Number(values.warmup ?? (quick ? 1 : 2));
-const storeSizes = (values.stores ?? (quick ? "0,500" : "0,1000,5000")).split(",").map(Number);
-const profileChannels = Number(values["profile-channels"]);
+const channelCounts = numbers("channels", values.channels ?? (quick ? "1,16" : "1,16,64,256,1000"), positiveCount);
+const openChannelCounts = numbers("open-channels", values["open-channels"] ?? (quick ? "16" : "64,1000"), positiveCount);
+const loadFractions = numbers("fractions", values.fractions, (x) => x > 0 && x <= 1);
+const connectionCounts = numbers("connections", values.connections ?? (quick ? "10,200" : "10,1000,10000"), positiveCount);
+const connectionLanes = one("connection-lanes", values["connection-lanes"], positiveCount);
+const windowSeconds = one("seconds", values.seconds ?? (quick ? "2" : "8"), (x) => x > 0);
+const warmupSeconds = one("warmup", values.warmup ?? (quick ? "1" : "2"), (x) => x >= 0);
+const storeSizes = numbers("stores", values.stores ?? (quick ? "0,500" : "0,10000,100000"), count);
+const updatesPerChannel = one("updates-per-channel", values["updates-per-channel"] ?? (quick ? "2" : "10"), positiveCount);
+const profileChannels = one("profile-channels", values["profile-channels"], positiveCount);
 const skip = new Set(values.skip.split(",").filter(Boolean));
-const maxChannels = Math.max(...channelCounts, skip.has("profile") ? 0 : profileChannels);
+if (!channelCounts.some((c) => c > 1)) {
+  // The headline's node CPU per update is taken from a multi-channel row (bench/lib/headline.ts).
+  console.error("bench: --channels needs at least one count above 1");
+  process.exit(2);
+}
+const maxChannels = Math.max(
+  ...channelCounts,
+  ...(skip.has("open") ? [] : openChannelCounts),
+  skip.has("connections") ? 0 : Math.min(connectionLanes, ...connectionCounts),
+  skip.has("profile") ? 0 : profileChannels,
+);
+/** Connections the bench's node must accept: every lane, the idle ones, and the setup's logins. */
+const maxConnections = Math.max(maxChannels, ...(skip.has("connections") ? [] : connectionCounts)) + 100;
 
 /** Everything started here, stopped in reverse order whatever happens. */
 const stoppers: (() => Promise<void>)[] = [];
@@ -104,22 +155,34 @@ function benchNodeConfig(stack: Stack, dataDir: string): NodeConfig {
     // The default is 500 messages/s per connection: one busy channel would hit it. The node's
     // limit is configuration, not the cost being measured, so the bench lifts it (docs/performance.md).
     rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
-    // The load generator is one address with a connection per channel (up to 256).
-    maxConnectionsPerAddress: 1_000,
+    // The load generator is one address with a connection per channel and, in the many-connections
+    // runs, up to 10,000 idle ones: both connection bounds are lifted above what the bench opens.
+    maxConnections,
+    maxConnectionsPerAddress: maxConnections,
     pollIntervalMs: 1_000,
     logLevel: "warn",
   });
 }
 
+interface LoadOptions {
+  readonly channels: number;
+  readonly seconds: number;
+  /** Open loop at this total rate; closed loop when absent. */
+  readonly rate?: number;
+  readonly idleConnections?: number;
+}
+
 /** Runs the load generator as a separate process and returns its result. */
-async function runLoad(node: BenchNode, keysFile: string, workDir: string, channels: number, seconds: number): Promise<LoadResult> {
-  const out = join(workDir, `load-${channels}-${Date.now()}.json`);
+async function runLoad(node: BenchNode, keysFile: string, workDir: string, load: LoadOptions): Promise<LoadResult> {
+  const out = join(workDir, `load-${load.channels}-${Date.now()}.json`);
   const args = [
     "--import",
     "tsx",
     LOAD_SCRIPT,
-    ...["--url", node.url, "--keys", keysFile, "--channels", String(channels)],
-    ...["--warmup", String(warmupSeconds), "--seconds", String(seconds)],
+    ...["--url", node.url, "--keys", keysFile, "--channels", String(load.channels)],
+    ...(load.rate === undefined ? [] : ["--rate", String(load.rate)]),
+    ...["--idle-connections", String(load.idleConnections ?? 0)],
+    ...["--warmup", String(warmupSeconds), "--seconds", String(load.seconds)],
     ...["--node-pid", String(node.pid), "--metrics-url", `${node.httpUrl}/metrics`, "--out", out],
   ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
@@ -145,7 +208,7 @@ async function startNode(config: NodeConfig, workDir: string, options: Parameter
 async function waitForChannels(node: BenchNode, count: number): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const channels = (await (await fetch(`${node.httpUrl}/admin/channels`)).json()) as { status: string; balances: { investor: string }[] }[];
+    const channels = await node.adminGet<{ status: string; balances: { investor: string }[] }[]>("/channels");
     const ready = channels.filter((c) => c.status === "open" && BigInt(c.balances[0]?.investor ?? "0") > 0n).length;
     if (ready >= count) return;
     if (Date.now() > deadline) throw new Error(`only ${ready} of ${count} channels are open at the node`);
@@ -196,10 +259,32 @@ async function main(): Promise<void> {
 
   const throughput: ThroughputRow[] = [];
   for (const channels of channelCounts) {
-    const result = await runLoad(node, keysFile, workDir, channels, windowSeconds);
+    const result = await runLoad(node, keysFile, workDir, { channels, seconds: windowSeconds });
     throughput.push({ ...result });
     log(`${channels} channels: ${result.updatesPerSecond} updates/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, node CPU ${(result.cpu.node / result.windowSeconds * 100).toFixed(0)}%`);
   }
+  const maxUpdatesPerSecond = Math.max(...throughput.map((row) => row.updatesPerSecond));
+
+  // Latency at fixed offered rates (open loop), as fractions of the maximum just measured.
+  const openLoop: OpenLoopRow[] = [];
+  for (const channels of skip.has("open") ? [] : openChannelCounts) {
+    const rates = targetRates(maxUpdatesPerSecond, loadFractions);
+    for (const [i, rate] of rates.entries()) {
+      const result = await runLoad(node, keysFile, workDir, { channels, seconds: windowSeconds, rate });
+      openLoop.push({ ...result, loadFraction: loadFractions[i]! });
+      log(`open loop, ${channels} channels at ${rate}/s (${loadFractions[i]! * 100}% of ${maxUpdatesPerSecond}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, ${result.unanswered} unanswered`);
+    }
+  }
+
+  // Many connections: the same few active channels, with the rest of the connections idle.
+  const connections: ThroughputRow[] = [];
+  for (const total of skip.has("connections") ? [] : connectionCounts) {
+    const lanes = Math.min(connectionLanes, total);
+    const result = await runLoad(node, keysFile, workDir, { channels: lanes, seconds: windowSeconds, idleConnections: total - lanes });
+    connections.push(result);
+    log(`${total} connections (${lanes} active): ${result.updatesPerSecond} updates/s, p99 ${result.latencyMs.p99} ms`);
+  }
+
   const liveMetrics = await node.metrics();
   const liveNode = {
     channels: investors.length,
@@ -216,7 +301,7 @@ async function main(): Promise<void> {
     mkdirSync(profileDir);
     node = await startNode(benchNodeConfig(stack, nodeDir), workDir, { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=1000"] });
     restartWithLiveChannels = { channels: investors.length, ms: Math.round(node.startMs) };
-    const profiled = await runLoad(node, keysFile, workDir, profileChannels, quick ? 2 : 5);
+    const profiled = await runLoad(node, keysFile, workDir, { channels: profileChannels, seconds: quick ? 2 : 5 });
     await node.stop();
     const profileFile = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
     if (profileFile !== undefined) {
@@ -238,22 +323,24 @@ async function main(): Promise<void> {
       venueKey: devWallet(ROLES.venue).privateKey,
       assets: [stack.addresses.token, stack.addresses.cash],
       deposit: DEPOSIT,
-      statesPerChannel: 2,
+      statesPerChannel: updatesPerChannel,
       lastBlock: block,
     });
     const fillMs = performance.now() - filling;
-    const memoryNode = await startNode(benchNodeConfig(stack, dataDir), workDir, { gcOnSignal: true });
+    const memoryNode = await startNode(benchNodeConfig(stack, dataDir), workDir, { gcOnSignal: true, healthTimeoutMs: 900_000 });
     const listed = Number(memoryNode.health.channels);
     await sleep(1_000);
     await memoryNode.collectGarbage();
     const metrics = await memoryNode.metrics();
     await memoryNode.stop();
     // A second start on the same data: restart times wander on a shared machine; the faster is reported.
-    const again = await startNode(benchNodeConfig(stack, dataDir), workDir);
+    const again = await startNode(benchNodeConfig(stack, dataDir), workDir, { healthTimeoutMs: 900_000 });
     await again.stop();
     const starts = [memoryNode.startMs, again.startMs].map(Math.round);
     memory.push({
       channels: size,
+      storedUpdates: size * updatesPerChannel,
+      fillMs: Math.round(fillMs),
       listedAtHealth: listed,
       startMs: Math.min(...starts),
       startsMs: starts,
@@ -267,6 +354,7 @@ async function main(): Promise<void> {
   await stopStack();
 
   const report: BenchReport = {
+    ...headlineOf({ crypto, throughput, openLoop, memory }),
     generatedAt: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - startedAt) / 1000),
     machine: {
@@ -278,10 +366,25 @@ async function main(): Promise<void> {
       loadAverageAfter: loadavg().map((x) => Math.round(x * 100) / 100),
       commit: gitCommit(),
     },
-    settings: { channelCounts, windowSeconds, warmupSeconds, paymentAsset: "security token (restricted, ERC-1404)", deposit: DEPOSIT.toString(), storeSizes, profileChannels },
+    settings: {
+      channelCounts,
+      openChannelCounts,
+      loadFractions,
+      connectionCounts,
+      connectionLanes,
+      windowSeconds,
+      warmupSeconds,
+      paymentAsset: "security token (restricted, ERC-1404)",
+      deposit: DEPOSIT.toString(),
+      storeSizes,
+      updatesPerChannel,
+      profileChannels,
+    },
     crypto,
     disk,
     throughput,
+    openLoop,
+    connections,
     liveNode,
     idleNodeCorePercent: Math.round(idleNodeCorePercent * 10) / 10,
     restartWithLiveChannels,

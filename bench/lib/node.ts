@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, stopProcess } from "../../scripts/lib/local-chain.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
+import { ADMIN_TOKEN_FILE, readAdminToken } from "../../channel-node/src/admin-auth.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_CLI = fileURLToPath(new URL("../../channel-node/src/cli.ts", import.meta.url));
@@ -32,6 +33,8 @@ export interface BenchNode {
   output(): string;
   /** Prometheus text of /metrics, as name{labels} → value. */
   metrics(): Promise<Map<string, number>>;
+  /** GET of an /admin endpoint with the node's admin token (from its data directory). */
+  adminGet<T>(path: string): Promise<T>;
   /** Asks the process for a full GC (needs gcOnSignal) and waits a moment for it to finish. */
   collectGarbage(): Promise<void>;
   /** User + system CPU seconds the process has used so far (from /proc). */
@@ -103,6 +106,7 @@ export async function startBenchNode(config: NodeConfig, configDir: string, opti
   }
   const startMs = performance.now() - spawnedAt;
   const pid = child.pid!;
+  const adminToken = readAdminToken(join(config.dataDir, ADMIN_TOKEN_FILE));
   return {
     url: `ws://127.0.0.1:${port}`,
     httpUrl,
@@ -114,6 +118,11 @@ export async function startBenchNode(config: NodeConfig, configDir: string, opti
       const response = await fetch(`${httpUrl}/metrics`);
       if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
       return parseMetrics(await response.text());
+    },
+    async adminGet<T>(path: string) {
+      const response = await fetch(`${httpUrl}/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
     },
     async collectGarbage() {
       if (!options.gcOnSignal) throw new Error("start the node with gcOnSignal to force a GC");

@@ -5,11 +5,21 @@ import type { GasFigures } from "../../scripts/gas-measure.js";
 import type { LoadResult } from "../load.js";
 import type { ProfileSummary } from "./profile.js";
 import type { DiskBench } from "./disk.js";
+import type { Headline } from "./headline.js";
 
 export type ThroughputRow = LoadResult;
 
+/** An open-loop run, offered `loadFraction` of the maximum closed-loop rate. */
+export interface OpenLoopRow extends LoadResult {
+  readonly loadFraction: number;
+}
+
 export interface MemoryRow {
   readonly channels: number;
+  /** Agreed states in the store (history entries), over all channels. */
+  readonly storedUpdates: number;
+  /** Time to build the store through the LevelStore API (signing every state), ms. */
+  readonly fillMs: number;
   /** Channels the node reported on /health (must equal `channels`). */
   readonly listedAtHealth: number;
   /** Spawn of the node process → first 200 from /health: the faster of two starts, and both. */
@@ -20,7 +30,8 @@ export interface MemoryRow {
   readonly externalBytes: number;
 }
 
-export interface BenchReport {
+/** The report: the headline figures at its top level (bench/lib/headline.ts), then every raw row. */
+export interface BenchReport extends Headline {
   readonly generatedAt: string;
   readonly durationSeconds: number;
   readonly machine: {
@@ -35,7 +46,12 @@ export interface BenchReport {
   readonly settings: Record<string, unknown>;
   readonly crypto: CryptoBench;
   readonly disk: DiskBench;
+  /** Closed loop: each channel as fast as the node answers. */
   readonly throughput: readonly ThroughputRow[];
+  /** Open loop: fixed offered rates, latency from each proposal's due time. */
+  readonly openLoop: readonly OpenLoopRow[];
+  /** Closed loop over a few channels with many more authenticated connections held open, idle. */
+  readonly connections: readonly ThroughputRow[];
   /** The throughput node after the runs: all bench channels loaded, sessions closed. */
   readonly liveNode: { readonly channels: number; readonly rssBytes: number; readonly heapUsedBytes: number };
   /** CPU of the node with channels loaded and no load (chain polling), % of one core. */
@@ -141,6 +157,27 @@ export function renderMarkdown(report: BenchReport): string {
     "",
   );
 
+  out.push("## Headline (the top-level fields of report.json)", "");
+  const missing = "not measured in this run";
+  out.push(
+    table(
+      ["figure", "value"],
+      [
+        ["node CPU per update (best multi-channel row), `node_cpu_us_per_update`", `${fixed(report.node_cpu_us_per_update)} µs`],
+        ["1 verify + 1 sign (same run), `crypto_floor_us_per_update`", `${fixed(report.crypto_floor_us_per_update)} µs`],
+        ["floor ÷ node CPU, `ceiling_ratio`", fixed(report.ceiling_ratio, 3)],
+        ["maximum rate (best closed-loop row), `max_updates_per_s`", int(report.max_updates_per_s)],
+        ["p99 at 50 % of the maximum (worst channel count), `p99_ms_at_half_load`", report.p99_ms_at_half_load === undefined ? missing : `${fixed(report.p99_ms_at_half_load, 2)} ms`],
+        ["updates/s by workers, `updates_per_s_by_workers`", Object.entries(report.updates_per_s_by_workers).map(([w, r]) => `${w}: ${int(r)}`).join(", ")],
+        ["restart with 100,000 channels, `restart_s_100k_channels`", report.restart_s_100k_channels === undefined ? missing : `${fixed(report.restart_s_100k_channels, 2)} s`],
+        ["V8 heap per idle channel, `heap_bytes_per_channel`", report.heap_bytes_per_channel === undefined ? missing : `${int(report.heap_bytes_per_channel)} bytes`],
+      ],
+    ),
+    "",
+    "The node has one JavaScript thread and no worker processes yet, so only the 1-worker figure exists; a 2-worker figure needs the node to shard channels over workers.",
+    "",
+  );
+
   out.push("## 1. Node throughput", "");
   out.push(
     "Compliance-checked (restricted security token, every update checked against the node's mirror of the ERC-1404 rules), " +
@@ -184,6 +221,56 @@ export function renderMarkdown(report: BenchReport): string {
     "",
   );
   out.push(`Fairness (fewest / most updates of one channel in the window): ${report.throughput.map((r) => `${r.channels}: ${r.perChannel.min} / ${r.perChannel.max}`).join("; ")}.`, "");
+
+  if (report.openLoop.length > 0) {
+    out.push("## 1.1 Latency at a fixed rate (open loop)", "");
+    out.push(
+      "Proposals are due at a constant total rate, set by a clock and dealt round-robin to the channels; a channel still waiting for its previous answer sends late. " +
+        "Latency runs from the time each proposal was due to its countersignature, so queueing is counted (no coordinated omission); the send lag is how late proposals left. " +
+        "Rates are fractions of the maximum closed-loop rate above.",
+      "",
+    );
+    out.push(
+      table(
+        ["channels", "offered", "of max", "achieved updates/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "send lag p99 ms", "node CPU µs/update", "unanswered", "refused"],
+        report.openLoop.map((row) => [
+          row.channels,
+          int(row.offeredPerSecond ?? 0),
+          `${fixed(row.loadFraction * 100, 0)}%`,
+          int(row.updatesPerSecond),
+          fixed(row.latencyMs.p50, 2),
+          fixed(row.latencyMs.p99, 2),
+          fixed(row.latencyMs.p999, 2),
+          fixed(row.latencyMs.max, 1),
+          fixed(row.sendLagMs?.p99 ?? 0, 2),
+          int(row.updates === 0 ? 0 : (row.cpu.node * 1e6) / row.updates),
+          int(row.unanswered),
+          Object.entries(row.refusals).map(([code, n]) => `${code} ${n}`).join(", ") || "0",
+        ]),
+      ),
+      "",
+    );
+  }
+  if (report.connections.length > 0) {
+    out.push("## 1.2 Many connections", "");
+    out.push("A few channels run closed-loop while the rest of the connections are authenticated sessions of other investors, held open and silent.", "");
+    out.push(
+      table(
+        ["connections", "active channels", "updates/s", "p50 ms", "p99 ms", "p99.9 ms", "node CPU µs/update", "refused"],
+        report.connections.map((row) => [
+          int(row.channels + row.idleConnections),
+          row.channels,
+          int(row.updatesPerSecond),
+          fixed(row.latencyMs.p50, 2),
+          fixed(row.latencyMs.p99, 2),
+          fixed(row.latencyMs.p999, 2),
+          int(row.updates === 0 ? 0 : (row.cpu.node * 1e6) / row.updates),
+          Object.entries(row.refusals).map(([code, n]) => `${code} ${n}`).join(", ") || "0",
+        ]),
+      ),
+      "",
+    );
+  }
 
   out.push("## 2. Crypto ceiling (same run, one core)", "");
   out.push(
@@ -250,15 +337,25 @@ export function renderMarkdown(report: BenchReport): string {
 
   out.push("## 5. Memory per open channel and restart time", "");
   out.push(
-    "The node process started on a data directory holding N open channels (each with a confirmed deposit and 2 agreed, doubly signed states " +
+    `The node process started on a data directory holding N open channels (each with a confirmed deposit and ${report.settings.updatesPerChannel} agreed, doubly signed states ` +
       "in its history), filled with the LevelStore API; /metrics read 1 s after /health first answered, after a forced full GC. " +
       "Restart time = spawn of the node process (incl. tsx transpiling the TypeScript) → first 200 from /health; the node loads every channel and rebuilds its compliance mirror from chain logs before it listens.",
     "",
   );
   out.push(
     table(
-      ["channels in store", "listed by /health", "restart → /health ms (faster of 2)", "both starts ms", "RSS MiB", "V8 heap used MiB", "external MiB"],
-      report.memory.map((r) => [int(r.channels), int(r.listedAtHealth), int(r.startMs), r.startsMs.map(int).join(", "), mib(r.rssBytes), mib(r.heapUsedBytes), mib(r.externalBytes)]),
+      ["channels in store", "stored updates", "filled in s", "listed by /health", "restart → /health ms (faster of 2)", "both starts ms", "RSS MiB", "V8 heap used MiB", "external MiB"],
+      report.memory.map((r) => [
+        int(r.channels),
+        int(r.storedUpdates),
+        fixed(r.fillMs / 1000),
+        int(r.listedAtHealth),
+        int(r.startMs),
+        r.startsMs.map(int).join(", "),
+        mib(r.rssBytes),
+        mib(r.heapUsedBytes),
+        mib(r.externalBytes),
+      ]),
     ),
     "",
   );
@@ -287,6 +384,12 @@ export function renderConsole(report: BenchReport): string {
   const d = derive(report);
   const pad = (text: string | number, width: number) => String(text).padStart(width);
   const lines: string[] = [];
+  lines.push(
+    "",
+    `headline: node CPU ${fixed(report.node_cpu_us_per_update)} µs/update, crypto floor ${fixed(report.crypto_floor_us_per_update)} µs, ratio ${fixed(report.ceiling_ratio, 3)}, ` +
+      `max ${int(report.max_updates_per_s)}/s, p99 at half load ${report.p99_ms_at_half_load ?? "—"} ms, restart with 100k channels ${report.restart_s_100k_channels ?? "—"} s, ` +
+      `heap/channel ${report.heap_bytes_per_channel ?? "—"} bytes`,
+  );
   lines.push("", `Clearline bench — ${report.machine.cpus} cores, Node ${report.machine.node}, load avg ${report.machine.loadAverageBefore.join("/")}`, "");
   lines.push("node throughput (compliance-checked, fsync'd, countersigned; load generator in its own process)");
   lines.push(`${"channels".padEnd(9)}${pad("updates/s", 11)}${pad("p50 ms", 9)}${pad("p99 ms", 9)}${pad("node CPU", 10)}${pad("µs/upd", 8)}${pad("÷ceiling", 10)}`);
