@@ -16,6 +16,8 @@ export interface ClearlineSystem {
   token: Contract;
   cash: Contract;
   adjudicator: Contract;
+  /** The venue's order log anchor (docs/trading.md). */
+  orderLogAnchor: Contract;
 }
 
 /**

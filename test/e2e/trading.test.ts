@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Contract } from "ethers";
 import { isClientError, openClient, type ClientEvent, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
@@ -38,8 +37,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-e2e-trading-"));
     stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-    const deployed = (await stack.connection.ethers.deployContract("OrderLogAnchor", [devWallet(ROLES.venue).address])) as unknown as Contract;
-    anchor = await deployed.getAddress();
+    anchor = stack.addresses.orderLogAnchor;
   });
 
   afterEach(async () => {
@@ -49,7 +47,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true): Promise<NodeProcess> {
+  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true, anchorIntervalMs = 0): Promise<NodeProcess> {
     const config = stack.nodeConfig({
       dataDir: join(dir, "node"),
       port,
@@ -60,7 +58,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
         orderRate,
         maxOrdersPerBook: 1_000,
         cancelOnDisconnect,
-        anchorIntervalMs: 0,
+        anchorIntervalMs,
       },
     });
     const node = await startNodeProcess(config, dir);
@@ -144,9 +142,10 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(await alice.trading.isExtendedBy(sell.receipt.receipt.logSize, sell.receipt.receipt.logRoot, before.checkpoint)).toBe(true);
     expect(await alice.trading.isExtendedBy(sell.receipt.receipt.logSize, buy.receipt.receipt.logRoot, before.checkpoint)).toBe(false);
 
-    // Crash and restart on the same data: the same log, books and reservations.
+    // Crash and restart on the same data: the same log, books and reservations; the restarted node
+    // anchors its root on chain (Ignition deployed the venue's OrderLogAnchor).
     await first.kill();
-    const second = await startNode(first.port);
+    const second = await startNode(first.port, undefined, true, 500);
     await eventually(async () => alice.opened.client.connected && bob.opened.client.connected, (ok) => ok, 20_000);
     const after = await alice.trading.checkpoint();
     expect(after.checkpoint.size).toBe(before.checkpoint.size);
@@ -162,6 +161,13 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     const take = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(101n), timeInForce: "IOC" });
     expect(take.fills.map((f) => [f.makerSequence, f.quantity])).toEqual([["0", (2n * LOT).toString()]]);
     expect(second.output()).not.toMatch(/REPLAY_MISMATCH/);
+    const final = await alice.trading.checkpoint();
+    const anchored = await eventually(
+      async () => (await stack.system.orderLogAnchor.getFunction("latestCheckpoint")()) as [bigint, string, bigint],
+      ([size]) => size === final.checkpoint.size,
+      15_000,
+    );
+    expect(anchored[1]).toBe(final.checkpoint.root);
   });
 
   it("refuses what breaks a transfer rule with its ERC-1404 code: a buy over the maximum balance (resting buys counted), a frozen seller", async () => {
