@@ -12,6 +12,7 @@ import { hexlify } from "ethers";
 import WebSocket from "ws";
 import {
   applyUpdate,
+  baseAfterVoid,
   channelBalance,
   channelOf,
   checkTransition,
@@ -437,9 +438,10 @@ export class ClearlineClient {
       const ours = record.latest?.state.nonce ?? 0n;
       if (theirs.state.nonce > ours) {
         verifyAgreed(live.channel, theirs, this.options.verifier);
-        const summary = record.pending?.signed.state.nonce === theirs.state.nonce ? record.pending.update : { kind: "resync", movements: [], at: Date.now() };
+        const pending = record.pending;
+        const summary = pending !== null && pending.voided !== true && pending.signed.state.nonce === theirs.state.nonce ? pending.update : { kind: "resync", movements: [], at: Date.now() };
         await this.options.store.stateAgreed(report.channelId, theirs, summary);
-      } else if (record.pending !== null) {
+      } else if (record.pending !== null && record.pending.voided !== true) {
         // Our proposal never reached the venue: it is void.
         await this.options.store.proposalCleared(report.channelId);
       }
@@ -456,14 +458,16 @@ export class ClearlineClient {
     }
     // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
     await this.serializedOrNow(live, async () => {
+      let refused: { record: ChannelRecord; latest: SignedState; proposed: SignedState } | undefined;
       try {
         const record = await this.recordOf(message.channelId);
         const latest = record.latest ?? genesisState(live.channel);
         checkStateBounds(message.state);
         const proposed: SignedState = { state: message.state, signatures: [message.signature, null] };
+        refused = { record, latest, proposed };
         const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
         const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
-        const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets }, this.options.verifier);
+        const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
         checkVenueMayPropose(update);
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);
@@ -477,9 +481,23 @@ export class ClearlineClient {
         if (update.kind === "addLock") this.claimLocks(message.channelId);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
+        // Durable before the refusal leaves: the venue voids its proposal on it, and so do we.
+        if (refused !== undefined) await this.recordVoid(live, refused.record, refused.latest, refused.proposed);
         this.send(rejectedMessage(message.id, message.channelId, rejectionOf(error)));
       }
     });
+  }
+
+  /**
+   * Records a venue proposal we refuse as void (docs/protocol.md, off-chain protocol 7) when it is
+   * the venue's signed state of the channel's next nonce: the venue voids it on our refusal, so our
+   * next state — or the venue's — skips its nonce. Anything else (a wrong nonce or signature) voids nothing.
+   */
+  private async recordVoid(live: Live, record: ChannelRecord, latest: SignedState, proposed: SignedState): Promise<void> {
+    const next = baseAfterVoid(latest.state, voidedNonceOf(record)).nonce + 1n;
+    const signature = proposed.signatures[VENUE];
+    if (proposed.state.nonce !== next || signature === null || !this.options.verifier.verify(stateDigest(proposed.state, live.channel.domain), signature, live.channel.params.participants[VENUE])) return;
+    await this.options.store.proposalRecorded(record.channelId, { proposer: VENUE, signed: proposed, update: { kind: "refused", movements: [], at: Date.now() }, voided: true });
   }
 
   // ------------------------------------------------------------------ channels
@@ -732,13 +750,15 @@ export class ClearlineClient {
     return this.serialized(live, async () => {
       const record = await this.recordOf(channelId);
       const latest = record.latest ?? genesisState(live.channel);
-      const state = applyUpdate(live.channel, latest.state, update);
+      // Over a void the nonce above it. Ours is then not recorded: the void stays, across a restart too.
+      const voided = voidedNonceOf(record);
+      const state = applyUpdate(live.channel, baseAfterVoid(latest.state, voided), update);
       const secrets = new Map(extra.secrets?.map((x) => [x.hashlock, x.secret] as const));
-      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() }, secrets });
+      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() }, secrets, voided });
       const signature = this.options.signer.sign(stateDigest(state, live.channel.domain));
       const ours = withSignature({ state, signatures: [null, null] }, ME, signature);
       const summary = summarize(update, Date.now(), memo);
-      await this.options.store.proposalRecorded(channelId, { proposer: ME, signed: ours, update: summary });
+      if (voided === undefined) await this.options.store.proposalRecorded(channelId, { proposer: ME, signed: ours, update: summary });
       const id = this.newId();
       live.outstanding = id;
       let answer: NodeMessageParsed;
@@ -748,7 +768,8 @@ export class ClearlineClient {
         live.outstanding = undefined;
       }
       if (answer.type === "rejected") {
-        await this.options.store.proposalCleared(channelId);
+        // Unless a void of the venue's proposal replaced ours meanwhile (the venue's took precedence).
+        if ((await this.recordOf(channelId)).pending?.proposer === ME) await this.options.store.proposalCleared(channelId);
         throw rejectionError(answer, update.kind);
       }
       if (answer.type !== "accepted") throw new ClientError("NODE_MISBEHAVED", `expected accepted, got ${answer.type}`);
@@ -926,6 +947,11 @@ export class ClearlineClient {
   private serializedOrNow<T>(live: Live, work: () => Promise<T>): Promise<T> {
     return live.outstanding !== undefined ? work() : this.serialized(live, work);
   }
+}
+
+/** The nonce of the venue proposal we refused (void) that the channel's next state skips, if any. */
+function voidedNonceOf(record: ChannelRecord): bigint | undefined {
+  return record.pending?.proposer === VENUE && record.pending.voided === true ? record.pending.signed.state.nonce : undefined;
 }
 
 /**

@@ -94,8 +94,13 @@ export function paramsFor(investor: string, challengePeriod = 3_600n): Params {
 }
 
 /** Opens a channel for `session`, marks it open on chain and credits deposits [security, cash] per [venue, investor]. */
-export async function openFunded(engine: ChannelEngine, store: ChannelStore, session: FakeSession, deposits: [[bigint, bigint], [bigint, bigint]]): Promise<Channel> {
-  const params = paramsFor(session.address);
+export async function openFunded(
+  engine: ChannelEngine,
+  store: ChannelStore,
+  session: FakeSession,
+  deposits: [[bigint, bigint], [bigint, bigint]],
+  params = paramsFor(session.address),
+): Promise<Channel> {
   await engine.onMessage(session, { v: PROTOCOL_VERSION, type: "open", id: "o1", params } as ClientMessage);
   const channel = channelOf(params, deployment);
   await store.channelOpened(channel.channelId, `open-${channel.channelId}`);
