@@ -206,7 +206,8 @@ async function startNode(config: NodeConfig, workDir: string, options: Parameter
 
 /** Waits until the node lists `count` open channels holding the investors' deposits. */
 async function waitForChannels(node: BenchNode, count: number): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  // The node's chain watcher adopts the openings block by block: allow more time for more channels.
+  const deadline = Date.now() + 120_000 + count * 100;
   for (;;) {
     const channels = await node.adminGet<{ status: string; balances: { investor: string }[] }[]>("/channels");
     const ready = channels.filter((c) => c.status === "open" && BigInt(c.balances[0]?.investor ?? "0") > 0n).length;

@@ -75,7 +75,7 @@ export interface Derived {
   readonly nativeVerify: number;
   /** Updates/s one core could countersign if a verify and a sign were all an update cost. */
   readonly verifySignCeiling: number;
-  /** The same with the two state digests the node computes per update. */
+  /** The same with two state digests per update added (what the node computed before it reused the digest). */
   readonly verifySignDigestCeiling: number;
   readonly rows: readonly {
     readonly row: ThroughputRow;
@@ -286,7 +286,7 @@ export function renderMarkdown(report: BenchReport): string {
           [`recover (${s.implementation})`, int(s.recoverPerSecond)],
         ]),
         ["**ceiling: 1 native verify + 1 native sign per update**", `**${int(d.verifySignCeiling)}**`],
-        ["ceiling with the node's 2 stateDigests per update", int(d.verifySignDigestCeiling)],
+        ["ceiling with 2 stateDigests per update added", int(d.verifySignDigestCeiling)],
       ],
     ),
     "",
