@@ -51,6 +51,18 @@ describe("OrderBooks", () => {
     expect(books.lastNonceOf(alice.address)).toBe(2n);
   });
 
+  it("does not count an order expired by now: it leaves the book before anything trades", () => {
+    const books = new OrderBooks([MARKET], LIMITS, DOMAIN);
+    run(books, (s) => entryOf(s, { side: "sell", quantity: 2n * lot, price: 100n, expiresAt: NOW + 10n }));
+    expect(books.reservedOf(alice.address, SECURITY, NOW + 9n)).toBe(2n * lot);
+    expect(books.restingOf(alice.address, NOW + 9n)).toHaveLength(1);
+    expect(books.reservedOf(alice.address, SECURITY, NOW + 10n)).toBe(0n);
+    expect(books.restingOf(alice.address, NOW + 10n)).toHaveLength(0);
+    // It is indeed gone when the next entry comes at that time.
+    const later: OrderEntry = { ...entryOf(books.nextSequence, { side: "buy", quantity: lot, price: 100n, nonce: 2n }, bob), receivedAt: NOW + 10n };
+    expect(books.prepare(later).fills).toHaveLength(0);
+  });
+
   it("changes nothing until commit", () => {
     const { books } = scenario();
     const before = { next: books.nextSequence, reserved: books.reservedOf(alice.address, SECURITY), book: books.bookOf(SECURITY, CASH) };

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { emptyComplianceFacts, nobleVerifier, type Address } from "../../client/protocol/index.js";
+import { ProtocolError, emptyComplianceFacts, nobleVerifier, type Address } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, parseClientMessage, type NodeMessage } from "../../client/protocol/wire.js";
 import {
   receiptCoversEntry,
@@ -26,7 +26,7 @@ import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { DOMAIN, MARKET, NOW, alice, bob, order, venue } from "./fixtures.js";
 
-type Sent = Extract<NodeMessage, { id?: string }> & { type: string; id?: string; code?: string };
+type Sent = NodeMessage & { id?: string; code?: string };
 
 class RecordingSession implements Session {
   static next = 1;
@@ -44,6 +44,8 @@ describe("TradingDesk", () => {
   let log: LevelOrderLog;
   let desk: TradingDesk;
   let n = 0;
+  /** The chain's time as the node's clock gives it; undefined: a stale view (the clock throws). */
+  let chainTime: bigint | undefined;
 
   async function open(): Promise<TradingDesk> {
     log = await LevelOrderLog.open(join(dir, "orders"));
@@ -54,7 +56,10 @@ describe("TradingDesk", () => {
       signer: venue,
       verifier: nobleVerifier,
       facts: emptyComplianceFacts, // the fixtures' security is not a tracked restricted token
-      now: () => NOW,
+      now: () => {
+        if (chainTime === undefined) throw new ProtocolError("COMPLIANCE_UNKNOWN", "the node's view of the chain is stale");
+        return chainTime;
+      },
       clock: () => 0,
       bounds: DEFAULT_DESK_BOUNDS,
       cancelOnDisconnect: true,
@@ -67,6 +72,7 @@ describe("TradingDesk", () => {
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-desk-"));
+    chainTime = NOW;
     desk = await open();
   });
   afterEach(async () => {
@@ -135,6 +141,18 @@ describe("TradingDesk", () => {
     await send(taker, { type: "log_checkpoint" }); // queued behind the cancel
     expect(desk.size).toBe(4);
     expect(desk.books.isResting(0n)).toBe(false);
+  });
+
+  it("refuses orders and cancels while the node's view of the chain is stale (COMPLIANCE_UNKNOWN), changing nothing", async () => {
+    const session = new RecordingSession(alice.address);
+    const signed = signOrder(order(), DOMAIN, alice);
+    await send(session, { type: "order", signed: signedOrderToJson(signed) });
+    chainTime = undefined;
+    expect((await place(session, order({ nonce: 2n }))).code).toBe("COMPLIANCE_UNKNOWN");
+    expect(desk.size).toBe(1);
+    expect(() => desk.reservedOf(alice.address, MARKET.cash)).toThrow(expect.objectContaining({ code: "COMPLIANCE_UNKNOWN" }));
+    chainTime = NOW;
+    expect((await place(session, order({ nonce: 2n }))).type).toBe("order_accepted");
   });
 
   it("restores the log after a reopen: same root, nonces spent", async () => {

@@ -71,15 +71,21 @@ export class OrderBooks {
     return this.remaining.has(sequence);
   }
 
-  /** The investor's resting orders with their open quantity. */
-  restingOf(investor: Address): { entry: OrderEntry; remaining: bigint }[] {
-    return [...(this.restingByInvestor.get(investor) ?? [])].map((sequence) => ({ entry: this.orders.get(sequence)!, remaining: this.remaining.get(sequence)! }));
+  /**
+   * The investor's resting orders with their open quantity. Given `now`, without those expired by
+   * then: the next entry's time is at least `now`, so they leave the book before anything trades.
+   */
+  restingOf(investor: Address, now?: bigint): { entry: OrderEntry; remaining: bigint }[] {
+    const live = (entry: OrderEntry): boolean => now === undefined || entry.signed.order.expiresAt === 0n || entry.signed.order.expiresAt > now;
+    return [...(this.restingByInvestor.get(investor) ?? [])]
+      .map((sequence) => ({ entry: this.orders.get(sequence)!, remaining: this.remaining.get(sequence)! }))
+      .filter(({ entry }) => live(entry));
   }
 
-  /** What the investor's resting orders and unsettled fills commit of `token`. */
-  reservedOf(investor: Address, token: Address): bigint {
+  /** What the investor's resting orders (not expired by `now`, when given) and unsettled fills commit of `token`. */
+  reservedOf(investor: Address, token: Address, now?: bigint): bigint {
     let total = this.matched.of(investor, token);
-    for (const { entry, remaining } of this.restingOf(investor)) {
+    for (const { entry, remaining } of this.restingOf(investor, now)) {
       const commitment = commitmentOf(entry.signed.order, remaining);
       if (commitment.token === token) total += commitment.amount;
     }

@@ -137,7 +137,7 @@ export class TradingDesk {
   /** What `investor`'s resting orders and unsettled fills reserve of `token` (its channel updates may not spend it). */
   reservedOf(investor: Address, token: Address): bigint {
     const writing = this.writing?.investor === investor && this.writing.token === token ? this.writing.amount : 0n;
-    return this.books.reservedOf(investor, token) + writing;
+    return this.books.reservedOf(investor, token, this.options.now()) + writing;
   }
 
   /** The log's size and root now, signed by the venue. */

@@ -1,6 +1,7 @@
 // Why the venue refuses an order, a cancel or a proof request (docs/trading.md, "At the node"): the
 // core's TradingError codes plus the node's own. Each is answered `order_refused` with its code, and
 // a compliance refusal carries the ERC-1404 rule.
+import { ProtocolError } from "../../../client/protocol/errors.js";
 import { isTradingError } from "../../../client/protocol/trading/errors.js";
 
 export const DESK_REFUSAL_CODES = [
@@ -44,5 +45,7 @@ export class DeskRefusal extends Error {
 export function refusalOf(error: unknown): { code: string; message: string; restriction?: Restriction } {
   if (error instanceof DeskRefusal) return error.restriction ? { code: error.code, message: error.message, restriction: error.restriction } : { code: error.code, message: error.message };
   if (isTradingError(error)) return { code: error.code, message: error.shortMessage };
+  // The chain's time and compliance facts: COMPLIANCE_UNKNOWN while the node's view of the chain is stale.
+  if (error instanceof ProtocolError) return { code: error.code, message: error.message };
   throw error;
 }

@@ -37,12 +37,12 @@ export function checkOrder(ctx: IntakeContext, investor: Address, signed: Signed
   const orderHash = verifySignedOrder(signed, ctx.domain, ctx.verifier);
   const last = ctx.books.lastNonceOf(investor);
   if (last !== undefined && order.nonce <= last) throw new DeskRefusal("STALE_NONCE", `order nonce ${order.nonce} does not exceed the last accepted ${last}`);
-  if (order.timeInForce === "GTC" && ctx.books.restingOf(investor).length >= ctx.maxRestingOrdersPerInvestor) {
+  if (order.timeInForce === "GTC" && ctx.books.restingOf(investor, ctx.now).length >= ctx.maxRestingOrdersPerInvestor) {
     throw new DeskRefusal("TOO_MANY_ORDERS", `${investor} has ${ctx.maxRestingOrdersPerInvestor} orders resting, the most it may`);
   }
   checkCompliance(ctx, signed);
   const { token, amount } = commitmentOf(order, order.quantity);
-  const free = ctx.fundsOf(investor, token) - ctx.books.reservedOf(investor, token);
+  const free = ctx.fundsOf(investor, token) - ctx.books.reservedOf(investor, token, ctx.now);
   if (free < amount) throw new DeskRefusal("INSUFFICIENT_FUNDS", `the order commits ${amount} of ${token}; the channels hold ${free} beyond what is reserved`);
   return orderHash;
 }
@@ -59,7 +59,7 @@ function checkCompliance(ctx: IntakeContext, signed: SignedOrder): void {
   let code: number;
   try {
     if (order.side === "buy") {
-      const pending = ctx.books.restingOf(order.investor).reduce((sum, { entry, remaining }) => (entry.signed.order.side === "buy" && entry.signed.order.security === order.security ? sum + remaining : sum), 0n);
+      const pending = ctx.books.restingOf(order.investor, ctx.now).reduce((sum, { entry, remaining }) => (entry.signed.order.side === "buy" && entry.signed.order.security === order.security ? sum + remaining : sum), 0n);
       const holdings = ctx.holdingsOf(order.investor, order.security) + pending + ctx.books.incoming.of(order.investor, order.security);
       code = detectRestriction(ctx.facts, order.security, ZeroAddress, order.investor, order.quantity, ctx.now, () => holdings);
     } else {
