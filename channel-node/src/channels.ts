@@ -143,18 +143,20 @@ export class Channels {
     return total;
   }
 
-  reportOf(live: Live): ChannelReport {
+  /** The channel as the investor is told of it; `voided`: the venue's void proposal, if any (proposals.ts). */
+  reportOf(live: Live, voided?: SignedState): ChannelReport {
     return {
       channelId: live.channel.channelId,
       params: paramsToJson(live.channel.params),
       status: live.record.status,
       latest: signedStateToJson(this.latestOf(live)),
       deposits: live.record.deposits.map(([a, b]) => [a.toString(), b.toString()] as [string, string]),
+      ...(voided === undefined ? {} : { voided: signedStateToJson(voided) }),
     };
   }
 
-  reportsOf(investor: Address): ChannelReport[] {
-    return this.ofInvestor(investor).map((live) => this.reportOf(live));
+  reportsOf(investor: Address, voidedOf: (live: Live) => SignedState | undefined = () => undefined): ChannelReport[] {
+    return this.ofInvestor(investor).map((live) => this.reportOf(live, voidedOf(live)));
   }
 
   updateGauge(): void {

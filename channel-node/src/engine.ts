@@ -134,7 +134,7 @@ export class ChannelEngine {
 
   onAuthenticated(session: Session): void {
     this.sessions.attach(session);
-    session.send({ v: PROTOCOL_VERSION, type: "welcome", address: session.address, channels: this.channels.reportsOf(session.address) });
+    session.send({ v: PROTOCOL_VERSION, type: "welcome", address: session.address, channels: this.channels.reportsOf(session.address, (live) => this.proposals.voidedProposal(live)) });
   }
 
   onClosed(session: Session): void {
@@ -187,7 +187,7 @@ export class ChannelEngine {
         }
       });
     }
-    session.send({ v: PROTOCOL_VERSION, type: "resynced", id: message.id, channels: this.channels.reportsOf(session.address) });
+    session.send({ v: PROTOCOL_VERSION, type: "resynced", id: message.id, channels: this.channels.reportsOf(session.address, (live) => this.proposals.voidedProposal(live)) });
     for (const live of this.channels.ofInvestor(session.address)) this.proposals.reoffer(live);
     // Back online: what the venue could not settle while the investor was away (or the node down).
     this.router.sweep(session.address);

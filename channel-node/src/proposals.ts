@@ -85,6 +85,11 @@ export class VenueProposals {
     return this.voidedOf(live)?.signed.state.nonce;
   }
 
+  /** The venue's void proposal, as the investor is told of it at (re)connection: an investor away when it expired learns to skip its nonce. */
+  voidedProposal(live: Live): SignedState | undefined {
+    return this.voidedOf(live)?.signed;
+  }
+
   /** The venue's proposal if it is void: refused, or unanswered (not being offered) for `voidAfterMs`. */
   private voidedOf(live: Live): PendingProposal | undefined {
     const pending = live.record.pending;

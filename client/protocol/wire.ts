@@ -189,6 +189,8 @@ const channelReportSchema = z.strictObject({
   status: z.enum(["proposed", "open", "disputed", "concluded"]),
   latest: signedStateJsonSchema,
   deposits: z.array(z.tuple([decimal, decimal])),
+  /** The venue's void proposal above `latest` (venue-signed): the next state skips its nonce (docs/protocol.md, off-chain protocol 7). */
+  voided: signedStateJsonSchema.optional(),
 });
 
 export const nodeMessageSchema = z.discriminatedUnion("type", [

@@ -445,6 +445,11 @@ export class ClearlineClient {
         // Our proposal never reached the venue: it is void.
         await this.options.store.proposalCleared(report.channelId);
       }
+      // A venue proposal void at the venue (expired while we were away, or refused): skip its nonce too.
+      if (report.voided !== undefined) {
+        record = (await this.options.store.channel(report.channelId))!;
+        await this.recordVoid(live, record, record.latest ?? genesisState(live.channel), report.voided);
+      }
     });
   }
 

@@ -1,10 +1,12 @@
 // The investor's SDK after refusing a venue proposal (docs/protocol.md, off-chain protocol 7): the SDK
 // records the refused proposal as void before its refusal leaves, proposes over it (nonce above the
-// voided one), accepts the venue's proposal over it, and keeps the void across a restart. Real SDK
+// voided one), accepts the venue's proposal over it, keeps the void across a restart, and learns at
+// resync of a proposal that expired while it was away. Real SDK
 // over a real WebSocket to the venue's engine (in process, memory stores); Bob, the payer whose
 // routed locks make the venue propose to Alice, drives the engine directly.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
+import { DEFAULT_ENGINE_BOUNDS } from "../../channel-node/src/limits.js";
 import { Transport, type Session } from "../../channel-node/src/transport.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
 import { NobleSigner, channelOf, hashlockOf, nobleVerifier, stateDigest, stateToJson, type Channel } from "../../client/protocol/index.js";
@@ -125,6 +127,20 @@ describe("SDK: a refused venue proposal is void and the channel continues past i
     expect(agreed.latest!.state.nonce).toBe(4n);
     expect(agreed.latest!.state.locks).toHaveLength(1);
     expect(agreed.pending).toBeNull();
+  });
+
+  it("learns at resync of a venue proposal that expired unanswered while it was away, and pays over it", async () => {
+    const away = new FakeSession(92, aliceSigner.address); // Alice's old connection, which never answered
+    h.engine.onAuthenticated(away);
+    h.now.value = realNow();
+    await routeToAlice();
+    await vi.waitFor(() => expect(away.proposals()).toHaveLength(1));
+    h.engine.onClosed(away);
+    h.clock.value += DEFAULT_ENGINE_BOUNDS.venueProposalVoidMs;
+    const alice = client();
+    await alice.connect();
+    expect((await aliceStore.channel(aliceChannel.channelId))!.pending).toMatchObject({ proposer: 0, voided: true, signed: { state: { nonce: 1n } } });
+    expect((await alice.pay(aliceChannel.channelId, { assetIndex: 1, amount: 1n })).state.nonce).toBe(2n);
   });
 
   it("records no void for a refused proposal that is not the venue's state of the next nonce", async () => {
