@@ -612,7 +612,7 @@ export function storeSuite<S extends ChannelStore>(name: string, harness: StoreH
           await store.proposalRecorded(ch.channelId, proposal(ch, 13n, 1));
           await store.withdrawalObserved(ch.channelId, 4n, "w");
           await store.disputeObserved(ch.channelId, { nonce: 12n, deadline: 1_700_003_600n }, "d");
-          await store.proposalRecorded(other.channelId, proposal(other, 1n, 0));
+          await store.proposalRecorded(other.channelId, { ...proposal(other, 1n, 0), voided: true }); // a void venue proposal
           await store.blockProcessed(777);
           await store.factsSaved('{"v":1}');
           await store.secretLearned(`0x${"aa".repeat(32)}`, `0x${"bb".repeat(32)}`);
