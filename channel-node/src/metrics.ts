@@ -29,6 +29,9 @@ export function createMetrics() {
     boundRefusals: new Counter({ name: "clearline_bound_refusals_total", help: "Requests refused at an engine bound, by reason (the wire code)", labelNames: ["reason"], registers: [registry] }),
     proposedChannelsPruned: new Counter({ name: "clearline_proposed_channels_pruned_total", help: "Registered channels forgotten because they were not opened on chain in time", registers: [registry] }),
     disputeActions: new Counter({ name: "clearline_dispute_actions_total", help: "Watchtower transactions by action", labelNames: ["action"], registers: [registry] }),
+    // Trading (docs/trading.md, "At the node").
+    orderLogEntries: new Gauge({ name: "clearline_order_log_entries", help: "Entries in the venue's order log", registers: [registry] }),
+    restingOrders: new Gauge({ name: "clearline_resting_orders", help: "Orders resting on the venue's books", registers: [registry] }),
     // Chain facts (docs/operations.md, "Chain facts").
     chainClockDrift: new Gauge({ name: "clearline_chain_clock_drift_seconds", help: "The chain's time minus the host's clock at the last read", registers: [registry] }),
     chainViewAge: new Gauge({ name: "clearline_chain_view_age_seconds", help: "Seconds since the node last read the chain's time (updates are refused beyond chainFacts.maxViewAgeMs)", registers: [registry] }),

@@ -135,6 +135,10 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(cancelled.receipt.sequence).toBe(third.receipt.receipt.sequence + 1n);
     expect((await refusal(bob.trading.cancel(third.orderHash))).code).toBe("NOT_RESTING");
     expect((await refusal(alice.trading.cancel(resting[0]!.orderHash))).code).toBe("UNKNOWN_ORDER");
+    const metrics = await (await fetch(`${first.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/clearline_bound_refusals_total\{reason="TOO_MANY_ORDERS"\} 1\n/);
+    expect(metrics).toMatch(/clearline_order_log_entries 7\n/);
+    expect(metrics).toMatch(/clearline_resting_orders 3\n/);
 
     // The log grew only by accepted entries; a checkpoint extends every receipt's log.
     const before = await alice.trading.checkpoint();

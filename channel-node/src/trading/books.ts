@@ -67,6 +67,11 @@ export class OrderBooks {
     return this.sequenceByHash.get(orderHash);
   }
 
+  /** Orders resting on all books. */
+  get restingCount(): number {
+    return this.remaining.size;
+  }
+
   isResting(sequence: bigint): boolean {
     return this.remaining.has(sequence);
   }

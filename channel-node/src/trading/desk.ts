@@ -61,6 +61,8 @@ export interface DeskOptions {
 }
 
 type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" }>;
+/** Refusals at a bound of the desk (ORDER_RATE_LIMITED is counted where it is taken). */
+const BOUND_CODES: ReadonlySet<string> = new Set(["TOO_MANY_ORDERS", "BOOK_FULL"]);
 const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint"]);
 
 const fillJson = (fill: FillEntry) => ({
@@ -97,6 +99,7 @@ export class TradingDesk {
     books.restore(entries);
     const desk = new TradingDesk(options, books);
     for (const entry of entries) desk.addLeaf(entryLeafHash(entry));
+    desk.updateGauges();
     options.logger.info({ entries: entries.length, unsettledFills: books.unsettled.length }, "order log replayed");
     return desk;
   }
@@ -149,6 +152,7 @@ export class TradingDesk {
     const refuse = (error: unknown): void => {
       const refusal = refusalOf(error);
       this.options.metrics.rejections.inc({ code: refusal.code });
+      if (BOUND_CODES.has(refusal.code)) this.options.metrics.boundRefusals.inc({ reason: refusal.code });
       session.send({ v: PROTOCOL_VERSION, type: "order_refused", id: message.id, ...refusal });
     };
     try {
@@ -258,6 +262,12 @@ export class TradingDesk {
     await this.options.store.append(prepared.entries);
     prepared.commit();
     for (const entry of prepared.entries) this.addLeaf(entryLeafHash(entry));
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.options.metrics.orderLogEntries.set(this.tree.size);
+    this.options.metrics.restingOrders.set(this.books.restingCount);
   }
 
   private addLeaf(leaf: Uint8Array): void {
