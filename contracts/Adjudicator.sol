@@ -138,7 +138,10 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
             params.challengePeriod,
             params.salt
         );
-        if (amount != 0) _deposit(channelId, params, participantIndex, assetIndex, amount);
+        if (amount == 0) return channelId;
+        if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
+        Holding storage slot = _holdings[channelId][assetIndex];
+        _deposit(channelId, params, participantIndex, assetIndex, amount, slot, slot);
     }
 
     /**
@@ -151,10 +154,14 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      */
     function deposit(Params calldata params, uint256 assetIndex, uint256 amount) external nonReentrant {
         bytes32 channelId = _channelIdOf(params);
-        uint8 flags = _holdings[channelId][0].flags;
-        if (flags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
+        Holding storage slot = _holdings[channelId][assetIndex];
+        Holding memory holding = slot;
+        // Asset 0's slot carries the phase; for another asset it is one more read.
+        uint8 phaseFlags = assetIndex == 0 ? holding.flags : _holdings[channelId][0].flags;
+        if (phaseFlags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, phaseFlags));
         if (amount == 0) revert ZeroAmount(assetIndex);
-        _deposit(channelId, params, _participantIndex(params, msg.sender), assetIndex, amount);
+        _deposit(channelId, params, _participantIndex(params, msg.sender), assetIndex, amount, slot, holding);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -410,27 +417,39 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return The digest.
      */
     function stateDigest(State calldata state) public view returns (bytes32) {
-        uint256 count = state.allocations.length;
-        bytes32[] memory allocationHashes = new bytes32[](count);
-        for (uint256 i = 0; i < count; ++i) {
-            Allocation calldata a = state.allocations[i];
-            allocationHashes[i] = keccak256(
-                abi.encode(ALLOCATION_TYPEHASH, a.token, a.net, a.withdrawn0, a.withdrawn1)
-            );
+        // The EIP-712 struct hash, built in scratch memory: each allocation is four static words in
+        // calldata, hashed behind its type hash. Solidity checks the slice lies within calldata.
+        Allocation[] calldata allocations = state.allocations;
+        (bytes32 channelId, uint64 nonce, bytes32 locksRoot, bool isFinal) = (
+            state.channelId,
+            state.nonce,
+            state.locksRoot,
+            state.isFinal
+        );
+        (bytes32 allocationTypeHash, bytes32 stateTypeHash) = (ALLOCATION_TYPEHASH, STATE_TYPEHASH);
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let count := allocations.length
+            let hashes := add(ptr, 0xc0)
+            mstore(ptr, allocationTypeHash)
+            for {
+                let i := 0
+            } lt(i, count) {
+                i := add(i, 1)
+            } {
+                calldatacopy(add(ptr, 0x20), add(allocations.offset, shl(7, i)), 0x80)
+                mstore(add(hashes, shl(5, i)), keccak256(ptr, 0xa0))
+            }
+            mstore(add(ptr, 0x60), keccak256(hashes, shl(5, count)))
+            mstore(ptr, stateTypeHash)
+            mstore(add(ptr, 0x20), channelId)
+            mstore(add(ptr, 0x40), nonce)
+            mstore(add(ptr, 0x80), locksRoot)
+            mstore(add(ptr, 0xa0), isFinal)
+            structHash := keccak256(ptr, 0xc0)
         }
-        return
-            _hashTypedDataV4(
-                keccak256(
-                    abi.encode(
-                        STATE_TYPEHASH,
-                        state.channelId,
-                        state.nonce,
-                        keccak256(abi.encodePacked(allocationHashes)),
-                        state.locksRoot,
-                        state.isFinal
-                    )
-                )
-            );
+        return _hashTypedDataV4(structHash);
     }
 
     /**
@@ -553,18 +572,18 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         return _records[channelId].deadline != 0 ? Phase.Disputed : Phase.Open;
     }
 
+    /// @dev Credits `amount` to `holding` (the slot's current value) and writes the slot once.
     function _deposit(
         bytes32 channelId,
         Params calldata params,
         uint256 participantIndex,
         uint256 assetIndex,
-        uint256 amount
+        uint256 amount,
+        Holding storage slot,
+        Holding memory holding
     ) private {
-        if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
         address token = params.assets[assetIndex];
-        Holding storage holding = _holdings[channelId][assetIndex];
-        uint8 flags = holding.flags;
-        if (flags & PROBED == 0) holding.flags = flags | PROBED | (_isRestricted(token) ? RESTRICTED : 0);
+        if (holding.flags & PROBED == 0) holding.flags |= PROBED | (_isRestricted(token) ? RESTRICTED : 0);
         // Credit only what arrived: a token that delivers less (or more) would let this channel
         // take value from other channels of the same token at payout.
         uint256 before = _balanceOfThis(token);
@@ -573,6 +592,9 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         if (received != amount) revert DeliveryMismatch(token, amount, received);
         if (participantIndex == 0) holding.available0 = (int256(holding.available0) + amount.toInt256()).toInt120();
         else holding.available1 = (int256(holding.available1) + amount.toInt256()).toInt120();
+        slot.flags = holding.flags;
+        slot.available0 = holding.available0;
+        slot.available1 = holding.available1;
         emit Deposited(channelId, token, msg.sender, amount);
     }
 
