@@ -1,0 +1,211 @@
+// The cap table: every holder's balance of the security token, including what it holds inside
+// channels, as of one block. Sources (docs/issuer.md, "Cap table"):
+// - wallets: every address in the token's Transfer events, with balanceOf at the block;
+// - channels: every channel with a Deposited event of the token; per participant the adjudicator's
+//   holdings view (deposits minus withdrawals), shifted by the registered net while disputed;
+// - claimable: payouts the adjudicator could not push (PayoutDeferred), claimableOf per holder;
+// - held: movements the token's rules refused at settlement (MovementHeld), heldOf per pair,
+//   counted for the sender until the controller (or the rules) decide them.
+// The adjudicator's own balance is custody, not ownership: it is reconciled against the above.
+import { Contract, getAddress, type Log } from "ethers";
+import { adjudicatorAbi, interfaceOf } from "../chain/abi.js";
+import { CHANNEL_PHASES } from "../chain/adjudicator.js";
+import { toChainError } from "../chain/errors.js";
+import { CliError } from "../cli/errors.js";
+import { formatAmount } from "../cli/amounts.js";
+import type { Address, Bytes32 } from "../protocol/index.js";
+import type { IssuerContext } from "./context.js";
+
+export interface CapTableOptions {
+  fromBlock?: string;
+  block?: string;
+  logChunk?: string;
+  maxAccounts?: string;
+  all?: boolean;
+}
+
+/** Parallel view calls at a time (the RPC endpoint is the issuer's own, but not unbounded). */
+const PARALLEL = 16;
+
+interface Position {
+  wallet: bigint;
+  channels: bigint;
+  claimable: bigint;
+  held: bigint;
+  channelIds: Set<Bytes32>;
+}
+
+const whole = (option: string, text: string | undefined, fallback: number, min: number, max: number): number => {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new CliError("USAGE", `${option} must be a whole number from ${min} to ${max}, not "${text}"`);
+  }
+  return value;
+};
+
+/** Runs `work` over `items`, PARALLEL at a time. */
+async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(work));
+}
+
+export async function capTableCommand(ctx: IssuerContext, options: CapTableOptions): Promise<void> {
+  const head = await ctx.provider.getBlockNumber().catch((error: unknown) => {
+    throw toChainError(error, "getBlockNumber");
+  });
+  const block = whole("--block", options.block, head, 0, head);
+  const fromBlock = whole("--from-block", options.fromBlock, 0, 0, block);
+  const chunk = whole("--log-chunk", options.logChunk, 10_000, 1, 1_000_000);
+  const maxAccounts = whole("--max-accounts", options.maxAccounts, 100_000, 1, 10_000_000);
+  const facts = await ctx.tokenFacts();
+  const tokenAddress = facts.address;
+  const adjudicatorAddress = ctx.settings.adjudicator();
+  const token = ctx.token();
+  const adjudicator = new Contract(adjudicatorAddress, adjudicatorAbi() as never, ctx.provider);
+  const at = { blockTag: block };
+  const tokenIface = token.interface;
+  const adjIface = interfaceOf("Adjudicator");
+
+  const logs = async (address: Address, topics: (string | null)[]): Promise<Log[]> => {
+    const found: Log[] = [];
+    for (let start = fromBlock; start <= block; start += chunk) {
+      const end = Math.min(block, start + chunk - 1);
+      try {
+        found.push(...(await ctx.provider.getLogs({ address, topics, fromBlock: start, toBlock: end })));
+      } catch (error) {
+        throw toChainError(error, "getLogs");
+      }
+    }
+    return found;
+  };
+  const tokenTopic = `0x${tokenAddress.slice(2).toLowerCase().padStart(64, "0")}`;
+
+  const positions = new Map<Address, Position>();
+  const position = (account: Address): Position => {
+    let p = positions.get(account);
+    if (p === undefined) {
+      if (positions.size >= maxAccounts) {
+        throw new CliError("USAGE", `more than ${maxAccounts} accounts hold or held ${facts.symbol}: raise --max-accounts or narrow --from-block`, { maxAccounts });
+      }
+      p = { wallet: 0n, channels: 0n, claimable: 0n, held: 0n, channelIds: new Set() };
+      positions.set(account, p);
+    }
+    return p;
+  };
+  const isCustody = (account: Address): boolean => account === adjudicatorAddress;
+  const ZERO = "0x0000000000000000000000000000000000000000";
+
+  // Wallets.
+  for (const log of await logs(tokenAddress, [tokenIface.getEvent("Transfer")!.topicHash])) {
+    const parsed = tokenIface.parseLog(log)!;
+    for (const who of [parsed.args[0] as string, parsed.args[1] as string]) {
+      if (who !== ZERO && !isCustody(getAddress(who))) position(getAddress(who));
+    }
+  }
+  await eachLimited([...positions.keys()], async (account) => {
+    position(account).wallet = (await ctx.view(token, "balanceOf", account, at)) as bigint;
+  });
+
+  // Channels that ever received this token.
+  const deposited = new Set<string>();
+  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("Deposited")!.topicHash, null, tokenTopic])) deposited.add(log.topics[1]!.toLowerCase());
+  const registered = new Map<string, bigint[]>();
+  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("StateRegistered")!.topicHash])) {
+    const id = log.topics[1]!.toLowerCase();
+    if (deposited.has(id)) registered.set(id, Array.from(adjIface.parseLog(log)!.args.getValue("nets") as bigint[]));
+  }
+  const channels: { id: Bytes32; participants: [Address, Address]; assetIndex: number }[] = [];
+  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("ChannelOpened")!.topicHash])) {
+    const id = log.topics[1]!.toLowerCase();
+    if (!deposited.has(id)) continue;
+    const args = adjIface.parseLog(log)!.args;
+    const assetIndex = (args.getValue("assets") as string[]).findIndex((a) => getAddress(a) === tokenAddress);
+    if (assetIndex < 0) continue;
+    channels.push({ id: id as Bytes32, participants: [getAddress(args.getValue("participant0") as string), getAddress(args.getValue("participant1") as string)], assetIndex });
+  }
+  const channelRows: { channelId: Bytes32; phase: string; participants: Address[]; amounts: bigint[] }[] = [];
+  await eachLimited(channels, async (c) => {
+    const [phaseIndex] = (await ctx.view(adjudicator, "channel", c.id, at)) as [bigint];
+    const [available0, available1] = (await ctx.view(adjudicator, "holdings", c.id, c.assetIndex, at)) as [bigint, bigint];
+    const phase = CHANNEL_PHASES[Number(phaseIndex)] ?? "None";
+    // While disputed, the registered state's net says who gets what at settlement.
+    const net = phase === "Disputed" ? (registered.get(c.id)?.[c.assetIndex] ?? 0n) : 0n;
+    const amounts = [available0 - net, available1 + net];
+    if (amounts[0] === 0n && amounts[1] === 0n) return;
+    channelRows.push({ channelId: c.id, phase, participants: c.participants, amounts });
+    c.participants.forEach((who, i) => {
+      const p = position(who);
+      p.channels += amounts[i]!;
+      p.channelIds.add(c.id);
+    });
+  });
+
+  // Claimable payouts and held movements.
+  const claimants = new Set<Address>();
+  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("PayoutDeferred")!.topicHash, null, tokenTopic])) claimants.add(getAddress(`0x${log.topics[3]!.slice(26)}`));
+  await eachLimited([...claimants], async (holder) => {
+    const amount = (await ctx.view(adjudicator, "claimableOf", tokenAddress, holder, at)) as bigint;
+    if (amount > 0n) position(holder).claimable += amount;
+  });
+  const pairs = new Map<string, [Address, Address]>();
+  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("MovementHeld")!.topicHash, null, tokenTopic])) {
+    const parsed = adjIface.parseLog(log)!.args;
+    const from = getAddress(parsed.getValue("from") as string);
+    const to = getAddress(parsed.getValue("to") as string);
+    pairs.set(`${from}${to}`, [from, to]);
+  }
+  await eachLimited([...pairs.values()], async ([from, to]) => {
+    const amount = (await ctx.view(adjudicator, "heldOf", tokenAddress, from, to, at)) as bigint;
+    if (amount > 0n) position(from).held += amount;
+  });
+
+  const [totalSupply, custody] = (await Promise.all([ctx.view(token, "totalSupply", at), ctx.view(token, "balanceOf", adjudicatorAddress, at)])) as [bigint, bigint];
+  const frozen = new Map<Address, boolean>();
+  const rows = [...positions.entries()]
+    .map(([address, p]) => ({ address, ...p, total: p.wallet + p.channels + p.claimable + p.held }))
+    .filter((r) => options.all === true || r.total !== 0n || r.wallet !== 0n || r.channels !== 0n)
+    .sort((a, b) => (a.total === b.total ? a.address.localeCompare(b.address) : a.total > b.total ? -1 : 1));
+  await eachLimited(rows, async (r) => {
+    frozen.set(r.address, (await ctx.view(token, "isFrozen", r.address, at)) as boolean);
+  });
+  const attributed = rows.reduce((sum, r) => sum + r.channels + r.claimable + r.held, 0n);
+  const fmt = (value: bigint): string => formatAmount(value, facts.decimals);
+  const money = (name: string, value: bigint): Record<string, string> => ({ [name]: fmt(value), [`${name}Units`]: value.toString() });
+
+  const data = {
+    token: tokenAddress,
+    symbol: facts.symbol,
+    decimals: facts.decimals,
+    block,
+    fromBlock,
+    ...money("totalSupply", totalSupply),
+    holders: rows.map((r) => ({
+      address: r.address,
+      frozen: frozen.get(r.address) === true,
+      ...money("wallet", r.wallet),
+      ...money("channels", r.channels),
+      ...money("claimable", r.claimable),
+      ...money("held", r.held),
+      ...money("total", r.total),
+      channelIds: [...r.channelIds].sort(),
+    })),
+    channels: channelRows.sort((a, b) => a.channelId.localeCompare(b.channelId)).map((c) => ({
+      channelId: c.channelId,
+      phase: c.phase,
+      participants: c.participants,
+      amounts: c.amounts.map(fmt),
+      amountsUnits: c.amounts.map(String),
+    })),
+    custody: { adjudicator: adjudicatorAddress, ...money("balance", custody), ...money("attributed", attributed), ...money("unattributed", custody - attributed) },
+  };
+
+  const width = Math.max(8, ...rows.map((r) => fmt(r.total).length), fmt(totalSupply).length);
+  const col = (value: bigint): string => fmt(value).padStart(width);
+  const lines = [
+    `cap table of ${facts.symbol} (${tokenAddress}) at block ${block}; amounts in ${facts.symbol}`,
+    `${"holder".padEnd(42)}  ${["wallet", "channels", "claimable", "held", "total"].map((h) => h.padStart(width)).join("  ")}`,
+    ...rows.map((r) => `${r.address}  ${[r.wallet, r.channels, r.claimable, r.held, r.total].map(col).join("  ")}${frozen.get(r.address) === true ? "  FROZEN" : ""}`),
+    `total supply ${fmt(totalSupply)} ${facts.symbol}; the adjudicator holds ${fmt(custody)} (${fmt(attributed)} attributed above${custody === attributed ? "" : `, ${fmt(custody - attributed)} unattributed`})`,
+  ];
+  ctx.output.result(lines, data);
+}
