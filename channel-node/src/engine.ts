@@ -50,7 +50,7 @@ export interface EngineOptions {
   responseTimeoutMs: number;
   /** The compliance mirror, kept fresh by the chain watcher. */
   facts: () => ComplianceFacts;
-  /** Seconds since the Unix epoch (the chain's notion of time is close enough for attribute expiry). */
+  /** The chain's time in seconds (chain-clock.ts): lock-ups, attribute and lock expiries are judged by it. */
   now: () => bigint;
   /** Wall-clock milliseconds (registration times, rate buckets, history); Date.now by default. */
   clock?: () => number;

@@ -19,6 +19,7 @@ import {
   type Deployment,
 } from "../../client/protocol/index.js";
 import { LevelStore } from "../../client/store/level-store.js";
+import { chainBindingOf, channelsOnChain } from "../../client/chain/store-binding.js";
 import { isStoreError } from "../../client/store/store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
@@ -78,8 +79,15 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
-  const store = await LevelStore.open(join(config.dataDir, "channels"));
   const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000) });
+  // The store belongs to one chain (id, adjudicator, genesis hash): a restarted chain is another chain.
+  const store = await LevelStore.open(join(config.dataDir, "channels"), { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }).catch(
+    async (error: unknown) => {
+      await chainFacts.stop();
+      provider.destroy();
+      throw error;
+    },
+  );
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
   // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.

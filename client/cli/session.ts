@@ -14,7 +14,7 @@ import { AdjudicatorClient } from "../chain/adjudicator.js";
 import { erc20Abi } from "../chain/abi.js";
 import { toChainError } from "../chain/errors.js";
 import { ClearlineClient } from "../sdk/client.js";
-import { chainBindingOf, channelsOnChain } from "../sdk/chain-binding.js";
+import { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
 import { CliError } from "./errors.js";
 import { formatAmount, parseAmount } from "./amounts.js";
 import type { Output } from "./output.js";

@@ -7,10 +7,10 @@ import { createSigner, nobleVerifier, type Address, type SignerImplementation } 
 import { LevelStore } from "../store/level-store.js";
 import { AdjudicatorClient, type TxProgress } from "../chain/adjudicator.js";
 import { ClearlineClient, type ClientEvent, type InvoiceLimits } from "./client.js";
-import { chainBindingOf, channelsOnChain } from "./chain-binding.js";
+import { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
 
 export * from "./client.js";
-export { chainBindingOf, channelsOnChain } from "./chain-binding.js";
+export { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
 
 export interface ClientSettings {
   nodeUrl: string;

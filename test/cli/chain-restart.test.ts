@@ -98,6 +98,10 @@ describe("the investor's store after the chain was restarted", () => {
     expect(second.chainId).toBe(first.chainId);
     expect(second.addresses.adjudicator).toBe(first.addresses.adjudicator);
 
+    // The venue's node refuses its own store of the first chain just the same, and leaves nothing open.
+    const firstNodeStore = join(dir, `node-${first.chain.port}`);
+    await expect(startNode(second.nodeConfig({ dataDir: firstNodeStore, logLevel: "silent" }))).rejects.toMatchObject({ code: "WRONG_CHAIN" });
+
     for (const command of [["channels"], ["balances", channelId]]) {
       const [human, json] = await Promise.all([cli(clients(), ...command), cli(clients(), "--json", ...command)]);
       expect(human.code).toBe(1);

@@ -1,7 +1,7 @@
 // Which chain the investor's store belongs to (client/store/chain-binding.ts), read from the chain
 // the SDK is connected to: its id, the adjudicator and the hash of its genesis block.
-import type { AdjudicatorClient } from "../chain/adjudicator.js";
-import { toChainError } from "../chain/errors.js";
+import type { AdjudicatorClient } from "./adjudicator.js";
+import { toChainError } from "./errors.js";
 import type { Bytes32 } from "../protocol/types.js";
 import type { ChainBinding } from "../store/chain-binding.js";
 import type { ChannelRecord } from "../store/store.js";
