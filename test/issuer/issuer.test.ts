@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, ZeroHash, toUtf8String, type Wallet } from "ethers";
 import { startStack, devWallet, ROLES, SECURITY_UNIT, type Stack } from "../../scripts/lib/stack.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
-import { jurisdictionAbi, restrictedTokenAbi, transferRulesAbi } from "../../client/chain/abi.js";
+import { adjudicatorAbi, jurisdictionAbi, restrictedTokenAbi, transferRulesAbi } from "../../client/chain/abi.js";
+import { adjudicatorDomain, paramsTuple, signBoth, stateOf, stateTuple } from "../helpers/channel.js";
 import type { Address, Params } from "../../client/protocol/index.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -173,7 +174,7 @@ describe("clearline-issuer", () => {
     expect(human.stdout).toContain("the adjudicator holds 15 (15 attributed above)");
   });
 
-  it("cap table as of an earlier block, and bad bounds exit 2", async () => {
+  it("cap table: bounds and the block are checked (exit 2); small log chunks give the same table", async () => {
     const before = await provider().getBlockNumber();
     await fails(2, "USAGE", "cap-table", "--block", String(before + 1000));
     await fails(2, "USAGE", "cap-table", "--max-accounts", "2");
@@ -306,6 +307,7 @@ describe("clearline-issuer", () => {
     const disputed = await okJson<CapTable>("cap-table");
     expect(disputed.channels[0]!.phase).toBe("Disputed");
     expect(rowOf(disputed, alice.address)!.channels).toBe("10");
+    const disputedAt = await provider().getBlockNumber();
     await provider().send("evm_increaseTime", [61]);
     await provider().send("evm_mine", []);
     await venueAdjudicator.settle(channel, [0n], []);
@@ -324,8 +326,40 @@ describe("clearline-issuer", () => {
     expect(rowOf(after, alice.address)!.total).toBe("990");
     expect(rowOf(after, issuer.address)!.total).toBe("10");
     expect(after.custody.balanceUnits).toBe("0");
+    // As of the block while it was disputed, the table is what it was then.
+    const then = await okJson<CapTable>("cap-table", "--block", String(disputedAt));
+    expect(rowOf(then, alice.address)!.channels).toBe("10");
+    expect(rowOf(then, issuer.address)).toBeUndefined();
+    expect(then.channels[0]!.phase).toBe("Disputed");
     await fails(2, "USAGE", "release-held", "--from", "alice", "--to", "bob");
     await okJson("unfreeze", "alice");
+  });
+
+  it("counts a movement the adjudicator holds for its sender, and releases it to the receiver", async () => {
+    // bob pays the venue 2 CLS inside a channel; bob is locked up before the cooperative close, so
+    // the adjudicator holds the movement instead of paying it to the venue.
+    const params = { participants: [bob.address, venue.address] as [Address, Address], assets: [stack.addresses.token as Address], challengePeriod: 60n, salt: ZeroHash as Params["salt"] };
+    const bobAdjudicator = await adjudicatorAs(bob);
+    const { channelId } = await bobAdjudicator.open(params, 0, 4n * UNIT);
+    await okJson("lockup", "bob", "--until", "2099-01-01");
+    const state = stateOf(channelId, params, 1n, [2n * UNIT], { isFinal: true });
+    const [sig0, sig1] = signBoth([bob, venue], adjudicatorDomain(stack.chainId, stack.addresses.adjudicator), state);
+    const asBob = new Contract(stack.addresses.adjudicator, adjudicatorAbi() as never, bob.connect(provider()));
+    await (await asBob.getFunction("closeCooperatively")(paramsTuple(params), stateTuple(state), sig0, sig1)).wait();
+
+    const table = await okJson<CapTable>("cap-table");
+    const b = rowOf(table, bob.address)!;
+    expect([b.channels, b.heldUnits]).toEqual(["0", (2n * UNIT).toString()]);
+    expect(table.custody).toMatchObject({ balanceUnits: (2n * UNIT).toString(), unattributedUnits: "0" });
+    expect(table.holders.reduce((sum, r) => sum + BigInt(r.totalUnits), 0n)).toBe(await supply());
+
+    await fails(2, "USAGE", "release-held", "--from", "venue", "--to", "bob");
+    const venueBefore = await balanceOf(venue.address);
+    const released = await okJson<{ amount: string; recipient: string }>("release-held", "--from", "bob", "--to", "venue");
+    expect(released).toMatchObject({ amount: "2", recipient: venue.address });
+    expect(await balanceOf(venue.address)).toBe(venueBefore + 2n * UNIT);
+    expect(rowOf(await okJson<CapTable>("cap-table"), bob.address)!.heldUnits).toBe("0");
+    await okJson("lockup", "bob", "--until", "none");
   });
 
   it("pauses, sets lock-ups, the maximum balance, blocked countries and accreditation", async () => {
