@@ -170,6 +170,13 @@ export class Router {
    * after a restart). Unawaited per channel.
    */
   sweep(investor?: Address): void {
+    try {
+      this.options.now();
+    } catch (error) {
+      // The chain's time is unknown (stale view): nothing is settled until it is known again.
+      this.options.logger.info({ err: error }, "lock settlement deferred");
+      return;
+    }
     for (const live of this.channels.all()) {
       if (investor !== undefined && investorOf(live) !== investor) continue;
       if (!this.channels.latestOf(live).state.locks.some((l) => this.settlementOf(l) !== undefined)) continue;

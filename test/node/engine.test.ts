@@ -30,6 +30,7 @@ import {
 } from "../../client/protocol/index.js";
 import { RULES, attributeEvents, baseFacts } from "../protocol/fixtures.js";
 import { PROTOCOL_VERSION, type ClientMessage, type NodeMessage } from "../../client/protocol/wire.js";
+import { ProtocolError } from "../../client/protocol/errors.js";
 
 const MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
 const key = (i: number) => HDNodeWallet.fromMnemonic(MNEMONIC, `m/44'/60'/0'/0/${i}`).privateKey;
@@ -95,8 +96,11 @@ describe("ChannelEngine", () => {
   let alice: FakeSession;
   let bob: FakeSession;
   let now: bigint;
+  /** The node's view of the chain is stale: asking for the chain's time throws, as ChainClock does. */
+  let chainTimeUnknown: boolean;
 
   beforeEach(() => {
+    chainTimeUnknown = false;
     facts = emptyComplianceFacts();
     log = [];
     now = 1_000n;
@@ -112,7 +116,10 @@ describe("ChannelEngine", () => {
       prices: [{ security: SECURITY, cash: CASH, price: "100/1", toleranceBps: 0 }],
       responseTimeoutMs: 2_000,
       facts: () => facts,
-      now: () => now,
+      now: () => {
+        if (chainTimeUnknown) throw new ProtocolError("COMPLIANCE_UNKNOWN", "the node's view of the chain is stale");
+        return now;
+      },
       logger: pino({ level: "silent" }),
       metrics: createMetrics(),
     });
@@ -242,6 +249,19 @@ describe("ChannelEngine", () => {
     await countersignVenue(alice, aliceChannel, aliceSigner);
     await vi.waitFor(() => expect(engine.balances(aliceChannel.channelId)[1]).toEqual([40n, 460n]));
     expect(engine.balances(bobChannel.channelId)[1]).toEqual([260n, 90n]);
+  });
+
+  it("defers lock settlement while the chain's time is unknown: a resync is answered, nothing is proposed", async () => {
+    const aliceChannel = await openFunded(alice, [[0n, 0n], [0n, 500n]]);
+    const bobChannel = await openFunded(bob, [[0n, 0n], [300n, 0n]]);
+    await engine.onMessage(alice, propose(aliceChannel, genesisState(aliceChannel).state, lockOf(40n, HASHLOCK), aliceSigner, "r", { route: { to: bob.address } }).message);
+    await proposalTo(bob, 1);
+    chainTimeUnknown = true;
+    expect(() => engine.sweepLocks()).not.toThrow();
+    const sentBefore = alice.sent.length;
+    await engine.onMessage(alice, { v: PROTOCOL_VERSION, type: "resync", id: "rs", channels: [] } as ClientMessage);
+    expect(alice.sent.slice(sentBefore).map((m) => m.type)).toEqual(["resynced"]);
+    expect(engine.latest(bobChannel.channelId)!.state.nonce).toBe(0n);
   });
 
   it("is atomic when the receiver's countersignature is lost: Alice's lock stays, Bob's lock pays only for the secret", async () => {
