@@ -104,6 +104,23 @@ describe("auditPriority", () => {
     expect(auditPriority(log, MARKET)).toEqual([{ kind: "priority", sequence: 3n, takerSequence: 2n, makerSequence: 1n, overtakenSequence: 0n }]);
   });
 
+  it("counts an order the venue took off the book (venue cancel) as no longer resting", () => {
+    // A's ask is cancelled, then B's ask at the same price is filled: no violation. The same log with
+    // the investor's cancel replaced by the venue's (A's session closed) audits the same way.
+    const honest = buildLog([step({ side: "sell" }), step({ side: "sell", investor: 1 }), step({ kind: "cancel", pick: 0 }), step({ investor: 2 })], realMatcher());
+    const cancel = honest[2] as LogEntry & { kind: "cancel" };
+    expect(cancel.kind).toBe("cancel");
+    expect((honest[4] as FillEntry).makerSequence).toBe(1n);
+    const byVenue: LogEntry[] = honest.map((e) => (e === cancel ? { kind: "venueCancel", sequence: cancel.sequence, receivedAt: cancel.receivedAt, target: cancel.target, reason: "disconnected" } : e));
+    expect(auditPriority(honest, MARKET)).toEqual([]);
+    expect(auditPriority(byVenue, MARKET)).toEqual([]);
+    // Without any cancel, the same fill overtakes A.
+    const withoutCancel = honest.filter((e) => e !== cancel).map((e, i) => ({ ...e, sequence: BigInt(i) }) as LogEntry);
+    const fill = withoutCancel[3] as FillEntry;
+    const overtaking: LogEntry[] = [...withoutCancel.slice(0, 3), { ...fill, takerSequence: 2n }];
+    expect(auditPriority(overtaking, MARKET).map((v) => v.kind)).toContain("priority");
+  });
+
   it("reports a worse price filled while a better one rested", () => {
     const honest = buildLog([step({ side: "sell", price: 101n }), step({ side: "sell", price: 100n }), step({ price: 101n })], realMatcher());
     expect(auditPriority(honest, MARKET)).toEqual([]);
