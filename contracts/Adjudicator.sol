@@ -607,24 +607,27 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     ) private view returns (bytes32 channelId, bytes32 digest) {
         channelId = _channelIdOf(params);
         if (state.channelId != channelId) revert WrongChannel(channelId, state.channelId);
-        uint256 assetCount = params.assets.length;
-        if (state.allocations.length != assetCount) revert AllocationCountMismatch(assetCount, state.allocations.length);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            Allocation calldata a = state.allocations[i];
-            if (a.token != params.assets[i]) revert AllocationTokenMismatch(i, params.assets[i], a.token);
-            if (
-                a.net > type(int128).max ||
-                a.net < type(int128).min ||
-                a.withdrawn0 > type(uint128).max ||
-                a.withdrawn1 > type(uint128).max
-            ) revert AllocationOutOfRange(i);
-        }
+        _checkAllocations(params.assets, state.allocations);
         if (state.isFinal && state.locksRoot != bytes32(0) && state.locksRoot != EMPTY_LIST_ROOT) {
             revert FinalStateWithLocks(state.locksRoot);
         }
         digest = stateDigest(state);
         _checkSignature(digest, signature0, params.participants[0], 0);
         _checkSignature(digest, signature1, params.participants[1], 1);
+    }
+
+    /// @dev One allocation per asset, in the channel's order, each within the encodable range.
+    function _checkAllocations(address[] calldata assets, Allocation[] calldata allocations) private pure {
+        uint256 assetCount = assets.length;
+        if (allocations.length != assetCount) revert AllocationCountMismatch(assetCount, allocations.length);
+        for (uint256 i = 0; i < assetCount; ++i) {
+            Allocation calldata a = allocations[i];
+            if (a.token != assets[i]) revert AllocationTokenMismatch(i, assets[i], a.token);
+            int256 net = a.net;
+            if (net > type(int128).max || net < type(int128).min || (a.withdrawn0 | a.withdrawn1) > type(uint128).max) {
+                revert AllocationOutOfRange(i);
+            }
+        }
     }
 
     function _checkSignature(bytes32 digest, bytes calldata signature, address expected, uint256 index) private pure {
@@ -697,27 +700,31 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint256 locked0,
         uint256 locked1
     ) private returns (Payout memory payout) {
-        Holding storage holding = _holdings[channelId][assetIndex];
-        Paid storage paid = _paid[channelId][assetIndex];
-        if (allocation.withdrawn0 < paid.paid0) revert WithdrawalDecreased(allocation.token, 0);
-        if (allocation.withdrawn1 < paid.paid1) revert WithdrawalDecreased(allocation.token, 1);
-        payout.amount0 = allocation.withdrawn0 - paid.paid0;
-        payout.amount1 = allocation.withdrawn1 - paid.paid1;
+        Holding storage holdingSlot = _holdings[channelId][assetIndex];
+        Paid storage paidSlot = _paid[channelId][assetIndex];
+        Holding memory holding = holdingSlot;
+        Paid memory paid = paidSlot;
+        (uint256 withdrawn0, uint256 withdrawn1) = (allocation.withdrawn0, allocation.withdrawn1);
+        if (withdrawn0 < paid.paid0) revert WithdrawalDecreased(allocation.token, 0);
+        if (withdrawn1 < paid.paid1) revert WithdrawalDecreased(allocation.token, 1);
+        payout.amount0 = withdrawn0 - paid.paid0;
+        payout.amount1 = withdrawn1 - paid.paid1;
         int256 available0 = holding.available0;
         int256 available1 = holding.available1;
         // What each participant keeps after the withdrawal must still cover the state's net and its
         // locks: a participant may withdraw what it received off chain, never more than its balance.
         int256 remaining0 = available0 - int256(payout.amount0);
         int256 remaining1 = available1 - int256(payout.amount1);
-        if (remaining0 - allocation.net - int256(locked0) < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
-        if (remaining1 + allocation.net - int256(locked1) < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
+        int256 net = allocation.net;
+        if (remaining0 - net - int256(locked0) < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
+        if (remaining1 + net - int256(locked1) < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
         payout.moved0 = _beyondOwn(payout.amount0, available0);
         payout.moved1 = _beyondOwn(payout.amount1, available1);
         payout.restricted = holding.flags & RESTRICTED != 0;
-        holding.available0 = remaining0.toInt120();
-        holding.available1 = remaining1.toInt120();
-        paid.paid0 = uint128(allocation.withdrawn0);
-        paid.paid1 = uint128(allocation.withdrawn1);
+        holdingSlot.available0 = remaining0.toInt120();
+        holdingSlot.available1 = remaining1.toInt120();
+        paidSlot.paid0 = uint128(withdrawn0);
+        paidSlot.paid1 = uint128(withdrawn1);
     }
 
     function _locksRoot(Lock[] calldata locks) private pure returns (bytes32) {
@@ -844,9 +851,14 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     /// @dev ERC-20 transfer with a gas cap and at most 32 bytes of return data copied, so a hostile
     /// token can neither exhaust the settlement's gas nor bomb it with return data.
     function _tryTransfer(address token, address to, uint256 amount) private returns (bool ok) {
-        bytes memory data = abi.encodeCall(IERC20.transfer, (to, amount));
+        bytes4 selector = IERC20.transfer.selector;
         assembly ("memory-safe") {
-            ok := call(PAYOUT_GAS_LIMIT, token, 0, add(data, 0x20), mload(data), 0, 0x20)
+            // The call data is built past the free memory pointer, which stays where it is.
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), to)
+            mstore(add(ptr, 0x24), amount)
+            ok := call(PAYOUT_GAS_LIMIT, token, 0, ptr, 0x44, 0, 0x20)
             switch returndatasize()
             case 0 {
                 ok := and(ok, gt(extcodesize(token), 0))
@@ -860,11 +872,16 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     /// @dev The token's ERC-1404 code for a custodial release `from` → `to`; CHECK_FAILED when the
     /// token reverts, runs out of its gas cap or answers something that is not a code.
     function _custodialCode(address token, address from, address to, uint256 amount) private view returns (uint8) {
-        bytes memory data = abi.encodeCall(IRestrictedToken.detectCustodialTransferRestriction, (from, to, amount));
+        bytes4 selector = IRestrictedToken.detectCustodialTransferRestriction.selector;
         bool ok;
         uint256 result;
         assembly ("memory-safe") {
-            ok := staticcall(CHECK_GAS_LIMIT, token, add(data, 0x20), mload(data), 0, 0x20)
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), from)
+            mstore(add(ptr, 0x24), to)
+            mstore(add(ptr, 0x44), amount)
+            ok := staticcall(CHECK_GAS_LIMIT, token, ptr, 0x64, 0, 0x20)
             ok := and(ok, gt(returndatasize(), 31))
             result := mload(0)
         }

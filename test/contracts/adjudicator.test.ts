@@ -186,6 +186,10 @@ describe("Adjudicator", () => {
       await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(short), ...signed(short)), f.adjudicator, "AllocationCountMismatch");
       const huge = stateOf(f.channelId, f.params, 1n, [2n ** 127n, 0n], { isFinal: true });
       await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(huge), ...signed(huge)), f.adjudicator, "AllocationOutOfRange");
+      for (const withdrawn of [[2n ** 128n, 0n], [0n, 2n ** 128n]] as [bigint, bigint][]) {
+        const overdrawn = stateOf(f.channelId, f.params, 1n, [0n, 0n], { isFinal: true, withdrawn: [withdrawn] });
+        await expectRevert(a0.getFunction("closeCooperatively")(p, stateTuple(overdrawn), ...signed(overdrawn)), f.adjudicator, "AllocationOutOfRange");
+      }
     });
   });
 
