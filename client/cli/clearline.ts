@@ -22,6 +22,7 @@ import { CliError, EXIT, describeError } from "./errors.js";
 import { Output } from "./output.js";
 import { withSession, type Session } from "./session.js";
 import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
+import { orderCancelCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
 import { watchCommand } from "./watch.js";
 
 const jsonRequested = process.argv.includes("--json");
@@ -90,8 +91,11 @@ async function run(command: Command, work: (settings: Settings, output: Output) 
 }
 
 /** A command that runs over a Session; `node`: it needs the venue's node. */
-function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<void>): Promise<number> {
-  return run(command, (settings, output) => withSession(settings, output, { node }, (s) => work(s, output)));
+function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<void>, check?: () => void): Promise<number> {
+  return run(command, (settings, output) => {
+    check?.();
+    return withSession(settings, output, { node }, (s) => work(s, output));
+  });
 }
 
 const done = (code: number) => {
@@ -201,6 +205,42 @@ program
   .action(async (channel: string, options: { limit?: string }, command: Command) =>
     done(await session(command, false, (s, o) => historyCommand(s, o, channel, options))),
   );
+
+const order = program.command("order").description("orders at the venue's book of the security against cash (docs/cli.md, Trading)");
+const anchorOption = () => new Option("--anchor <address>", "the venue's OrderLogAnchor; default: contracts.orderLogAnchor of the deployment file");
+
+order
+  .command("place")
+  .description("sign and place a limit order; prints the venue's checked receipt, the fills and what rests (cancelled when this command disconnects)")
+  .requiredOption("--side <side>", "buy or sell")
+  .requiredOption("--quantity <decimal>", "security tokens, a whole number of lots")
+  .requiredOption("--price <decimal>", "cash per lot")
+  .option("--lot <decimal>", "security tokens per lot, as the venue's market has it", "1")
+  .option("--expiry <seconds>", "the order no longer trades this many seconds from now")
+  .option("--client-id <text>", "your reference (at most 31 bytes, or 0x and 64 hex digits)")
+  .option("--ioc", "immediate or cancel: trade what crosses now, rest nothing")
+  .addOption(anchorOption())
+  .action(async (options: PlaceOptions, command: Command) =>
+    done(
+      await session(command, true, async (s, o) => orderPlaceCommand(s, o, options), () => checkPlaceOptions(options)),
+    ),
+  );
+
+order
+  .command("cancel")
+  .description("cancel a resting order of yours by its hash")
+  .argument("<order>", "the order hash `order place` printed")
+  .addOption(anchorOption())
+  .action(async (orderHash: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderCancelCommand(s, o, orderHash, options))));
+
+program
+  .command("receipts")
+  .description("the venue's receipts kept in your data dir")
+  .command("verify")
+  .description("check a receipt: the venue's signature, its inclusion in the log it names, and that the venue's log now extends that log")
+  .argument("<receipt>", "a receipt file, or the sequence number of a receipt in your data dir")
+  .addOption(anchorOption())
+  .action(async (receipt: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => receiptsVerifyCommand(s, o, receipt, options))));
 
 const wholeNumber = (name: string, text: string, min: number): number => {
   const value = Number(text);

@@ -28,6 +28,12 @@ export const CLI_ERROR_CODES = [
   "STORE_BUSY",
   /** The JSON-RPC endpoint does not answer. */
   "CHAIN_UNREACHABLE",
+  /** A receipt named by sequence number or file that is not in the investor's data dir. */
+  "UNKNOWN_RECEIPT",
+  /** A receipt file that is malformed, of another venue or chain, or not signed by the venue. */
+  "BAD_RECEIPT",
+  /** The venue's log does not hold a receipt's entry, or its log now does not extend the receipt's. */
+  "NOT_IN_LOG",
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
@@ -49,7 +55,7 @@ export function isCliError(error: unknown, code?: CliErrorCode): error is CliErr
 /** Exit codes: 1 the operation failed (refused, reverted, unreachable), 2 the command line was wrong. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
-const USAGE_CODES: ReadonlySet<string> = new Set<CliErrorCode>(["USAGE", "INVALID_AMOUNT", "INVALID_KEY", "MISSING_SETTING", "UNKNOWN_ASSET", "UNKNOWN_CHANNEL"]);
+const USAGE_CODES: ReadonlySet<string> = new Set<CliErrorCode>(["USAGE", "INVALID_AMOUNT", "INVALID_KEY", "MISSING_SETTING", "UNKNOWN_ASSET", "UNKNOWN_CHANNEL", "UNKNOWN_RECEIPT"]);
 
 export interface Restriction {
   readonly code: number;

@@ -1,0 +1,190 @@
+// `clearline order place|cancel` and `clearline receipts verify` (docs/cli.md, "Trading"): orders at
+// the venue's book of the deployment's security against its cash token, signed under the venue's
+// "Clearline Orders" domain (its OrderLogAnchor). Every receipt the SDK returns is already checked
+// against an inclusion proof; the CLI also keeps it in the investor's data dir (receipts.ts).
+import { readFileSync } from "node:fs";
+import { encodeBytes32String, getAddress, isAddress } from "ethers";
+import type { Address, Bytes32 } from "../protocol/index.js";
+import { ordersDomainOf, type Side } from "../protocol/trading/index.js";
+import type { FillView, TradingClient } from "../sdk/trading.js";
+import { CliError } from "./errors.js";
+import type { Output } from "./output.js";
+import { findOrderReceipt, loadReceipt, saveReceipt, verifyStoredReceipt } from "./receipts.js";
+import type { Session } from "./session.js";
+import type { DeploymentFile } from "./settings.js";
+
+export interface TradingOptions {
+  /** The venue's OrderLogAnchor; default: contracts.orderLogAnchor of the deployment file. */
+  readonly anchor?: string;
+}
+
+export interface PlaceOptions extends TradingOptions {
+  readonly side: string;
+  readonly quantity: string;
+  readonly price: string;
+  /** Security units per lot, as a decimal of the security token (default 1). */
+  readonly lot?: string;
+  /** Seconds from now after which the order no longer trades. */
+  readonly expiry?: string;
+  readonly clientId?: string;
+  readonly ioc?: boolean;
+}
+
+/** Checks the options that need no chain or node (USAGE before anything is opened). */
+export function checkPlaceOptions(options: PlaceOptions): void {
+  sideOf(options.side);
+  if (options.expiry !== undefined) expiryOf(options.expiry, options.ioc === true);
+  if (options.clientId !== undefined) clientIdOf(options.clientId);
+}
+
+function sideOf(text: string): Side {
+  if (text !== "buy" && text !== "sell") throw new CliError("USAGE", `--side must be buy or sell, not "${text}"`);
+  return text;
+}
+
+function expiryOf(text: string, ioc: boolean): bigint {
+  if (ioc) throw new CliError("USAGE", "--expiry is for resting orders: an --ioc order never rests");
+  if (!/^\d{1,10}$/.test(text) || BigInt(text) === 0n) throw new CliError("USAGE", `--expiry must be a whole number of seconds ≥ 1, not "${text}"`);
+  return BigInt(Math.floor(Date.now() / 1000)) + BigInt(text);
+}
+
+/** 0x and 64 hex digits, or a text of at most 31 bytes (stored as a bytes32 string). */
+function clientIdOf(text: string): Bytes32 {
+  if (/^0x[0-9a-fA-F]{64}$/.test(text)) return text.toLowerCase() as Bytes32;
+  try {
+    return encodeBytes32String(text) as Bytes32;
+  } catch {
+    throw new CliError("USAGE", `--client-id must be a text of at most 31 bytes or 0x and 64 hex digits, not "${text}"`);
+  }
+}
+
+/** The venue's OrderLogAnchor: --anchor, or contracts.orderLogAnchor of the deployment file. */
+export function anchorOf(options: TradingOptions, deployment: DeploymentFile | undefined): Address {
+  const given = options.anchor ?? anchorInDeployment(deployment);
+  if (given === undefined) throw new CliError("MISSING_SETTING", "the venue's order log anchor is not set: pass --anchor <address> or a deployment file with contracts.orderLogAnchor");
+  if (!isAddress(given)) throw new CliError("USAGE", `--anchor must be an address, not "${given}"`);
+  return getAddress(given);
+}
+
+function anchorInDeployment(deployment: DeploymentFile | undefined): string | undefined {
+  if (deployment === undefined) return undefined;
+  try {
+    const value = (JSON.parse(readFileSync(deployment.path, "utf8")) as { contracts?: { orderLogAnchor?: unknown } }).contracts?.orderLogAnchor;
+    return typeof value === "string" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function market(s: Session): { security: Address; cash: Address } {
+  const security = s.deployment?.security;
+  const cash = s.deployment?.cash;
+  if (security === undefined || cash === undefined) throw new CliError("MISSING_SETTING", "trading needs a deployment file naming the security (contracts.token) and cash (contracts.cash) tokens");
+  return { security, cash };
+}
+
+export async function orderPlaceCommand(s: Session, output: Output, options: PlaceOptions): Promise<void> {
+  checkPlaceOptions(options);
+  const anchor = anchorOf(options, s.deployment);
+  const { security, cash } = market(s);
+  const side = sideOf(options.side);
+  const lotSize = await s.tokens.parse(security, options.lot ?? "1");
+  const quantity = await s.tokens.parse(security, options.quantity);
+  if (quantity % lotSize !== 0n) {
+    throw new CliError("INVALID_AMOUNT", `--quantity ${options.quantity} is not a whole number of lots of ${await s.tokens.format(security, lotSize)}`);
+  }
+  const price = await s.tokens.parse(cash, options.price);
+  const ioc = options.ioc === true;
+  const trading = s.client.trading(anchor);
+  const placed = await trading.placeOrder({
+    security,
+    cash,
+    side,
+    quantity,
+    price,
+    lotSize,
+    timeInForce: ioc ? "IOC" : "GTC",
+    ...(options.expiry === undefined ? {} : { expiresAt: expiryOf(options.expiry, ioc) }),
+    ...(options.clientId === undefined ? {} : { clientOrderId: clientIdOf(options.clientId) }),
+  });
+  const file = saveReceipt(s.storeDir, { chainId: trading.domain.chainId, anchor, receipt: placed.receipt, signed: placed.signed });
+  const { receipt } = placed.receipt;
+  const order = placed.signed.order;
+  const fills = await Promise.all(placed.fills.map((fill) => fillJson(s, security, cash, fill)));
+  const lines = [
+    `order ${placed.orderHash}`,
+    `  ${side} ${await s.tokens.format(security, quantity)} at ${await s.tokens.format(cash, price)} per ${await s.tokens.format(security, lotSize)} (${order.timeInForce}${order.expiresAt === 0n ? "" : `, expires ${new Date(Number(order.expiresAt) * 1000).toISOString()}`})`,
+    `  receipt #${receipt.sequence} in the venue's log of ${receipt.logSize} entries: signed by the venue, inclusion proof checked; saved to ${file}`,
+    ...(await Promise.all(placed.fills.map(async (fill) => `  filled ${await s.tokens.format(security, BigInt(fill.quantity))} at ${await s.tokens.format(cash, BigInt(fill.price))} per lot (fill #${fill.sequence}, ${fill.state === "matched" ? "matched, not yet settled in the channels" : "settled"})`))),
+    placed.resting === 0n
+      ? "  nothing rests on the book"
+      : `  resting ${await s.tokens.format(security, placed.resting)} on the book until this command disconnects: the venue cancels a disconnected investor's resting orders (cancel on disconnect, its default)`,
+  ];
+  output.result(lines, {
+    orderHash: placed.orderHash,
+    side,
+    timeInForce: order.timeInForce,
+    expiresAt: order.expiresAt,
+    clientOrderId: order.clientOrderId,
+    nonce: order.nonce,
+    quantity: await s.tokens.json(security, { quantity }),
+    price: await s.tokens.json(cash, { price }),
+    lotSize: await s.tokens.json(security, { lotSize }),
+    receipt: { ...receipt, signature: placed.receipt.signature, file },
+    fills,
+    resting: await s.tokens.json(security, { resting: placed.resting }),
+    cancelledOnDisconnect: placed.resting > 0n,
+  });
+}
+
+async function fillJson(s: Session, security: Address, cash: Address, fill: FillView): Promise<Record<string, unknown>> {
+  return {
+    sequence: fill.sequence,
+    makerSequence: fill.makerSequence,
+    takerSequence: fill.takerSequence,
+    state: fill.state,
+    quantity: await s.tokens.json(security, { quantity: BigInt(fill.quantity) }),
+    price: await s.tokens.json(cash, { price: BigInt(fill.price) }),
+  };
+}
+
+export async function orderCancelCommand(s: Session, output: Output, orderSpec: string, options: TradingOptions): Promise<void> {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(orderSpec)) throw new CliError("USAGE", `"${orderSpec}" is not an order hash (0x and 64 hex digits)`);
+  const orderHash = orderSpec.toLowerCase() as Bytes32;
+  const anchor = anchorOf(options, s.deployment);
+  const trading: TradingClient = s.client.trading(anchor);
+  // With the order's own receipt the cancel entry is known in full, so its receipt is proven too.
+  const target = findOrderReceipt(s.storeDir, orderHash)?.receipt.receipt.sequence;
+  const receipt = await trading.cancel(orderHash, target);
+  const cancelEntry = receipt.receipt;
+  output.result(
+    [
+      `cancelled order ${orderHash}`,
+      `  receipt #${cancelEntry.sequence} in the venue's log of ${cancelEntry.logSize} entries: signed by the venue${target === undefined ? " (no receipt of the order here: inclusion not checked)" : ", inclusion proof checked"}`,
+    ],
+    { orderHash, receipt: { ...cancelEntry, signature: receipt.signature }, target, inclusionChecked: target !== undefined },
+  );
+}
+
+export async function receiptsVerifyCommand(s: Session, output: Output, spec: string, options: TradingOptions): Promise<void> {
+  const { file, stored } = loadReceipt(s.storeDir, spec);
+  // The venue the receipt is checked against: --anchor or the deployment's, else the receipt's own.
+  const anchor = options.anchor === undefined && anchorInDeployment(s.deployment) === undefined ? stored.anchor : anchorOf(options, s.deployment);
+  const checked = await verifyStoredReceipt(stored, s.client.trading(anchor), ordersDomainOf(s.chain.deployment.chainId, anchor));
+  const now = checked.checkpoint.checkpoint;
+  output.result(
+    [
+      `receipt #${checked.sequence} (order ${checked.orderHash}) checks out`,
+      `  signed by the venue; in its log of ${checked.receiptLog.size} entries (inclusion proof)`,
+      `  that log is a prefix of the venue's log now: ${now.size} entries, root ${now.root} (consistency proof)`,
+    ],
+    {
+      file,
+      sequence: checked.sequence,
+      orderHash: checked.orderHash,
+      receiptLog: checked.receiptLog,
+      checkpoint: { ...now, signature: checked.checkpoint.signature },
+      verified: true,
+    },
+  );
+}

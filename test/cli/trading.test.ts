@@ -1,0 +1,166 @@
+// `clearline order …` and `clearline receipts verify` as a person runs them: each command is a child
+// process against a real stack (Hardhat's node, the deployed system incl. the venue's OrderLogAnchor)
+// and the venue's node with trading on, on free 127.0.0.1 ports. Bob trades through the SDK over a
+// connection that stays open (his orders rest); each CLI process disconnects when it ends, so the
+// venue cancels what it left resting.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, devWallet, ROLES, SECURITY_UNIT, CASH_UNIT, type Stack } from "../../scripts/lib/stack.js";
+import { startNode, type RunningNode } from "../../channel-node/src/node.js";
+import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = "client/cli/clearline.ts";
+const alice = devWallet(ROLES.alice);
+const bob = devWallet(ROLES.bob);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let stack: Stack;
+let node: RunningNode | undefined;
+let dir: string;
+let deploymentFile: string;
+let bobClient: OpenedClient | undefined;
+let bobTrading: TradingClient;
+const children = new Set<ChildProcess>();
+
+function cli(key: string, ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
+    cwd: REPO,
+    env: { ...process.env, CLEARLINE_KEY: key },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function okJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
+  const run = await cli(alice.privateKey, "--json", ...args);
+  if (run.code !== 0) throw new Error(`clearline ${args.join(" ")} exited with ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** A command that must fail: its exit code and the JSON error's code. */
+async function failure(...args: string[]): Promise<{ exit: number | null; code: string; reason?: string }> {
+  const run = await cli(alice.privateKey, "--json", ...args);
+  const { error } = JSON.parse(run.stdout) as { error: { code: string; reason?: string } };
+  return { exit: run.code, code: error.code, ...(error.reason === undefined ? {} : { reason: error.reason }) };
+}
+
+const logSize = async (): Promise<bigint> => (await bobTrading.checkpoint()).checkpoint.size;
+
+interface Placed {
+  orderHash: string;
+  receipt: { sequence: string; logSize: string; file: string };
+  fills: { quantity: { quantityUnits: string }; price: { priceUnits: string }; state: string }[];
+  resting: { restingUnits: string };
+  cancelledOnDisconnect: boolean;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "clearline-cli-trading-"));
+  stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
+  const market = { security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT.toString() };
+  node = await startNode(
+    stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", trading: { orderLogAnchor: stack.addresses.orderLogAnchor, markets: [market], anchorIntervalMs: 0 } }),
+  );
+  deploymentFile = join(dir, "deployment.json");
+  writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: stack.chain.url, chainId: stack.chainId.toString(), contracts: stack.addresses, nodeUrl: node.url }));
+
+  bobClient = await openClient({ nodeUrl: node.url, privateKey: bob.privateKey, rpcUrl: stack.chain.url, adjudicator: stack.addresses.adjudicator, dataDir: join(dir, "bob") });
+  await bobClient.client.connect();
+  await bobClient.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: 1, amount: 1_000n * CASH_UNIT } });
+  bobTrading = bobClient.client.trading(stack.addresses.orderLogAnchor);
+  await okJson("open", "--asset", "security", "--amount", "10");
+}, 240_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await bobClient?.close();
+  await node?.stop();
+  await stack?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("clearline order / receipts (trading from the investor's CLI)", () => {
+  let firstSell: Placed;
+
+  it("places an order, says it rests until the command disconnects, and the venue cancels it then", async () => {
+    const human = await cli(alice.privateKey, "order", "place", "--side", "sell", "--quantity", "2", "--price", "101.5");
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/sell 2 \S+ at 101\.5 \S+ per 1 \S+ \(GTC\)/);
+    expect(human.stdout).toMatch(/receipt #0 .*inclusion proof checked/);
+    expect(human.stdout).toContain("until this command disconnects: the venue cancels a disconnected investor's resting orders");
+
+    firstSell = await okJson<Placed>("order", "place", "--side", "sell", "--quantity", "2", "--price", "101.5", "--client-id", "my order 2");
+    expect(firstSell.resting.restingUnits).toBe((2n * SECURITY_UNIT).toString());
+    expect(firstSell.cancelledOnDisconnect).toBe(true);
+    expect(firstSell.fills).toEqual([]);
+    // Both sells were cancelled when their processes disconnected: Bob's buy above them trades nothing.
+    const buy = await bobTrading.placeOrder({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT, side: "buy", quantity: 3n * SECURITY_UNIT, price: 105n * CASH_UNIT, timeInForce: "GTC" });
+    expect(buy.fills).toEqual([]);
+    expect(buy.resting).toBe(3n * SECURITY_UNIT);
+  });
+
+  it("an IOC order trades against a resting order at the maker's price and rests nothing", async () => {
+    const taker = await okJson<Placed>("order", "place", "--side", "sell", "--quantity", "1", "--price", "100", "--ioc");
+    expect(taker.fills).toEqual([expect.objectContaining({ state: "matched", quantity: expect.objectContaining({ quantityUnits: SECURITY_UNIT.toString() }), price: expect.objectContaining({ priceUnits: (105n * CASH_UNIT).toString() }) })]);
+    expect(taker.resting.restingUnits).toBe("0");
+    expect(taker.cancelledOnDisconnect).toBe(false);
+  });
+
+  it("verifies a stored receipt against the venue's log now, and refuses an altered one", async () => {
+    const sequence = firstSell.receipt.sequence;
+    const checked = await okJson<{ verified: boolean; receiptLog: { size: string }; checkpoint: { size: string } }>("receipts", "verify", sequence);
+    expect(checked.verified).toBe(true);
+    expect(checked.receiptLog.size).toBe(firstSell.receipt.logSize);
+    expect(BigInt(checked.checkpoint.size)).toBeGreaterThan(BigInt(checked.receiptLog.size));
+
+    const original = JSON.parse(readFileSync(firstSell.receipt.file, "utf8")) as { receipt: { receivedAt: string }; signed: { order: { quantity: string } } };
+    const timeAltered = join(dir, "time-altered.json");
+    writeFileSync(timeAltered, JSON.stringify({ ...original, receipt: { ...original.receipt, receivedAt: (BigInt(original.receipt.receivedAt) + 1n).toString() } }));
+    expect(await failure("receipts", "verify", timeAltered)).toEqual({ exit: 1, code: "BAD_RECEIPT" });
+    const orderAltered = join(dir, "order-altered.json");
+    writeFileSync(orderAltered, JSON.stringify({ ...original, signed: { ...original.signed, order: { ...original.signed.order, quantity: (3n * SECURITY_UNIT).toString() } } }));
+    expect(await failure("receipts", "verify", orderAltered)).toEqual({ exit: 1, code: "NOT_IN_LOG" });
+    writeFileSync(join(dir, "garbage.json"), "{}");
+    expect(await failure("receipts", "verify", join(dir, "garbage.json"))).toEqual({ exit: 1, code: "BAD_RECEIPT" });
+    expect(await failure("receipts", "verify", "999")).toEqual({ exit: 2, code: "UNKNOWN_RECEIPT" });
+  });
+
+  it("bad input is a typed error with exit 2 and logs nothing; a venue's refusal exits 1", async () => {
+    const before = await logSize();
+    expect(await failure("order", "place", "--side", "hold", "--quantity", "1", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1.5", "--price", "1")).toEqual({ exit: 2, code: "INVALID_AMOUNT" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "-1")).toEqual({ exit: 2, code: "INVALID_AMOUNT" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1.0000001")).toEqual({ exit: 2, code: "INVALID_AMOUNT" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1", "--expiry", "0")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1", "--ioc", "--expiry", "60")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1", "--client-id", "x".repeat(32))).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1", "--anchor", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "place", "--side", "sell", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("order", "cancel", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await logSize()).toBe(before);
+
+    expect(await failure("order", "place", "--side", "sell", "--quantity", "100", "--price", "1")).toEqual({ exit: 1, code: "REJECTED", reason: "INSUFFICIENT_FUNDS" });
+    // The venue cancelled the first sell when its process disconnected: nothing rests to cancel.
+    expect(await failure("order", "cancel", firstSell.orderHash)).toEqual({ exit: 1, code: "REJECTED", reason: "NOT_RESTING" });
+    expect(await logSize()).toBe(before);
+  });
+});
