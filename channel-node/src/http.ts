@@ -3,6 +3,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Address } from "../../client/protocol/types.js";
+import { isChainError } from "../../client/chain/errors.js";
 import { refuseAdmin } from "./admin-auth.js";
 import type { HealthMonitor } from "./health.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -32,6 +33,16 @@ export interface HttpApiOptions {
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { "content-type": "application/json", ...headers });
   res.end(JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)));
+}
+
+/** A failed admin request as the operator's CLI reads it: a chain error keeps its code, action and decoded revert. */
+function failedAdmin(error: unknown): { status: number; body: { code: string; error: string; [key: string]: unknown } } {
+  if (isChainError(error)) {
+    const revert = error.revert === null ? undefined : { name: error.revert.name, args: error.revert.args };
+    return { status: error.code === "REVERTED" ? 409 : 502, body: { code: error.code, error: error.shortMessage, action: error.action, revert, transactionHash: error.transactionHash } };
+  }
+  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "ADMIN_FAILED";
+  return { status: 500, body: { code, error: error instanceof Error ? error.message : String(error) } };
 }
 
 export function httpApi(options: HttpApiOptions): RequestListener {
@@ -78,8 +89,10 @@ export function httpApi(options: HttpApiOptions): RequestListener {
       .admin({ method: req.method ?? "GET", path: url.slice("/admin".length) })
       .then(({ status, body }) => sendJson(res, status, body))
       .catch((error: unknown) => {
-        logger.error({ err: error }, "admin request failed");
-        sendJson(res, 500, { code: "ADMIN_FAILED", error: error instanceof Error ? error.message : String(error) });
+        const { status, body } = failedAdmin(error);
+        // One line for the operator's log; the operator's CLI gets the cause with its code.
+        logger.warn({ method: req.method, path: url, status, code: body.code, error: body.error }, "admin request failed");
+        sendJson(res, status, body);
       });
   }
 

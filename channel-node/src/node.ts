@@ -31,6 +31,7 @@ import { startChainFacts } from "./chain-facts.js";
 import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor, syncedWriteProbe } from "./health.js";
 import { httpApi } from "./http.js";
+import { AssetBook, nodeInfo } from "./operator-info.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
 import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
@@ -283,10 +284,24 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     }),
   });
 
-  /** The operator's API: list channels with balances, a channel's history, force-close a channel. */
+  const assetBook = new AssetBook(provider);
+  /** The operator's API: node info and wallet, list channels with balances, a channel's history, deposit, force-close. */
   async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
     const url = new URL(path, "http://admin");
     const parts = url.pathname.split("/").filter(Boolean);
+    if (method === "GET" && parts.length === 1 && parts[0] === "info") {
+      const info = await nodeInfo({
+        provider,
+        book: assetBook,
+        venue: signer.address,
+        chainId,
+        adjudicator: deployment.adjudicator,
+        assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
+        lastProcessedBlock: () => adjudicatorWatcher.lastProcessedBlock,
+        channels: () => engine.channelIds().length,
+      });
+      return { status: 200, body: info };
+    }
     if (method === "GET" && parts.length === 1 && parts[0] === "channels") {
       return { status: 200, body: engine.channelIds().map((id) => channelSummary(id)) };
     }
@@ -297,6 +312,12 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     if (method === "GET" && parts.length === 3 && parts[2] === "history") {
       const history = await store.history(channelId, { newestFirst: true, limit: 100 });
       return { status: 200, body: history.map((entry) => ({ nonce: entry.signed.state.nonce, ...entry.update })) };
+    }
+    const status = engine.record(channelId)!.status;
+    if (method === "POST" && parts.length === 3 && (parts[2] === "close" || parts[2] === "deposit") && status !== "open") {
+      // Words before the chain's WrongPhase revert: nothing is sent.
+      const words = status === "concluded" ? "the channel is already concluded" : status === "disputed" ? "the channel is already disputed on chain" : "the channel is not open on chain yet";
+      return { status: 409, body: { code: `CHANNEL_${status.toUpperCase()}`, error: words } };
     }
     if (method === "POST" && parts.length === 3 && parts[2] === "close") {
       return { status: 200, body: { transactionHash: await guard.forceClose(channelId) } };
