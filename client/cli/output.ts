@@ -23,6 +23,8 @@ export class Output {
   constructor(
     readonly json: boolean,
     private readonly streams: Streams = defaultStreams,
+    /** The program's name, prefixed to failures on stderr. */
+    private readonly program = "clearline",
   ) {}
 
   /** The command's result: `human` lines, or `data` as one JSON document. */
@@ -68,7 +70,7 @@ export class Output {
       const { exitCode: _exitCode, ...error } = described;
       this.streams.out(`${toJson({ error }, 2)}\n`);
     } else {
-      this.streams.err(`clearline: ${described.message}\n`);
+      this.streams.err(`${this.program}: ${described.message}\n`);
     }
   }
 }

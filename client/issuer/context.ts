@@ -109,8 +109,7 @@ export class IssuerContext {
   }
 
   async adjudicator(): Promise<AdjudicatorClient> {
-    const signer = this.wallet ?? Wallet.createRandom(this.provider);
-    return AdjudicatorClient.connect(signer, this.settings.adjudicator(), {
+    return AdjudicatorClient.connect(this.signer, this.settings.adjudicator(), {
       confirmations: this.settings.confirmations,
       onProgress: (progress) => this.output.progress(progress),
       pollIntervalMs: 200,
@@ -150,7 +149,8 @@ export class IssuerContext {
   }
 
   /**
-   * Sends `method` (estimating first, so a revert is decoded before anything is signed), reports
+   * Sends `method` (ethers estimates the gas first, so a revert is decoded before anything is
+   * signed), reports
    * progress on stderr, and waits for the configured confirmations.
    */
   async send(contract: Contract, method: string, ...args: unknown[]): Promise<TxOutcome> {

@@ -25,6 +25,7 @@ import {
   statusCommand,
 } from "./token.js";
 
+const PROGRAM = "clearline-issuer";
 const jsonRequested = process.argv.includes("--json");
 let exitCode: number = EXIT.OK;
 
@@ -37,7 +38,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
-const program = new Command("clearline-issuer")
+const program = new Command(PROGRAM)
   .description("Clearline issuer, transfer agent and identity validator: token administration, identities, cap table")
   .version(version, "-V, --version")
   .option("--rpc <url>", "JSON-RPC URL of the chain; default: rpcUrl of the deployment file")
@@ -79,7 +80,7 @@ type Global = GlobalOptions & IssuerOptions;
 /** Parses settings, connects, runs `work`, prints a failure; sets the exit code. */
 async function run(command: Command, signing: boolean, work: (ctx: IssuerContext) => Promise<void>): Promise<void> {
   const options = command.optsWithGlobals<Global>();
-  const output = new Output(options.json === true);
+  const output = new Output(options.json === true, undefined, PROGRAM);
   let ctx: IssuerContext | undefined;
   try {
     const settings = resolveSettings(options);
@@ -224,10 +225,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) await flushAndExit(0);
-    if (jsonRequested) new Output(true).failure({ code: "USAGE", source: "cli", message: error.message.replace(/^error: /, ""), exitCode: EXIT.USAGE });
+    if (jsonRequested) new Output(true, undefined, PROGRAM).failure({ code: "USAGE", source: "cli", message: error.message.replace(/^error: /, ""), exitCode: EXIT.USAGE });
     await flushAndExit(EXIT.USAGE);
   }
-  new Output(jsonRequested).failure(describeError(error));
+  new Output(jsonRequested, undefined, PROGRAM).failure(describeError(error));
   await flushAndExit(EXIT.FAILED);
 }
 await flushAndExit(exitCode);

@@ -146,6 +146,10 @@ describe("clearline-issuer", () => {
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     await fails(2, "USAGE", "no-such-command");
+    const human = await cli(["freeze", "0x1234"]);
+    expect(human.code).toBe(2);
+    expect(human.stdout).toBe("");
+    expect(human.stderr).toMatch(/^clearline-issuer: freeze <account>: "0x1234" is neither an address nor an account/);
   });
 
   it("cap table: wallets plus what each holds inside channels, reconciled with the adjudicator's custody", async () => {
@@ -318,6 +322,10 @@ describe("clearline-issuer", () => {
     expect(settled.custody).toMatchObject({ balanceUnits: (10n * UNIT).toString(), unattributedUnits: "0" });
     expect(settled.holders.reduce((s, r) => s + BigInt(r.totalUnits), 0n)).toBe(await supply());
 
+    // Only a frozen holder's claimable balance is recovered: refused before sending while unfrozen.
+    await okJson("unfreeze", "alice");
+    expect((await fails(2, "USAGE", "recover", "alice", "--to", "issuer")).message).toContain("is not frozen");
+    await okJson("freeze", "alice");
     const before = await balanceOf(issuer.address);
     const recovered = await okJson<{ amount: string; recipient: string }>("recover", "alice", "--to", "issuer");
     expect(recovered).toMatchObject({ amount: "10", recipient: issuer.address });
@@ -336,16 +344,23 @@ describe("clearline-issuer", () => {
   });
 
   it("counts a movement the adjudicator holds for its sender, and releases it to the receiver", async () => {
-    // bob pays the venue 2 CLS inside a channel; bob is locked up before the cooperative close, so
-    // the adjudicator holds the movement instead of paying it to the venue.
+    // bob pays the venue 2 CLS inside a channel and registers that state; bob is locked up before
+    // settlement, so the adjudicator holds the movement instead of paying it to the venue.
     const params = { participants: [bob.address, venue.address] as [Address, Address], assets: [stack.addresses.token as Address], challengePeriod: 60n, salt: ZeroHash as Params["salt"] };
     const bobAdjudicator = await adjudicatorAs(bob);
     const { channelId } = await bobAdjudicator.open(params, 0, 4n * UNIT);
-    await okJson("lockup", "bob", "--until", "2099-01-01");
-    const state = stateOf(channelId, params, 1n, [2n * UNIT], { isFinal: true });
+    const state = stateOf(channelId, params, 1n, [2n * UNIT]);
     const [sig0, sig1] = signBoth([bob, venue], adjudicatorDomain(stack.chainId, stack.addresses.adjudicator), state);
     const asBob = new Contract(stack.addresses.adjudicator, adjudicatorAbi() as never, bob.connect(provider()));
-    await (await asBob.getFunction("closeCooperatively")(paramsTuple(params), stateTuple(state), sig0, sig1)).wait();
+    await (await asBob.getFunction("forceClose")(paramsTuple(params), stateTuple(state), sig0, sig1, [])).wait();
+    // While disputed, the registered net says who gets what: bob 2, the venue 2 of bob's 4.
+    const disputed = await okJson<CapTable>("cap-table");
+    expect(disputed.channels.find((c) => c.channelId === channelId)).toMatchObject({ phase: "Disputed", amountsUnits: [(2n * UNIT).toString(), (2n * UNIT).toString()] });
+    expect(rowOf(disputed, bob.address)!.channelsUnits).toBe((2n * UNIT).toString());
+    await okJson("lockup", "bob", "--until", "2099-01-01");
+    await provider().send("evm_increaseTime", [61]);
+    await provider().send("evm_mine", []);
+    await (await asBob.getFunction("settle")(paramsTuple(params), [2n * UNIT], [])).wait();
 
     const table = await okJson<CapTable>("cap-table");
     const b = rowOf(table, bob.address)!;
