@@ -118,7 +118,7 @@ describe("operator CLI", () => {
     expect(cls.amount).toBe("100000");
     const text = await operator("balances");
     expect(text).toMatch(/ETH {2}\d+(\.\d+)? \(gas\)/);
-    expect(text).toContain("CLS  100000");
+    expect(text.split("\n")).toContain("  CLS  100000");
   });
 
   it("lists channels with balances in decimals (JSON keeps smallest units)", async () => {
@@ -145,6 +145,7 @@ describe("operator CLI", () => {
   it("deposit speaks symbols and decimals; a bad amount or asset changes nothing (exit 2)", async () => {
     const prefix = channelId.slice(0, 12);
     expect(await fails("deposit", prefix, "--asset", "CLS", "--amount", "0.0000000000000000001")).toEqual({ code: 2, stderr: expect.stringMatching(/too many decimals: CLS has at most 18 decimals \(INVALID_AMOUNT\)$/) });
+    expect(await fails("deposit", prefix, "--asset", "cUSD", "--amount", "0.0000001")).toEqual({ code: 2, stderr: "0.0000001 has too many decimals: cUSD has at most 6 decimals (INVALID_AMOUNT)" });
     expect(await fails("deposit", prefix, "--asset", "XYZ", "--amount", "1")).toEqual({ code: 2, stderr: "the channel holds no asset XYZ; it holds CLS, cUSD (UNKNOWN_ASSET)" });
     expect(await fails("deposit", prefix, "--asset", "CLS", "--amount", "-1")).toMatchObject({ code: 2 });
     expect(await operator("deposit", prefix, "--asset", "cls", "--amount", "2.5")).toMatch(new RegExp(`^deposited 2.5 CLS to the venue's side of ${channelId} \\(tx 0x[0-9a-f]{64}\\)`));
