@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { formatEther } from "ethers";
 import { loadNodeConfig } from "./config.js";
 import { startNode } from "./node.js";
+import { nodeLogger } from "./node-logger.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-auth.js";
 import { PortInUseError } from "./transport.js";
 import { ChainError, type ChainErrorCode, type RevertInfo } from "../../client/chain/errors.js";
@@ -23,7 +24,7 @@ program
   .option("-c, --config <file>", "JSON config file (CLEARLINE_* environment variables override it)")
   .action(async (options: { config?: string }) => {
     const config = loadNodeConfig(options.config);
-    const node = await startNode(config).catch((error: unknown) => {
+    const node = await startNode(config, { logger: nodeLogger(config.logLevel) }).catch((error: unknown) => {
       if (error instanceof PortInUseError) throw new Error(`${error.message}: set CLEARLINE_PORT (or "port" in the config file) to a free port`);
       throw error;
     });

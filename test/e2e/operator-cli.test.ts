@@ -98,6 +98,23 @@ describe("operator CLI", () => {
     expect(failed.stderr.split("\n")).toEqual([`port ${node.port} on 127.0.0.1 is already in use: set CLEARLINE_PORT (or "port" in the config file) to a free port`]);
   });
 
+  it("logs human-readable lines with CLEARLINE_LOG_FORMAT=pretty (a terminal's default), JSON otherwise; a bad format is one line", async () => {
+    const config = join(dir, "log-node.json");
+    writeFileSync(config, JSON.stringify({ ...stack.nodeConfig({ dataDir: join(dir, "log-node"), logLevel: "info" }), port: node.port }));
+    const start = (format: string) =>
+      run(process.execPath, ["--import", "tsx", CLI, "start", "--config", config], { cwd: ROOT, env: { ...process.env, CLEARLINE_LOG_FORMAT: format } }).then(
+        () => ({ code: 0, stdout: "", stderr: "" }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr.trim() }),
+      );
+    const pretty = await start("pretty");
+    expect(pretty.code).toBe(1); // the port is taken: it logged its start, then stopped
+    expect(pretty.stdout).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO: starting channel node$/m);
+    expect(pretty.stdout).not.toContain('"level"');
+    const json = await start("json");
+    expect(JSON.parse(json.stdout.split("\n")[0]!)).toMatchObject({ level: 30, msg: "starting channel node" });
+    expect(await start("xml")).toMatchObject({ code: 1, stderr: 'CLEARLINE_LOG_FORMAT is "xml": write json or pretty' });
+  });
+
   it("getinfo: version, venue, chain, block and watcher lag", async () => {
     const info = JSON.parse(await operator("getinfo", "--json")) as { version: string; venue: string; chainId: string; block: number; lastProcessedBlock: number; watcherLagBlocks: number; channels: number };
     expect(info).toMatchObject({ version: "0.1.0", venue: devWallet(ROLES.venue).address, chainId: "31337", channels: 2 });
