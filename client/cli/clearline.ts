@@ -22,7 +22,7 @@ import { CliError, EXIT, describeError } from "./errors.js";
 import { Output } from "./output.js";
 import { withSession, type Session } from "./session.js";
 import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
-import { orderCancelCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
+import { bookCommand, orderCancelCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
 import { watchCommand } from "./watch.js";
 
 const jsonRequested = process.argv.includes("--json");
@@ -232,6 +232,13 @@ order
   .argument("<order>", "the order hash `order place` printed")
   .addOption(anchorOption())
   .action(async (orderHash: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderCancelCommand(s, o, orderHash, options))));
+
+program
+  .command("book")
+  .description("the venue's book of the security against cash: resting quantity per price level, best first")
+  .option("--levels <n>", "at most this many price levels a side (1–100, default 20)")
+  .addOption(anchorOption())
+  .action(async (options: TradingOptions & { levels?: string }, command: Command) => done(await session(command, true, (s, o) => bookCommand(s, o, options))));
 
 program
   .command("receipts")

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { encodeBytes32String, getAddress, isAddress } from "ethers";
 import type { Address, Bytes32 } from "../protocol/index.js";
 import { ordersDomainOf, type Side } from "../protocol/trading/index.js";
-import type { FillView, TradingClient } from "../sdk/trading.js";
+import type { DepthLevel, FillView, TradingClient } from "../sdk/trading.js";
 import { CliError } from "./errors.js";
 import type { Output } from "./output.js";
 import { findOrderReceipt, loadReceipt, saveReceipt, verifyStoredReceipt } from "./receipts.js";
@@ -146,6 +146,26 @@ async function fillJson(s: Session, security: Address, cash: Address, fill: Fill
     quantity: await s.tokens.json(security, { quantity: BigInt(fill.quantity) }),
     price: await s.tokens.json(cash, { price: BigInt(fill.price) }),
   };
+}
+
+export async function bookCommand(s: Session, output: Output, options: TradingOptions & { levels?: string }): Promise<void> {
+  const levels = options.levels === undefined ? undefined : Number(options.levels);
+  if (levels !== undefined && (!/^\d{1,3}$/.test(options.levels ?? "") || levels < 1 || levels > 100)) throw new CliError("USAGE", `--levels must be a whole number from 1 to 100, not "${options.levels}"`);
+  const anchor = anchorOf(options, s.deployment);
+  const { security, cash } = market(s);
+  const depth = await s.client.trading(anchor).bookDepth(security, cash, levels);
+  const lot = await s.tokens.format(security, depth.lotSize);
+  const line = async (level: DepthLevel) => `  ${await s.tokens.format(cash, level.price)} per ${lot}: ${await s.tokens.format(security, level.quantity)} (${level.orders} order${level.orders === 1 ? "" : "s"})`;
+  const json = async (level: DepthLevel) => ({ ...(await s.tokens.json(cash, { price: level.price })), quantity: await s.tokens.json(security, { quantity: level.quantity }), orders: level.orders });
+  output.result(
+    [
+      "asks (sell orders), best first:",
+      ...(depth.asks.length === 0 ? ["  none"] : await Promise.all(depth.asks.map(line))),
+      "bids (buy orders), best first:",
+      ...(depth.bids.length === 0 ? ["  none"] : await Promise.all(depth.bids.map(line))),
+    ],
+    { lotSize: await s.tokens.json(security, { lotSize: depth.lotSize }), time: depth.time, asks: await Promise.all(depth.asks.map(json)), bids: await Promise.all(depth.bids.map(json)) },
+  );
 }
 
 export async function orderCancelCommand(s: Session, output: Output, orderSpec: string, options: TradingOptions): Promise<void> {

@@ -157,10 +157,13 @@ const inclusionRequestSchema = z.strictObject({ v: version, type: z.literal("log
 /** A consistency proof from the log of `first` entries to the log of `second` (the current log when absent). */
 const consistencyRequestSchema = z.strictObject({ v: version, type: z.literal("log_consistency"), id: requestId, first: decimal, second: decimal.optional() });
 const checkpointRequestSchema = z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId });
+/** The resting quantity per price level of a market's book, best `levels` (default 20, at most 100) of each side. */
+const bookDepthRequestSchema = z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, security: address, cash: address, levels: z.number().int().min(1).max(100).optional() });
 
 const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
 const checkpointJsonSchema = z.strictObject({ size: decimal, root: bytes32, time: decimal });
 /** A logged fill; `state` "matched" until both legs are settled in the channels. */
+const depthLevelSchema = z.strictObject({ price: decimal, quantity: decimal, orders: z.number().int().min(1) });
 const fillJsonSchema = z.strictObject({ sequence: decimal, makerSequence: decimal, takerSequence: decimal, quantity: decimal, price: decimal, state: z.enum(["matched", "settled"]) });
 
 export const clientMessageSchema = z.discriminatedUnion("type", [
@@ -178,6 +181,7 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   inclusionRequestSchema,
   consistencyRequestSchema,
   checkpointRequestSchema,
+  bookDepthRequestSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
@@ -215,6 +219,8 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   /** A proof of the venue's log: audit path or consistency path, each hash 32 bytes. */
   z.strictObject({ v: version, type: z.literal("log_proof"), id: requestId, proof: z.array(bytes32).max(64), size: decimal, root: bytes32 }),
   z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId.optional(), checkpoint: checkpointJsonSchema, signature }),
+  /** A book's depth now: per price level (best first) the resting quantity and number of orders; expired orders left out. */
+  z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, lotSize: decimal, time: decimal, bids: z.array(depthLevelSchema).max(100), asks: z.array(depthLevelSchema).max(100) }),
 ]);
 
 export type NodeMessage = z.input<typeof nodeMessageSchema>;

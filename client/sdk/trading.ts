@@ -53,6 +53,24 @@ export interface PlacedOrder {
   readonly resting: bigint;
 }
 
+export interface DepthLevel {
+  /** Cash raw units per lot. */
+  readonly price: bigint;
+  /** Security raw units resting at this price. */
+  readonly quantity: bigint;
+  readonly orders: number;
+}
+
+export interface BookDepth {
+  readonly lotSize: bigint;
+  /** The venue's time of the snapshot (unix seconds). */
+  readonly time: bigint;
+  /** Best (highest) first. */
+  readonly bids: readonly DepthLevel[];
+  /** Best (lowest) first. */
+  readonly asks: readonly DepthLevel[];
+}
+
 /** The order to place; investor, nonce and clientOrderId are filled in unless given. */
 export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | "expiresAt"> & Partial<Pick<Order, "nonce" | "clientOrderId" | "expiresAt">>;
 
@@ -110,6 +128,13 @@ export class TradingClient {
   async inclusionProof(sequence: bigint, size: bigint): Promise<Uint8Array[]> {
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_inclusion", id: this.link.newId(), sequence: sequence.toString(), size: size.toString() }, "log_proof");
     return answer.proof.map((h) => hexToBytes(h.slice(2)));
+  }
+
+  /** The book of `security` against `cash` now: per price level, best first, the resting quantity and number of orders (at most `levels` a side). */
+  async bookDepth(security: Address, cash: Address, levels?: number): Promise<BookDepth> {
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "book_depth", id: this.link.newId(), security, cash, ...(levels === undefined ? {} : { levels }) }, "book_depth");
+    const side = (list: typeof answer.bids) => list.map((l) => ({ price: BigInt(l.price), quantity: BigInt(l.quantity), orders: l.orders }));
+    return { lotSize: BigInt(answer.lotSize), time: BigInt(answer.time), bids: side(answer.bids), asks: side(answer.asks) };
   }
 
   private nextNonce(): bigint {

@@ -78,7 +78,16 @@ beforeAll(async () => {
   stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
   const market = { security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT.toString() };
   node = await startNode(
-    stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", trading: { orderLogAnchor: stack.addresses.orderLogAnchor, markets: [market], anchorIntervalMs: 0 } }),
+    stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", trading: {
+        orderLogAnchor: stack.addresses.orderLogAnchor,
+        markets: [market],
+        maxRestingOrdersPerInvestor: 10,
+        orderRate: { perSecond: 1_000, burst: 1_000 },
+        maxOrdersPerBook: 1_000,
+        cancelOnDisconnect: true,
+        anchorIntervalMs: 0,
+      },
+    }),
   );
   deploymentFile = join(dir, "deployment.json");
   writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: stack.chain.url, chainId: stack.chainId.toString(), contracts: stack.addresses, nodeUrl: node.url }));
@@ -123,6 +132,17 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(taker.fills).toEqual([expect.objectContaining({ state: "matched", quantity: expect.objectContaining({ quantityUnits: SECURITY_UNIT.toString() }), price: expect.objectContaining({ priceUnits: (105n * CASH_UNIT).toString() }) })]);
     expect(taker.resting.restingUnits).toBe("0");
     expect(taker.cancelledOnDisconnect).toBe(false);
+
+    // The book: Bob's buy rests with what the IOC sell left of it, best first above his lower bid; nothing is offered.
+    await bobTrading.placeOrder({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT, side: "buy", quantity: SECURITY_UNIT, price: 104n * CASH_UNIT, timeInForce: "GTC" });
+    type Depth = { bids: { priceUnits: string; quantity: { quantityUnits: string }; orders: number }[]; asks: unknown[] };
+    const level = (price: bigint, quantity: bigint) => expect.objectContaining({ priceUnits: (price * CASH_UNIT).toString(), quantity: expect.objectContaining({ quantityUnits: (quantity * SECURITY_UNIT).toString() }), orders: 1 });
+    const book = await okJson<Depth>("book");
+    expect(book.asks).toEqual([]);
+    expect(book.bids).toEqual([level(105n, 2n), level(104n, 1n)]);
+    expect((await okJson<Depth>("book", "--levels", "1")).bids).toEqual([level(105n, 2n)]);
+    const human = await cli(alice.privateKey, "book");
+    expect(human.stdout).toMatch(/asks \(sell orders\), best first:\n {2}none\nbids \(buy orders\), best first:\n {2}105 \S+ per 1 \S+: 2 \S+ \(1 order\)\n {2}104 /);
   });
 
   it("verifies a stored receipt against the venue's log now, and refuses an altered one", async () => {
@@ -156,6 +176,7 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(await failure("order", "place", "--side", "sell", "--quantity", "1", "--price", "1", "--anchor", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("order", "place", "--side", "sell", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("order", "cancel", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("book", "--levels", "0")).toEqual({ exit: 2, code: "USAGE" });
     expect(await logSize()).toBe(before);
 
     expect(await failure("order", "place", "--side", "sell", "--quantity", "100", "--price", "1")).toEqual({ exit: 1, code: "REJECTED", reason: "INSUFFICIENT_FUNDS" });

@@ -9,7 +9,7 @@ import type { ComplianceFacts } from "../../../client/protocol/compliance.js";
 import type { Signer, Verifier } from "../../../client/protocol/signing.js";
 import type { Address, Eip712Domain } from "../../../client/protocol/types.js";
 import { TradingError } from "../../../client/protocol/trading/errors.js";
-import { DEFAULT_BOOK_LIMITS } from "../../../client/protocol/trading/book.js";
+import { DEFAULT_BOOK_LIMITS, type PriceLevel } from "../../../client/protocol/trading/book.js";
 import { EMPTY_COMPACT_TREE, appendLeaf, compactRoot, type CompactTree } from "../../../client/protocol/trading/compact-tree.js";
 import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry, type VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { consistencyProof, inclusionProof, rootOf } from "../../../client/protocol/trading/merkle.js";
@@ -60,10 +60,10 @@ export interface DeskOptions {
   readonly metrics: NodeMetrics;
 }
 
-type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" }>;
+type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" }>;
 /** Refusals at a bound of the desk (ORDER_RATE_LIMITED is counted where it is taken). */
 const BOUND_CODES: ReadonlySet<string> = new Set(["TOO_MANY_ORDERS", "BOOK_FULL"]);
-const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint"]);
+const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth"]);
 
 const fillJson = (fill: FillEntry) => ({
   sequence: fill.sequence.toString(),
@@ -196,11 +196,29 @@ export class TradingDesk {
         const proof = consistencyProof(this.leaves, indexOf(message.first), second);
         return this.proofMessage(message.id, proof, second);
       }
+      case "book_depth":
+        return this.depthMessage(message.id, message.security, message.cash, message.levels ?? 20);
       case "log_checkpoint": {
         const { checkpoint, signature } = this.checkpoint();
         return { v: PROTOCOL_VERSION, type: "log_checkpoint", id: message.id, checkpoint: { size: checkpoint.size.toString(), root: checkpoint.root, time: checkpoint.time.toString() }, signature };
       }
     }
+  }
+
+  /** The resting quantity per price level, best first, of orders not expired by now. */
+  private depthMessage(id: string, security: Address, cash: Address, levels: number): NodeMessage {
+    const book = this.books.bookOf(security, cash);
+    if (book === undefined) throw new TradingError("WRONG_MARKET", `this venue has no book of ${security} against ${cash}`);
+    const now = this.options.now();
+    const depth = (side: readonly PriceLevel[]) =>
+      side
+        .map((level) => {
+          const live = level.orders.filter((o) => o.expiresAt === 0n || o.expiresAt > now);
+          return { price: level.price.toString(), quantity: live.reduce((sum, o) => sum + o.remaining, 0n).toString(), orders: live.length };
+        })
+        .filter((level) => level.orders > 0)
+        .slice(0, levels);
+    return { v: PROTOCOL_VERSION, type: "book_depth", id, lotSize: book.market.lotSize.toString(), time: now.toString(), bids: depth(book.bids), asks: depth(book.asks) };
   }
 
   private proofMessage(id: string, proof: readonly Uint8Array[], size: number): NodeMessage {
