@@ -22,7 +22,7 @@ import { CliError, EXIT, describeError } from "./errors.js";
 import { Output } from "./output.js";
 import { withSession, type Session } from "./session.js";
 import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
-import { bookCommand, orderCancelCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
+import { bookCommand, fillsCommand, orderCancelCommand, orderListCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
 import { watchCommand } from "./watch.js";
 
 const jsonRequested = process.argv.includes("--json");
@@ -232,6 +232,19 @@ order
   .argument("<order>", "the order hash `order place` printed")
   .addOption(anchorOption())
   .action(async (orderHash: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderCancelCommand(s, o, orderHash, options))));
+
+order
+  .command("list")
+  .description("your resting orders at the venue with their open quantity")
+  .addOption(anchorOption())
+  .action(async (options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderListCommand(s, o, options))));
+
+program
+  .command("fills")
+  .description("your fills at the venue, oldest first (matched, not yet settled in the channels)")
+  .option("--limit <n>", "the latest n fills (1–1000, default 100)")
+  .addOption(anchorOption())
+  .action(async (options: TradingOptions & { limit?: string }, command: Command) => done(await session(command, true, (s, o) => fillsCommand(s, o, options))));
 
 program
   .command("book")

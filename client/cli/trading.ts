@@ -148,9 +148,14 @@ async function fillJson(s: Session, security: Address, cash: Address, fill: Fill
   };
 }
 
+const wholeIn = (name: string, text: string | undefined, max: number): number | undefined => {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,7}$/.test(text) || Number(text) < 1 || Number(text) > max) throw new CliError("USAGE", `${name} must be a whole number from 1 to ${max}, not "${text}"`);
+  return Number(text);
+};
+
 export async function bookCommand(s: Session, output: Output, options: TradingOptions & { levels?: string }): Promise<void> {
-  const levels = options.levels === undefined ? undefined : Number(options.levels);
-  if (levels !== undefined && (!/^\d{1,3}$/.test(options.levels ?? "") || levels < 1 || levels > 100)) throw new CliError("USAGE", `--levels must be a whole number from 1 to 100, not "${options.levels}"`);
+  const levels = wholeIn("--levels", options.levels, 100);
   const anchor = anchorOf(options, s.deployment);
   const { security, cash } = market(s);
   const depth = await s.client.trading(anchor).bookDepth(security, cash, levels);
@@ -166,6 +171,30 @@ export async function bookCommand(s: Session, output: Output, options: TradingOp
     ],
     { lotSize: await s.tokens.json(security, { lotSize: depth.lotSize }), time: depth.time, asks: await Promise.all(depth.asks.map(json)), bids: await Promise.all(depth.bids.map(json)) },
   );
+}
+
+export async function orderListCommand(s: Session, output: Output, options: TradingOptions): Promise<void> {
+  const { security, cash } = market(s);
+  // The answer carries fills too: ask for as few as the node gives.
+  const { orders } = await s.client.trading(anchorOf(options, s.deployment)).myTrading(1);
+  const lines = await Promise.all(
+    orders.map(async (o) => `${o.orderHash}  #${o.sequence} ${o.side} ${await s.tokens.format(security, BigInt(o.remaining))} of ${await s.tokens.format(security, BigInt(o.quantity))} at ${await s.tokens.format(cash, BigInt(o.price))} per lot`),
+  );
+  const json = await Promise.all(
+    orders.map(async (o) => ({ ...o, price: await s.tokens.json(cash, { price: BigInt(o.price) }), amounts: await s.tokens.json(security, { quantity: BigInt(o.quantity), remaining: BigInt(o.remaining) }) })),
+  );
+  output.result(lines.length === 0 ? ["no resting orders (the venue cancels them when their session disconnects)"] : lines, { orders: json });
+}
+
+export async function fillsCommand(s: Session, output: Output, options: TradingOptions & { limit?: string }): Promise<void> {
+  const limit = wholeIn("--limit", options.limit, 1_000);
+  const { security, cash } = market(s);
+  const { fills } = await s.client.trading(anchorOf(options, s.deployment)).myTrading(limit);
+  const lines = await Promise.all(
+    fills.map(async (f) => `fill #${f.sequence}: ${f.side === "buy" ? "bought" : "sold"} ${await s.tokens.format(security, BigInt(f.quantity))} at ${await s.tokens.format(cash, BigInt(f.price))} per lot as ${f.role} (${f.state === "matched" ? "matched, not yet settled in the channels" : "settled"})`),
+  );
+  const json = await Promise.all(fills.map(async (f) => ({ ...f, quantity: await s.tokens.json(security, { quantity: BigInt(f.quantity) }), price: await s.tokens.json(cash, { price: BigInt(f.price) }) })));
+  output.result(lines.length === 0 ? ["no fills"] : lines, { fills: json });
 }
 
 export async function orderCancelCommand(s: Session, output: Output, orderSpec: string, options: TradingOptions): Promise<void> {

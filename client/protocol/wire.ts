@@ -158,6 +158,8 @@ const inclusionRequestSchema = z.strictObject({ v: version, type: z.literal("log
 const consistencyRequestSchema = z.strictObject({ v: version, type: z.literal("log_consistency"), id: requestId, first: decimal, second: decimal.optional() });
 const checkpointRequestSchema = z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId });
 /** The resting quantity per price level of a market's book, best `levels` (default 20, at most 100) of each side. */
+/** The investor's own resting orders and its latest `limit` (default 100, at most 1,000) unsettled fills. */
+const myTradingRequestSchema = z.strictObject({ v: version, type: z.literal("my_trading"), id: requestId, limit: z.number().int().min(1).max(1_000).optional() });
 const bookDepthRequestSchema = z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, security: address, cash: address, levels: z.number().int().min(1).max(100).optional() });
 
 const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
@@ -182,6 +184,7 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   consistencyRequestSchema,
   checkpointRequestSchema,
   bookDepthRequestSchema,
+  myTradingRequestSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
@@ -220,6 +223,14 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   z.strictObject({ v: version, type: z.literal("log_proof"), id: requestId, proof: z.array(bytes32).max(64), size: decimal, root: bytes32 }),
   z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId.optional(), checkpoint: checkpointJsonSchema, signature }),
   /** A book's depth now: per price level (best first) the resting quantity and number of orders; expired orders left out. */
+  /** The investor's resting orders (open quantity) and unsettled fills (its side and role in each), oldest first. */
+  z.strictObject({
+    v: version,
+    type: z.literal("my_trading"),
+    id: requestId,
+    orders: z.array(z.strictObject({ sequence: decimal, orderHash: bytes32, side: z.enum(["buy", "sell"]), price: decimal, quantity: decimal, remaining: decimal, expiresAt: decimal })).max(10_000),
+    fills: z.array(fillJsonSchema.extend({ side: z.enum(["buy", "sell"]), role: z.enum(["maker", "taker"]) })).max(1_000),
+  }),
   z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, lotSize: decimal, time: decimal, bids: z.array(depthLevelSchema).max(100), asks: z.array(depthLevelSchema).max(100) }),
 ]);
 

@@ -71,6 +71,8 @@ export interface BookDepth {
   readonly asks: readonly DepthLevel[];
 }
 
+export type MyTrading = Pick<Answer<"my_trading">, "orders" | "fills">;
+
 /** The order to place; investor, nonce and clientOrderId are filled in unless given. */
 export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | "expiresAt"> & Partial<Pick<Order, "nonce" | "clientOrderId" | "expiresAt">>;
 
@@ -135,6 +137,12 @@ export class TradingClient {
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "book_depth", id: this.link.newId(), security, cash, ...(levels === undefined ? {} : { levels }) }, "book_depth");
     const side = (list: typeof answer.bids) => list.map((l) => ({ price: BigInt(l.price), quantity: BigInt(l.quantity), orders: l.orders }));
     return { lotSize: BigInt(answer.lotSize), time: BigInt(answer.time), bids: side(answer.bids), asks: side(answer.asks) };
+  }
+
+  /** Our resting orders at the venue now and our latest `limit` fills there (matched, not yet settled). */
+  async myTrading(limit?: number): Promise<MyTrading> {
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "my_trading", id: this.link.newId(), ...(limit === undefined ? {} : { limit }) }, "my_trading");
+    return { orders: answer.orders, fills: answer.fills };
   }
 
   private nextNonce(): bigint {

@@ -141,6 +141,22 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(book.asks).toEqual([]);
     expect(book.bids).toEqual([level(105n, 2n), level(104n, 1n)]);
     expect((await okJson<Depth>("book", "--levels", "1")).bids).toEqual([level(105n, 2n)]);
+    // Alice's fill as taker; Bob's (through the SDK) as maker, with his orders still resting.
+    type Fills = { fills: { sequence: string; side: string; role: string; state: string; quantity: { quantityUnits: string }; price: { priceUnits: string } }[] };
+    const fill = (side: string, role: string) =>
+      expect.objectContaining({ side, role, state: "matched", quantity: expect.objectContaining({ quantityUnits: SECURITY_UNIT.toString() }), price: expect.objectContaining({ priceUnits: (105n * CASH_UNIT).toString() }) });
+    expect((await okJson<Fills>("fills")).fills).toEqual([fill("sell", "taker")]);
+    expect((await cli(alice.privateKey, "fills")).stdout).toMatch(/^fill #\d+: sold 1 \S+ at 105 \S+ per lot as taker \(matched, not yet settled in the channels\)\n$/);
+    const bobs = await bobTrading.myTrading();
+    expect(bobs.fills).toEqual([expect.objectContaining({ side: "buy", role: "maker", quantity: SECURITY_UNIT.toString() })]);
+    expect(bobs.orders.map((o) => [o.price, o.remaining])).toEqual([
+      [(105n * CASH_UNIT).toString(), (2n * SECURITY_UNIT).toString()],
+      [(104n * CASH_UNIT).toString(), SECURITY_UNIT.toString()],
+    ]);
+    // Alice's CLI orders were all cancelled when their processes disconnected.
+    expect((await okJson<{ orders: unknown[] }>("order", "list")).orders).toEqual([]);
+    expect((await cli(alice.privateKey, "order", "list")).stdout).toContain("no resting orders");
+
     const human = await cli(alice.privateKey, "book");
     expect(human.stdout).toMatch(/asks \(sell orders\), best first:\n {2}none\nbids \(buy orders\), best first:\n {2}105 \S+ per 1 \S+: 2 \S+ \(1 order\)\n {2}104 /);
   });
@@ -177,6 +193,7 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(await failure("order", "place", "--side", "sell", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("order", "cancel", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("book", "--levels", "0")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("fills", "--limit", "1001")).toEqual({ exit: 2, code: "USAGE" });
     expect(await logSize()).toBe(before);
 
     expect(await failure("order", "place", "--side", "sell", "--quantity", "100", "--price", "1")).toEqual({ exit: 1, code: "REJECTED", reason: "INSUFFICIENT_FUNDS" });

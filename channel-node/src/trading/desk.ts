@@ -13,7 +13,7 @@ import { DEFAULT_BOOK_LIMITS, type PriceLevel } from "../../../client/protocol/t
 import { EMPTY_COMPACT_TREE, appendLeaf, compactRoot, type CompactTree } from "../../../client/protocol/trading/compact-tree.js";
 import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry, type VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { consistencyProof, inclusionProof, rootOf } from "../../../client/protocol/trading/merkle.js";
-import { verifySignedCancel, type Market, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
+import { orderHashOf, verifySignedCancel, type Market, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
 import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../../../client/protocol/trading/receipt.js";
 import { TokenBucket } from "../rate-limit.js";
 import type { NodeMetrics } from "../metrics.js";
@@ -60,10 +60,10 @@ export interface DeskOptions {
   readonly metrics: NodeMetrics;
 }
 
-type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" }>;
+type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" | "my_trading" }>;
 /** Refusals at a bound of the desk (ORDER_RATE_LIMITED is counted where it is taken). */
 const BOUND_CODES: ReadonlySet<string> = new Set(["TOO_MANY_ORDERS", "BOOK_FULL"]);
-const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth"]);
+const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth", "my_trading"]);
 
 const fillJson = (fill: FillEntry) => ({
   sequence: fill.sequence.toString(),
@@ -196,6 +196,8 @@ export class TradingDesk {
         const proof = consistencyProof(this.leaves, indexOf(message.first), second);
         return this.proofMessage(message.id, proof, second);
       }
+      case "my_trading":
+        return this.myTradingMessage(message.id, investor, message.limit ?? 100);
       case "book_depth":
         return this.depthMessage(message.id, message.security, message.cash, message.levels ?? 20);
       case "log_checkpoint": {
@@ -203,6 +205,33 @@ export class TradingDesk {
         return { v: PROTOCOL_VERSION, type: "log_checkpoint", id: message.id, checkpoint: { size: checkpoint.size.toString(), root: checkpoint.root, time: checkpoint.time.toString() }, signature };
       }
     }
+  }
+
+  /** The investor's resting orders not expired by now, and its latest `limit` unsettled fills. */
+  private myTradingMessage(id: string, investor: Address, limit: number): NodeMessage {
+    const orders = this.books
+      .restingOf(investor, this.options.now())
+      .sort((a, b) => (a.entry.sequence < b.entry.sequence ? -1 : 1))
+      .map(({ entry, remaining }) => {
+        const order = entry.signed.order;
+        return {
+          sequence: entry.sequence.toString(),
+          orderHash: orderHashOf(order, this.options.domain),
+          side: order.side,
+          price: order.price.toString(),
+          quantity: order.quantity.toString(),
+          remaining: remaining.toString(),
+          expiresAt: order.expiresAt.toString(),
+        };
+      });
+    const fills = [];
+    for (const fill of this.books.unsettled) {
+      const maker = this.books.orderBySequence(fill.makerSequence)!.signed.order;
+      const taker = this.books.orderBySequence(fill.takerSequence)!.signed.order;
+      if (maker.investor === investor) fills.push({ ...fillJson(fill), side: maker.side, role: "maker" as const });
+      if (taker.investor === investor) fills.push({ ...fillJson(fill), side: taker.side, role: "taker" as const });
+    }
+    return { v: PROTOCOL_VERSION, type: "my_trading", id, orders, fills: fills.slice(-limit) };
   }
 
   /** The resting quantity per price level, best first, of orders not expired by now. */
