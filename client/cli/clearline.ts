@@ -22,7 +22,7 @@ import { CliError, EXIT, describeError } from "./errors.js";
 import { Output } from "./output.js";
 import { withSession, type Session } from "./session.js";
 import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
-import { bookCommand, fillsCommand, orderCancelCommand, orderListCommand, orderPlaceCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
+import { bookCommand, fillsCommand, orderCancelCommand, orderListCommand, orderPlaceCommand, receiptsAuditCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
 import { watchCommand } from "./watch.js";
 
 const jsonRequested = process.argv.includes("--json");
@@ -91,7 +91,7 @@ async function run(command: Command, work: (settings: Settings, output: Output) 
 }
 
 /** A command that runs over a Session; `node`: it needs the venue's node. */
-function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<void>, check?: () => void): Promise<number> {
+function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<number | void>, check?: () => void): Promise<number> {
   return run(command, (settings, output) => {
     check?.();
     return withSession(settings, output, { node }, (s) => work(s, output));
@@ -253,9 +253,16 @@ program
   .addOption(anchorOption())
   .action(async (options: TradingOptions & { levels?: string }, command: Command) => done(await session(command, true, (s, o) => bookCommand(s, o, options))));
 
-program
-  .command("receipts")
-  .description("the venue's receipts kept in your data dir")
+const receipts = program.command("receipts").description("the venue's receipts kept in your data dir, and its order log");
+
+receipts
+  .command("audit")
+  .description("fetch the venue's whole order log, check it against its signed checkpoint, and report every price–time priority violation (exit 1 if any)")
+  .option("--max-entries <n>", "refuse a log longer than this (default 100000)")
+  .addOption(anchorOption())
+  .action(async (options: TradingOptions & { maxEntries?: string }, command: Command) => done(await session(command, true, (s, o) => receiptsAuditCommand(s, o, options))));
+
+receipts
   .command("verify")
   .description("check a receipt: the venue's signature, its inclusion in the log it names, and that the venue's log now extends that log")
   .argument("<receipt>", "a receipt file, or the sequence number of a receipt in your data dir")

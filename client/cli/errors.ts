@@ -34,6 +34,8 @@ export const CLI_ERROR_CODES = [
   "BAD_RECEIPT",
   /** The venue's log does not hold a receipt's entry, or its log now does not extend the receipt's. */
   "NOT_IN_LOG",
+  /** The venue's order log has more entries than `receipts audit --max-entries` allows. */
+  "LOG_TOO_LARGE",
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 

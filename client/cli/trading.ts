@@ -7,7 +7,8 @@ import { encodeBytes32String, getAddress, isAddress } from "ethers";
 import type { Address, Bytes32 } from "../protocol/index.js";
 import { ordersDomainOf, type Side } from "../protocol/trading/index.js";
 import type { DepthLevel, FillView, TradingClient } from "../sdk/trading.js";
-import { CliError } from "./errors.js";
+import { auditLog } from "./audit.js";
+import { CliError, EXIT } from "./errors.js";
 import type { Output } from "./output.js";
 import { findOrderReceipt, loadReceipt, saveReceipt, verifyStoredReceipt } from "./receipts.js";
 import type { Session } from "./session.js";
@@ -236,4 +237,23 @@ export async function receiptsVerifyCommand(s: Session, output: Output, spec: st
       verified: true,
     },
   );
+}
+
+/** Exit code 1 when the log holds a violation. */
+export async function receiptsAuditCommand(s: Session, output: Output, options: TradingOptions & { maxEntries?: string }): Promise<number> {
+  const maxEntries = wholeIn("--max-entries", options.maxEntries, 10_000_000) ?? 100_000;
+  const { security, cash } = market(s);
+  const trading = s.client.trading(anchorOf(options, s.deployment));
+  const { lotSize } = await trading.bookDepth(security, cash, 1);
+  const audit = await auditLog(trading, { security, cash, lotSize }, maxEntries);
+  const kinds = audit.violations.map((v) => `  ${v.kind} at entry ${v.sequence}: taker #${v.takerSequence}${v.makerSequence === null ? "" : `, maker #${v.makerSequence}`}${v.overtakenSequence === null ? "" : `, should have traded first: #${v.overtakenSequence}`}`);
+  output.result(
+    [
+      `the venue's log of ${audit.size} entries matches its signed checkpoint (root ${audit.root}); ${audit.entries} are of this book`,
+      audit.violations.length === 0 ? "no price–time priority violation" : `${audit.violations.length} price–time priority violation${audit.violations.length === 1 ? "" : "s"}:`,
+      ...kinds,
+    ],
+    { size: audit.size, root: audit.root, entries: audit.entries, violations: audit.violations },
+  );
+  return audit.violations.length > 0 ? EXIT.FAILED : EXIT.OK;
 }

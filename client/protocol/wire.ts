@@ -160,6 +160,8 @@ const checkpointRequestSchema = z.strictObject({ v: version, type: z.literal("lo
 /** The resting quantity per price level of a market's book, best `levels` (default 20, at most 100) of each side. */
 /** The investor's own resting orders and its latest `limit` (default 100, at most 1,000) unsettled fills. */
 const myTradingRequestSchema = z.strictObject({ v: version, type: z.literal("my_trading"), id: requestId, limit: z.number().int().min(1).max(1_000).optional() });
+/** At most `count` (default and most 1,000) entries of the log from sequence number `from`, in their canonical encoding. */
+const logEntriesRequestSchema = z.strictObject({ v: version, type: z.literal("log_entries"), id: requestId, from: decimal, count: z.number().int().min(1).max(1_000).optional() });
 const bookDepthRequestSchema = z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, security: address, cash: address, levels: z.number().int().min(1).max(100).optional() });
 
 const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
@@ -185,6 +187,7 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   checkpointRequestSchema,
   bookDepthRequestSchema,
   myTradingRequestSchema,
+  logEntriesRequestSchema,
 ]);
 
 export type ClientMessage = z.output<typeof clientMessageSchema>;
@@ -223,6 +226,8 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   z.strictObject({ v: version, type: z.literal("log_proof"), id: requestId, proof: z.array(bytes32).max(64), size: decimal, root: bytes32 }),
   z.strictObject({ v: version, type: z.literal("log_checkpoint"), id: requestId.optional(), checkpoint: checkpointJsonSchema, signature }),
   /** A book's depth now: per price level (best first) the resting quantity and number of orders; expired orders left out. */
+  /** Entries `from`, `from + 1`, … of the log, each its canonical bytes (docs/trading.md, "Log entries"). */
+  z.strictObject({ v: version, type: z.literal("log_entries"), id: requestId, from: decimal, entries: z.array(z.string().regex(/^0x([0-9a-f]{2}){1,4096}$/)).max(1_000) }),
   /** The investor's resting orders (open quantity) and unsettled fills (its side and role in each), oldest first. */
   z.strictObject({
     v: version,

@@ -145,6 +145,13 @@ export class TradingClient {
     return { orders: answer.orders, fills: answer.fills };
   }
 
+  /** The canonical bytes of at most `count` log entries from sequence number `from` (the node gives at most 1,000). */
+  async logEntries(from: bigint, count?: number): Promise<Uint8Array[]> {
+    const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_entries", id: this.link.newId(), from: from.toString(), ...(count === undefined ? {} : { count }) }, "log_entries");
+    if (answer.from !== from.toString()) throw new ClientError("NODE_MISBEHAVED", `asked for log entries from ${from}, the node answered from ${answer.from}`);
+    return answer.entries.map((h) => hexToBytes(h.slice(2)));
+  }
+
   private nextNonce(): bigint {
     // Above every nonce this client used, and above earlier runs' (milliseconds × 1000).
     const fromClock = BigInt(Date.now()) * 1000n;

@@ -180,6 +180,15 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(await failure("receipts", "verify", "999")).toEqual({ exit: 2, code: "UNKNOWN_RECEIPT" });
   });
 
+  it("audits the venue's whole log against its checkpoint: no priority violation", async () => {
+    const audit = await okJson<{ size: string; entries: number; violations: unknown[] }>("receipts", "audit");
+    expect(BigInt(audit.size)).toBe(await logSize());
+    expect(audit.entries).toBe(Number(audit.size));
+    expect(audit.violations).toEqual([]);
+    expect((await cli(alice.privateKey, "receipts", "audit")).stdout).toContain("no price–time priority violation");
+    expect(await failure("receipts", "audit", "--max-entries", "1")).toEqual({ exit: 1, code: "LOG_TOO_LARGE" });
+  });
+
   it("bad input is a typed error with exit 2 and logs nothing; a venue's refusal exits 1", async () => {
     const before = await logSize();
     expect(await failure("order", "place", "--side", "hold", "--quantity", "1", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
@@ -194,6 +203,7 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(await failure("order", "cancel", "0x1234")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("book", "--levels", "0")).toEqual({ exit: 2, code: "USAGE" });
     expect(await failure("fills", "--limit", "1001")).toEqual({ exit: 2, code: "USAGE" });
+    expect(await failure("receipts", "audit", "--max-entries", "x")).toEqual({ exit: 2, code: "USAGE" });
     expect(await logSize()).toBe(before);
 
     expect(await failure("order", "place", "--side", "sell", "--quantity", "100", "--price", "1")).toEqual({ exit: 1, code: "REJECTED", reason: "INSUFFICIENT_FUNDS" });

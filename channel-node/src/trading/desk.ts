@@ -60,10 +60,10 @@ export interface DeskOptions {
   readonly metrics: NodeMetrics;
 }
 
-type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" | "my_trading" }>;
+type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" | "my_trading" | "log_entries" }>;
 /** Refusals at a bound of the desk (ORDER_RATE_LIMITED is counted where it is taken). */
 const BOUND_CODES: ReadonlySet<string> = new Set(["TOO_MANY_ORDERS", "BOOK_FULL"]);
-const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth", "my_trading"]);
+const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth", "my_trading", "log_entries"]);
 
 const fillJson = (fill: FillEntry) => ({
   sequence: fill.sequence.toString(),
@@ -195,6 +195,13 @@ export class TradingDesk {
         const second = message.second === undefined ? this.leaves.length : indexOf(message.second);
         const proof = consistencyProof(this.leaves, indexOf(message.first), second);
         return this.proofMessage(message.id, proof, second);
+      }
+      case "log_entries": {
+        const from = BigInt(message.from);
+        const size = BigInt(this.leaves.length);
+        const count = from >= size ? 0 : Number(size - from < 1_000n ? size - from : 1_000n);
+        const entries = count === 0 ? [] : await this.options.store.segment(from, Math.min(count, message.count ?? 1_000));
+        return { v: PROTOCOL_VERSION, type: "log_entries", id: message.id, from: message.from, entries: entries.map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`) };
       }
       case "my_trading":
         return this.myTradingMessage(message.id, investor, message.limit ?? 100);

@@ -8,6 +8,8 @@ import { decodeEntry, encodeEntry, type LogEntry } from "../../../client/protoco
 export interface OrderLogStore {
   /** Every entry, by sequence number from 0. */
   entries(): Promise<LogEntry[]>;
+  /** At most `count` entries' canonical bytes from sequence number `from` on. */
+  segment(from: bigint, count: number): Promise<Uint8Array[]>;
   /** Appends entries durably (synced) and in one write: all or none. */
   append(entries: readonly LogEntry[]): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +36,12 @@ export class LevelOrderLog implements OrderLogStore {
       entries.push(entry);
     }
     return entries;
+  }
+
+  async segment(from: bigint, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for await (const value of this.db.values({ gte: keyOf(from), limit: count })) out.push(new Uint8Array(Buffer.from(value, "hex")));
+    return out;
   }
 
   async append(entries: readonly LogEntry[]): Promise<void> {
