@@ -189,6 +189,22 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(await failure("receipts", "audit", "--max-entries", "1")).toEqual({ exit: 1, code: "LOG_TOO_LARGE" });
   });
 
+  it("cancels a resting order the investor placed through the SDK (whose session the CLI's replaces)", async () => {
+    const other = await openClient({ nodeUrl: node!.url, privateKey: alice.privateKey, rpcUrl: stack.chain.url, adjudicator: stack.addresses.adjudicator, dataDir: join(dir, "alice-sdk") });
+    try {
+      await other.client.connect();
+      const resting = await other.client.trading(stack.addresses.orderLogAnchor).placeOrder({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT, side: "sell", quantity: SECURITY_UNIT, price: 200n * CASH_UNIT, timeInForce: "GTC" });
+      const cancelled = await okJson<{ orderHash: string; inclusionChecked: boolean }>("order", "cancel", resting.orderHash);
+      expect(cancelled).toMatchObject({ orderHash: resting.orderHash, inclusionChecked: false });
+      expect(await failure("order", "cancel", resting.orderHash)).toEqual({ exit: 1, code: "REJECTED", reason: "NOT_RESTING" });
+
+      // One session per investor at the venue: the CLI's replaced the SDK's, which is closed.
+      expect(other.client.connected).toBe(false);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("bad input is a typed error with exit 2 and logs nothing; a venue's refusal exits 1", async () => {
     const before = await logSize();
     expect(await failure("order", "place", "--side", "hold", "--quantity", "1", "--price", "1")).toEqual({ exit: 2, code: "USAGE" });
