@@ -187,6 +187,13 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect(audit.violations).toEqual([]);
     expect((await cli(alice.privateKey, "receipts", "audit")).stdout).toContain("no price–time priority violation");
     expect(await failure("receipts", "audit", "--max-entries", "1")).toEqual({ exit: 1, code: "LOG_TOO_LARGE" });
+
+    // The node's bounds on the new requests (through the SDK): pages, the end of the log, a pair without a book.
+    const size = await logSize();
+    expect(await bobTrading.logEntries(1n, 2)).toHaveLength(2);
+    expect(await bobTrading.logEntries(size - 1n)).toHaveLength(1);
+    expect(await bobTrading.logEntries(size)).toEqual([]);
+    await expect(bobTrading.bookDepth(stack.addresses.cash, stack.addresses.token)).rejects.toMatchObject({ code: "REJECTED", rejection: { code: "WRONG_MARKET" } });
   });
 
   it("cancels a resting order the investor placed through the SDK (whose session the CLI's replaces)", async () => {
