@@ -9,7 +9,6 @@
 // receiver's SDK claims its lock with the secret, which lets the venue claim the payer's.
 import { randomBytes } from "node:crypto";
 import { hexlify } from "ethers";
-import WebSocket from "ws";
 import {
   applyUpdate,
   baseAfterVoid,
@@ -17,7 +16,6 @@ import {
   channelOf,
   checkTransition,
   genesisState,
-  hashlockOf,
   paramsToJson,
   rejectionOf,
   checkStateBounds,
@@ -43,7 +41,6 @@ import {
 } from "../protocol/index.js";
 import {
   PROTOCOL_VERSION,
-  parseNodeMessage,
   rejectedMessage,
   type ChannelView,
   type NodeMessageParsed,
@@ -51,55 +48,25 @@ import {
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
 import { ChainError, toChainError } from "../chain/errors.js";
 import { decodeAdjudicatorLog, eventIdOf } from "../chain/watcher.js";
-import type { ChannelRecord, ChannelStore, HistoryEntry, UpdateSummary } from "../store/store.js";
+import type { ChannelRecord, ChannelStore, HistoryEntry } from "../store/store.js";
 import { summarize } from "../store/summary.js";
 import { loginDigest } from "../protocol/session.js";
 import { ordersDomainOf } from "../protocol/trading/order.js";
-import { TradingClient, type FillView } from "./trading.js";
+import { TradingClient } from "./trading.js";
+import { ClientError, isClientError, rejectionError } from "./errors.js";
+import { Connection } from "./connection.js";
+import { InvoiceBook, type Invoice, type InvoiceLimits } from "./invoices.js";
+import type { ClientEvent } from "./events.js";
+import { backed, type Balance } from "./balances.js";
+import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
 
-export const CLIENT_ERROR_CODES = [
-  /** The venue refused a proposal; `rejection` says why (for compliance: the ERC-1404 rule). */
-  "REJECTED",
-  "NOT_CONNECTED",
-  "TIMEOUT",
-  "UNKNOWN_CHANNEL",
-  /** The node speaks for another chain or adjudicator than the client's. */
-  "WRONG_CHAIN",
-  /** The operation needs a chain connection the client was not given. */
-  "NO_CHAIN",
-  /** The node sent something the client cannot accept. */
-  "NODE_MISBEHAVED",
-  "CHANNEL_NOT_READY",
-  /** An argument the client refuses before anything is signed. */
-  "INVALID_ARGUMENT",
-  /** As many unpaid invoices are pending as `invoices.maxPending` allows (a requester gets `rejected` with this code). */
-  "TOO_MANY_INVOICES",
-] as const;
+export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode, type Rejection } from "./errors.js";
+export { DEFAULT_INVOICE_LIMITS, type Invoice, type InvoiceLimits } from "./invoices.js";
+export type { ClientEvent } from "./events.js";
+export type { Balance } from "./balances.js";
 
 /** Longest payment reference kept in the history. */
 export const MAX_MEMO_LENGTH = 256;
-export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
-
-export interface Rejection {
-  readonly code: string;
-  readonly message: string;
-  readonly restriction?: { readonly code: number; readonly rule: string; readonly message: string };
-}
-
-export class ClientError extends Error {
-  override readonly name = "ClientError";
-  constructor(
-    readonly code: ClientErrorCode,
-    message: string,
-    readonly rejection?: Rejection,
-  ) {
-    super(message);
-  }
-}
-
-export function isClientError(error: unknown, code?: ClientErrorCode): error is ClientError {
-  return error instanceof ClientError && (code === undefined || error.code === code);
-}
 
 export interface ClientOptions {
   /** ws:// URL of the venue's node. */
@@ -121,44 +88,10 @@ export interface ClientOptions {
   readonly onEvent?: (event: ClientEvent) => void;
 }
 
-/** What a payer needs to pay the receiver `to` through the venue: `amount` of `token` under `hashlock`. */
-export interface Invoice {
-  readonly hashlock: Bytes32;
-  readonly token: Address;
-  readonly amount: bigint;
-  readonly to: Address;
-}
-
-/**
- * Anyone may ask us, through the venue, for an invoice, and each stores a secret: the unpaid ones are
- * bounded. An invoice is pending until a lock under its hashlock arrives or it expires; expired ones
- * are deleted from the store (with their secret) before each new invoice and on every (re)connect.
- */
-export interface InvoiceLimits {
-  /** At most this many unpaid invoices; beyond it a new one is TOO_MANY_INVOICES. */
-  readonly maxPending: number;
-  /** An unpaid invoice expires this long after it was issued (ms). */
-  readonly ttlMs: number;
-}
-
-export const DEFAULT_INVOICE_LIMITS: InvoiceLimits = { maxPending: 1_000, ttlMs: 3_600_000 };
 
 /** A routed payment's lock expires this many of the payer's challenge periods ahead (at most MAX_LOCK_DURATION). */
 export const ROUTED_LOCK_PERIODS = 3n;
 
-export type ClientEvent =
-  | { readonly type: "connected" }
-  | { readonly type: "disconnected" }
-  | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
-  | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string }
-  /** Claiming a venue lock with our invoice's secret failed; it is retried after the next (re)connect. */
-  | { readonly type: "claimFailed"; readonly channelId: Bytes32; readonly error: Error }
-  /** An invoice request was refused (the venue's requester got `rejected` with `code`). */
-  | { readonly type: "invoiceRefused"; readonly code: "TOO_MANY_INVOICES"; readonly from: Address }
-  /** A channel whose open failed on chain (or never mined) was removed from the store. */
-  | { readonly type: "abandoned"; readonly channelId: Bytes32 }
-  /** Our resting order `orderSequence` traded (a fill logged by the venue; `fill.state` says whether it is settled). */
-  | { readonly type: "orderFilled"; readonly orderSequence: bigint; readonly fill: FillView };
 
 /** What `pruneChannels` did with each channel the chain does not know yet. */
 export interface PruneResult {
@@ -167,23 +100,6 @@ export interface PruneResult {
   readonly kept: readonly { readonly channelId: Bytes32; readonly reason: string }[];
 }
 
-/** One asset of a channel: what each side holds by the latest agreed state, never negative. */
-export interface Balance {
-  readonly asset: Address;
-  readonly venue: bigint;
-  readonly me: bigint;
-  /**
-   * How much less the chain holds than the agreed state assigns (0 normally). Above 0 the chain does
-   * not back the state — e.g. a store of another chain, or deposits not yet visible — and the
-   * balances are shown as what the chain could pay at most (never negative).
-   */
-  readonly shortfall: bigint;
-}
-
-interface Waiting {
-  resolve(message: NodeMessageParsed): void;
-  reject(error: Error): void;
-}
 
 interface Live {
   channel: Channel;
@@ -192,34 +108,29 @@ interface Live {
   outstanding: string | undefined;
 }
 
-const ME = 1;
-const VENUE = 0;
-
 export class ClearlineClient {
-  private socket: WebSocket | undefined;
-  private readonly waiting = new Map<string, Waiting>();
+  private readonly connection: Connection;
   private readonly live = new Map<Bytes32, Live>();
   /** The node's last report of each channel: status and confirmed deposits. */
   private readonly reports = new Map<Bytes32, ChannelView>();
-  private nextId = 1;
   /** The venue's address, learnt from the node's challenge. */
   private venue: Address | undefined;
-  private closedByUser = false;
-  private connectedOnce: ((error?: Error) => void) | undefined;
   private readonly listeners = new Set<(report: ChannelView) => void>();
   /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
   private readonly agreedListeners = new Set<(channelId: Bytes32, update: Update) => void>();
-  private readonly invoiceLimits: InvoiceLimits;
-  /** Invoices are issued one at a time, so the bound holds under a burst of requests. */
-  private invoiceQueue: Promise<unknown> = Promise.resolve();
+  private readonly invoiceBook: InvoiceBook;
   /** Channels whose openChannel is in progress: never pruned. */
   private readonly opening = new Set<Bytes32>();
 
   constructor(private readonly options: ClientOptions) {
-    this.invoiceLimits = { ...DEFAULT_INVOICE_LIMITS, ...options.invoices };
-    const { maxPending, ttlMs } = this.invoiceLimits;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 0) throw new ClientError("INVALID_ARGUMENT", `invoices.maxPending must be a non-negative integer, not ${maxPending}`);
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new ClientError("INVALID_ARGUMENT", `invoices.ttlMs must be a positive integer (ms), not ${ttlMs}`);
+    this.invoiceBook = new InvoiceBook(options.store, options.signer.address, options.invoices);
+    this.connection = new Connection({
+      nodeUrl: options.nodeUrl,
+      ...(options.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: options.responseTimeoutMs }),
+      ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
+      ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+      onMessage: (message) => this.onMessage(message),
+    });
   }
 
   get address(): Address {
@@ -227,8 +138,9 @@ export class ClearlineClient {
   }
 
   get connected(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN && this.connectedOnce === undefined;
+    return this.connection.connected;
   }
+
 
   /** Trading at this venue (client/sdk/trading.ts); `anchor` is the venue's OrderLogAnchor. */
   trading(anchor: Address): TradingClient {
@@ -239,8 +151,8 @@ export class ClearlineClient {
         if (this.venue === undefined) throw new ClientError("NOT_CONNECTED", "connect first");
         return this.venue;
       },
-      request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.request(message),
-      newId: () => this.newId(),
+      request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.connection.request(message),
+      newId: () => this.connection.newId(),
     };
     return new TradingClient(link, ordersDomainOf(this.options.deployment.chainId, anchor));
   }
@@ -249,99 +161,14 @@ export class ClearlineClient {
 
   /** Connects, authenticates and resyncs every channel the store knows. */
   async connect(): Promise<void> {
-    this.closedByUser = false;
-    for (const record of await this.options.store.channels()) this.track(record);
-    await new Promise<void>((resolve, reject) => {
-      this.connectedOnce = (error) => (error ? reject(error) : resolve());
-      this.openSocket();
+    await this.connection.connect(async () => {
+      for (const record of await this.options.store.channels()) this.track(record);
     });
   }
 
   /** Closes the connection to the node (channels stay as they are). */
   async disconnect(): Promise<void> {
-    this.closedByUser = true;
-    const socket = this.socket;
-    if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
-    await new Promise<void>((resolve) => {
-      socket.once("close", () => resolve());
-      socket.close();
-    });
-  }
-
-  private openSocket(): void {
-    const socket = new WebSocket(this.options.nodeUrl);
-    this.socket = socket;
-    socket.on("message", (data) => {
-      let message: NodeMessageParsed;
-      try {
-        message = parseNodeMessage(data.toString());
-      } catch (error) {
-        this.fail(new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
-        return;
-      }
-      this.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
-    });
-    socket.on("close", () => {
-      for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
-      this.waiting.clear();
-      if (this.connectedOnce !== undefined) {
-        this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${this.options.nodeUrl}`));
-        this.connectedOnce = undefined;
-      }
-      this.options.onEvent?.({ type: "disconnected" });
-      if (!this.closedByUser && (this.options.reconnect ?? true)) setTimeout(() => this.reconnect(), 500);
-    });
-    socket.on("error", () => undefined); // a close event follows and handles it
-  }
-
-  private reconnect(): void {
-    if (this.closedByUser) return;
-    const connected = new Promise<void>((resolve, reject) => {
-      this.connectedOnce = (error) => (error ? reject(error) : resolve());
-    });
-    connected.then(
-      () => this.options.onEvent?.({ type: "connected" }),
-      () => undefined, // the close handler schedules the next attempt
-    );
-    this.openSocket();
-  }
-
-  private fail(error: Error): void {
-    if (this.connectedOnce !== undefined) {
-      this.connectedOnce(error);
-      this.connectedOnce = undefined;
-      this.socket?.close();
-    }
-  }
-
-  private send(message: object): void {
-    if (this.socket?.readyState !== WebSocket.OPEN) throw new ClientError("NOT_CONNECTED", "not connected to the node");
-    this.socket.send(JSON.stringify(message));
-  }
-
-  private request(message: { readonly id: string; readonly [field: string]: unknown }): Promise<NodeMessageParsed> {
-    const timeoutMs = this.options.responseTimeoutMs ?? 30_000;
-    return new Promise<NodeMessageParsed>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(message.id);
-        reject(new ClientError("TIMEOUT", `the node did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(message.id, {
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      try {
-        this.send(message);
-      } catch (error) {
-        clearTimeout(timer);
-        this.waiting.delete(message.id);
-        reject(error as Error);
-      }
-    });
-  }
-
-  private newId(): string {
-    return `c${this.nextId++}`;
+    await this.connection.disconnect();
   }
 
   private async onMessage(message: NodeMessageParsed): Promise<void> {
@@ -349,21 +176,19 @@ export class ClearlineClient {
       case "challenge": {
         const deployment = { chainId: BigInt(message.chainId), adjudicator: message.adjudicator };
         if (deployment.chainId !== this.options.deployment.chainId || deployment.adjudicator !== this.options.deployment.adjudicator) {
-          this.fail(new ClientError("WRONG_CHAIN", `the node serves chain ${deployment.chainId} / ${deployment.adjudicator}, not ours`));
+          this.connection.fail(new ClientError("WRONG_CHAIN", `the node serves chain ${deployment.chainId} / ${deployment.adjudicator}, not ours`));
           return;
         }
         this.venue = message.venue;
         const signature = this.options.signer.sign(loginDigest({ venue: message.venue, deployment, nonce: message.nonce }));
-        this.send({ v: PROTOCOL_VERSION, type: "auth", address: this.address, signature });
+        this.connection.send({ v: PROTOCOL_VERSION, type: "auth", address: this.address, signature });
         return;
       }
       case "welcome": {
         await this.pruneInvoices();
         const reports = await this.resync();
         for (const report of reports) await this.absorb(report);
-        const done = this.connectedOnce;
-        this.connectedOnce = undefined;
-        done?.();
+        this.connection.established();
         // Locks paid to us under our invoices, left unclaimed by a crash or a lost connection.
         for (const report of reports) this.claimLocks(report.channelId);
         return;
@@ -372,14 +197,14 @@ export class ClearlineClient {
         // Anyone may pay us: the venue checked the compliance of the payment already.
         let invoice: Invoice;
         try {
-          invoice = await this.issueInvoice(message.token, BigInt(message.amount));
+          invoice = await this.invoiceBook.issue(message.token, BigInt(message.amount));
         } catch (error) {
           if (!isClientError(error, "TOO_MANY_INVOICES")) throw error;
-          this.send({ v: PROTOCOL_VERSION, type: "invoice_refused", id: message.id, code: "TOO_MANY_INVOICES", message: error.message });
+          this.connection.send({ v: PROTOCOL_VERSION, type: "invoice_refused", id: message.id, code: "TOO_MANY_INVOICES", message: error.message });
           this.options.onEvent?.({ type: "invoiceRefused", code: "TOO_MANY_INVOICES", from: message.from });
           return;
         }
-        this.send({ v: PROTOCOL_VERSION, type: "invoice", id: message.id, hashlock: invoice.hashlock });
+        this.connection.send({ v: PROTOCOL_VERSION, type: "invoice", id: message.id, hashlock: invoice.hashlock });
         return;
       }
       case "deposits": {
@@ -397,21 +222,8 @@ export class ClearlineClient {
       case "order_filled":
         this.options.onEvent?.({ type: "orderFilled", orderSequence: BigInt(message.orderSequence), fill: message.fill });
         return;
-      case "error":
-        if (message.id !== undefined && this.waiting.has(message.id)) {
-          this.waiting.get(message.id)!.reject(new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message }));
-          this.waiting.delete(message.id);
-          return;
-        }
-        if (this.connectedOnce !== undefined) this.fail(new ClientError("REJECTED", `${message.code}: ${message.message}`));
-        return;
-      default: {
-        const waiting = "id" in message && message.id !== undefined ? this.waiting.get(message.id) : undefined;
-        if (waiting !== undefined) {
-          this.waiting.delete((message as { id: string }).id);
-          waiting.resolve(message);
-        }
-      }
+      default:
+        this.connection.answered(message);
     }
   }
 
@@ -419,8 +231,8 @@ export class ClearlineClient {
   private async resync(): Promise<ChannelView[]> {
     const records = await this.options.store.channels();
     const channels = records.map((r) => ({ channelId: r.channelId, latest: r.latest === null ? null : signedStateToJson(r.latest) }));
-    const id = this.newId();
-    const answer = await this.request({ v: PROTOCOL_VERSION, type: "resync", id, channels });
+    const id = this.connection.newId();
+    const answer = await this.connection.request({ v: PROTOCOL_VERSION, type: "resync", id, channels });
     if (answer.type !== "resynced") throw new ClientError("NODE_MISBEHAVED", `expected resynced, got ${answer.type}`);
     return answer.channels;
   }
@@ -448,7 +260,7 @@ export class ClearlineClient {
       // A venue proposal void at the venue (expired while we were away, or refused): skip its nonce too.
       if (report.voided !== undefined) {
         record = (await this.options.store.channel(report.channelId))!;
-        await this.recordVoid(live, record, record.latest ?? genesisState(live.channel), report.voided);
+        await recordVoid(this.options.store, this.options.verifier, live.channel, record, record.latest ?? genesisState(live.channel), report.voided);
       }
     });
   }
@@ -458,7 +270,7 @@ export class ClearlineClient {
   private async onVenueProposal(message: Extract<NodeMessageParsed, { type: "propose" }>): Promise<void> {
     const live = this.live.get(message.channelId);
     if (live === undefined) {
-      this.send(rejectedMessage(message.id, message.channelId, { code: "UNKNOWN_CHANNEL", message: "the client knows no such channel" }));
+      this.connection.send(rejectedMessage(message.id, message.channelId, { code: "UNKNOWN_CHANNEL", message: "the client knows no such channel" }));
       return;
     }
     // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
@@ -480,29 +292,17 @@ export class ClearlineClient {
         // Paid: the invoice's secret is kept from now on (before the lock is agreed, so a crash in between cannot expire it).
         if (update.kind === "addLock") await this.options.store.invoicePaid(update.lock.hashlock);
         await this.options.store.stateAgreed(message.channelId, agreed, summary);
-        this.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: proposed.state.nonce.toString(), signature });
+        this.connection.send({ v: PROTOCOL_VERSION, type: "accepted", id: message.id, channelId: message.channelId, nonce: proposed.state.nonce.toString(), signature });
         this.options.onEvent?.({ type: "agreed", channelId: message.channelId, nonce: proposed.state.nonce, summary, proposer: "venue" });
         for (const listener of this.agreedListeners) listener(message.channelId, update);
         if (update.kind === "addLock") this.claimLocks(message.channelId);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
         // Durable before the refusal leaves: the venue voids its proposal on it, and so do we.
-        if (refused !== undefined) await this.recordVoid(live, refused.record, refused.latest, refused.proposed);
-        this.send(rejectedMessage(message.id, message.channelId, rejectionOf(error)));
+        if (refused !== undefined) await recordVoid(this.options.store, this.options.verifier, live.channel, refused.record, refused.latest, refused.proposed);
+        this.connection.send(rejectedMessage(message.id, message.channelId, rejectionOf(error)));
       }
     });
-  }
-
-  /**
-   * Records a venue proposal we refuse as void (docs/protocol.md, off-chain protocol 7) when it is
-   * the venue's signed state of the channel's next nonce: the venue voids it on our refusal, so our
-   * next state — or the venue's — skips its nonce. Anything else (a wrong nonce or signature) voids nothing.
-   */
-  private async recordVoid(live: Live, record: ChannelRecord, latest: SignedState, proposed: SignedState): Promise<void> {
-    const next = baseAfterVoid(latest.state, voidedNonceOf(record)).nonce + 1n;
-    const signature = proposed.signatures[VENUE];
-    if (proposed.state.nonce !== next || signature === null || !this.options.verifier.verify(stateDigest(proposed.state, live.channel.domain), signature, live.channel.params.participants[VENUE])) return;
-    await this.options.store.proposalRecorded(record.channelId, { proposer: VENUE, signed: proposed, update: { kind: "refused", movements: [], at: Date.now() }, voided: true });
   }
 
   // ------------------------------------------------------------------ channels
@@ -520,7 +320,7 @@ export class ClearlineClient {
       challengePeriod: options.challengePeriod ?? 3_600n,
       salt: hexlify(randomBytes(32)),
     };
-    const answer = await this.request({ v: PROTOCOL_VERSION, type: "open", id: this.newId(), params: paramsToJson(params) });
+    const answer = await this.connection.request({ v: PROTOCOL_VERSION, type: "open", id: this.connection.newId(), params: paramsToJson(params) });
     if (answer.type !== "opened") throw new ClientError("NODE_MISBEHAVED", `expected opened, got ${answer.type}`);
     const channel = channelOf(params, this.options.deployment);
     if (answer.channel.channelId !== channel.channelId) throw new ClientError("NODE_MISBEHAVED", "the venue answered for another channel");
@@ -614,8 +414,8 @@ export class ClearlineClient {
     const record = await this.recordOf(channelId);
     const token = record.params.assets[payment.assetIndex];
     if (token === undefined) throw new ClientError("INVALID_ARGUMENT", `the channel has no asset ${payment.assetIndex}`);
-    const id = this.newId();
-    const answer = await this.request({ v: PROTOCOL_VERSION, type: "invoice_request", id, channelId, to: payment.to, token, amount: payment.amount.toString() });
+    const id = this.connection.newId();
+    const answer = await this.connection.request({ v: PROTOCOL_VERSION, type: "invoice_request", id, channelId, to: payment.to, token, amount: payment.amount.toString() });
     if (answer.type === "rejected") throw rejectionError(answer, "payment");
     const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
     if (answer.type !== "invoice" || !same(answer.to, payment.to) || !same(answer.token, token) || BigInt(answer.amount) !== payment.amount) {
@@ -639,7 +439,7 @@ export class ClearlineClient {
   async createInvoice(channelId: Bytes32, request: { assetIndex: number; amount: bigint }): Promise<Invoice> {
     const token = (await this.recordOf(channelId)).params.assets[request.assetIndex];
     if (token === undefined) throw new ClientError("INVALID_ARGUMENT", `the channel has no asset ${request.assetIndex}`);
-    return this.issueInvoice(token, request.amount);
+    return this.invoiceBook.issue(token, request.amount);
   }
 
   /**
@@ -764,11 +564,11 @@ export class ClearlineClient {
       const ours = withSignature({ state, signatures: [null, null] }, ME, signature);
       const summary = summarize(update, Date.now(), memo);
       if (voided === undefined) await this.options.store.proposalRecorded(channelId, { proposer: ME, signed: ours, update: summary });
-      const id = this.newId();
+      const id = this.connection.newId();
       live.outstanding = id;
       let answer: NodeMessageParsed;
       try {
-        answer = await this.request({ v: PROTOCOL_VERSION, type: "propose", id, channelId, state: stateToJson(state), signature, ...extra });
+        answer = await this.connection.request({ v: PROTOCOL_VERSION, type: "propose", id, channelId, state: stateToJson(state), signature, ...extra });
       } finally {
         live.outstanding = undefined;
       }
@@ -788,28 +588,9 @@ export class ClearlineClient {
 
   /** Deletes expired unpaid invoices (and their secrets) from the store; resolves with their hashlocks. */
   async pruneInvoices(): Promise<readonly Bytes32[]> {
-    return this.options.store.invoicesExpired(Date.now());
+    return this.invoiceBook.prune();
   }
 
-  /** A new invoice for `amount` of `token`, its secret stored first; TOO_MANY_INVOICES beyond the bound. */
-  private issueInvoice(token: Address, amount: bigint): Promise<Invoice> {
-    if (amount <= 0n) return Promise.reject(new ClientError("INVALID_ARGUMENT", "an invoice's amount must be positive"));
-    const issue = async (): Promise<Invoice> => {
-      await this.pruneInvoices();
-      const { maxPending, ttlMs } = this.invoiceLimits;
-      const pending = (await this.options.store.invoices()).size;
-      if (pending >= maxPending) {
-        throw new ClientError("TOO_MANY_INVOICES", `${pending} unpaid invoices are pending, the most this client allows (invoices.maxPending ${maxPending}); try again when some are paid or expired (after ${ttlMs} ms)`);
-      }
-      const secret = hexlify(randomBytes(32));
-      const hashlock = hashlockOf(secret);
-      await this.options.store.invoiceIssued(hashlock, secret, Date.now() + ttlMs);
-      return { hashlock, token, amount, to: this.address };
-    };
-    const run = this.invoiceQueue.then(issue, issue);
-    this.invoiceQueue = run.catch(() => undefined);
-    return run;
-  }
 
   /**
    * Claims, one by one, the venue's locks to us in a channel whose secret we hold (our invoices) and
@@ -954,42 +735,6 @@ export class ClearlineClient {
   }
 }
 
-/** The nonce of the venue proposal we refused (void) that the channel's next state skips, if any. */
-function voidedNonceOf(record: ChannelRecord): bigint | undefined {
-  return record.pending?.proposer === VENUE && record.pending.voided === true ? record.pending.signed.state.nonce : undefined;
-}
-
-/**
- * What the client countersigns unasked from the venue: payments to us, locks to us, lock resolutions
- * (the secret is checked) and expiries (the core checks the expiry). Nothing else moves our funds.
- */
-function checkVenueMayPropose(update: Update): void {
-  const ok =
-    (update.kind === "payment" && update.leg.from === VENUE) ||
-    (update.kind === "addLock" && update.lock.sender === VENUE) ||
-    update.kind === "resolveLock" ||
-    update.kind === "expireLock";
-  if (!ok) throw new ProtocolError("INVALID_UPDATE", `the client accepts only payments, locks to it and lock resolutions or expiries from the venue unasked, not ${update.kind}`);
-}
-
-/** The ClientError for the venue's `rejected` answer to our `what`, naming the ERC-1404 rule if any. */
-function rejectionError(answer: Extract<NodeMessageParsed, { type: "rejected" }>, what: string): ClientError {
-  const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
-  const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
-  return new ClientError("REJECTED", `the venue rejected the ${what}: ${answer.code} ${answer.message}${rule}`, rejection);
-}
-
-/**
- * Balances the chain backs. A negative balance means the chain holds less than the state assigns
- * (a store of another chain, deposits not yet seen): the side in the red is shown at 0, the other
- * at most what the chain holds, and the difference is the shortfall.
- */
-function backed(asset: Address, venue: bigint, me: bigint): Balance {
-  if (venue >= 0n && me >= 0n) return { asset, venue, me, shortfall: 0n };
-  const held = venue + me > 0n ? venue + me : 0n;
-  const shortfall = (venue < 0n ? -venue : 0n) + (me < 0n ? -me : 0n);
-  return { asset, venue: venue < 0n ? 0n : held, me: me < 0n ? 0n : held, shortfall };
-}
 
 /**
  * Whether a failed `open` can never open the channel: it reverted (mined, or refused before it was

@@ -29,7 +29,7 @@ import {
   type SignedOrder,
   type SignedReceipt,
 } from "../protocol/trading/index.js";
-import { ClientError } from "./client.js";
+import { ClientError } from "./errors.js";
 
 type Answer<T extends NodeMessageParsed["type"]> = Extract<NodeMessageParsed, { type: T }>;
 export type FillView = Answer<"order_accepted">["fills"][number];

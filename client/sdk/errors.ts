@@ -1,0 +1,51 @@
+// The SDK's typed errors: every failure the client reports carries a stable `code`.
+import type { NodeMessageParsed } from "../protocol/wire.js";
+
+export const CLIENT_ERROR_CODES = [
+  /** The venue refused a proposal; `rejection` says why (for compliance: the ERC-1404 rule). */
+  "REJECTED",
+  "NOT_CONNECTED",
+  "TIMEOUT",
+  "UNKNOWN_CHANNEL",
+  /** The node speaks for another chain or adjudicator than the client's. */
+  "WRONG_CHAIN",
+  /** The operation needs a chain connection the client was not given. */
+  "NO_CHAIN",
+  /** The node sent something the client cannot accept. */
+  "NODE_MISBEHAVED",
+  "CHANNEL_NOT_READY",
+  /** An argument the client refuses before anything is signed. */
+  "INVALID_ARGUMENT",
+  /** As many unpaid invoices are pending as `invoices.maxPending` allows (a requester gets `rejected` with this code). */
+  "TOO_MANY_INVOICES",
+] as const;
+
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
+
+export interface Rejection {
+  readonly code: string;
+  readonly message: string;
+  readonly restriction?: { readonly code: number; readonly rule: string; readonly message: string };
+}
+
+export class ClientError extends Error {
+  override readonly name = "ClientError";
+  constructor(
+    readonly code: ClientErrorCode,
+    message: string,
+    readonly rejection?: Rejection,
+  ) {
+    super(message);
+  }
+}
+
+export function isClientError(error: unknown, code?: ClientErrorCode): error is ClientError {
+  return error instanceof ClientError && (code === undefined || error.code === code);
+}
+
+/** The ClientError for the venue's `rejected` answer to our `what`, naming the ERC-1404 rule if any. */
+export function rejectionError(answer: Extract<NodeMessageParsed, { type: "rejected" }>, what: string): ClientError {
+  const rejection: Rejection = { code: answer.code, message: answer.message, ...(answer.restriction ? { restriction: answer.restriction } : {}) };
+  const rule = answer.restriction ? ` [ERC-1404 0x${answer.restriction.code.toString(16)} ${answer.restriction.rule}: ${answer.restriction.message}]` : "";
+  return new ClientError("REJECTED", `the venue rejected the ${what}: ${answer.code} ${answer.message}${rule}`, rejection);
+}

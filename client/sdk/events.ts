@@ -1,0 +1,18 @@
+// What the client tells its `onEvent` listener.
+import type { Address, Bytes32 } from "../protocol/index.js";
+import type { UpdateSummary } from "../store/store.js";
+import type { FillView } from "./trading.js";
+
+export type ClientEvent =
+  | { readonly type: "connected" }
+  | { readonly type: "disconnected" }
+  | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
+  | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string }
+  /** Claiming a venue lock with our invoice's secret failed; it is retried after the next (re)connect. */
+  | { readonly type: "claimFailed"; readonly channelId: Bytes32; readonly error: Error }
+  /** An invoice request was refused (the venue's requester got `rejected` with `code`). */
+  | { readonly type: "invoiceRefused"; readonly code: "TOO_MANY_INVOICES"; readonly from: Address }
+  /** A channel whose open failed on chain (or never mined) was removed from the store. */
+  | { readonly type: "abandoned"; readonly channelId: Bytes32 }
+  /** Our resting order `orderSequence` traded (a fill logged by the venue; `fill.state` says whether it is settled). */
+  | { readonly type: "orderFilled"; readonly orderSequence: bigint; readonly fill: FillView };
