@@ -7,6 +7,9 @@
 // receiver's SDK makes an invoice (a secret it keeps in its store, and its hashlock), the payer locks
 // the amount to the venue under that hashlock, the venue locks the same to the receiver, and the
 // receiver's SDK claims its lock with the secret, which lets the venue claim the payer's.
+//
+// This file is the facade; its parts are modules beside it (connection, invoices, venue proposals,
+// reports, lock claims, own transactions, deposits, balances, errors, events).
 import { randomBytes } from "node:crypto";
 import { hexlify } from "ethers";
 import {
@@ -29,69 +32,43 @@ import {
   MAX_LOCK_DURATION,
   type Address,
   type Bytes32,
-  type Channel,
-  type Deployment,
   type Deposits,
   type Leg,
   type Lock,
-  type Signer,
   type SignedState,
   type Update,
-  type Verifier,
 } from "../protocol/index.js";
-import {
-  PROTOCOL_VERSION,
-  rejectedMessage,
-  type ChannelView,
-  type NodeMessageParsed,
-} from "../protocol/wire.js";
+import { PROTOCOL_VERSION, rejectedMessage, type ChannelView, type NodeMessageParsed } from "../protocol/wire.js";
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
-import { ChainError, toChainError } from "../chain/errors.js";
-import { decodeAdjudicatorLog, eventIdOf } from "../chain/watcher.js";
-import type { ChannelRecord, ChannelStore, HistoryEntry } from "../store/store.js";
+import { toChainError } from "../chain/errors.js";
+import type { ChannelRecord, HistoryEntry } from "../store/store.js";
 import { summarize } from "../store/summary.js";
 import { loginDigest } from "../protocol/session.js";
 import { ordersDomainOf } from "../protocol/trading/order.js";
 import { TradingClient } from "./trading.js";
 import { ClientError, isClientError, rejectionError } from "./errors.js";
 import { Connection } from "./connection.js";
-import { InvoiceBook, type Invoice, type InvoiceLimits } from "./invoices.js";
-import type { ClientEvent } from "./events.js";
+import type { ClientOptions } from "./client-options.js";
+import { InvoiceBook, type Invoice } from "./invoices.js";
 import { backed, type Balance } from "./balances.js";
+import { ChannelReports } from "./reports.js";
+import { waitForLockClaimed, type AgreedListener } from "./lock-claims.js";
+import { neverOpens, recordOwnTransaction } from "./own-transactions.js";
+import { confirmedDeposits } from "./deposits.js";
+import { serialized, serializedOrNow, type Live } from "./live-channels.js";
 import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
 
 export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode, type Rejection } from "./errors.js";
 export { DEFAULT_INVOICE_LIMITS, type Invoice, type InvoiceLimits } from "./invoices.js";
 export type { ClientEvent } from "./events.js";
 export type { Balance } from "./balances.js";
+export type { ClientOptions } from "./client-options.js";
 
 /** Longest payment reference kept in the history. */
 export const MAX_MEMO_LENGTH = 256;
 
-export interface ClientOptions {
-  /** ws:// URL of the venue's node. */
-  readonly nodeUrl: string;
-  /** The investor's channel key. */
-  readonly signer: Signer;
-  readonly verifier: Verifier;
-  readonly store: ChannelStore;
-  readonly deployment: Deployment;
-  /** On-chain operations (open, deposit, withdraw, close, disputes); optional for off-chain-only use. */
-  readonly chain?: AdjudicatorClient;
-  /** How long to wait for an answer from the node (ms). */
-  readonly responseTimeoutMs?: number;
-  /** Bounds of the invoices the client issues (defaults: DEFAULT_INVOICE_LIMITS). */
-  readonly invoices?: Partial<InvoiceLimits>;
-  /** Reconnect (with resync) when the connection drops. Default true. */
-  readonly reconnect?: boolean;
-  /** Notified of what happens (proposals from the venue, reconnects). */
-  readonly onEvent?: (event: ClientEvent) => void;
-}
-
-
 /** A routed payment's lock expires this many of the payer's challenge periods ahead (at most MAX_LOCK_DURATION). */
 export const ROUTED_LOCK_PERIODS = 3n;
-
 
 /** What `pruneChannels` did with each channel the chain does not know yet. */
 export interface PruneResult {
@@ -100,24 +77,15 @@ export interface PruneResult {
   readonly kept: readonly { readonly channelId: Bytes32; readonly reason: string }[];
 }
 
-
-interface Live {
-  channel: Channel;
-  queue: Promise<unknown>;
-  /** The unanswered proposal of ours, by request id. */
-  outstanding: string | undefined;
-}
-
 export class ClearlineClient {
   private readonly connection: Connection;
   private readonly live = new Map<Bytes32, Live>();
   /** The node's last report of each channel: status and confirmed deposits. */
-  private readonly reports = new Map<Bytes32, ChannelView>();
+  private readonly reports = new ChannelReports();
   /** The venue's address, learnt from the node's challenge. */
   private venue: Address | undefined;
-  private readonly listeners = new Set<(report: ChannelView) => void>();
   /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
-  private readonly agreedListeners = new Set<(channelId: Bytes32, update: Update) => void>();
+  private readonly agreedListeners = new Set<AgreedListener>();
   private readonly invoiceBook: InvoiceBook;
   /** Channels whose openChannel is in progress: never pruned. */
   private readonly opening = new Set<Bytes32>();
@@ -140,7 +108,6 @@ export class ClearlineClient {
   get connected(): boolean {
     return this.connection.connected;
   }
-
 
   /** Trading at this venue (client/sdk/trading.ts); `anchor` is the venue's OrderLogAnchor. */
   trading(anchor: Address): TradingClient {
@@ -208,12 +175,7 @@ export class ClearlineClient {
         return;
       }
       case "deposits": {
-        const report = this.reports.get(message.channelId);
-        if (report !== undefined) {
-          const updated = { ...report, status: message.status, deposits: message.deposits };
-          this.reports.set(message.channelId, updated);
-          for (const listener of this.listeners) listener(updated);
-        }
+        this.reports.updated(message.channelId, message);
         this.options.onEvent?.({ type: "deposits", channelId: message.channelId, status: message.status });
         return;
       }
@@ -239,11 +201,11 @@ export class ClearlineClient {
 
   /** Takes in the node's view of a channel: the newest agreed state if it is newer and valid. */
   private async absorb(report: ChannelView): Promise<void> {
-    this.reports.set(report.channelId, report);
+    this.reports.set(report);
     let record = await this.options.store.channel(report.channelId);
     if (record === undefined) return; // a channel we never agreed to: nothing of ours is at stake
     const live = this.track(record);
-    await this.serialized(live, async () => {
+    await serialized(live, async () => {
       const theirs = report.latest;
       checkStateBounds(theirs.state);
       record = (await this.options.store.channel(report.channelId))!;
@@ -274,7 +236,7 @@ export class ClearlineClient {
       return;
     }
     // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
-    await this.serializedOrNow(live, async () => {
+    await serializedOrNow(live, async () => {
       let refused: { record: ChannelRecord; latest: SignedState; proposed: SignedState } | undefined;
       try {
         const record = await this.recordOf(message.channelId);
@@ -328,9 +290,9 @@ export class ClearlineClient {
     try {
       await this.options.store.channelCreated({ channelId: channel.channelId, params: channel.params, deployment: this.options.deployment, me: ME, createdAt: Date.now() });
       this.track((await this.options.store.channel(channel.channelId))!);
-      this.reports.set(channel.channelId, answer.channel);
+      this.reports.set(answer.channel);
       const deposit = options.deposit;
-      const seen = this.waitForReport(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
+      const seen = this.reports.waitFor(channel.channelId, (r) => r.status === "open" && (deposit === undefined || BigInt(r.deposits[deposit.assetIndex]?.[ME] ?? "0") >= deposit.amount));
       let outcome: TxOutcome;
       try {
         outcome = await chain.open(channel.params, deposit?.assetIndex ?? 0, deposit?.amount ?? 0n);
@@ -339,7 +301,7 @@ export class ClearlineClient {
         if (neverOpens(error)) await this.abandonIfUnknown(channel.channelId).catch(() => undefined);
         throw error;
       }
-      await this.recordOwnTransaction(channel.channelId, outcome);
+      await this.ownTransactionRecorded(channel.channelId, outcome);
       await seen;
       return channel.channelId;
     } finally {
@@ -391,9 +353,9 @@ export class ClearlineClient {
     const chain = this.requireChain();
     const record = await this.recordOf(channelId);
     const before = BigInt(this.reports.get(channelId)?.deposits[assetIndex]?.[ME] ?? "0");
-    const seen = this.waitForReport(channelId, (r) => BigInt(r.deposits[assetIndex]?.[ME] ?? "0") >= before + amount);
+    const seen = this.reports.waitFor(channelId, (r) => BigInt(r.deposits[assetIndex]?.[ME] ?? "0") >= before + amount);
     const outcome = await chain.deposit(record.params, assetIndex, amount);
-    await this.recordOwnTransaction(channelId, outcome);
+    await this.ownTransactionRecorded(channelId, outcome);
     await seen;
     return outcome;
   }
@@ -422,7 +384,8 @@ export class ClearlineClient {
       throw new ClientError("NODE_MISBEHAVED", `expected the invoice asked for, got ${answer.type}`);
     }
     const invoice: Invoice = { hashlock: answer.hashlock, token, amount: payment.amount, to: answer.to };
-    const claimed = this.waitForLockClaimed(channelId, invoice.hashlock);
+    const timeoutMs = 3 * (this.options.responseTimeoutMs ?? 30_000);
+    const claimed = waitForLockClaimed(this.agreedListeners, channelId, invoice.hashlock, timeoutMs, async () => (await this.recordOf(channelId)).latest!);
     try {
       await this.payInvoice(channelId, invoice, payment.memo);
     } catch (error) {
@@ -552,7 +515,7 @@ export class ClearlineClient {
   ): Promise<SignedState> {
     const live = this.live.get(channelId);
     if (live === undefined) throw new ClientError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
-    return this.serialized(live, async () => {
+    return serialized(live, async () => {
       const record = await this.recordOf(channelId);
       const latest = record.latest ?? genesisState(live.channel);
       // Over a void the nonce above it. Ours is then not recorded: the void stays, across a restart too.
@@ -591,7 +554,6 @@ export class ClearlineClient {
     return this.invoiceBook.prune();
   }
 
-
   /**
    * Claims, one by one, the venue's locks to us in a channel whose secret we hold (our invoices) and
    * that have not expired. Unawaited: a failure is retried after the next (re)connect.
@@ -611,87 +573,14 @@ export class ClearlineClient {
     );
   }
 
-  /**
-   * Resolves with our agreed state once the venue resolved our lock `hashlock` (the routed payment
-   * completed); rejects if it expired instead, or with TIMEOUT (the lock stays; it completes or
-   * returns to us at its expiry).
-   */
-  private waitForLockClaimed(channelId: Bytes32, hashlock: Bytes32): { done: Promise<SignedState>; cancel(): void } {
-    const timeoutMs = 3 * (this.options.responseTimeoutMs ?? 30_000);
-    let cancel = (): void => undefined;
-    const done = new Promise<SignedState>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cancel();
-        reject(new ClientError("TIMEOUT", `the payment is locked but was not completed within ${timeoutMs} ms; it completes when the receiver claims it, or returns to you at the lock's expiry`));
-      }, timeoutMs);
-      const listener = (id: Bytes32, update: Update): void => {
-        if (id !== channelId || !((update.kind === "resolveLock" || update.kind === "expireLock") && update.hashlock === hashlock)) return;
-        cancel();
-        if (update.kind === "expireLock") {
-          reject(new ClientError("REJECTED", "the routed payment was not claimed before its lock expired; the amount returned to you"));
-          return;
-        }
-        this.recordOf(channelId).then((record) => resolve(record.latest!), reject);
-      };
-      cancel = () => {
-        clearTimeout(timer);
-        this.agreedListeners.delete(listener);
-      };
-      this.agreedListeners.add(listener);
-    });
-    return { done, cancel };
-  }
-
   /** Stores what our own open/deposit transaction did on chain (idempotent by log position). */
-  private async recordOwnTransaction(channelId: Bytes32, outcome: TxOutcome): Promise<void> {
-    const record = await this.recordOf(channelId);
-    for (const log of outcome.receipt.logs) {
-      if (log.address !== this.options.deployment.adjudicator) continue;
-      const event = decodeAdjudicatorLog(log);
-      if (event === null || !("channelId" in event) || event.channelId !== channelId) continue;
-      const eventId = eventIdOf(log.blockNumber, log.index);
-      if (event.name === "ChannelOpened") await this.options.store.channelOpened(channelId, eventId);
-      if (event.name === "Deposited") {
-        const participant = record.params.participants.indexOf(event.participant);
-        const assetIndex = record.params.assets.indexOf(event.token);
-        if ((participant === 0 || participant === 1) && assetIndex >= 0) {
-          await this.options.store.depositConfirmed(channelId, { assetIndex, participant, amount: event.amount }, eventId);
-        }
-      }
-    }
+  private async ownTransactionRecorded(channelId: Bytes32, outcome: TxOutcome): Promise<void> {
+    await recordOwnTransaction(this.options.store, this.options.deployment.adjudicator, await this.recordOf(channelId), outcome);
   }
 
   /** Confirmed deposits: from the chain when the client has one, else the venue's report. */
-  private async depositsOf(record: ChannelRecord): Promise<Deposits> {
-    const chain = this.options.chain;
-    if (chain !== undefined) {
-      return Promise.all(
-        record.params.assets.map(async (_token, assetIndex) => {
-          const h = await chain.holdings(record.channelId, assetIndex);
-          return [h.available0 + h.paid0, h.available1 + h.paid1] as const;
-        }),
-      );
-    }
-    const report = this.reports.get(record.channelId);
-    return record.params.assets.map((_, i) => [BigInt(report?.deposits[i]?.[0] ?? "0"), BigInt(report?.deposits[i]?.[1] ?? "0")] as const);
-  }
-
-  private waitForReport(channelId: Bytes32, predicate: (report: ChannelView) => boolean, timeoutMs = 60_000): Promise<ChannelView> {
-    const current = this.reports.get(channelId);
-    if (current !== undefined && predicate(current)) return Promise.resolve(current);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.listeners.delete(listener);
-        reject(new ClientError("TIMEOUT", `the venue did not confirm the channel's on-chain state within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const listener = (report: ChannelView) => {
-        if (report.channelId !== channelId || !predicate(report)) return;
-        clearTimeout(timer);
-        this.listeners.delete(listener);
-        resolve(report);
-      };
-      this.listeners.add(listener);
-    });
+  private depositsOf(record: ChannelRecord): Promise<Deposits> {
+    return confirmedDeposits(record, this.options.chain, this.reports.get(record.channelId));
   }
 
   private async venueAddress(): Promise<Address> {
@@ -718,30 +607,6 @@ export class ClearlineClient {
     }
     return live;
   }
-
-  private serialized<T>(live: Live, work: () => Promise<T>): Promise<T> {
-    const run = live.queue.then(work, work);
-    live.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * The venue's proposal may arrive while our own is unanswered (simultaneous proposals); waiting
-   * behind ours would deadlock until the timeout, and the venue's takes precedence anyway, so it
-   * is handled at once (the node rejects ours with CONFLICT).
-   */
-  private serializedOrNow<T>(live: Live, work: () => Promise<T>): Promise<T> {
-    return live.outstanding !== undefined ? work() : this.serialized(live, work);
-  }
-}
-
-
-/**
- * Whether a failed `open` can never open the channel: it reverted (mined, or refused before it was
- * sent), or it was never sent (no funds for gas, refused by the signer, nonce already used).
- */
-function neverOpens(error: unknown): boolean {
-  return error instanceof ChainError && ["REVERTED", "INSUFFICIENT_FUNDS", "REJECTED", "NONCE_CONFLICT", "NOT_AGREED"].includes(error.code);
 }
 
 function nowSeconds(): bigint {

@@ -1,0 +1,25 @@
+// A channel the client is working on, and the queue that runs its updates one at a time.
+import type { Channel } from "../protocol/index.js";
+
+export interface Live {
+  channel: Channel;
+  queue: Promise<unknown>;
+  /** The unanswered proposal of ours, by request id. */
+  outstanding: string | undefined;
+}
+
+/** Runs `work` after everything queued for the channel, whatever its outcome. */
+export function serialized<T>(live: Live, work: () => Promise<T>): Promise<T> {
+  const run = live.queue.then(work, work);
+  live.queue = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * The venue's proposal may arrive while our own is unanswered (simultaneous proposals); waiting
+ * behind ours would deadlock until the timeout, and the venue's takes precedence anyway, so it
+ * is handled at once (the node rejects ours with CONFLICT).
+ */
+export function serializedOrNow<T>(live: Live, work: () => Promise<T>): Promise<T> {
+  return live.outstanding !== undefined ? work() : serialized(live, work);
+}
