@@ -40,7 +40,6 @@ import {
 } from "../protocol/index.js";
 import { PROTOCOL_VERSION, rejectedMessage, type ChannelView, type NodeMessageParsed } from "../protocol/wire.js";
 import type { AdjudicatorClient, TxOutcome } from "../chain/adjudicator.js";
-import { toChainError } from "../chain/errors.js";
 import type { ChannelRecord, HistoryEntry } from "../store/store.js";
 import { summarize } from "../store/summary.js";
 import { loginDigest } from "../protocol/session.js";
@@ -55,6 +54,7 @@ import { ChannelReports } from "./reports.js";
 import { waitForLockClaimed, type AgreedListener } from "./lock-claims.js";
 import { neverOpens, recordOwnTransaction } from "./own-transactions.js";
 import { confirmedDeposits } from "./deposits.js";
+import { pruneChannels, type PruneResult } from "./channel-pruning.js";
 import { serialized, serializedOrNow, type Live } from "./live-channels.js";
 import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
 
@@ -63,19 +63,13 @@ export { DEFAULT_INVOICE_LIMITS, type Invoice, type InvoiceLimits } from "./invo
 export type { ClientEvent } from "./events.js";
 export type { Balance } from "./balances.js";
 export type { ClientOptions } from "./client-options.js";
+export type { PruneResult } from "./channel-pruning.js";
 
 /** Longest payment reference kept in the history. */
 export const MAX_MEMO_LENGTH = 256;
 
 /** A routed payment's lock expires this many of the payer's challenge periods ahead (at most MAX_LOCK_DURATION). */
 export const ROUTED_LOCK_PERIODS = 3n;
-
-/** What `pruneChannels` did with each channel the chain does not know yet. */
-export interface PruneResult {
-  readonly abandoned: readonly Bytes32[];
-  /** Channels kept, and why (an open in progress, a pending transaction of ours, on chain after all). */
-  readonly kept: readonly { readonly channelId: Bytes32; readonly reason: string }[];
-}
 
 export class ClearlineClient {
   private readonly connection: Connection;
@@ -315,25 +309,7 @@ export class ClearlineClient {
    * one may still open it). Resolves with what it abandoned and what it kept, and why.
    */
   async pruneChannels(): Promise<PruneResult> {
-    const chain = this.requireChain();
-    const abandoned: Bytes32[] = [];
-    const kept: { channelId: Bytes32; reason: string }[] = [];
-    const candidates = await this.options.store.channels({ status: "proposed" });
-    if (candidates.length === 0) return { abandoned, kept };
-    const [pending, mined] = await Promise.all([chain.signer.getNonce("pending"), chain.signer.getNonce("latest")]).catch((error: unknown) => {
-      throw toChainError(error, "getTransactionCount");
-    });
-    for (const record of candidates) {
-      const channelId = record.channelId;
-      if (this.opening.has(channelId)) kept.push({ channelId, reason: "being opened" });
-      else if ((await chain.channel(channelId)).phase !== "None") kept.push({ channelId, reason: "on chain: its events are still to be seen" });
-      else if (pending > mined) kept.push({ channelId, reason: `${pending - mined} transaction(s) of ${this.address} pending: one may still open it` });
-      else {
-        await this.abandon(channelId);
-        abandoned.push(channelId);
-      }
-    }
-    return { abandoned, kept };
+    return pruneChannels(this.requireChain(), this.options.store, this.address, this.opening, (channelId) => this.abandon(channelId));
   }
 
   /** Abandons the channel unless the chain knows it. */
