@@ -33,7 +33,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { measureCrypto } from "./crypto.js";
 import { ANCHORS, measureGas } from "../scripts/gas-measure.js";
 import type { LoadResult } from "./load.js";
-import { ROLES, devWallet, startStack, type Stack } from "../scripts/lib/stack.js";
+import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
 import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/setup.js";
 import { startBenchNode, type BenchNode } from "./lib/node.js";
 import { fillNodeStore } from "./lib/channels.js";

@@ -1,11 +1,11 @@
-// `npm run demo`: the scripted story of scripts/lib/demo-story.ts on an embedded chain with the
+// `npm run demo`: the scripted story of devstack/demo-story.ts on an embedded chain with the
 // venue's node, printed step by step. Exits non-zero if any outcome differs from what is owed.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNode } from "../channel-node/src/node.js";
-import { runDemoStory } from "./lib/demo-story.js";
-import { ROLES, startStack } from "./lib/stack.js";
+import { runDemoStory } from "../devstack/demo-story.js";
+import { ROLES, startStack } from "../devstack/stack.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "clearline-demo-"));
 console.log("Starting an embedded chain, deploying Clearline with Ignition, starting the venue's node…");

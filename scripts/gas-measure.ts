@@ -3,7 +3,7 @@
 // docs/gas.md) and the real case, a restricted security token plus a cash token.
 import hre from "hardhat";
 import { MaxUint256, TypedDataEncoder, keccak256, toBeHex, type Contract, type Signer } from "ethers";
-import { deploySystem, onboard, type ClearlineSystem } from "./lib/system.js";
+import { deploySystem, onboard, type ClearlineSystem } from "../devstack/system.js";
 import { STATE_EIP712_TYPES } from "../client/protocol/encoding.js";
 
 export interface GasFigures {

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { loadNodeConfig } from "../channel-node/src/config.js";
 import { startNode, type RunningNode } from "../channel-node/src/node.js";
 import { PortInUseError } from "../channel-node/src/transport.js";
-import { stopLocalChains } from "./lib/local-chain.js";
-import { ROLES, devWallet, startStack, type Stack } from "./lib/stack.js";
+import { stopLocalChains } from "../devstack/local-chain.js";
+import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
 
 const DATA_DIR = process.env.CLEARLINE_DATA_DIR ?? ".clearline";
 const external = process.env.CLEARLINE_NODE_CONFIG !== undefined || process.env.CLEARLINE_RPC_URL !== undefined;

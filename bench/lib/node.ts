@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort, stopProcess } from "../../scripts/lib/local-chain.js";
+import { freePort, stopProcess } from "../../devstack/local-chain.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "../../channel-node/src/admin-auth.js";
 

@@ -6,8 +6,8 @@
 import { HDNodeWallet, Interface, Mnemonic, MaxUint256, Wallet, keccak256, toBeHex, type JsonRpcProvider, type TransactionRequest } from "ethers";
 import { NativeSigner, channelIdOf, paramsToJson, type Params } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION } from "../../client/protocol/wire.js";
-import { ATTRIBUTE } from "../../scripts/lib/system.js";
-import { ROLES, SECURITY_UNIT, devWallet, type Stack } from "../../scripts/lib/stack.js";
+import { ATTRIBUTE } from "../../devstack/system.js";
+import { ROLES, SECURITY_UNIT, devWallet, type Stack } from "../../devstack/stack.js";
 import { WireSession } from "./wire.js";
 
 /** Investors use dev-mnemonic accounts from this index up (clear of the demo roles 0..19). */

@@ -1,4 +1,4 @@
-// A fresh in-process chain with the whole Clearline system (scripts/lib/system.ts), a venue and an
+// A fresh in-process chain with the whole Clearline system (devstack/system.ts), a venue and an
 // investor who are onboarded and hold security and cash tokens, their AdjudicatorClients, and
 // helpers that build and sign states with the protocol core (so these tests also check that the
 // core's encoding and signatures are what the contract accepts).
@@ -8,7 +8,7 @@ import { domainOf, stateDigest } from "../../client/protocol/encoding.js";
 import { NobleSigner } from "../../client/protocol/signing.js";
 import type { Bytes32, Lock, Params, SignedState, State } from "../../client/protocol/types.js";
 import { AdjudicatorClient, type AdjudicatorClientOptions } from "../../client/chain/adjudicator.js";
-import { deploySystem, onboard } from "../../scripts/lib/system.js";
+import { deploySystem, onboard } from "../../devstack/system.js";
 import { testWallet } from "../helpers/adjudicator.js";
 
 export const INITIAL_BALANCE = 1_000_000n;

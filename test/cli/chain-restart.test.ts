@@ -17,7 +17,7 @@ import { nobleVerifier, createSigner, type Address, type Bytes32 } from "../../c
 import { ClearlineClient, chainBindingOf } from "../../client/sdk/index.js";
 import { LevelStore } from "../../client/store/level-store.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
-import { ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const alice = devWallet(ROLES.alice);

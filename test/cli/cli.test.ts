@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, JsonRpcProvider } from "ethers";
-import { startStack, devWallet, ROLES, type Stack } from "../../scripts/lib/stack.js";
+import { startStack, devWallet, ROLES, type Stack } from "../../devstack/stack.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { erc20Abi } from "../../client/chain/abi.js";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, devWallet, ROLES, SECURITY_UNIT, CASH_UNIT, type Stack } from "../../scripts/lib/stack.js";
+import { startStack, devWallet, ROLES, SECURITY_UNIT, CASH_UNIT, type Stack } from "../../devstack/stack.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
 

@@ -5,8 +5,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import hre from "hardhat";
 import { MaxUint256, type Contract, type HDNodeWallet } from "ethers";
-import { deploySystem, onboard, type ClearlineSystem } from "../../scripts/lib/system.js";
-import { devWallet } from "../../scripts/lib/stack.js";
+import { deploySystem, onboard, type ClearlineSystem } from "../../devstack/system.js";
+import { devWallet } from "../../devstack/stack.js";
 import { adjudicatorDomain, channelIdOf, paramsTuple, signBoth, stateOf, stateTuple, type ChannelParams, type StateData } from "../helpers/channel.js";
 
 type Log = { fragment?: { name: string }; args: unknown[] };

@@ -5,8 +5,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import hre from "hardhat";
 import { MaxUint256, type Contract } from "ethers";
-import { deploySystem, onboard, type ClearlineSystem } from "../../scripts/lib/system.js";
-import { devWallet } from "../../scripts/lib/stack.js";
+import { deploySystem, onboard, type ClearlineSystem } from "../../devstack/system.js";
+import { devWallet } from "../../devstack/stack.js";
 import { adjudicatorDomain, channelIdOf, paramsTuple, signBoth, stateOf, stateTuple, type ChannelParams } from "../helpers/channel.js";
 
 async function revertName(promise: Promise<unknown>, contract: Contract): Promise<string | undefined> {

@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import hre from "hardhat";
 import { keccak256, toBeHex, type Contract, type HDNodeWallet } from "ethers";
-import { deploySystem, onboard } from "../../scripts/lib/system.js";
-import { devWallet } from "../../scripts/lib/stack.js";
+import { deploySystem, onboard } from "../../devstack/system.js";
+import { devWallet } from "../../devstack/stack.js";
 import { timeHelpers } from "../helpers/chain.js";
 import {
   adjudicatorDomain,

@@ -27,7 +27,7 @@ import {
   type State,
 } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, type NodeMessageParsed } from "../../client/protocol/wire.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 import { RawPeer, type Answer } from "../helpers/raw-peer.js";
 

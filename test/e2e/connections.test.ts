@@ -10,7 +10,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 import { RawPeer, type Answer } from "../helpers/raw-peer.js";
 

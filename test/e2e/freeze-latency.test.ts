@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
-import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 /** docs/operations.md: a mined freeze or pause reaches the node's decisions within this bound. */

@@ -11,7 +11,7 @@ import { openClient, type OpenedClient } from "../../client/sdk/index.js";
 import { ChainWatcher } from "../../client/chain/watcher.js";
 import { HealthMonitor, syncedWriteProbe, type HealthReport } from "../../channel-node/src/health.js";
 import { createMetrics } from "../../channel-node/src/metrics.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 const SEC = 0;

@@ -11,8 +11,8 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
-import { freePort } from "../../scripts/lib/local-chain.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { freePort } from "../../devstack/local-chain.js";
 import { eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 const run = promisify(execFile);

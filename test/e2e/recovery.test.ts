@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Contract, JsonRpcProvider } from "ethers";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
 import { erc20Abi } from "../../client/chain/abi.js";
-import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 interface ChannelSummary {

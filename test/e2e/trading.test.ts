@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isClientError, openClient, type ClientEvent, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 const SECURITY = 0;

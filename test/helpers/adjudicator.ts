@@ -2,7 +2,7 @@
 // participants whose private keys the test holds (it signs states with them).
 import hre from "hardhat";
 import type { BaseWallet, Contract, HDNodeWallet } from "ethers";
-import { devWallet } from "../../scripts/lib/stack.js";
+import { devWallet } from "../../devstack/stack.js";
 import { adjudicatorDomain, channelIdOf, type ChannelParams } from "./channel.js";
 import { timeHelpers } from "./chain.js";
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Contract, ZeroHash, toUtf8String, type Wallet } from "ethers";
-import { startStack, devWallet, ROLES, SECURITY_UNIT, type Stack } from "../../scripts/lib/stack.js";
+import { startStack, devWallet, ROLES, SECURITY_UNIT, type Stack } from "../../devstack/stack.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { adjudicatorAbi, jurisdictionAbi, restrictedTokenAbi, transferRulesAbi } from "../../client/chain/abi.js";
 import { adjudicatorDomain, paramsTuple, signBoth, stateOf, stateTuple } from "../helpers/channel.js";

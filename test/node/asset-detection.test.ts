@@ -11,8 +11,8 @@ import { JsonRpcProvider, Wallet } from "ethers";
 import { pino } from "pino";
 import { AssetCheckError, assertUnrestrictedAssets, restrictionViewsOf } from "../../channel-node/src/asset-check.js";
 import { startNode } from "../../channel-node/src/node.js";
-import { freePort } from "../../scripts/lib/local-chain.js";
-import { startStack, type Stack } from "../../scripts/lib/stack.js";
+import { freePort } from "../../devstack/local-chain.js";
+import { startStack, type Stack } from "../../devstack/stack.js";
 
 describe("restricted channel assets the node cannot mirror", () => {
   let stack: Stack;

@@ -11,8 +11,8 @@ import { JsonRpcProvider } from "ethers";
 import { pino } from "pino";
 import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
-import { onboard } from "../../scripts/lib/system.js";
-import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { onboard } from "../../devstack/system.js";
+import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 const DAY = 24n * 3600n;

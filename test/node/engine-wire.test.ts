@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { channelOf } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION } from "../../client/protocol/wire.js";
 import { nodeConfigSchema } from "../../channel-node/src/config.js";
-import { ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 import { RawPeer } from "../helpers/raw-peer.js";
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
 import { WebSocketServer } from "ws";
 import { NewHeadsSubscription } from "../../channel-node/src/new-heads.js";
-import { freePort, startLocalChain, type LocalChain } from "../../scripts/lib/local-chain.js";
+import { freePort, startLocalChain, type LocalChain } from "../../devstack/local-chain.js";
 
 const logger = pino({ level: "silent" });
 

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
-import { freePort } from "../../scripts/lib/local-chain.js";
-import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { freePort } from "../../devstack/local-chain.js";
+import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { eventually } from "../helpers/node-process.js";
 
 const CASH = 1;

@@ -12,7 +12,7 @@ import { ChainError } from "../../client/chain/errors.js";
 import { channelIdOf } from "../../client/protocol/encoding.js";
 import type { Address, Bytes32 } from "../../client/protocol/index.js";
 import { isClientError, openClient, type ClientEvent, type OpenedClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../scripts/lib/stack.js";
+import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { RawPeer } from "../helpers/raw-peer.js";
 import { eventually } from "../helpers/node-process.js";
 

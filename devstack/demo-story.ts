@@ -5,9 +5,9 @@
 // settlement pays everyone exactly what they are owed. Every step checks its outcome.
 import { join } from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
-import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
-import { erc20Abi } from "../../client/chain/abi.js";
-import type { Bytes32 } from "../../client/protocol/index.js";
+import { openClient, isClientError, type OpenedClient } from "../client/sdk/index.js";
+import { erc20Abi } from "../client/chain/abi.js";
+import type { Bytes32 } from "../client/protocol/index.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "./stack.js";
 
 export interface DemoContext {

@@ -7,7 +7,7 @@ import { HDNodeWallet, Mnemonic, type Contract } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { startLocalChain, type LocalChain } from "./local-chain.js";
 import { deploySystem, onboard, type ClearlineSystem, type Identity } from "./system.js";
-import { nodeConfigSchema, type NodeConfig } from "../../channel-node/src/config.js";
+import { nodeConfigSchema, type NodeConfig } from "../channel-node/src/config.js";
 
 /** Hardhat's well-known development mnemonic: its accounts are funded on every local chain. */
 const DEV_MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");

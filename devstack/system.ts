@@ -4,7 +4,7 @@ import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Contract } from "ethers";
-import ClearlineModule from "../../ignition/modules/Clearline.js";
+import ClearlineModule from "../ignition/modules/Clearline.js";
 
 export const ATTRIBUTE = { KYC: 1n, AML: 2n, ACCREDITED: 3n, COUNTRY: 4n, CUSTODIAN: 5n } as const;
 /** ISO 3166-1 numeric code used for demo investors (Germany). */
@@ -26,7 +26,7 @@ export interface ClearlineSystem {
  */
 export async function deploySystem(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<ClearlineSystem> {
   if (options.deploymentId !== undefined) {
-    rmSync(fileURLToPath(new URL(`../../ignition/deployments/${options.deploymentId}`, import.meta.url)), { recursive: true, force: true });
+    rmSync(fileURLToPath(new URL(`../ignition/deployments/${options.deploymentId}`, import.meta.url)), { recursive: true, force: true });
   }
   const deployed = await connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false });
   return deployed as unknown as ClearlineSystem;

@@ -7,8 +7,8 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const HARDHAT_CLI = fileURLToPath(new URL("../../node_modules/hardhat/dist/src/cli.js", import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+const HARDHAT_CLI = fileURLToPath(new URL("../node_modules/hardhat/dist/src/cli.js", import.meta.url));
 
 export interface LocalChain {
   readonly url: string;
