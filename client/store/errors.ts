@@ -26,6 +26,12 @@ export const STORE_ERROR_CODES = [
   "CLOSED",
   /** The store belongs to another chain (chain id, adjudicator or genesis block) than the one it is used with. */
   "WRONG_CHAIN",
+  /** The database holds a newer schema than this version of the store knows (upgrade the node, never downgrade). */
+  "SCHEMA_TOO_NEW",
+  /** The database cannot be reached or refused the query (a read, or opening the store); nothing was written. */
+  "UNAVAILABLE",
+  /** This instance no longer holds the database's leader lease (deposed or paused past it): it writes nothing more. */
+  "FENCED",
 ] as const;
 
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
