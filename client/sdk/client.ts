@@ -241,7 +241,7 @@ export class ClearlineClient {
         const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
         const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
         const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
-        checkVenueMayPropose(update);
+        checkVenueMayPropose(update, { latest: latest.state, proposed: proposed.state, ownProposalInFlight: live.outstanding !== undefined });
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);
         const summary = summarize(update, Date.now());
