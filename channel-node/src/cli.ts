@@ -13,9 +13,10 @@ import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-auth.js";
 import { PortInUseError } from "./transport.js";
 import { ChainError, type ChainErrorCode, type RevertInfo } from "../../client/chain/errors.js";
 import { CliError, EXIT, describeError } from "../../client/cli/errors.js";
+import { NODE_VERSION } from "./operator-info.js";
 import { AdminError, assetOf, formatDeadline, parseUnits, resolveAsset, resolveChannel, units, type OperatorAsset } from "./operator-format.js";
 
-const program = new Command("clearline-node").description("Clearline channel node: the venue's server");
+const program = new Command("clearline-node").description("Clearline channel node: the venue's server").version(NODE_VERSION, "-V, --version");
 program.exitOverride();
 
 program

@@ -1,10 +1,10 @@
 // What the operator's `getinfo` and `balances` show: the node's version, the venue's address, the
 // chain and how far the watcher is behind it, and the venue wallet's gas (ETH) and token balances
 // with each token's symbol and decimals, so the operator's CLI speaks decimals (docs/operations.md).
-import { readFileSync } from "node:fs";
 import { Contract, type JsonRpcProvider } from "ethers";
 import { erc20Abi } from "../../client/chain/abi.js";
 import type { Address } from "../../client/protocol/types.js";
+import { packageVersionOf } from "../../client/package-version.js";
 
 export interface AssetInfo {
   readonly address: Address;
@@ -13,7 +13,7 @@ export interface AssetInfo {
 }
 
 /** The node's version: the repository's package.json. */
-export const NODE_VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const NODE_VERSION: string = packageVersionOf(import.meta.url);
 
 /** Symbols and decimals of the venue's assets, read from chain once (both are immutable for a deployed ERC-20). */
 export class AssetBook {

@@ -3,6 +3,7 @@
 //   node --import tsx client/cli/clearline.ts <command> [options]
 // Settings come from options, CLEARLINE_KEY and the deployment file `npm start` writes; see --help.
 import { Command, CommanderError, Option } from "commander";
+import { packageVersionOf } from "../package-version.js";
 import {
   balancesCommand,
   challengeCommand,
@@ -38,6 +39,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const program = new Command("clearline")
   .description("Clearline investor client: channels with a venue for ERC-1404 security tokens and cash")
+  .version(packageVersionOf(import.meta.url), "-V, --version")
   .option("--node <url>", "the venue's node (ws://…); default: nodeUrl of the deployment file")
   .option("--rpc <url>", "JSON-RPC URL of the chain; default: rpcUrl of the deployment file")
   .option("--adjudicator <address>", "the Adjudicator contract; default: from the deployment file")

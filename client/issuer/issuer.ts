@@ -3,8 +3,8 @@
 // (docs/issuer.md). Run as
 //   node --import tsx client/issuer/issuer.ts <command> [options]
 // Settings come from options, CLEARLINE_ISSUER_KEY and the deployment file `npm start` writes.
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { packageVersionOf } from "../package-version.js";
 import { EXIT, describeError } from "../cli/errors.js";
 import { Output } from "../cli/output.js";
 import { DEFAULT_DEPLOYMENT, resolveSettings, type GlobalOptions } from "../cli/settings.js";
@@ -36,11 +36,9 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-
 const program = new Command(PROGRAM)
   .description("Clearline issuer, transfer agent and identity validator: token administration, identities, cap table")
-  .version(version, "-V, --version")
+  .version(packageVersionOf(import.meta.url), "-V, --version")
   .option("--rpc <url>", "JSON-RPC URL of the chain; default: rpcUrl of the deployment file")
   .option("--token <address>", "the security token; default: contracts.token of the deployment file")
   .option("--adjudicator <address>", "the Adjudicator (cap table, recovery); default: from the deployment file")
