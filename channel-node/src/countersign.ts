@@ -121,8 +121,9 @@ export class Countersigner {
     if (update.kind === "addLock") {
       this.router.checkLockRoom(investorOf(live), live.channel.params.assets[update.lock.assetIndex]!, update.lock.amount);
     }
-    const expiring = update.kind === "expireLock" ? latest.state.locks.find((l) => l.hashlock === update.hashlock) : undefined;
-    if (expiring?.sender === INVESTOR && this.router.secrets.has(expiring.hashlock)) {
+    // A lock pair under the hashlock holds the investor's lock too.
+    const expiring = update.kind === "expireLock" ? latest.state.locks.find((l) => l.hashlock === update.hashlock && l.sender === INVESTOR) : undefined;
+    if (expiring !== undefined && this.router.secrets.has(expiring.hashlock)) {
       throw new ProtocolError("LOCK_ACTIVE", "the venue holds this lock's secret and reveals it on chain before expiry; a force-close lets the chain decide");
     }
     let next: (() => Promise<void>) | undefined;
@@ -208,6 +209,8 @@ function checkInvestorMayPropose(update: Update): void {
     case "addLock":
       if (update.lock.sender !== INVESTOR) refuse("an investor can only lock its own funds");
       return;
+    case "addLockPair":
+      return refuse("a lock pair settles a fill; only the venue proposes it");
     case "trade":
     case "depositAck":
     case "resolveLock":

@@ -12,7 +12,7 @@
  *
  * The receiver of a proposal does not trust a claimed intent: `checkTransition` recognises which
  * update kind the difference between two states is (payment, trade, deposit acknowledgement,
- * withdrawal, add lock, resolve lock, expire lock, final), rejects anything else, re-applies the
+ * withdrawal, add lock or lock pair, resolve lock, expire lock, final), rejects anything else, re-applies the
  * recognised update and requires the exact same state, so every agreed state has one canonical
  * form. It then checks balances against the confirmed deposits and the compliance of every
  * restricted-token movement. Every rejection is a ProtocolError with a stable code.
@@ -121,9 +121,14 @@ export type Update =
   | { readonly kind: "depositAck" }
   | { readonly kind: "withdrawal"; readonly withdrawals: readonly Withdrawal[] }
   | { readonly kind: "addLock"; readonly lock: Lock }
-  /** The secret is revealed: the lock's amount goes to its receiver. */
+  /**
+   * Both legs of an exchange under one hashlock and one expiry: a lock from each participant, in
+   * different assets, ordered by asset index. They resolve or expire together (a fill's settlement).
+   */
+  | { readonly kind: "addLockPair"; readonly locks: readonly [Lock, Lock] }
+  /** The secret is revealed: the amount of every lock under the hashlock goes to its receiver. */
   | { readonly kind: "resolveLock"; readonly hashlock: Bytes32; readonly secret: Bytes32 }
-  /** The lock expired unrevealed: its amount goes back to its sender. */
+  /** The lock (or lock pair) expired unrevealed: its amount goes back to its sender. */
   | { readonly kind: "expireLock"; readonly hashlock: Bytes32 }
   | { readonly kind: "final" };
 
@@ -160,6 +165,21 @@ function findLock(state: State, hashlock: Bytes32): Lock {
   const lock = state.locks.find((l) => l.hashlock === hashlock);
   if (lock === undefined) throw new ProtocolError("UNKNOWN_LOCK", "the state has no lock with this hashlock", { hashlock });
   return lock;
+}
+
+/** Every lock under `hashlock`: one, or the two of a lock pair (UNKNOWN_LOCK when none). */
+function locksUnder(state: State, hashlock: Bytes32): Lock[] {
+  findLock(state, hashlock);
+  return state.locks.filter((l) => l.hashlock === hashlock);
+}
+
+/** INVALID_UPDATE unless the two locks form a pair: one hashlock and expiry, one lock per participant, assets different and ascending. */
+function checkLockPair(channel: Channel, [a, b]: readonly [Lock, Lock]): void {
+  checkAssetIndex(channel, a.assetIndex);
+  checkAssetIndex(channel, b.assetIndex);
+  if (a.hashlock !== b.hashlock || a.expiry !== b.expiry) invalidUpdate("the locks of a pair share their hashlock and expiry");
+  if (a.sender === b.sender) invalidUpdate("the locks of a pair go opposite ways");
+  if (a.assetIndex >= b.assetIndex) invalidUpdate("the locks of a pair are in different assets, ordered by asset index");
 }
 
 /**
@@ -212,21 +232,24 @@ export function applyUpdate(channel: Channel, state: State, update: Update): Sta
     }
     case "addLock":
       return { ...next, locks: [...state.locks, update.lock] };
+    case "addLockPair":
+      checkLockPair(channel, update.locks);
+      return { ...next, locks: [...state.locks, ...update.locks] };
     case "resolveLock": {
-      const lock = findLock(state, update.hashlock);
-      if (hashlockOf(update.secret) !== lock.hashlock) {
-        throw new ProtocolError("BAD_SECRET", "the secret does not hash to the lock's hashlock", { hashlock: lock.hashlock });
+      const locks = locksUnder(state, update.hashlock);
+      if (hashlockOf(update.secret) !== update.hashlock) {
+        throw new ProtocolError("BAD_SECRET", "the secret does not hash to the lock's hashlock", { hashlock: update.hashlock });
       }
+      // A pair's locks are in different assets: one net change each.
       return {
         ...next,
-        allocations: withNetChanges(state.allocations, new Map([[lock.assetIndex, signedAmount(lock.sender, lock.amount)]])),
-        locks: state.locks.filter((l) => l !== lock),
+        allocations: withNetChanges(state.allocations, new Map(locks.map((lock) => [lock.assetIndex, signedAmount(lock.sender, lock.amount)] as const))),
+        locks: state.locks.filter((l) => l.hashlock !== update.hashlock),
       };
     }
-    case "expireLock": {
-      const lock = findLock(state, update.hashlock);
-      return { ...next, locks: state.locks.filter((l) => l !== lock) };
-    }
+    case "expireLock":
+      locksUnder(state, update.hashlock);
+      return { ...next, locks: state.locks.filter((l) => l.hashlock !== update.hashlock) };
     case "final":
       return { ...next, isFinal: true };
   }
@@ -358,16 +381,19 @@ function recogniseUpdate(current: State, proposed: State, secrets: ReadonlyMap<B
     return { kind: "withdrawal", withdrawals };
   }
   if (locksChanged) {
-    const [lock] = added.length === 1 && removed.length === 0 ? added : removed.length === 1 && added.length === 0 ? removed : [];
-    if (lock === undefined) invalidUpdate("an update adds or removes exactly one lock");
-    if (added.length === 1) {
+    if (added.length > 0) {
+      if (removed.length > 0 || added.length > 2) invalidUpdate("an update adds one lock or one lock pair, or removes the locks under one hashlock");
       if (legs.length > 0) invalidUpdate("adding a lock moves nothing else");
-      return { kind: "addLock", lock };
+      const [lock, pair] = added as [Lock, Lock | undefined];
+      return pair === undefined ? { kind: "addLock", lock } : { kind: "addLockPair", locks: [lock, pair] };
     }
+    // The locks removed are every lock under one hashlock (one, or a pair) — checked again by re-applying.
+    const lock = removed[0]!;
+    if (removed.some((l) => l.hashlock !== lock.hashlock)) invalidUpdate("an update adds one lock or one lock pair, or removes the locks under one hashlock");
     // A removed lock's amount is no longer reserved: it must go to its receiver or back to its sender, exactly.
-    const [leg, ...others] = legs;
-    if (leg === undefined) return { kind: "expireLock", hashlock: lock.hashlock };
-    if (others.length > 0 || leg.assetIndex !== lock.assetIndex || leg.from !== lock.sender || leg.amount !== lock.amount) {
+    if (legs.length === 0) return { kind: "expireLock", hashlock: lock.hashlock };
+    const moved = (l: Lock): boolean => legs.some((leg) => leg.assetIndex === l.assetIndex && leg.from === l.sender && leg.amount === l.amount);
+    if (legs.length !== removed.length || !removed.every(moved)) {
       throw new ProtocolError("CONSERVATION", "a resolved lock's amount must move exactly to its receiver", {
         hashlock: lock.hashlock,
         amount: lock.amount,
@@ -418,6 +444,7 @@ function revealedInTime(facts: ChannelFacts, lock: Lock): boolean {
   return at !== undefined && at !== 0n && at <= lock.expiry;
 }
 
+/** Whether `update` may remove the locks under its hashlock now (one expiry: a pair's locks share it). */
 function checkLockRemoval(update: Update, lock: Lock, facts: ChannelFacts): void {
   if (update.kind === "resolveLock") {
     if (facts.now > lock.expiry && !revealedInTime(facts, lock)) {
@@ -465,10 +492,12 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
     case "addLock":
       // The lock commits the movement now; it is checked again when it resolves.
       return checkMove(update.lock.assetIndex, update.lock.sender, update.lock.amount);
-    case "resolveLock": {
-      const lock = findLock(current, update.hashlock);
-      return checkMove(lock.assetIndex, lock.sender, lock.amount);
-    }
+    case "addLockPair":
+      for (const lock of update.locks) checkMove(lock.assetIndex, lock.sender, lock.amount);
+      return;
+    case "resolveLock":
+      for (const lock of locksUnder(current, update.hashlock)) checkMove(lock.assetIndex, lock.sender, lock.amount);
+      return;
     case "withdrawal":
       // A payout is an on-chain transfer from the adjudicator (a custodian) to the participant, checked
       // as the chain will check it: the receiver's wallet balance, and an adjudicator that holds at least
@@ -529,6 +558,7 @@ export function checkTransition(channel: Channel, agreed: State, proposed: State
 
   const update = recogniseUpdate(current, proposed, context.secrets);
   if (update.kind === "addLock") checkNewLock(channel, current, update.lock, facts.now);
+  if (update.kind === "addLockPair") for (const lock of update.locks) checkNewLock(channel, current, lock, facts.now);
   if (update.kind === "resolveLock" || update.kind === "expireLock") checkLockRemoval(update, findLock(current, update.hashlock), facts);
   // Re-applying the recognised update must give the very same state: one canonical form per update
   // (lock order, untouched fields) and the secret checked against its hashlock.

@@ -12,6 +12,8 @@ function movementsOf(update: Update): Movement[] {
       return update.withdrawals.map((w) => ({ assetIndex: w.assetIndex, amount: w.amount, from: w.participant, to: null }));
     case "addLock":
       return [{ assetIndex: update.lock.assetIndex, amount: update.lock.amount, from: update.lock.sender, to: null }];
+    case "addLockPair":
+      return update.locks.map((lock) => ({ assetIndex: lock.assetIndex, amount: lock.amount, from: lock.sender, to: null }));
     case "resolveLock":
     case "expireLock":
     case "depositAck":
