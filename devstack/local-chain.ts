@@ -1,8 +1,10 @@
-// Starts Hardhat's JSON-RPC node as a child process on 127.0.0.1 and a free port, and stops exactly
-// that process. Used by the quick start (`npm start`) and the end-to-end tests. A chain is never left
-// behind: `stopLocalChains` stops every chain still running (also one still starting), and if this
-// process exits without stopping one (an uncaught exception, process.exit), it is killed on exit.
+// Starts a local JSON-RPC chain as a child process on 127.0.0.1 and a free port — Hardhat's node, or
+// Foundry's anvil (a second, independent EVM) — and stops exactly that process. Used by the quick
+// start (`npm start`) and the end-to-end tests. A chain is never left behind: `stopLocalChains` stops
+// every chain still running (also one still starting), and if this process exits without stopping
+// one (an uncaught exception, process.exit), it is killed on exit.
 import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -65,13 +67,43 @@ export async function stopLocalChains(): Promise<void> {
   await Promise.all([...running].map((child) => stopProcess(child)));
 }
 
+/** Hardhat's node. */
 export async function startLocalChain(options: { port?: number; log?: (line: string) => void } = {}): Promise<LocalChain> {
   const port = options.port ?? (await freePort());
+  return startChainProcess("hardhat node", process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], port, options.log);
+}
+
+/**
+ * The anvil binary of `@foundry-rs/anvil`, located as its launcher (bin.mjs) does: the platform
+ * package `@foundry-rs/anvil-<platform>-<amd64|arm64>` holds it under `bin/`.
+ */
+export function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const binary = process.platform === "win32" ? "anvil.exe" : "anvil";
+  return createRequire(import.meta.url).resolve(`@foundry-rs/anvil-${process.platform}-${arch}/bin/${binary}`);
+}
+
+export interface AnvilOptions {
+  port?: number;
+  /** Seconds between blocks, as on a real chain; without it anvil mines one block per transaction. */
+  blockTime?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Foundry's anvil with its default accounts (Hardhat's development mnemonic, so `devWallet` works
+ * unchanged) and chain id 31337.
+ */
+export async function startAnvil(options: AnvilOptions = {}): Promise<LocalChain> {
+  const port = options.port ?? (await freePort());
+  const args = ["--host", "127.0.0.1", "--port", String(port)];
+  if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
+  return startChainProcess("anvil", anvilBinary(), args, port, options.log);
+}
+
+async function startChainProcess(name: string, command: string, args: string[], port: number, log: ((line: string) => void) | undefined): Promise<LocalChain> {
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: REPO_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
   running.add(child);
   child.once("exit", () => running.delete(child));
   if (!killOnExit) {
@@ -82,18 +114,24 @@ export async function startLocalChain(options: { port?: number; log?: (line: str
     });
   }
   let output = "";
+  let spawnError: Error | undefined;
+  child.once("error", (error) => {
+    spawnError = error;
+    running.delete(child);
+  });
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4_000);
-    options.log?.(chunk.toString());
+    log?.(chunk.toString());
   };
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   const deadline = Date.now() + 90_000;
   while (!(await rpcAnswers(url))) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited with ${child.exitCode}: ${output}`);
+    if (spawnError !== undefined) throw new Error(`${name} did not start: ${spawnError.message}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${output}`);
     if (Date.now() > deadline) {
       await stopProcess(child);
-      throw new Error(`hardhat node did not answer on ${url} within 90 s: ${output}`);
+      throw new Error(`${name} did not answer on ${url} within 90 s: ${output}`);
     }
     await sleep(200);
   }

@@ -42,8 +42,9 @@ export interface InvestorSetup {
   cash?: bigint;
 }
 
-export async function startStack(options: { investors?: InvestorSetup[]; log?: (line: string) => void } = {}): Promise<Stack> {
-  const chain = await startLocalChain(options.log ? { log: options.log } : {});
+/** `startChain`: another local chain than Hardhat's node (e.g. `startAnvil`); the stack stops it. */
+export async function startStack(options: { investors?: InvestorSetup[]; log?: (line: string) => void; startChain?: () => Promise<LocalChain> } = {}): Promise<Stack> {
+  const chain = await (options.startChain?.() ?? startLocalChain(options.log ? { log: options.log } : {}));
   try {
     const connection = await hre.network.create({ network: "localhost", override: { url: chain.url } });
     const { ethers } = connection;

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Contract } from "ethers";
 import ClearlineModule from "../ignition/modules/Clearline.js";
+import SettlementModule from "../ignition/modules/Settlement.js";
+import SettlementCustodianModule from "../ignition/modules/SettlementCustodian.js";
 
 export const ATTRIBUTE = { KYC: 1n, AML: 2n, ACCREDITED: 3n, COUNTRY: 4n, CUSTODIAN: 5n } as const;
 /** ISO 3166-1 numeric code used for demo investors (Germany). */
@@ -20,16 +22,45 @@ export interface ClearlineSystem {
   orderLogAnchor: Contract;
 }
 
+/** A local chain is new every time: a journal of the same deployment id is stale. */
+function discardJournal(deploymentId: string | undefined): void {
+  if (deploymentId !== undefined) {
+    rmSync(fileURLToPath(new URL(`../ignition/deployments/${deploymentId}`, import.meta.url)), { recursive: true, force: true });
+  }
+}
+
 /**
  * Deploys with Ignition. On a JSON-RPC chain Ignition keeps a journal under ignition/deployments/;
  * an embedded chain is new every time, so callers pass a `deploymentId` whose journal is discarded.
+ * Ignition waits for one confirmation only (a local chain that mines blocks on a timer, like anvil
+ * with a block time, would otherwise cost five blocks per batch).
  */
 export async function deploySystem(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<ClearlineSystem> {
-  if (options.deploymentId !== undefined) {
-    rmSync(fileURLToPath(new URL(`../ignition/deployments/${options.deploymentId}`, import.meta.url)), { recursive: true, force: true });
-  }
-  const deployed = await connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false });
+  discardJournal(options.deploymentId);
+  const deployed = await connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } });
   return deployed as unknown as ClearlineSystem;
+}
+
+/** Clearline's own contracts, deployed beside existing tokens and an existing Jurisdiction. */
+export interface Settlement {
+  adjudicator: Contract;
+  orderLogAnchor: Contract;
+}
+
+/**
+ * Deploys the real-chain path (ignition/modules/Settlement.ts) on a local chain: the adjudicator and
+ * the venue's anchor, with the adjudicator marked a custodian of `jurisdiction` when `custodian` is
+ * set (the deployer must be a CUSTODIAN validator there).
+ */
+export async function deploySettlement(
+  connection: NetworkConnection,
+  options: { jurisdiction: string; venue: string; custodian: boolean; deploymentId?: string },
+): Promise<Settlement> {
+  discardJournal(options.deploymentId);
+  const parameters = { Settlement: { venue: options.venue }, SettlementCustodian: { jurisdiction: options.jurisdiction } };
+  const common = { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 }, parameters };
+  const deployed = options.custodian ? await connection.ignition.deploy(SettlementCustodianModule, common) : await connection.ignition.deploy(SettlementModule, common);
+  return { adjudicator: deployed.adjudicator, orderLogAnchor: deployed.orderLogAnchor };
 }
 
 export interface Identity {
