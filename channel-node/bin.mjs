@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// The `clearline-node` executable for package.json's "bin": registers tsx's loader, then runs the
-// operator CLI (the same as `node --import tsx channel-node/src/cli.ts`).
-import { register } from "tsx/esm/api";
+// The `clearline-node` executable (package.json "bin"): the operator's CLI compiled to JavaScript in
+// the repository's dist/ (`npm run build:js`). `npm run node` runs the TypeScript without building.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-await import("./src/cli.ts");
+const entry = new URL("../dist/channel-node/src/cli.js", import.meta.url);
+if (!existsSync(entry)) {
+  console.error(`clearline-node is not built (${fileURLToPath(entry)} is missing): run \`npm run build:js\`, or \`npm run node --\` to run it from the sources`);
+  process.exit(1);
+}
+await import(entry.href);

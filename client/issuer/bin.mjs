@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-// The `clearline-issuer` executable for package.json's "bin": registers tsx's loader, then runs the
-// TypeScript entry point (the same as `node --import tsx client/issuer/issuer.ts`).
-import { register } from "tsx/esm/api";
+// The `clearline-issuer` executable (package.json "bin"): the issuer's CLI compiled to JavaScript in
+// dist/ (`npm run build:js` in the repository; the @clearline/client package ships it). From a
+// clone, `npm run issuer` runs the TypeScript without building.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
-register();
-await import("./issuer.ts");
+const entry = new URL("../dist/issuer/issuer.js", import.meta.url);
+if (!existsSync(entry)) {
+  console.error(`clearline-issuer is not built (${fileURLToPath(entry)} is missing): run \`npm run build:js\`, or \`npm run issuer --\` to run it from the sources`);
+  process.exit(1);
+}
+await import(entry.href);
