@@ -43,9 +43,9 @@ export function readAdminToken(file: string): string {
   return token;
 }
 
-/** The node's admin token: read from `<dataDir>/admin-token`, created there (mode 0600) if absent. */
-export function ensureAdminToken(dataDir: string): { token: string; file: string } {
-  const file = join(dataDir, ADMIN_TOKEN_FILE);
+/** The node's admin token: read from `<dataDir>/admin-token` (or `fileName`: the console's token), created there (mode 0600) if absent. */
+export function ensureAdminToken(dataDir: string, fileName: string = ADMIN_TOKEN_FILE): { token: string; file: string } {
+  const file = join(dataDir, fileName);
   let fd: number;
   try {
     // "wx": created here or not at all, never following or truncating what exists.

@@ -5,6 +5,7 @@ import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
 import { tradingConfigSchema } from "./trading/config.js";
+import { consoleConfigSchema } from "./console/config.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
@@ -77,6 +78,8 @@ export const nodeConfigSchema = z.strictObject({
     .optional(),
   /** Trading between investors (docs/trading.md, "At the node"). Absent: the node takes no orders. */
   trading: tradingConfigSchema.optional(),
+  /** The web console (docs/operations.md, "Web console"). Optional: every key has a default. */
+  console: consoleConfigSchema.optional(),
   /** Chain facts: the chain's time and new-block notifications (docs/operations.md, "Chain facts"). Optional: every key has a default. */
   chainFacts: z
     .strictObject({

@@ -1,5 +1,6 @@
 // The node's plain HTTP endpoints: /health (public; 503 when a check fails), /metrics (public,
-// Prometheus) and the operator's /admin/* API (loopback, no browser, bearer token: admin-auth.ts).
+// Prometheus), the operator's /admin/* API (loopback, no browser, bearer token: admin-auth.ts) and
+// the read-only web console at /console/ (console/).
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Address } from "../../client/protocol/types.js";
@@ -7,6 +8,7 @@ import { isChainError } from "../../client/chain/errors.js";
 import { refuseAdmin } from "./admin-auth.js";
 import type { HealthMonitor } from "./health.js";
 import type { NodeMetrics } from "./metrics.js";
+import type { ConsoleHandler } from "./console/console-api.js";
 
 export interface AdminRequest {
   readonly method: string;
@@ -28,6 +30,8 @@ export interface HttpApiOptions {
   logger: Logger;
   adminToken: string;
   admin: (request: AdminRequest) => Promise<AdminAnswer>;
+  /** The web console at /console/ (console/console-api.ts); absent: disabled. */
+  console?: ConsoleHandler | undefined;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -101,6 +105,7 @@ export function httpApi(options: HttpApiOptions): RequestListener {
     if (url === "/health") return health(res);
     if (url === "/metrics") return prometheus(res);
     if (url.startsWith("/admin/")) return admin(req, res, url);
+    if (options.console !== undefined && (url === "/console" || url.startsWith("/console/") || url.startsWith("/console?"))) return options.console(req, res, url);
     sendJson(res, 404, { error: "not found" });
   };
 }

@@ -40,6 +40,8 @@ import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
 import { deskBoundsOf, marketsOf } from "./trading/config.js";
 import { ordersDomainOf } from "../../client/protocol/trading/order.js";
 import { onChainBalanceOf } from "../../client/protocol/compliance.js";
+import { startWebConsole } from "./console/web-console.js";
+import { consoleConfigOf } from "./console/config.js";
 
 export interface RunningNode {
   readonly url: string;
@@ -246,6 +248,27 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
   await adjudicatorWatcher.start();
   chainFacts.follow([complianceWatcher, adjudicatorWatcher]);
 
+  const webConsole = startWebConsole({
+    config: consoleConfigOf(config),
+    dataDir: config.dataDir,
+    provider,
+    assetBook: new AssetBook(provider),
+    adjudicator: deployment.adjudicator,
+    securities: config.contracts.securities.map((s) => s.token),
+    startBlock: config.startBlock,
+    sources: {
+      venue: signer.address,
+      chainId,
+      channels: engine,
+      assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
+      chainTime: () => (chainFacts.clock.fresh ? chainFacts.clock.now() : undefined),
+      lastProcessedBlock: () => adjudicatorWatcher.lastProcessedBlock,
+      trading: desk === undefined || config.trading === undefined ? undefined : { books: desk.books, markets: marketsOf(config.trading) },
+    },
+    metrics,
+    logger: logger.child({ component: "console" }),
+  });
+
   const transport = new Transport({
     host: config.host,
     port: config.port,
@@ -281,6 +304,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
       logger: logger.child({ component: "http" }),
       adminToken: adminToken.token,
       admin: (request) => adminApi(request),
+      console: webConsole?.handler,
     }),
   });
 
@@ -357,6 +381,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
   }
   async function release(): Promise<void> {
     await transport.stop();
+    webConsole?.stop();
     await adjudicatorWatcher.stop();
     await complianceWatcher.stop();
     await chainFacts.stop();

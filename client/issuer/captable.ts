@@ -7,14 +7,14 @@
 // - held: movements the token's rules refused at settlement (MovementHeld), heldOf per pair,
 //   counted for the sender until the controller (or the rules) decide them.
 // The adjudicator's own balance is custody, not ownership: it is reconciled against the above.
-import { Contract, getAddress, type Log } from "ethers";
+import { Contract, getAddress, type Log, type Provider } from "ethers";
 import { adjudicatorAbi, interfaceOf } from "../chain/abi.js";
 import { CHANNEL_PHASES } from "../chain/adjudicator.js";
 import { toChainError } from "../chain/errors.js";
 import { CliError } from "../cli/errors.js";
 import { formatAmount } from "../cli/amounts.js";
 import type { Address, Bytes32 } from "../protocol/index.js";
-import type { IssuerContext } from "./context.js";
+import type { IssuerContext, TokenFacts } from "./context.js";
 
 export interface CapTableOptions {
   fromBlock?: string;
@@ -49,7 +49,32 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<vo
   for (let i = 0; i < items.length; i += PARALLEL) await Promise.all(items.slice(i, i + PARALLEL).map(work));
 }
 
+/** What reading a cap table needs: the chain, the token, and the adjudicator (the issuer's CLI context, or the venue's node). */
+export interface CapTableSource {
+  readonly provider: Provider;
+  readonly adjudicator: Address;
+  token(): Contract;
+  tokenFacts(): Promise<TokenFacts>;
+  /** A view call; failures become ChainErrors. */
+  view(contract: Contract, method: string, ...args: unknown[]): Promise<unknown>;
+}
+
 export async function capTableCommand(ctx: IssuerContext, options: CapTableOptions): Promise<void> {
+  const source: CapTableSource = {
+    provider: ctx.provider,
+    adjudicator: ctx.settings.adjudicator(),
+    token: () => ctx.token(),
+    tokenFacts: () => ctx.tokenFacts(),
+    view: (contract, method, ...args) => ctx.view(contract, method, ...args),
+  };
+  const { lines, data } = await readCapTable(source, options);
+  ctx.output.result(lines, data);
+}
+
+export type CapTable = Awaited<ReturnType<typeof readCapTable>>["data"];
+
+/** The cap table as lines for people and data for JSON (amounts as decimals and smallest units). */
+export async function readCapTable(ctx: CapTableSource, options: CapTableOptions) {
   const head = await ctx.provider.getBlockNumber().catch((error: unknown) => {
     throw toChainError(error, "getBlockNumber");
   });
@@ -59,7 +84,7 @@ export async function capTableCommand(ctx: IssuerContext, options: CapTableOptio
   const maxAccounts = whole("--max-accounts", options.maxAccounts, 100_000, 1, 10_000_000);
   const facts = await ctx.tokenFacts();
   const tokenAddress = facts.address;
-  const adjudicatorAddress = ctx.settings.adjudicator();
+  const adjudicatorAddress = ctx.adjudicator;
   const token = ctx.token();
   const adjudicator = new Contract(adjudicatorAddress, adjudicatorAbi() as never, ctx.provider);
   const at = { blockTag: block };
@@ -207,5 +232,5 @@ export async function capTableCommand(ctx: IssuerContext, options: CapTableOptio
     ...rows.map((r) => `${r.address}  ${[r.wallet, r.channels, r.claimable, r.held, r.total].map(col).join("  ")}${frozen.get(r.address) === true ? "  FROZEN" : ""}`),
     `total supply ${fmt(totalSupply)} ${facts.symbol}; the adjudicator holds ${fmt(custody)} (${fmt(attributed)} attributed above${custody === attributed ? "" : `, ${fmt(custody - attributed)} unattributed`})`,
   ];
-  ctx.output.result(lines, data);
+  return { lines, data };
 }
