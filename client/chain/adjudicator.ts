@@ -311,15 +311,29 @@ export class AdjudicatorClient {
     return (await this.view("secretRevealedAt", [hashlock])) as bigint;
   }
 
-  /** The timestamp of the latest block: the adjudicator's notion of "now". */
+  /**
+   * The adjudicator's notion of "now": the timestamp a transaction sent now would get — the `pending`
+   * block's, which follows the chain's clock even when nothing is mined (a local chain mines only on
+   * transactions, so its latest block's time stands still) — or the latest block's where the RPC
+   * has no pending block.
+   */
   async chainTime(): Promise<bigint> {
     try {
-      const block = await this.provider.getBlock("latest");
-      if (block === null) throw new Error("no latest block");
-      return BigInt(block.timestamp);
+      const [latest, pending] = await Promise.all([this.provider.getBlock("latest"), this.pendingTimestamp()]);
+      if (latest === null) throw new Error("no latest block");
+      const mined = BigInt(latest.timestamp);
+      return pending !== null && pending > mined ? pending : mined;
     } catch (error) {
       throw toChainError(error, "getBlock");
     }
+  }
+
+  /** The pending block's timestamp, read raw (ethers cannot parse a pending block without a number); null without one. */
+  private async pendingTimestamp(): Promise<bigint | null> {
+    const provider = this.provider as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
+    if (typeof provider.send !== "function") return null;
+    const block = (await provider.send("eth_getBlockByNumber", ["pending", false]).catch(() => null)) as { timestamp?: unknown } | null;
+    return typeof block?.timestamp === "string" && /^0x[0-9a-fA-F]+$/.test(block.timestamp) ? BigInt(block.timestamp) : null;
   }
 
   /**
