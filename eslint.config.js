@@ -18,7 +18,7 @@ const forbiddenInCore = [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "artifacts/**", "dist/**", "client/dist/**", "client/artifacts/**", "cache/**", "types/**", "ignition/deployments/**", "coverage/**"] },
+  { ignores: ["node_modules/**", "artifacts/**", "dist/**", "client/dist/**", "client/artifacts/**", "channel-node/console/dist/**", "cache/**", "types/**", "ignition/deployments/**", "coverage/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
