@@ -11,6 +11,11 @@ import { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
 
 export * from "./client.js";
 export { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
+// What an SDK user names: ids, on-chain outcomes and progress, and every typed error the client throws.
+export type { Address, Bytes32, SignerImplementation } from "../protocol/index.js";
+export { PROTOCOL_ERROR_CODES, ProtocolError, ComplianceError, isProtocolError, type ProtocolErrorCode } from "../protocol/errors.js";
+export { CHAIN_ERROR_CODES, ChainError, isChainError, isRevert, type ChainErrorCode, type RevertInfo } from "../chain/errors.js";
+export type { TxOutcome, TxProgress } from "../chain/adjudicator.js";
 
 export interface ClientSettings {
   nodeUrl: string;
