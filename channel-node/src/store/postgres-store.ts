@@ -1,0 +1,772 @@
+/**
+ * The node's ChannelStore on PostgreSQL, with group commit — the LevelDB store's design
+ * (client/store/level-store.ts) on a database that can be replicated and shared by a standby.
+ *
+ * Same semantics: every event goes through the pure transitions (client/store/transitions.ts) in
+ * call order against `working` (every accepted event); reads answer from `committed` (what the
+ * database holds). One writer connection takes everything queued (whole events, up to
+ * `maxBatchRows` rows) and writes it as ONE transaction with synchronous_commit on; each caller's
+ * promise resolves once that transaction committed, so an agreed state is durable (and, with
+ * synchronous replication, on the standby) before the node countersigns it. Writes arriving while a
+ * transaction commits form the next one: concurrent channels share the commit.
+ *
+ * Within a transaction the queued rows are folded per key (a later write of a row replaces an
+ * earlier one: the transaction is atomic, so only the last value is ever visible) and written with
+ * one statement per table (`unnest` arrays). Abandoning a channel deletes its history by channel,
+ * so it forms a transaction of its own, as in the LevelDB store.
+ *
+ * A failed transaction poisons the store (WRITE_FAILED for every later write): `working` may be
+ * ahead of the database; the process restarts and reopens. With a leader lease
+ * (postgres-lease.ts) every transaction first checks the lease; a lost lease poisons the store
+ * with FENCED, and nothing more is ever committed by this instance.
+ */
+import pg from "pg";
+import type { Bytes32, SignedState } from "../../../client/protocol/types.js";
+import {
+  checkChainBinding,
+  checkDeploymentOn,
+  decodeChainBinding,
+  describeChain,
+  encodeChainBinding,
+  sameChain,
+  wrongChain,
+  type ChainBinding,
+} from "../../../client/store/chain-binding.js";
+import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
+import { StoreError, isStoreError } from "../../../client/store/errors.js";
+import type {
+  ChannelFilter,
+  ChannelRecord,
+  ChannelStore,
+  DepositEvent,
+  DisputeFacts,
+  HistoryEntry,
+  HistoryOptions,
+  NewChannel,
+  PendingProposal,
+  UpdateSummary,
+} from "../../../client/store/store.js";
+import {
+  applyChannelAbandoned,
+  applyChannelConcluded,
+  applyChannelCreated,
+  applyChannelOpened,
+  applyDepositConfirmed,
+  applyDisputeObserved,
+  applyProposalCleared,
+  applyProposalRecorded,
+  applyStateAgreed,
+  applyWithdrawalObserved,
+  byChannelId,
+  checkBlockNumber,
+  checkEventId,
+  checkFactsJson,
+  checkHashlock,
+  checkHistoryOptions,
+  checkInvoiceExpiry,
+  checkSecret,
+  lockedHashlocks,
+  matchesFilter,
+} from "../../../client/store/transitions.js";
+import { holdsLease, leaseSettings, releaseLease, renewLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
+import { checkSchemaName, migrate } from "./postgres-schema.js";
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database (the `pg` client's connection string). */
+  readonly url: string;
+  /** The schema holding the store's tables (default "public"); one per node, or per shard. */
+  readonly schema?: string;
+  /** Connections for reads and lease renewals (default 4); writes use one connection of their own. */
+  readonly poolSize?: number;
+  /** A connection attempt, a statement, or a transaction left idle is given up after this long (default 10,000 ms). */
+  readonly statementTimeoutMs?: number;
+  /** A transaction takes whole events until it holds this many rows (default 16,384; one event may exceed it). */
+  readonly maxBatchRows?: number;
+  /** As LevelStoreOptions.chain: the chain the store belongs to (WRONG_CHAIN otherwise). */
+  readonly chain?: ChainBinding;
+  /** As LevelStoreOptions.adoptLegacy. */
+  readonly adoptLegacy?: (channels: readonly ChannelRecord[]) => Promise<boolean>;
+  /** Take (waiting if needed) and hold the leader lease; every write transaction checks it (FENCED otherwise). */
+  readonly lease?: LeaseOptions;
+  /** Called once when the lease is lost: the store refuses every later write with FENCED. */
+  readonly onFenced?: (error: StoreError<"FENCED">) => void;
+}
+
+/** Counters of what was committed, for tests, benchmarks and metrics. */
+export interface PostgresStoreStats {
+  /** Transactions that committed rows. */
+  readonly batches: number;
+  /** Write calls (events) whose transaction committed, no-ops included. */
+  readonly events: number;
+  /** Rows written or deleted by those transactions, before folding. */
+  readonly rows: number;
+  /** The most events one transaction carried. */
+  readonly largestBatch: number;
+}
+
+/** One row change of one event. */
+type Op =
+  | { readonly kind: "channel"; readonly id: Bytes32; readonly record: string }
+  | { readonly kind: "history"; readonly id: Bytes32; readonly nonce: bigint; readonly entry: string }
+  | { readonly kind: "event"; readonly eventId: string; readonly id: Bytes32 }
+  | { readonly kind: "meta"; readonly key: string; readonly value: string }
+  | { readonly kind: "secret"; readonly hashlock: Bytes32; readonly secret: Bytes32 | null }
+  | { readonly kind: "invoice"; readonly hashlock: Bytes32; readonly expiresAt: number | null }
+  /** Deletes the channel and its whole history: always a transaction of its own. */
+  | { readonly kind: "abandon"; readonly id: Bytes32 };
+
+interface Job {
+  readonly ops: readonly Op[];
+  readonly publish: (() => void) | null;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const META_LAST_BLOCK = "lastBlock";
+const META_FACTS = "facts";
+const META_CHAIN = "chain";
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** The URL without its password, and the schema: how errors and logs name the store. */
+export function describeLocation(url: string, schema: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    return `${parsed.toString()} (schema ${schema})`;
+  } catch {
+    return `(unparseable PostgreSQL URL) (schema ${schema})`;
+  }
+}
+
+function unavailable(location: string, cause: unknown): StoreError<"UNAVAILABLE"> {
+  return new StoreError("UNAVAILABLE", `the database ${location} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { location }, { cause });
+}
+
+interface Loaded {
+  readonly records: Map<Bytes32, ChannelRecord>;
+  readonly events: Set<string>;
+  readonly lastBlock: number | null;
+  readonly facts: string | null;
+  readonly secrets: Map<Bytes32, Bytes32>;
+  readonly invoices: Map<Bytes32, number>;
+  readonly chainText: string | null;
+}
+
+export class PostgresStore implements ChannelStore {
+  /** The chain the store belongs to, or null for an unbound store. */
+  readonly chain: ChainBinding | null;
+  /** How errors and logs name this store (URL without password, schema). */
+  readonly location: string;
+
+  private readonly writer: pg.Client;
+  private readonly pool: pg.Pool;
+  private readonly maxBatchRows: number;
+  private readonly lease: { readonly grant: LeaseGrant; readonly settings: LeaseSettings; timer: NodeJS.Timeout | null } | null;
+  private readonly onFenced: ((error: StoreError<"FENCED">) => void) | undefined;
+
+  private readonly working: Map<Bytes32, ChannelRecord>;
+  private readonly committed: Map<Bytes32, ChannelRecord>;
+  /** Ids of applied chain events, including those queued but not yet committed. */
+  private readonly events: Set<string>;
+  private lastBlock: number | null;
+  private factsJson: string | null;
+  private readonly secretsByHashlock: Map<Bytes32, Bytes32>;
+  private readonly workingInvoices: Map<Bytes32, number>;
+  private readonly committedInvoices: Map<Bytes32, number>;
+
+  private queue: Job[] = [];
+  private writing: Promise<void> | null = null;
+  private failure: StoreError<"WRITE_FAILED" | "FENCED"> | null = null;
+  private closing: Promise<void> | null = null;
+  private counters = { batches: 0, events: 0, rows: 0, largestBatch: 0 };
+
+  private constructor(
+    writer: pg.Client,
+    pool: pg.Pool,
+    options: PostgresStoreOptions,
+    location: string,
+    loaded: Loaded,
+    chain: ChainBinding | null,
+    lease: { grant: LeaseGrant; settings: LeaseSettings } | null,
+  ) {
+    this.writer = writer;
+    this.pool = pool;
+    this.location = location;
+    this.maxBatchRows = options.maxBatchRows ?? 16_384;
+    this.onFenced = options.onFenced;
+    this.working = loaded.records;
+    this.committed = new Map(loaded.records);
+    this.events = loaded.events;
+    this.lastBlock = loaded.lastBlock;
+    this.factsJson = loaded.facts;
+    this.secretsByHashlock = loaded.secrets;
+    this.workingInvoices = loaded.invoices;
+    this.committedInvoices = new Map(loaded.invoices);
+    this.chain = chain;
+    this.lease = lease === null ? null : { ...lease, timer: null };
+    if (this.lease !== null) {
+      this.lease.timer = setInterval(() => void this.renew(), this.lease.settings.renewMs);
+      this.lease.timer.unref();
+    }
+  }
+
+  /**
+   * Connects, creates or migrates the schema (SCHEMA_TOO_NEW for a newer one), takes the leader
+   * lease when asked (waiting while another node holds it), loads every channel record and applied
+   * event id, and checks or establishes the chain binding (WRONG_CHAIN). UNAVAILABLE when the
+   * database cannot be reached.
+   */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema ?? "public";
+    checkSchemaName(schema);
+    const location = describeLocation(options.url, schema);
+    const timeoutMs = options.statementTimeoutMs ?? 10_000;
+    const settings = options.lease === undefined ? null : leaseSettings(options.lease);
+    // A transaction left idle (a paused process) is ended by the server, releasing the lease row.
+    const idleMs = settings === null ? timeoutMs : Math.min(timeoutMs, settings.ttlMs);
+    const config: pg.ClientConfig = {
+      connectionString: options.url,
+      connectionTimeoutMillis: timeoutMs,
+      options: `-c search_path=${schema} -c synchronous_commit=on -c statement_timeout=${timeoutMs} -c idle_in_transaction_session_timeout=${idleMs}`,
+    };
+    const writer = new pg.Client(config);
+    // Errors of an idle connection (the server went away) surface as a failed query later.
+    writer.on("error", () => undefined);
+    const pool = new pg.Pool({ ...config, max: options.poolSize ?? 4 });
+    pool.on("error", () => undefined);
+    const release = async () => {
+      await writer.end().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    };
+    try {
+      try {
+        await writer.connect();
+        await migrate(writer, schema);
+      } catch (error) {
+        throw isStoreError(error) ? error : unavailable(location, error);
+      }
+      const grant = settings === null ? null : await PostgresStore.acquire(writer, settings, location, options.lease?.signal);
+      const loaded = await PostgresStore.load(writer, location);
+      const chain = await PostgresStore.bind(writer, location, loaded, options);
+      return new PostgresStore(writer, pool, options, location, loaded, chain, grant === null || settings === null ? null : { grant, settings });
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /** Waits until the lease is free and takes it (a standby waits here while the active node lives). */
+  private static async acquire(client: pg.Client, settings: LeaseSettings, location: string, signal: AbortSignal | undefined): Promise<LeaseGrant> {
+    for (;;) {
+      if (signal?.aborted === true) throw new StoreError("CLOSED", "stopped waiting for the leader lease");
+      let grant: LeaseGrant | null;
+      try {
+        grant = await tryAcquireLease(client, settings);
+      } catch (error) {
+        throw unavailable(location, error);
+      }
+      if (grant !== null) return grant;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, settings.retryMs);
+        signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+    }
+  }
+
+  private static async load(client: pg.Client, location: string): Promise<Loaded> {
+    let rows: {
+      channels: { channel_id: string; record: string }[];
+      events: { event_id: string }[];
+      meta: { key: string; value: string }[];
+      secrets: { hashlock: string; secret: string }[];
+      invoices: { hashlock: string; expires_at: string }[];
+    };
+    try {
+      rows = {
+        channels: (await client.query<{ channel_id: string; record: string }>("SELECT channel_id, record FROM channels")).rows,
+        events: (await client.query<{ event_id: string }>("SELECT event_id FROM events")).rows,
+        meta: (await client.query<{ key: string; value: string }>("SELECT key, value FROM meta")).rows,
+        secrets: (await client.query<{ hashlock: string; secret: string }>("SELECT hashlock, secret FROM secrets")).rows,
+        invoices: (await client.query<{ hashlock: string; expires_at: string }>("SELECT hashlock, expires_at::text AS expires_at FROM invoices")).rows,
+      };
+    } catch (error) {
+      throw unavailable(location, error);
+    }
+    const records = new Map<Bytes32, ChannelRecord>();
+    for (const { channel_id, record: text } of rows.channels) {
+      const key = `channels/${channel_id}`;
+      const record = decodeRecord(text, key);
+      if (record.channelId !== channel_id) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
+      records.set(record.channelId, record);
+    }
+    const meta = new Map(rows.meta.map(({ key, value }) => [key, value]));
+    const lastBlockText = meta.get(META_LAST_BLOCK);
+    let lastBlock: number | null = null;
+    if (lastBlockText !== undefined) {
+      lastBlock = Number(lastBlockText);
+      if (!DECIMAL.test(lastBlockText) || !Number.isSafeInteger(lastBlock)) {
+        throw new StoreError("CORRUPT", `meta/${META_LAST_BLOCK} holds ${lastBlockText}`, { key: `meta/${META_LAST_BLOCK}` });
+      }
+    }
+    const secrets = new Map<Bytes32, Bytes32>();
+    for (const { hashlock, secret } of rows.secrets) {
+      try {
+        checkSecret(hashlock, secret);
+      } catch (cause) {
+        throw new StoreError("CORRUPT", `secrets/${hashlock} holds ${secret}`, { key: `secrets/${hashlock}` }, { cause });
+      }
+      secrets.set(hashlock, secret);
+    }
+    const invoices = new Map<Bytes32, number>();
+    for (const { hashlock, expires_at } of rows.invoices) {
+      const expiresAt = Number(expires_at);
+      if (!DECIMAL.test(expires_at) || !Number.isSafeInteger(expiresAt) || !secrets.has(hashlock)) {
+        throw new StoreError("CORRUPT", `invoices/${hashlock} holds ${expires_at}`, { key: `invoices/${hashlock}` });
+      }
+      invoices.set(hashlock, expiresAt);
+    }
+    return {
+      records,
+      events: new Set(rows.events.map((r) => r.event_id)),
+      lastBlock,
+      facts: meta.get(META_FACTS) ?? null,
+      secrets,
+      invoices,
+      chainText: meta.get(META_CHAIN) ?? null,
+    };
+  }
+
+  /** The stored binding checked against (or, for an unbound store, set to) `options.chain` — as LevelStore. */
+  private static async bind(client: pg.Client, location: string, loaded: Loaded, options: PostgresStoreOptions): Promise<ChainBinding | null> {
+    const stored = loaded.chainText === null ? null : decodeChainBinding(loaded.chainText, `meta/${META_CHAIN}`);
+    const wanted = options.chain;
+    if (wanted === undefined) return stored;
+    checkChainBinding(wanted);
+    if (stored !== null) {
+      if (!sameChain(stored, wanted)) throw wrongChain(location, stored, wanted);
+      return stored;
+    }
+    const channels = [...loaded.records.values()];
+    const foreign = channels.find((r) => r.deployment.chainId !== wanted.chainId || r.deployment.adjudicator !== wanted.adjudicator);
+    const adopt = foreign === undefined && channels.length > 0 && options.adoptLegacy !== undefined ? await options.adoptLegacy(channels) : true;
+    if (foreign !== undefined || !adopt) {
+      const which = foreign === undefined ? "channels the chain does not know" : `channel ${foreign.channelId} of chain ${foreign.deployment.chainId} (adjudicator ${foreign.deployment.adjudicator})`;
+      throw new StoreError(
+        "WRONG_CHAIN",
+        `the store ${location} holds ${which}, so it does not belong to ${describeChain(wanted)} (a restarted chain is another chain). ` +
+          "Use a separate database or schema per chain; keep this one while its chain exists, move it away once that chain is gone for good",
+        { location, chainId: wanted.chainId, adjudicator: wanted.adjudicator, genesisHash: wanted.genesisHash },
+      );
+    }
+    try {
+      await client.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [META_CHAIN, encodeChainBinding(wanted)]);
+    } catch (error) {
+      throw unavailable(location, error);
+    }
+    return wanted;
+  }
+
+  /** What was committed so far. */
+  get stats(): PostgresStoreStats {
+    return { ...this.counters };
+  }
+
+  /** The lease this store holds (its epoch), or null without a lease. */
+  get leaseEpoch(): string | null {
+    return this.lease?.grant.epoch ?? null;
+  }
+
+  /** A round trip to the database (the node's health check); UNAVAILABLE when it fails. */
+  async probe(): Promise<void> {
+    this.assertReadable();
+    await this.read((client) => client.query("SELECT 1"));
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  async channelCreated(channel: NewChannel): Promise<void> {
+    this.assertWritable();
+    const record = applyChannelCreated(this.working.get(channel?.channelId), channel);
+    checkDeploymentOn(this.chain, record.deployment, record.channelId);
+    await this.commitRecord(record, []);
+  }
+
+  async proposalRecorded(channelId: Bytes32, pending: PendingProposal): Promise<void> {
+    this.assertWritable();
+    await this.commitRecord(applyProposalRecorded(this.working.get(channelId), channelId, pending), []);
+  }
+
+  async proposalCleared(channelId: Bytes32): Promise<void> {
+    this.assertWritable();
+    const before = this.working.get(channelId);
+    const record = applyProposalCleared(before, channelId);
+    await (record === before ? this.enqueue([], null) : this.commitRecord(record, []));
+  }
+
+  async stateAgreed(channelId: Bytes32, signed: SignedState, update: UpdateSummary): Promise<void> {
+    this.assertWritable();
+    const record = applyStateAgreed(this.working.get(channelId), channelId, signed, update);
+    await this.commitRecord(record, [{ kind: "history", id: channelId, nonce: signed.state.nonce, entry: encodeHistoryEntry(signed, update) }]);
+  }
+
+  async channelAbandoned(channelId: Bytes32): Promise<void> {
+    this.assertWritable();
+    applyChannelAbandoned(this.working.get(channelId), channelId);
+    this.working.delete(channelId);
+    await this.enqueue([{ kind: "abandon", id: channelId }], () => {
+      this.committed.delete(channelId);
+    });
+  }
+
+  async channelOpened(channelId: Bytes32, eventId: string): Promise<boolean> {
+    return this.chainEvent(eventId, () => applyChannelOpened(this.working.get(channelId), channelId));
+  }
+
+  async depositConfirmed(channelId: Bytes32, deposit: DepositEvent, eventId: string): Promise<boolean> {
+    return this.chainEvent(eventId, () => applyDepositConfirmed(this.working.get(channelId), channelId, deposit));
+  }
+
+  async withdrawalObserved(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
+    return this.chainEvent(eventId, () => applyWithdrawalObserved(this.working.get(channelId), channelId, nonce));
+  }
+
+  async disputeObserved(channelId: Bytes32, dispute: DisputeFacts, eventId: string): Promise<boolean> {
+    return this.chainEvent(eventId, () => applyDisputeObserved(this.working.get(channelId), channelId, dispute));
+  }
+
+  async channelConcluded(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
+    return this.chainEvent(eventId, () => applyChannelConcluded(this.working.get(channelId), channelId, nonce));
+  }
+
+  async blockProcessed(blockNumber: number): Promise<void> {
+    this.assertWritable();
+    checkBlockNumber(blockNumber);
+    await this.enqueue([{ kind: "meta", key: META_LAST_BLOCK, value: String(blockNumber) }], () => {
+      this.lastBlock = blockNumber;
+    });
+  }
+
+  async factsSaved(json: string): Promise<void> {
+    this.assertWritable();
+    checkFactsJson(json);
+    await this.enqueue([{ kind: "meta", key: META_FACTS, value: json }], () => {
+      this.factsJson = json;
+    });
+  }
+
+  async secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void> {
+    this.assertWritable();
+    checkSecret(hashlock, secret);
+    await this.enqueue([{ kind: "secret", hashlock, secret }], () => {
+      this.secretsByHashlock.set(hashlock, secret);
+    });
+  }
+
+  async invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void> {
+    this.assertWritable();
+    checkSecret(hashlock, secret);
+    checkInvoiceExpiry(expiresAt);
+    this.workingInvoices.set(hashlock, expiresAt);
+    const ops: Op[] = [
+      { kind: "secret", hashlock, secret },
+      { kind: "invoice", hashlock, expiresAt },
+    ];
+    await this.enqueue(ops, () => {
+      this.secretsByHashlock.set(hashlock, secret);
+      this.committedInvoices.set(hashlock, expiresAt);
+    });
+  }
+
+  async invoicePaid(hashlock: Bytes32): Promise<void> {
+    this.assertWritable();
+    checkHashlock(hashlock);
+    if (!this.workingInvoices.delete(hashlock)) {
+      await this.enqueue([], null);
+      return;
+    }
+    await this.enqueue([{ kind: "invoice", hashlock, expiresAt: null }], () => {
+      this.committedInvoices.delete(hashlock);
+    });
+  }
+
+  async invoicesExpired(now: number): Promise<readonly Bytes32[]> {
+    this.assertWritable();
+    checkInvoiceExpiry(now);
+    const locked = lockedHashlocks(this.working.values());
+    const expired = [...this.workingInvoices].filter(([, expiresAt]) => expiresAt <= now).map(([hashlock]) => hashlock);
+    const deleted = expired.filter((hashlock) => !locked.has(hashlock));
+    for (const hashlock of expired) this.workingInvoices.delete(hashlock);
+    const ops: Op[] = [
+      ...expired.map((hashlock): Op => ({ kind: "invoice", hashlock, expiresAt: null })),
+      ...deleted.map((hashlock): Op => ({ kind: "secret", hashlock, secret: null })),
+    ];
+    await this.enqueue(ops, () => {
+      for (const hashlock of expired) this.committedInvoices.delete(hashlock);
+      for (const hashlock of deleted) this.secretsByHashlock.delete(hashlock);
+    });
+    return deleted;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
+    this.assertReadable();
+    return this.committed.get(channelId);
+  }
+
+  async channels(filter: ChannelFilter = {}): Promise<readonly ChannelRecord[]> {
+    this.assertReadable();
+    return [...this.committed.values()].filter((r) => matchesFilter(r, filter.status)).sort(byChannelId);
+  }
+
+  async history(channelId: Bytes32, options: HistoryOptions = {}): Promise<readonly HistoryEntry[]> {
+    this.assertReadable();
+    checkHistoryOptions(options);
+    if (!this.committed.has(channelId)) throw new StoreError("UNKNOWN_CHANNEL", `unknown channel ${channelId}`, { channelId });
+    if (options.limit === 0) return [];
+    const order = options.newestFirst === true ? "DESC" : "ASC";
+    const { rows } = await this.read((client) =>
+      client.query<{ nonce_text: string; entry: string }>(
+        `SELECT nonce::text AS nonce_text, entry FROM history
+         WHERE channel_id = $1 AND ($2::numeric IS NULL OR nonce > $2::numeric) AND ($3::numeric IS NULL OR nonce < $3::numeric)
+         ORDER BY nonce ${order} LIMIT $4`,
+        [channelId, options.afterNonce?.toString() ?? null, options.beforeNonce?.toString() ?? null, options.limit ?? null],
+      ),
+    );
+    return rows.map(({ nonce_text, entry }) => decodeHistoryEntry(entry, `history/${channelId}/${nonce_text}`));
+  }
+
+  async eventApplied(eventId: string): Promise<boolean> {
+    this.assertReadable();
+    checkEventId(eventId);
+    const { rowCount } = await this.read((client) => client.query("SELECT 1 FROM events WHERE event_id = $1", [eventId]));
+    return rowCount === 1;
+  }
+
+  async lastProcessedBlock(): Promise<number | null> {
+    this.assertReadable();
+    return this.lastBlock;
+  }
+
+  async facts(): Promise<string | null> {
+    this.assertReadable();
+    return this.factsJson;
+  }
+
+  async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
+    this.assertReadable();
+    return new Map(this.secretsByHashlock);
+  }
+
+  async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
+    this.assertReadable();
+    return new Map(this.committedInvoices);
+  }
+
+  /** Waits for every write in flight, hands the lease back (a standby takes over at once), then disconnects. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.writing !== null) await this.writing;
+      if (this.lease !== null) {
+        if (this.lease.timer !== null) clearInterval(this.lease.timer);
+        if (this.failure === null) await releaseLease(this.writer, this.lease.grant).catch(() => undefined);
+      }
+      await this.writer.end().catch(() => undefined);
+      await this.pool.end().catch(() => undefined);
+    })();
+    return this.closing;
+  }
+
+  // ---- group commit -------------------------------------------------------------------------
+
+  private chainEvent(eventId: string, apply: () => ChannelRecord): Promise<boolean> {
+    this.assertWritable();
+    checkEventId(eventId);
+    if (this.events.has(eventId)) return this.enqueue([], null).then(() => false);
+    const record = apply();
+    this.events.add(eventId);
+    return this.commitRecord(record, [{ kind: "event", eventId, id: record.channelId }]).then(() => true);
+  }
+
+  private commitRecord(record: ChannelRecord, extra: readonly Op[]): Promise<void> {
+    const ops: Op[] = [{ kind: "channel", id: record.channelId, record: encodeRecord(record) }, ...extra];
+    this.working.set(record.channelId, record);
+    return this.enqueue(ops, () => {
+      this.committed.set(record.channelId, record);
+    });
+  }
+
+  private enqueue(ops: readonly Op[], publish: (() => void) | null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ops, publish, resolve, reject });
+      this.writing ??= this.write();
+    });
+  }
+
+  /** The single writer: drains the queue transaction by transaction, then stops. */
+  private async write(): Promise<void> {
+    // Let every write issued in the current tick join the first transaction.
+    await Promise.resolve();
+    for (;;) {
+      if (this.queue.length === 0) {
+        this.writing = null;
+        return;
+      }
+      const group = this.takeGroup();
+      const fencedBefore = this.failure !== null;
+      const ops = group.flatMap((job) => job.ops);
+      try {
+        // The lease timer found the lease lost: nothing more is attempted.
+        if (this.failure !== null) throw this.failure;
+        if (ops.length > 0) await this.transaction(ops);
+      } catch (cause) {
+        this.failure = isStoreError(cause, "FENCED") || isStoreError(cause, "WRITE_FAILED")
+          ? cause
+          : new StoreError("WRITE_FAILED", `writing to the store ${this.location} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause });
+        if (isStoreError(cause, "FENCED") && !fencedBefore) this.onFenced?.(cause);
+        const failed = [...group, ...this.queue];
+        this.queue = [];
+        this.writing = null;
+        for (const job of failed) job.reject(this.failure);
+        return;
+      }
+      if (ops.length > 0) this.counters.batches += 1;
+      this.counters.events += group.length;
+      this.counters.rows += ops.length;
+      this.counters.largestBatch = Math.max(this.counters.largestBatch, group.length);
+      for (const job of group) job.publish?.();
+      for (const job of group) job.resolve();
+    }
+  }
+
+  /** Whole jobs from the head of the queue, up to maxBatchRows rows (at least one job); an abandon goes alone. */
+  private takeGroup(): Job[] {
+    const alone = (job: Job) => job.ops.some((op) => op.kind === "abandon");
+    let count = 0;
+    let rows = 0;
+    for (const job of this.queue) {
+      if (alone(job)) {
+        if (count === 0) count = 1;
+        break;
+      }
+      if (count > 0 && rows + job.ops.length > this.maxBatchRows) break;
+      count += 1;
+      rows += job.ops.length;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  /** One transaction: the lease check (if any), then the folded rows, one statement per table. */
+  private async transaction(ops: readonly Op[]): Promise<void> {
+    const channels = new Map<Bytes32, string>();
+    const history: { id: Bytes32; nonce: bigint; entry: string }[] = [];
+    const events = new Map<string, Bytes32>();
+    const meta = new Map<string, string>();
+    const secrets = new Map<Bytes32, Bytes32 | null>();
+    const invoices = new Map<Bytes32, number | null>();
+    const abandoned: Bytes32[] = [];
+    for (const op of ops) {
+      if (op.kind === "channel") channels.set(op.id, op.record);
+      else if (op.kind === "history") history.push(op);
+      else if (op.kind === "event") events.set(op.eventId, op.id);
+      else if (op.kind === "meta") meta.set(op.key, op.value);
+      else if (op.kind === "secret") secrets.set(op.hashlock, op.secret);
+      else if (op.kind === "invoice") invoices.set(op.hashlock, op.expiresAt);
+      else abandoned.push(op.id);
+    }
+    const upserts = <V>(map: Map<string, V | null>) => [...map].filter((entry): entry is [string, V] => entry[1] !== null);
+    const deletes = (map: Map<string, unknown>) => [...map].filter(([, v]) => v === null).map(([k]) => k);
+    const client = this.writer;
+    await client.query("BEGIN");
+    try {
+      if (this.lease !== null && !(await holdsLease(client, this.lease.grant))) throw this.fenced();
+      if (abandoned.length > 0) {
+        await client.query("DELETE FROM channels WHERE channel_id = ANY($1::text[])", [abandoned]);
+        await client.query("DELETE FROM history WHERE channel_id = ANY($1::text[])", [abandoned]);
+      }
+      if (channels.size > 0) {
+        await client.query(
+          "INSERT INTO channels (channel_id, record) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (channel_id) DO UPDATE SET record = EXCLUDED.record",
+          [[...channels.keys()], [...channels.values()]],
+        );
+      }
+      if (history.length > 0) {
+        await client.query("INSERT INTO history (channel_id, nonce, entry) SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[])", [
+          history.map((h) => h.id),
+          history.map((h) => h.nonce.toString()),
+          history.map((h) => h.entry),
+        ]);
+      }
+      if (events.size > 0) {
+        await client.query("INSERT INTO events (event_id, channel_id) SELECT * FROM unnest($1::text[], $2::text[])", [[...events.keys()], [...events.values()]]);
+      }
+      if (meta.size > 0) {
+        await client.query("INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [
+          [...meta.keys()],
+          [...meta.values()],
+        ]);
+      }
+      const secretRows = upserts(secrets);
+      if (deletes(secrets).length > 0) await client.query("DELETE FROM secrets WHERE hashlock = ANY($1::text[])", [deletes(secrets)]);
+      if (secretRows.length > 0) {
+        await client.query(
+          "INSERT INTO secrets (hashlock, secret) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hashlock) DO UPDATE SET secret = EXCLUDED.secret",
+          [secretRows.map(([k]) => k), secretRows.map(([, v]) => v)],
+        );
+      }
+      const invoiceRows = upserts(invoices);
+      if (deletes(invoices).length > 0) await client.query("DELETE FROM invoices WHERE hashlock = ANY($1::text[])", [deletes(invoices)]);
+      if (invoiceRows.length > 0) {
+        await client.query(
+          "INSERT INTO invoices (hashlock, expires_at) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (hashlock) DO UPDATE SET expires_at = EXCLUDED.expires_at",
+          [invoiceRows.map(([k]) => k), invoiceRows.map(([, v]) => String(v))],
+        );
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private fenced(): StoreError<"FENCED"> {
+    return new StoreError(
+      "FENCED",
+      `this node no longer holds the leader lease of ${this.location} (epoch ${this.lease?.grant.epoch}): another node took over or the lease expired; it writes and signs nothing more`,
+      { location: this.location, epoch: this.lease?.grant.epoch ?? null },
+    );
+  }
+
+  /** The lease timer: extend the lease; once lost, poison the store with FENCED. Database errors are retried on the next tick (the write check guards meanwhile). */
+  private async renew(): Promise<void> {
+    if (this.lease === null || this.failure !== null || this.closing !== null) return;
+    let held: boolean;
+    try {
+      held = await renewLease(this.pool, this.lease.grant, this.lease.settings.ttlMs);
+    } catch {
+      return;
+    }
+    if (held || this.failure !== null || this.closing !== null) return;
+    const error = this.fenced();
+    this.failure = error;
+    if (this.lease.timer !== null) clearInterval(this.lease.timer);
+    this.onFenced?.(error);
+  }
+
+  private async read<T>(query: (client: pg.Pool) => Promise<T>): Promise<T> {
+    try {
+      return await query(this.pool);
+    } catch (error) {
+      throw unavailable(this.location, error);
+    }
+  }
+
+  private assertReadable(): void {
+    if (this.closing !== null) throw new StoreError("CLOSED", "the store is closed");
+  }
+
+  private assertWritable(): void {
+    this.assertReadable();
+    if (this.failure !== null) throw this.failure;
+  }
+}
