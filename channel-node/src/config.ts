@@ -27,6 +27,21 @@ export const nodeConfigSchema = z.strictObject({
   host: z.string().default("127.0.0.1"),
   port: z.coerce.number().int().min(0).max(65_535).default(7_545),
   dataDir: z.string().default(".clearline/node"),
+  /**
+   * Where the channels are kept: absent, LevelDB in `dataDir` (the default); with a URL, PostgreSQL
+   * (docs/store.md, "PostgreSQL"). `dataDir` still holds the admin token and the order log.
+   */
+  store: z
+    .strictObject({
+      url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, "a postgres:// or postgresql:// connection URL"),
+      /** One schema per node (or per shard) on a shared database. */
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "1–63 characters of a-z, 0-9 and _, not starting with a digit").default("public"),
+      /** Connections for reads and health checks; writes use one more of their own. */
+      poolSize: z.coerce.number().int().min(1).max(64).default(4),
+      /** A connection attempt or statement taking longer fails (the write then fails: WRITE_FAILED). */
+      statementTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+    })
+    .optional(),
   /** Block to start watching from when the store has none (the deployment block). */
   startBlock: z.coerce.number().int().min(0).default(0),
   confirmations: z.coerce.number().int().min(0).default(0),
@@ -109,6 +124,7 @@ const ENV_KEYS: Record<string, (config: Record<string, unknown>, value: string) 
   CLEARLINE_HOST: (c, v) => (c.host = v),
   CLEARLINE_PORT: (c, v) => (c.port = v),
   CLEARLINE_DATA_DIR: (c, v) => (c.dataDir = v),
+  CLEARLINE_DATABASE_URL: (c, v) => (c.store = { ...(c.store as Record<string, unknown> | undefined), url: v }),
   CLEARLINE_START_BLOCK: (c, v) => (c.startBlock = v),
   CLEARLINE_CONFIRMATIONS: (c, v) => (c.confirmations = v),
   CLEARLINE_LOG_LEVEL: (c, v) => (c.logLevel = v),

@@ -1,4 +1,4 @@
-// Wires the venue's node together: LevelDB store, chain adapter and watchers, compliance mirror,
+// Wires the venue's node together: channel store, chain adapter and watchers, compliance mirror,
 // channel engine, watchtower, WebSocket transport. Everything here is I/O plumbing; decisions are
 // made by the protocol core, the engine and the watchtower policy.
 import { join } from "node:path";
@@ -18,9 +18,9 @@ import {
   type ComplianceFacts,
   type Deployment,
 } from "../../client/protocol/index.js";
-import { LevelStore } from "../../client/store/level-store.js";
 import { chainBindingOf, channelsOnChain } from "../../client/chain/store-binding.js";
-import { isStoreError } from "../../client/store/store.js";
+import { isStoreError, type ChannelStore } from "../../client/store/store.js";
+import { openNodeStore } from "./store/open-store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
 import { ChannelEngine } from "./engine.js";
@@ -29,7 +29,7 @@ import { createMetrics, type NodeMetrics } from "./metrics.js";
 import { DisputeGuard } from "./disputes.js";
 import { startChainFacts } from "./chain-facts.js";
 import { ensureAdminToken } from "./admin-auth.js";
-import { HealthMonitor, syncedWriteProbe } from "./health.js";
+import { HealthMonitor } from "./health.js";
 import { httpApi } from "./http.js";
 import { AssetBook, nodeInfo } from "./operator-info.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
@@ -49,7 +49,7 @@ export interface RunningNode {
   readonly venue: Address;
   readonly deployment: Deployment;
   readonly engine: ChannelEngine;
-  readonly store: LevelStore;
+  readonly store: ChannelStore;
   /** The trading desk, when the node is configured to take orders. */
   readonly desk: TradingDesk | undefined;
   readonly metrics: NodeMetrics;
@@ -84,13 +84,14 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
   const adminToken = ensureAdminToken(config.dataDir);
   const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000) });
   // The store belongs to one chain (id, adjudicator, genesis hash): a restarted chain is another chain.
-  const store = await LevelStore.open(join(config.dataDir, "channels"), { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }).catch(
+  const { store, probe: storeProbe, kind: storeKind, location: storeLocation } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }).catch(
     async (error: unknown) => {
       await chainFacts.stop();
       provider.destroy();
       throw error;
     },
   );
+  logger.info({ store: storeKind, location: storeLocation, channels: (await store.channels()).length }, "channel store open");
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
   // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
@@ -289,7 +290,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
         watchers: () => ({ adjudicator: adjudicatorWatcher.lastProcessedBlock, compliance: complianceWatcher.lastProcessedBlock }),
         confirmations: config.confirmations,
         maxLagBlocks: config.maxWatcherLagBlocks,
-        storeProbe: () => syncedWriteProbe(config.dataDir),
+        storeProbe,
         timeoutMs: config.healthTimeoutMs,
         cacheMs: config.healthCacheMs,
         metrics,
