@@ -59,7 +59,7 @@ process.on("unhandledRejection", (error) => void failed(error));
 try {
   if (external) {
     node = await startNode(loadNodeConfig(process.env.CLEARLINE_NODE_CONFIG));
-    console.log(`channel node for venue ${node.venue} listening on ${node.url} (admin token ${node.adminTokenFile}) — Ctrl-C stops it`);
+    console.log(`channel node for venue ${node.venue} listening on ${node.url} (admin token ${node.adminTokenFile}; web console ${node.url.replace("ws", "http")}/console/) — Ctrl-C stops it`);
   } else {
     stack = await startStack({
       investors: [
@@ -92,6 +92,7 @@ Clearline is running on an embedded chain.
   security      ${stack.addresses.token} (restricted, ERC-1404)
   cash          ${stack.addresses.cash}
   venue node    ${node.url}  (health: ${node.url.replace("ws", "http")}/health, metrics: /metrics)
+  web console   ${node.url.replace("ws", "http")}/console/  (read-only: docs/operations.md, "Web console")
   admin token   ${node.adminTokenFile} (operator: npm run node -- channels --url ${node.url.replace("ws", "http")} --token-file ${node.adminTokenFile})
 Demo investors (Hardhat's well-known test keys): alice ${deployment.accounts.alice}, bob ${deployment.accounts.bob},
 carol ${deployment.accounts.carol} (no valid KYC).
