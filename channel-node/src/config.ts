@@ -1,10 +1,13 @@
-// Node configuration: a JSON file (optional) overlaid by CLEARLINE_* environment variables,
+// Node configuration: a JSON file (optional) overlaid by CLEARLINE_* environment variables — one for
+// every key (config-env.ts) — with the venue's key raw or from an encrypted keystore (keystore.ts),
 // validated once at start. Everything inside the node trusts the parsed result.
 import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
 import { tradingConfigSchema } from "./trading/config.js";
+import { envSettingsOf, setAtPath, type EnvSetting } from "./config-env.js";
+import { keystorePrivateKey, keystoreSettingsSchema } from "./keystore.js";
 import { consoleConfigSchema } from "./console/config.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
@@ -117,19 +120,6 @@ export function chainFactsOf(config: { chainFacts?: ChainFactsConfig | undefined
 
 export type NodeConfig = z.output<typeof nodeConfigSchema>;
 
-/** Environment variables that override the file, and the config key each sets. */
-const ENV_KEYS: Record<string, (config: Record<string, unknown>, value: string) => void> = {
-  CLEARLINE_RPC_URL: (c, v) => (c.rpcUrl = v),
-  CLEARLINE_NODE_KEY: (c, v) => (c.privateKey = v),
-  CLEARLINE_HOST: (c, v) => (c.host = v),
-  CLEARLINE_PORT: (c, v) => (c.port = v),
-  CLEARLINE_DATA_DIR: (c, v) => (c.dataDir = v),
-  CLEARLINE_DATABASE_URL: (c, v) => (c.store = { ...(c.store as Record<string, unknown> | undefined), url: v }),
-  CLEARLINE_START_BLOCK: (c, v) => (c.startBlock = v),
-  CLEARLINE_CONFIRMATIONS: (c, v) => (c.confirmations = v),
-  CLEARLINE_LOG_LEVEL: (c, v) => (c.logLevel = v),
-};
-
 export class ConfigError extends Error {
   readonly code = "INVALID_CONFIG";
   constructor(message: string) {
@@ -138,18 +128,80 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads the file (if any), applies the environment, validates. */
+/** Every configuration key's environment variable (channel-node/src/config-env.ts). */
+export const CONFIG_ENV: readonly EnvSetting[] = envSettingsOf(nodeConfigSchema);
+
+/** The venue's key from a keystore instead of `privateKey` (channel-node/src/keystore.ts). */
+const KEYSTORE_ENV = { file: "CLEARLINE_NODE_KEYSTORE", password: "CLEARLINE_NODE_KEYSTORE_PASSWORD", passwordFile: "CLEARLINE_NODE_KEYSTORE_PASSWORD_FILE" } as const;
+
+/**
+ * Reads the file (if any), applies the environment (every key, CONFIG_ENV), takes the venue's key
+ * from a keystore when one is named (`keystore` in the file, CLEARLINE_NODE_KEYSTORE), validates.
+ * An invalid setting is a ConfigError (INVALID_CONFIG); a keystore that cannot be opened a
+ * KeystoreError with its own code.
+ */
 export function loadNodeConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  const raw: Record<string, unknown> = file ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>) : {};
-  for (const [name, apply] of Object.entries(ENV_KEYS)) {
-    const value = env[name];
-    if (value !== undefined && value !== "") apply(raw, value);
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let parsedFile: unknown;
+    try {
+      parsedFile = JSON.parse(readFileSync(file, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`cannot read the node configuration ${file}: ${(error as Error).message}`);
+    }
+    if (typeof parsedFile !== "object" || parsedFile === null || Array.isArray(parsedFile)) throw new ConfigError(`${file} must hold a JSON object`);
+    raw = parsedFile as Record<string, unknown>;
+  }
+  for (const setting of CONFIG_ENV) {
+    const value = env[setting.name];
+    if (value === undefined || value === "") continue;
+    let parsed: unknown = value;
+    if (setting.json) {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        throw new ConfigError(`invalid node configuration: ${setting.name} (${setting.path.join(".")}) must be JSON, e.g. a number, true/false or a list, not ${JSON.stringify(value)}`);
+      }
+    }
+    setAtPath(raw, setting.path, parsed);
+  }
+  const { keystore: fileKeystore, ...rest } = raw;
+  raw = rest;
+  const keystore = keystoreSettingsSchema.optional().safeParse(fileKeystore);
+  if (!keystore.success) throw new ConfigError(`invalid node configuration: ${z.prettifyError(keystore.error)} (at keystore)`);
+  const keystoreFile = nonEmpty(env[KEYSTORE_ENV.file]) ?? keystore.data?.file;
+  if (keystoreFile !== undefined) {
+    if (raw.privateKey !== undefined) {
+      throw new ConfigError("invalid node configuration: the venue's key is given twice: privateKey (CLEARLINE_NODE_KEY) and a keystore (CLEARLINE_NODE_KEYSTORE); give one");
+    }
+    raw.privateKey = keystorePrivateKey({
+      file: keystoreFile,
+      password: env[KEYSTORE_ENV.password],
+      passwordFile: nonEmpty(env[KEYSTORE_ENV.passwordFile]) ?? keystore.data?.passwordFile,
+    });
   }
   const parsed = nodeConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`invalid node configuration: ${z.prettifyError(parsed.error)}`);
+    throw new ConfigError(`invalid node configuration: ${z.prettifyError(parsed.error)}${missingHint(parsed.error)}`);
   }
   return parsed.data;
+}
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value);
+
+/** For each required key that is missing, the variable that sets it (the README's quick start sets only the RPC URL). */
+function missingHint(error: z.ZodError): string {
+  const missing = error.issues
+    .filter((issue) => issue.code === "invalid_type" && issue.input === undefined)
+    .map((issue) => {
+      const path = issue.path.join(".");
+      if (path === "privateKey") return `privateKey: CLEARLINE_NODE_KEY or CLEARLINE_NODE_KEYSTORE`;
+      // A missing section (e.g. contracts): the variables of its keys.
+      const names = CONFIG_ENV.filter((s) => s.path.join(".") === path || s.path.join(".").startsWith(`${path}.`)).map((s) => s.name);
+      return names.length === 0 ? undefined : `${path}: ${names.join(", ")}`;
+    })
+    .filter((line) => line !== undefined);
+  return missing.length === 0 ? "" : `\nmissing settings, each set in the config file or by its variable: ${missing.join("; ")}`;
 }
 
 /** The engine's bounds with their defaults filled in, in the engine's types. */
