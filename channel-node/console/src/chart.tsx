@@ -21,7 +21,8 @@ export function Chart({ title, unit, t, values, color, testId }: ChartProps) {
     const chart = new uPlot(
       {
         title,
-        width: Math.max(320, box.current.clientWidth),
+        // The box's content width (its padding is 8 px a side).
+        width: Math.max(320, box.current.clientWidth - 16),
         height: 200,
         series: [{}, { label: unit, stroke: color, width: 2, fill: `${color}22`, spanGaps: false }],
         axes: [{}, { label: unit, size: 60 }],
