@@ -8,8 +8,8 @@
  *
  * The check locks the row FOR SHARE until its transaction ends, so a takeover (which updates the
  * row) waits for a write in flight and never interleaves with it. A leader paused inside a
- * transaction is cut off by the server (idle_in_transaction_session_timeout = the lease's ttl), so
- * the standby's wait is bounded.
+ * transaction is cut off by the server (idle_in_transaction_session_timeout = half the lease's ttl),
+ * so the standby never waits longer than the lease.
  */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";

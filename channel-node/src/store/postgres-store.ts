@@ -222,8 +222,9 @@ export class PostgresStore implements ChannelStore {
     const location = describeLocation(options.url, schema);
     const timeoutMs = options.statementTimeoutMs ?? 10_000;
     const settings = options.lease === undefined ? null : leaseSettings(options.lease);
-    // A transaction left idle (a paused process) is ended by the server, releasing the lease row.
-    const idleMs = settings === null ? timeoutMs : Math.min(timeoutMs, settings.ttlMs);
+    // A transaction left idle (a paused process) is ended by the server, releasing the lease row
+    // before the lease expires, so a standby's takeover never waits for more than the lease.
+    const idleMs = settings === null ? timeoutMs : Math.min(timeoutMs, Math.ceil(settings.ttlMs / 2));
     const config: pg.ClientConfig = {
       connectionString: options.url,
       connectionTimeoutMillis: timeoutMs,
