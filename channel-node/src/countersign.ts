@@ -28,7 +28,7 @@ import { INVESTOR, VENUE, investorOf, type Channels, type Live } from "./channel
 import type { VenueProposals } from "./proposals.js";
 import type { Router } from "./routing.js";
 import type { Session } from "./transport.js";
-import type { NodeMetrics } from "./metrics.js";
+import { countRejection, type NodeMetrics } from "./metrics.js";
 
 export interface Price {
   security: Address;
@@ -62,7 +62,7 @@ export class Countersigner {
   async onPropose(session: Session, message: Propose): Promise<void> {
     const refuse = (error: unknown): void => {
       const rejection = rejectionOrWire(error);
-      this.options.metrics.rejections.inc({ code: rejection.code });
+      countRejection(this.options.metrics, rejection);
       session.send(rejectedMessage(message.id, message.channelId, rejection));
     };
     let live: Live;

@@ -11,7 +11,7 @@ import { rejectionOrWire } from "./countersign.js";
 import type { Router } from "./routing.js";
 import type { Sessions } from "./sessions.js";
 import type { Session } from "./transport.js";
-import type { NodeMetrics } from "./metrics.js";
+import { countRejection, type NodeMetrics } from "./metrics.js";
 
 export interface InvoiceRelayOptions {
   readonly bounds: EngineBounds;
@@ -44,7 +44,7 @@ export class InvoiceRelay {
   onRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): void {
     const refuse = (error: unknown): void => {
       const rejection = rejectionOrWire(error);
-      this.options.metrics.rejections.inc({ code: rejection.code });
+      countRejection(this.options.metrics, rejection);
       session.send(rejectedMessage(message.id, message.channelId, rejection));
     };
     try {

@@ -25,6 +25,12 @@ export function createMetrics() {
       registers: [registry],
     }),
     adminRefusals: new Counter({ name: "clearline_admin_refusals_total", help: "Refused admin API requests by code", labelNames: ["code"], registers: [registry] }),
+    complianceRefusals: new Counter({
+      name: "clearline_compliance_refusals_total",
+      help: "Proposals and payment requests refused by a transfer rule (NON_COMPLIANT), by the rule's ERC-1404 name",
+      labelNames: ["rule"],
+      registers: [registry],
+    }),
     healthy: new Gauge({ name: "clearline_health_check", help: "Result of the last /health check (1 passed, 0 failed)", labelNames: ["check"], registers: [registry] }),
     boundRefusals: new Counter({ name: "clearline_bound_refusals_total", help: "Requests refused at an engine bound, by reason (the wire code)", labelNames: ["reason"], registers: [registry] }),
     proposedChannelsPruned: new Counter({ name: "clearline_proposed_channels_pruned_total", help: "Registered channels forgotten because they were not opened on chain in time", registers: [registry] }),
@@ -40,3 +46,9 @@ export function createMetrics() {
 }
 
 export type NodeMetrics = ReturnType<typeof createMetrics>;
+
+/** Counts a refusal sent to an investor: by its code, and by its rule when a transfer rule refused. */
+export function countRejection(metrics: NodeMetrics, rejection: { readonly code: string; readonly restriction?: { readonly rule: string } }): void {
+  metrics.rejections.inc({ code: rejection.code });
+  if (rejection.restriction !== undefined) metrics.complianceRefusals.inc({ rule: rejection.restriction.rule });
+}
