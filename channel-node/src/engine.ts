@@ -21,6 +21,7 @@ import {
   type Deployment,
   type SignedState,
   type Signer,
+  type Update,
   type Verifier,
 } from "../../client/protocol/index.js";
 import type { ChannelRecord, ChannelStore } from "../../client/store/store.js";
@@ -213,6 +214,19 @@ export class ChannelEngine {
   /** A secret was revealed on chain (`SecretRevealed`): learn it and claim the payer's lock with it. */
   secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void> {
     return this.router.secretRevealed(hashlock, secret);
+  }
+
+  /**
+   * Proposes the venue's own `update` in a channel whose investor is online (a fill's lock pair,
+   * trading/settlement.ts) and resolves with the agreed state; queued behind the channel's updates.
+   * BUSY while an earlier venue proposal there is unresolved; INVALID_UPDATE with the investor offline.
+   */
+  proposeAsVenue(channelId: Bytes32, update: Update): Promise<SignedState> {
+    const live = this.channels.get(channelId);
+    if (live === undefined) throw new WireError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
+    const session = this.sessions.get(investorOf(live));
+    if (session === undefined) throw new ProtocolError("INVALID_UPDATE", `the investor ${investorOf(live)} is offline`);
+    return this.channels.serialized(live, () => this.proposals.propose(live, session, update));
   }
 
   /** Settles the locks of every channel (of `investor`, when given) with something to do. Unawaited per channel. */

@@ -166,9 +166,9 @@ const bookDepthRequestSchema = z.strictObject({ v: version, type: z.literal("boo
 
 const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
 const checkpointJsonSchema = z.strictObject({ size: decimal, root: bytes32, time: decimal });
-/** A logged fill; `state` "matched" until both legs are settled in the channels. */
+/** A logged fill; `state` "matched" until both legs are settled in the channels ("settled"), or "failed" when the venue gave up before revealing (no leg moved). */
 const depthLevelSchema = z.strictObject({ price: decimal, quantity: decimal, orders: z.number().int().min(1) });
-const fillJsonSchema = z.strictObject({ sequence: decimal, makerSequence: decimal, takerSequence: decimal, quantity: decimal, price: decimal, state: z.enum(["matched", "settled"]) });
+const fillJsonSchema = z.strictObject({ sequence: decimal, makerSequence: decimal, takerSequence: decimal, quantity: decimal, price: decimal, state: z.enum(["matched", "settled", "failed"]) });
 
 export const clientMessageSchema = z.discriminatedUnion("type", [
   authSchema,

@@ -57,6 +57,7 @@ import { confirmedDeposits } from "./deposits.js";
 import { pruneChannels, type PruneResult } from "./channel-pruning.js";
 import { serialized, serializedOrNow, type Live } from "./live-channels.js";
 import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
+import { approveFillLocks, type FillApprover } from "./fill-settlement.js";
 
 export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode, type Rejection } from "./errors.js";
 export { DEFAULT_INVOICE_LIMITS, type Invoice, type InvoiceLimits } from "./invoices.js";
@@ -81,6 +82,8 @@ export class ClearlineClient {
   /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
   private readonly agreedListeners = new Set<AgreedListener>();
   private readonly invoiceBook: InvoiceBook;
+  /** The orders of this client's TradingClients: a venue lock pair must settle a fill of one. */
+  private readonly fillApprovers = new Set<FillApprover>();
   /** Channels whose openChannel is in progress: never pruned. */
   private readonly opening = new Set<Bytes32>();
 
@@ -114,6 +117,7 @@ export class ClearlineClient {
       },
       request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.connection.request(message),
       newId: () => this.connection.newId(),
+      approveFills: (approver: FillApprover) => this.fillApprovers.add(approver),
     };
     return new TradingClient(link, ordersDomainOf(this.options.deployment.chainId, anchor));
   }
@@ -241,7 +245,9 @@ export class ClearlineClient {
         const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
         const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
         const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
-        checkVenueMayPropose(update, { latest: latest.state, proposed: proposed.state, ownProposalInFlight: live.outstanding !== undefined });
+        // A fill's lock pair only for a fill of one of our orders (fill-settlement.ts).
+        if (update.kind === "addLockPair") approveFillLocks(this.fillApprovers, live.channel.params.assets, update.locks);
+        else checkVenueMayPropose(update, { latest: latest.state, proposed: proposed.state, ownProposalInFlight: live.outstanding !== undefined });
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);
         const summary = summarize(update, Date.now());

@@ -30,6 +30,7 @@ import {
   type SignedReceipt,
 } from "../protocol/trading/index.js";
 import { ClientError } from "./errors.js";
+import { OwnOrders, type FillApprover } from "./fill-settlement.js";
 
 type Answer<T extends NodeMessageParsed["type"]> = Extract<NodeMessageParsed, { type: T }>;
 export type FillView = Answer<"order_accepted">["fills"][number];
@@ -42,6 +43,8 @@ export interface TradingLink {
   venue(): Address;
   request(message: { readonly id: string; readonly [field: string]: unknown }): Promise<NodeMessageParsed>;
   newId(): string;
+  /** Lets the client countersign the venue's lock pairs that settle fills of our orders (fill-settlement.ts). */
+  approveFills(approver: FillApprover): void;
 }
 
 export interface PlacedOrder {
@@ -78,12 +81,16 @@ export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | 
 
 export class TradingClient {
   private lastNonce = 0n;
+  /** The orders placed through this client: what the venue's lock pairs may settle. */
+  private readonly placed = new OwnOrders();
 
   constructor(
     private readonly link: TradingLink,
     /** The venue's domain: its OrderLogAnchor on its chain (ordersDomainOf). */
     readonly domain: Eip712Domain,
-  ) {}
+  ) {
+    link.approveFills(this.placed);
+  }
 
   /** Signs and places an order; resolves once the receipt and its inclusion proof check out. REJECTED with the venue's code otherwise. */
   async placeOrder(request: OrderRequest): Promise<PlacedOrder> {
@@ -95,6 +102,8 @@ export class TradingClient {
       nonce: request.nonce ?? this.nextNonce(),
     };
     const signed = signOrder(order, this.domain, this.link.signer);
+    // Before it leaves: the venue may propose a fill's lock pair before the receipt is checked.
+    this.placed.add(order);
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "order", id: this.link.newId(), signed: signedOrderToJson(signed) }, "order_accepted");
     const receipt = await this.checkReceipt(answer, (sequence, receivedAt): OrderEntry => ({ kind: "order", sequence, receivedAt, signed }));
     return { signed, orderHash: orderHashOf(order, this.domain), receipt, fills: answer.fills, resting: BigInt(answer.resting) };

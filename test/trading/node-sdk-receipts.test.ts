@@ -57,6 +57,7 @@ describe("TradingClient against the desk", () => {
         verifier: nobleVerifier,
         venue: () => venue.address,
         newId: () => `r${++n}`,
+        approveFills: () => undefined,
         async request(message) {
           const sent: NodeMessage[] = [];
           const session: Session = { id: 1, address: alice.address, send: (m) => void sent.push(m), close: () => undefined };

@@ -7,7 +7,7 @@ import { emptyBook, type Book, type BookLimits } from "../../../client/protocol/
 import type { Outcome } from "../../../client/protocol/trading/matching.js";
 import { applyEntry } from "../../../client/protocol/trading/replay.js";
 import type { CancelEntry, FillEntry, LogEntry, OrderEntry, VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
-import { orderHashOf, type Market } from "../../../client/protocol/trading/order.js";
+import { orderHashOf, type Market, type Order } from "../../../client/protocol/trading/order.js";
 import type { Address, Bytes32, Eip712Domain } from "../../../client/protocol/types.js";
 import { MatchedFunds, commitmentOf } from "./reservations.js";
 
@@ -34,8 +34,10 @@ export class OrderBooks {
   /** What unsettled fills commit of each investor (reserved) and will bring it (counted for the maximum balance). */
   readonly matched = new MatchedFunds();
   readonly incoming = new MatchedFunds();
-  /** Fills logged and not yet settled in the channels. */
+  /** Fills logged and not yet settled (or failed) in the channels, in log order. */
   readonly unsettled: FillEntry[] = [];
+  /** Every logged fill, by sequence number. */
+  private readonly fills = new Map<bigint, FillEntry>();
   nextSequence = 0n;
   /** The latest receive time in the log: times never go back along it. */
   lastTime = 0n;
@@ -61,6 +63,33 @@ export class OrderBooks {
 
   orderBySequence(sequence: bigint): OrderEntry | undefined {
     return this.orders.get(sequence);
+  }
+
+  fillBySequence(sequence: bigint): FillEntry | undefined {
+    return this.fills.get(sequence);
+  }
+
+  /** The buyer's and the seller's orders of a logged fill. */
+  partiesOf(fill: FillEntry): { buyer: Order; seller: Order } {
+    const maker = this.orders.get(fill.makerSequence)!.signed.order;
+    const taker = this.orders.get(fill.takerSequence)!.signed.order;
+    return taker.side === "buy" ? { buyer: taker, seller: maker } : { buyer: maker, seller: taker };
+  }
+
+  /** The fill is settled or failed (once): it leaves the unsettled fills, its legs are reserved no longer and the buyer expects its security no longer. */
+  closeFill(fill: FillEntry): void {
+    const index = this.unsettled.findIndex((f) => f.sequence === fill.sequence);
+    if (index < 0) return;
+    this.unsettled.splice(index, 1);
+    const { buyer, seller } = this.partiesOf(fill);
+    this.matched.add(seller.investor, seller.security, -fill.quantity);
+    this.matched.add(buyer.investor, buyer.cash, -commitmentOf({ ...buyer, price: fill.price }, fill.quantity).amount);
+    this.incoming.add(buyer.investor, buyer.security, -fill.quantity);
+  }
+
+  /** Every logged fill, in log order. */
+  allFills(): IterableIterator<FillEntry> {
+    return this.fills.values();
   }
 
   sequenceOf(orderHash: Bytes32): bigint | undefined {
@@ -135,6 +164,7 @@ export class OrderBooks {
       this.matched.add(buyer.investor, buyer.cash, commitmentOf({ ...buyer, price: fill.price }, fill.quantity).amount);
       this.incoming.add(buyer.investor, buyer.security, fill.quantity);
       this.unsettled.push(fill);
+      this.fills.set(fill.sequence, fill);
     }
     if (outcome.rested !== undefined) {
       const investor = (entry as OrderEntry).signed.order.investor;

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Market } from "../../../client/protocol/trading/order.js";
 import type { Address } from "../../../client/protocol/types.js";
 import { DEFAULT_DESK_BOUNDS, type DeskBounds } from "./desk.js";
+import { DEFAULT_SETTLEMENT_BOUNDS, type SettlementBounds, type SettlementChannels } from "./settlement.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a) as Address);
 // Kept a string in the parsed config (which is written back as JSON); marketsOf makes it a bigint.
@@ -24,6 +25,17 @@ export const tradingConfigSchema = z.strictObject({
   cancelOnDisconnect: z.boolean().default(true),
   /** How often the log's root is anchored on chain when it grew; 0: never. */
   anchorIntervalMs: z.coerce.number().int().min(0).default(60_000),
+  /** Settlement of fills in the investors' channels (settlement.ts); absent: fills stay matched and reserved. */
+  settlement: z
+    .strictObject({
+      /** The four locks of a fill expire this long after the secret is drawn (chain seconds; at most 30 days). */
+      lockSeconds: z.coerce.number().int().min(60).max(30 * 86_400).default(Number(DEFAULT_SETTLEMENT_BOUNDS.lockSeconds)),
+      /** How long the venue waits for both lock pairs to be agreed before it gives up. */
+      timeoutMs: z.coerce.number().int().min(100).default(DEFAULT_SETTLEMENT_BOUNDS.timeoutMs),
+      /** How often open settlements are driven. */
+      intervalMs: z.coerce.number().int().min(10).default(DEFAULT_SETTLEMENT_BOUNDS.intervalMs),
+    })
+    .optional(),
 });
 
 export type TradingConfig = z.output<typeof tradingConfigSchema>;
@@ -34,4 +46,11 @@ export function marketsOf(config: TradingConfig): Market[] {
 
 export function deskBoundsOf(config: TradingConfig): DeskBounds {
   return { maxRestingOrdersPerInvestor: config.maxRestingOrdersPerInvestor, orderRate: config.orderRate, maxOrdersPerBook: config.maxOrdersPerBook };
+}
+
+/** Where and how fills are settled (the desk opens the store), or undefined when the config has no `settlement`. */
+export function settlementOf(config: TradingConfig, path: string, channels: SettlementChannels): { path: string; channels: SettlementChannels; bounds: SettlementBounds } | undefined {
+  const settlement = config.settlement;
+  if (settlement === undefined) return undefined;
+  return { path, channels, bounds: { lockSeconds: BigInt(settlement.lockSeconds), timeoutMs: settlement.timeoutMs, intervalMs: settlement.intervalMs } };
 }

@@ -13,7 +13,7 @@ import { DEFAULT_BOOK_LIMITS, type PriceLevel } from "../../../client/protocol/t
 import { EMPTY_COMPACT_TREE, appendLeaf, compactRoot, type CompactTree } from "../../../client/protocol/trading/compact-tree.js";
 import { entryLeafHash, type CancelEntry, type FillEntry, type OrderEntry, type VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { consistencyProof, inclusionProof, rootOf } from "../../../client/protocol/trading/merkle.js";
-import { orderHashOf, verifySignedCancel, type Market, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
+import { orderHashOf, verifySignedCancel, type Market, type Order, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
 import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../../../client/protocol/trading/receipt.js";
 import { TokenBucket } from "../rate-limit.js";
 import type { NodeMetrics } from "../metrics.js";
@@ -22,7 +22,10 @@ import { OrderBooks, type Prepared } from "./books.js";
 import { DeskRefusal, refusalOf } from "./errors.js";
 import { checkOrder } from "./intake.js";
 import type { OrderLogStore } from "./log-store.js";
+import { nonCompliantMaker } from "./match-compliance.js";
 import { commitmentOf } from "./reservations.js";
+import { Settlements, type SettlementOptions } from "./settlement.js";
+import { LevelSettlementStore } from "./settlement-store.js";
 
 export interface DeskBounds {
   /** GTC orders one investor may have resting (TOO_MANY_ORDERS). */
@@ -58,6 +61,8 @@ export interface DeskOptions {
   readonly holdingsOf: (investor: Address, token: Address) => bigint;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
+  /** Settlement of fills in the channels (settlement.ts), its store at `path`; none: fills stay matched and reserved. */
+  readonly settlement?: Pick<SettlementOptions, "channels" | "bounds"> & { readonly path: string } | undefined;
 }
 
 type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" | "my_trading" | "log_entries" }>;
@@ -65,15 +70,6 @@ type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_i
 const BOUND_CODES: ReadonlySet<string> = new Set(["TOO_MANY_ORDERS", "BOOK_FULL"]);
 const TRADING_TYPES: ReadonlySet<string> = new Set(["order", "cancel", "log_inclusion", "log_consistency", "log_checkpoint", "book_depth", "my_trading", "log_entries"]);
 
-const fillJson = (fill: FillEntry) => ({
-  sequence: fill.sequence.toString(),
-  makerSequence: fill.makerSequence.toString(),
-  takerSequence: fill.takerSequence.toString(),
-  quantity: fill.quantity.toString(),
-  price: fill.price.toString(),
-  // Settlement of fills in the channels is not implemented yet: every fill stays matched (and reserved).
-  state: "matched" as const,
-});
 
 /** A proof index from the wire: beyond a safe integer it cannot be in the log (the core refuses -1). */
 const indexOf = (value: string): number => (BigInt(value) <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : -1);
@@ -90,6 +86,7 @@ export class TradingDesk {
   private constructor(
     private readonly options: DeskOptions,
     readonly books: OrderBooks,
+    readonly settlements: Settlements | undefined,
   ) {}
 
   /** Opens the desk on its stored log: the books are the replay of it (REPLAY_MISMATCH for a log the matcher does not reproduce). */
@@ -97,11 +94,31 @@ export class TradingDesk {
     const books = new OrderBooks(options.markets, { maxOrders: options.bounds.maxOrdersPerBook }, options.domain);
     const entries = await options.store.entries();
     books.restore(entries);
-    const desk = new TradingDesk(options, books);
+    const { settlement } = options;
+    const settlements =
+      settlement === undefined
+        ? undefined
+        : await Settlements.open({
+            store: await LevelSettlementStore.open(settlement.path),
+            channels: settlement.channels,
+            bounds: settlement.bounds,
+            books,
+            now: options.now,
+            clock: options.clock,
+            logger: options.logger.child({ part: "settlement" }),
+            metrics: options.metrics,
+          });
+    settlements?.start();
+    const desk = new TradingDesk(options, books, settlements);
     for (const entry of entries) desk.addLeaf(entryLeafHash(entry));
     desk.updateGauges();
     options.logger.info({ entries: entries.length, unsettledFills: books.unsettled.length }, "order log replayed");
     return desk;
+  }
+
+  /** Stops settling fills and closes the settlement store (the log's store is its opener's). */
+  async close(): Promise<void> {
+    await this.settlements?.close();
   }
 
   static handles(message: ClientMessage): message is TradingMessage {
@@ -232,11 +249,11 @@ export class TradingDesk {
         };
       });
     const fills = [];
-    for (const fill of this.books.unsettled) {
+    for (const fill of this.books.allFills()) {
       const maker = this.books.orderBySequence(fill.makerSequence)!.signed.order;
       const taker = this.books.orderBySequence(fill.takerSequence)!.signed.order;
-      if (maker.investor === investor) fills.push({ ...fillJson(fill), side: maker.side, role: "maker" as const });
-      if (taker.investor === investor) fills.push({ ...fillJson(fill), side: taker.side, role: "taker" as const });
+      if (maker.investor === investor) fills.push({ ...this.fillJson(fill), side: maker.side, role: "maker" as const });
+      if (taker.investor === investor) fills.push({ ...this.fillJson(fill), side: taker.side, role: "taker" as const });
     }
     return { v: PROTOCOL_VERSION, type: "my_trading", id, orders, fills: fills.slice(-limit) };
   }
@@ -283,17 +300,48 @@ export class TradingDesk {
       investor,
       signed,
     );
-    const entry: OrderEntry = { kind: "order", sequence: books.nextSequence, receivedAt: this.receiveTime(), signed };
-    const prepared = books.prepare(entry);
+    const receivedAt = this.receiveTime();
+    let entry: OrderEntry = { kind: "order", sequence: books.nextSequence, receivedAt, signed };
+    let prepared = books.prepare(entry);
     this.writing = { investor, ...commitmentOf(signed.order, signed.order.quantity) };
     try {
+      // A resting order that can no longer trade compliantly leaves the book first (match-compliance.ts).
+      for (let maker = this.nonCompliantMaker(signed.order, prepared.fills); maker !== undefined; maker = this.nonCompliantMaker(signed.order, prepared.fills)) {
+        await this.append(books.prepare({ kind: "venueCancel", sequence: books.nextSequence, receivedAt, target: maker, reason: "notCompliant" }));
+        entry = { ...entry, sequence: books.nextSequence };
+        prepared = books.prepare(entry);
+      }
       await this.append(prepared);
     } finally {
       this.writing = undefined;
     }
     this.notifyMakers(prepared.fills);
+    this.settleFills(prepared.fills);
     const resting = books.isResting(entry.sequence) ? prepared.outcome.rested?.remaining ?? 0n : 0n;
     return this.accepted(id, entry, orderHash, prepared.fills, resting);
+  }
+
+  /** A fill on the wire: "settled" or "failed" once its settlement ended, "matched" before. */
+  private fillJson(fill: FillEntry) {
+    const stage = this.settlements?.stageOf(fill.sequence);
+    return {
+      sequence: fill.sequence.toString(),
+      makerSequence: fill.makerSequence.toString(),
+      takerSequence: fill.takerSequence.toString(),
+      quantity: fill.quantity.toString(),
+      price: fill.price.toString(),
+      state: stage === "settled" || stage === "failed" ? stage : ("matched" as const),
+    };
+  }
+
+  private nonCompliantMaker(taker: Order, fills: readonly FillEntry[]): bigint | undefined {
+    return fills.length === 0 ? undefined : nonCompliantMaker(this.books, taker, fills, this.options.facts(), this.options.now(), this.options.holdingsOf);
+  }
+
+  /** Hands fills just logged to settlement (which stores each one's secret first); unawaited. */
+  private settleFills(fills: readonly FillEntry[]): void {
+    if (fills.length === 0 || this.settlements === undefined) return;
+    this.settlements.fillsLogged(fills).catch((error: unknown) => this.options.logger.error({ err: error }, "starting the settlement of fills failed; retried at restart"));
   }
 
   private async acceptCancel(investor: Address, id: string, signed: SignedCancel): Promise<NodeMessage> {
@@ -338,7 +386,7 @@ export class TradingDesk {
       id,
       receipt: { sequence: receipt.sequence.toString(), receivedAt: receipt.receivedAt.toString(), orderHash, logSize: receipt.logSize.toString(), logRoot: receipt.logRoot },
       signature,
-      fills: fills.map(fillJson),
+      fills: fills.map((fill) => this.fillJson(fill)),
       resting: resting.toString(),
     };
   }
@@ -346,7 +394,7 @@ export class TradingDesk {
   private notifyMakers(fills: readonly FillEntry[]): void {
     for (const fill of fills) {
       const maker = this.books.orderBySequence(fill.makerSequence)!.signed.order.investor;
-      this.sessions.get(maker)?.send({ v: PROTOCOL_VERSION, type: "order_filled", orderSequence: fill.makerSequence.toString(), fill: fillJson(fill) });
+      this.sessions.get(maker)?.send({ v: PROTOCOL_VERSION, type: "order_filled", orderSequence: fill.makerSequence.toString(), fill: this.fillJson(fill) });
     }
   }
 }

@@ -48,8 +48,11 @@ export interface FillEntry {
   readonly price: bigint;
 }
 
-/** Why the venue took an order off the book without the investor's signed cancel. */
-export type VenueCancelReason = "disconnected";
+/**
+ * Why the venue took an order off the book without the investor's signed cancel: its investor's
+ * session closed (0), or a fill with it would no longer be compliant (1: checked at match time).
+ */
+export type VenueCancelReason = "disconnected" | "notCompliant";
 
 /** The venue took resting order `target` off the book itself (e.g. its investor's session closed). */
 export interface VenueCancelEntry {
@@ -67,7 +70,7 @@ const ORDER_LENGTH = 240;
 const CANCEL_LENGTH = 142;
 const FILL_LENGTH = 57;
 const VENUE_CANCEL_LENGTH = 26;
-const VENUE_CANCEL_REASONS: readonly VenueCancelReason[] = ["disconnected"];
+const VENUE_CANCEL_REASONS: readonly VenueCancelReason[] = ["disconnected", "notCompliant"];
 const SIDES: readonly Side[] = ["buy", "sell"];
 const TIMES_IN_FORCE: readonly TimeInForce[] = ["GTC", "IOC"];
 

@@ -1,0 +1,302 @@
+// Settlement of fills in the channels (docs/protocol.md, "Settlement of a fill"; docs/trading.md,
+// "Settlement"). Per fill the venue draws a secret and stores it before anything else; then it
+// proposes in the seller's channel one update adding a lock pair under the secret's hashlock —
+// security seller → venue, cash venue → seller — and in the buyer's channel the mirror pair — cash
+// buyer → venue, security venue → buyer —, all four locks with one expiry T. Only once both pairs are
+// agreed (and that decision is stored) does the venue use the secret: it resolves each pair off chain
+// (the engine's lock work, which also reveals on chain before T when an investor does not answer). A
+// pair resolves or expires as a whole, so each investor gets both of its legs or neither; if one side
+// never agrees in time the venue gives up (stored first), never reveals, and the agreed pair expires
+// back to its senders after T.
+//
+// Progress is derived from the channels' agreed states and the stored stage, so every step can be
+// repeated: a tick re-drives every open settlement, after a restart too.
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import { Counter } from "prom-client";
+import { hexlify } from "ethers";
+import { ProtocolError } from "../../../client/protocol/errors.js";
+import { hashlockOf } from "../../../client/protocol/encoding.js";
+import type { FillEntry } from "../../../client/protocol/trading/log-entry.js";
+import { notionalOf, type Side } from "../../../client/protocol/trading/order.js";
+import type { Update } from "../../../client/protocol/channel.js";
+import type { Address, Bytes32, Lock, SignedState } from "../../../client/protocol/types.js";
+import type { ChannelRecord } from "../../../client/store/store.js";
+import { WireError } from "../../../client/protocol/wire.js";
+import type { NodeMetrics } from "../metrics.js";
+import type { OrderBooks } from "./books.js";
+import type { SettlementRecord, SettlementStage, SettlementStore } from "./settlement-store.js";
+
+const VENUE = 0;
+const INVESTOR = 1;
+
+/** What settlement needs of the channel engine (engine.ts). */
+export interface SettlementChannels {
+  channelIds(): Bytes32[];
+  record(channelId: Bytes32): ChannelRecord | undefined;
+  latest(channelId: Bytes32): SignedState | undefined;
+  /** [venue, investor] free balance per asset. */
+  balances(channelId: Bytes32): [bigint, bigint][];
+  isConnected(investor: Address): boolean;
+  proposeAsVenue(channelId: Bytes32, update: Update): Promise<SignedState>;
+  /** Learns the secret (persisted) and resolves every investor lock under its hashlock. */
+  secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void>;
+}
+
+export interface SettlementBounds {
+  /** The locks' expiry T = the chain's time + this, at the secret's drawing (seconds). */
+  readonly lockSeconds: bigint;
+  /** How long the venue waits for both pairs to be agreed before it gives up (ms). */
+  readonly timeoutMs: number;
+  /** How often open settlements are driven (ms). */
+  readonly intervalMs: number;
+}
+
+export const DEFAULT_SETTLEMENT_BOUNDS: SettlementBounds = { lockSeconds: 3_600n, timeoutMs: 120_000, intervalMs: 1_000 };
+
+export interface SettlementOptions {
+  readonly store: SettlementStore;
+  readonly books: OrderBooks;
+  readonly channels: SettlementChannels;
+  readonly bounds: SettlementBounds;
+  /** The chain's time (unix seconds). */
+  readonly now: () => bigint;
+  /** Wall-clock milliseconds. */
+  readonly clock: () => number;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+}
+
+/** Codes a failed settlement records. */
+export const SETTLEMENT_FAILURES = [
+  /** An investor has no open channel holding both assets of the market (and its leg). */
+  "NO_CHANNEL",
+  /** The venue does not hold its legs in the investors' channels (cash to the seller, security to the buyer). */
+  "VENUE_FUNDS",
+  /** An investor refused the lock pair. */
+  "REFUSED",
+  /** A pair was not agreed within `timeoutMs` (or too close to the expiry to reveal safely). */
+  "TIMEOUT",
+  /** The channel core refused the lock pair (compliance, balances). */
+  "INVALID_LOCKS",
+] as const;
+export type SettlementFailure = (typeof SETTLEMENT_FAILURES)[number];
+
+/** Codes after which proposing again later may succeed. */
+const TRANSIENT = new Set(["BUSY", "LOCK_LIMIT", "INVALID_UPDATE", "COMPLIANCE_UNKNOWN", "UNKNOWN_CHANNEL"]);
+
+export class Settlements {
+  private readonly records = new Map<bigint, SettlementRecord>();
+  private readonly driving = new Set<bigint>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly outcomes: Counter<"outcome">;
+
+  private constructor(private readonly options: SettlementOptions) {
+    const existing = options.metrics.registry.getSingleMetric("clearline_fill_settlements_total") as Counter<"outcome"> | undefined;
+    this.outcomes =
+      existing ?? new Counter({ name: "clearline_fill_settlements_total", help: "Fills whose settlement ended, by outcome (settled, failed)", labelNames: ["outcome"], registers: [options.metrics.registry] });
+  }
+
+  /**
+   * Loads the stored settlements over the replayed books: a settled or failed fill releases its
+   * reservations; a fill without a record (the node stopped between the log and the secret) gets one.
+   */
+  static async open(options: SettlementOptions): Promise<Settlements> {
+    const settlements = new Settlements(options);
+    for (const record of await options.store.records()) {
+      settlements.records.set(record.fill, record);
+      const fill = options.books.fillBySequence(record.fill);
+      if (fill === undefined) throw new Error(`settlement of fill ${record.fill}, which the order log does not hold`);
+      if (record.stage === "settled" || record.stage === "failed") settlements.release(fill);
+    }
+    const missing = options.books.unsettled.filter((fill) => !settlements.records.has(fill.sequence));
+    for (const fill of missing) await settlements.begin(fill);
+    return settlements;
+  }
+
+  /** Starts driving open settlements at `intervalMs`. */
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.options.bounds.intervalMs);
+    this.timer.unref();
+    this.tick();
+  }
+
+  /** Stops driving, gives the drives under way a moment, and closes the store. */
+  async close(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.closed = true;
+    // A drive waiting for an investor's answer would hold the shutdown up to the response timeout: wait briefly.
+    for (let waited = 0; this.driving.size > 0 && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.options.store.close();
+  }
+
+  /** A fill's stage, or undefined before its secret is drawn. */
+  stageOf(fill: bigint): SettlementStage | undefined {
+    return this.records.get(fill)?.stage;
+  }
+
+  /** Fills just logged: draw and store each one's secret, then drive them (unawaited). */
+  async fillsLogged(fills: readonly FillEntry[]): Promise<void> {
+    for (const fill of fills) await this.begin(fill);
+    this.tick();
+  }
+
+  /** Drives every open settlement once (unawaited, one drive per fill at a time). */
+  tick(): void {
+    if (this.closed) return;
+    for (const record of this.records.values()) {
+      if (record.stage === "settled" || record.stage === "failed" || this.driving.has(record.fill)) continue;
+      this.driving.add(record.fill);
+      this.drive(record.fill)
+        .catch((error: unknown) => this.options.logger.warn({ fill: record.fill.toString(), err: error }, "driving a fill's settlement failed; retried"))
+        .finally(() => this.driving.delete(record.fill));
+    }
+  }
+
+  /** Draws the fill's secret, picks both channels and stores it all before anything is proposed. */
+  private async begin(fill: FillEntry): Promise<void> {
+    const { books, bounds, now, clock } = this.options;
+    const secret = hexlify(randomBytes(32));
+    const { buyer, seller } = books.partiesOf(fill);
+    const notional = notionalOf(fill.quantity, fill.price, seller.lotSize);
+    const sellerChannel = this.channelFor(seller.investor, seller.security, seller.cash, fill.quantity, notional);
+    const buyerChannel = this.channelFor(buyer.investor, buyer.cash, buyer.security, notional, fill.quantity);
+    let record: SettlementRecord = {
+      fill: fill.sequence,
+      secret,
+      hashlock: hashlockOf(secret),
+      expiry: now() + bounds.lockSeconds,
+      sellerChannel: sellerChannel.channelId,
+      buyerChannel: buyerChannel.channelId,
+      stage: "locking",
+      createdAt: clock(),
+    };
+    const failure = sellerChannel.failure ?? buyerChannel.failure;
+    if (failure !== undefined) record = { ...record, stage: "failed", reason: failure };
+    await this.options.store.put(record);
+    this.records.set(fill.sequence, record);
+    if (record.stage === "failed") this.ended(fill, record);
+  }
+
+  /**
+   * The investor's open channel holding both assets in which it can give `give` of `gives` and the
+   * venue `get` of `gets`: the first such channel, else NO_CHANNEL (none with its leg) or
+   * VENUE_FUNDS (none where the venue holds its leg).
+   */
+  private channelFor(investor: Address, gives: Address, gets: Address, give: bigint, get: bigint): { channelId: Bytes32 | null; failure?: SettlementFailure } {
+    const { channels } = this.options;
+    let withLeg: Bytes32 | null = null;
+    for (const channelId of channels.channelIds()) {
+      const record = channels.record(channelId)!;
+      const [giveIndex, getIndex] = [record.params.assets.indexOf(gives), record.params.assets.indexOf(gets)];
+      if (record.params.participants[INVESTOR] !== investor || record.status !== "open" || giveIndex < 0 || getIndex < 0) continue;
+      const balances = channels.balances(channelId);
+      if (balances[giveIndex]![INVESTOR] < give) continue;
+      withLeg ??= channelId;
+      if (balances[getIndex]![VENUE] >= get) return { channelId };
+    }
+    return withLeg === null ? { channelId: null, failure: "NO_CHANNEL" } : { channelId: withLeg, failure: "VENUE_FUNDS" };
+  }
+
+  /** The lock pair of one side: ordered by asset index, both under the fill's hashlock and expiry. */
+  private pairOf(record: SettlementRecord, fill: FillEntry, side: Side, channelId: Bytes32): readonly [Lock, Lock] {
+    const { assets } = this.options.channels.record(channelId)!.params;
+    const { buyer } = this.options.books.partiesOf(fill);
+    const securityFrom = side === "sell" ? INVESTOR : VENUE;
+    const { hashlock, expiry } = record;
+    const locks: Lock[] = [
+      { assetIndex: assets.indexOf(buyer.security), sender: securityFrom, amount: fill.quantity, hashlock, expiry },
+      { assetIndex: assets.indexOf(buyer.cash), sender: securityFrom === INVESTOR ? VENUE : INVESTOR, amount: notionalOf(fill.quantity, fill.price, buyer.lotSize), hashlock, expiry },
+    ];
+    locks.sort((a, b) => a.assetIndex - b.assetIndex);
+    return locks as unknown as readonly [Lock, Lock];
+  }
+
+  /** Whether the channel's latest agreed state holds a lock under the hashlock. */
+  private locked(channelId: Bytes32, hashlock: Bytes32): boolean {
+    return this.options.channels.latest(channelId)?.state.locks.some((l) => l.hashlock === hashlock) ?? false;
+  }
+
+  private async drive(sequence: bigint): Promise<void> {
+    const record = this.records.get(sequence)!;
+    const fill = this.options.books.fillBySequence(sequence)!;
+    if (record.stage === "locking") return this.driveLocking(record, fill);
+    if (record.stage === "revealed") return this.driveRevealed(record, fill);
+  }
+
+  private async driveLocking(record: SettlementRecord, fill: FillEntry): Promise<void> {
+    const { channels, bounds, now, clock } = this.options;
+    const sides = [
+      { side: "sell" as const, channelId: record.sellerChannel! },
+      { side: "buy" as const, channelId: record.buyerChannel! },
+    ];
+    const lockedSides = sides.filter(({ channelId }) => this.locked(channelId, record.hashlock));
+    if (lockedSides.length === 2) {
+      // The reveal must leave time to resolve off chain or reveal on chain before T.
+      if (now() >= record.expiry - bounds.lockSeconds / 2n) return this.fail(record, fill, "TIMEOUT");
+      // Stored before the secret leaves the venue: from here on the venue completes, never refunds.
+      await this.transition(record, { stage: "revealed" });
+      return this.driveRevealed(this.records.get(record.fill)!, fill);
+    }
+    if (clock() - record.createdAt >= bounds.timeoutMs || now() >= record.expiry - bounds.lockSeconds / 2n) return this.fail(record, fill, "TIMEOUT");
+    for (const { side, channelId } of sides) {
+      if (lockedSides.some((s) => s.side === side)) continue;
+      const channel = channels.record(channelId)!;
+      if (channel.status !== "open") return this.fail(record, fill, "NO_CHANNEL");
+      const pending = channel.pending;
+      if (pending?.proposer === VENUE && pending.signed.state.locks.some((l) => l.hashlock === record.hashlock)) {
+        if (pending.voided === true) return this.fail(record, fill, "REFUSED");
+        continue; // offered, or offered again at the investor's resync
+      }
+      if (!channels.isConnected(channel.params.participants[INVESTOR])) continue;
+      try {
+        await channels.proposeAsVenue(channelId, { kind: "addLockPair", locks: this.pairOf(record, fill, side, channelId) });
+      } catch (error) {
+        const code = error instanceof ProtocolError || error instanceof WireError ? error.code : undefined;
+        if (code === undefined) throw error;
+        if (TRANSIENT.has(code)) continue;
+        const refused = channels.record(channelId)?.pending?.voided === true;
+        return this.fail(record, fill, refused ? "REFUSED" : code === "INSUFFICIENT_BALANCE" ? "VENUE_FUNDS" : "INVALID_LOCKS");
+      }
+    }
+    // Both agreed just now: reveal without waiting for the next tick.
+    if (sides.every(({ channelId }) => this.locked(channelId, record.hashlock))) await this.driveLocking(this.records.get(record.fill)!, fill);
+  }
+
+  private async driveRevealed(record: SettlementRecord, fill: FillEntry): Promise<void> {
+    const { channels } = this.options;
+    const open = [record.sellerChannel!, record.buyerChannel!].filter((channelId) => channels.record(channelId)?.status !== "concluded" && this.locked(channelId, record.hashlock));
+    if (open.length === 0) {
+      await this.transition(record, { stage: "settled" });
+      this.ended(fill, this.records.get(record.fill)!);
+      return;
+    }
+    // Idempotent: learns the secret once, proposes the resolutions the engine can make now.
+    await channels.secretRevealed(record.hashlock, record.secret);
+  }
+
+  private async fail(record: SettlementRecord, fill: FillEntry, reason: SettlementFailure): Promise<void> {
+    await this.transition(record, { stage: "failed", reason });
+    this.options.logger.warn({ fill: fill.sequence.toString(), reason }, "fill settlement failed: no secret revealed, agreed lock pairs expire back");
+    this.ended(fill, this.records.get(record.fill)!);
+  }
+
+  private async transition(record: SettlementRecord, change: Pick<SettlementRecord, "stage"> & { reason?: SettlementFailure }): Promise<void> {
+    const next = { ...record, ...change };
+    await this.options.store.put(next);
+    this.records.set(record.fill, next);
+  }
+
+  private ended(fill: FillEntry, record: SettlementRecord): void {
+    this.release(fill);
+    this.outcomes.inc({ outcome: record.stage });
+    if (record.stage === "settled") this.options.logger.info({ fill: fill.sequence.toString() }, "fill settled in both channels");
+  }
+
+  /** The fill is over: its legs are reserved no longer. */
+  private release(fill: FillEntry): void {
+    this.options.books.closeFill(fill);
+  }
+}

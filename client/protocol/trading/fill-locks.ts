@@ -1,0 +1,53 @@
+/**
+ * What an investor may countersign when the venue proposes a fill's lock pair in its channel
+ * (docs/protocol.md, "Settlement of a fill"): the pair must settle a fill of one of its own orders.
+ * The investor knows its signed orders; the pair tells the side (which way the security goes), the
+ * quantity and, from the cash amount, the price. It is a fill of an order when market and side are
+ * the order's, the quantity is a positive whole number of lots within what the investor has not yet
+ * agreed locks for, and the price — exact, no rounding — is within the order's limit (a sell at
+ * least its limit, a buy at most). Pure: the caller keeps how much of each order it has committed.
+ */
+import type { Address, Lock } from "../types.js";
+import type { Order } from "./order.js";
+
+const INVESTOR = 1;
+
+/** One of the investor's own accepted orders, and how much of it lock pairs already took. */
+export interface OwnOrder {
+  readonly order: Order;
+  /** Quantity of the order the investor already agreed lock pairs for. */
+  readonly committed: bigint;
+}
+
+/** What a lock pair settles for the investor: `quantity` of the order's security at `price` per lot. */
+export interface FillOfPair {
+  /** Index of the order in the list given. */
+  readonly index: number;
+  readonly quantity: bigint;
+  readonly price: bigint;
+}
+
+/**
+ * The first of `orders` of which the lock pair `locks` in a channel of `assets` is a fill, or
+ * undefined: then the investor refuses the pair.
+ */
+export function fillOfPair(assets: readonly Address[], locks: readonly [Lock, Lock], orders: readonly OwnOrder[]): FillOfPair | undefined {
+  const [a, b] = locks;
+  const tokenOf = (lock: Lock): Address | undefined => assets[lock.assetIndex];
+  for (const [index, { order, committed }] of orders.entries()) {
+    const security = [a, b].find((lock) => tokenOf(lock) === order.security);
+    const cash = [a, b].find((lock) => tokenOf(lock) === order.cash);
+    if (security === undefined || cash === undefined || security === cash) continue;
+    // A sell gives the security and gets the cash; a buy the other way round.
+    const sells = security.sender === INVESTOR;
+    if (sells !== (order.side === "sell") || cash.sender === security.sender) continue;
+    const quantity = security.amount;
+    if (quantity <= 0n || quantity % order.lotSize !== 0n || quantity > order.quantity - committed) continue;
+    const lots = quantity / order.lotSize;
+    if (cash.amount % lots !== 0n) continue;
+    const price = cash.amount / lots;
+    if (price <= 0n || (sells ? price < order.price : price > order.price)) continue;
+    return { index, quantity, price };
+  }
+  return undefined;
+}
