@@ -37,7 +37,7 @@ import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
 import { withTrading } from "./trading/handler.js";
 import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
-import { deskBoundsOf, marketsOf } from "./trading/config.js";
+import { deskBoundsOf, marketsOf, settlementOf } from "./trading/config.js";
 import { ordersDomainOf } from "../../client/protocol/trading/order.js";
 import { onChainBalanceOf } from "../../client/protocol/compliance.js";
 import { startWebConsole } from "./console/web-console.js";
@@ -122,7 +122,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     onError: (error) => logger.warn({ err: error }, "compliance watcher poll failed; retrying"),
   });
 
-  const engine = new ChannelEngine({
+  const engine: ChannelEngine = new ChannelEngine({
     store,
     signer,
     verifier,
@@ -169,6 +169,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
           clock: Date.now,
           bounds: deskBoundsOf(config.trading),
           cancelOnDisconnect: config.trading.cancelOnDisconnect,
+          settlement: settlementOf(config.trading, join(config.dataDir, "settlements"), engine),
           fundsOf,
           holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + fundsOf(investor, token),
           logger: logger.child({ component: "trading" }),
@@ -387,6 +388,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     await complianceWatcher.stop();
     await chainFacts.stop();
     anchoring?.stop();
+    await desk?.close();
     await store.close();
     await tradingLog?.close();
     provider.destroy();
