@@ -154,7 +154,7 @@ describe("against a local stack, from the installed package only", () => {
     expect(existsSync(join(app, "out", "sdk-quickstart.js"))).toBe(true);
 
     const alice = devWallet(ROLES.alice).address;
-    const balances = async () => [(await stack.system.token.getFunction("balanceOf")(alice)) as bigint, (await stack.system.cash.getFunction("balanceOf")(alice)) as bigint];
+    const balances = async (): Promise<[bigint, bigint]> => [(await stack.system.token.getFunction("balanceOf")(alice)) as bigint, (await stack.system.cash.getFunction("balanceOf")(alice)) as bigint];
     const [securityBefore, cashBefore] = await balances();
     const result = await runAsync(
       process.execPath,
