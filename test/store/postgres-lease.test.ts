@@ -17,7 +17,7 @@ import { expectStoreError } from "./store-suite.js";
 reportPostgresSkip("the PostgreSQL leader-lease suite");
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const WRITER = fileURLToPath(new URL("./postgres-lease-writer.ts", import.meta.url));
+const WRITER = fileURLToPath(new URL("./postgres-writer.ts", import.meta.url));
 
 describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore leader lease${POSTGRES_MISSING === null ? "" : ` (skipped: ${POSTGRES_MISSING})`}`, () => {
   let server: PostgresServer;
@@ -145,7 +145,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore leader lease${POSTGRES
         buffered = parts.pop() ?? "";
         lines.push(...parts);
       });
-      const acked = () => lines.filter((l) => /^\d+$/.test(l)).map(BigInt);
+      const acked = () => lines.filter((l) => /^0 \d+$/.test(l)).map((l) => BigInt(l.slice(2)));
       for (let waited = 0; acked().length < 50; waited += 50) {
         if (waited > 30_000 || child.exitCode !== null) throw new Error(`the writer did not get going: ${stderr}`);
         await sleep(50);

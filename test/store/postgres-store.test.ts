@@ -1,6 +1,8 @@
 // The PostgreSQL store against a real server (test/helpers/postgres.ts): the shared store suite,
 // then what is specific to a database — a failed transaction, acknowledgement only after commit,
 // the schema and its migrations, damaged rows, the chain binding, the server going away.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { getAddress } from "ethers";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +16,8 @@ import { expectStoreError, storeSuite } from "./store-suite.js";
 
 reportPostgresSkip("the PostgreSQL store suites");
 
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const WRITER = fileURLToPath(new URL("./postgres-writer.ts", import.meta.url));
 const CHAIN: ChainBinding = { ...DEPLOYMENT, genesisHash: `0x${"01".repeat(32)}` };
 
 describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === null ? "" : ` (skipped: ${POSTGRES_MISSING})`}`, () => {
@@ -230,6 +234,58 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect(error).toMatchObject({ code: "UNAVAILABLE" });
       expect(String((error as Error).message)).not.toContain("s3cret");
     });
+
+    it("every acknowledged state survives SIGKILL of the writing process (3 crashes, same schema)", async () => {
+      const schema = freshSchema("crash");
+      const channels = Array.from({ length: 16 }, (_, i) => newChannel(i));
+      const acked = new Map<number, bigint>();
+      for (let round = 0; round < 3; round++) {
+        // Kill after a varying number of acknowledgements so the kill lands at different points of a transaction.
+        const killAfter = 200 + Math.floor(Math.random() * 800);
+        const child = spawn(process.execPath, ["--import", "tsx", WRITER, server.url, schema, "none", String(channels.length)], {
+          cwd: REPO,
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
+        let buffered = "";
+        let count = 0;
+        child.stdout.on("data", (chunk: Buffer) => {
+          buffered += chunk.toString();
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!/^\d+ \d+$/.test(line)) continue;
+            const [index, nonce] = line.split(" ");
+            const n = BigInt(nonce!);
+            if (n > (acked.get(Number(index)) ?? 0n)) acked.set(Number(index), n);
+            count += 1;
+          }
+          if (count >= killAfter && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        });
+        const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        const ended = await exited;
+        clearTimeout(guard);
+        expect(ended, `writer ended on its own: ${stderr}`).toBe("SIGKILL");
+        expect(count).toBeGreaterThanOrEqual(killAfter);
+
+        const store = await open({ schema });
+        for (const [index, nonce] of acked) {
+          const c = channels[index]!;
+          const record = await store.channel(c.channelId);
+          const latest = record?.latest?.state.nonce ?? 0n;
+          expect(latest, `channel ${index}: acknowledged ${nonce}, stored ${latest}`).toBeGreaterThanOrEqual(nonce);
+          const history = await store.history(c.channelId);
+          // Complete and consistent: nonces 1..latest, the last one being the latest state (never split).
+          expect(history.map((e) => e.signed.state.nonce)).toEqual(Array.from({ length: Number(latest) }, (_, i) => BigInt(i + 1)));
+          expect(history.at(-1)?.signed).toEqual(record?.latest);
+        }
+        await store.close();
+        stores.splice(stores.indexOf(store), 1);
+      }
+      expect(acked.size).toBe(channels.length);
+    }, 120_000);
 
     it("while the server is down: reads UNAVAILABLE, writes WRITE_FAILED; after it restarts, a reopened store holds every acknowledged write", async () => {
       const schema = freshSchema();
