@@ -1,0 +1,242 @@
+// Settlement of fills across two investors' channels with real processes: a Hardhat chain, the
+// venue's node as a child process, the investors' SDK clients over WebSockets. A fill moves the
+// security seller → venue → buyer and the cash buyer → venue → seller as one lock pair per channel
+// under one secret: asserted on both channels, after an on-chain settlement, with the buyer away,
+// with the node killed mid-way, when the buyer never comes back (both legs back), and for a buyer
+// made ineligible between its order and the match (no fill, no lock).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Contract, JsonRpcProvider } from "ethers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { ATTRIBUTE } from "../../devstack/system.js";
+import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+
+const SECURITY = 0;
+const CASH = 1;
+const LOT = SECURITY_UNIT;
+const price = (units: bigint): bigint => units * CASH_UNIT;
+
+interface Investor {
+  readonly opened: OpenedClient;
+  readonly trading: TradingClient;
+  readonly channelId: string;
+}
+
+describe("settlement of fills across two channels (real node process, real chain, two SDK clients)", () => {
+  let stack: Stack;
+  let dir: string;
+  let provider: JsonRpcProvider;
+  const nodes: NodeProcess[] = [];
+  const clients: OpenedClient[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-fill-"));
+    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
+    provider = new JsonRpcProvider(stack.chain.url);
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.close();
+    for (const node of nodes.splice(0)) await node.stop();
+    provider.destroy();
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startNode(settlement: { lockSeconds: number; timeoutMs: number }, port = 0): Promise<NodeProcess> {
+    const config = stack.nodeConfig({
+      dataDir: join(dir, "node"),
+      port,
+      trading: {
+        orderLogAnchor: stack.addresses.orderLogAnchor,
+        markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
+        maxRestingOrdersPerInvestor: 10,
+        orderRate: { perSecond: 1_000, burst: 1_000 },
+        maxOrdersPerBook: 1_000,
+        // The buyer's resting order stays while it is away: its fill settles when it is back.
+        cancelOnDisconnect: false,
+        anchorIntervalMs: 0,
+        settlement: { ...settlement, intervalMs: 200 },
+      },
+    });
+    const node = await startNodeProcess(config, dir);
+    nodes.push(node);
+    return node;
+  }
+
+  async function connectInvestor(nodeUrl: string, role: number): Promise<OpenedClient> {
+    const opened = await openClient({
+      nodeUrl,
+      privateKey: devWallet(role).privateKey,
+      rpcUrl: stack.chain.url,
+      adjudicator: stack.addresses.adjudicator,
+      dataDir: join(dir, "client"),
+      responseTimeoutMs: 5_000,
+    });
+    clients.push(opened);
+    await opened.client.connect();
+    return opened;
+  }
+
+  /** An investor with a channel of both assets: its own deposit, and the venue's of the other asset (its legs to the investor). */
+  async function investor(node: NodeProcess, role: number, own: { assetIndex: number; amount: bigint }, venue: { assetIndex: number; amount: bigint }): Promise<Investor> {
+    const opened = await connectInvestor(node.url, role);
+    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: own });
+    await adminPost(node, `/channels/${channelId}/deposit?asset=${venue.assetIndex}&amount=${venue.amount}`);
+    return { opened, trading: opened.client.trading(stack.addresses.orderLogAnchor), channelId };
+  }
+
+  const market = () => ({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT });
+
+  /** [venue, investor] per asset, as the investor's client sees its channel. */
+  async function balances(who: Investor): Promise<[bigint, bigint][]> {
+    return (await who.opened.client.balances(who.channelId)).map((b) => [b.venue, b.me]);
+  }
+
+  async function locksOf(who: Investor): Promise<number> {
+    return (await who.opened.client.channels()).find((c) => c.channelId === who.channelId)?.latest?.state.locks.length ?? 0;
+  }
+
+  async function fillStates(who: Investor): Promise<string[]> {
+    return (await who.trading.myTrading()).fills.map((f) => f.state);
+  }
+
+  async function passTime(seconds: bigint): Promise<void> {
+    await provider.send("evm_increaseTime", [Number(seconds)]);
+    await provider.send("evm_mine", []);
+  }
+
+  const erc20 = (token: string) => new Contract(token, ["function balanceOf(address) view returns (uint256)"], provider);
+
+  it("settles a fill in both channels: each investor gets both legs, reservations are released, and the chain pays it out", async () => {
+    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 5n * LOT, price: price(101n), timeInForce: "GTC" });
+    const buy = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
+    expect(buy.fills).toHaveLength(1);
+
+    await eventually(() => fillStates(bob), (states) => states.join() === "settled", 30_000);
+    await eventually(() => fillStates(alice), (states) => states.join() === "settled", 30_000);
+    // Alice sold 3 at 101: 3 securities to the venue, 303 cash from it; Bob the mirror image.
+    expect(await balances(alice)).toEqual([
+      [3n * SECURITY_UNIT, 7n * SECURITY_UNIT],
+      [price(1_000n - 303n), price(303n)],
+    ]);
+    expect(await balances(bob)).toEqual([
+      [7n * SECURITY_UNIT, 3n * SECURITY_UNIT],
+      [price(303n), price(1_000n - 303n)],
+    ]);
+    expect(await locksOf(alice)).toBe(0);
+    expect(await locksOf(bob)).toBe(0);
+    // Released: Bob may pay away all his cash but nothing more; Alice has 2 of her 7 securities in her resting sell.
+    await bob.opened.client.pay(bob.channelId, { assetIndex: CASH, amount: price(697n) });
+    await expect(alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 6n * SECURITY_UNIT })).rejects.toMatchObject({ rejection: { code: "FUNDS_RESERVED" } });
+    await alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 5n * SECURITY_UNIT });
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
+
+    // On chain: Alice force-closes with her latest state and is paid what the settled fill gave her.
+    const aliceAddress = devWallet(ROLES.alice).address;
+    const [securityBefore, cashBefore] = [await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
+    await alice.opened.client.forceClose(alice.channelId);
+    const { deadline } = await alice.opened.chain.channel(alice.channelId);
+    await passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
+    await alice.opened.client.settle(alice.channelId);
+    expect((await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(2n * SECURITY_UNIT);
+    expect((await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(303n));
+  });
+
+  it("a buyer away at the match and a node killed mid-settlement: after restart and resync both legs move", async () => {
+    const first = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
+    const alice = await investor(first, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(first, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 4n * LOT, price: price(100n), timeInForce: "GTC" });
+    await bob.opened.client.disconnect();
+
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 4n * LOT, price: price(99n), timeInForce: "IOC" });
+    // Alice's pair is agreed; Bob's cannot be proposed: nothing is revealed, nothing moves.
+    await eventually(() => locksOf(alice), (n) => n === 2, 20_000);
+    expect(await balances(alice)).toEqual([
+      [0n, 6n * SECURITY_UNIT],
+      [price(600n), 0n],
+    ]);
+    await first.kill();
+
+    const second = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port);
+    await eventually(async () => alice.opened.client.connected, (connected) => connected, 20_000);
+    await bob.opened.client.connect();
+    await eventually(() => fillStates(bob), (states) => states.join() === "settled", 30_000);
+    await eventually(() => locksOf(alice), (n) => n === 0, 20_000);
+    expect(await balances(alice)).toEqual([
+      [4n * SECURITY_UNIT, 6n * SECURITY_UNIT],
+      [price(600n), price(400n)],
+    ]);
+    expect(await balances(bob)).toEqual([
+      [6n * SECURITY_UNIT, 4n * SECURITY_UNIT],
+      [price(400n), price(600n)],
+    ]);
+    expect(second.output()).not.toMatch(/"level":50/);
+  });
+
+  it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
+    const node = await startNode({ lockSeconds: 600, timeoutMs: 3_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+    await bob.opened.client.disconnect();
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
+    await eventually(() => fillStates(alice), (states) => states.join() === "failed", 20_000);
+    // Released at once: the funds still in the lock are not counted twice.
+    expect(await locksOf(alice)).toBe(2);
+
+    // After the expiry the venue expires its pair: both of Alice's legs are back where they were.
+    await passTime(700n);
+    await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
+    expect(await balances(alice)).toEqual([
+      [0n, 10n * SECURITY_UNIT],
+      [price(1_000n), 0n],
+    ]);
+    // Bob, back, got nothing either: no lock was ever proposed to him.
+    await bob.opened.client.connect();
+    expect(await fillStates(bob)).toEqual(["failed"]);
+    expect(await locksOf(bob)).toBe(0);
+    expect(await balances(bob)).toEqual([
+      [10n * SECURITY_UNIT, 0n],
+      [0n, price(1_000n)],
+    ]);
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
+  });
+
+  it("a buyer made ineligible between its order and the match: its order leaves the book, no fill, no lock", async () => {
+    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const resting = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+    expect(resting.resting).toBe(2n * LOT);
+    await (await stack.system.jurisdiction.getFunction("revokeAttribute")(devWallet(ROLES.bob).address, ATTRIBUTE.KYC)).wait();
+    // The node's compliance mirror follows the chain: wait until it refuses Bob's new buy.
+    await eventually(
+      () => bob.trading.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(1n), timeInForce: "IOC" }).then(() => "accepted", (error: { rejection?: { code: string } }) => error.rejection?.code ?? "other"),
+      (code) => code === "NOT_COMPLIANT",
+      20_000,
+    );
+
+    const sell = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+    expect(sell.fills).toEqual([]);
+    expect(sell.resting).toBe(2n * LOT);
+    expect((await bob.trading.myTrading()).orders).toEqual([]);
+    // The venue cancel precedes the sell in the log: reason 1, not compliant.
+    const entries = await alice.trading.logEntries(0n);
+    const venueCancel = entries.find((bytes) => bytes[0] === 0x04);
+    expect(venueCancel?.[25]).toBe(1);
+    expect(await locksOf(alice)).toBe(0);
+    expect(await locksOf(bob)).toBe(0);
+    expect(await fillStates(alice)).toEqual([]);
+  });
+});
