@@ -1,8 +1,9 @@
 // A real PostgreSQL server for the tests: `initdb` into a fresh temporary directory, `postgres` on a
 // free port bound to 127.0.0.1 (its unix socket in that directory), stopped by pid. PostgreSQL refuses
 // to run as root, so under root (CI, containers) it runs as the unprivileged `postgres` user that
-// Debian's package creates. Where the server binaries are missing, `POSTGRES_MISSING` says what is
-// missing and the suites skip with that line (describe.skipIf).
+// Debian's package creates. The binaries are found under /usr/lib/postgresql/<version>/bin, or in
+// CLEARLINE_POSTGRES_BIN. Where they are missing, `POSTGRES_MISSING` says what is missing and the
+// suites skip with that line (describe.skipIf).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,15 +14,19 @@ import { freePort } from "../../devstack/local-chain.js";
 
 const PG_ROOT = "/usr/lib/postgresql";
 
-/** The newest /usr/lib/postgresql/<version>/bin holding initdb and postgres, or null. */
+const hasServer = (bin: string): boolean => existsSync(join(bin, "initdb")) && existsSync(join(bin, "postgres"));
+
+/** CLEARLINE_POSTGRES_BIN when set (PostgreSQL installed elsewhere), else the newest /usr/lib/postgresql/<version>/bin holding initdb and postgres, or null. */
 function findBinDir(): string | null {
+  const configured = process.env.CLEARLINE_POSTGRES_BIN;
+  if (configured !== undefined && configured !== "") return hasServer(configured) ? configured : null;
   if (!existsSync(PG_ROOT)) return null;
   const versions = readdirSync(PG_ROOT)
     .filter((v) => /^\d+$/.test(v))
     .sort((a, b) => Number(b) - Number(a));
   for (const version of versions) {
     const bin = join(PG_ROOT, version, "bin");
-    if (existsSync(join(bin, "initdb")) && existsSync(join(bin, "postgres"))) return bin;
+    if (hasServer(bin)) return bin;
   }
   return null;
 }
@@ -47,7 +52,9 @@ const RUN_AS: { uid: number; gid: number } | "self" | null = process.getuid?.() 
 /** Why the PostgreSQL suites cannot run here (one line), or null when they can. */
 export const POSTGRES_MISSING: string | null =
   BIN_DIR === null
-    ? `PostgreSQL server binaries not found (no ${PG_ROOT}/*/bin/initdb): install Debian's 'postgresql' package (.ci/run does)`
+    ? process.env.CLEARLINE_POSTGRES_BIN
+      ? `PostgreSQL server binaries not found: CLEARLINE_POSTGRES_BIN=${process.env.CLEARLINE_POSTGRES_BIN} holds no initdb and postgres`
+      : `PostgreSQL server binaries not found (no ${PG_ROOT}/*/bin/initdb): install Debian's 'postgresql' package (.ci/run does) or set CLEARLINE_POSTGRES_BIN`
     : RUN_AS === null
       ? "running as root and no unprivileged 'postgres' user to run PostgreSQL as (PostgreSQL refuses to run as root)"
       : null;
