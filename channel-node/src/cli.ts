@@ -1,7 +1,8 @@
 // The venue operator's CLI: start the node; the other commands talk to a running node's admin API
 // (loopback only, bearer token from the node's data directory; the node owns its LevelDB directory
 // exclusively): getinfo, the venue wallet's balances, channels with balances, a channel's history,
-// a deposit to the venue's side and a force-close. Amounts are decimals with the token's symbol,
+// a deposit to the venue's side, a withdrawal of the venue's funds, a cooperative close and a
+// force-close. Amounts are decimals with the token's symbol,
 // a channel is named by a unique prefix of its id, failures are one sentence with a stable code.
 import { join } from "node:path";
 import { Command } from "commander";
@@ -148,14 +149,44 @@ withNode(program.command("history").argument("<channel>", "channel id or a uniqu
   },
 );
 
-withNode(program.command("close").argument("<channel>", "channel id or a unique prefix").description("force-close a channel on chain with the venue's latest state")).action(
-  async (prefix: string, options: AdminOptions) => {
-    const channelId = await channelIdOf(options, prefix);
+withNode(
+  program
+    .command("close")
+    .argument("<channel>", "channel id or a unique prefix")
+    .option("--force", "register the venue's latest state on chain instead (an unresponsive investor): settles after the challenge period")
+    .description("close a channel cooperatively: the investor countersigns a final state of the latest balances, both sides are paid out at once"),
+).action(async (prefix: string, options: AdminOptions & { force?: boolean }) => {
+  const channelId = await channelIdOf(options, prefix);
+  if (options.force === true) {
     const result = (await admin(options, "POST", `/channels/${channelId}/close`)) as { transactionHash: string };
     if (options.json) return console.log(JSON.stringify({ channelId, ...result }));
-    console.log(`registered the venue's latest state of ${channelId} on chain (tx ${result.transactionHash}); the node settles after the challenge period`);
-  },
-);
+    return console.log(`registered the venue's latest state of ${channelId} on chain (tx ${result.transactionHash}); the node settles after the challenge period`);
+  }
+  const result = (await admin(options, "POST", `/channels/${channelId}/cooperative-close`)) as { nonce: string; transactionHash: string };
+  if (options.json) return console.log(JSON.stringify({ channelId, ...result }));
+  console.log(`closed ${channelId} cooperatively with final state #${result.nonce}: both sides are paid out (tx ${result.transactionHash})`);
+});
+
+withNode(
+  program
+    .command("withdraw")
+    .argument("<channel>", "channel id or a unique prefix")
+    .requiredOption("--asset <asset>", "the asset's symbol (or address, or index in the channel)")
+    .requiredOption("--amount <decimal>", "amount in whole tokens, e.g. 10 or 0.5")
+    .description("withdraw the venue's own funds from a channel without closing it (the investor countersigns)"),
+).action(async (prefix: string, options: AdminOptions & { asset: string; amount: string }) => {
+  const [list, i] = await Promise.all([channels(options), info(options)]);
+  const channelId = resolveChannel(prefix, list.map((c) => c.channelId));
+  const channel = list.find((c) => c.channelId === channelId)!;
+  const assetIndex = resolveAsset(options.asset, channel.assets, i.assets);
+  const asset = assetOf(channel.assets[assetIndex]!, i.assets);
+  const amount = parseUnits(options.amount, asset);
+  const held = BigInt(channel.balances[assetIndex]?.venue ?? "0");
+  if (channel.status === "open" && amount > held) throw new AdminError("INSUFFICIENT_BALANCE", `the venue holds ${units(held, asset)} in ${channelId}, less than the ${units(amount, asset)} to withdraw`);
+  const result = (await admin(options, "POST", `/channels/${channelId}/withdraw?asset=${assetIndex}&amount=${amount}`)) as { nonce: string; transactionHash: string };
+  if (options.json) return console.log(JSON.stringify({ channelId, asset: asset.address, symbol: asset.symbol, amount: units(amount, asset).split(" ")[0], units: amount.toString(), ...result }));
+  console.log(`withdrew ${units(amount, asset)} of the venue's funds from ${channelId} (state #${result.nonce}, tx ${result.transactionHash})`);
+});
 
 withNode(
   program

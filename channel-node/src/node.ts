@@ -32,6 +32,8 @@ import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor } from "./health.js";
 import { httpApi } from "./http.js";
 import { AssetBook, nodeInfo } from "./operator-info.js";
+import { AdminActions } from "./admin-actions.js";
+import { registerVenueMetrics } from "./venue-metrics.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
 import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
@@ -311,7 +313,21 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
   });
 
   const assetBook = new AssetBook(provider);
-  /** The operator's API: node info and wallet, list channels with balances, a channel's history, deposit, force-close. */
+  registerVenueMetrics(metrics, {
+    venue: signer.address,
+    assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
+    asset: (token) => assetBook.info(token),
+    walletBalance: (token) => assetBook.balanceOf(token, signer.address),
+    ethBalance: () => provider.getBalance(signer.address),
+    chainHead: () => provider.getBlockNumber(),
+    channels: () => engine.channelIds().map((id) => ({ record: engine.record(id)!, latest: engine.latest(id)!.state })),
+    watchers: () => ({ adjudicator: adjudicatorWatcher.lastProcessedBlock, compliance: complianceWatcher.lastProcessedBlock }),
+    confirmations: config.confirmations,
+    now: () => chainFacts.clock.now(),
+    cacheMs: config.healthCacheMs,
+  });
+  const adminActions = new AdminActions({ engine, chain, reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n, logger: logger.child({ component: "admin" }) });
+  /** The operator's API: node info and wallet, list channels with balances, a channel's history, deposit, force-close, cooperative close, withdrawal. */
   async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
     const url = new URL(path, "http://admin");
     const parts = url.pathname.split("/").filter(Boolean);
@@ -335,6 +351,9 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     if (parts[0] !== "channels" || channelId === undefined || engine.record(channelId) === undefined) {
       return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such channel or endpoint" } };
     }
+    // The cooperative close and the venue's withdrawal (admin-actions.ts).
+    const action = await adminActions.route(method, parts, url.searchParams);
+    if (action !== undefined) return action;
     if (method === "GET" && parts.length === 3 && parts[2] === "history") {
       const history = await store.history(channelId, { newestFirst: true, limit: 100 });
       return { status: 200, body: history.map((entry) => ({ nonce: entry.signed.state.nonce, ...entry.update })) };

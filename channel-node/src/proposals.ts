@@ -53,14 +53,14 @@ export interface VenueProposalsOptions {
 }
 
 /** The investor let a proposal of the venue go unanswered (timeout or lost connection). */
-class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
+export class UnansweredError extends ProtocolError<"INVALID_UPDATE"> {
   constructor() {
     super("INVALID_UPDATE", "the receiver did not answer in time");
   }
 }
 
 /** The investor refused a proposal of the venue: the proposal is void. */
-class RefusedError extends ProtocolError<"INVALID_UPDATE"> {
+export class RefusedError extends ProtocolError<"INVALID_UPDATE"> {
   constructor(code: string, message: string) {
     super("INVALID_UPDATE", `the receiver refused: ${code} ${message}`);
   }

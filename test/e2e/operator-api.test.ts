@@ -89,13 +89,16 @@ describe("operator API and health of a node process", () => {
       expect(await venueSecurities()).toBe(securities);
     });
 
-    it("answers a bad request with the token with a typed error (404 ADMIN_NOT_FOUND, 400 ADMIN_BAD_REQUEST), and changes nothing", async () => {
+    it("answers a bad request with the token with a typed error (404 ADMIN_NOT_FOUND, 400 ADMIN_BAD_REQUEST for a deposit or withdrawal), and changes nothing", async () => {
       const securities = await venueSecurities();
       const post = (path: string) => call(path, { method: "POST", headers: { authorization: `Bearer ${node.adminToken}` } });
       expect(await post(`/admin/channels/0x${"ab".repeat(32)}/deposit?asset=0&amount=1`)).toMatchObject({ status: 404, body: { code: "ADMIN_NOT_FOUND" } });
-      expect(await post(`/admin/channels/${channelId}/withdraw`)).toMatchObject({ status: 404, body: { code: "ADMIN_NOT_FOUND" } });
+      expect(await post(`/admin/channels/${channelId}/transfer`)).toMatchObject({ status: 404, body: { code: "ADMIN_NOT_FOUND" } });
+      expect(await post(`/admin/channels/0x${"ab".repeat(32)}/withdraw?asset=0&amount=1`)).toMatchObject({ status: 404, body: { code: "ADMIN_NOT_FOUND" } });
       for (const query of ["amount=1", "asset=&amount=1", "asset=2&amount=1", "asset=-1&amount=1", "asset=0.5&amount=1", "asset=0&amount=0", "asset=0&amount=-5", "asset=0", `asset=0&amount=1${"0".repeat(80)}`]) {
-        expect(await post(`/admin/channels/${channelId}/deposit?${query}`), query).toMatchObject({ status: 400, body: { code: "ADMIN_BAD_REQUEST" } });
+        for (const action of ["deposit", "withdraw"]) {
+          expect(await post(`/admin/channels/${channelId}/${action}?${query}`), `${action}?${query}`).toMatchObject({ status: 400, body: { code: "ADMIN_BAD_REQUEST" } });
+        }
       }
       expect(await venueSecurities()).toBe(securities);
     });

@@ -1,6 +1,6 @@
 // The venue operator's CLI against a running node process: decimals with symbols in and out, a
 // channel named by a unique prefix of its id, getinfo, the venue wallet's balances, a deposit to the
-// venue's side, a force-close of an unresponsive investor's channel, failures in words with a code
+// venue's side, a force-close (`close --force`) of an unresponsive investor's channel, failures in words with a code
 // and an exit code — each with the node's admin token, which the node wrote into its data directory
 // readable by its owner only.
 import { execFile } from "node:child_process";
@@ -182,9 +182,9 @@ describe("operator CLI", () => {
   });
 
   it("force-closes an unresponsive investor's channel by prefix; a second close or a concluded channel is refused in words", async () => {
-    expect(await fails("close", second.slice(0, 12))).toEqual({ code: 1, stderr: "the channel is already concluded (CHANNEL_CONCLUDED)" });
+    expect(await fails("close", second.slice(0, 12), "--force")).toEqual({ code: 1, stderr: "the channel is already concluded (CHANNEL_CONCLUDED)" });
     await alice.client.disconnect(); // the investor stops answering
-    expect(await operator("close", channelId.slice(0, 12))).toMatch(/registered the venue's latest state of .* on chain/);
+    expect(await operator("close", channelId.slice(0, 12), "--force")).toMatch(/registered the venue's latest state of .* on chain/);
     const record = await eventually(() => alice.chain.channel(channelId), (c) => c.phase === "Disputed");
     expect(record.nonce).toBe(1n);
     const list = await eventually(
@@ -193,6 +193,7 @@ describe("operator CLI", () => {
     );
     expect(list.find((c) => c.channelId === channelId)!.dispute?.nonce).toBe("1");
     expect(await operator("channels")).toMatch(/dispute #1 settles \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in /);
+    expect(await fails("close", channelId, "--force")).toEqual({ code: 1, stderr: "the channel is already disputed on chain (CHANNEL_DISPUTED)" });
     expect(await fails("close", channelId)).toEqual({ code: 1, stderr: "the channel is already disputed on chain (CHANNEL_DISPUTED)" });
   });
 });
