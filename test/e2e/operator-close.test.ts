@@ -106,6 +106,7 @@ describe("operator: cooperative close and the venue's withdrawal", () => {
   it("refuses to close a channel with a pending lock (a payment in flight), and changes nothing", async () => {
     // The venue funds dave's side to forward a lock to him.
     await operator("deposit", channels.dave, "--asset", "cUSD", "--amount", "10");
+    await eventually(() => summary(channels.dave), (c) => c.balances[CASH]?.venue === (10n * CASH_UNIT).toString());
     // Bob pays an invoice whose secret nobody holds: his lock stays unresolved until it expires.
     const invoice = { hashlock: hexlify(randomBytes(32)), token: stack.addresses.cash, amount: 3n * CASH_UNIT, to: investors.dave!.client.address };
     await investors.bob!.client.payInvoice(channels.bob, invoice);
