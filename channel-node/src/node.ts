@@ -267,7 +267,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
       assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
       chainTime: () => (chainFacts.clock.fresh ? chainFacts.clock.now() : undefined),
       lastProcessedBlock: () => adjudicatorWatcher.lastProcessedBlock,
-      trading: desk === undefined || config.trading === undefined ? undefined : { books: desk.books, markets: marketsOf(config.trading) },
+      trading: desk === undefined || config.trading === undefined ? undefined : { desk, markets: marketsOf(config.trading) },
     },
     metrics,
     logger: logger.child({ component: "console" }),

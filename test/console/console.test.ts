@@ -97,7 +97,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
       investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }, { index: ROLES.carol, identity: { kyc: false }, securities: 0n }, { index: ROLES.dave }],
     });
     node = await startNode("node", {
-      trading: { orderLogAnchor: stack.addresses.orderLogAnchor, markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }], anchorIntervalMs: 0 },
+      trading: { orderLogAnchor: stack.addresses.orderLogAnchor, markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }], anchorIntervalMs: 0, settlement: {} },
     });
     alice = await investor(node, ROLES.alice);
     bob = await investor(node, ROLES.bob);
@@ -185,7 +185,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await shot("issuer");
   });
 
-  it("trading: the book's resting order and a fill appear", async () => {
+  it("trading: the book's resting order and a fill appear, and the fill's settlement shows", async () => {
     const market = { security: stack.addresses.token as never, cash: stack.addresses.cash as never, lotSize: LOT };
     await alice.trading.placeOrder({ ...market, side: "sell", quantity: 5n * LOT, price: price(101n), timeInForce: "GTC" });
     await bob.trading.placeOrder({ ...market, side: "buy", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
@@ -193,7 +193,12 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     // 2 lots left at 101 cUSD per lot; one fill of 3 CLS at the maker's price.
     await expect.poll(() => text("book-ask"), { timeout: 10_000 }).toMatch(/101\s+2\s+1/);
     expect(await text("book-bid")).toContain("none");
-    expect(await text("fills")).toMatch(/buys\s+101\s+3/);
+    // With trading.settlement the fill's settlement ends (settled, or failed and its locks expire
+    // back): the page shows the state the investor's SDK is told.
+    await expect.poll(() => text("fills"), { timeout: 30_000 }).toMatch(/buys\s+101\s+3\s.*(settled|failed)/);
+    const told = (await bob.trading.myTrading()).fills.find((f) => f.sequence === "2")?.state;
+    expect(told === "settled" || told === "failed").toBe(true);
+    expect(await text("fills")).toContain(told);
     await shot("trading");
   });
 

@@ -84,7 +84,7 @@ export function OverviewPage() {
                   <tr>
                     <th>reason</th>
                     <th class="num">count</th>
-                    <th>counter</th>
+                    <th>kind</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -92,8 +92,8 @@ export function OverviewPage() {
                     <tr key={`${row.metric}/${row.reason}`}>
                       <td>{row.reason}</td>
                       <td class="num">{row.count}</td>
-                      <td class="muted" title={row.help}>
-                        {row.metric}
+                      <td class="muted" title={`${row.metric}: ${row.help}`}>
+                        {row.metric.replace(/^clearline_|_total$/g, "").replace(/_/g, " ")}
                       </td>
                     </tr>
                   ))}
@@ -312,6 +312,7 @@ export function TradingPage() {
                       <th>maker</th>
                       <th>taker</th>
                       <th>time</th>
+                      <th>state</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -324,6 +325,9 @@ export function TradingPage() {
                         <td class="mono">{f.maker === null ? "" : short(f.maker)}</td>
                         <td class="mono">{short(f.taker)}</td>
                         <td>{f.at.replace("T", " ").replace(/\.\d+Z$/, " UTC")}</td>
+                        <td>
+                          <span class={`status ${f.state}`}>{f.state}</span>
+                        </td>
                       </tr>
                     ))}
                   </tbody>

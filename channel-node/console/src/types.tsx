@@ -80,6 +80,6 @@ export interface Trading {
     bids: Level[];
     asks: Level[];
     fillsTotal: number;
-    fills: { sequence: string; takerSide: string; price: string; quantity: string; maker: string | null; taker: string; at: string }[];
+    fills: { sequence: string; takerSide: string; price: string; quantity: string; maker: string | null; taker: string; at: string; state: string }[];
   }[];
 }

@@ -8,7 +8,7 @@ import type { Market } from "../../../client/protocol/trading/order.js";
 import type { PriceLevel } from "../../../client/protocol/trading/book.js";
 import type { AssetInfo } from "../operator-info.js";
 import type { NodeMetrics } from "../metrics.js";
-import type { OrderBooks } from "../trading/books.js";
+import type { TradingDesk } from "../trading/desk.js";
 
 export interface ConsoleSources {
   readonly venue: Address;
@@ -27,8 +27,8 @@ export interface ConsoleSources {
   chainTime(): bigint | undefined;
   lastProcessedBlock(): number | null;
   readonly metrics: NodeMetrics;
-  /** The books, when the node takes orders. */
-  readonly trading: { readonly books: OrderBooks; readonly markets: readonly Market[] } | undefined;
+  /** The trading desk and its markets, when the node takes orders. */
+  readonly trading: { readonly desk: Pick<TradingDesk, "books" | "settlements">; readonly markets: readonly Market[] } | undefined;
   readonly maxRows: number;
 }
 
@@ -124,12 +124,17 @@ function depth(levels: readonly PriceLevel[], now: bigint | undefined, max: numb
     .slice(0, max);
 }
 
-/** Per market: the book's depth (prices in cash per lot, quantities in the security) and the latest fills, newest first. */
+/** Per market: the book's depth (prices in cash per lot, quantities in the security) and the latest fills, newest first, with their settlement state. */
 export async function tradingView(sources: ConsoleSources) {
   if (sources.trading === undefined) return { enabled: false as const, markets: [] };
-  const { books, markets } = sources.trading;
+  const { desk, markets } = sources.trading;
+  const books = desk.books;
   const now = sources.chainTime();
-  const fills = books.unsettled;
+  const fills = [...books.allFills()];
+  const stage = (sequence: bigint): string => {
+    const reached = desk.settlements?.stageOf(sequence);
+    return reached === "settled" || reached === "failed" ? reached : "matched";
+  };
   return {
     enabled: true as const,
     markets: await Promise.all(
@@ -162,6 +167,7 @@ export async function tradingView(sources: ConsoleSources) {
                 quantity: money(fill.quantity, security).amount,
                 maker: books.orderBySequence(fill.makerSequence)?.signed.order.investor ?? null,
                 taker: taker.signed.order.investor,
+                state: stage(fill.sequence),
                 at: new Date(Number(taker.receivedAt) * 1000).toISOString(),
               };
             }),
