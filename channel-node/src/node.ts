@@ -35,6 +35,7 @@ import { AssetBook, nodeInfo } from "./operator-info.js";
 import { AdminActions } from "./admin-actions.js";
 import { registerVenueMetrics } from "./venue-metrics.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
+import { DEPOSIT_COUNT_TIMEOUT_MS, venueDepositCounted } from "./venue-deposit.js";
 import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
 import { withTrading } from "./trading/handler.js";
@@ -380,11 +381,18 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such endpoint" } };
   }
 
+  /**
+   * Deposits on chain and resolves once the node counts the deposit (its watcher applied it, after
+   * `confirmations`): from then on the venue's proposals may spend it, and the investor's client,
+   * which counts what the node reported, agrees.
+   */
   async function deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<string> {
     const record = engine.record(channelId);
     if (record === undefined) throw new Error(`no channel ${channelId}`);
+    const target = (record.deposits[assetIndex]?.[0] ?? 0n) + amount;
     const outcome = await chain.deposit(record.params, assetIndex, amount);
     logger.info({ channelId, assetIndex, amount: amount.toString(), tx: outcome.hash }, "venue deposited");
+    await venueDepositCounted(() => engine.record(channelId), assetIndex, target, { timeoutMs: DEPOSIT_COUNT_TIMEOUT_MS });
     return outcome.hash;
   }
 

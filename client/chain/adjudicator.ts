@@ -280,8 +280,8 @@ export class AdjudicatorClient {
     }
     if (allowance >= amount) return null;
     const value = this.options.approval === "unlimited" ? MaxUint256 : amount;
-    // The deposit after it is estimated against the approval, so waiting until it is mined suffices.
-    return this.submit("approve", () => erc20.getFunction("approve").send(this.address, value), 1);
+    // As deep as every other transaction: an approval a reorganisation drops would revert the deposit after it.
+    return this.submit("approve", () => erc20.getFunction("approve").send(this.address, value), this.confirmations);
   }
 
   // ------------------------------------------------------------------------------------- views
