@@ -2,28 +2,17 @@
 // `clearline`: the investor's command line (docs/cli.md). Run as
 //   node --import tsx client/cli/clearline.ts <command> [options]
 // Settings come from options, CLEARLINE_KEY and the deployment file `npm start` writes; see --help.
+import { join } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { computeAddress } from "ethers";
 import { packageVersionOf } from "../package-version.js";
-import {
-  balancesCommand,
-  challengeCommand,
-  channelsCommand,
-  claimCommand,
-  closeCommand,
-  depositCommand,
-  forceCloseCommand,
-  historyCommand,
-  openCommand,
-  payCommand,
-  settleCommand,
-  tradeCommand,
-  withdrawCommand,
-} from "./commands.js";
 import { CliError, EXIT, describeError } from "./errors.js";
 import { Output } from "./output.js";
-import { withSession, type Session } from "./session.js";
+import { withSession } from "./session.js";
+import { STORE_COMMANDS, type CommandOptions, type StoreCommand, type StoreCommandName } from "./command-table.js";
+import { runInDaemon } from "./control.js";
+import { daemonCommand } from "./daemon.js";
 import { DEFAULT_DATA_DIR, DEFAULT_DEPLOYMENT, KEY_ENV, resolveSettings, type GlobalOptions, type Settings } from "./settings.js";
-import { bookCommand, fillsCommand, orderCancelCommand, orderListCommand, orderPlaceCommand, receiptsAuditCommand, receiptsVerifyCommand, checkPlaceOptions, type PlaceOptions, type TradingOptions } from "./trading.js";
 import { watchCommand } from "./watch.js";
 
 const jsonRequested = process.argv.includes("--json");
@@ -92,13 +81,27 @@ async function run(command: Command, work: (settings: Settings, output: Output) 
   }
 }
 
-/** A command that runs over a Session; `node`: it needs the venue's node. */
-function session(command: Command, node: boolean, work: (s: Session, output: Output) => Promise<number | void>, check?: () => void): Promise<number> {
-  return run(command, (settings, output) => {
-    check?.();
-    return withSession(settings, output, { node }, (s) => work(s, output));
+/**
+ * A command over the investor's store: run in the investor's daemon when one runs (it holds the
+ * store), else here over a Session of this process (connected to the node if the command needs it).
+ */
+function storeCommand(command: Command, name: StoreCommandName, positional: readonly string[], options: CommandOptions): Promise<number> {
+  const entry: StoreCommand = STORE_COMMANDS[name];
+  return run(command, async (settings, output) => {
+    entry.check?.(options);
+    const address = computeAddress(settings.privateKey());
+    const inDaemon = await runInDaemon(join(settings.dataDir, address.toLowerCase()), { address, command: name, positional: [...positional], options: defined(options), json: settings.json }, {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    });
+    if (inDaemon !== undefined) return inDaemon;
+    return withSession(settings, output, { node: entry.node }, (s) => entry.run(s, output, positional, options));
   });
 }
+
+/** The options commander set (JSON has no undefined). */
+const defined = (options: CommandOptions): Record<string, string | boolean> =>
+  Object.fromEntries(Object.entries(options).filter((entry): entry is [string, string | boolean] => entry[1] !== undefined));
 
 const done = (code: number) => {
   exitCode = code;
@@ -108,7 +111,7 @@ program
   .command("channels")
   .description("list your channels with their on-chain status and balances")
   .option("--prune", "first remove channels whose open never reached the chain (no transaction of yours pending)")
-  .action(async (options: { prune?: boolean }, command: Command) => done(await session(command, false, (s, o) => channelsCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "channels", [], options)));
 
 program
   .command("open")
@@ -117,8 +120,8 @@ program
   .option("--amount <decimal>", "amount of the first deposit")
   .option("--assets <list>", "the channel's assets, comma-separated (default: the deployment's security and cash tokens)")
   .option("--challenge-period <seconds>", "how long a registered state can be challenged (default 3600)")
-  .action(async (options: { asset?: string; amount?: string; assets?: string; challengePeriod?: string }, command: Command) =>
-    done(await session(command, true, (s, o) => openCommand(s, o, options))),
+  .action(async (options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "open", [], options)),
   );
 
 program
@@ -127,8 +130,8 @@ program
   .argument("<channel>", "channel id (or a unique prefix)")
   .requiredOption("--asset <asset>", "address, security, cash or symbol")
   .requiredOption("--amount <decimal>", "e.g. 12.5")
-  .action(async (channel: string, options: { asset: string; amount: string }, command: Command) =>
-    done(await session(command, true, (s, o) => depositCommand(s, o, channel, options))),
+  .action(async (channel: string, options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "deposit", [channel], options)),
   );
 
 program
@@ -139,8 +142,8 @@ program
   .requiredOption("--amount <decimal>", "e.g. 12.5")
   .option("--to <investor>", "pay this investor through the venue (an address or an account name of the deployment file)")
   .option("--memo <text>", "a reference kept in your history")
-  .action(async (channel: string, options: { asset: string; amount: string; to?: string; memo?: string }, command: Command) =>
-    done(await session(command, true, (s, o) => payCommand(s, o, channel, options))),
+  .action(async (channel: string, options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "pay", [channel], options)),
   );
 
 program
@@ -149,8 +152,8 @@ program
   .argument("<channel>", "channel id (or a unique prefix)")
   .requiredOption("--give <asset:amount>", "what you deliver, e.g. cash:100")
   .requiredOption("--get <asset:amount>", "what you receive, e.g. security:1")
-  .action(async (channel: string, options: { give: string; get: string }, command: Command) =>
-    done(await session(command, true, (s, o) => tradeCommand(s, o, channel, options))),
+  .action(async (channel: string, options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "trade", [channel], options)),
   );
 
 program
@@ -159,53 +162,53 @@ program
   .argument("<channel>", "channel id (or a unique prefix)")
   .requiredOption("--asset <asset>", "address, security, cash or symbol")
   .requiredOption("--amount <decimal>", "e.g. 12.5")
-  .action(async (channel: string, options: { asset: string; amount: string }, command: Command) =>
-    done(await session(command, true, (s, o) => withdrawCommand(s, o, channel, options))),
+  .action(async (channel: string, options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "withdraw", [channel], options)),
   );
 
 program
   .command("close")
   .description("close cooperatively: a final state agreed with the venue, paid out in one transaction")
   .argument("<channel>", "channel id (or a unique prefix)")
-  .action(async (channel: string, _options: object, command: Command) => done(await session(command, true, (s, o) => closeCommand(s, o, channel))));
+  .action(async (channel: string, _options: object, command: Command) => done(await storeCommand(command, "close", [channel], {})));
 
 program
   .command("force-close")
   .description("register your latest agreed state on chain without the venue; settle after the challenge period")
   .argument("<channel>", "channel id (or a unique prefix)")
-  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => forceCloseCommand(s, o, channel))));
+  .action(async (channel: string, _options: object, command: Command) => done(await storeCommand(command, "force-close", [channel], {})));
 
 program
   .command("challenge")
   .description("answer a stale state registered on chain with your latest agreed state")
   .argument("<channel>", "channel id (or a unique prefix)")
-  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => challengeCommand(s, o, channel))));
+  .action(async (channel: string, _options: object, command: Command) => done(await storeCommand(command, "challenge", [channel], {})));
 
 program
   .command("settle")
   .description("pay out a disputed channel after its challenge period")
   .argument("<channel>", "channel id (or a unique prefix)")
-  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => settleCommand(s, o, channel))));
+  .action(async (channel: string, _options: object, command: Command) => done(await storeCommand(command, "settle", [channel], {})));
 
 program
   .command("claim")
   .description("withdraw a payout the adjudicator could not push to your wallet")
   .requiredOption("--asset <asset>", "address, security, cash or symbol")
-  .action(async (options: { asset: string }, command: Command) => done(await session(command, false, (s, o) => claimCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "claim", [], options)));
 
 program
   .command("balances")
   .description("what you and the venue hold in a channel (latest agreed state)")
   .argument("<channel>", "channel id (or a unique prefix)")
-  .action(async (channel: string, _options: object, command: Command) => done(await session(command, false, (s, o) => balancesCommand(s, o, channel))));
+  .action(async (channel: string, _options: object, command: Command) => done(await storeCommand(command, "balances", [channel], {})));
 
 program
   .command("history")
   .description("a channel's agreed updates, newest first")
   .argument("<channel>", "channel id (or a unique prefix)")
   .option("--limit <n>", "at most this many entries")
-  .action(async (channel: string, options: { limit?: string }, command: Command) =>
-    done(await session(command, false, (s, o) => historyCommand(s, o, channel, options))),
+  .action(async (channel: string, options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "history", [channel], options)),
   );
 
 const order = program.command("order").description("orders at the venue's book of the security against cash (docs/cli.md, Trading)");
@@ -222,10 +225,8 @@ order
   .option("--client-id <text>", "your reference (at most 31 bytes, or 0x and 64 hex digits)")
   .option("--ioc", "immediate or cancel: trade what crosses now, rest nothing")
   .addOption(anchorOption())
-  .action(async (options: PlaceOptions, command: Command) =>
-    done(
-      await session(command, true, async (s, o) => orderPlaceCommand(s, o, options), () => checkPlaceOptions(options)),
-    ),
+  .action(async (options: CommandOptions, command: Command) =>
+    done(await storeCommand(command, "order place", [], options)),
   );
 
 order
@@ -233,27 +234,27 @@ order
   .description("cancel a resting order of yours by its hash")
   .argument("<order>", "the order hash `order place` printed")
   .addOption(anchorOption())
-  .action(async (orderHash: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderCancelCommand(s, o, orderHash, options))));
+  .action(async (orderHash: string, options: CommandOptions, command: Command) => done(await storeCommand(command, "order cancel", [orderHash], options)));
 
 order
   .command("list")
   .description("your resting orders at the venue with their open quantity")
   .addOption(anchorOption())
-  .action(async (options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => orderListCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "order list", [], options)));
 
 program
   .command("fills")
   .description("your fills at the venue, oldest first (matched, not yet settled in the channels)")
   .option("--limit <n>", "the latest n fills (1–1000, default 100)")
   .addOption(anchorOption())
-  .action(async (options: TradingOptions & { limit?: string }, command: Command) => done(await session(command, true, (s, o) => fillsCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "fills", [], options)));
 
 program
   .command("book")
   .description("the venue's book of the security against cash: resting quantity per price level, best first")
   .option("--levels <n>", "at most this many price levels a side (1–100, default 20)")
   .addOption(anchorOption())
-  .action(async (options: TradingOptions & { levels?: string }, command: Command) => done(await session(command, true, (s, o) => bookCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "book", [], options)));
 
 const receipts = program.command("receipts").description("the venue's receipts kept in your data dir, and its order log");
 
@@ -262,14 +263,14 @@ receipts
   .description("fetch the venue's whole order log, check it against its signed checkpoint, and report every price–time priority violation (exit 1 if any)")
   .option("--max-entries <n>", "refuse a log longer than this (default 100000)")
   .addOption(anchorOption())
-  .action(async (options: TradingOptions & { maxEntries?: string }, command: Command) => done(await session(command, true, (s, o) => receiptsAuditCommand(s, o, options))));
+  .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "receipts audit", [], options)));
 
 receipts
   .command("verify")
   .description("check a receipt: the venue's signature, its inclusion in the log it names, and that the venue's log now extends that log")
   .argument("<receipt>", "a receipt file, or the sequence number of a receipt in your data dir")
   .addOption(anchorOption())
-  .action(async (receipt: string, options: TradingOptions, command: Command) => done(await session(command, true, (s, o) => receiptsVerifyCommand(s, o, receipt, options))));
+  .action(async (receipt: string, options: CommandOptions, command: Command) => done(await storeCommand(command, "receipts verify", [receipt], options)));
 
 const wholeNumber = (name: string, text: string, min: number): number => {
   const value = Number(text);
@@ -277,25 +278,53 @@ const wholeNumber = (name: string, text: string, min: number): number => {
   return value;
 };
 
-program
-  .command("watch")
+interface GuardFlags {
+  interval: string;
+  safetyMargin: string;
+  retryAfter: string;
+  claim: boolean;
+}
+
+/** The chain-guard options `watch` and `daemon` share. */
+const withGuardOptions = (command: Command): Command =>
+  command
+    .addOption(new Option("--interval <ms>", "milliseconds between checks of the chain").default("2000"))
+    .addOption(new Option("--safety-margin <seconds>", "seconds before a deadline at which an answer is urgent").default("600"))
+    .addOption(new Option("--retry-after <seconds>", "chain seconds a failed action waits before it is tried again").default("60"))
+    .option("--no-claim", "do not claim claimable balances");
+
+const guardOptions = (options: GuardFlags) => ({
+  intervalMs: wholeNumber("--interval", options.interval, 50),
+  safetyMargin: BigInt(wholeNumber("--safety-margin", options.safetyMargin, 0)),
+  retryAfter: BigInt(wholeNumber("--retry-after", options.retryAfter, 0)),
+  claim: options.claim,
+});
+
+withGuardOptions(program.command("watch"))
   .description("guard your channels on chain until Ctrl-C: challenge a stale state, settle after the deadline, claim (no node needed)")
-  .addOption(new Option("--interval <ms>", "milliseconds between checks").default("2000"))
-  .addOption(new Option("--safety-margin <seconds>", "seconds before a deadline at which an answer is urgent").default("600"))
-  .addOption(new Option("--retry-after <seconds>", "chain seconds a failed action waits before it is tried again").default("60"))
-  .option("--no-claim", "do not claim claimable balances")
   .option("--once", "check once and exit (exit code 1 if an action failed or an alert was raised)")
-  .action(async (options: { interval: string; safetyMargin: string; retryAfter: string; claim: boolean; once?: boolean }, command: Command) =>
+  .action(async (options: GuardFlags & { once?: boolean }, command: Command) =>
+    done(await run(command, (settings, output) => watchCommand(settings, output, { ...guardOptions(options), once: options.once === true }))),
+  );
+
+withGuardOptions(program.command("daemon"))
+  .description("stay connected to the venue until Ctrl-C: answer invoices (payments to you), countersign, reconnect, guard the chain; your other commands run through it")
+  .addOption(new Option("--backoff-min <ms>", "first wait before reconnecting, doubled after each failed attempt").default("500"))
+  .addOption(new Option("--backoff-max <ms>", "longest wait between reconnect attempts").default("30000"))
+  .addOption(new Option("--max-commands <n>", "commands run through the daemon at once (1–1000)").default("16"))
+  .action(async (options: GuardFlags & { backoffMin: string; backoffMax: string; maxCommands: string }, command: Command) =>
     done(
-      await run(command, (settings, output) =>
-        watchCommand(settings, output, {
-          intervalMs: wholeNumber("--interval", options.interval, 50),
-          safetyMargin: BigInt(wholeNumber("--safety-margin", options.safetyMargin, 0)),
-          retryAfter: BigInt(wholeNumber("--retry-after", options.retryAfter, 0)),
-          claim: options.claim,
-          once: options.once === true,
-        }),
-      ),
+      await run(command, (settings, output) => {
+        const backoffMinMs = wholeNumber("--backoff-min", options.backoffMin, 10);
+        const maxCommands = wholeNumber("--max-commands", options.maxCommands, 1);
+        if (maxCommands > 1_000) throw new CliError("USAGE", `--max-commands must be at most 1000, not ${maxCommands}`);
+        return daemonCommand(settings, output, {
+          ...guardOptions(options),
+          backoffMinMs,
+          backoffMaxMs: wholeNumber("--backoff-max", options.backoffMax, backoffMinMs),
+          maxCommands,
+        });
+      }),
     ),
   );
 

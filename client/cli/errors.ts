@@ -36,6 +36,14 @@ export const CLI_ERROR_CODES = [
   "NOT_IN_LOG",
   /** The venue's order log has more entries than `receipts audit --max-entries` allows. */
   "LOG_TOO_LARGE",
+  /** `clearline daemon` (or `watch`) while a daemon of this investor runs already. */
+  "DAEMON_RUNNING",
+  /** The investor's daemon holds the store but did not answer, or closed its control connection before the command finished. */
+  "DAEMON_UNREACHABLE",
+  /** The daemon runs as many commands as it admits at once (`daemon --max-commands`). */
+  "DAEMON_BUSY",
+  /** A control request the daemon cannot read: not JSON, too long, of another investor or an unknown command. */
+  "BAD_CONTROL_REQUEST",
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 

@@ -204,6 +204,8 @@ export interface Session extends ChainContext {
   readonly client: ClearlineClient;
   readonly store: LevelStore;
   readonly deployment: DeploymentFile | undefined;
+  /** The command runs inside `clearline daemon`: its connection to the node outlives the command. */
+  readonly inDaemon: boolean;
 }
 
 /**
@@ -233,7 +235,7 @@ export async function withSession<T>(settings: Settings, output: Output, options
       },
     });
     if (options.node) await client.connect();
-    return await work({ ...chainContext, client, store, deployment: settings.deployment });
+    return await work({ ...chainContext, client, store, deployment: settings.deployment, inDaemon: false });
   } finally {
     if (client !== undefined) await client.disconnect().catch(() => undefined);
     if (store !== undefined) await store.close().catch(() => undefined);

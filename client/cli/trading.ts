@@ -119,7 +119,7 @@ export async function orderPlaceCommand(s: Session, output: Output, options: Pla
     ...(await Promise.all(placed.fills.map(async (fill) => `  filled ${await s.tokens.format(security, BigInt(fill.quantity))} at ${await s.tokens.format(cash, BigInt(fill.price))} per lot (fill #${fill.sequence}, ${fill.state === "matched" ? "matched, not yet settled in the channels" : "settled"})`))),
     placed.resting === 0n
       ? "  nothing rests on the book"
-      : `  resting ${await s.tokens.format(security, placed.resting)} on the book until this command disconnects: the venue cancels a disconnected investor's resting orders (cancel on disconnect, its default)`,
+      : `  resting ${await s.tokens.format(security, placed.resting)} on the book ${s.inDaemon ? "while the daemon stays connected" : "until this command disconnects"}: the venue cancels a disconnected investor's resting orders (cancel on disconnect, its default)`,
   ];
   output.result(lines, {
     orderHash: placed.orderHash,

@@ -1,39 +1,39 @@
-// `clearline watch`: guards the investor's channels on chain with the shared Watchtower
-// (client/chain/watchtower.ts) — challenges a stale state the venue registers with the latest agreed
-// one, closes with an agreed final state, settles after the deadline, reveals secrets owed to us,
-// claims what could not be paid out — and says what it does. It needs only the chain and the
-// investor's store, never the venue's node (the venue may be the one misbehaving).
+// `clearline watch`: guards the investor's channels on chain (channel-guard.ts) and says what it
+// does. It needs only the chain and the investor's store, never the venue's node (the venue may be
+// the one misbehaving).
 //
 // The store is opened only for the moment it is read, once per check, so the other commands
 // (pay, trade, …) keep working while `watch` runs.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Bytes32, State } from "../protocol/index.js";
-import type { ChannelRecord } from "../store/store.js";
-import { Watchtower, type ActionResult, type WatchedChannel, type WatchtowerAction } from "../chain/watchtower.js";
-import { describeError, isCliError } from "./errors.js";
+import { ChannelGuard, type GuardOptions, type StoreReader } from "./channel-guard.js";
+import { CliError } from "./errors.js";
 import type { Output } from "./output.js";
-import { connectChain, openStore, short, type ChainContext } from "./session.js";
+import { daemonRunning } from "./control.js";
+import { connectChain, openStore, type ChainContext } from "./session.js";
 import type { Settings } from "./settings.js";
 
-export interface WatchOptions {
+export interface WatchOptions extends GuardOptions {
   /** Milliseconds between checks. */
   readonly intervalMs: number;
-  /** Seconds before a deadline at which an answer is urgent. */
-  readonly safetyMargin: bigint;
-  /** Chain seconds a failed action waits before it is tried again. */
-  readonly retryAfter: bigint;
-  /** Claim claimable balances. */
-  readonly claim: boolean;
   /** One check, then exit (non-zero if an action failed or an alert was raised). */
   readonly once: boolean;
 }
 
-const iso = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+/** Opens the store for one read (waiting up to 3 s for another command to release it). */
+export const storeOpenedPerRead =
+  (ctx: ChainContext): StoreReader =>
+  async (read) => {
+    const store = await openStore(ctx, 3_000);
+    try {
+      return await read(store);
+    } finally {
+      await store.close();
+    }
+  };
 
 /** Runs until SIGINT/SIGTERM (or one check with `once`); resolves with the exit code. */
 export async function watchCommand(settings: Settings, output: Output, options: WatchOptions): Promise<number> {
   const ctx = await connectChain(settings, output);
-  const guard = new ChannelGuard(ctx, output, options);
   let stopping = false;
   let wake: (() => void) | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -49,6 +49,9 @@ export async function watchCommand(settings: Settings, output: Output, options: 
   process.on("SIGTERM", onSignal);
   let exitCode = 0;
   try {
+    // The daemon holds the store and guards the same channels: a second guard could not read them.
+    if (await daemonRunning(ctx.storeDir)) throw new CliError("DAEMON_RUNNING", `clearline daemon runs for ${ctx.address} and guards its channels already`);
+    const guard = new ChannelGuard(ctx, output, options, storeOpenedPerRead(ctx));
     const count = (await guard.readChannels()).length;
     output.event(
       `watching ${count} channel${count === 1 ? "" : "s"} of ${ctx.address} on chain ${ctx.chain.deployment.chainId} (adjudicator ${ctx.chain.address})${options.once ? "" : `, checking every ${options.intervalMs} ms; Ctrl-C to stop`}`,
@@ -73,198 +76,4 @@ export async function watchCommand(settings: Settings, output: Output, options: 
     ctx.close();
   }
   return exitCode;
-}
-
-/** What the guard last saw of a channel on chain, to report changes once. */
-interface Seen {
-  phase: string;
-  nonce: bigint;
-}
-
-class ChannelGuard {
-  private readonly watchtower: Watchtower;
-  private readonly seen = new Map<Bytes32, Seen>();
-  /** Channels concluded on chain: nothing can happen to them any more. */
-  private readonly concluded = new Set<Bytes32>();
-  private records: readonly ChannelRecord[] = [];
-  private watched: WatchedChannel[] = [];
-  private troubles = 0;
-  /** Reports of the current check still being written (they may read token symbols from chain). */
-  private reporting: Promise<void>[] = [];
-  private readonly claim: boolean;
-  private storeBusyReported = false;
-
-  constructor(
-    private readonly ctx: ChainContext,
-    private readonly output: Output,
-    options: WatchOptions,
-  ) {
-    this.claim = options.claim;
-    this.watchtower = new Watchtower({
-      client: ctx.chain,
-      channels: () => this.watched,
-      safetyMargin: options.safetyMargin,
-      retryAfterSeconds: options.retryAfter,
-      claim: options.claim,
-      onAlert: (alert) => this.onAlert(alert),
-      onResult: (result) => {
-        this.reporting.push(this.onResult(result).catch((error: unknown) => this.output.note(`cannot report an action: ${describeError(error).message}`)));
-      },
-    });
-  }
-
-  /** Reads the investor's channels from the store (opened just for this). */
-  async readChannels(): Promise<readonly ChannelRecord[]> {
-    try {
-      const store = await openStore(this.ctx, 3_000);
-      try {
-        this.records = await store.channels();
-      } finally {
-        await store.close();
-      }
-      this.storeBusyReported = false;
-    } catch (error) {
-      // A store of another chain holds nothing to guard here: say so and stop.
-      if (isCliError(error, "WRONG_CHAIN")) throw error;
-      // Another command holds the store for a moment: guard what was read last time.
-      if (!this.storeBusyReported) this.output.note(`${describeError(error).message}; using the channels read before`);
-      this.storeBusyReported = true;
-    }
-    return this.records;
-  }
-
-  /** States of the channel's history with this nonce (to settle a registered state that is not our latest). */
-  private async knownStates(channelId: Bytes32, nonce: bigint): Promise<State[]> {
-    try {
-      const store = await openStore(this.ctx, 3_000);
-      try {
-        const history = await store.history(channelId, { afterNonce: nonce - 1n, beforeNonce: nonce + 1n });
-        return history.map((entry) => entry.signed.state);
-      } finally {
-        await store.close();
-      }
-    } catch {
-      return [];
-    }
-  }
-
-  /** One round: read the channels and their on-chain facts, report changes, let the watchtower act. */
-  async check(): Promise<number> {
-    this.troubles = 0;
-    this.reporting = [];
-    try {
-      const records = await this.readChannels();
-      const watched: WatchedChannel[] = [];
-      for (const record of records) {
-        if (this.concluded.has(record.channelId)) continue;
-        const facts = await this.ctx.chain.channel(record.channelId);
-        this.report(record, facts.phase, facts.nonce, facts.deadline);
-        if (facts.phase === "Concluded") {
-          this.concluded.add(record.channelId);
-          continue;
-        }
-        if (facts.phase === "None") continue; // not opened on chain (yet)
-        const latestNonce = record.latest?.state.nonce ?? 0n;
-        const knownStates = facts.phase === "Disputed" && facts.nonce > 0n && facts.nonce !== latestNonce ? await this.knownStates(record.channelId, facts.nonce) : [];
-        watched.push({ params: record.params, latest: record.latest, me: record.me, knownStates });
-      }
-      this.watched = watched;
-      await this.watchtower.check();
-      if (this.claim) await this.claimElsewhere(records, watched);
-      await Promise.all(this.reporting);
-    } catch (error) {
-      this.troubles++;
-      const described = describeError(error);
-      this.output.event(`check failed: ${described.message}; trying again`, { event: "error", code: described.code, message: described.message });
-    }
-    return this.troubles;
-  }
-
-  /**
-   * The watchtower claims in the assets of the channels it watches; this claims in the assets of the
-   * others (concluded channels: a payout that could not be pushed at the close waits there).
-   */
-  private async claimElsewhere(records: readonly ChannelRecord[], watched: readonly WatchedChannel[]): Promise<void> {
-    const covered = new Set(watched.flatMap((w) => w.params.assets));
-    const tokens = [...new Set(records.flatMap((r) => r.params.assets))].filter((token) => !covered.has(token));
-    for (const token of tokens) {
-      const amount = await this.ctx.chain.claimableOf(token, this.ctx.address);
-      if (amount > 0n) await this.onResult(await this.watchtower.execute({ kind: "claim", key: `claim:${token.toLowerCase()}`, token, amount }));
-    }
-  }
-
-  private report(record: ChannelRecord, phase: string, nonce: bigint, deadline: bigint): void {
-    const before = this.seen.get(record.channelId);
-    if (before !== undefined && before.phase === phase && before.nonce === nonce) return;
-    this.seen.set(record.channelId, { phase, nonce });
-    const id = short(record.channelId);
-    const latest = record.latest?.state.nonce ?? 0n;
-    if (phase === "Disputed") {
-      const stale = nonce < latest;
-      const whose = stale ? `stale state #${nonce} registered on chain (our latest is #${latest}): challenging` : `state #${nonce} registered on chain (our latest is #${latest})`;
-      this.output.event(`channel ${id}: ${whose}; challenge period ends ${iso(deadline)}`, {
-        event: "dispute",
-        channelId: record.channelId,
-        registeredNonce: nonce.toString(),
-        latestNonce: latest.toString(),
-        stale,
-        deadline: iso(deadline),
-      });
-    } else if (phase === "Concluded") {
-      this.output.event(`channel ${id}: concluded on chain`, { event: "concluded", channelId: record.channelId });
-    } else if (before !== undefined || phase === "Open") {
-      this.output.event(`channel ${id}: ${phase === "None" ? "not on chain yet" : phase.toLowerCase()}${phase === "Open" ? ` (state #${latest})` : ""}`, {
-        event: "status",
-        channelId: record.channelId,
-        status: phase === "None" ? "proposed" : phase.toLowerCase(),
-      });
-    }
-  }
-
-  private onAlert(alert: Extract<WatchtowerAction, { kind: "alert" }>): void {
-    this.troubles++;
-    this.output.event(`ALERT channel ${short(alert.channelId)}: ${alert.code}: ${alert.message}`, { event: "alert", channelId: alert.channelId, code: alert.code, message: alert.message });
-  }
-
-  private async onResult(result: ActionResult): Promise<void> {
-    const { action } = result;
-    if (result.status === "skipped" || result.status === "alerted" || action.kind === "alert") return;
-    const channelId = "channelId" in action ? action.channelId : undefined;
-    const where = channelId === undefined ? "" : `channel ${short(channelId)}: `;
-    const data: Record<string, unknown> = { event: "action", action: action.kind, status: result.status, ...(channelId === undefined ? {} : { channelId }) };
-    let what: string;
-    switch (action.kind) {
-      case "challenge":
-        what = `challenged with our latest state #${action.signed.state.nonce}`;
-        data.nonce = action.signed.state.nonce.toString();
-        break;
-      case "closeCooperatively":
-        what = `closed with our agreed final state #${action.signed.state.nonce}`;
-        data.nonce = action.signed.state.nonce.toString();
-        break;
-      case "settle":
-        what = "settled after the challenge period";
-        break;
-      case "revealSecret":
-        what = `revealed the secret of lock ${short(action.hashlock)}`;
-        data.hashlock = action.hashlock;
-        break;
-      case "claim":
-        what = `claimed ${await this.ctx.tokens.format(action.token, action.amount)}`;
-        Object.assign(data, await this.ctx.tokens.json(action.token, { amount: action.amount }));
-        break;
-    }
-    if (result.status === "done") {
-      data.tx = result.outcome.hash;
-      this.output.event(`${where}${what} (tx ${result.outcome.hash})`, data);
-    } else if (result.status === "moot") {
-      data.reason = result.error.revert?.name ?? result.error.code;
-      this.output.event(`${where}${action.kind} no longer needed: the chain moved on (${String(data.reason)})`, data);
-    } else {
-      this.troubles++;
-      const described = describeError(result.error);
-      data.error = { code: described.code, message: described.message };
-      this.output.event(`${where}FAILED to ${action.kind}: ${described.message}; will retry`, data);
-    }
-  }
 }

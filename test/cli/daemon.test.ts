@@ -1,0 +1,275 @@
+// `clearline daemon` end to end: bob's daemon is a real child process (stopped by its pid on every
+// path) against a real stack — Hardhat's node, the deployed system, the venue's node in this process
+// on free 127.0.0.1 ports. Alice pays bob with `pay --to` from her CLI; bob's own commands run
+// through his daemon's control socket; the daemon reconnects after the node restarts and stops
+// cleanly on SIGTERM.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStack, devWallet, ROLES, type Stack } from "../../devstack/stack.js";
+import { startNode, type RunningNode } from "../../channel-node/src/node.js";
+import type { Bytes32 } from "../../client/protocol/index.js";
+import { backoffDelay } from "../../client/cli/daemon.js";
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const CLI = "client/cli/clearline.ts";
+const alice = devWallet(ROLES.alice);
+const bob = devWallet(ROLES.bob);
+const venue = devWallet(ROLES.venue);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let stack: Stack;
+let node: RunningNode | undefined;
+let nodePort: number;
+let dir: string;
+let deploymentFile: string;
+const children = new Set<ChildProcess>();
+
+function spawnCli(key: string, args: readonly string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "c"), ...args], {
+    cwd: REPO,
+    env: { ...process.env, CLEARLINE_KEY: key },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+function cli(key: string, ...args: string[]): Promise<Run> {
+  const child = spawnCli(key, args);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function okJson<T = Record<string, unknown>>(key: string, ...args: string[]): Promise<T> {
+  const run = await cli(key, "--json", ...args);
+  if (run.code !== 0) throw new Error(`clearline ${args.join(" ")} exited with ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** bob's daemon: its JSON events as they come, waits for one, and its exit. */
+class Daemon {
+  readonly events: Record<string, unknown>[] = [];
+  stderr = "";
+  private readonly child: ChildProcess;
+  private readonly waiters = new Set<() => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(args: readonly string[] = []) {
+    this.child = spawnCli(bob.privateKey, ["--json", "daemon", "--interval", "300", "--backoff-min", "100", "--backoff-max", "800", ...args]);
+    let buffered = "";
+    this.child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let end = buffered.indexOf("\n"); end >= 0; end = buffered.indexOf("\n")) {
+        this.events.push(JSON.parse(buffered.slice(0, end)) as Record<string, unknown>);
+        buffered = buffered.slice(end + 1);
+      }
+      for (const wake of this.waiters) wake();
+    });
+    this.child.stderr!.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first event (counting from `from`) that has all of `fields`. */
+  async waitFor(fields: Record<string, unknown>, from = 0, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.slice(from).find((e) => Object.entries(fields).every(([k, v]) => e[k] === v));
+      if (found !== undefined) return found;
+      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`no daemon event ${JSON.stringify(fields)}; events: ${JSON.stringify(this.events)}\nstderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.add(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number | null> {
+    if (this.child.exitCode === null) process.kill(this.pid, signal);
+    return this.exited;
+  }
+}
+
+/** One raw request on the control socket; resolves with the frames the daemon sent. */
+function control(socketPath: string, payload: string): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(socketPath);
+    let text = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (text += chunk));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)));
+    socket.write(payload);
+  });
+}
+
+const bobStore = () => join(dir, "c", bob.address.toLowerCase());
+const socketOf = () => join(bobStore(), "daemon.sock");
+
+async function startVenue(port = 0): Promise<void> {
+  node = await startNode(stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", port }));
+  nodePort = Number(new URL(node.url).port);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "cl-daemon-"));
+  stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob }] });
+  await startVenue();
+  deploymentFile = join(dir, "deployment.json");
+  writeFileSync(
+    deploymentFile,
+    JSON.stringify({
+      rpcUrl: stack.chain.url,
+      chainId: stack.chainId.toString(),
+      contracts: stack.addresses,
+      nodeUrl: node!.url,
+      accounts: { venue: venue.address, alice: alice.address, bob: bob.address },
+    }),
+  );
+}, 240_000);
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await node?.stop();
+  await stack?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("backoffDelay", () => {
+  it("doubles from the minimum up to the cap, less at most a quarter at random", () => {
+    expect([0, 1, 2, 3, 4, 10, 1_000].map((n) => backoffDelay(n, 100, 1_000, () => 0))).toEqual([100, 200, 400, 800, 1_000, 1_000, 1_000]);
+    expect(backoffDelay(2, 100, 1_000, () => 1)).toBe(300);
+  });
+});
+
+describe("clearline daemon", () => {
+  let aliceChannel: Bytes32;
+  let bobChannel: Bytes32;
+  let daemon: Daemon;
+
+  it("answers the invoice of a payment routed to bob: alice's pay --to works from her CLI", async () => {
+    aliceChannel = (await okJson<{ channelId: Bytes32 }>(alice.privateKey, "open", "--asset", "cash", "--amount", "100")).channelId;
+    bobChannel = (await okJson<{ channelId: Bytes32 }>(bob.privateKey, "open", "--asset", "cash", "--amount", "10")).channelId;
+    // the venue holds no cash of its own in bob's channel: bob pays it 5 first, so it can forward
+    await okJson(bob.privateKey, "pay", bobChannel, "--asset", "cash", "--amount", "5");
+
+    // without bob online the venue cannot get an invoice from him
+    const offline = await cli(alice.privateKey, "--json", "pay", aliceChannel, "--asset", "cash", "--amount", "2", "--to", "bob");
+    expect(offline.code).toBe(1);
+    expect((JSON.parse(offline.stdout) as { error: { code: string } }).error.code).toBe("REJECTED");
+
+    daemon = new Daemon();
+    const started = await daemon.waitFor({ event: "started" });
+    expect(started).toMatchObject({ address: bob.address, channels: 1, socket: socketOf() });
+    await daemon.waitFor({ event: "connected" });
+    expect(statSync(socketOf()).mode & 0o777).toBe(0o600);
+
+    const paid = await okJson<{ to: string; nonce: string }>(alice.privateKey, "pay", aliceChannel, "--asset", "cash", "--amount", "2", "--to", "bob");
+    expect(paid.to).toBe(bob.address);
+    // the venue's lock was countersigned by the daemon, then claimed with the invoice's secret
+    await daemon.waitFor({ event: "agreed", channelId: bobChannel, proposer: "venue" });
+    await daemon.waitFor({ event: "agreed", channelId: bobChannel, proposer: "me" });
+  }, 180_000);
+
+  it("runs bob's own commands inside the daemon (it holds his store), errors included", async () => {
+    const from = daemon.events.length;
+    const balances = await okJson<{ balances: { symbol: string; me: string; venue: string }[] }>(bob.privateKey, "balances", bobChannel);
+    expect(balances.balances.map((b) => [b.symbol, b.me, b.venue])).toEqual([
+      ["CLS", "0", "0"],
+      ["cUSD", "7", "3"],
+    ]);
+    await daemon.waitFor({ event: "command", command: "balances", exit: 0 }, from);
+
+    // a refusal comes back as the CLI's own failure, with its code and exit code
+    const refused = await cli(bob.privateKey, "--json", "pay", bobChannel, "--asset", "cash", "--amount", "1000");
+    expect(refused.code).toBe(1);
+    expect((JSON.parse(refused.stdout) as { error: { code: string } }).error.code).toBe("INSUFFICIENT_BALANCE");
+    const unknown = await cli(bob.privateKey, "balances", "0xdeadbeef");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no channel starting with 0xdeadbeef");
+    await daemon.waitFor({ event: "command", command: "balances", exit: 2 }, from);
+
+    // a second daemon, or watch, for the same investor is refused
+    const second = await cli(bob.privateKey, "--json", "daemon");
+    expect(second.code).toBe(1);
+    expect((JSON.parse(second.stdout) as { error: { code: string } }).error.code).toBe("DAEMON_RUNNING");
+    const watch = await cli(bob.privateKey, "--json", "watch", "--once");
+    expect((JSON.parse(watch.stdout) as { error: { code: string } }).error.code).toBe("DAEMON_RUNNING");
+  }, 120_000);
+
+  it("refuses malformed, foreign, oversized and surplus control requests, and keeps serving", async () => {
+    const refusal = (frames: Record<string, unknown>[]) => (frames[0] as { refused?: { code: string } }).refused?.code;
+    expect(refusal(await control(socketOf(), "not json\n"))).toBe("BAD_CONTROL_REQUEST");
+    const request = { v: 1, address: bob.address, command: "balances", positional: [bobChannel], options: {}, json: true };
+    expect(refusal(await control(socketOf(), `${JSON.stringify({ ...request, address: alice.address })}\n`))).toBe("BAD_CONTROL_REQUEST");
+    expect(refusal(await control(socketOf(), `${JSON.stringify({ ...request, command: "daemon" })}\n`))).toBe("BAD_CONTROL_REQUEST");
+    expect(refusal(await control(socketOf(), `${JSON.stringify({ ...request, positional: [] })}\n`))).toBe("BAD_CONTROL_REQUEST");
+    expect(refusal(await control(socketOf(), "x".repeat(70_000)))).toBe("BAD_CONTROL_REQUEST");
+
+    // 16 commands at once (the default): the 17th connection is refused
+    const held = await Promise.all(
+      Array.from({ length: 16 }, () => new Promise<ReturnType<typeof createConnection>>((resolve) => {
+        const socket = createConnection(socketOf(), () => resolve(socket));
+      })),
+    );
+    try {
+      expect(refusal(await control(socketOf(), `${JSON.stringify(request)}\n`))).toBe("DAEMON_BUSY");
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    await daemon.waitFor({ event: "refused", code: "DAEMON_BUSY" });
+
+    // once the held connections are gone (the daemon sees them close a moment later), commands run again
+    let frames = await control(socketOf(), `${JSON.stringify(request)}\n`);
+    for (let tries = 0; refusal(frames) === "DAEMON_BUSY" && tries < 20; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      frames = await control(socketOf(), `${JSON.stringify(request)}\n`);
+    }
+    expect(frames.at(-1)).toEqual({ exit: 0 });
+    expect(JSON.parse(frames.filter((f) => "out" in f).map((f) => f.out as string).join(""))).toMatchObject({ channelId: bobChannel });
+  }, 60_000);
+
+  it("reconnects with back-off when the node goes away, resyncs, and takes payments again", async () => {
+    const from = daemon.events.length;
+    await node!.stop();
+    node = undefined;
+    await daemon.waitFor({ event: "disconnected" }, from);
+    await daemon.waitFor({ event: "reconnecting", attempt: 3 }, from);
+    const delays = daemon.events.slice(from).filter((e) => e.event === "reconnecting").map((e) => e.delayMs as number);
+    expect(delays.slice(0, 3).every((d, i) => d <= 100 * 2 ** i && d >= 75 * 2 ** i)).toBe(true);
+    await startVenue(nodePort);
+    await daemon.waitFor({ event: "connected" }, from);
+
+    await okJson(alice.privateKey, "pay", aliceChannel, "--asset", "cash", "--amount", "1", "--to", "bob");
+    const balances = await okJson<{ balances: { symbol: string; me: string }[] }>(bob.privateKey, "balances", bobChannel);
+    expect(balances.balances.find((b) => b.symbol === "cUSD")?.me).toBe("8");
+  }, 120_000);
+
+  it("stops cleanly on SIGTERM: exit 0, socket removed, the store free for the next command", async () => {
+    expect(await daemon.stop("SIGTERM")).toBe(0);
+    expect(daemon.events.at(-1)).toMatchObject({ event: "stopped" });
+    expect(existsSync(socketOf())).toBe(false);
+    const balances = await okJson<{ nonce: string }>(bob.privateKey, "balances", bobChannel);
+    expect(balances.nonce).toBe("5");
+  }, 60_000);
+});
