@@ -1,14 +1,33 @@
 // The demo story (`npm run demo`), also run by the end-to-end test against a node process: two
-// investors open channels, pay, trade delivery-versus-payment, a transfer to an investor without
-// valid KYC is refused with the rule's message, one withdraws without closing, one closes
+// investors open channels, pay, trade delivery-versus-payment with the venue, trade with each other
+// through the venue's order book (a sell and a buy that match), a buy from an investor without
+// valid KYC is refused naming the rule, a receipt is verified against the venue's log, a transfer to
+// that investor is refused with the rule's message, one withdraws without closing, one closes
 // cooperatively, the other registers a stale state on chain, the venue's node challenges it, and
 // settlement pays everyone exactly what they are owed. Every step checks its outcome.
 import { join } from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract, JsonRpcProvider, getAddress } from "ethers";
 import { openClient, isClientError, type OpenedClient } from "../client/sdk/index.js";
+import type { FillView } from "../client/sdk/trading.js";
 import { erc20Abi } from "../client/chain/abi.js";
-import type { Bytes32 } from "../client/protocol/index.js";
+import type { Address, Bytes32 } from "../client/protocol/index.js";
+import { ordersDomainOf } from "../client/protocol/trading/index.js";
+import { verifyStoredReceipt } from "../client/cli/receipts.js";
+import type { NodeConfig } from "../channel-node/src/config.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "./stack.js";
+
+/** The node's trading settings the story needs: one book of the security against cash, lots of 1 CLS. */
+export function demoTrading(stack: Stack): NonNullable<NodeConfig["trading"]> {
+  return {
+    orderLogAnchor: getAddress(stack.addresses.orderLogAnchor) as Address,
+    markets: [{ security: getAddress(stack.addresses.token) as Address, cash: getAddress(stack.addresses.cash) as Address, lotSize: SECURITY_UNIT.toString() }],
+    maxRestingOrdersPerInvestor: 10,
+    orderRate: { perSecond: 100, burst: 100 },
+    maxOrdersPerBook: 1_000,
+    cancelOnDisconnect: true,
+    anchorIntervalMs: 0,
+  };
+}
 
 export interface DemoContext {
   stack: Stack;
@@ -23,6 +42,12 @@ export interface DemoOutcome {
   /** Wallet balance changes over the whole story: [securities, cash] per party. */
   deltas: Record<"alice" | "bob" | "venue", [bigint, bigint]>;
   refusal: { code: number; rule: string; message: string };
+  /** Bob's sell and Alice's buy matched at Bob's (the maker's) price. */
+  fill: { quantity: bigint; price: bigint; state: FillView["state"]; buyer: "taker"; seller: "maker" };
+  /** Carol's buy, refused by the venue's order intake. */
+  orderRefusal: { reason: string; code: number; rule: string };
+  /** Alice's receipt, checked as `clearline receipts verify` does: in the log it names, that log a prefix of the venue's now. */
+  verifiedReceipt: { sequence: bigint; receiptLogSize: bigint; checkpointSize: bigint };
   challengedWith: bigint;
 }
 
@@ -101,7 +126,44 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
     await alice.client.pay(aliceChannel, { assetIndex: SEC, amount: 2n * SECURITY_UNIT, to: accounts.bob });
     await waitUntil("Bob's channel shows the 2 CLS", async () => (await bob.client.balances(bobChannel))[SEC]!.me === 52n * SECURITY_UNIT);
 
-    say("6. Alice tries to send 1 CLS to Carol, whose KYC is not valid.");
+    say("6. Bob and Alice trade with each other through the venue's order book (lots of 1 CLS).");
+    const anchor = getAddress(stack.addresses.orderLogAnchor) as Address;
+    const market = { security: token as Address, cash: cash as Address, lotSize: SECURITY_UNIT };
+    const bobTrading = bob.client.trading(anchor);
+    const aliceTrading = alice.client.trading(anchor);
+    const sell = await bobTrading.placeOrder({ ...market, side: "sell", quantity: 3n * SECURITY_UNIT, price: 101n * CASH_UNIT, timeInForce: "GTC" });
+    check(sell.fills.length === 0 && sell.resting === 3n * SECURITY_UNIT, "Bob's sell rests on the book");
+    say(`   Bob sells 3 CLS at 101 cUSD: receipt #${sell.receipt.receipt.sequence}, resting on the book.`);
+    const buy = await aliceTrading.placeOrder({ ...market, side: "buy", quantity: 3n * SECURITY_UNIT, price: 102n * CASH_UNIT, timeInForce: "GTC" });
+    const matched = buy.fills[0];
+    check(buy.fills.length === 1 && matched !== undefined && BigInt(matched.quantity) === 3n * SECURITY_UNIT && BigInt(matched.price) === 101n * CASH_UNIT, "Alice's buy fills 3 CLS at Bob's 101 cUSD");
+    check(matched!.makerSequence === sell.receipt.receipt.sequence.toString() && matched!.takerSequence === buy.receipt.receipt.sequence.toString(), "the fill names Bob's sell as maker and Alice's buy as taker");
+    check(buy.resting === 0n, "nothing of Alice's buy rests");
+    const bobsView = (await bobTrading.myTrading(10)).fills;
+    check(bobsView.length === 1 && bobsView[0]!.side === "sell" && bobsView[0]!.role === "maker" && bobsView[0]!.sequence === matched!.sequence, "Bob sees the fill as the maker of a sale");
+    say(`   Alice buys 3 CLS up to 102 cUSD: filled 3 CLS at 101 cUSD, the maker's price (fill #${matched!.sequence}, ${matched!.state}).`);
+    const fill: DemoOutcome["fill"] = { quantity: BigInt(matched!.quantity), price: BigInt(matched!.price), state: matched!.state, buyer: "taker", seller: "maker" };
+
+    say("7. Carol, without valid KYC, places a buy: the venue refuses it before it reaches the book.");
+    const carol = await client(ROLES.carol);
+    let orderRefusal: DemoOutcome["orderRefusal"] | undefined;
+    try {
+      await carol.client.trading(anchor).placeOrder({ ...market, side: "buy", quantity: 1n * SECURITY_UNIT, price: 101n * CASH_UNIT, timeInForce: "GTC" });
+    } catch (error) {
+      if (!isClientError(error, "REJECTED") || error.rejection?.restriction === undefined) throw error;
+      orderRefusal = { reason: error.rejection.code, code: error.rejection.restriction.code, rule: error.rejection.restriction.rule };
+    }
+    check(orderRefusal?.code === 0x57, "Carol's buy is refused with ERC-1404 code 0x57");
+    say(`   Refused: ${orderRefusal!.reason}, ERC-1404 0x${orderRefusal!.code.toString(16)} ${orderRefusal!.rule}; the book is unchanged.`);
+
+    say("8. Alice verifies her order's receipt against the venue's log (clearline receipts verify).");
+    const domain = ordersDomainOf(stack.chainId, anchor);
+    const verified = await verifyStoredReceipt({ chainId: stack.chainId, anchor, receipt: buy.receipt, signed: buy.signed }, aliceTrading, domain);
+    check(verified.sequence === buy.receipt.receipt.sequence && verified.checkpoint.checkpoint.size >= verified.receiptLog.size, "the receipt is in the venue's log and that log extends it");
+    say(`   Receipt #${verified.sequence}: signed by the venue, in its log of ${verified.receiptLog.size} entries, which its signed log of ${verified.checkpoint.checkpoint.size} entries extends.`);
+    const verifiedReceipt = { sequence: verified.sequence, receiptLogSize: verified.receiptLog.size, checkpointSize: verified.checkpoint.checkpoint.size };
+
+    say("9. Alice tries to send 1 CLS to Carol, whose KYC is not valid.");
     let refusal: DemoOutcome["refusal"] | undefined;
     try {
       await alice.client.pay(aliceChannel, { assetIndex: SEC, amount: 1n * SECURITY_UNIT, to: devWallet(ROLES.carol).address });
@@ -112,21 +174,21 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
     check(refusal?.code === 0x57, "the transfer to Carol is refused with ERC-1404 code 0x57");
     say(`   Refused: "${refusal!.message}" (ERC-1404 0x${refusal!.code.toString(16)} ${refusal!.rule}); nothing changed.`);
 
-    say("7. Bob pays the venue 300 cUSD.");
+    say("10. Bob pays the venue 300 cUSD.");
     const stale = (await bob.client.history(bobChannel, 1))[0]!.signed;
     await bob.client.pay(bobChannel, { assetIndex: CASH, amount: 300n * CASH_UNIT });
 
-    say("8. Alice closes her channel cooperatively: one transaction pays both sides at once.");
+    say("11. Alice closes her channel cooperatively: one transaction pays both sides at once.");
     await alice.client.close(aliceChannel);
 
-    say(`9. Bob registers a stale state (nonce ${stale.state.nonce}, before his 300 cUSD payment) on chain…`);
+    say(`12. Bob registers a stale state (nonce ${stale.state.nonce}, before his 300 cUSD payment) on chain…`);
     const record = (await bob.store.channel(bobChannel))!;
     await bob.chain.forceClose(record.params, stale);
     const latestNonce = record.latest!.state.nonce;
     await waitUntil("the venue's node challenged with its latest state", async () => (await bob.chain.channel(bobChannel)).nonce === latestNonce);
     say(`   …and the venue's node, its own watchtower, challenged at once with nonce ${latestNonce}.`);
 
-    say("10. The challenge period passes (the chain's clock is moved forward); the node settles.");
+    say("13. The challenge period passes (the chain's clock is moved forward); the node settles.");
     const { deadline } = await bob.chain.channel(bobChannel);
     const now = await bob.chain.chainTime();
     await provider.send("evm_increaseTime", [Number(deadline - now) + 1]);
@@ -145,7 +207,7 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
       check(deltas[who][0] === expected[who][0] && deltas[who][1] === expected[who][1], `${who} is paid exactly what it is owed`);
       say(`   ${who.padEnd(5)}: ${fmtSec(deltas[who][0]).padStart(9)}, ${fmtCash(deltas[who][1]).padStart(14)} in the wallet, as owed.`);
     }
-    return { deltas, refusal: refusal!, challengedWith: latestNonce };
+    return { deltas, refusal: refusal!, fill, orderRefusal: orderRefusal!, verifiedReceipt, challengedWith: latestNonce };
   } finally {
     for (const opened of clients) await opened.close();
     provider.destroy();

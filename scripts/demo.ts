@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNode } from "../channel-node/src/node.js";
-import { runDemoStory } from "../devstack/demo-story.js";
+import { demoTrading, runDemoStory } from "../devstack/demo-story.js";
 import { ROLES, startStack } from "../devstack/stack.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "clearline-demo-"));
@@ -12,7 +12,7 @@ console.log("Starting an embedded chain, deploying Clearline with Ignition, star
 const stack = await startStack({
   investors: [{ index: ROLES.alice }, { index: ROLES.bob }, { index: ROLES.carol, identity: { kyc: false }, securities: 0n }],
 });
-const node = await startNode(stack.nodeConfig({ dataDir: join(dataDir, "node"), logLevel: "warn" }));
+const node = await startNode(stack.nodeConfig({ dataDir: join(dataDir, "node"), logLevel: "warn", trading: demoTrading(stack) }));
 let exitCode = 0;
 try {
   await runDemoStory({

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runDemoStory } from "../../devstack/demo-story.js";
+import { demoTrading, runDemoStory } from "../../devstack/demo-story.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
@@ -16,7 +16,7 @@ describe("the demo story against a node process, a chain process and real WebSoc
     stack = await startStack({
       investors: [{ index: ROLES.alice }, { index: ROLES.bob }, { index: ROLES.carol, identity: { kyc: false }, securities: 0n }],
     });
-    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node") }), dir);
+    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node"), trading: demoTrading(stack) }), dir);
   });
 
   afterAll(async () => {
@@ -25,7 +25,7 @@ describe("the demo story against a node process, a chain process and real WebSoc
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("pays everyone exactly what they are owed, refuses the non-KYC transfer and challenges the stale close", async () => {
+  it("trades through the book, refuses the non-KYC buyer and transfer, verifies a receipt, challenges the stale close and pays everyone what they are owed", async () => {
     const lines: string[] = [];
     const outcome = await runDemoStory({
       stack,
@@ -37,6 +37,12 @@ describe("the demo story against a node process, a chain process and real WebSoc
       say: (line) => lines.push(line),
     });
     expect(outcome.refusal).toEqual({ code: 0x57, rule: "RECEIVER_NOT_ELIGIBLE", message: "Receiver lacks valid KYC/AML" });
+    // Bob's sell (maker) and Alice's buy (taker) matched at Bob's price; settlement in the channels is not part of the story yet
+    expect(outcome.fill).toEqual({ quantity: 3n * SECURITY_UNIT, price: 101n * CASH_UNIT, state: "matched", buyer: "taker", seller: "maker" });
+    expect(outcome.orderRefusal).toEqual({ reason: "NOT_COMPLIANT", code: 0x57, rule: "RECEIVER_NOT_ELIGIBLE" });
+    // Alice's buy was the log's second entry (after Bob's sell); Carol's refused order never entered it
+    expect(outcome.verifiedReceipt).toEqual({ sequence: 1n, receiptLogSize: 3n, checkpointSize: 3n });
+    expect(lines.some((line) => line.includes("filled 3 CLS at 101 cUSD"))).toBe(true);
     expect(outcome.deltas).toEqual({
       alice: [8n * SECURITY_UNIT, -1_025n * CASH_UNIT],
       bob: [2n * SECURITY_UNIT, -300n * CASH_UNIT],
@@ -50,5 +56,6 @@ describe("the demo story against a node process, a chain process and real WebSoc
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/clearline_updates_total\{kind="trade",proposer="investor"\} 1/);
     expect(metrics).toMatch(/clearline_dispute_actions_total\{action="challenge:done"\} 1/);
+    expect(metrics).toMatch(/clearline_order_log_entries \d+/);
   });
 });
