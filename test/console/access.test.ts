@@ -3,10 +3,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConsoleAccess, isConsoleRefusal } from "../../channel-node/src/console/access.js";
-import { serveBundleFile } from "../../channel-node/src/console/static-files.js";
+import { CONSOLE_BUNDLE_DIR, bundleDirOf, serveBundleFile } from "../../channel-node/src/console/static-files.js";
 
 const request = (remoteAddress: string, headers: Record<string, string>) => ({ socket: { remoteAddress }, headers }) as unknown as IncomingMessage;
 
@@ -84,6 +85,18 @@ describe("console bundle files", () => {
       expect(answer.status, path).toBe(404);
       expect(await answer.text()).not.toContain("secret");
     }
+  });
+
+  it("the bundle is found from the package root, from the sources and from the compiled dist/ alike", () => {
+    const root = join(dir, "package");
+    for (const module of [join(root, "channel-node", "src", "console", "static-files.ts"), join(root, "dist", "channel-node", "src", "console", "static-files.js")]) {
+      mkdirSync(dirname(module), { recursive: true });
+    }
+    writeFileSync(join(root, "package.json"), '{"version":"0.0.0"}');
+    for (const module of [join(root, "channel-node", "src", "console", "static-files.ts"), join(root, "dist", "channel-node", "src", "console", "static-files.js")]) {
+      expect(bundleDirOf(pathToFileURL(module).href)).toBe(join(root, "channel-node", "console", "dist") + sep);
+    }
+    expect(CONSOLE_BUNDLE_DIR).toBe(fileURLToPath(new URL("../../channel-node/console/dist/", import.meta.url)));
   });
 
   it("a missing bundle answers 503 with a page naming `npm run build`", async () => {

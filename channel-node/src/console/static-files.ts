@@ -1,12 +1,27 @@
 // The console's built bundle (Vite's output, `npm run build`), served under /console/. Only files
 // inside the bundle's directory are served; a missing bundle answers 503 naming the build command.
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { extname, join, normalize, sep } from "node:path";
+import { dirname, extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerResponse } from "node:http";
 
-/** Where `npm run build` (Vite, channel-node/console/vite.config.ts) writes the console. */
-export const CONSOLE_BUNDLE_DIR: string = fileURLToPath(new URL("../../console/dist/", import.meta.url));
+/**
+ * Where `npm run build` (Vite, channel-node/console/vite.config.ts) writes the console, found from
+ * the package the module belongs to (the nearest package.json above it, as Node decides): the same
+ * directory whether the node runs from its sources or from the JavaScript compiled into dist/.
+ */
+export function bundleDirOf(moduleUrl: string): string {
+  const start = dirname(fileURLToPath(moduleUrl));
+  let directory = start;
+  while (!existsSync(join(directory, "package.json"))) {
+    if (dirname(directory) === directory) throw new Error(`no package.json above ${start}`);
+    directory = dirname(directory);
+  }
+  return join(directory, "channel-node", "console", "dist") + sep;
+}
+
+export const CONSOLE_BUNDLE_DIR: string = bundleDirOf(import.meta.url);
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
