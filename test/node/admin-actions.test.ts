@@ -1,7 +1,8 @@
 // The operator's cooperative close and withdrawal (channel-node/src/admin-actions.ts) over the real
 // engine, where the investor does not behave: it never answers (INVESTOR_UNRESPONSIVE, and the
 // proposal stays pending: PROPOSAL_PENDING until it is void), it refuses (INVESTOR_REFUSED), it is
-// offline (INVESTOR_OFFLINE, nothing proposed), a lock is unresolved (LOCKS_OUTSTANDING), the
+// offline (INVESTOR_OFFLINE, nothing proposed), a lock is unresolved (LOCKS_OUTSTANDING), its resting
+// orders reserve funds (FUNDS_RESERVED), the
 // venue holds less than the withdrawal (INSUFFICIENT_BALANCE). None of these reaches the chain:
 // the chain given here fails the test if it is used. The happy paths run end to end in
 // test/e2e/operator-close.test.ts.
@@ -11,7 +12,7 @@ import { PROTOCOL_VERSION, type ClientMessage } from "../../client/protocol/wire
 import { MemoryStore } from "../../client/store/memory-store.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { AdminActions, OperatorActionError } from "../../channel-node/src/admin-actions.js";
-import { FakeSession, keyOf, makeEngine, openFunded, propose, proposalTo, type Harness } from "./engine-harness.js";
+import { CASH, FakeSession, keyOf, makeEngine, openFunded, propose, proposalTo, type Harness } from "./engine-harness.js";
 import { pino } from "pino";
 
 const investor = new NobleSigner(keyOf(2));
@@ -91,6 +92,16 @@ describe("operator actions with an investor that does not behave", () => {
       code: "LOCKS_OUTSTANDING",
       status: 409,
       message: "the channel has 1 unresolved lock (payments in flight): they must be claimed or expire before a final state, or force-close it with `close --force` (the node settles after the challenge period)",
+    });
+    expect(session.proposals()).toHaveLength(0);
+  });
+
+  it("a close while the investor's resting orders reserve funds: FUNDS_RESERVED naming the token, nothing proposed", async () => {
+    const reserving = new AdminActions({ engine: h.engine, chain: untouchedChain, reservedOf: (_investor, token) => (token === CASH ? 7n : 0n), logger: pino({ level: "silent" }) });
+    expect(await refusal(reserving.closeCooperatively(channelId))).toEqual({
+      code: "FUNDS_RESERVED",
+      status: 409,
+      message: `the investor's resting orders reserve 7 units of ${CASH}: they must be filled or cancelled before the channel closes`,
     });
     expect(session.proposals()).toHaveLength(0);
   });
