@@ -33,6 +33,14 @@ describe("console configuration", () => {
     expect(consoleConfigOf(load({ console: { requireToken: true, maxRows: 20 } }))).toMatchObject({ enabled: true, requireToken: true, maxRows: 20 });
   });
 
+  it("every key has its environment variable (CLEARLINE_CONSOLE_…)", () => {
+    const file = join(dir, "env.json");
+    writeFileSync(file, JSON.stringify(base));
+    const config = loadNodeConfig(file, { CLEARLINE_CONSOLE_REQUIRE_TOKEN: "true", CLEARLINE_CONSOLE_ENABLED: "false", CLEARLINE_CONSOLE_MAX_ROWS: "7" });
+    expect(consoleConfigOf(config)).toMatchObject({ enabled: false, requireToken: true, maxRows: 7 });
+    expect(() => loadNodeConfig(file, { CLEARLINE_CONSOLE_REQUIRE_TOKEN: "maybe" })).toThrow(ConfigError);
+  });
+
   it("refuses unknown keys, wrong types and values outside the bounds (INVALID_CONFIG)", () => {
     for (const console of [{ enable: true }, { enabled: "yes" }, { requireToken: 1 }, { maxRows: 0 }, { maxRows: 10_001 }, { historySeconds: 5 }, { capTableMaxAgeMs: -1 }]) {
       expect(() => load({ console }), JSON.stringify(console)).toThrow(ConfigError);
