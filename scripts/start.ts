@@ -94,8 +94,10 @@ Clearline is running on an embedded chain.
   venue node    ${node.url}  (health: ${node.url.replace("ws", "http")}/health, metrics: /metrics)
   web console   ${node.url.replace("ws", "http")}/console/  (read-only: docs/operations.md, "Web console")
   admin token   ${node.adminTokenFile} (operator: npm run node -- channels --url ${node.url.replace("ws", "http")} --token-file ${node.adminTokenFile})
-Demo investors (Hardhat's well-known test keys): alice ${deployment.accounts.alice}, bob ${deployment.accounts.bob},
-carol ${deployment.accounts.carol} (no valid KYC).
+Demo investors (Hardhat's well-known test keys; set one as CLEARLINE_KEY):
+  alice         ${deployment.accounts.alice}  key ${devWallet(ROLES.alice).privateKey}
+  bob           ${deployment.accounts.bob}  key ${devWallet(ROLES.bob).privateKey}
+  carol         ${deployment.accounts.carol}  (no valid KYC)
 Deployment written to ${join(DATA_DIR, "deployment.json")}. Connect a client, e.g.:
   CLEARLINE_KEY=${devWallet(ROLES.alice).privateKey} npm run clearline -- open --asset cash --amount 1000
 Ctrl-C stops the node and the chain.`);

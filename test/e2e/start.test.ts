@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../devstack/local-chain.js";
+import { ROLES, devWallet } from "../../devstack/stack.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const START = fileURLToPath(new URL("../../scripts/start.ts", import.meta.url));
@@ -151,8 +152,10 @@ describe("npm start (scripts/start.ts as a process)", () => {
     const port = await freePort();
     const run = runStart(port, join(dir, "running"));
     runs.push(run);
-    await until(() => run.stdout().includes("Clearline is running"), "the start to complete");
+    await until(() => run.stdout().includes("Ctrl-C stops the node and the chain."), "the start to complete");
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+    // The demo investors are printed with their keys, bob's beside alice's.
+    for (const investor of [ROLES.alice, ROLES.bob]) expect(run.stdout()).toContain(`key ${devWallet(investor).privateKey}`);
     run.signal("SIGTERM");
     const { code } = await run.exited;
     expect(code).toBe(0);
