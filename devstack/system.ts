@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { Contract } from "ethers";
 import ClearlineModule from "../ignition/modules/Clearline.js";
-import SettlementModule from "../ignition/modules/Settlement.js";
+import ComplianceModule from "../ignition/modules/Compliance.js";
 import SettlementCustodianModule from "../ignition/modules/SettlementCustodian.js";
 
 export const ATTRIBUTE = { KYC: 1n, AML: 2n, ACCREDITED: 3n, COUNTRY: 4n, CUSTODIAN: 5n } as const;
@@ -41,6 +41,13 @@ export async function deploySystem(connection: NetworkConnection, options: { dep
   return deployed as unknown as ClearlineSystem;
 }
 
+/** An issuer's compliance stack alone (Jurisdiction, rules, tokens): what a chain has before Clearline comes. */
+export async function deployCompliance(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<Pick<ClearlineSystem, "jurisdiction" | "rules" | "token" | "cash">> {
+  discardJournal(options.deploymentId);
+  const deployed = await connection.ignition.deploy(ComplianceModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } });
+  return deployed as unknown as Pick<ClearlineSystem, "jurisdiction" | "rules" | "token" | "cash">;
+}
+
 /** Clearline's own contracts, deployed beside existing tokens and an existing Jurisdiction. */
 export interface Settlement {
   adjudicator: Contract;
@@ -48,18 +55,18 @@ export interface Settlement {
 }
 
 /**
- * Deploys the real-chain path (ignition/modules/Settlement.ts) on a local chain: the adjudicator and
- * the venue's anchor, with the adjudicator marked a custodian of `jurisdiction` when `custodian` is
- * set (the deployer must be a CUSTODIAN validator there).
+ * Deploys the real-chain path on a local chain (ignition/modules/SettlementCustodian.ts): the
+ * adjudicator and the venue's anchor, the adjudicator marked a custodian of the existing
+ * `jurisdiction` (the deployer must be a CUSTODIAN validator there).
  */
-export async function deploySettlement(
-  connection: NetworkConnection,
-  options: { jurisdiction: string; venue: string; custodian: boolean; deploymentId?: string },
-): Promise<Settlement> {
+export async function deploySettlement(connection: NetworkConnection, options: { jurisdiction: string; venue: string; deploymentId?: string }): Promise<Settlement> {
   discardJournal(options.deploymentId);
-  const parameters = { Settlement: { venue: options.venue }, SettlementCustodian: { jurisdiction: options.jurisdiction } };
-  const common = { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 }, parameters };
-  const deployed = options.custodian ? await connection.ignition.deploy(SettlementCustodianModule, common) : await connection.ignition.deploy(SettlementModule, common);
+  const deployed = await connection.ignition.deploy(SettlementCustodianModule, {
+    deploymentId: options.deploymentId,
+    displayUi: false,
+    config: { requiredConfirmations: 1 },
+    parameters: { Settlement: { venue: options.venue }, SettlementCustodian: { jurisdiction: options.jurisdiction } },
+  });
   return { adjudicator: deployed.adjudicator, orderLogAnchor: deployed.orderLogAnchor };
 }
 
@@ -73,7 +80,7 @@ export interface Identity {
 }
 
 /** Issues the identity attributes of `account` (the caller must be an approved validator). */
-export async function onboard(system: ClearlineSystem, account: string, now: bigint, identity: Identity = {}): Promise<void> {
+export async function onboard(system: Pick<ClearlineSystem, "jurisdiction">, account: string, now: bigint, identity: Identity = {}): Promise<void> {
   const expiresAt = identity.expiresAt ?? now + 365n * 24n * 3600n;
   const issue = async (type: bigint, value: bigint) =>
     (await system.jurisdiction.getFunction("issueAttribute")(account, type, value, expiresAt)).wait();
