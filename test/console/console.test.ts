@@ -182,6 +182,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     const daveRow = page.locator(`tr[data-holder="${devWallet(ROLES.dave).address}"]`);
     expect(await daveRow.innerText()).toContain("FROZEN");
     expect(await aliceRow.innerText()).not.toContain("FROZEN");
+    expect(await page.locator(`tr[data-holder="${devWallet(ROLES.venue).address}"]`).innerText()).toContain("venue");
     await shot("issuer");
   });
 

@@ -70,7 +70,7 @@ function App() {
         </nav>
       </header>
       <main data-page={page}>
-        <Page />
+        <Page venue={o?.venue} />
       </main>
     </>
   );

@@ -32,7 +32,7 @@ const DeadlineCell = ({ dispute }: { dispute: Deadline }) => (
   </span>
 );
 
-export function OverviewPage() {
+export function OverviewPage(_props: { venue: string | undefined }) {
   const overview = usePolled<Overview>("overview", 1_000);
   const activity = usePolled<Activity>("activity", 1_000);
   const refusals = usePolled<Refusals>("refusals", 2_000);
@@ -107,7 +107,7 @@ export function OverviewPage() {
   );
 }
 
-export function ChannelsPage() {
+export function ChannelsPage(_props: { venue: string | undefined }) {
   const channels = usePolled<Channels>("channels", 1_000);
   return (
     <Loading polled={channels}>
@@ -200,7 +200,7 @@ export function ChannelsPage() {
   );
 }
 
-export function IssuerPage() {
+export function IssuerPage({ venue }: { venue: string | undefined }) {
   const issuer = usePolled<Issuer>("issuer", 5_000);
   return (
     <Loading polled={issuer}>
@@ -226,7 +226,9 @@ export function IssuerPage() {
                 <tbody>
                   {table.holders.map((h) => (
                     <tr key={h.address} class={h.frozen ? "frozen" : ""} data-holder={h.address}>
-                      <td class="mono">{h.address}</td>
+                      <td class="mono">
+                        {h.address} {h.address === venue && <span class="status">venue</span>}
+                      </td>
                       <td class="num">{h.wallet}</td>
                       <td class="num">{h.channels}</td>
                       <td class="num">{h.claimable}</td>
@@ -281,7 +283,7 @@ function Side({ title, levels, cash, security }: { title: string; levels: Tradin
   );
 }
 
-export function TradingPage() {
+export function TradingPage(_props: { venue: string | undefined }) {
   const trading = usePolled<Trading>("trading", 2_000);
   return (
     <Loading polled={trading}>
