@@ -29,7 +29,7 @@ describe("console configuration", () => {
   };
 
   it("defaults: enabled, no token (loopback only), bounded lists and history", () => {
-    expect(consoleConfigOf(load({}))).toEqual({ enabled: true, requireToken: false, historySeconds: 600, maxRows: 500, capTableMaxAgeMs: 15_000 });
+    expect(consoleConfigOf(load({}))).toEqual({ enabled: true, requireToken: false, historySeconds: 600, maxRows: 500, capTableMaxAgeMs: 60_000 });
     expect(consoleConfigOf(load({ console: { requireToken: true, maxRows: 20 } }))).toMatchObject({ enabled: true, requireToken: true, maxRows: 20 });
   });
 

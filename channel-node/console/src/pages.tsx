@@ -201,7 +201,7 @@ export function ChannelsPage(_props: { venue: string | undefined }) {
 }
 
 export function IssuerPage({ venue }: { venue: string | undefined }) {
-  const issuer = usePolled<Issuer>("issuer", 5_000);
+  const issuer = usePolled<Issuer>("issuer", 10_000);
   return (
     <Loading polled={issuer}>
       {(i) => (

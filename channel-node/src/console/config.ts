@@ -15,7 +15,7 @@ export const consoleConfigSchema = z.strictObject({
   /** Rows at most in one answer (channels, disputes, cap-table holders, fills); the answer says how many there were. */
   maxRows: z.coerce.number().int().min(1).max(10_000).default(500),
   /** How long a cap table is reused: it is read from the chain's logs, so a flood of requests costs one read per this interval. */
-  capTableMaxAgeMs: z.coerce.number().int().min(0).default(15_000),
+  capTableMaxAgeMs: z.coerce.number().int().min(0).default(60_000),
 });
 
 export type ConsoleConfig = z.output<typeof consoleConfigSchema>;
