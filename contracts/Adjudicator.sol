@@ -20,9 +20,10 @@ import {IRestrictedToken} from "./interfaces/IRestrictedToken.sol";
  * as a transfer between them; a refused movement is held for the token's controller.
  * The canonical encoding of parameters and states is specified in docs/protocol.md.
  * @dev Storage per channel: one slot per asset (flags and what is held for each participant; asset
- * 0's slot also carries "opened" and "concluded"), one record slot (nonce, deadline and a fingerprint
- * of the registered outcome or of the checkpointed state), and per asset one slot of paid
- * withdrawals once a participant withdraws. Disputes cost the same whatever the number of updates.
+ * 0's slot also carries "opened" and "concluded") and one record slot (nonce, deadline and a
+ * fingerprint of the registered outcome or of the checkpointed state's digest). What was withdrawn
+ * is not stored: it is the checkpointed state's `withdrawn`, which the next withdrawal re-supplies.
+ * Disputes cost the same whatever the number of updates.
  */
 contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -45,11 +46,6 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint64 nonce;
         uint40 deadline;
         bytes19 fingerprint;
-    }
-
-    struct Paid {
-        uint128 paid0; // withdrawn by participant 0 without closing
-        uint128 paid1;
     }
 
     /// @notice The most assets a channel may hold.
@@ -91,7 +87,6 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
 
     mapping(bytes32 channelId => mapping(uint256 assetIndex => Holding)) private _holdings;
     mapping(bytes32 channelId => Record) private _records;
-    mapping(bytes32 channelId => mapping(uint256 assetIndex => Paid)) private _paid;
     mapping(address token => mapping(address holder => uint256)) private _claimable;
     mapping(address token => mapping(address from => mapping(address to => uint256))) private _held;
     mapping(bytes32 hashlock => uint256) private _secretRevealedAt;
@@ -169,35 +164,29 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------------------------------
 
     /**
-     * @notice Pays each participant `withdrawnX - paidX` per asset from a co-signed state, without
-     * closing. The state becomes a checkpoint: no other state with a lower or equal nonce can be
-     * registered afterwards. What each participant keeps must cover the state's net and its locks.
+     * @notice Pays each participant `withdrawnX` of a co-signed state minus `withdrawnX` of the
+     * checkpointed state (what was already paid) per asset, without closing. The state becomes the
+     * checkpoint: no other state with a lower or equal nonce can be registered afterwards. What each
+     * participant keeps must cover the state's net and its locks.
      * @param params The channel's parameters.
      * @param state The co-signed, non-final state.
      * @param signature0 Participant 0's EIP-712 signature of `state`.
      * @param signature1 Participant 1's EIP-712 signature of `state`.
      * @param locks The state's lock list (its root must be `state.locksRoot`; at most MAX_LOCKS).
+     * @param checkpoint The state of the previous withdrawal (its digest must match the checkpoint's
+     * fingerprint); before the first withdrawal, a state without allocations.
      */
     function withdraw(
         Params calldata params,
         State calldata state,
         bytes calldata signature0,
         bytes calldata signature1,
-        Lock[] calldata locks
+        Lock[] calldata locks,
+        State calldata checkpoint
     ) external nonReentrant {
         (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
         if (state.isFinal) revert UnexpectedFinal(state.nonce);
-        uint8 flags = _holdings[channelId][0].flags;
-        Record storage record = _records[channelId];
-        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
-            revert WrongPhase(channelId, _phaseOf(channelId, flags));
-        }
-        if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
-        _checkLocks(state.locksRoot, locks);
-        record.nonce = state.nonce;
-        record.fingerprint = bytes19(digest);
-
-        Payout[] memory payouts = _recordWithdrawals(channelId, state.allocations, locks);
+        Payout[] memory payouts = _checkpoint(channelId, digest, state, locks, checkpoint);
         emit Withdrawn(channelId, state.nonce);
         _payAll(channelId, params, payouts);
     }
@@ -478,24 +467,19 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     }
 
     /**
-     * @notice What the channel holds of asset `assetIndex` for each participant (deposits minus
-     * withdrawals; negative once a participant withdrew funds it received) and what each withdrew.
+     * @notice What the channel holds of asset `assetIndex` for each participant: deposits minus
+     * withdrawals (negative once a participant withdrew funds it received). What each withdrew is
+     * the checkpointed state's `withdrawn` (the `Withdrawn` event names its nonce).
      * @param channelId The channel.
      * @param assetIndex The asset's index in the channel's parameters.
      * @return available0 Held for participant 0.
      * @return available1 Held for participant 1.
-     * @return paid0 Withdrawn by participant 0 without closing.
-     * @return paid1 Withdrawn by participant 1 without closing.
      */
-    function holdings(
-        bytes32 channelId,
-        uint256 assetIndex
-    ) external view returns (int256 available0, int256 available1, uint256 paid0, uint256 paid1) {
-        // A concluded channel holds nothing (its paid withdrawals are not cleared: no call reads them).
-        if (_holdings[channelId][0].flags & CONCLUDED != 0) return (0, 0, 0, 0);
+    function holdings(bytes32 channelId, uint256 assetIndex) external view returns (int256 available0, int256 available1) {
+        // A concluded channel holds nothing (asset 0's slot keeps the concluded nonce).
+        if (_holdings[channelId][0].flags & CONCLUDED != 0) return (0, 0);
         Holding storage holding = _holdings[channelId][assetIndex];
-        Paid storage paid = _paid[channelId][assetIndex];
-        return (holding.available0, holding.available1, paid.paid0, paid.paid1);
+        return (holding.available0, holding.available1);
     }
 
     /**
@@ -665,16 +649,70 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         emit StateRegistered(channelId, state.nonce, deadline, nets, locks);
     }
 
+    /// @dev Makes `state` (digest `digest`) the open channel's checkpoint and books its withdrawals
+    /// beyond those of the previous `checkpoint`; returns what to pay.
+    function _checkpoint(
+        bytes32 channelId,
+        bytes32 digest,
+        State calldata state,
+        Lock[] calldata locks,
+        State calldata checkpoint
+    ) private returns (Payout[] memory) {
+        uint8 flags = _holdings[channelId][0].flags;
+        Record storage record = _records[channelId];
+        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
+        if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
+        _checkLocks(state.locksRoot, locks);
+        Payout[] memory payouts = _withdrawalsBeyond(state.allocations, _checkpointedAllocations(record, checkpoint));
+        record.nonce = state.nonce;
+        record.fingerprint = bytes19(digest);
+        _recordWithdrawals(channelId, state.allocations, locks, payouts);
+        return payouts;
+    }
+
+    /// @dev The checkpointed state's allocations (what was withdrawn so far): `checkpoint` must be the
+    /// state whose digest the record pins, or have no allocations when there is no checkpoint.
+    function _checkpointedAllocations(
+        Record storage record,
+        State calldata checkpoint
+    ) private view returns (Allocation[] calldata) {
+        bytes19 fingerprint = record.fingerprint;
+        if (fingerprint == 0 ? checkpoint.allocations.length != 0 : bytes19(stateDigest(checkpoint)) != fingerprint) {
+            revert CheckpointMismatch(checkpoint.nonce);
+        }
+        return checkpoint.allocations;
+    }
+
+    /// @dev Per asset, the withdrawals of `allocations` beyond those of the checkpoint's `paid`
+    /// allocations (which are one per asset, their digest verified; none before the first withdrawal).
+    function _withdrawalsBeyond(
+        Allocation[] calldata allocations,
+        Allocation[] calldata paid
+    ) private pure returns (Payout[] memory payouts) {
+        uint256 assetCount = allocations.length;
+        payouts = new Payout[](assetCount);
+        bool first = paid.length == 0;
+        for (uint256 i = 0; i < assetCount; ++i) {
+            Allocation calldata allocation = allocations[i];
+            (uint256 paid0, uint256 paid1) = first ? (0, 0) : (paid[i].withdrawn0, paid[i].withdrawn1);
+            if (allocation.withdrawn0 < paid0) revert WithdrawalDecreased(allocation.token, 0);
+            if (allocation.withdrawn1 < paid1) revert WithdrawalDecreased(allocation.token, 1);
+            payouts[i].amount0 = allocation.withdrawn0 - paid0;
+            payouts[i].amount1 = allocation.withdrawn1 - paid1;
+        }
+    }
+
     function _recordWithdrawals(
         bytes32 channelId,
         Allocation[] calldata allocations,
-        Lock[] calldata locks
-    ) private returns (Payout[] memory payouts) {
-        uint256 assetCount = allocations.length;
-        (uint256[] memory locked0, uint256[] memory locked1) = _lockedAmounts(assetCount, locks);
-        payouts = new Payout[](assetCount);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            payouts[i] = _recordWithdrawal(channelId, i, allocations[i], locked0[i], locked1[i]);
+        Lock[] calldata locks,
+        Payout[] memory payouts
+    ) private {
+        (uint256[] memory locked0, uint256[] memory locked1) = _lockedAmounts(payouts.length, locks);
+        for (uint256 i = 0; i < payouts.length; ++i) {
+            _recordWithdrawal(channelId, i, allocations[i], payouts[i], locked0[i], locked1[i]);
         }
     }
 
@@ -693,22 +731,18 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Books `payout`'s amounts (the withdrawals beyond the checkpoint's) against the asset's
+    /// holding and fills in the rest of `payout`.
     function _recordWithdrawal(
         bytes32 channelId,
         uint256 assetIndex,
         Allocation calldata allocation,
+        Payout memory payout,
         uint256 locked0,
         uint256 locked1
-    ) private returns (Payout memory payout) {
+    ) private {
         Holding storage holdingSlot = _holdings[channelId][assetIndex];
-        Paid storage paidSlot = _paid[channelId][assetIndex];
         Holding memory holding = holdingSlot;
-        Paid memory paid = paidSlot;
-        (uint256 withdrawn0, uint256 withdrawn1) = (allocation.withdrawn0, allocation.withdrawn1);
-        if (withdrawn0 < paid.paid0) revert WithdrawalDecreased(allocation.token, 0);
-        if (withdrawn1 < paid.paid1) revert WithdrawalDecreased(allocation.token, 1);
-        payout.amount0 = withdrawn0 - paid.paid0;
-        payout.amount1 = withdrawn1 - paid.paid1;
         int256 available0 = holding.available0;
         int256 available1 = holding.available1;
         // What each participant keeps after the withdrawal must still cover the state's net and its
@@ -723,8 +757,6 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         payout.restricted = holding.flags & RESTRICTED != 0;
         holdingSlot.available0 = remaining0.toInt120();
         holdingSlot.available1 = remaining1.toInt120();
-        paidSlot.paid0 = uint128(withdrawn0);
-        paidSlot.paid1 = uint128(withdrawn1);
     }
 
     function _locksRoot(Lock[] calldata locks) private pure returns (bytes32) {

@@ -23,6 +23,8 @@ export const ANCHORS: Record<string, number> = {
 };
 
 const ZERO = "0x" + "00".repeat(32);
+/** `withdraw`'s checkpoint before the first withdrawal: a state without allocations. */
+const NO_CHECKPOINT = [ZERO, 0n, [], ZERO, false];
 const MAX_LOCKS = 8;
 
 interface Ctx {
@@ -94,11 +96,15 @@ async function measureConfiguration(ctx: Ctx, assets: Contract[]): Promise<GasFi
     figures["top-up deposit"] = await gasOf(as(investor).getFunction("deposit")(params, 0, 500n));
     figures["deposit by the other participant"] = await gasOf(as(venue).getFunction("deposit")(params, 0, 500n));
   }
-  // withdraw without closing
+  // withdraw without closing: the first one (no checkpoint yet), then one against the checkpointed state
   {
     const { params, id } = await funded();
     const s = state(id, 1n, [100n], { withdrawn1: 300n });
-    figures["withdraw without closing"] = await gasOf(as(investor).getFunction("withdraw")(params, tuple(s), ...(await sign(s)), []));
+    figures["withdraw without closing"] = await gasOf(as(investor).getFunction("withdraw")(params, tuple(s), ...(await sign(s)), [], NO_CHECKPOINT));
+    const again = state(id, 2n, [100n], { withdrawn1: 400n });
+    figures["withdraw again (re-supplying the checkpointed state)"] = await gasOf(
+      as(investor).getFunction("withdraw")(params, tuple(again), ...(await sign(again)), [], tuple(s)),
+    );
   }
   // cooperative close
   {

@@ -13,6 +13,7 @@
 import {
   Contract,
   MaxUint256,
+  ZeroHash,
   type ContractTransactionResponse,
   type Log,
   type Provider,
@@ -36,7 +37,12 @@ export interface ChannelRecord {
   readonly deadline: bigint;
 }
 
-/** `Adjudicator.holdings(id, assetIndex)`. */
+/**
+ * What the channel holds of one asset: `Adjudicator.holdings(id, assetIndex)` (deposits minus
+ * withdrawals), and what each participant withdrew without closing — the checkpointed state's
+ * `withdrawn`, which the adjudicator does not store (read from the last withdrawal's transaction).
+ * All zero once the channel is concluded.
+ */
 export interface Holdings {
   readonly available0: bigint;
   readonly available1: bigint;
@@ -118,6 +124,9 @@ export function stateTuple(state: State): StateTuple {
   ];
 }
 
+/** What `withdraw` takes as the checkpoint before the first withdrawal: a state without allocations. */
+export const NO_CHECKPOINT: StateTuple = [ZeroHash, 0n, [], ZeroHash, false];
+
 export function lockTuples(locks: readonly Lock[]): LockTuple[] {
   return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry]);
 }
@@ -153,6 +162,8 @@ export class AdjudicatorClient {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Serialises submissions (see the file comment). */
   private submitting: Promise<unknown> = Promise.resolve();
+  /** Per channel, the last checkpointed state read and the transaction it was read from. */
+  private readonly checkpoints = new Map<Bytes32, { readonly hash: string; readonly state: StateTuple }>();
 
   /** Use `AdjudicatorClient.connect` unless the chain id is already known. */
   constructor(signer: Signer, deployment: Deployment, options: AdjudicatorClientOptions = {}) {
@@ -209,11 +220,15 @@ export class AdjudicatorClient {
   }
 
   /**
-   * Pays out the withdrawals of an agreed state without closing; the state becomes a checkpoint.
-   * The state's locks go along: the adjudicator checks them against the signed root.
+   * Pays out the withdrawals of an agreed state without closing; the state becomes the checkpoint.
+   * The state's locks go along: the adjudicator checks them against the signed root. The adjudicator
+   * derives what was already paid from the previous checkpointed state: `checkpoint` (null before
+   * the first withdrawal), or, when omitted, the one read from the chain (`checkpointedState`).
    */
-  async withdraw(params: Params, signed: SignedState): Promise<TxOutcome> {
-    return this.sendState("withdraw", params, signed);
+  async withdraw(params: Params, signed: SignedState, checkpoint?: State | null): Promise<TxOutcome> {
+    const [sig0, sig1] = signaturesOf(signed, "withdraw");
+    const previous = checkpoint === undefined ? await this.checkpointedState(this.channelIdOf(params)) : checkpoint === null ? null : stateTuple(checkpoint);
+    return this.send("withdraw", [paramsTuple(params), stateTuple(signed.state), sig0, sig1, lockTuples(signed.state.locks), previous ?? NO_CHECKPOINT]);
   }
 
   /** Closes at once with an agreed final state. */
@@ -291,10 +306,55 @@ export class AdjudicatorClient {
     return { phase: CHANNEL_PHASES[Number(phase)] ?? "None", nonce, deadline };
   }
 
-  /** What the channel holds of asset `assetIndex` (its index in the channel's parameters). */
+  /** What the channel holds of asset `assetIndex` (its index in the channel's parameters), and what was withdrawn. */
   async holdings(channelId: Bytes32, assetIndex: number): Promise<Holdings> {
-    const [available0, available1, paid0, paid1] = (await this.view("holdings", [channelId, assetIndex])) as bigint[];
-    return { available0: available0!, available1: available1!, paid0: paid0!, paid1: paid1! };
+    const [held, record, checkpoint] = await Promise.all([
+      this.view("holdings", [channelId, assetIndex]) as Promise<[bigint, bigint]>,
+      this.channel(channelId),
+      this.checkpointedState(channelId),
+    ]);
+    if (record.phase === "Concluded") return { available0: 0n, available1: 0n, paid0: 0n, paid1: 0n };
+    const paid = checkpoint?.[2][assetIndex];
+    return { available0: held[0], available1: held[1], paid0: paid?.[2] ?? 0n, paid1: paid?.[3] ?? 0n };
+  }
+
+  /**
+   * The channel's checkpointed state — the state of its last withdrawal, as the contract's struct —
+   * or null when nothing was withdrawn. The adjudicator keeps only its digest's fingerprint, so it is
+   * read from the input of the transaction that emitted the last `Withdrawn` event (searched from
+   * `fromBlock`); CHECKPOINT_UNREADABLE when that transaction is not a direct call of `withdraw`.
+   */
+  async checkpointedState(channelId: Bytes32, fromBlock = 0): Promise<StateTuple | null> {
+    const iface = interfaceOf("Adjudicator");
+    let logs: Log[];
+    try {
+      logs = await this.provider.getLogs({ address: this.address, topics: [iface.getEvent("Withdrawn")!.topicHash, channelId], fromBlock, toBlock: "latest" });
+    } catch (error) {
+      throw toChainError(error, "getLogs");
+    }
+    const last = logs.at(-1);
+    if (last === undefined) return null;
+    const cached = this.checkpoints.get(channelId);
+    if (cached?.hash === last.transactionHash) return cached.state;
+    const nonce = iface.parseLog({ topics: [...last.topics], data: last.data })!.args.getValue("nonce") as bigint;
+    let input: string | undefined;
+    try {
+      const tx = await this.provider.getTransaction(last.transactionHash);
+      if (tx?.to?.toLowerCase() === this.address.toLowerCase()) input = tx.data;
+    } catch (error) {
+      throw toChainError(error, "getTransaction");
+    }
+    const call = input === undefined ? null : iface.parseTransaction({ data: input });
+    const s = call?.name === "withdraw" ? (call.args[1] as unknown as readonly [string, bigint, readonly (readonly [string, bigint, bigint, bigint])[], string, boolean]) : null;
+    if (s === null || s[1] !== nonce || s[0].toLowerCase() !== channelId.toLowerCase()) {
+      throw new ChainError("CHECKPOINT_UNREADABLE", `the state of withdrawal ${nonce} is not in transaction ${last.transactionHash}`, {
+        action: "checkpointedState",
+        transactionHash: last.transactionHash,
+      });
+    }
+    const state: StateTuple = [s[0].toLowerCase(), s[1], s[2].map((a) => [a[0] as Address, a[1], a[2], a[3]]), s[3].toLowerCase(), s[4]];
+    this.checkpoints.set(channelId, { hash: last.transactionHash, state });
+    return state;
   }
 
   async claimableOf(token: Address, holder: Address): Promise<bigint> {
@@ -395,7 +455,7 @@ export class AdjudicatorClient {
     }
   }
 
-  private sendState(method: "withdraw" | "closeCooperatively" | "forceClose" | "challenge", params: Params, signed: SignedState): Promise<TxOutcome> {
+  private sendState(method: "closeCooperatively" | "forceClose" | "challenge", params: Params, signed: SignedState): Promise<TxOutcome> {
     const [sig0, sig1] = signaturesOf(signed, method);
     const args: unknown[] = [paramsTuple(params), stateTuple(signed.state), sig0, sig1];
     // A final state has no locks; every other call checks the lock list against the signed root.

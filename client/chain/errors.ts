@@ -24,6 +24,11 @@ export const CHAIN_ERROR_CODES = [
   "REJECTED",
   /** The JSON-RPC node could not be reached or answered with a server error. */
   "NETWORK",
+  /**
+   * The last withdrawal's checkpointed state could not be read from its transaction (it was not a
+   * direct call of the adjudicator's `withdraw`): pass the checkpointed state explicitly.
+   */
+  "CHECKPOINT_UNREADABLE",
   /** Anything else; `cause` holds the original error. */
   "UNKNOWN",
 ] as const;

@@ -180,7 +180,8 @@ interface IAdjudicator {
     error InvalidSignature(uint256 participantIndex);
     /// @notice The state is not newer than what the channel already has.
     error StaleNonce(uint64 known, uint64 offered);
-    /// @notice A state with the checkpoint's nonce that is not the checkpointed state.
+    /// @notice A state (`nonce`) given as the checkpointed state, or with the checkpoint's nonce, that
+    /// is not the checkpointed state; before the first withdrawal, a checkpoint with allocations.
     error CheckpointMismatch(uint64 nonce);
     /// @notice A final state is required here; state `nonce` is not final.
     error NotFinal(uint64 nonce);

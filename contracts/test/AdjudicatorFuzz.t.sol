@@ -94,7 +94,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         int256 net = int256(_bound(s1 >> 192, 0, left0 + left1)) - int256(left1);
         IAdjudicator.State memory first = _state(id, 3, [net, int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
-        adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first), new IAdjudicator.Lock[](0));
+        adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first), new IAdjudicator.Lock[](0), _noCheckpoint());
         _expectBalanceDelta(before, 0, 0, withdrawn[0][0]);
         _expectBalanceDelta(before, 0, 1, withdrawn[0][1]);
         (, uint64 checkpoint, ) = adjudicator.channel(id);
@@ -128,6 +128,67 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         }
     }
 
+    /// @notice Withdraw → withdraw → settle: the second withdrawal re-supplies the first's state and
+    /// pays only what was added since; any other checkpoint is refused; settlement pays the rest.
+    function testFuzz_withdrawTwiceThenSettle(uint96 d0, uint96 d1, uint256 s1, uint256 s2) public {
+        (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(d0), 0], [uint256(d1), 0]);
+        uint256[2][2] memory w1;
+        w1[0] = [_bound(s1, 0, d0), _bound(s1 >> 96, 0, d1)];
+        uint256[2][2] memory w2;
+        w2[0] = [_bound(s2, w1[0][0], d0), _bound(s2 >> 96, w1[0][1], d1)];
+        uint256[2] memory left = [uint256(d0) - w2[0][0], uint256(d1) - w2[0][1]];
+        IAdjudicator.State memory first = _state(id, 1, [int256(0), int256(0)], w1, bytes32(0), false);
+        IAdjudicator.State memory second = _state(
+            id,
+            2,
+            [int256(_bound(s2 >> 192, 0, left[0] + left[1])) - int256(left[1]), int256(0)],
+            w2,
+            bytes32(0),
+            false
+        );
+        adjudicator.withdraw(params, first, _sign(PK0, first), _sign(PK1, first), new IAdjudicator.Lock[](0), _noCheckpoint());
+
+        // Only the checkpointed state itself tells what was paid.
+        _expectCheckpointMismatch(params, second, _noCheckpoint());
+        // A twin of the checkpoint (same nonce, another net) that would claim nothing was paid.
+        _expectCheckpointMismatch(params, second, _state(id, 1, [int256(1), int256(0)], _none(), bytes32(0), false));
+        uint256[2][2] memory before = _balances();
+        adjudicator.withdraw(params, second, _sign(PK0, second), _sign(PK1, second), new IAdjudicator.Lock[](0), first);
+        _expectBalanceDelta(before, 0, 0, w2[0][0] - w1[0][0]);
+        _expectBalanceDelta(before, 0, 1, w2[0][1] - w1[0][1]);
+        // Replayed, it pays nothing again.
+        try adjudicator.withdraw(params, second, _sign(PK0, second), _sign(PK1, second), new IAdjudicator.Lock[](0), second) {
+            revert UnexpectedSuccess("paid a withdrawal twice");
+        } catch (bytes memory reason) {
+            _expectSelector(reason, IAdjudicator.StaleNonce.selector, "StaleNonce");
+        }
+        _settleAndExpect(params, second, left);
+    }
+
+    function _expectCheckpointMismatch(
+        IAdjudicator.Params memory params,
+        IAdjudicator.State memory state,
+        IAdjudicator.State memory checkpoint
+    ) private {
+        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0), checkpoint) {
+            revert UnexpectedSuccess("withdrew with a checkpoint that is not the checkpointed state");
+        } catch (bytes memory reason) {
+            bytes memory expected = abi.encodeWithSelector(IAdjudicator.CheckpointMismatch.selector, checkpoint.nonce);
+            if (keccak256(reason) != keccak256(expected)) revert WrongRevert("CheckpointMismatch", reason);
+        }
+    }
+
+    /// @dev Registers `state`, settles it, and checks that asset 0 pays `left` ∓ its net exactly.
+    function _settleAndExpect(IAdjudicator.Params memory params, IAdjudicator.State memory state, uint256[2] memory left) private {
+        int256 net = state.allocations[0].net;
+        uint256[2][2] memory before = _balances();
+        adjudicator.forceClose(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0));
+        vm.warp(block.timestamp + PERIOD);
+        adjudicator.settle(params, _nets(net, 0), new IAdjudicator.Lock[](0));
+        _expectBalanceDelta(before, 0, 0, uint256(int256(left[0]) - net));
+        _expectBalanceDelta(before, 0, 1, uint256(int256(left[1]) + net));
+    }
+
     /// @notice A withdrawal that would leave less than the state's net and its locks refuses, whoever
     /// it favours; a malformed lock (unknown asset) reserves nothing.
     function testFuzz_withdrawalNeverUncoversTheNet(uint96 d0, uint96 d1, uint256 seed, uint256 lockSeed) public {
@@ -146,7 +207,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         });
         IAdjudicator.State memory state = _state(id, 1, [net, int256(0)], withdrawn, _locksRoot(locks), false);
         bool covered = _covers(d0 - withdrawn[0][0], d1 - withdrawn[0][1], net, locks[0]);
-        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), locks) {
+        try adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), locks, _noCheckpoint()) {
             if (!covered) revert UnexpectedSuccess("withdrawal left the net or a lock uncovered");
         } catch (bytes memory reason) {
             if (covered) revert WrongRevert("refused a covered withdrawal", reason);
@@ -320,13 +381,13 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         withdrawn[0][1] = withdrawn1;
         IAdjudicator.State memory state = _state(id, 1, [int256(paidOver), int256(0)], withdrawn, bytes32(0), false);
         uint256[2][2] memory before = _balances();
-        adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0));
+        adjudicator.withdraw(params, state, _sign(PK0, state), _sign(PK1, state), new IAdjudicator.Lock[](0), _noCheckpoint());
         _expectBalanceDelta(before, 0, 1, withdrawn1);
-        (int256 available0, int256 available1, , ) = adjudicator.holdings(id, 0);
+        (int256 available0, int256 available1) = adjudicator.holdings(id, 0);
         if (available0 != 100 || available1 != -int256(withdrawn1)) revert Mismatch("holdings", uint256(available0), withdrawn1);
         // More than received is refused.
         IAdjudicator.State memory greedy = _state(id, 2, [int256(paidOver), int256(0)], _withdrawnOf(paidOver + 1), bytes32(0), false);
-        try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy), new IAdjudicator.Lock[](0)) {
+        try adjudicator.withdraw(params, greedy, _sign(PK0, greedy), _sign(PK1, greedy), new IAdjudicator.Lock[](0), state) {
             revert UnexpectedSuccess("withdrew more than received");
         } catch (bytes memory reason) {
             bytes memory expected = abi.encodeWithSelector(IAdjudicator.WithdrawalExceedsBalance.selector, address(plain), 1);
@@ -389,7 +450,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
     /// @dev Registers `state`, waits out the period, settles, and checks the split of asset 0.
     function _forceCloseAndSettle(IAdjudicator.Params memory params, IAdjudicator.State memory state) internal {
         bytes32 id = state.channelId;
-        (int256 signed0, int256 signed1, , ) = adjudicator.holdings(id, 0);
+        (int256 signed0, int256 signed1) = adjudicator.holdings(id, 0);
         // These channels withdraw nothing, so neither side's holding is negative.
         uint256 available0 = uint256(signed0);
         uint256 available1 = uint256(signed1);
@@ -406,7 +467,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
             // A net honest parties could sign: no clamping, each gets exactly its balance.
             if (int256(expected0) != int256(available0) - net) revert Mismatch("exact share", expected0, 0);
         }
-        (int256 left0, int256 left1, , ) = adjudicator.holdings(id, 0);
+        (int256 left0, int256 left1) = adjudicator.holdings(id, 0);
         if (left0 != 0 || left1 != 0) revert Mismatch("left in channel", uint256(left0) + uint256(left1), 0);
     }
 

@@ -48,6 +48,7 @@ contract AdjudicatorHandler is ChannelTestBase {
         uint64 period;
         IAdjudicator.Phase phase;
         uint64 checkpoint; // nonce of the last executed withdrawal
+        uint256 checkpointIdx; // 1-based history index of the checkpointed state; 0 = none
         uint64 regNonce; // registered nonce while disputed
         uint64 deadline; // while disputed
         uint64 closedNonce; // once concluded
@@ -239,17 +240,26 @@ contract AdjudicatorHandler is ChannelTestBase {
         _signNext(chanSeed, 5, a >> 2, b);
     }
 
-    /// @notice Submits a signed state (the latest or an older one) as a withdrawal.
+    /// @notice Submits a signed state (the latest or an older one) as a withdrawal, with the
+    /// checkpointed state or, sometimes, another signed state in its place.
     function withdraw(uint256 chanSeed, uint256 stateSeed, uint256 sigMode) external {
         if (_chans.length == 0) return;
         uint256 ci = chanSeed % _chans.length;
         Chan storage c = _chans[ci];
         (bool found, Submission memory sub) = _prepare(ci, stateSeed, sigMode);
         if (!found) return;
-        bool expectOk = _withdrawalAllowed(c, sub);
+        IAdjudicator.State memory checkpoint = _checkpointState(ci, c.checkpointIdx);
+        if ((stateSeed >> 16) % 8 == 0) {
+            // Another state of the history (or none) in place of the checkpoint: only the very
+            // checkpointed state tells what was paid.
+            IAdjudicator.State memory other = _checkpointState(ci, (stateSeed >> 24) % (_history[ci].length + 1));
+            if (_digestOrZero(other) != _digestOrZero(checkpoint)) succeeded["wrongCheckpoint"]++;
+            checkpoint = other;
+        }
+        bool expectOk = _withdrawalAllowed(c, sub) && _digestOrZero(checkpoint) == _digestOrZero(_checkpointState(ci, c.checkpointIdx));
         IAdjudicator.Params memory params = _paramsOf(c);
         Snap memory before = _snap();
-        try adjudicator.withdraw(params, sub.state, sub.sig0, sub.sig1, sub.locks) {
+        try adjudicator.withdraw(params, sub.state, sub.sig0, sub.sig1, sub.locks, checkpoint) {
             if (!expectOk) {
                 _fail(_msg("withdraw: accepted a state it must refuse, nonce ", sub.g.nonce));
             } else {
@@ -466,7 +476,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             if (found) {
                 reentry = abi.encodeCall(
                     Adjudicator.withdraw,
-                    (_paramsOf(_chans[ci]), sub.state, sub.sig0, sub.sig1, sub.locks)
+                    (_paramsOf(_chans[ci]), sub.state, sub.sig0, sub.sig1, sub.locks, _checkpointState(ci, _chans[ci].checkpointIdx))
                 );
             }
         }
@@ -647,6 +657,18 @@ contract AdjudicatorHandler is ChannelTestBase {
         return true;
     }
 
+    /// @dev The history's state at 1-based `idx` as the contract's struct; 0: no state (no allocations).
+    function _checkpointState(uint256 ci, uint256 idx) internal view returns (IAdjudicator.State memory state) {
+        if (idx == 0) return state;
+        GState memory g = _history[ci][idx - 1];
+        return _state(_chans[ci].id, g.nonce, g.nets, g.withdrawn, _locksRoot(_locks[ci][idx - 1]), g.isFinal);
+    }
+
+    /// @dev A state's digest, or zero for one without allocations ("no checkpoint").
+    function _digestOrZero(IAdjudicator.State memory state) internal view returns (bytes32) {
+        return state.allocations.length == 0 ? bytes32(0) : _digest(state);
+    }
+
     /// @dev Picks a signed state (mostly the latest) and signs it, sometimes wrongly.
     function _prepare(
         uint256 ci,
@@ -709,6 +731,7 @@ contract AdjudicatorHandler is ChannelTestBase {
             }
         }
         c.checkpoint = sub.g.nonce;
+        c.checkpointIdx = sub.idx + 1;
         _checkFlows(before, expected, "withdraw");
     }
 

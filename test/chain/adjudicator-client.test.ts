@@ -79,12 +79,40 @@ describe("AdjudicatorClient", () => {
     expect(await f.investor.holdings(channelId, 0)).toEqual({ available0: 1000n, available1: 700n, paid0: 0n, paid1: 300n });
     expect(await f.investor.channel(channelId)).toEqual({ phase: "Open", nonce: 1n, deadline: 0n });
 
-    const again = await chainErrorOf(f.investor.withdraw(params, signed));
+    const again = await chainErrorOf(f.investor.withdraw(params, signed, signed.state));
     expect(again.code).toBe("REVERTED");
     expect(again.revert).toMatchObject({ name: "StaleNonce", signature: "StaleNonce(uint64,uint64)", args: [1n, 1n] });
     expect(again.revert!.namedArgs).toEqual({ known: 1n, offered: 1n });
     const none = await chainErrorOf(f.investor.forceCloseWithoutState(params));
     expect(isRevert(none, "CheckpointExists")).toBe(true);
+  });
+
+  it("withdraws again against the checkpointed state read from the chain, and pays only what was added", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const first = f.sign(f.stateOf(params, 1n, [100n, -50n], { withdrawn: [[0n, 300n], [200n, 0n]] }));
+    await f.investor.withdraw(params, first, null);
+    expect(await f.investor.checkpointedState(channelId)).toEqual(stateTuple(first.state));
+
+    const second = f.sign(f.stateOf(params, 2n, [100n, -50n], { withdrawn: [[0n, 450n], [200n, 0n]] }));
+    // Not the checkpointed state: "no checkpoint" and an older-looking twin are refused, nothing moves.
+    const none = await chainErrorOf(f.investor.withdraw(params, second, null));
+    expect(none.revert).toMatchObject({ name: "CheckpointMismatch", args: [0n] });
+    const twin = f.stateOf(params, 1n, [100n, -50n], { withdrawn: [[0n, 0n], [0n, 0n]] });
+    expect((await chainErrorOf(f.investor.withdraw(params, second, twin))).revert).toMatchObject({ name: "CheckpointMismatch", args: [1n] });
+
+    const before = await f.balanceOf(f.system.token, f.investorWallet.address);
+    await f.venue.withdraw(params, second); // the checkpoint is read from the first withdrawal's transaction
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 150n);
+    expect(await f.investor.holdings(channelId, 0)).toEqual({ available0: 1000n, available1: 550n, paid0: 0n, paid1: 450n });
+    expect(await f.investor.holdings(channelId, 1)).toEqual({ available0: 800n, available1: 1000n, paid0: 200n, paid1: 0n });
+    expect(await f.venue.checkpointedState(channelId)).toEqual(stateTuple(second.state));
+
+    // The final state pays exactly the rest: token 1000 − 100 to the venue, 550 + 100 to the investor.
+    const venueBefore = await f.balanceOf(f.system.token, f.venueWallet.address);
+    await f.investor.closeCooperatively(params, f.sign(f.stateOf(params, 3n, [100n, -50n], { withdrawn: [[0n, 450n], [200n, 0n]], isFinal: true })));
+    expect(await f.balanceOf(f.system.token, f.venueWallet.address)).toBe(venueBefore + 900n);
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 150n + 650n);
+    expect(await f.investor.holdings(channelId, 0)).toEqual({ available0: 0n, available1: 0n, paid0: 0n, paid1: 0n });
   });
 
   it("closes cooperatively with a final state and pays both at once", async () => {

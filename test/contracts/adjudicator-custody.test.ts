@@ -7,7 +7,7 @@ import hre from "hardhat";
 import { MaxUint256, type Contract, type HDNodeWallet } from "ethers";
 import { deploySystem, onboard, type ClearlineSystem } from "../../devstack/system.js";
 import { devWallet } from "../../devstack/stack.js";
-import { adjudicatorDomain, channelIdOf, paramsTuple, signBoth, stateOf, stateTuple, type ChannelParams, type StateData } from "../helpers/channel.js";
+import { adjudicatorDomain, channelIdOf, NO_CHECKPOINT, paramsTuple, signBoth, stateOf, stateTuple, type ChannelParams, type StateData } from "../helpers/channel.js";
 
 type Log = { fragment?: { name: string }; args: unknown[] };
 
@@ -100,11 +100,11 @@ describe("Adjudicator: compliance of movements at custody release", () => {
     await (await system.rules.getFunction("setLockup")(venue.address, now + 86_400n)).wait();
     // the venue paid 60 off chain; the investor withdraws its own 100 and the 60 it received
     const state = stateOf(channelId, params, 1n, [60n], { withdrawn: [[0n, 160n]] });
-    const held = await eventsOf(as(investor).getFunction("withdraw")(tuple, stateTuple(state), ...sign(state), []), "MovementHeld");
+    const held = await eventsOf(as(investor).getFunction("withdraw")(tuple, stateTuple(state), ...sign(state), [], NO_CHECKPOINT), "MovementHeld");
     expect(held).toEqual([[channelId, token, venue.address, investor.address, "60", String(0x55)]]);
     expect(await balanceOf(investor.address)).toBe(900n + 100n);
     expect(await adjudicator.getFunction("heldOf")(token, venue.address, investor.address)).toBe(60n);
-    expect(await adjudicator.getFunction("holdings")(channelId, 0)).toEqual([200n, -60n, 0n, 160n]);
+    expect(await adjudicator.getFunction("holdings")(channelId, 0)).toEqual([200n, -60n]);
     expect(await adjudicator.getFunction("channel")(channelId)).toEqual([1n, 1n, 0n]);
     // the final close moves nothing more: the venue gets its remaining 140
     const final = stateOf(channelId, params, 2n, [60n], { withdrawn: [[0n, 160n]], isFinal: true });

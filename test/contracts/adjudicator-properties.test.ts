@@ -29,6 +29,7 @@ import {
   highSTwin,
   lockTuples,
   locksRootOf,
+  NO_CHECKPOINT,
   paramsTuple,
   signBoth,
   signState,
@@ -89,6 +90,7 @@ type Action =
   | { kind: "wait"; seconds: number }
   | { kind: "forge"; op: Op; forgery: Forgery; pick: number }
   | { kind: "stale"; op: "withdraw" | "forceClose" | "fork"; pick: number }
+  | { kind: "wrongCheckpoint"; pick: number }
   | { kind: "wrongLocks"; how: "drop" | "extra" | "tooMany" }
   | { kind: "feeDeposit"; who: Who; amount: bigint; feeBps: number }
   | { kind: "freeze"; who: Who; frozen: boolean; deposit: bigint };
@@ -144,6 +146,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ kind: fc.constant("stale" as const), op: fc.constantFrom("withdraw" as const, "forceClose" as const, "fork" as const), pick: fc.nat() }),
   },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("wrongCheckpoint" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("wrongLocks" as const), how: fc.constantFrom("drop" as const, "extra" as const, "tooMany" as const) }) },
   {
     weight: 1,
@@ -305,6 +308,8 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
     runs: 0,
     deposits: 0,
     withdrawals: 0,
+    withdrawalsAfterCheckpoint: 0,
+    wrongCheckpoints: 0,
     cooperative: 0,
     settled: 0,
     settledUnanswered: 0,
@@ -529,6 +534,11 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
     }
 
     const withLocks = (s: Signed, locks = s.locks) => [p, stateTuple(s.state), ...s.sigs, lockTuples(locks)] as const;
+    /** `withdraw`'s last argument: the checkpointed state, from which the contract derives what was paid. */
+    const checkpointed = () => {
+      const at = m.history.find((s) => s.state.nonce === m.checkpoint);
+      return m.checkpoint === 0n || !at ? NO_CHECKPOINT : stateTuple(at.state);
+    };
 
     async function expectNonceMonotone(): Promise<void> {
       const [phase, nonce] = (await adjudicator.getFunction("channel")(channelId)) as bigint[];
@@ -628,12 +638,31 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
           await setMode(action.mode);
           const before = await snapshotFlows();
           const available = ASSETS.map((a) => WHO.map((x) => m.available(a, x)));
-          await send(as(0).getFunction("withdraw")(...withLocks(latest), GAS));
+          await send(as(0).getFunction("withdraw")(...withLocks(latest), checkpointed(), GAS));
           const expected = ASSETS.map((a) => WHO.map((x) => m.withdrawn[a]![x]! - m.paid[a]![x]!));
           await expectFlows(before, expected, available, m, action.mode, `withdraw nonce ${latest.state.nonce}`);
           m.paid = m.withdrawn.map((row) => [...row]);
+          if (m.checkpoint !== 0n) stats.withdrawalsAfterCheckpoint++;
           m.checkpoint = latest.state.nonce;
           stats.withdrawals++;
+          break;
+        }
+        case "wrongCheckpoint": {
+          // Anything but the checkpointed state — none, another signed state, a twin of the
+          // checkpoint under its nonce — would misstate what was paid: refused, nothing moves.
+          const latest = m.history.at(-1);
+          if (!latest || latest.state.isFinal || latest.state.nonce <= m.checkpoint) break;
+          const at = m.history.find((s) => s.state.nonce === m.checkpoint);
+          const twin = at && { ...at.state, allocations: at.state.allocations.map((al) => ({ ...al, withdrawn1: al.withdrawn1 + 1n })) };
+          const offers = [
+            ...(m.checkpoint === 0n ? [] : [NO_CHECKPOINT]),
+            ...(twin ? [stateTuple(twin)] : []),
+            ...m.history.filter((s) => s.state.nonce !== m.checkpoint).map((s) => stateTuple(s.state)),
+          ];
+          if (offers.length === 0) break;
+          const offer = offers[action.pick % offers.length]!;
+          await unchanged(channelId, () => expectRevert(() => as(1).getFunction("withdraw")(...withLocks(latest), offer, GAS), "CheckpointMismatch"));
+          stats.wrongCheckpoints++;
           break;
         }
         case "lock": {
@@ -673,7 +702,9 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
           const call = () =>
             action.op === "closeCooperatively"
               ? as(1).getFunction("closeCooperatively")(...args, GAS)
-              : as(1).getFunction(action.op)(...args, lockTuples(target.locks), GAS);
+              : action.op === "withdraw"
+                ? as(1).getFunction("withdraw")(...args, lockTuples(target.locks), checkpointed(), GAS)
+                : as(1).getFunction(action.op)(...args, lockTuples(target.locks), GAS);
           await unchanged(channelId, () => expectRevert(call, forged.error));
           stats.forged++;
           break;
@@ -693,7 +724,11 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
           const candidates = action.op === "withdraw" ? [...older, ...(atCheckpoint ? [atCheckpoint] : [])] : older;
           if (candidates.length === 0) break;
           const stale = candidates[action.pick % candidates.length]!;
-          await unchanged(channelId, () => expectRevert(() => as(1).getFunction(action.op)(...withLocks(stale), GAS), "StaleNonce"));
+          const call = () =>
+            action.op === "withdraw"
+              ? as(1).getFunction("withdraw")(...withLocks(stale), checkpointed(), GAS)
+              : as(1).getFunction(action.op)(...withLocks(stale), GAS);
+          await unchanged(channelId, () => expectRevert(call, "StaleNonce"));
           stats.stale++;
           break;
         }
@@ -865,7 +900,7 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
     // Nothing is paid twice: the closing calls are refused now.
     const last = m.history.at(-1);
     if (last) {
-      await unchanged(channelId, () => expectRevert(() => as(0).getFunction("withdraw")(...withLocks(last), GAS), last.state.isFinal ? "UnexpectedFinal" : "WrongPhase"));
+      await unchanged(channelId, () => expectRevert(() => as(0).getFunction("withdraw")(...withLocks(last), checkpointed(), GAS), last.state.isFinal ? "UnexpectedFinal" : "WrongPhase"));
     }
 
     // Held movements: refused to their receiver while a participant is frozen, released once not.
@@ -926,6 +961,8 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
       runs: NUM_RUNS,
       deposits: atLeast(0.5),
       withdrawals: atLeast(0.3),
+      withdrawalsAfterCheckpoint: 0, // every run of the withdraw → withdraw → settle property below reaches it
+      wrongCheckpoints: atLeast(0.05),
       cooperative: atLeast(0.15),
       settled: atLeast(0.3),
       settledUnanswered: atLeast(0.04),
@@ -974,7 +1011,7 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
       const withdrawal = state(1n, false);
       let available = ASSETS.map((a) => WHO.map((x) => m.available(a, x)));
       let before = await snapshotFlows();
-      await send(as(1).getFunction("withdraw")(p, stateTuple(withdrawal), ...signBoth(wallets, domain, withdrawal), [], GAS));
+      await send(as(1).getFunction("withdraw")(p, stateTuple(withdrawal), ...signBoth(wallets, domain, withdrawal), [], NO_CHECKPOINT, GAS));
       await expectFlows(before, expectOnly(0n, 60n), available, m, MODE.Honest, "withdraw of received funds");
       m.paid[HOSTILE]![1] = 60n;
       const final = state(2n, true);
@@ -983,6 +1020,82 @@ describe("Adjudicator properties (fast-check, real contracts)", () => {
       await send(as(0).getFunction("closeCooperatively")(p, stateTuple(final), ...signBoth(wallets, domain, final), GAS));
       await expectFlows(before, expectOnly(40n, 0n), available, m, MODE.Honest, "close after it");
     });
+  });
+
+  it("withdraw → withdraw → settle: each withdrawal pays what its state adds to the checkpointed one, settlement the rest", async () => {
+    // A directed property: payments and withdrawals in turn, each withdrawal re-supplying the
+    // checkpointed state (sometimes after a wrong one was refused), then a settlement or a close.
+    const step = fc.record({ payer: who, payPermille: permille, withdrawer: who, asset, withdrawPermille: permille, offerWrong: fc.boolean() });
+    let wrongRefused = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 2, maxLength: 4 }), fc.boolean(), (steps, cooperative) =>
+        isolated(async () => {
+          const params = newParams();
+          const p = paramsTuple(params);
+          const channelId = channelIdOf(params, chainId, adjudicatorAddress);
+          const m = new ChannelModel();
+          await send(as(0).getFunction("open")(p, 0, 1000n, GAS));
+          for (const a of ASSETS) {
+            for (const x of WHO) if (a !== 0 || x !== 0) await send(as(x).getFunction("deposit")(p, a, 1000n, GAS));
+            m.deposits[a] = [1000n, 1000n];
+          }
+          const stateNow = (isFinal: boolean): StateData => ({
+            channelId,
+            nonce: m.nonce,
+            allocations: params.assets.map((token, a) => ({ token, net: m.nets[a]!, withdrawn0: m.withdrawn[a]![0]!, withdrawn1: m.withdrawn[a]![1]! })),
+            locksRoot: ZERO_HASH,
+            isFinal,
+          });
+          let checkpoint: StateData | null = null;
+          for (const s of steps) {
+            const paid = pick(m.balance(s.asset, s.payer), s.payPermille);
+            m.nets[s.asset] = m.nets[s.asset]! + (s.payer === 0 ? paid : -paid);
+            m.withdrawn[s.asset]![s.withdrawer] = m.withdrawn[s.asset]![s.withdrawer]! + pick(m.balance(s.asset, s.withdrawer), s.withdrawPermille);
+            m.nonce += 1n;
+            const state = stateNow(false);
+            const args = [p, stateTuple(state), ...signBoth(wallets, domain, state), []] as const;
+            if (s.offerWrong) {
+              const wrong = checkpoint === null ? stateTuple({ ...state, nonce: m.nonce - 1n }) : NO_CHECKPOINT;
+              await unchanged(channelId, () => expectRevert(() => as(1).getFunction("withdraw")(...args, wrong, GAS), "CheckpointMismatch"));
+              wrongRefused++;
+            }
+            const available = ASSETS.map((a) => WHO.map((x) => m.available(a, x)));
+            const before = await snapshotFlows();
+            await send(as(s.withdrawer).getFunction("withdraw")(...args, checkpoint === null ? NO_CHECKPOINT : stateTuple(checkpoint), GAS));
+            const expected = ASSETS.map((a) => WHO.map((x) => m.withdrawn[a]![x]! - m.paid[a]![x]!));
+            await expectFlows(before, expected, available, m, MODE.Honest, `withdrawal ${m.nonce}`);
+            m.paid = m.withdrawn.map((row) => [...row]);
+            m.checkpoint = m.nonce;
+            checkpoint = state;
+            await unchanged(channelId, () => expectRevert(() => as(1).getFunction("withdraw")(...args, stateTuple(state), GAS), "StaleNonce"));
+          }
+          const available = ASSETS.map((a) => WHO.map((x) => m.available(a, x)));
+          let before: Flows;
+          if (cooperative) {
+            m.nonce += 1n;
+            const final = stateNow(true);
+            before = await snapshotFlows();
+            await send(as(0).getFunction("closeCooperatively")(p, stateTuple(final), ...signBoth(wallets, domain, final), GAS));
+          } else {
+            // The checkpointed state itself is registered and settled.
+            const registered = checkpoint!;
+            await send(as(1).getFunction("forceClose")(p, stateTuple(registered), ...signBoth(wallets, domain, registered), [], GAS));
+            const [, , deadline] = (await adjudicator.getFunction("channel")(channelId)) as bigint[];
+            await time.increaseTo(deadline!);
+            before = await snapshotFlows();
+            await send(as(0).getFunction("settle")(p, [...m.nets], [], GAS));
+          }
+          const expected = ASSETS.map((a) => [m.available(a, 0) - m.nets[a]!, m.available(a, 1) + m.nets[a]!]);
+          await expectFlows(before, expected, available, m, MODE.Honest, "settlement after the withdrawals");
+          await expectSolvent(channelId);
+          const totalIn = m.deposits.flat().reduce((t, v) => t + v, 0n);
+          const totalOut = m.paid.flat().reduce((t, v) => t + v, 0n) + expected.flat().reduce((t, v) => t + v, 0n);
+          expect(totalOut).toBe(totalIn);
+        }),
+      ),
+      { numRuns: Math.max(5, Math.floor(NUM_RUNS / 4)), seed: SEED },
+    );
+    expect(wrongRefused, "a wrong checkpoint was offered and refused").toBeGreaterThan(0);
   });
 
   it("a no-state close returns every deposit unless answered by a newer signed state", async () => {

@@ -6,7 +6,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { AbiCoder, keccak256, type Contract } from "ethers";
 import { deployAdjudicatorFixture } from "../helpers/adjudicator.js";
-import { hashlockOf, locksRootOf, lockTuples, paramsTuple, signBoth, stateOf, stateTuple, type LockData, type StateData } from "../helpers/channel.js";
+import { hashlockOf, locksRootOf, lockTuples, NO_CHECKPOINT, paramsTuple, signBoth, stateOf, stateTuple, type LockData, type StateData } from "../helpers/channel.js";
 
 type Fixture = Awaited<ReturnType<typeof deployAdjudicatorFixture>>;
 
@@ -94,7 +94,7 @@ describe("Adjudicator: every co-signed state settles from chain data", () => {
     const nineRoot = keccak256(AbiCoder.defaultAbiCoder().encode(["tuple(uint8,uint8,uint128,bytes32,uint64)[]"], [lockTuples(nine)]));
     const nineState = { ...tooMany, locksRoot: nineRoot };
     expect(await revertName(a0().getFunction("forceClose")(p, stateTuple(nineState), ...signed(nineState), lockTuples(nine)), f.adjudicator)).toBe("TooManyLocks");
-    expect(await revertName(a0().getFunction("withdraw")(p, stateTuple(nineState), ...signed(nineState), lockTuples(nine)), f.adjudicator)).toBe("TooManyLocks");
+    expect(await revertName(a0().getFunction("withdraw")(p, stateTuple(nineState), ...signed(nineState), lockTuples(nine), NO_CHECKPOINT), f.adjudicator)).toBe("TooManyLocks");
     expect(await revertName(a0().getFunction("forceClose")(p, stateTuple(tooMany), ...signed(tooMany), lockTuples(nine.slice(0, 7))), f.adjudicator)).toBe("LocksMismatch");
     expect(await revertName(a0().getFunction("forceClose")(p, stateTuple(tooMany), ...signed(tooMany), []), f.adjudicator)).toBe("LocksMismatch");
     expect(await f.adjudicator.getFunction("channel")(f.channelId)).toEqual([1n, 0n, 0n]);
@@ -104,7 +104,7 @@ describe("Adjudicator: every co-signed state settles from chain data", () => {
 
   it("pins the checkpointed state: another state with its nonce cannot be registered", async () => {
     const checkpoint = stateOf(f.channelId, f.params, 3n, [10n, 0n], { withdrawn: [[0n, 5n], [0n, 0n]] });
-    await (await a1().getFunction("withdraw")(p, stateTuple(checkpoint), ...signed(checkpoint), [])).wait();
+    await (await a1().getFunction("withdraw")(p, stateTuple(checkpoint), ...signed(checkpoint), [], NO_CHECKPOINT)).wait();
     const twin = stateOf(f.channelId, f.params, 3n, [-90n, 0n], { withdrawn: [[0n, 5n], [0n, 0n]] });
     expect(await revertName(a0().getFunction("forceClose")(p, stateTuple(twin), ...signed(twin), []), f.adjudicator)).toBe("CheckpointMismatch");
     expect(await f.adjudicator.getFunction("channel")(f.channelId)).toEqual([1n, 3n, 0n]);
@@ -116,11 +116,11 @@ describe("Adjudicator: every co-signed state settles from chain data", () => {
     // participant 1 holds 100 and has locked 70 of it: it may withdraw 30, not 31
     const locks = [lock(0, { sender: 1, amount: 70n, expiry: 10n ** 12n })];
     const greedy = stateOf(f.channelId, f.params, 1n, [0n, 0n], { withdrawn: [[0n, 31n], [0n, 0n]], locksRoot: locksRootOf(locks) });
-    expect(await revertName(a1().getFunction("withdraw")(p, stateTuple(greedy), ...signed(greedy), lockTuples(locks)), f.adjudicator)).toBe("WithdrawalExceedsBalance");
-    expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 100n, 0n, 0n]);
+    expect(await revertName(a1().getFunction("withdraw")(p, stateTuple(greedy), ...signed(greedy), lockTuples(locks), NO_CHECKPOINT), f.adjudicator)).toBe("WithdrawalExceedsBalance");
+    expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 100n]);
     const fair = stateOf(f.channelId, f.params, 1n, [0n, 0n], { withdrawn: [[0n, 30n], [0n, 0n]], locksRoot: locksRootOf(locks) });
-    await (await a1().getFunction("withdraw")(p, stateTuple(fair), ...signed(fair), lockTuples(locks))).wait();
-    expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 70n, 0n, 30n]);
+    await (await a1().getFunction("withdraw")(p, stateTuple(fair), ...signed(fair), lockTuples(locks), NO_CHECKPOINT)).wait();
+    expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 70n]);
   });
 
   it("refuses a deposit of a token that delivers less than asked, and credits nothing", async () => {
@@ -133,7 +133,7 @@ describe("Adjudicator: every co-signed state settles from chain data", () => {
     await (await a0().getFunction("open")(paramsTuple(params), 0, 0n)).wait();
     const channelId = (await f.adjudicator.getFunction("channelIdOf")(paramsTuple(params))) as string;
     expect(await revertName(a0().getFunction("deposit")(paramsTuple(params), 0, 500n), f.adjudicator)).toBe("DeliveryMismatch");
-    expect(await f.adjudicator.getFunction("holdings")(channelId, 0)).toEqual([0n, 0n, 0n, 0n]);
+    expect(await f.adjudicator.getFunction("holdings")(channelId, 0)).toEqual([0n, 0n]);
     expect(await fee.getFunction("balanceOf")(f.adjudicatorAddress)).toBe(0n);
     expect(await fee.getFunction("balanceOf")(f.wallets[0].address)).toBe(1_000n);
   });

@@ -8,6 +8,7 @@ import {
   highSTwin,
   lockTuples,
   locksRootOf,
+  NO_CHECKPOINT,
   paramsTuple,
   signBoth,
   signState,
@@ -279,18 +280,18 @@ describe("Adjudicator", () => {
       await openFunded();
       const withdrawal = stateOf(f.channelId, f.params, 5n, [10n, 0n], { withdrawn: [[0n, 20n], [300n, 0n]] });
       const before = await balances();
-      await send(a1.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal), []));
+      await send(a1.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal), [], NO_CHECKPOINT));
       const after = await balances();
       expect(after.map((v, i) => v - before[i]!)).toEqual([0n, 300n, 20n, 0n]);
       const [phase, nonce] = await f.adjudicator.getFunction("channel")(f.channelId);
       expect([phase, nonce]).toEqual([PHASE.Open, 5n]);
-      expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 30n, 0n, 20n]);
+      expect(await f.adjudicator.getFunction("holdings")(f.channelId, 0)).toEqual([100n, 30n]);
 
       // no older state, and no "no state", can be registered any more
       const older = stateOf(f.channelId, f.params, 4n, [0n, 0n]);
       await expectRevert(a0.getFunction("forceClose")(p, stateTuple(older), ...signed(older), []), f.adjudicator, "StaleNonce");
       await expectRevert(a0.getFunction("forceCloseWithoutState")(p), f.adjudicator, "CheckpointExists");
-      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal), []), f.adjudicator, "StaleNonce");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(withdrawal), ...signed(withdrawal), [], stateTuple(withdrawal)), f.adjudicator, "StaleNonce");
 
       // the checkpoint itself may be registered, and settles against what is left
       await send(a0.getFunction("forceClose")(p, stateTuple(withdrawal), ...signed(withdrawal), []));
@@ -305,16 +306,16 @@ describe("Adjudicator", () => {
     it("rejects decreasing, excessive and final withdrawals", async () => {
       await openFunded();
       const first = stateOf(f.channelId, f.params, 1n, [0n, 0n], { withdrawn: [[10n, 0n], [0n, 0n]] });
-      await send(a0.getFunction("withdraw")(p, stateTuple(first), ...signed(first), []));
+      await send(a0.getFunction("withdraw")(p, stateTuple(first), ...signed(first), [], NO_CHECKPOINT));
       const lower = stateOf(f.channelId, f.params, 2n, [0n, 0n], { withdrawn: [[5n, 0n], [0n, 0n]] });
-      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(lower), ...signed(lower), []), f.adjudicator, "WithdrawalDecreased");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(lower), ...signed(lower), [], stateTuple(first)), f.adjudicator, "WithdrawalDecreased");
       const tooMuch = stateOf(f.channelId, f.params, 2n, [0n, 0n], { withdrawn: [[10n, 51n], [0n, 0n]] });
-      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(tooMuch), ...signed(tooMuch), []), f.adjudicator, "WithdrawalExceedsBalance");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(tooMuch), ...signed(tooMuch), [], stateTuple(first)), f.adjudicator, "WithdrawalExceedsBalance");
       // 0 withdraws 80 of its remaining 90 but has also paid 20 to 1: that exceeds what it holds
       const overNet = stateOf(f.channelId, f.params, 2n, [20n, 0n], { withdrawn: [[90n, 0n], [0n, 0n]] });
-      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(overNet), ...signed(overNet), []), f.adjudicator, "WithdrawalExceedsBalance");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(overNet), ...signed(overNet), [], stateTuple(first)), f.adjudicator, "WithdrawalExceedsBalance");
       const final = stateOf(f.channelId, f.params, 2n, [0n, 0n], { isFinal: true });
-      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(final), ...signed(final), []), f.adjudicator, "UnexpectedFinal");
+      await expectRevert(a0.getFunction("withdraw")(p, stateTuple(final), ...signed(final), [], stateTuple(first)), f.adjudicator, "UnexpectedFinal");
     });
   });
 
@@ -473,13 +474,13 @@ describe("Adjudicator", () => {
       const a = await funded(SALT_A);
       const first = stateOf(a.channelId, a.params, 1n, [0n, 0n], { withdrawn: [[0n, 0n], [20n, 0n]] });
       const second = stateOf(a.channelId, a.params, 2n, [0n, 0n], { withdrawn: [[0n, 0n], [40n, 0n]] });
-      await arm(encode("withdraw", [a.tuple, stateTuple(second), ...signed(second), []]));
-      await send(a1.getFunction("withdraw")(a.tuple, stateTuple(first), ...signed(first), []));
+      await arm(encode("withdraw", [a.tuple, stateTuple(second), ...signed(second), [], stateTuple(first)]));
+      await send(a1.getFunction("withdraw")(a.tuple, stateTuple(first), ...signed(first), [], NO_CHECKPOINT));
       await expectGuardRefusedReentry();
       expect(await hostileOf(f.wallets[0].address)).toBe(900n + 20n);
       const [, nonce] = await f.adjudicator.getFunction("channel")(a.channelId);
       expect(nonce).toBe(1n);
-      expect(await f.adjudicator.getFunction("holdings")(a.channelId, 1)).toEqual([80n, 100n, 20n, 0n]);
+      expect(await f.adjudicator.getFunction("holdings")(a.channelId, 1)).toEqual([80n, 100n]);
     });
 
     it("claim: a claim whose transfer re-enters withdraw is refused; the claim pays exactly once", async () => {
@@ -490,7 +491,7 @@ describe("Adjudicator", () => {
       await send(a0.getFunction("closeCooperatively")(a.tuple, stateTuple(final), ...signed(final)));
       expect(await f.adjudicator.getFunction("claimableOf")(hostileAddress, f.wallets[1].address)).toBe(130n);
       const withdrawal = stateOf(b.channelId, b.params, 1n, [0n, 0n], { withdrawn: [[0n, 0n], [0n, 50n]] });
-      await arm(encode("withdraw", [b.tuple, stateTuple(withdrawal), ...signed(withdrawal), []]));
+      await arm(encode("withdraw", [b.tuple, stateTuple(withdrawal), ...signed(withdrawal), [], NO_CHECKPOINT]));
       await send(a1.getFunction("claim")(hostileAddress));
       await expectGuardRefusedReentry();
       expect(await hostileOf(f.wallets[1].address)).toBe(800n + 130n);
@@ -522,7 +523,7 @@ describe("Adjudicator", () => {
       await send(a0.getFunction("deposit")(a.tuple, 1, 50n));
       await expectGuardRefusedReentry();
       expect(await phaseOf(a.channelId)).toBe(PHASE.Open);
-      expect(await f.adjudicator.getFunction("holdings")(a.channelId, 1)).toEqual([150n, 100n, 0n, 0n]);
+      expect(await f.adjudicator.getFunction("holdings")(a.channelId, 1)).toEqual([150n, 100n]);
       expect(await hostileOf(f.adjudicatorAddress)).toBe(250n);
     });
 
@@ -536,7 +537,7 @@ describe("Adjudicator", () => {
       await arm(encode("deposit", [tuple, 0, 40n]));
       await send(a0.getFunction("deposit")(tuple, 0, 100n));
       await expectGuardRefusedReentry();
-      expect(await f.adjudicator.getFunction("holdings")(channelId, 0)).toEqual([100n, 0n, 0n, 0n]);
+      expect(await f.adjudicator.getFunction("holdings")(channelId, 0)).toEqual([100n, 0n]);
       expect(await hostileOf(f.adjudicatorAddress)).toBe(100n);
       expect(await hostileOf(hostileAddress)).toBe(1000n);
     });

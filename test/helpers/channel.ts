@@ -133,6 +133,9 @@ export function stateTuple(state: StateData) {
   ] as const;
 }
 
+/** `withdraw`'s checkpoint argument before the first withdrawal: a state without allocations. */
+export const NO_CHECKPOINT = stateTuple({ channelId: `0x${"00".repeat(32)}`, nonce: 0n, allocations: [], locksRoot: `0x${"00".repeat(32)}`, isFinal: false });
+
 export function lockTuples(locks: LockData[]) {
   return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry] as const);
 }

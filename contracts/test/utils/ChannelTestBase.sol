@@ -115,6 +115,9 @@ abstract contract ChannelTestBase {
         state.isFinal = isFinal;
     }
 
+    /// @dev What `withdraw` takes as the checkpoint before the first withdrawal: no allocations.
+    function _noCheckpoint() internal pure returns (IAdjudicator.State memory none) {}
+
     /// @dev The EIP-712 digest of `state`, computed without the adjudicator's help.
     function _digest(IAdjudicator.State memory state) internal view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
