@@ -134,7 +134,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await expect.poll(() => text("value-locked")).toContain("1100 cUSD");
     expect(await text("value-locked")).toContain("10 CLS");
     expect(await text("node-facts")).toMatch(/block \d+/);
-    const before = Number(await text("updates-total"));
+    const before = await eventually(async () => Number(await text("updates-total")), (n) => Number.isInteger(n), 10_000);
     for (let i = 0; i < 5; i++) await alice.opened.client.pay(aliceChannel as never, { assetIndex: CASH, amount: price(1n) });
     await expect.poll(async () => Number(await text("updates-total")), { timeout: 10_000 }).toBe(before + 5);
     // The chart is drawn by uPlot from the node's samples; the interval with the payments has a rate above 0.
