@@ -14,6 +14,9 @@ import { findOrderReceipt, loadReceipt, saveReceipt, verifyStoredReceipt } from 
 import type { Session } from "./session.js";
 import type { DeploymentFile } from "./settings.js";
 
+/** How a fill's settlement state reads (docs/trading.md, "Settlement"). */
+const FILL_STATES = { matched: "matched, not yet settled in the channels", settled: "settled in both channels", failed: "settlement failed: nothing moved" } as const;
+
 export interface TradingOptions {
   /** The venue's OrderLogAnchor; default: contracts.orderLogAnchor of the deployment file. */
   readonly anchor?: string;
@@ -116,7 +119,7 @@ export async function orderPlaceCommand(s: Session, output: Output, options: Pla
     `order ${placed.orderHash}`,
     `  ${side} ${await s.tokens.format(security, quantity)} at ${await s.tokens.format(cash, price)} per ${await s.tokens.format(security, lotSize)} (${order.timeInForce}${order.expiresAt === 0n ? "" : `, expires ${new Date(Number(order.expiresAt) * 1000).toISOString()}`})`,
     `  receipt #${receipt.sequence} in the venue's log of ${receipt.logSize} entries: signed by the venue, inclusion proof checked; saved to ${file}`,
-    ...(await Promise.all(placed.fills.map(async (fill) => `  filled ${await s.tokens.format(security, BigInt(fill.quantity))} at ${await s.tokens.format(cash, BigInt(fill.price))} per lot (fill #${fill.sequence}, ${fill.state === "matched" ? "matched, not yet settled in the channels" : "settled"})`))),
+    ...(await Promise.all(placed.fills.map(async (fill) => `  filled ${await s.tokens.format(security, BigInt(fill.quantity))} at ${await s.tokens.format(cash, BigInt(fill.price))} per lot (fill #${fill.sequence}, ${FILL_STATES[fill.state]})`))),
     placed.resting === 0n
       ? "  nothing rests on the book"
       : `  resting ${await s.tokens.format(security, placed.resting)} on the book ${s.inDaemon ? "while the daemon stays connected" : "until this command disconnects"}: the venue cancels a disconnected investor's resting orders (cancel on disconnect, its default)`,
@@ -192,7 +195,7 @@ export async function fillsCommand(s: Session, output: Output, options: TradingO
   const { security, cash } = market(s);
   const { fills } = await s.client.trading(anchorOf(options, s.deployment)).myTrading(limit);
   const lines = await Promise.all(
-    fills.map(async (f) => `fill #${f.sequence}: ${f.side === "buy" ? "bought" : "sold"} ${await s.tokens.format(security, BigInt(f.quantity))} at ${await s.tokens.format(cash, BigInt(f.price))} per lot as ${f.role} (${f.state === "matched" ? "matched, not yet settled in the channels" : "settled"})`),
+    fills.map(async (f) => `fill #${f.sequence}: ${f.side === "buy" ? "bought" : "sold"} ${await s.tokens.format(security, BigInt(f.quantity))} at ${await s.tokens.format(cash, BigInt(f.price))} per lot as ${f.role} (${FILL_STATES[f.state]})`),
   );
   const json = await Promise.all(fills.map(async (f) => ({ ...f, quantity: await s.tokens.json(security, { quantity: BigInt(f.quantity) }), price: await s.tokens.json(cash, { price: BigInt(f.price) }) })));
   output.result(lines.length === 0 ? ["no fills"] : lines, { fills: json });
