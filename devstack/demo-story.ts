@@ -1,6 +1,7 @@
 // The demo story (`npm run demo`), also run by the end-to-end test against a node process: two
 // investors open channels, pay, trade delivery-versus-payment with the venue, trade with each other
-// through the venue's order book (a sell and a buy that match), a buy from an investor without
+// through the venue's order book (a sell and a buy that match, the fill settled in both channels at
+// once), a buy from an investor without
 // valid KYC is refused naming the rule, a receipt is verified against the venue's log, a transfer to
 // that investor is refused with the rule's message, one withdraws without closing, one closes
 // cooperatively, the other registers a stale state on chain, the venue's node challenges it, and
@@ -16,7 +17,7 @@ import { verifyStoredReceipt } from "../client/cli/receipts.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "./stack.js";
 
-/** The node's trading settings the story needs: one book of the security against cash, lots of 1 CLS. */
+/** The node's trading settings the story needs: one book of the security against cash, lots of 1 CLS, fills settled in the channels. */
 export function demoTrading(stack: Stack): NonNullable<NodeConfig["trading"]> {
   return {
     orderLogAnchor: getAddress(stack.addresses.orderLogAnchor) as Address,
@@ -26,6 +27,7 @@ export function demoTrading(stack: Stack): NonNullable<NodeConfig["trading"]> {
     maxOrdersPerBook: 1_000,
     cancelOnDisconnect: true,
     anchorIntervalMs: 0,
+    settlement: { lockSeconds: 3_600, timeoutMs: 30_000, intervalMs: 200 },
   };
 }
 
@@ -42,8 +44,10 @@ export interface DemoOutcome {
   /** Wallet balance changes over the whole story: [securities, cash] per party. */
   deltas: Record<"alice" | "bob" | "venue", [bigint, bigint]>;
   refusal: { code: number; rule: string; message: string };
-  /** Bob's sell and Alice's buy matched at Bob's (the maker's) price. */
+  /** Bob's sell and Alice's buy matched at Bob's (the maker's) price; `state` once settled. */
   fill: { quantity: bigint; price: bigint; state: FillView["state"]; buyer: "taker"; seller: "maker" };
+  /** What Alice and Bob hold in their channels [securities, cash] once the fill settled. */
+  settled: Record<"alice" | "bob", [bigint, bigint]>;
   /** Carol's buy, refused by the venue's order intake. */
   orderRefusal: { reason: string; code: number; rule: string };
   /** Alice's receipt, checked as `clearline receipts verify` does: in the log it names, that log a prefix of the venue's now. */
@@ -107,8 +111,12 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
     const bobChannel = await bob.client.openChannel({ assets: [token, cash], deposit: { assetIndex: SEC, amount: 50n * SECURITY_UNIT } });
     await bob.client.deposit(bobChannel, CASH, 1_000n * CASH_UNIT);
     await ctx.venueDeposit(bobChannel, SEC, 100n * SECURITY_UNIT);
-    say(`   Bob opened ${bobChannel.slice(0, 10)}… with 50 CLS and 1,000 cUSD; the venue adds 100 CLS.`);
-    await waitUntil("the venue's deposits are confirmed", async () => (await alice.client.balances(aliceChannel))[SEC]!.venue === 100n * SECURITY_UNIT && (await bob.client.balances(bobChannel))[SEC]!.venue === 100n * SECURITY_UNIT);
+    await ctx.venueDeposit(bobChannel, CASH, 500n * CASH_UNIT);
+    say(`   Bob opened ${bobChannel.slice(0, 10)}… with 50 CLS and 1,000 cUSD; the venue adds 100 CLS and 500 cUSD.`);
+    await waitUntil("the venue's deposits are confirmed", async () => {
+      const bobs = await bob.client.balances(bobChannel);
+      return (await alice.client.balances(aliceChannel))[SEC]!.venue === 100n * SECURITY_UNIT && bobs[SEC]!.venue === 100n * SECURITY_UNIT && bobs[CASH]!.venue === 500n * CASH_UNIT;
+    });
 
     say("2. Alice pays the venue a 25 cUSD fee: one signed state, no transaction.");
     await alice.client.pay(aliceChannel, { assetIndex: CASH, amount: 25n * CASH_UNIT, memo: "onboarding fee" });
@@ -142,7 +150,18 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
     const bobsView = (await bobTrading.myTrading(10)).fills;
     check(bobsView.length === 1 && bobsView[0]!.side === "sell" && bobsView[0]!.role === "maker" && bobsView[0]!.sequence === matched!.sequence, "Bob sees the fill as the maker of a sale");
     say(`   Alice buys 3 CLS up to 102 cUSD: filled 3 CLS at 101 cUSD, the maker's price (fill #${matched!.sequence}, ${matched!.state}).`);
-    const fill: DemoOutcome["fill"] = { quantity: BigInt(matched!.quantity), price: BigInt(matched!.price), state: matched!.state, buyer: "taker", seller: "maker" };
+    // Settlement: one secret, a lock pair in each channel (seller → venue → buyer, cash back), released together.
+    const fillState = async (trading: typeof bobTrading) => (await trading.myTrading(10)).fills.find((f) => f.sequence === matched!.sequence)?.state;
+    await waitUntil("the fill is settled in both channels", async () => (await fillState(bobTrading)) === "settled" && (await fillState(aliceTrading)) === "settled", 30_000);
+    const holding = async (opened: OpenedClient, channelId: Bytes32): Promise<[bigint, bigint]> => {
+      const b = await opened.client.balances(channelId);
+      return [b[SEC]!.me, b[CASH]!.me];
+    };
+    const settled = { alice: await holding(alice, aliceChannel), bob: await holding(bob, bobChannel) };
+    check(settled.alice[0] === 11n * SECURITY_UNIT && settled.alice[1] === 8_672n * CASH_UNIT, "Alice's channel got 3 CLS for 303 cUSD");
+    check(settled.bob[0] === 49n * SECURITY_UNIT && settled.bob[1] === 1_103n * CASH_UNIT, "Bob's channel got 303 cUSD for 3 CLS");
+    say(`   Settled in both channels at once: Alice now holds ${fmtSec(settled.alice[0])} and ${fmtCash(settled.alice[1])}, Bob ${fmtSec(settled.bob[0])} and ${fmtCash(settled.bob[1])}.`);
+    const fill: DemoOutcome["fill"] = { quantity: BigInt(matched!.quantity), price: BigInt(matched!.price), state: "settled", buyer: "taker", seller: "maker" };
 
     say("7. Carol, without valid KYC, places a buy: the venue refuses it before it reaches the book.");
     const carol = await client(ROLES.carol);
@@ -198,16 +217,17 @@ export async function runDemoStory(ctx: DemoContext): Promise<DemoOutcome> {
     const end = { alice: await balancesOf(accounts.alice), bob: await balancesOf(accounts.bob), venue: await balancesOf(accounts.venue) };
     const delta = (who: keyof typeof end): [bigint, bigint] => [end[who][0] - start[who][0], end[who][1] - start[who][1]];
     const deltas = { alice: delta("alice"), bob: delta("bob"), venue: delta("venue") };
+    // The venue's trade and fee, the routed 2 CLS, the settled fill (3 CLS for 303 cUSD), Bob's 300 cUSD.
     const expected: DemoOutcome["deltas"] = {
-      alice: [8n * SECURITY_UNIT, -1_025n * CASH_UNIT],
-      bob: [2n * SECURITY_UNIT, -300n * CASH_UNIT],
+      alice: [11n * SECURITY_UNIT, -1_328n * CASH_UNIT],
+      bob: [-1n * SECURITY_UNIT, 3n * CASH_UNIT],
       venue: [-10n * SECURITY_UNIT, 1_325n * CASH_UNIT],
     };
     for (const who of ["alice", "bob", "venue"] as const) {
       check(deltas[who][0] === expected[who][0] && deltas[who][1] === expected[who][1], `${who} is paid exactly what it is owed`);
       say(`   ${who.padEnd(5)}: ${fmtSec(deltas[who][0]).padStart(9)}, ${fmtCash(deltas[who][1]).padStart(14)} in the wallet, as owed.`);
     }
-    return { deltas, refusal: refusal!, fill, orderRefusal: orderRefusal!, verifiedReceipt, challengedWith: latestNonce };
+    return { deltas, refusal: refusal!, fill, settled, orderRefusal: orderRefusal!, verifiedReceipt, challengedWith: latestNonce };
   } finally {
     for (const opened of clients) await opened.close();
     provider.destroy();

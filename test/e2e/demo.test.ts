@@ -37,15 +37,16 @@ describe("the demo story against a node process, a chain process and real WebSoc
       say: (line) => lines.push(line),
     });
     expect(outcome.refusal).toEqual({ code: 0x57, rule: "RECEIVER_NOT_ELIGIBLE", message: "Receiver lacks valid KYC/AML" });
-    // Bob's sell (maker) and Alice's buy (taker) matched at Bob's price; settlement in the channels is not part of the story yet
-    expect(outcome.fill).toEqual({ quantity: 3n * SECURITY_UNIT, price: 101n * CASH_UNIT, state: "matched", buyer: "taker", seller: "maker" });
+    // Bob's sell (maker) and Alice's buy (taker) matched at Bob's price and settled in both channels
+    expect(outcome.fill).toEqual({ quantity: 3n * SECURITY_UNIT, price: 101n * CASH_UNIT, state: "settled", buyer: "taker", seller: "maker" });
+    expect(outcome.settled).toEqual({ alice: [11n * SECURITY_UNIT, 8_672n * CASH_UNIT], bob: [49n * SECURITY_UNIT, 1_103n * CASH_UNIT] });
     expect(outcome.orderRefusal).toEqual({ reason: "NOT_COMPLIANT", code: 0x57, rule: "RECEIVER_NOT_ELIGIBLE" });
     // Alice's buy was the log's second entry (after Bob's sell); Carol's refused order never entered it
     expect(outcome.verifiedReceipt).toEqual({ sequence: 1n, receiptLogSize: 3n, checkpointSize: 3n });
     expect(lines.some((line) => line.includes("filled 3 CLS at 101 cUSD"))).toBe(true);
     expect(outcome.deltas).toEqual({
-      alice: [8n * SECURITY_UNIT, -1_025n * CASH_UNIT],
-      bob: [2n * SECURITY_UNIT, -300n * CASH_UNIT],
+      alice: [11n * SECURITY_UNIT, -1_328n * CASH_UNIT],
+      bob: [-1n * SECURITY_UNIT, 3n * CASH_UNIT],
       venue: [-10n * SECURITY_UNIT, 1_325n * CASH_UNIT],
     });
     const channels = await eventually(
@@ -56,6 +57,6 @@ describe("the demo story against a node process, a chain process and real WebSoc
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/clearline_updates_total\{kind="trade",proposer="investor"\} 1/);
     expect(metrics).toMatch(/clearline_dispute_actions_total\{action="challenge:done"\} 1/);
-    expect(metrics).toMatch(/clearline_order_log_entries \d+/);
+    expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
   });
 });
