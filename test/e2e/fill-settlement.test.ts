@@ -184,21 +184,28 @@ describe("settlement of fills across two channels (real node process, real chain
   });
 
   it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
-    const node = await startNode({ lockSeconds: 600, timeoutMs: 3_000 });
+    // The clients judge lock expiry by their own clock: a short real expiry, waited for.
+    const node = await startNode({ lockSeconds: 60, timeoutMs: 3_000 });
     const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
     const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
+    await eventually(() => locksOf(alice), (n) => n === 2, 10_000);
     await eventually(() => fillStates(alice), (states) => states.join() === "failed", 20_000);
-    // Released at once: the funds still in the lock are not counted twice.
+    // Released at once, while the pair still holds 2 of Alice's securities: 9 are not there, the other 8 are free to pay away.
+    await expect(alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 9n * SECURITY_UNIT })).rejects.toMatchObject({ code: "INSUFFICIENT_BALANCE" });
+    await alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 8n * SECURITY_UNIT });
     expect(await locksOf(alice)).toBe(2);
 
     // After the expiry the venue expires its pair: both of Alice's legs are back where they were.
-    await passTime(700n);
+    // The pair's expiry is chain time, which runs ahead of the host's clock on a fresh Hardhat chain.
+    const expiry = (await alice.opened.client.channels()).find((c) => c.channelId === alice.channelId)!.latest!.state.locks[0]!.expiry;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(expiry) * 1_000 + 2_000 - Date.now())));
+    await passTime(1n);
     await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
     expect(await balances(alice)).toEqual([
-      [0n, 10n * SECURITY_UNIT],
+      [8n * SECURITY_UNIT, 2n * SECURITY_UNIT],
       [price(1_000n), 0n],
     ]);
     // Bob, back, got nothing either: no lock was ever proposed to him.
@@ -211,7 +218,7 @@ describe("settlement of fills across two channels (real node process, real chain
     ]);
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
-  });
+  }, 300_000);
 
   it("a buyer made ineligible between its order and the match: its order leaves the book, no fill, no lock", async () => {
     const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
