@@ -2,15 +2,17 @@
 // client/ (@clearline/client) and one `npm install` of the tarball into an empty directory (from
 // npm's cache, the registry for what the cache lacks). Then, from that directory only: the bins run
 // with plain node, the SDK imports as ESM, examples/sdk-quickstart.ts (docs/sdk.md) type-checks
-// against the installed types and runs against a local stack, and clearline-issuer deploys a token
-// from the bytecode shipped in the package. Nothing here may read the repository's artifacts/.
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+// against the installed types and runs against a local stack whose venue node is the compiled one
+// (dist/, through channel-node/bin.mjs), and clearline-issuer deploys a token from the bytecode
+// shipped in the package. Nothing installed may read the repository's artifacts/.
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNode, type RunningNode } from "../../channel-node/src/node.js";
+import { freePort, stopProcess } from "../../devstack/local-chain.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -60,6 +62,28 @@ function runAsync(command: string, args: readonly string[], cwd: string, env: No
 
 const bin = (name: string): string => join(app, "node_modules", ".bin", name);
 
+/** The venue's node compiled to dist/, started through its bin with plain node; resolves once /health answers. */
+async function startCompiledNode(config: object): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const file = join(dir, "node.json");
+  writeFileSync(file, JSON.stringify({ ...config, port }));
+  const child = spawn(process.execPath, [join(ROOT, "channel-node", "bin.mjs"), "start", "--config", file], { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  child.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the compiled node exited with ${child.exitCode}: ${output}`);
+    const healthy = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false);
+    if (healthy) return { url: `ws://127.0.0.1:${port}`, child };
+    if (Date.now() > deadline) {
+      await stopProcess(child);
+      throw new Error(`the compiled node did not answer /health within 60 s: ${output}`);
+    }
+    await sleep(200);
+  }
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "clearline-pack-"));
   succeeded(run("npm", ["run", "build:js"], ROOT));
@@ -87,6 +111,7 @@ describe("the tarball", () => {
 
   it("has the repository's version (the CLIs and the node report the same release)", () => {
     expect(clientManifest.version).toBe(rootManifest.version);
+    expect(succeeded(run(process.execPath, [join(ROOT, "channel-node", "bin.mjs"), "--version"], dir)).trim()).toBe(rootManifest.version);
   });
 });
 
@@ -127,15 +152,15 @@ describe("installed into an empty directory", () => {
 
 describe("against a local stack, from the installed package only", () => {
   let stack: Stack;
-  let node: RunningNode;
+  let node: { url: string; child: ChildProcess };
 
   beforeAll(async () => {
     stack = await startStack({ investors: [{ index: ROLES.alice }] });
-    node = await startNode(stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent" }));
+    node = await startCompiledNode(stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "warn" }));
   }, 240_000);
 
   afterAll(async () => {
-    await node?.stop();
+    if (node !== undefined) await stopProcess(node.child);
     await stack?.stop();
   });
 
