@@ -213,6 +213,20 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await shot("disputes");
   });
 
+  it("refusals: a payment refused by a transfer rule appears by the rule's name", async () => {
+    await (await stack.system.token.getFunction("freeze")(devWallet(ROLES.alice).address)).wait();
+    // Until the node has applied the freeze, a payment of one smallest unit may still be agreed.
+    const refused = await eventually(
+      () => alice.opened.client.pay(aliceChannel as never, { assetIndex: SECURITY, amount: 1n }).then(() => undefined, (error: unknown) => error),
+      (error) => error !== undefined,
+      10_000,
+    );
+    expect(isClientError(refused, "REJECTED")).toBe(true);
+    await open("overview");
+    await expect.poll(() => text("refusals"), { timeout: 10_000 }).toMatch(/SENDER_FROZEN\s+1\s+compliance refusals/);
+    await shot("refusals");
+  });
+
   it("the page cannot use the admin API, even with the admin token (ADMIN_BROWSER_REFUSED)", async () => {
     await open("overview");
     const answer = await page.evaluate(async (token) => {
