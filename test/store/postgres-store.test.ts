@@ -131,6 +131,31 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect(rows[0]!.n).toBe("1");
     });
 
+    it("stores text needing escapes exactly (quotes, backslashes, braces, commas, newlines, emoji), and refuses an event id it cannot store", async () => {
+      const schema = freshSchema();
+      const store = await open({ schema });
+      const ch = newChannel(1);
+      await store.channelCreated(ch);
+      const awkward = 'a "quoted" \\ back\\slash, {braces}, NULL\n tab\t € 🚀 \\"';
+      const facts = JSON.stringify({ note: awkward, list: ["{", "}", ","] }, null, 2);
+      const eventId = `ev ${awkward}`;
+      await store.factsSaved(facts);
+      await store.channelOpened(ch.channelId, eventId);
+      await store.stateAgreed(ch.channelId, signedState(ch, 1n), { ...paymentUpdate(1n), memo: awkward });
+      for (const bad of ["nul\u0000id", "lone \ud800 surrogate"]) {
+        await expectStoreError(store.depositConfirmed(ch.channelId, { assetIndex: 0, participant: 0, amount: 1n }, bad), "INVALID_ARGUMENT");
+        await expectStoreError(store.eventApplied(bad), "INVALID_ARGUMENT");
+      }
+      await store.blockProcessed(3); // still writable: the refusals changed nothing
+      await store.close();
+      const reopened = await open({ schema });
+      expect(await reopened.facts()).toBe(facts);
+      expect(await reopened.eventApplied(eventId)).toBe(true);
+      expect(await reopened.channelOpened(ch.channelId, eventId)).toBe(false);
+      expect((await reopened.history(ch.channelId))[0]!.update.memo).toBe(awkward);
+      expect((await reopened.channel(ch.channelId))?.deposits[0]).toEqual([0n, 0n]);
+    });
+
     it("concurrent channels share one transaction; a channel written many times in it keeps the last record", async () => {
       const schema = freshSchema();
       const store = await open({ schema, maxBatchRows: 1_000_000 });

@@ -69,6 +69,7 @@ import {
   matchesFilter,
 } from "../../../client/store/transitions.js";
 import { holdsLease, leaseSettings, releaseLease, renewLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
+import { storableText, textArray } from "./postgres-arrays.js";
 import { checkSchemaName, migrate } from "./postgres-schema.js";
 
 export interface PostgresStoreOptions {
@@ -126,6 +127,12 @@ const META_LAST_BLOCK = "lastBlock";
 const META_FACTS = "facts";
 const META_CHAIN = "chain";
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** checkEventId, and INVALID_ARGUMENT for an id PostgreSQL cannot store exactly (instead of a failed transaction). */
+function checkStorableEventId(eventId: string): void {
+  checkEventId(eventId);
+  if (!storableText(eventId)) throw new StoreError("INVALID_ARGUMENT", "an event id holds a NUL character or a lone surrogate, which PostgreSQL cannot store");
+}
 
 /** The URL without its password, and the schema: how errors and logs name the store. */
 export function describeLocation(url: string, schema: string): string {
@@ -539,7 +546,7 @@ export class PostgresStore implements ChannelStore {
 
   async eventApplied(eventId: string): Promise<boolean> {
     this.assertReadable();
-    checkEventId(eventId);
+    checkStorableEventId(eventId);
     const { rowCount } = await this.read((client) => client.query("SELECT 1 FROM events WHERE event_id = $1", [eventId]));
     return rowCount === 1;
   }
@@ -582,7 +589,7 @@ export class PostgresStore implements ChannelStore {
 
   private chainEvent(eventId: string, apply: () => ChannelRecord): Promise<boolean> {
     this.assertWritable();
-    checkEventId(eventId);
+    checkStorableEventId(eventId);
     if (this.events.has(eventId)) return this.enqueue([], null).then(() => false);
     const record = apply();
     this.events.add(eventId);
@@ -682,45 +689,45 @@ export class PostgresStore implements ChannelStore {
     try {
       if (this.lease !== null && !(await holdsLease(client, this.lease.grant))) throw this.fenced();
       if (abandoned.length > 0) {
-        await client.query("DELETE FROM channels WHERE channel_id = ANY($1::text[])", [abandoned]);
-        await client.query("DELETE FROM history WHERE channel_id = ANY($1::text[])", [abandoned]);
+        await client.query("DELETE FROM channels WHERE channel_id = ANY($1::text[])", [textArray(abandoned)]);
+        await client.query("DELETE FROM history WHERE channel_id = ANY($1::text[])", [textArray(abandoned)]);
       }
       if (channels.size > 0) {
         await client.query(
           "INSERT INTO channels (channel_id, record) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (channel_id) DO UPDATE SET record = EXCLUDED.record",
-          [[...channels.keys()], [...channels.values()]],
+          [textArray([...channels.keys()]), textArray([...channels.values()])],
         );
       }
       if (history.length > 0) {
         await client.query("INSERT INTO history (channel_id, nonce, entry) SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[])", [
-          history.map((h) => h.id),
-          history.map((h) => h.nonce.toString()),
-          history.map((h) => h.entry),
+          textArray(history.map((h) => h.id)),
+          textArray(history.map((h) => h.nonce.toString())),
+          textArray(history.map((h) => h.entry)),
         ]);
       }
       if (events.size > 0) {
-        await client.query("INSERT INTO events (event_id, channel_id) SELECT * FROM unnest($1::text[], $2::text[])", [[...events.keys()], [...events.values()]]);
+        await client.query("INSERT INTO events (event_id, channel_id) SELECT * FROM unnest($1::text[], $2::text[])", [textArray([...events.keys()]), textArray([...events.values()])]);
       }
       if (meta.size > 0) {
         await client.query("INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [
-          [...meta.keys()],
-          [...meta.values()],
+          textArray([...meta.keys()]),
+          textArray([...meta.values()]),
         ]);
       }
       const secretRows = upserts(secrets);
-      if (deletes(secrets).length > 0) await client.query("DELETE FROM secrets WHERE hashlock = ANY($1::text[])", [deletes(secrets)]);
+      if (deletes(secrets).length > 0) await client.query("DELETE FROM secrets WHERE hashlock = ANY($1::text[])", [textArray(deletes(secrets))]);
       if (secretRows.length > 0) {
         await client.query(
           "INSERT INTO secrets (hashlock, secret) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hashlock) DO UPDATE SET secret = EXCLUDED.secret",
-          [secretRows.map(([k]) => k), secretRows.map(([, v]) => v)],
+          [textArray(secretRows.map(([k]) => k)), textArray(secretRows.map(([, v]) => v))],
         );
       }
       const invoiceRows = upserts(invoices);
-      if (deletes(invoices).length > 0) await client.query("DELETE FROM invoices WHERE hashlock = ANY($1::text[])", [deletes(invoices)]);
+      if (deletes(invoices).length > 0) await client.query("DELETE FROM invoices WHERE hashlock = ANY($1::text[])", [textArray(deletes(invoices))]);
       if (invoiceRows.length > 0) {
         await client.query(
           "INSERT INTO invoices (hashlock, expires_at) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (hashlock) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-          [invoiceRows.map(([k]) => k), invoiceRows.map(([, v]) => String(v))],
+          [textArray(invoiceRows.map(([k]) => k)), textArray(invoiceRows.map(([, v]) => String(v)))],
         );
       }
       await client.query("COMMIT");
