@@ -16,7 +16,7 @@ import { consistencyProof, inclusionProof, rootOf } from "../../../client/protoc
 import { orderHashOf, verifySignedCancel, type Market, type Order, type SignedCancel, type SignedOrder } from "../../../client/protocol/trading/order.js";
 import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../../../client/protocol/trading/receipt.js";
 import { TokenBucket } from "../rate-limit.js";
-import type { NodeMetrics } from "../metrics.js";
+import { countRejection, type NodeMetrics } from "../metrics.js";
 import type { Session } from "../transport.js";
 import { OrderBooks, type Prepared } from "./books.js";
 import { DeskRefusal, refusalOf } from "./errors.js";
@@ -168,7 +168,7 @@ export class TradingDesk {
   async onMessage(session: Session, message: TradingMessage): Promise<void> {
     const refuse = (error: unknown): void => {
       const refusal = refusalOf(error);
-      this.options.metrics.rejections.inc({ code: refusal.code });
+      countRejection(this.options.metrics, refusal);
       if (BOUND_CODES.has(refusal.code)) this.options.metrics.boundRefusals.inc({ reason: refusal.code });
       session.send({ v: PROTOCOL_VERSION, type: "order_refused", id: message.id, ...refusal });
     };
