@@ -1,0 +1,81 @@
+// What an investor countersigns of a venue's lock pair (client/protocol/trading/fill-locks.ts and
+// client/sdk/fill-settlement.ts): only a fill of one of its own orders — market, side, quantity left,
+// exact price within the limit — and never more than the order's quantity over all pairs.
+import { describe, expect, it } from "vitest";
+import { getAddress, keccak256 } from "ethers";
+import { isProtocolError, type Lock } from "../../client/protocol/index.js";
+import { fillOfPair } from "../../client/protocol/trading/fill-locks.js";
+import type { Order } from "../../client/protocol/trading/order.js";
+import { OwnOrders, approveFillLocks } from "../../client/sdk/fill-settlement.js";
+
+const SECURITY = getAddress("0x3000000000000000000000000000000000000003");
+const CASH = getAddress("0x6000000000000000000000000000000000000006");
+const OTHER = getAddress("0x7000000000000000000000000000000000000007");
+const ASSETS = [SECURITY, CASH];
+const LOT = 10n;
+const H = keccak256(`0x${"5e".repeat(32)}`);
+const T = 1_700_000_600n;
+
+const order = (overrides: Partial<Order> = {}): Order => ({
+  investor: getAddress("0x0b00000000000000000000000000000000000000"),
+  security: SECURITY,
+  cash: CASH,
+  side: "sell",
+  quantity: 50n,
+  price: 100n,
+  lotSize: LOT,
+  timeInForce: "GTC",
+  expiresAt: 0n,
+  clientOrderId: `0x${"00".repeat(32)}`,
+  nonce: 1n,
+  ...overrides,
+});
+
+/** The pair as the venue proposes it to a seller (gives: security) or a buyer (gives: cash). */
+function pair(gives: "security" | "cash", quantity: bigint, cash: bigint): readonly [Lock, Lock] {
+  const investorSendsSecurity = gives === "security";
+  return [
+    { assetIndex: 0, sender: investorSendsSecurity ? 1 : 0, amount: quantity, hashlock: H, expiry: T },
+    { assetIndex: 1, sender: investorSendsSecurity ? 0 : 1, amount: cash, hashlock: H, expiry: T },
+  ];
+}
+
+describe("fillOfPair", () => {
+  it("takes a fill of a sell at or above its limit, and of a buy at or below it", () => {
+    expect(fillOfPair(ASSETS, pair("security", 30n, 300n), [{ order: order(), committed: 0n }])).toEqual({ index: 0, quantity: 30n, price: 100n });
+    expect(fillOfPair(ASSETS, pair("security", 30n, 330n), [{ order: order(), committed: 0n }])).toEqual({ index: 0, quantity: 30n, price: 110n });
+    const buy = order({ side: "buy" });
+    expect(fillOfPair(ASSETS, pair("cash", 20n, 180n), [{ order: buy, committed: 0n }])).toEqual({ index: 0, quantity: 20n, price: 90n });
+  });
+
+  it("refuses a price beyond the limit, a wrong side, a partial lot, an inexact price, more than is left, another market", () => {
+    const sell = [{ order: order(), committed: 0n }];
+    expect(fillOfPair(ASSETS, pair("security", 30n, 297n), sell)).toBeUndefined(); // 99 per lot < 100
+    expect(fillOfPair(ASSETS, pair("cash", 30n, 300n), sell)).toBeUndefined(); // a buy's pair for a sell
+    expect(fillOfPair(ASSETS, pair("security", 25n, 250n), sell)).toBeUndefined(); // 2.5 lots
+    expect(fillOfPair(ASSETS, pair("security", 30n, 301n), sell)).toBeUndefined(); // 100.33 per lot
+    expect(fillOfPair(ASSETS, pair("security", 30n, 300n), [{ order: order(), committed: 30n }])).toBeUndefined(); // 20 left
+    expect(fillOfPair([SECURITY, OTHER], pair("security", 30n, 300n), sell)).toBeUndefined();
+    expect(fillOfPair(ASSETS, pair("cash", 30n, 3_300n), [{ order: order({ side: "buy" }), committed: 0n }])).toBeUndefined(); // 110 > 100
+  });
+});
+
+describe("the SDK's own orders", () => {
+  it("counts what each pair takes, so the venue cannot settle more than the order", () => {
+    const own = new OwnOrders();
+    own.add(order());
+    approveFillLocks([own], ASSETS, pair("security", 30n, 300n));
+    approveFillLocks([own], ASSETS, pair("security", 20n, 200n));
+    let refusal: unknown;
+    try {
+      approveFillLocks([own], ASSETS, pair("security", 10n, 100n));
+    } catch (error) {
+      refusal = error;
+    }
+    expect(isProtocolError(refusal) && refusal.code).toBe("INVALID_UPDATE");
+  });
+
+  it("refuses every pair with no orders placed", () => {
+    expect(() => approveFillLocks([new OwnOrders()], ASSETS, pair("security", 10n, 100n))).toThrow(/settles no fill/);
+  });
+});
