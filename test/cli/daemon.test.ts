@@ -1,8 +1,8 @@
 // `clearline daemon` end to end: bob's daemon is a real child process (stopped by its pid on every
 // path) against a real stack — Hardhat's node, the deployed system, the venue's node in this process
 // on free 127.0.0.1 ports. Alice pays bob with `pay --to` from her CLI; bob's own commands run
-// through his daemon's control socket; the daemon reconnects after the node restarts and stops
-// cleanly on SIGTERM.
+// through his daemon's control socket; the daemon reconnects after the node restarts; orders placed
+// through two investors' daemons rest, match and settle in both channels; SIGTERM stops it cleanly.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStack, devWallet, ROLES, type Stack } from "../../devstack/stack.js";
+import { startStack, devWallet, ROLES, SECURITY_UNIT, type Stack } from "../../devstack/stack.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import { backoffDelay } from "../../client/cli/daemon.js";
@@ -63,7 +63,7 @@ async function okJson<T = Record<string, unknown>>(key: string, ...args: string[
   return JSON.parse(run.stdout) as T;
 }
 
-/** bob's daemon: its JSON events as they come, waits for one, and its exit. */
+/** An investor's daemon (bob's unless told): its JSON events as they come, waits for one, and its exit. */
 class Daemon {
   readonly events: Record<string, unknown>[] = [];
   stderr = "";
@@ -71,8 +71,8 @@ class Daemon {
   private readonly waiters = new Set<() => void>();
   readonly exited: Promise<number | null>;
 
-  constructor(args: readonly string[] = []) {
-    this.child = spawnCli(bob.privateKey, ["--json", "daemon", "--interval", "300", "--backoff-min", "100", "--backoff-max", "800", ...args]);
+  constructor(key: string = bob.privateKey) {
+    this.child = spawnCli(key, ["--json", "daemon", "--interval", "300", "--backoff-min", "100", "--backoff-max", "800"]);
     let buffered = "";
     this.child.stdout!.on("data", (chunk: Buffer) => {
       buffered += chunk.toString();
@@ -127,7 +127,18 @@ const bobStore = () => join(dir, "c", bob.address.toLowerCase());
 const socketOf = () => join(bobStore(), "daemon.sock");
 
 async function startVenue(port = 0): Promise<void> {
-  node = await startNode(stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", port }));
+  const { token, cash, orderLogAnchor } = stack.addresses;
+  const trading = {
+    orderLogAnchor,
+    markets: [{ security: token, cash, lotSize: SECURITY_UNIT.toString() }],
+    maxRestingOrdersPerInvestor: 10,
+    orderRate: { perSecond: 100, burst: 100 },
+    maxOrdersPerBook: 100,
+    cancelOnDisconnect: true,
+    anchorIntervalMs: 0,
+    settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 },
+  };
+  node = await startNode(stack.nodeConfig({ dataDir: join(dir, "node"), logLevel: "silent", port, trading }));
   nodePort = Number(new URL(node.url).port);
 }
 
@@ -265,11 +276,50 @@ describe("clearline daemon", () => {
     expect(balances.balances.find((b) => b.symbol === "cUSD")?.me).toBe("8");
   }, 120_000);
 
+  it("orders placed through two daemons rest, match, and their fill settles in both channels", async () => {
+    await okJson(alice.privateKey, "deposit", aliceChannel, "--asset", "security", "--amount", "5");
+    // the venue's legs: 1 CLS to bob in his channel; alice's channel holds 3 cUSD of the venue's (the routed payments)
+    await node!.deposit(bobChannel, 0, SECURITY_UNIT);
+    const aliceDaemon = new Daemon(alice.privateKey);
+    try {
+      await aliceDaemon.waitFor({ event: "connected" });
+      const from = daemon.events.length;
+      const buy = await cli(bob.privateKey, "order", "place", "--side", "buy", "--quantity", "1", "--price", "2");
+      expect(buy.code, buy.stderr).toBe(0);
+      // placed inside bob's daemon: it rests as long as the daemon stays connected
+      expect(buy.stdout).toContain("resting 1 CLS on the book while the daemon stays connected");
+      const sell = await okJson<{ fills: { state: string }[] }>(alice.privateKey, "order", "place", "--side", "sell", "--quantity", "1", "--price", "2");
+      expect(sell.fills).toHaveLength(1);
+      await daemon.waitFor({ event: "orderFilled" }, from);
+
+      // both daemons countersign their lock pair (an order each of them placed); the venue then settles both legs
+      let fills: { state: string; side: string }[] = [];
+      for (let tries = 0; tries < 30 && fills[0]?.state !== "settled"; tries++) {
+        if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+        fills = (await okJson<{ fills: { state: string; side: string }[] }>(bob.privateKey, "fills")).fills;
+      }
+      expect(fills).toEqual([expect.objectContaining({ side: "buy", state: "settled" })]);
+      const bobs = await okJson<{ balances: { symbol: string; me: string; venue: string }[] }>(bob.privateKey, "balances", bobChannel);
+      expect(bobs.balances.map((b) => [b.symbol, b.me, b.venue])).toEqual([
+        ["CLS", "1", "0"],
+        ["cUSD", "6", "4"],
+      ]);
+      const alices = await okJson<{ balances: { symbol: string; me: string; venue: string }[] }>(alice.privateKey, "balances", aliceChannel);
+      expect(alices.balances.map((b) => [b.symbol, b.me, b.venue])).toEqual([
+        ["CLS", "4", "1"],
+        ["cUSD", "99", "1"],
+      ]);
+      expect(await aliceDaemon.stop()).toBe(0);
+    } finally {
+      await aliceDaemon.stop("SIGKILL");
+    }
+  }, 180_000);
+
   it("stops cleanly on SIGTERM: exit 0, socket removed, the store free for the next command", async () => {
     expect(await daemon.stop("SIGTERM")).toBe(0);
     expect(daemon.events.at(-1)).toMatchObject({ event: "stopped" });
     expect(existsSync(socketOf())).toBe(false);
     const balances = await okJson<{ nonce: string }>(bob.privateKey, "balances", bobChannel);
-    expect(balances.nonce).toBe("5");
+    expect(balances.nonce).toBe("7");
   }, 60_000);
 });
