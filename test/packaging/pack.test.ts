@@ -101,7 +101,7 @@ afterAll(() => {
 describe("the tarball", () => {
   it("holds the compiled JavaScript with types, the bins and the contract artifacts, and no TypeScript sources", () => {
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(["package.json", "cli/bin.mjs", "issuer/bin.mjs", "dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/cli/clearline.js", "dist/issuer/issuer.js"]));
+    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "cli/bin.mjs", "issuer/bin.mjs", "dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/cli/clearline.js", "dist/issuer/issuer.js"]));
     for (const artifact of ["Adjudicator.sol/Adjudicator.json", "token/RestrictedToken.sol/RestrictedToken.json", "token/TransferRules.sol/TransferRules.json"]) {
       expect(files).toContain(`artifacts/contracts/${artifact}`);
     }
@@ -169,7 +169,7 @@ describe("against a local stack, from the installed package only", () => {
     writeFileSync(
       join(app, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { target: "ES2023", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: ["node"], outDir: "out", skipLibCheck: true },
+        compilerOptions: { target: "ES2023", module: "NodeNext", moduleResolution: "NodeNext", strict: true, types: ["node"], outDir: "out", skipLibCheck: false },
         files: ["sdk-quickstart.ts"],
       }),
     );
