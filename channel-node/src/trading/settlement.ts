@@ -88,6 +88,8 @@ const TRANSIENT = new Set(["BUSY", "LOCK_LIMIT", "INVALID_UPDATE", "COMPLIANCE_U
 export class Settlements {
   private readonly records = new Map<bigint, SettlementRecord>();
   private readonly driving = new Set<bigint>();
+  /** Fills whose secret is being drawn and stored. */
+  private readonly drawing = new Set<bigint>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly outcomes: Counter<"outcome">;
@@ -100,7 +102,8 @@ export class Settlements {
 
   /**
    * Loads the stored settlements over the replayed books: a settled or failed fill releases its
-   * reservations; a fill without a record (the node stopped between the log and the secret) gets one.
+   * reservations; a fill without a record (the node stopped between the log and the secret) gets
+   * one at the first tick.
    */
   static async open(options: SettlementOptions): Promise<Settlements> {
     const settlements = new Settlements(options);
@@ -110,8 +113,6 @@ export class Settlements {
       if (fill === undefined) throw new Error(`settlement of fill ${record.fill}, which the order log does not hold`);
       if (record.stage === "settled" || record.stage === "failed") settlements.release(fill);
     }
-    const missing = options.books.unsettled.filter((fill) => !settlements.records.has(fill.sequence));
-    for (const fill of missing) await settlements.begin(fill);
     return settlements;
   }
 
@@ -146,6 +147,10 @@ export class Settlements {
   /** Drives every open settlement once (unawaited, one drive per fill at a time). */
   tick(): void {
     if (this.closed) return;
+    for (const fill of this.options.books.unsettled) {
+      if (this.records.has(fill.sequence) || this.drawing.has(fill.sequence)) continue;
+      this.begin(fill).catch((error: unknown) => this.options.logger.warn({ fill: fill.sequence.toString(), err: error }, "drawing a fill's secret failed; retried"));
+    }
     for (const record of this.records.values()) {
       if (record.stage === "settled" || record.stage === "failed" || this.driving.has(record.fill)) continue;
       this.driving.add(record.fill);
@@ -157,6 +162,17 @@ export class Settlements {
 
   /** Draws the fill's secret, picks both channels and stores it all before anything is proposed. */
   private async begin(fill: FillEntry): Promise<void> {
+    // One secret per fill: the tick and the desk may both start it.
+    if (this.records.has(fill.sequence) || this.drawing.has(fill.sequence)) return;
+    this.drawing.add(fill.sequence);
+    try {
+      await this.draw(fill);
+    } finally {
+      this.drawing.delete(fill.sequence);
+    }
+  }
+
+  private async draw(fill: FillEntry): Promise<void> {
     const { books, bounds, now, clock } = this.options;
     const secret = hexlify(randomBytes(32));
     const { buyer, seller } = books.partiesOf(fill);
@@ -174,10 +190,12 @@ export class Settlements {
       createdAt: clock(),
     };
     const failure = sellerChannel.failure ?? buyerChannel.failure;
-    if (failure !== undefined) record = { ...record, stage: "failed", reason: failure };
+    // A self-trade (no self-trade prevention) moves nothing: settled as it is, no lock.
+    if (buyer.investor === seller.investor) record = { ...record, stage: "settled" };
+    else if (failure !== undefined) record = { ...record, stage: "failed", reason: failure };
     await this.options.store.put(record);
     this.records.set(fill.sequence, record);
-    if (record.stage === "failed") this.ended(fill, record);
+    if (record.stage !== "locking") this.ended(fill, record);
   }
 
   /**
