@@ -302,7 +302,7 @@ export function TradingPage(_props: { venue: string | undefined }) {
                   <Side title="ask" levels={m.asks} cash={m.cashSymbol} security={m.securitySymbol} />
                 </div>
                 <h3>
-                  Recent fills <span class="muted">{m.fillsTotal > m.fills.length ? `${m.fills.length} of ${m.fillsTotal}` : m.fillsTotal}</span>
+                  Recent fills <span class="muted">{m.fills.length === 0 ? "none yet" : `latest ${m.fills.length}, newest first`}</span>
                 </h3>
                 <table data-testid="fills">
                   <thead>

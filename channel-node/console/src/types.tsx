@@ -79,7 +79,6 @@ export interface Trading {
     lot: string;
     bids: Level[];
     asks: Level[];
-    fillsTotal: number;
     fills: { sequence: string; takerSide: string; price: string; quantity: string; maker: string | null; taker: string; at: string; state: string }[];
   }[];
 }

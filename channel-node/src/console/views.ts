@@ -6,6 +6,7 @@ import type { ChannelRecord } from "../../../client/store/store.js";
 import { formatAmount } from "../../../client/cli/amounts.js";
 import type { Market } from "../../../client/protocol/trading/order.js";
 import type { PriceLevel } from "../../../client/protocol/trading/book.js";
+import type { FillEntry } from "../../../client/protocol/trading/log-entry.js";
 import type { AssetInfo } from "../operator-info.js";
 import type { NodeMetrics } from "../metrics.js";
 import type { TradingDesk } from "../trading/desk.js";
@@ -124,13 +125,34 @@ function depth(levels: readonly PriceLevel[], now: bigint | undefined, max: numb
     .slice(0, max);
 }
 
+const marketKey = (security: Address, cash: Address): string => `${security}/${cash}`;
+
+/**
+ * The latest `max` fills of each market, newest first, found by walking the log back from its end;
+ * at most 64 × `max` entries per market are looked at, however long the log is.
+ */
+function latestFills(books: TradingDesk["books"], markets: readonly Market[], max: number): Map<string, FillEntry[]> {
+  const found = new Map(markets.map((m) => [marketKey(m.security, m.cash), [] as FillEntry[]]));
+  let budget = 64 * max * markets.length;
+  let missing = markets.length;
+  for (let sequence = books.nextSequence - 1n; sequence >= 0n && budget > 0 && missing > 0; sequence--, budget--) {
+    const fill = books.fillBySequence(sequence);
+    const order = fill === undefined ? undefined : books.orderBySequence(fill.takerSequence)?.signed.order;
+    const list = order === undefined ? undefined : found.get(marketKey(order.security, order.cash));
+    if (list === undefined || list.length >= max) continue;
+    list.push(fill!);
+    if (list.length === max) missing--;
+  }
+  return found;
+}
+
 /** Per market: the book's depth (prices in cash per lot, quantities in the security) and the latest fills, newest first, with their settlement state. */
 export async function tradingView(sources: ConsoleSources) {
   if (sources.trading === undefined) return { enabled: false as const, markets: [] };
   const { desk, markets } = sources.trading;
   const books = desk.books;
   const now = sources.chainTime();
-  const fills = [...books.allFills()];
+  const fills = latestFills(books, markets, sources.maxRows);
   const stage = (sequence: bigint): string => {
     const reached = desk.settlements?.stageOf(sequence);
     return reached === "settled" || reached === "failed" ? reached : "matched";
@@ -142,10 +164,6 @@ export async function tradingView(sources: ConsoleSources) {
         const [security, cash] = await Promise.all([sources.asset(market.security), sources.asset(market.cash)]);
         const book = books.bookOf(market.security, market.cash);
         const level = (l: { price: bigint; quantity: bigint; orders: number }) => ({ price: money(l.price, cash).amount, quantity: money(l.quantity, security).amount, orders: l.orders });
-        const ofMarket = fills.filter((f) => {
-          const order = books.orderBySequence(f.takerSequence)?.signed.order;
-          return order?.security === market.security && order.cash === market.cash;
-        });
         return {
           security: market.security,
           cash: market.cash,
@@ -154,23 +172,19 @@ export async function tradingView(sources: ConsoleSources) {
           lot: money(market.lotSize, security).amount,
           bids: book === undefined ? [] : depth(book.bids, now, sources.maxRows).map(level),
           asks: book === undefined ? [] : depth(book.asks, now, sources.maxRows).map(level),
-          fillsTotal: ofMarket.length,
-          fills: ofMarket
-            .slice(-sources.maxRows)
-            .reverse()
-            .map((fill) => {
-              const taker = books.orderBySequence(fill.takerSequence)!;
-              return {
-                sequence: fill.sequence.toString(),
-                takerSide: taker.signed.order.side,
-                price: money(fill.price, cash).amount,
-                quantity: money(fill.quantity, security).amount,
-                maker: books.orderBySequence(fill.makerSequence)?.signed.order.investor ?? null,
-                taker: taker.signed.order.investor,
-                state: stage(fill.sequence),
-                at: new Date(Number(taker.receivedAt) * 1000).toISOString(),
-              };
-            }),
+          fills: (fills.get(marketKey(market.security, market.cash)) ?? []).map((fill) => {
+            const taker = books.orderBySequence(fill.takerSequence)!;
+            return {
+              sequence: fill.sequence.toString(),
+              takerSide: taker.signed.order.side,
+              price: money(fill.price, cash).amount,
+              quantity: money(fill.quantity, security).amount,
+              maker: books.orderBySequence(fill.makerSequence)?.signed.order.investor ?? null,
+              taker: taker.signed.order.investor,
+              state: stage(fill.sequence),
+              at: new Date(Number(taker.receivedAt) * 1000).toISOString(),
+            };
+          }),
         };
       }),
     ),
