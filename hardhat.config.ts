@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import hardhatEthers from "@nomicfoundation/hardhat-ethers";
 import hardhatIgnitionEthers from "@nomicfoundation/hardhat-ignition-ethers";
 
@@ -22,5 +22,7 @@ export default defineConfig({
   },
   networks: {
     localhost: { type: "http", url: process.env.CLEARLINE_RPC_URL ?? "http://127.0.0.1:8545" },
+    // A real chain for Ignition (docs/operations.md, "Deploy to a real chain"); read only when used.
+    chain: { type: "http", url: configVariable("CLEARLINE_RPC_URL"), accounts: [configVariable("CLEARLINE_DEPLOYER_KEY")] },
   },
 });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Wallet, encryptKeystoreJsonSync } from "ethers";
 import { CONFIG_ENV, ConfigError, loadNodeConfig } from "../../channel-node/src/config.js";
@@ -282,6 +283,14 @@ describe("the venue's key from a keystore", () => {
     const twice = failure(() => load({ CLEARLINE_NODE_KEYSTORE: join(dir, "venue.json"), CLEARLINE_NODE_KEYSTORE_PASSWORD: "correct horse", CLEARLINE_NODE_KEY: "0x" + "55".repeat(32) }));
     expect(twice).toBeInstanceOf(ConfigError);
     expect((twice as Error).message).toMatch(/given twice/);
+  });
+
+  it("loads the example configuration (examples/node.json), its keystore given by the environment", () => {
+    const example = fileURLToPath(new URL("../../examples/node.json", import.meta.url));
+    const config = load({ CLEARLINE_NODE_KEYSTORE: join(dir, "venue.json"), CLEARLINE_NODE_KEYSTORE_PASSWORD: "correct horse" }, example);
+    expect(config.privateKey).toBe(wallet.privateKey);
+    expect(config.confirmations).toBe(2);
+    expect(config.contracts.securities).toHaveLength(1);
   });
 
   it("never takes a password from the configuration file", () => {
