@@ -576,10 +576,19 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         if (received != amount) revert DeliveryMismatch(token, amount, received);
         if (participantIndex == 0) holding.available0 = (int256(holding.available0) + amount.toInt256()).toInt120();
         else holding.available1 = (int256(holding.available1) + amount.toInt256()).toInt120();
-        slot.flags = holding.flags;
-        slot.available0 = holding.available0;
-        slot.available1 = holding.available1;
+        _write(slot, holding);
         emit Deposited(channelId, token, msg.sender, amount);
+    }
+
+    /// @dev Writes `holding` to `slot` with one SSTORE (the compiler writes a packed struct field by
+    /// field, reading the slot again for each). Layout: flags in bits 0–7, then the two `int120`.
+    function _write(Holding storage slot, Holding memory holding) private {
+        uint256 packed = uint256(holding.flags) |
+            (uint256(uint120(holding.available0)) << 8) |
+            (uint256(uint120(holding.available1)) << 128);
+        assembly ("memory-safe") {
+            sstore(slot.slot, packed)
+        }
     }
 
     /// @dev Checks the state's shape against the channel and both EIP-712 signatures.
