@@ -218,7 +218,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect((await admin.query("SELECT version FROM schema_version ORDER BY version")).rows).toEqual([{ version: 1 }, { version: 2 }]);
     });
 
-    it("reports a damaged record as CORRUPT and refuses a malformed schema name (INVALID_ARGUMENT)", async () => {
+    it("reports a damaged record as CORRUPT and refuses a malformed schema name or setting (INVALID_ARGUMENT)", async () => {
       const schema = freshSchema();
       const store = await open({ schema });
       const ch = newChannel(1);
@@ -232,6 +232,19 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       await expectStoreError(PostgresStore.open({ url: server.url, schema }), "CORRUPT");
       for (const bad of ["Public", "a-b", "x; DROP TABLE channels", "", "1abc"]) {
         await expectStoreError(PostgresStore.open({ url: server.url, schema: bad }), "INVALID_ARGUMENT");
+      }
+      const badOptions: Partial<PostgresStoreOptions>[] = [
+        { url: "" },
+        { poolSize: 0 },
+        { statementTimeoutMs: 1.5 },
+        { maxBatchRows: -1 },
+        { lease: { ttlMs: 0 } },
+        { lease: { renewMs: Number.NaN } },
+        { lease: { holder: "" } },
+        { lease: { holder: "x\u0000y" } },
+      ];
+      for (const bad of badOptions) {
+        await expectStoreError(PostgresStore.open({ url: server.url, schema, ...bad }), "INVALID_ARGUMENT");
       }
     });
 

@@ -128,6 +128,30 @@ const META_FACTS = "facts";
 const META_CHAIN = "chain";
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
+/** INVALID_ARGUMENT unless every numeric setting is a positive safe integer and the URL and lease holder are text. */
+function checkOptions(options: PostgresStoreOptions): void {
+  if (options === null || typeof options !== "object" || typeof options.url !== "string" || options.url.length === 0) {
+    throw new StoreError("INVALID_ARGUMENT", "the PostgreSQL store needs { url: a postgres:// connection URL }");
+  }
+  const numbers: [string, unknown][] = [
+    ["poolSize", options.poolSize],
+    ["statementTimeoutMs", options.statementTimeoutMs],
+    ["maxBatchRows", options.maxBatchRows],
+    ["lease.ttlMs", options.lease?.ttlMs],
+    ["lease.renewMs", options.lease?.renewMs],
+    ["lease.retryMs", options.lease?.retryMs],
+  ];
+  for (const [field, value] of numbers) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)) {
+      throw new StoreError("INVALID_ARGUMENT", `${field} must be a positive integer`, { field, value: String(value) });
+    }
+  }
+  const holder = options.lease?.holder;
+  if (holder !== undefined && (typeof holder !== "string" || holder.length === 0 || holder.length > 200 || !storableText(holder))) {
+    throw new StoreError("INVALID_ARGUMENT", "lease.holder must be 1–200 characters of text", { field: "lease.holder" });
+  }
+}
+
 /** checkEventId, and INVALID_ARGUMENT for an id PostgreSQL cannot store exactly (instead of a failed transaction). */
 function checkStorableEventId(eventId: string): void {
   checkEventId(eventId);
@@ -224,6 +248,7 @@ export class PostgresStore implements ChannelStore {
    * database cannot be reached.
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    checkOptions(options);
     const schema = options.schema ?? "public";
     checkSchemaName(schema);
     const location = describeLocation(options.url, schema);
