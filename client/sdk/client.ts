@@ -417,11 +417,15 @@ export class ClearlineClient {
     return chain.withdraw((await this.recordOf(channelId)).params, agreed);
   }
 
-  /** Cooperative close: agrees a final state with the venue and pays both out in one transaction. */
+  /**
+   * Cooperative close: agrees a final state with the venue and pays both out in one transaction. A
+   * final state agreed already (the venue's close, countersigned, not yet on chain) is sent as it is.
+   */
   async close(channelId: Bytes32): Promise<TxOutcome> {
     const chain = this.requireChain();
-    const final = await this.propose(channelId, { kind: "final" });
-    return chain.closeCooperatively((await this.recordOf(channelId)).params, final);
+    const { params, latest } = await this.recordOf(channelId);
+    const final = latest?.state.isFinal === true ? latest : await this.propose(channelId, { kind: "final" });
+    return chain.closeCooperatively(params, final);
   }
 
   /** Registers our latest agreed state on chain (or "no state" before the first update). */
