@@ -98,7 +98,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), "clearline-pg-"));
   if (RUN_AS !== null && RUN_AS !== "self") chownSync(dir, RUN_AS.uid, RUN_AS.gid);
   const data = join(dir, "data");
-  const initdb = spawnSync(join(BIN_DIR, "initdb"), ["-D", data, "-U", "clearline", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"], {
+  const initdb = spawnSync(join(BIN_DIR, "initdb"), ["-D", data, "-U", "clearline", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"], {
     ...spawnOptions(dir),
     encoding: "utf8",
   });
