@@ -183,6 +183,36 @@ describe("settlement of fills across two channels (real node process, real chain
     expect(second.output()).not.toMatch(/"level":50/);
   });
 
+  it("a seller away when the secret is revealed and the node killed after the reveal: the buyer settles at once, the seller after restart and resync", async () => {
+    const first = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
+    const alice = await investor(first, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(first, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(50n), timeInForce: "GTC" });
+    await bob.opened.client.disconnect();
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(50n), timeInForce: "IOC" });
+    await eventually(() => locksOf(alice), (n) => n === 2, 20_000);
+    await alice.opened.client.disconnect();
+
+    // Bob back: his pair is agreed, the secret revealed, his pair resolved; Alice's waits for her.
+    await bob.opened.client.connect();
+    const settledBob = [[8n * SECURITY_UNIT, 2n * SECURITY_UNIT], [price(100n), price(900n)]].flat().join();
+    await eventually(async () => (await balances(bob)).flat().join(), (b) => b === settledBob, 20_000);
+    expect(await locksOf(bob)).toBe(0);
+    expect(await locksOf(alice)).toBe(2);
+    expect(await fillStates(bob)).toEqual(["matched"]);
+    await first.kill();
+
+    const second = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port);
+    await alice.opened.client.connect();
+    await eventually(() => locksOf(alice), (n) => n === 0, 20_000);
+    expect(await balances(alice)).toEqual([
+      [2n * SECURITY_UNIT, 8n * SECURITY_UNIT],
+      [price(900n), price(100n)],
+    ]);
+    await eventually(() => fillStates(alice), (states) => states.join() === "settled", 20_000);
+    expect(second.output()).not.toMatch(/"level":50/);
+  });
+
   it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
     // The clients judge lock expiry by their own clock: a short real expiry, waited for.
     const node = await startNode({ lockSeconds: 60, timeoutMs: 3_000 });
