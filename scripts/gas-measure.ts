@@ -10,7 +10,11 @@ export interface GasFigures {
   [operation: string]: number;
 }
 
-/** The anchors: published peers (cheapest published figure per operation, one ERC-20 asset). */
+/**
+ * The anchors: the cheapest peer per operation, re-measured with one ERC-20 asset. The open figure
+ * most likely includes the token's first write for the peer's adjudicator, so only the fresh row
+ * compares like for like (docs/gas.md, "Where we are above the anchors").
+ */
 export const ANCHORS: Record<string, number> = {
   "open + first deposit": 83_682,
   "open + first deposit, adjudicator already holds the token": 83_682,
