@@ -77,6 +77,19 @@ describe("log entry encoding", () => {
     expect(bytesToHex(encodeEntry(fill))).toBe("03" + word(10n, 8) + word(3n, 8) + word(9n, 8) + word(2_000n, 16) + word(77n, 16));
   });
 
+  it("lays out a venue cancel with its reason: 0 the investor disconnected, 1 not compliant; 2 is unknown", () => {
+    for (const [reason, byte] of [["disconnected", 0], ["notCompliant", 1]] as const) {
+      const entry: LogEntry = { kind: "venueCancel", sequence: 7n, receivedAt: 9n, target: 3n, reason };
+      const bytes = encodeEntry(entry);
+      expect(bytes.length).toBe(26);
+      expect([bytes[0], bytes[25]]).toEqual([0x04, byte]);
+      expect(decodeEntry(bytes)).toEqual(entry);
+    }
+    const unknown = encodeEntry({ kind: "venueCancel", sequence: 7n, receivedAt: 9n, target: 3n, reason: "notCompliant" });
+    unknown[25] = 2;
+    expect(() => decodeEntry(unknown)).toThrow(expect.objectContaining({ code: "MALFORMED" }));
+  });
+
   it("refuses unknown tags, wrong lengths and unknown codes with MALFORMED", () => {
     const fill = encodeEntry({ kind: "fill", sequence: 1n, makerSequence: 0n, takerSequence: 1n, quantity: 1n, price: 1n });
     const orderBytes = encodeEntry({ kind: "order", sequence: 0n, receivedAt: 0n, signed: { order: order(), signature: `0x${"11".repeat(65)}` } });
