@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Contract, ZeroHash, keccak256 } from "ethers";
-import { erc20Abi } from "../../client/chain/abi.js";
-import { AdjudicatorClient, paramsTuple, stateTuple, type TxProgress } from "../../client/chain/adjudicator.js";
+import { erc20Abi, interfaceOf } from "../../client/chain/abi.js";
+import { AdjudicatorClient, lockTuples, NO_CHECKPOINT, paramsTuple, signaturesOf, stateTuple, type TxProgress } from "../../client/chain/adjudicator.js";
 import { ChainError, isChainError, isRevert } from "../../client/chain/errors.js";
 import { locksRootOf } from "../../client/protocol/encoding.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
@@ -113,6 +113,30 @@ describe("AdjudicatorClient", () => {
     expect(await f.balanceOf(f.system.token, f.venueWallet.address)).toBe(venueBefore + 900n);
     expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 150n + 650n);
     expect(await f.investor.holdings(channelId, 0)).toEqual({ available0: 0n, available1: 0n, paid0: 0n, paid1: 0n });
+  });
+
+  it("reports CHECKPOINT_UNREADABLE when the last withdrawal went through another contract; given explicitly, the checkpoint still works", async () => {
+    const { params, channelId } = await f.fundedChannel();
+    const first = f.sign(f.stateOf(params, 1n, [0n, 0n], { withdrawn: [[0n, 100n], [0n, 0n]] }));
+    const relay = (await f.ethers.deployContract("HostileToken")) as unknown as Contract;
+    const call = interfaceOf("Adjudicator").encodeFunctionData("withdraw", [
+      paramsTuple(params),
+      stateTuple(first.state),
+      ...signaturesOf(first),
+      lockTuples(first.state.locks),
+      NO_CHECKPOINT,
+    ]);
+    await (await relay.getFunction("act")(f.adjudicatorAddress, call, 0n)).wait();
+    expect((await chainErrorOf(f.investor.checkpointedState(channelId))).code).toBe("CHECKPOINT_UNREADABLE");
+    expect((await chainErrorOf(f.investor.holdings(channelId, 0))).code).toBe("CHECKPOINT_UNREADABLE");
+
+    const second = f.sign(f.stateOf(params, 2n, [0n, 0n], { withdrawn: [[0n, 150n], [0n, 0n]] }));
+    expect((await chainErrorOf(f.investor.withdraw(params, second))).code).toBe("CHECKPOINT_UNREADABLE");
+    const before = await f.balanceOf(f.system.token, f.investorWallet.address);
+    await f.investor.withdraw(params, second, first.state);
+    expect(await f.balanceOf(f.system.token, f.investorWallet.address)).toBe(before + 50n);
+    // The second withdrawal was a direct call: from now on the checkpoint is read from the chain again.
+    expect(await f.investor.checkpointedState(channelId)).toEqual(stateTuple(second.state));
   });
 
   it("closes cooperatively with a final state and pays both at once", async () => {
