@@ -62,6 +62,7 @@ Examples:
   clearline trade 0x1a2b3c --give cash:100 --get security:1
   clearline balances 0x1a2b3c --json
   clearline watch
+  clearline daemon
 
 Exit codes: 0 done, 1 the operation failed (refused by the venue or a token rule, reverted,
 unreachable), 2 the command line was wrong (usage, amount, key, unknown asset or channel).`,
@@ -216,7 +217,7 @@ const anchorOption = () => new Option("--anchor <address>", "the venue's OrderLo
 
 order
   .command("place")
-  .description("sign and place a limit order; prints the venue's checked receipt, the fills and what rests (cancelled when this command disconnects)")
+  .description("sign and place a limit order; prints the venue's checked receipt, the fills and what rests (cancelled when this command disconnects, or with clearline daemon running when the daemon does)")
   .requiredOption("--side <side>", "buy or sell")
   .requiredOption("--quantity <decimal>", "security tokens, a whole number of lots")
   .requiredOption("--price <decimal>", "cash per lot")

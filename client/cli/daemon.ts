@@ -7,9 +7,10 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { nobleVerifier } from "../protocol/index.js";
+import { nobleVerifier, type Address } from "../protocol/index.js";
 import type { TxProgress } from "../chain/adjudicator.js";
 import { ClearlineClient, type ClientEvent } from "../sdk/client.js";
+import type { TradingClient } from "../sdk/trading.js";
 import { ChannelGuard, type GuardOptions } from "./channel-guard.js";
 import { STORE_COMMANDS, type StoreCommand } from "./command-table.js";
 import { controlSocketPath, daemonRunning, serveControl, type ControlRequest } from "./control.js";
@@ -38,6 +39,26 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.round(full * (1 - random() / 4));
 }
 
+/**
+ * The daemon's SDK client: one TradingClient per venue anchor for the whole run. Each TradingClient
+ * stays registered with its client to approve the lock pairs of its orders' fills, and numbers its
+ * orders above its last nonce — one per command would pile up and could repeat a nonce when two
+ * commands place orders in the same millisecond.
+ */
+class DaemonClient extends ClearlineClient {
+  private readonly tradingClients = new Map<string, TradingClient>();
+
+  override trading(anchor: Address): TradingClient {
+    const key = anchor.toLowerCase();
+    let trading = this.tradingClients.get(key);
+    if (trading === undefined) {
+      trading = super.trading(anchor);
+      this.tradingClients.set(key, trading);
+    }
+    return trading;
+  }
+}
+
 /** The daemon's log; a transaction's progress also goes to every command running then (they cannot be told apart: one wallet). */
 class DaemonLog extends Output {
   readonly commands = new Set<Output>();
@@ -59,7 +80,7 @@ export async function daemonCommand(settings: Settings, output: Output, options:
     const nodeUrl = settings.nodeUrl();
     const store = await openStore(ctx, 10_000, { archiveOldStore: settings.archiveOldStore, output: log });
     try {
-      const client = new ClearlineClient({
+      const client = new DaemonClient({
         nodeUrl,
         signer: ctx.signer,
         verifier: nobleVerifier,
