@@ -131,12 +131,12 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect(rows[0]!.n).toBe("1");
     });
 
-    it("stores text needing escapes exactly (quotes, backslashes, braces, commas, newlines, emoji), and refuses an event id it cannot store", async () => {
+    it("stores text needing escapes exactly (quotes, apostrophes, backslashes, braces, commas, semicolons, newlines, emoji), and refuses an event id it cannot store", async () => {
       const schema = freshSchema();
       const store = await open({ schema });
       const ch = newChannel(1);
       await store.channelCreated(ch);
-      const awkward = 'a "quoted" \\ back\\slash, {braces}, NULL\n tab\t € 🚀 \\"';
+      const awkward = 'a "quoted" \'single\' \'\' \\ back\\slash, {braces}, NULL\n tab\t € 🚀 \\"; SELECT 1; --';
       const facts = JSON.stringify({ note: awkward, list: ["{", "}", ","] }, null, 2);
       const eventId = `ev ${awkward}`;
       await store.factsSaved(facts);
@@ -196,16 +196,16 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       const store = await open({ schema });
       expect(await tables()).toEqual(["channels", "events", "history", "invoices", "leader", "meta", "schema_version", "secrets"]);
       const versions = async () => (await admin.query<{ version: number }>("SELECT version FROM schema_version ORDER BY version")).rows.map((r) => r.version);
-      expect(await versions()).toEqual([1, 2]);
-      expect(LATEST_SCHEMA_VERSION).toBe(2);
+      expect(await versions()).toEqual([1, 2, 3]);
+      expect(LATEST_SCHEMA_VERSION).toBe(3);
       await store.channelCreated(newChannel(1));
       await store.close();
 
-      await admin.query("INSERT INTO schema_version (version) VALUES (3)");
+      await admin.query("INSERT INTO schema_version (version) VALUES (4)");
       const error = await PostgresStore.open({ url: server.url, schema }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: "SCHEMA_TOO_NEW", details: { schema, version: 3, known: 2 } });
-      expect(await versions()).toEqual([1, 2, 3]);
-      await admin.query("DELETE FROM schema_version WHERE version = 3");
+      expect(error).toMatchObject({ code: "SCHEMA_TOO_NEW", details: { schema, version: 4, known: 3 } });
+      expect(await versions()).toEqual([1, 2, 3, 4]);
+      await admin.query("DELETE FROM schema_version WHERE version = 4");
       expect((await (await open({ schema })).channels()).length).toBe(1);
     });
 
@@ -215,7 +215,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect(a).toBeDefined();
       expect(b).toBeDefined();
       const admin = await sql(schema);
-      expect((await admin.query("SELECT version FROM schema_version ORDER BY version")).rows).toEqual([{ version: 1 }, { version: 2 }]);
+      expect((await admin.query("SELECT version FROM schema_version ORDER BY version")).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     });
 
     it("reports a damaged record as CORRUPT and refuses a malformed schema name or setting (INVALID_ARGUMENT)", async () => {

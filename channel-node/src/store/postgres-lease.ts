@@ -3,13 +3,12 @@
  * id 1) names the holder, its epoch and when the lease expires, by the DATABASE's clock (so the
  * nodes' clocks never matter). A node acquires the lease only once it has expired (the epoch goes
  * up), renews it on a timer, and every write transaction of the store first locks the row and
- * checks that it still holds it with an unexpired lease (`FENCE_CHECK`). A deposed or paused leader
+ * checks that it still holds it with an unexpired lease (`check_lease()`, postgres-schema.ts). A deposed or paused leader
  * therefore cannot commit, and since the node countersigns only after the commit, it cannot sign.
  *
  * The check locks the row FOR SHARE until its transaction ends, so a takeover (which updates the
- * row) waits for a write in flight and never interleaves with it. A leader paused inside a
- * transaction is cut off by the server (idle_in_transaction_session_timeout = half the lease's ttl),
- * so the standby never waits longer than the lease.
+ * row) waits for a write in flight and never interleaves with it. A transaction is one query
+ * message (postgres-batch.ts), so it never waits for its client: a paused leader cannot hold the row.
  */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
@@ -80,13 +79,4 @@ export async function renewLease(client: Queryable, grant: LeaseGrant, ttlMs: nu
 /** Ends the lease at once (a clean stop), so a standby takes over without waiting for the ttl. */
 export async function releaseLease(client: Queryable, grant: LeaseGrant): Promise<void> {
   await client.query("UPDATE leader SET expires_at = clock_timestamp() WHERE id = 1 AND epoch = $1 AND holder = $2", [grant.epoch, grant.holder]);
-}
-
-/** Inside a write transaction: one row while `grant` holds an unexpired lease (locking it until the transaction ends). */
-export async function holdsLease(client: Queryable, grant: LeaseGrant): Promise<boolean> {
-  const { rowCount } = await client.query(
-    "SELECT 1 FROM leader WHERE id = 1 AND epoch = $1 AND holder = $2 AND expires_at > clock_timestamp() FOR SHARE",
-    [grant.epoch, grant.holder],
-  );
-  return rowCount === 1;
 }

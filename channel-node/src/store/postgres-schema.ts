@@ -11,6 +11,9 @@
 import type pg from "pg";
 import { StoreError } from "../../../client/store/errors.js";
 
+/** The SQLSTATE check_lease() raises when the caller no longer holds an unexpired lease. */
+export const FENCED_SQLSTATE = "CL001";
+
 export interface Migration {
   readonly version: number;
   readonly description: string;
@@ -34,6 +37,19 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: "the leader lease (fencing of active and standby nodes)",
     statements: ["CREATE TABLE leader (id smallint PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL, holder text NOT NULL, expires_at timestamptz NOT NULL)"],
+  },
+  {
+    version: 3,
+    description: "check_lease(): the lease check run first in every write transaction of a lease holder",
+    statements: [
+      `CREATE FUNCTION check_lease(p_epoch bigint, p_holder text) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+       BEGIN
+         PERFORM 1 FROM leader WHERE id = 1 AND epoch = p_epoch AND holder = p_holder AND expires_at > clock_timestamp() FOR SHARE;
+         IF NOT FOUND THEN
+           RAISE EXCEPTION 'the leader lease of epoch % is lost', p_epoch USING ERRCODE = '${FENCED_SQLSTATE}';
+         END IF;
+       END $$`,
+    ],
   },
 ];
 

@@ -10,10 +10,9 @@
  * synchronous replication, on the standby) before the node countersigns it. Writes arriving while a
  * transaction commits form the next one: concurrent channels share the commit.
  *
- * Within a transaction the queued rows are folded per key (a later write of a row replaces an
- * earlier one: the transaction is atomic, so only the last value is ever visible) and written with
- * one statement per table (`unnest` arrays). Abandoning a channel deletes its history by channel,
- * so it forms a transaction of its own, as in the LevelDB store.
+ * A transaction is one query message, one round trip (postgres-batch.ts: rows folded per key, one
+ * statement per table). Abandoning a channel deletes its history by channel, so it forms a
+ * transaction of its own, as in the LevelDB store.
  *
  * A failed transaction poisons the store (WRITE_FAILED for every later write): `working` may be
  * ahead of the database; the process restarts and reopens. With a leader lease
@@ -68,9 +67,10 @@ import {
   lockedHashlocks,
   matchesFilter,
 } from "../../../client/store/transitions.js";
-import { holdsLease, leaseSettings, releaseLease, renewLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
-import { storableText, textArray } from "./postgres-arrays.js";
-import { checkSchemaName, migrate } from "./postgres-schema.js";
+import { storableText } from "./postgres-arrays.js";
+import { transactionSql, type Op } from "./postgres-batch.js";
+import { leaseSettings, releaseLease, renewLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
+import { FENCED_SQLSTATE, checkSchemaName, migrate } from "./postgres-schema.js";
 
 export interface PostgresStoreOptions {
   /** postgres://user:password@host:port/database (the `pg` client's connection string). */
@@ -104,17 +104,6 @@ export interface PostgresStoreStats {
   /** The most events one transaction carried. */
   readonly largestBatch: number;
 }
-
-/** One row change of one event. */
-type Op =
-  | { readonly kind: "channel"; readonly id: Bytes32; readonly record: string }
-  | { readonly kind: "history"; readonly id: Bytes32; readonly nonce: bigint; readonly entry: string }
-  | { readonly kind: "event"; readonly eventId: string; readonly id: Bytes32 }
-  | { readonly kind: "meta"; readonly key: string; readonly value: string }
-  | { readonly kind: "secret"; readonly hashlock: Bytes32; readonly secret: Bytes32 | null }
-  | { readonly kind: "invoice"; readonly hashlock: Bytes32; readonly expiresAt: number | null }
-  /** Deletes the channel and its whole history: always a transaction of its own. */
-  | { readonly kind: "abandon"; readonly id: Bytes32 };
 
 interface Job {
   readonly ops: readonly Op[];
@@ -254,13 +243,11 @@ export class PostgresStore implements ChannelStore {
     const location = describeLocation(options.url, schema);
     const timeoutMs = options.statementTimeoutMs ?? 10_000;
     const settings = options.lease === undefined ? null : leaseSettings(options.lease);
-    // A transaction left idle (a paused process) is ended by the server, releasing the lease row
-    // before the lease expires, so a standby's takeover never waits for more than the lease.
-    const idleMs = settings === null ? timeoutMs : Math.min(timeoutMs, Math.ceil(settings.ttlMs / 2));
+    // standard_conforming_strings: the write transactions' literals rely on it (postgres-batch.ts).
     const config: pg.ClientConfig = {
       connectionString: options.url,
       connectionTimeoutMillis: timeoutMs,
-      options: `-c search_path=${schema} -c synchronous_commit=on -c statement_timeout=${timeoutMs} -c idle_in_transaction_session_timeout=${idleMs}`,
+      options: `-c search_path=${schema} -c synchronous_commit=on -c standard_conforming_strings=on -c statement_timeout=${timeoutMs} -c idle_in_transaction_session_timeout=${timeoutMs}`,
     };
     const writer = new pg.Client(config);
     // Errors of an idle connection (the server went away) surface as a failed query later.
@@ -689,75 +676,12 @@ export class PostgresStore implements ChannelStore {
     return this.queue.splice(0, count);
   }
 
-  /** One transaction: the lease check (if any), then the folded rows, one statement per table. */
+  /** One transaction, one round trip (postgres-batch.ts); FENCED when the lease check fails. */
   private async transaction(ops: readonly Op[]): Promise<void> {
-    const channels = new Map<Bytes32, string>();
-    const history: { id: Bytes32; nonce: bigint; entry: string }[] = [];
-    const events = new Map<string, Bytes32>();
-    const meta = new Map<string, string>();
-    const secrets = new Map<Bytes32, Bytes32 | null>();
-    const invoices = new Map<Bytes32, number | null>();
-    const abandoned: Bytes32[] = [];
-    for (const op of ops) {
-      if (op.kind === "channel") channels.set(op.id, op.record);
-      else if (op.kind === "history") history.push(op);
-      else if (op.kind === "event") events.set(op.eventId, op.id);
-      else if (op.kind === "meta") meta.set(op.key, op.value);
-      else if (op.kind === "secret") secrets.set(op.hashlock, op.secret);
-      else if (op.kind === "invoice") invoices.set(op.hashlock, op.expiresAt);
-      else abandoned.push(op.id);
-    }
-    const upserts = <V>(map: Map<string, V | null>) => [...map].filter((entry): entry is [string, V] => entry[1] !== null);
-    const deletes = (map: Map<string, unknown>) => [...map].filter(([, v]) => v === null).map(([k]) => k);
-    const client = this.writer;
-    await client.query("BEGIN");
     try {
-      if (this.lease !== null && !(await holdsLease(client, this.lease.grant))) throw this.fenced();
-      if (abandoned.length > 0) {
-        await client.query("DELETE FROM channels WHERE channel_id = ANY($1::text[])", [textArray(abandoned)]);
-        await client.query("DELETE FROM history WHERE channel_id = ANY($1::text[])", [textArray(abandoned)]);
-      }
-      if (channels.size > 0) {
-        await client.query(
-          "INSERT INTO channels (channel_id, record) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (channel_id) DO UPDATE SET record = EXCLUDED.record",
-          [textArray([...channels.keys()]), textArray([...channels.values()])],
-        );
-      }
-      if (history.length > 0) {
-        await client.query("INSERT INTO history (channel_id, nonce, entry) SELECT * FROM unnest($1::text[], $2::numeric[], $3::text[])", [
-          textArray(history.map((h) => h.id)),
-          textArray(history.map((h) => h.nonce.toString())),
-          textArray(history.map((h) => h.entry)),
-        ]);
-      }
-      if (events.size > 0) {
-        await client.query("INSERT INTO events (event_id, channel_id) SELECT * FROM unnest($1::text[], $2::text[])", [textArray([...events.keys()]), textArray([...events.values()])]);
-      }
-      if (meta.size > 0) {
-        await client.query("INSERT INTO meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [
-          textArray([...meta.keys()]),
-          textArray([...meta.values()]),
-        ]);
-      }
-      const secretRows = upserts(secrets);
-      if (deletes(secrets).length > 0) await client.query("DELETE FROM secrets WHERE hashlock = ANY($1::text[])", [textArray(deletes(secrets))]);
-      if (secretRows.length > 0) {
-        await client.query(
-          "INSERT INTO secrets (hashlock, secret) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (hashlock) DO UPDATE SET secret = EXCLUDED.secret",
-          [textArray(secretRows.map(([k]) => k)), textArray(secretRows.map(([, v]) => v))],
-        );
-      }
-      const invoiceRows = upserts(invoices);
-      if (deletes(invoices).length > 0) await client.query("DELETE FROM invoices WHERE hashlock = ANY($1::text[])", [textArray(deletes(invoices))]);
-      if (invoiceRows.length > 0) {
-        await client.query(
-          "INSERT INTO invoices (hashlock, expires_at) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (hashlock) DO UPDATE SET expires_at = EXCLUDED.expires_at",
-          [textArray(invoiceRows.map(([k]) => k)), textArray(invoiceRows.map(([, v]) => String(v)))],
-        );
-      }
-      await client.query("COMMIT");
+      await this.writer.query(transactionSql(ops, this.lease?.grant ?? null));
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      if ((error as { code?: unknown }).code === FENCED_SQLSTATE) throw this.fenced();
       throw error;
     }
   }
