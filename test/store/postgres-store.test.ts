@@ -156,6 +156,20 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect((await reopened.channel(ch.channelId))?.deposits[0]).toEqual([0n, 0n]);
     });
 
+    it("a store opened on the same schema deposes the earlier instance at once: its next write is FENCED and commits nothing", async () => {
+      const schema = freshSchema();
+      const ch = newChannel(1);
+      const fenced: string[] = [];
+      const first = await open({ schema, onFenced: (e) => fenced.push(e.code) });
+      await first.channelCreated(ch);
+      const second = await open({ schema });
+      expect(BigInt(second.leaseEpoch)).toBe(BigInt(first.leaseEpoch) + 1n);
+      await expectStoreError(first.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n)), "FENCED");
+      expect(fenced).toEqual(["FENCED"]);
+      await second.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n, 7));
+      expect((await second.history(ch.channelId)).map((e) => e.update.at)).toEqual([7]);
+    });
+
     it("concurrent channels share one transaction; a channel written many times in it keeps the last record", async () => {
       const schema = freshSchema();
       const store = await open({ schema, maxBatchRows: 1_000_000 });

@@ -1,6 +1,6 @@
 /**
  * One group-commit transaction of the PostgreSQL store as ONE simple-protocol query: the lease
- * check (when the store holds a lease), then one statement per table. The database runs the
+ * check (postgres-lease.ts), then one statement per table. The database runs the
  * statements of one query message as one implicit transaction — all committed, or on any error
  * none — so a transaction costs one round trip however many tables it touches, and no transaction
  * is ever left open waiting for the client (a paused process cannot hold the lease row).
@@ -33,8 +33,8 @@ export function sqlText(value: string): string {
 
 const array = (values: readonly string[], type: "text" | "numeric" | "bigint"): string => `${sqlText(textArray(values))}::${type}[]`;
 
-/** The SQL text of one transaction writing `ops`, checking `lease` first when given. */
-export function transactionSql(ops: readonly Op[], lease: LeaseGrant | null): string {
+/** The SQL text of one transaction writing `ops`, checking first that `lease` still holds the store. */
+export function transactionSql(ops: readonly Op[], lease: LeaseGrant): string {
   const channels = new Map<Bytes32, string>();
   const history: { id: Bytes32; nonce: bigint; entry: string }[] = [];
   const events = new Map<string, Bytes32>();
@@ -54,8 +54,7 @@ export function transactionSql(ops: readonly Op[], lease: LeaseGrant | null): st
   const kept = <V>(map: Map<string, V | null>): [string, V][] => [...map].filter((entry): entry is [string, V] => entry[1] !== null);
   const dropped = (map: Map<string, unknown>): string[] => [...map].filter(([, v]) => v === null).map(([k]) => k);
 
-  const sql: string[] = [];
-  if (lease !== null) sql.push(`SELECT check_lease(${sqlText(lease.epoch)}::bigint, ${sqlText(lease.holder)})`);
+  const sql: string[] = [`SELECT check_lease(${sqlText(lease.epoch)}::bigint, ${sqlText(lease.holder)})`];
   if (abandoned.length > 0) {
     sql.push(`DELETE FROM channels WHERE channel_id = ANY(${array(abandoned, "text")})`);
     sql.push(`DELETE FROM history WHERE channel_id = ANY(${array(abandoned, "text")})`);

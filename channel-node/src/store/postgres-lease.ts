@@ -66,6 +66,22 @@ export async function tryAcquireLease(client: Queryable, settings: LeaseSettings
   return epoch === undefined ? null : { holder: settings.holder, epoch };
 }
 
+/**
+ * Takes the lease at once, whoever holds it, without expiry: a store opened without a lease (one
+ * node per schema) deposes every earlier instance, e.g. the process it restarts. A transaction of
+ * the old instance still in flight at the database either committed before (the takeover waits for
+ * its lock on the row) or fails its check after, so the new instance loads everything ever committed.
+ */
+export async function takeOverLease(client: Queryable, holder: string): Promise<LeaseGrant> {
+  const { rows } = await client.query<{ epoch: string }>(
+    `INSERT INTO leader (id, epoch, holder, expires_at) VALUES (1, 1, $1, 'infinity')
+     ON CONFLICT (id) DO UPDATE SET epoch = leader.epoch + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+     RETURNING epoch::text AS epoch`,
+    [holder],
+  );
+  return { holder, epoch: rows[0]!.epoch };
+}
+
 /** Extends an unexpired lease of `grant`; false when it is lost (expired or taken over). */
 export async function renewLease(client: Queryable, grant: LeaseGrant, ttlMs: number): Promise<boolean> {
   const { rowCount } = await client.query(

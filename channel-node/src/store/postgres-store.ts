@@ -15,9 +15,10 @@
  * transaction of its own, as in the LevelDB store.
  *
  * A failed transaction poisons the store (WRITE_FAILED for every later write): `working` may be
- * ahead of the database; the process restarts and reopens. With a leader lease
- * (postgres-lease.ts) every transaction first checks the lease; a lost lease poisons the store
- * with FENCED, and nothing more is ever committed by this instance.
+ * ahead of the database; the process restarts and reopens. Every transaction first checks that
+ * this instance still holds the store (postgres-lease.ts): opened without a lease it takes it over at
+ * once, deposing any other instance; a lost lease poisons the store with FENCED, and nothing more is
+ * ever committed by this instance.
  */
 import pg from "pg";
 import type { Bytes32, SignedState } from "../../../client/protocol/types.js";
@@ -69,7 +70,7 @@ import {
 } from "../../../client/store/transitions.js";
 import { storableText } from "./postgres-arrays.js";
 import { transactionSql, type Op } from "./postgres-batch.js";
-import { leaseSettings, releaseLease, renewLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
+import { leaseSettings, releaseLease, renewLease, takeOverLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
 import { FENCED_SQLSTATE, checkSchemaName, migrate } from "./postgres-schema.js";
 
 export interface PostgresStoreOptions {
@@ -87,7 +88,11 @@ export interface PostgresStoreOptions {
   readonly chain?: ChainBinding;
   /** As LevelStoreOptions.adoptLegacy. */
   readonly adoptLegacy?: (channels: readonly ChannelRecord[]) => Promise<boolean>;
-  /** Take (waiting if needed) and hold the leader lease; every write transaction checks it (FENCED otherwise). */
+  /**
+   * Wait for the leader lease (another holder's to expire) and hold it, renewing it. Without this
+   * option the store takes the lease at once, without expiry, deposing any other instance (the
+   * process it restarts). Either way every write transaction checks it (FENCED otherwise).
+   */
   readonly lease?: LeaseOptions;
   /** Called once when the lease is lost: the store refuses every later write with FENCED. */
   readonly onFenced?: (error: StoreError<"FENCED">) => void;
@@ -181,7 +186,8 @@ export class PostgresStore implements ChannelStore {
   private readonly writer: pg.Client;
   private readonly pool: pg.Pool;
   private readonly maxBatchRows: number;
-  private readonly lease: { readonly grant: LeaseGrant; readonly settings: LeaseSettings; timer: NodeJS.Timeout | null } | null;
+  /** The fencing grant every write checks; `settings` (renewal) only for a store that waited for an expiring lease. */
+  private readonly lease: { readonly grant: LeaseGrant; readonly settings: LeaseSettings | null; timer: NodeJS.Timeout | null };
   private readonly onFenced: ((error: StoreError<"FENCED">) => void) | undefined;
 
   private readonly working: Map<Bytes32, ChannelRecord>;
@@ -207,7 +213,7 @@ export class PostgresStore implements ChannelStore {
     location: string,
     loaded: Loaded,
     chain: ChainBinding | null,
-    lease: { grant: LeaseGrant; settings: LeaseSettings } | null,
+    lease: { grant: LeaseGrant; settings: LeaseSettings | null },
   ) {
     this.writer = writer;
     this.pool = pool;
@@ -223,9 +229,9 @@ export class PostgresStore implements ChannelStore {
     this.workingInvoices = loaded.invoices;
     this.committedInvoices = new Map(loaded.invoices);
     this.chain = chain;
-    this.lease = lease === null ? null : { ...lease, timer: null };
-    if (this.lease !== null) {
-      this.lease.timer = setInterval(() => void this.renew(), this.lease.settings.renewMs);
+    this.lease = { ...lease, timer: null };
+    if (lease.settings !== null) {
+      this.lease.timer = setInterval(() => void this.renew(), lease.settings.renewMs);
       this.lease.timer.unref();
     }
   }
@@ -265,13 +271,23 @@ export class PostgresStore implements ChannelStore {
       } catch (error) {
         throw isStoreError(error) ? error : unavailable(location, error);
       }
-      const grant = settings === null ? null : await PostgresStore.acquire(writer, settings, location, options.lease?.signal);
+      // Without a lease this instance deposes any other at once (a restart); with one it waits for it.
+      const grant =
+        settings === null ? await PostgresStore.takeOver(writer, leaseSettings({}).holder, location) : await PostgresStore.acquire(writer, settings, location, options.lease?.signal);
       const loaded = await PostgresStore.load(writer, location);
       const chain = await PostgresStore.bind(writer, location, loaded, options);
-      return new PostgresStore(writer, pool, options, location, loaded, chain, grant === null || settings === null ? null : { grant, settings });
+      return new PostgresStore(writer, pool, options, location, loaded, chain, { grant, settings });
     } catch (error) {
       await release();
       throw error;
+    }
+  }
+
+  private static async takeOver(client: pg.Client, holder: string, location: string): Promise<LeaseGrant> {
+    try {
+      return await takeOverLease(client, holder);
+    } catch (error) {
+      throw unavailable(location, error);
     }
   }
 
@@ -393,7 +409,7 @@ export class PostgresStore implements ChannelStore {
 
   /** The lease this store holds (its epoch), or null without a lease. */
   get leaseEpoch(): string | null {
-    return this.lease?.grant.epoch ?? null;
+    return this.lease.grant.epoch;
   }
 
   /** A round trip to the database (the node's health check); UNAVAILABLE when it fails. */
@@ -587,10 +603,8 @@ export class PostgresStore implements ChannelStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.writing !== null) await this.writing;
-      if (this.lease !== null) {
-        if (this.lease.timer !== null) clearInterval(this.lease.timer);
-        if (this.failure === null) await releaseLease(this.writer, this.lease.grant).catch(() => undefined);
-      }
+      if (this.lease.timer !== null) clearInterval(this.lease.timer);
+      if (this.failure === null) await releaseLease(this.writer, this.lease.grant).catch(() => undefined);
       await this.writer.end().catch(() => undefined);
       await this.pool.end().catch(() => undefined);
     })();
@@ -679,7 +693,7 @@ export class PostgresStore implements ChannelStore {
   /** One transaction, one round trip (postgres-batch.ts); FENCED when the lease check fails. */
   private async transaction(ops: readonly Op[]): Promise<void> {
     try {
-      await this.writer.query(transactionSql(ops, this.lease?.grant ?? null));
+      await this.writer.query(transactionSql(ops, this.lease.grant));
     } catch (error) {
       if ((error as { code?: unknown }).code === FENCED_SQLSTATE) throw this.fenced();
       throw error;
@@ -689,17 +703,18 @@ export class PostgresStore implements ChannelStore {
   private fenced(): StoreError<"FENCED"> {
     return new StoreError(
       "FENCED",
-      `this node no longer holds the leader lease of ${this.location} (epoch ${this.lease?.grant.epoch}): another node took over or the lease expired; it writes and signs nothing more`,
-      { location: this.location, epoch: this.lease?.grant.epoch ?? null },
+      `this instance no longer holds the store ${this.location} (epoch ${this.lease.grant.epoch}): another instance opened it or took over its expired lease; it writes and signs nothing more`,
+      { location: this.location, epoch: this.lease.grant.epoch },
     );
   }
 
   /** The lease timer: extend the lease; once lost, poison the store with FENCED. Database errors are retried on the next tick (the write check guards meanwhile). */
   private async renew(): Promise<void> {
-    if (this.lease === null || this.failure !== null || this.closing !== null) return;
+    const settings = this.lease.settings;
+    if (settings === null || this.failure !== null || this.closing !== null) return;
     let held: boolean;
     try {
-      held = await renewLease(this.pool, this.lease.grant, this.lease.settings.ttlMs);
+      held = await renewLease(this.pool, this.lease.grant, settings.ttlMs);
     } catch {
       return;
     }
