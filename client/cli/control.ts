@@ -18,9 +18,12 @@ export const MAX_CONTROL_REQUEST_BYTES = 64 * 1024;
 /** The longest path a unix socket may have on Linux (sun_path less its terminating zero). */
 const MAX_SOCKET_PATH = 107;
 
-export function controlSocketPath(storeDir: string): string {
+const socketPathFits = (path: string): boolean => Buffer.byteLength(path) <= MAX_SOCKET_PATH;
+
+/** `<store>/daemon.sock`; with `forListening`, USAGE when it is too long for a unix socket (no daemon can listen there, so clients just find none). */
+export function controlSocketPath(storeDir: string, forListening = false): string {
   const path = join(storeDir, "daemon.sock");
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+  if (forListening && !socketPathFits(path)) {
     throw new CliError("USAGE", `the daemon's control socket ${path} is longer than the ${MAX_SOCKET_PATH} bytes a unix socket path may have: use a shorter --data-dir`);
   }
   return path;
@@ -52,7 +55,7 @@ export const frameLine = (frame: ControlFrame): string => `${JSON.stringify(fram
 
 /** Connects to the socket; undefined when no daemon listens there (no socket, or one left by a daemon that died). */
 async function dial(path: string): Promise<Socket | undefined> {
-  if (!existsSync(path)) return undefined;
+  if (!socketPathFits(path) || !existsSync(path)) return undefined;
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     socket.once("connect", () => {
@@ -143,8 +146,13 @@ export function serveControl(server: Server, options: ControlServerOptions): { r
     const send = (frame: ControlFrame) => {
       if (!socket.destroyed) socket.write(frameLine(frame));
     };
-    // Closed as soon as the answer is flushed: a peer that neither reads nor closes cannot keep it (nor the daemon's stop) waiting.
-    const finish = () => socket.end(() => socket.destroy());
+    // The answer is flushed and what the peer still sends is read and dropped (so the peer is not reset before it
+    // reads the answer); a peer that does not close in a second is cut off, so it cannot hold the daemon's stop.
+    const finish = () => {
+      socket.end();
+      socket.resume();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    };
     const refuse = (code: CliErrorCode, message: string) => {
       options.onRefused(code, message);
       send({ refused: { code, message } });

@@ -76,7 +76,7 @@ export async function daemonCommand(settings: Settings, output: Output, options:
   const stop = stopSignal(output);
   try {
     if (await daemonRunning(ctx.storeDir)) throw new CliError("DAEMON_RUNNING", `a daemon for ${ctx.address} runs already (${controlSocketPath(ctx.storeDir)})`);
-    const socketPath = controlSocketPath(ctx.storeDir);
+    const socketPath = controlSocketPath(ctx.storeDir, true);
     const nodeUrl = settings.nodeUrl();
     const store = await openStore(ctx, 10_000, { archiveOldStore: settings.archiveOldStore, output: log });
     try {

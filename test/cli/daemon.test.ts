@@ -110,14 +110,14 @@ class Daemon {
   }
 }
 
-/** One raw request on the control socket; resolves with the frames the daemon sent. */
+/** One raw request on the control socket; resolves with the frames the daemon sent before it closed. */
 function control(socketPath: string, payload: string): Promise<Record<string, unknown>[]> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     let text = "";
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => (text += chunk));
-    socket.on("error", reject);
+    socket.on("error", (error) => (text === "" ? reject(error) : undefined));
     socket.on("close", () => resolve(text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)));
     socket.write(payload);
   });
@@ -314,6 +314,16 @@ describe("clearline daemon", () => {
       await aliceDaemon.stop("SIGKILL");
     }
   }, 180_000);
+
+  it("a data dir too long for a unix socket: commands run as before, a daemon there is refused USAGE", async () => {
+    const long = join(dir, "x".repeat(80));
+    const channels = await cli(bob.privateKey, "--json", "--data-dir", long, "channels");
+    expect(channels.code, channels.stdout).toBe(0);
+    expect(JSON.parse(channels.stdout)).toEqual([]);
+    const refused = await cli(bob.privateKey, "--json", "--data-dir", long, "daemon");
+    expect(refused.code).toBe(2);
+    expect((JSON.parse(refused.stdout) as { error: { code: string; message: string } }).error).toMatchObject({ code: "USAGE", message: expect.stringContaining("107 bytes") });
+  }, 60_000);
 
   it("stops cleanly on SIGTERM: exit 0, socket removed, the store free for the next command", async () => {
     expect(await daemon.stop("SIGTERM")).toBe(0);
