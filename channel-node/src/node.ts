@@ -61,7 +61,7 @@ export interface RunningNode {
   readonly adminTokenFile: string;
   /** Closes the channel with the venue's latest state on chain (an unresponsive investor). */
   forceClose(channelId: Bytes32): Promise<string>;
-  /** The venue funds its side of a channel (e.g. securities it will sell, cash it will pay). */
+  /** The venue funds its side of a channel (e.g. securities it will sell, cash it will pay); resolves once the node counts the deposit. */
   deposit(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<string>;
   stop(): Promise<void>;
 }
