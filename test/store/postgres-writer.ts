@@ -15,7 +15,7 @@ const channels = Array.from({ length: Number(channelCount) }, (_, i) => newChann
 for (const channel of channels) {
   if ((await store.channel(channel.channelId)) === undefined) await store.channelCreated(channel);
 }
-process.stdout.write(`ready ${store.leaseEpoch ?? "-"}\n`);
+process.stdout.write(`ready ${store.leaseEpoch}\n`);
 
 await Promise.all(
   channels.map(async (channel, index) => {

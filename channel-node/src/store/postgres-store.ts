@@ -407,8 +407,8 @@ export class PostgresStore implements ChannelStore {
     return { ...this.counters };
   }
 
-  /** The lease this store holds (its epoch), or null without a lease. */
-  get leaseEpoch(): string | null {
+  /** The epoch of the lease this store holds (decimal): every opening or takeover raises it. */
+  get leaseEpoch(): string {
     return this.lease.grant.epoch;
   }
 
