@@ -250,6 +250,34 @@ describe("settlement of fills across two channels (real node process, real chain
     expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
   }, 300_000);
 
+  it("an investor countersigns only fills of orders it placed: a restarted client refuses the pair, the fill fails, nothing moves for it", async () => {
+    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+    // Alice's client restarts: the order rests at the venue, but the new client never placed it.
+    clients.splice(clients.indexOf(alice.opened), 1);
+    await alice.opened.close();
+    const restarted = await connectInvestor(node.url, ROLES.alice);
+    const alice2: Investor = { opened: restarted, trading: restarted.client.trading(stack.addresses.orderLogAnchor), channelId: alice.channelId };
+
+    await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
+    await eventually(() => fillStates(bob), (states) => states.join() === "failed", 30_000);
+    expect(await fillStates(alice2)).toEqual(["failed"]);
+    expect(await locksOf(alice2)).toBe(0);
+    expect(await balances(alice2)).toEqual([
+      [0n, 10n * SECURITY_UNIT],
+      [price(1_000n), 0n],
+    ]);
+    // Bob's pair may have been agreed: it holds his legs until it expires, and no secret is ever revealed for it.
+    expect(await balances(bob)).toEqual([
+      [(await locksOf(bob)) === 2 ? 8n * SECURITY_UNIT : 10n * SECURITY_UNIT, 0n],
+      [0n, (await locksOf(bob)) === 2 ? price(800n) : price(1_000n)],
+    ]);
+    const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
+  });
+
   it("a buyer made ineligible between its order and the match: its order leaves the book, no fill, no lock", async () => {
     const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
     const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
