@@ -132,11 +132,14 @@ export async function daemonCommand(settings: Settings, output: Output, options:
           try {
             const drop = new Promise<void>((resolve) => (dropped = resolve));
             await client.connect();
-            attempt = 0;
+            const connectedAt = Date.now();
             const channels = (await store.channels()).length;
             log.event(`connected to ${nodeUrl}, ${channels} channel${channels === 1 ? "" : "s"} resynced`, { event: "connected", nodeUrl, channels });
             await Promise.race([drop, stop.wait]);
             if (stop.requested) return;
+            // The back-off starts over only after a connection that held a while: one dropped at once
+            // (e.g. replaced by another session of ours) keeps backing off.
+            if (Date.now() - connectedAt >= options.backoffMaxMs) attempt = 0;
             log.event(`disconnected from ${nodeUrl}`, { event: "disconnected", nodeUrl });
           } catch (error) {
             const described = describeError(error);
