@@ -5,7 +5,7 @@
 // operator's deposit answers once the node counts it, and `--confirmations 2` applies to `approve`
 // too. Then the demo story runs unchanged: open, pay, trade, withdraw, a routed payment onto the
 // venue's own deposit, refusals, a cooperative close, a stale close challenged, settlement.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,6 +39,8 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
   let node: NodeProcess | undefined;
   let dir: string;
   let deploymentFile: string;
+  /** CLI runs still going (a test that timed out): killed by pid in afterAll. */
+  const children = new Set<ChildProcess>();
   /** Closed by each test; here only if a test failed before it could. */
   const clients: OpenedClient[] = [];
   let daveChannel: Bytes32;
@@ -64,6 +66,7 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
   }, 300_000);
 
   afterAll(async () => {
+    for (const child of children) child.kill("SIGKILL");
     for (const opened of clients) await opened.close().catch(() => undefined);
     await node?.stop();
     // The stack stops its chain; stopped by pid here too if the stack never started.
@@ -79,6 +82,8 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
       env: { ...process.env, CLEARLINE_KEY: key },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    children.add(child);
+    child.once("exit", () => children.delete(child));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
