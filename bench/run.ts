@@ -13,7 +13,9 @@
  *  5. many connections: the same active load with 10, 1,000 and 10,000 authenticated connections open;
  *  6. one more run with the node under `--cpu-prof`, summarised into what an update costs;
  *  7. memory per open channel and time to restart: the node started on stores of 0, 10,000 and
- *     100,000 channels with 10 agreed states each (filled with the LevelStore API), /metrics after a forced GC.
+ *     100,000 channels with 10 agreed states each (filled with the LevelStore API), /metrics after a forced GC;
+ *  8. trading: orders accepted and fills settled per second, order → settled fill latency and the
+ *     node's CPU per fill by part, on a node with fill settlement (bench/trading.ts).
  *
  * Writes bench/report.json (headline figures at its top level, bench/lib/headline.ts) and
  * bench/report.md and prints a table. Binds only 127.0.0.1 and stops exactly the processes it started.
@@ -21,7 +23,8 @@
  *   npx tsx bench/run.ts [--channels 1,16,64,256,1000] [--open-channels 64,1000] [--fractions 0.25,0.5,0.9]
  *                        [--connections 10,1000,10000] [--connection-lanes 10] [--seconds 8] [--warmup 2]
  *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
- *                        [--skip gas,open,connections,profile,memory] [--quick] [--keep] [--out bench]
+ *                        [--trading-pairs 4] [--skip gas,open,connections,profile,memory,trading]
+ *                        [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -42,6 +45,7 @@ import { measureSyncedWrites } from "./lib/disk.js";
 import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type OpenLoopRow, type ThroughputRow } from "./lib/report.js";
 import { headlineOf } from "./lib/headline.js";
 import { targetRates } from "./lib/open-loop.js";
+import { measureTrading } from "./trading.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -60,6 +64,7 @@ const { values } = parseArgs({
     stores: { type: "string" },
     "updates-per-channel": { type: "string" },
     "profile-channels": { type: "string", default: "64" },
+    "trading-pairs": { type: "string" },
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
@@ -99,7 +104,15 @@ const warmupSeconds = one("warmup", values.warmup ?? (quick ? "1" : "2"), (x) =>
 const storeSizes = numbers("stores", values.stores ?? (quick ? "0,500" : "0,10000,100000"), count);
 const updatesPerChannel = one("updates-per-channel", values["updates-per-channel"] ?? (quick ? "2" : "10"), positiveCount);
 const profileChannels = one("profile-channels", values["profile-channels"], positiveCount);
+const tradingPairs = one("trading-pairs", values["trading-pairs"] ?? (quick ? "2" : "4"), positiveCount);
+const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading"];
 const skip = new Set(values.skip.split(",").filter(Boolean));
+for (const name of skip) {
+  if (!SKIPPABLE.includes(name)) {
+    console.error(`bench: --skip takes any of ${SKIPPABLE.join(",")}, got ${name}`);
+    process.exit(2);
+  }
+}
 if (!channelCounts.some((c) => c > 1)) {
   // The headline's node CPU per update is taken from a multi-channel row (bench/lib/headline.ts).
   console.error("bench: --channels needs at least one count above 1");
@@ -354,6 +367,21 @@ async function main(): Promise<void> {
 
   await stopStack();
 
+  // 6. Trading: orders and settled fills on a node with fill settlement, on a stack of its own.
+  let trading: BenchReport["trading"];
+  if (!skip.has("trading")) {
+    trading = await measureTrading({
+      pairs: tradingPairs,
+      warmupSeconds,
+      seconds: windowSeconds,
+      workDir,
+      startNode: (config, options) => startNode(config, workDir, options),
+      track,
+      log,
+    });
+    log(`trading: ${trading.ordersAcceptedPerSecond} orders/s, ${trading.fillsSettledPerSecond} fills settled/s, order → settled p50 ${trading.orderToSettledMs.p50} ms, p99 ${trading.orderToSettledMs.p99} ms`);
+  }
+
   const report: BenchReport = {
     ...headlineOf({ crypto, throughput, openLoop, memory }),
     generatedAt: new Date().toISOString(),
@@ -380,6 +408,7 @@ async function main(): Promise<void> {
       storeSizes,
       updatesPerChannel,
       profileChannels,
+      tradingPairs,
     },
     crypto,
     disk,
@@ -391,6 +420,7 @@ async function main(): Promise<void> {
     restartWithLiveChannels,
     profile,
     memory,
+    ...(trading === undefined ? {} : { trading }),
     gas: { ...gas, anchors: ANCHORS },
   };
   mkdirSync(values.out, { recursive: true });

@@ -35,6 +35,8 @@ export interface BenchNode {
   metrics(): Promise<Map<string, number>>;
   /** GET of an /admin endpoint with the node's admin token (from its data directory). */
   adminGet<T>(path: string): Promise<T>;
+  /** POST to an /admin endpoint with the node's admin token. */
+  adminPost<T>(path: string): Promise<T>;
   /** Asks the process for a full GC (needs gcOnSignal) and waits a moment for it to finish. */
   collectGarbage(): Promise<void>;
   /** User + system CPU seconds the process has used so far (from /proc). */
@@ -121,6 +123,11 @@ export async function startBenchNode(config: NodeConfig, configDir: string, opti
     },
     async adminGet<T>(path: string) {
       const response = await fetch(`${httpUrl}/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+      if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as T;
+    },
+    async adminPost<T>(path: string) {
+      const response = await fetch(`${httpUrl}/admin${path}`, { method: "POST", headers: { authorization: `Bearer ${adminToken}` } });
       if (!response.ok) throw new Error(`admin ${path}: ${response.status} ${await response.text()}`);
       return (await response.json()) as T;
     },

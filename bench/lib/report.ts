@@ -1,5 +1,6 @@
 // The benchmark's report: its JSON shape, the figures derived from the raw measurements (crypto
 // ceiling, CPU per update, memory per channel), and its Markdown and console renderings.
+import type { TradingBench } from "../trading.js";
 import type { CryptoBench } from "../crypto.js";
 import type { GasFigures } from "../../scripts/gas-measure.js";
 import type { LoadResult } from "../load.js";
@@ -60,6 +61,8 @@ export interface BenchReport extends Headline {
   readonly restartWithLiveChannels: { readonly channels: number; readonly ms: number };
   readonly profile: { readonly channels: number; readonly updatesPerSecond: number; readonly summary: ProfileSummary } | undefined;
   readonly memory: readonly MemoryRow[];
+  /** Orders and settled fills (bench/trading.ts); absent when skipped. */
+  readonly trading?: TradingBench;
   readonly gas: { readonly oneAsset: GasFigures; readonly twoAssets: GasFigures; readonly issuer: GasFigures; readonly anchors: Record<string, number> };
 }
 
@@ -369,6 +372,8 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
 
+  if (report.trading !== undefined) out.push(...tradingSection(report.trading));
+
   out.push("## 6. Gas of every adjudicator operation", "");
   out.push(
     "Hardhat 3 / EDR default hardfork, in-process chain, the whole system deployed by Ignition (scripts/gas-measure.ts). " +
@@ -411,7 +416,36 @@ export function renderConsole(report: BenchReport): string {
   lines.push("", "memory and restart");
   for (const r of report.memory) lines.push(`  ${pad(int(r.channels), 6)} channels: /health after ${pad(int(r.startMs), 6)} ms, RSS ${pad(mib(r.rssBytes), 6)} MiB, heap ${pad(mib(r.heapUsedBytes), 6)} MiB`);
   if (d.memoryPerChannel !== undefined) lines.push(`  per channel: heap ${fixed(d.memoryPerChannel.heapBytes / 1024, 2)} KiB, RSS ${fixed(d.memoryPerChannel.rssBytes / 1024, 2)} KiB; restart +${int(d.restartPerThousandMs ?? 0)} ms per 1,000 channels`);
+  if (report.trading !== undefined) {
+    const t = report.trading;
+    lines.push("", `trading (${t.pairs} pairs in closed loop): ${fixed(t.ordersAcceptedPerSecond)} orders/s accepted, ${fixed(t.fillsSettledPerSecond)} fills/s settled, order → settled p50 ${fixed(t.orderToSettledMs.p50, 1)} ms, p99 ${fixed(t.orderToSettledMs.p99, 1)} ms, node CPU ${int(t.nodeCpuUsPerFill)} µs per fill`);
+  }
   lines.push("", "gas (1 asset | 2 assets | anchor)");
   for (const [operation, one, two, anchor, verdict] of gasRows(report)) lines.push(`  ${String(operation).padEnd(40)}${pad(one!, 9)}${pad(two!, 9)}${pad(anchor!, 9)}  ${verdict}`);
   return lines.join("\n");
+}
+
+/** Section 5.1: orders and settled fills, and where the node's time goes while settling them. */
+function tradingSection(t: TradingBench): string[] {
+  const out = ["## 5.1 Trading: orders and settled fills", ""];
+  out.push(
+    `${t.pairs} pairs of investors (SDK clients, native signer, in the orchestrator's process), each pair a closed loop: the seller rests a GTC sell of one lot, ` +
+      "the buyer takes it with an IOC buy at the same price, and the pair waits until neither channel holds a lock of the fill (lock pair agreed in both channels, " +
+      `then resolved with the secret) before its next round — ${t.pairs} fills in flight. Node with \`trading.settlement\` (docs/trading.md), under \`--cpu-prof\`; ` +
+      `window ${fixed(t.windowSeconds)} s after the warm-up. Latency: the taker's order sent → its fill seen settled in both channels, at the clients.`,
+    "",
+  );
+  out.push(
+    table(
+      ["orders accepted/s", "fills settled/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "node CPU (% of 1 core)", "node CPU µs per fill", "settled / failed (whole run)"],
+      [[fixed(t.ordersAcceptedPerSecond), fixed(t.fillsSettledPerSecond), fixed(t.orderToSettledMs.p50, 1), fixed(t.orderToSettledMs.p90, 1), fixed(t.orderToSettledMs.p99, 1), fixed(t.orderToSettledMs.max, 1), `${fixed(t.nodeCorePercent, 0)}%`, int(t.nodeCpuUsPerFill), `${int(t.settledTotal)} / ${int(t.failedTotal)}`]],
+    ),
+    "",
+  );
+  if (t.profile !== undefined) {
+    out.push(`The node's main thread in the window: ${int(t.profile.busyMs)} ms busy of ${int(t.profile.wallMs)} ms. Share of its busy time per part:`, "");
+    out.push(table(["component (self time)", "ms", "%"], t.profile.byComponent.map((e) => [e.name, int(e.ms), fixed(e.percent)])), "");
+    out.push(table(["node/core function (inclusive time)", "ms", "%"], t.profile.topInclusive.slice(0, 15).map((e) => [`\`${e.name}\``, int(e.ms), fixed(e.percent)])), "");
+  }
+  return out;
 }
