@@ -38,7 +38,6 @@ import {
 
 const abi = AbiCoder.defaultAbiCoder();
 const PARAMS_TUPLE = "tuple(address[2],address[],uint64,bytes32)";
-const LOCKS_ARRAY = "tuple(uint8,uint8,uint128,bytes32,uint64)[]";
 
 /** `keccak256(abi.encode(block.chainid, address(adjudicator), params))`, as `Adjudicator.channelIdOf`. */
 export function channelIdOf(params: Params, chainId: bigint, adjudicator: Address): Bytes32 {
@@ -60,9 +59,23 @@ export function locksRootOf(locks: readonly Lock[]): Bytes32 {
   if (locks.length > MAX_LOCKS) {
     throw new ProtocolError("LOCK_LIMIT", `${locks.length} locks exceed the limit of ${MAX_LOCKS}`, { count: locks.length });
   }
-  return keccak256(
-    abi.encode([LOCKS_ARRAY], [locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry])]),
-  );
+  // abi.encode of a dynamic array of static tuples, written directly (ethers' AbiCoder took a fifth of
+  // a node's time settling fills): offset 0x20, length, then five words per lock.
+  const words = new Uint8Array(64 + 160 * locks.length);
+  words[31] = 0x20;
+  words[63] = locks.length;
+  locks.forEach((lock, i) => {
+    checkLockBounds(lock, `locks[${i}]`);
+    if (lock.sender !== 0 && lock.sender !== 1) throw new ProtocolError("OUT_OF_RANGE", `locks[${i}].sender must be 0 or 1`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(lock.hashlock)) throw new ProtocolError("MALFORMED", `locks[${i}].hashlock must be 32 bytes of hex`);
+    const at = 64 + 160 * i;
+    words[at + 31] = lock.assetIndex;
+    words[at + 63] = lock.sender;
+    putWord(words, at + 64, lock.amount);
+    putHex(words, at + 96, lock.hashlock);
+    putWord(words, at + 128, lock.expiry);
+  });
+  return `0x${bytesToHex(keccak_256(words))}`;
 }
 
 /** The hashlock of a 32-byte secret: `keccak256(abi.encode(secret))`, as `Adjudicator.revealSecret`. */

@@ -98,6 +98,23 @@ describe("locksRootOf and hashlockOf", () => {
     expect(locksRootOf(locks)).toBe(keccak256(encoded));
   });
 
+  it("equals keccak256 of ethers' abi.encode(Lock[]) for random lock lists", () => {
+    const coder = AbiCoder.defaultAbiCoder();
+    fc.assert(
+      fc.property(fc.array(arb.lock, { minLength: 1, maxLength: MAX_LOCKS }), (locks) => {
+        const encoded = coder.encode(["tuple(uint8 assetIndex,uint8 sender,uint128 amount,bytes32 hashlock,uint64 expiry)[]"], [locks]);
+        expect(locksRootOf(locks)).toBe(keccak256(encoded));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a lock outside its Solidity types as OUT_OF_RANGE", () => {
+    const lock = sampleState.locks[0] as Lock;
+    expect(() => locksRootOf([{ ...lock, amount: 1n << 128n }])).toThrow(expect.objectContaining({ code: "OUT_OF_RANGE" }));
+    expect(() => locksRootOf([{ ...lock, sender: 2 as 0 }])).toThrow(expect.objectContaining({ code: "OUT_OF_RANGE" }));
+  });
+
   it("refuses more than MAX_LOCKS locks", () => {
     const lock = sampleState.locks[0] as Lock;
     expect(codeOf(() => locksRootOf(Array.from({ length: MAX_LOCKS + 1 }, () => lock)))).toBe("LOCK_LIMIT");
