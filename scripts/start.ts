@@ -98,6 +98,8 @@ Demo investors (Hardhat's well-known test keys; set one as CLEARLINE_KEY):
   alice         ${deployment.accounts.alice}  key ${devWallet(ROLES.alice).privateKey}
   bob           ${deployment.accounts.bob}  key ${devWallet(ROLES.bob).privateKey}
   carol         ${deployment.accounts.carol}  (no valid KYC)
+Issuer, controller and identity validator (set as CLEARLINE_ISSUER_KEY for npm run issuer):
+  issuer        ${devWallet(ROLES.issuer).address}  key ${devWallet(ROLES.issuer).privateKey}
 Deployment written to ${join(DATA_DIR, "deployment.json")}. Connect a client, e.g.:
   CLEARLINE_KEY=${devWallet(ROLES.alice).privateKey} npm run clearline -- open --asset cash --amount 1000
 Ctrl-C stops the node and the chain.`);

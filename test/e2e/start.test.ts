@@ -154,8 +154,8 @@ describe("npm start (scripts/start.ts as a process)", () => {
     runs.push(run);
     await until(() => run.stdout().includes("Ctrl-C stops the node and the chain."), "the start to complete");
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
-    // The demo investors are printed with their keys, bob's beside alice's.
-    for (const investor of [ROLES.alice, ROLES.bob]) expect(run.stdout()).toContain(`key ${devWallet(investor).privateKey}`);
+    // The demo investors are printed with their keys, bob's beside alice's, and the issuer's for `npm run issuer`.
+    for (const investor of [ROLES.alice, ROLES.bob, ROLES.issuer]) expect(run.stdout()).toContain(`key ${devWallet(investor).privateKey}`);
     run.signal("SIGTERM");
     const { code } = await run.exited;
     expect(code).toBe(0);
