@@ -139,6 +139,7 @@ describe("settlement of fills across two channels (real node process, real chain
     await alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 5n * SECURITY_UNIT });
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
+    expect(metrics).toMatch(/clearline_fill_settlements_open 0\n/);
 
     // On chain: Alice force-closes with her latest state and is paid what the settled fill gave her.
     const aliceAddress = devWallet(ROLES.alice).address;

@@ -60,6 +60,19 @@ describe("fillOfPair", () => {
   });
 });
 
+describe("which order a pair is charged to", () => {
+  it("the tightest limit, so that a looser order still takes a later fill of the tighter one", () => {
+    const own = new OwnOrders();
+    own.add(order({ price: 97n, quantity: 10n })); // loose: any price from 97
+    own.add(order({ price: 103n, quantity: 10n })); // tight: from 103
+    // A fill at 103 could be either's: charged to the tight one; the fill at 97 then fits the loose one.
+    approveFillLocks([own], ASSETS, pair("security", 10n, 103n));
+    approveFillLocks([own], ASSETS, pair("security", 10n, 97n));
+    const buys = [{ order: order({ side: "buy", price: 110n }), committed: 0n }, { order: order({ side: "buy", price: 101n }), committed: 0n }];
+    expect(fillOfPair(ASSETS, pair("cash", 10n, 100n), buys)?.index).toBe(1);
+  });
+});
+
 describe("the SDK's own orders", () => {
   it("counts what each pair takes, so the venue cannot settle more than the order", () => {
     const own = new OwnOrders();

@@ -13,7 +13,7 @@
 // repeated: a tick re-drives every open settlement, after a restart too.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { Counter } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import { hexlify } from "ethers";
 import { ProtocolError } from "../../../client/protocol/errors.js";
 import { hashlockOf } from "../../../client/protocol/encoding.js";
@@ -93,11 +93,16 @@ export class Settlements {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly outcomes: Counter<"outcome">;
+  private readonly open: Gauge;
 
   private constructor(private readonly options: SettlementOptions) {
-    const existing = options.metrics.registry.getSingleMetric("clearline_fill_settlements_total") as Counter<"outcome"> | undefined;
+    const { registry } = options.metrics;
     this.outcomes =
-      existing ?? new Counter({ name: "clearline_fill_settlements_total", help: "Fills whose settlement ended, by outcome (settled, failed)", labelNames: ["outcome"], registers: [options.metrics.registry] });
+      (registry.getSingleMetric("clearline_fill_settlements_total") as Counter<"outcome"> | undefined) ??
+      new Counter({ name: "clearline_fill_settlements_total", help: "Fills whose settlement ended, by outcome (settled, failed)", labelNames: ["outcome"], registers: [registry] });
+    this.open =
+      (registry.getSingleMetric("clearline_fill_settlements_open") as Gauge | undefined) ??
+      new Gauge({ name: "clearline_fill_settlements_open", help: "Fills being settled (secret drawn, not yet settled or failed)", registers: [registry] });
   }
 
   /**
@@ -151,13 +156,17 @@ export class Settlements {
       if (this.records.has(fill.sequence) || this.drawing.has(fill.sequence)) continue;
       this.begin(fill).catch((error: unknown) => this.options.logger.warn({ fill: fill.sequence.toString(), err: error }, "drawing a fill's secret failed; retried"));
     }
+    let open = 0;
     for (const record of this.records.values()) {
-      if (record.stage === "settled" || record.stage === "failed" || this.driving.has(record.fill)) continue;
+      if (record.stage === "settled" || record.stage === "failed") continue;
+      open++;
+      if (this.driving.has(record.fill)) continue;
       this.driving.add(record.fill);
       this.drive(record.fill)
         .catch((error: unknown) => this.options.logger.warn({ fill: record.fill.toString(), err: error }, "driving a fill's settlement failed; retried"))
         .finally(() => this.driving.delete(record.fill));
     }
+    this.open.set(open);
   }
 
   /** Draws the fill's secret, picks both channels and stores it all before anything is proposed. */

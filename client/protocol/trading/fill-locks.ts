@@ -28,12 +28,16 @@ export interface FillOfPair {
 }
 
 /**
- * The first of `orders` of which the lock pair `locks` in a channel of `assets` is a fill, or
- * undefined: then the investor refuses the pair.
+ * The order of `orders` of which the lock pair `locks` in a channel of `assets` is a fill, or
+ * undefined: then the investor refuses the pair. The pair does not name its order: of those it can
+ * be a fill of, it is charged to the one with the tightest limit (a sell's highest, a buy's lowest;
+ * the earliest on a tie), so that the orders left accept every price the tighter one would — a
+ * charge to a looser order could make a later fill of the tighter one look like no fill at all.
  */
 export function fillOfPair(assets: readonly Address[], locks: readonly [Lock, Lock], orders: readonly OwnOrder[]): FillOfPair | undefined {
   const [a, b] = locks;
   const tokenOf = (lock: Lock): Address | undefined => assets[lock.assetIndex];
+  let best: (FillOfPair & { readonly limit: bigint; readonly sells: boolean }) | undefined;
   for (const [index, { order, committed }] of orders.entries()) {
     const security = [a, b].find((lock) => tokenOf(lock) === order.security);
     const cash = [a, b].find((lock) => tokenOf(lock) === order.cash);
@@ -47,7 +51,8 @@ export function fillOfPair(assets: readonly Address[], locks: readonly [Lock, Lo
     if (cash.amount % lots !== 0n) continue;
     const price = cash.amount / lots;
     if (price <= 0n || (sells ? price < order.price : price > order.price)) continue;
-    return { index, quantity, price };
+    const tighter = best === undefined || (sells ? order.price > best.limit : order.price < best.limit);
+    if (tighter) best = { index, quantity, price, limit: order.price, sells };
   }
-  return undefined;
+  return best === undefined ? undefined : { index: best.index, quantity: best.quantity, price: best.price };
 }
