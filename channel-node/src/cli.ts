@@ -26,7 +26,10 @@ program
   .option("-c, --config <file>", "JSON config file (CLEARLINE_* environment variables override it)")
   .action(async (options: { config?: string }) => {
     const config = loadNodeConfig(options.config);
-    const node = await startNode(config, { logger: nodeLogger(config.logLevel) }).catch((error: unknown) => {
+    const logger = nodeLogger(config.logLevel);
+    // A node that lost the leader lease has stopped serving; it exits so that its supervisor restarts it as a standby.
+    const onSteppedDown = () => process.exit(EXIT.FAILED);
+    const node = await startNode(config, { logger, onSteppedDown }).catch((error: unknown) => {
       if (error instanceof PortInUseError) throw new Error(`${error.message}: set CLEARLINE_PORT (or "port" in the config file) to a free port`);
       throw error;
     });

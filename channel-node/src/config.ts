@@ -43,6 +43,22 @@ export const nodeConfigSchema = z.strictObject({
       poolSize: z.coerce.number().int().min(1).max(64).default(4),
       /** A connection attempt or statement taking longer fails (the write then fails: WRITE_FAILED). */
       statementTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+      /**
+       * Active and standby (docs/operations.md, "Active and standby"): with a lease, a node waits
+       * for the leader lease before it serves, renews it, and steps down (exits) when it loses it.
+       * Without one, the node deposes any other instance on the schema at once (one node per schema).
+       */
+      lease: z
+        .strictObject({
+          /** How long a lease lasts unrenewed: a standby takes over within about ttlMs + retryMs after the leader dies or hangs. */
+          ttlMs: z.coerce.number().int().min(500).max(600_000).default(5_000),
+          /** How often the active node renews (below ttlMs). */
+          renewMs: z.coerce.number().int().min(50).default(1_000),
+          /** How often a standby tries to take the lease. */
+          retryMs: z.coerce.number().int().min(50).default(500),
+        })
+        .refine((lease) => lease.renewMs < lease.ttlMs, { message: "renewMs must be below ttlMs", path: ["renewMs"] })
+        .optional(),
     })
     .optional(),
   /** Block to start watching from when the store has none (the deployment block). */

@@ -20,6 +20,7 @@ import {
 } from "../../client/protocol/index.js";
 import { chainBindingOf, channelsOnChain } from "../../client/chain/store-binding.js";
 import { isStoreError, type ChannelStore } from "../../client/store/store.js";
+import type { StoreError } from "../../client/store/errors.js";
 import { openNodeStore } from "./store/open-store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
@@ -66,8 +67,18 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-/** `hostNowMs`: the host's clock in milliseconds (default `Date.now`); decisions use the chain's time (chain-clock.ts). */
-export async function startNode(config: NodeConfig, options: { logger?: Logger; hostNowMs?: () => number } = {}): Promise<RunningNode> {
+export interface StartNodeOptions {
+  readonly logger?: Logger;
+  /** The host's clock in milliseconds (default `Date.now`); decisions use the chain's time (chain-clock.ts). */
+  readonly hostNowMs?: () => number;
+  /**
+   * With `store.lease`: called once the node lost the leader lease and stepped down (it stopped
+   * serving; nothing more commits, so nothing more is countersigned). The CLI exits then.
+   */
+  readonly onSteppedDown?: (error: StoreError<"FENCED">) => void;
+}
+
+export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const metrics = createMetrics();
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, { polling: true, pollingInterval: config.pollIntervalMs, cacheTimeout: -1 });
@@ -85,16 +96,30 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
-  const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000) });
+  const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000), startBlock: config.startBlock });
+  // With a lease the node is a standby until it holds it: it does not listen for investors yet.
+  const lease = config.store?.lease;
+  if (lease !== undefined) logger.info({ ttlMs: lease.ttlMs, retryMs: lease.retryMs }, "standby: waiting for the leader lease");
+  // A deposed node stops serving at once; `release` exists only once everything started.
+  const serving: { stop?: () => Promise<void> } = {};
+  const onFenced = (error: StoreError<"FENCED">) => {
+    logger.error({ err: error }, "lost the leader lease: stepping down");
+    void (serving.stop?.() ?? Promise.resolve())
+      .catch((stopError: unknown) => logger.warn({ err: stopError }, "stopping after the lost lease failed"))
+      .finally(() => options.onSteppedDown?.(error));
+  };
   // The store belongs to one chain (id, adjudicator, genesis hash): a restarted chain is another chain.
-  const { store, probe: storeProbe, kind: storeKind, location: storeLocation } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }).catch(
-    async (error: unknown) => {
-      await chainFacts.stop();
-      provider.destroy();
-      throw error;
-    },
-  );
-  logger.info({ store: storeKind, location: storeLocation, channels: (await store.channels()).length }, "channel store open");
+  const {
+    store,
+    probe: storeProbe,
+    kind: storeKind,
+    location: storeLocation,
+  } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }, { onFenced }).catch(async (error: unknown) => {
+    await chainFacts.stop();
+    provider.destroy();
+    throw error;
+  });
+  logger.info({ store: storeKind, location: storeLocation, channels: (await store.channels()).length, role: lease === undefined ? undefined : "active" }, "channel store open");
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
   // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
@@ -420,6 +445,9 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     await tradingLog?.close();
     provider.destroy();
   }
+  let stopped: Promise<void> | undefined;
+  const stopServing = () => (stopped ??= release());
+  serving.stop = stopServing;
   let port: number;
   try {
     port = await transport.start();
@@ -449,7 +477,7 @@ export async function startNode(config: NodeConfig, options: { logger?: Logger; 
     forceClose: (channelId) => guard.forceClose(channelId),
     deposit,
     async stop() {
-      await release();
+      await stopServing();
       logger.info("channel node stopped");
     },
   };

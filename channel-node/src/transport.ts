@@ -18,6 +18,7 @@ import {
   WireError,
 } from "../../client/protocol/wire.js";
 import { TokenBucket } from "./rate-limit.js";
+import { storeUnavailable } from "./store/store-unavailable.js";
 import type { NodeMetrics } from "./metrics.js";
 
 export interface Session {
@@ -248,6 +249,11 @@ export class Transport {
       options.handler.onMessage(current, message).catch((error: unknown) => {
         if (error instanceof WireError) {
           refuse(error, message.id);
+          return;
+        }
+        if (storeUnavailable(error)) {
+          log.warn({ err: error }, "the store refused a write; update not countersigned");
+          refuse(new WireError("UNAVAILABLE", "the node cannot commit right now; nothing was countersigned"), message.id);
           return;
         }
         log.error({ err: error }, "handler failed");

@@ -42,6 +42,8 @@ export const WIRE_ERROR_CODES = [
   "IN_FLIGHT_LIMIT",
   /** An update would spend funds the investor's orders reserve (docs/trading.md, "At the node"). */
   "FUNDS_RESERVED",
+  /** The node cannot commit right now (its database is down, or it lost the leader lease): nothing was countersigned; retry, or another node. */
+  "UNAVAILABLE",
   "INTERNAL",
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];

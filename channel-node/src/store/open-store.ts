@@ -6,6 +6,7 @@ import { LevelStore } from "../../../client/store/level-store.js";
 import type { ChannelRecord, ChannelStore } from "../../../client/store/store.js";
 import type { NodeConfig } from "../config.js";
 import { syncedWriteProbe } from "../health.js";
+import type { StoreError } from "../../../client/store/errors.js";
 import { PostgresStore } from "./postgres-store.js";
 
 export interface NodeStore {
@@ -22,12 +23,25 @@ export interface StoreBinding {
   readonly adoptLegacy: (channels: readonly ChannelRecord[]) => Promise<boolean>;
 }
 
-export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store">, binding: StoreBinding): Promise<NodeStore> {
+/** What a node on PostgreSQL with `store.lease` needs: when it lost the lease, and when to stop waiting for it. */
+export interface LeaseHooks {
+  readonly onFenced?: (error: StoreError<"FENCED">) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** On PostgreSQL with `store.lease`, resolves only once this process holds the leader lease (a standby waits here). */
+export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store">, binding: StoreBinding, hooks: LeaseHooks = {}): Promise<NodeStore> {
   if (config.store === undefined) {
     const location = join(config.dataDir, "channels");
     const store = await LevelStore.open(location, binding);
     return { store, kind: "leveldb", location, probe: () => syncedWriteProbe(config.dataDir) };
   }
-  const store = await PostgresStore.open({ ...config.store, ...binding });
+  const { lease, ...settings } = config.store;
+  const store = await PostgresStore.open({
+    ...settings,
+    ...binding,
+    ...(lease === undefined ? {} : { lease: { ...lease, ...(hooks.signal === undefined ? {} : { signal: hooks.signal }) } }),
+    ...(hooks.onFenced === undefined ? {} : { onFenced: hooks.onFenced }),
+  });
   return { store, kind: "postgres", location: store.location, probe: () => store.probe() };
 }
