@@ -214,6 +214,32 @@ describe("settlement of fills across two channels (real node process, real chain
     expect(second.output()).not.toMatch(/"level":50/);
   });
 
+  it("a seller that goes to chain with its pair after the reveal: the venue reveals the secret on chain, and settlement pays both of its legs", async () => {
+    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(50n), timeInForce: "GTC" });
+    await bob.opened.client.disconnect();
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(50n), timeInForce: "IOC" });
+    await eventually(() => locksOf(alice), (n) => n === 2, 20_000);
+    await alice.opened.client.disconnect();
+    await bob.opened.client.connect();
+    await eventually(async () => (await balances(bob)).flat().join(), (b) => b === [8n * SECURITY_UNIT, 2n * SECURITY_UNIT, price(100n), price(900n)].join(), 20_000);
+
+    // Alice registers her latest state — her pair still locked — instead of resolving it off chain.
+    const hashlock = (await alice.opened.client.channels()).find((c) => c.channelId === alice.channelId)!.latest!.state.locks[0]!.hashlock;
+    const aliceAddress = devWallet(ROLES.alice).address;
+    const [securityBefore, cashBefore] = [await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
+    await alice.opened.client.forceClose(alice.channelId);
+    await eventually(() => alice.opened.chain.secretRevealedAt(hashlock), (at) => at > 0n, 30_000);
+    const { deadline } = await alice.opened.chain.channel(alice.channelId);
+    await passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
+    await alice.opened.client.settle(alice.channelId).catch(() => undefined); // the venue's watchtower may settle first
+    await eventually(async () => (await alice.opened.chain.channel(alice.channelId)).phase, (phase) => phase === "Concluded", 30_000);
+    expect((await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(8n * SECURITY_UNIT);
+    expect((await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(100n));
+  });
+
   it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
     // The clients judge lock expiry by their own clock: a short real expiry, waited for.
     const node = await startNode({ lockSeconds: 60, timeoutMs: 3_000 });
