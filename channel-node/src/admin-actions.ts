@@ -8,6 +8,8 @@
 import type { Logger } from "pino";
 import { ProtocolError, channelBalance, type Bytes32, type SignedState, type Update } from "../../client/protocol/index.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
+import { checkpointOf } from "../../client/chain/checkpoint.js";
+import type { ChannelStore } from "../../client/store/store.js";
 import type { Address } from "../../client/protocol/types.js";
 import type { AdminAnswer } from "./http.js";
 import type { ChannelEngine } from "./engine.js";
@@ -58,6 +60,8 @@ export function isOperatorActionError(error: unknown, code?: OperatorActionCode)
 export interface AdminActionsOptions {
   readonly engine: ChannelEngine;
   readonly chain: AdjudicatorClient;
+  /** The channels' agreed states: a withdrawal's checkpoint comes from them. */
+  readonly store: Pick<ChannelStore, "history">;
   /** What an investor's resting orders reserve of a token (the trading desk); none without trading. */
   readonly reservedOf: (investor: Address, token: Address) => bigint;
   readonly logger: Logger;
@@ -145,7 +149,8 @@ export class AdminActions {
       });
     }
     const agreed = await this.agree(channelId, { kind: "withdrawal", withdrawals: [{ assetIndex, participant: VENUE, amount }] });
-    const outcome = await this.options.chain.withdraw(record.params, agreed);
+    const current = engine.record(channelId)!;
+    const outcome = await this.options.chain.withdraw(current.params, agreed, await checkpointOf(this.options.chain, this.options.store, current));
     this.options.logger.info({ channelId, assetIndex, amount: amount.toString(), nonce: agreed.state.nonce.toString(), tx: outcome.hash }, "venue withdrew from a channel");
     return { nonce: agreed.state.nonce, transactionHash: outcome.hash };
   }

@@ -3,11 +3,12 @@
 // registration with the latest agreed state, settle after the deadline, claim deferred payouts, reveal
 // the secret of a routed payment's lock before it expires unresolved — and it force-closes a channel on the operator's request (an unresponsive investor).
 import type { Logger } from "pino";
-import type { Bytes32 } from "../../client/protocol/index.js";
+import type { Bytes32, State } from "../../client/protocol/index.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { Watchtower } from "../../client/chain/watchtower.js";
 import type { AdjudicatorChainEvent } from "../../client/chain/watcher.js";
-import type { ChannelStore } from "../../client/store/store.js";
+import type { ChannelRecord, ChannelStore } from "../../client/store/store.js";
+import { storedStateAt } from "../../client/chain/checkpoint.js";
 import { WireError } from "../../client/protocol/wire.js";
 import type { ChannelEngine } from "./engine.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -32,12 +33,21 @@ export class DisputeGuard {
       safetyMargin: options.safetyMargin ?? 60n,
       // Disputed channels, and open ones holding an investor's lock whose secret the venue knows (a
       // routed payment's payer who did not let the venue resolve it: revealed on chain near expiry).
+      // A registered state older than our latest comes from the store's history: no event search to settle it.
       channels: () =>
-        engine
-          .channelIds()
-          .map((id) => engine.record(id)!)
-          .filter((record) => record.status === "disputed" || (record.status === "open" && record.latest?.state.locks.some((l) => l.sender === 1 && engine.secrets.has(l.hashlock))))
-          .map((record) => ({ params: record.params, latest: record.latest, me: 0 as const, secrets: engine.secrets })),
+        Promise.all(
+          engine
+            .channelIds()
+            .map((id) => engine.record(id)!)
+            .filter((record) => record.status === "disputed" || (record.status === "open" && record.latest?.state.locks.some((l) => l.sender === 1 && engine.secrets.has(l.hashlock))))
+            .map(async (record) => ({
+              params: record.params,
+              latest: record.latest,
+              me: 0 as const,
+              secrets: engine.secrets,
+              knownStates: await this.registeredStates(record),
+            })),
+        ),
       onAlert: (alert) => logger.error({ channelId: alert.channelId, code: alert.code }, alert.message),
       onResult: (result) => {
         if (result.status === "skipped" || result.status === "alerted") return;
@@ -67,6 +77,14 @@ export class DisputeGuard {
   /** A payout to the venue was deferred (the push failed): claim it. */
   async onPayoutDeferred(event: Extract<AdjudicatorChainEvent, { name: "PayoutDeferred" }>): Promise<void> {
     await this.watchtower.execute({ kind: "claim", key: `claim:${event.eventId}`, token: event.token, amount: event.amount });
+  }
+
+  /** The stored agreed state with the registered nonce, when it is not the latest (the store's dispute facts). */
+  private async registeredStates(record: ChannelRecord): Promise<State[]> {
+    const nonce = record.dispute?.nonce;
+    if (nonce === undefined || nonce === 0n || nonce === record.latest?.state.nonce) return [];
+    const state = await storedStateAt(this.options.store, record.channelId, nonce);
+    return state === undefined ? [] : [state];
   }
 
   /** Runs the policy over every disputed channel. */

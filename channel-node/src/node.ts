@@ -352,7 +352,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     now: () => chainFacts.clock.now(),
     cacheMs: config.healthCacheMs,
   });
-  const adminActions = new AdminActions({ engine, chain, reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n, logger: logger.child({ component: "admin" }) });
+  const adminActions = new AdminActions({ engine, chain, store, reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n, logger: logger.child({ component: "admin" }) });
   /** The operator's API: node info and wallet, list channels with balances, a channel's history, deposit, force-close, cooperative close, withdrawal. */
   async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
     const url = new URL(path, "http://admin");

@@ -96,7 +96,24 @@ export interface AdjudicatorClientOptions {
   readonly approval?: "exact" | "unlimited";
   /** Injectable sleep (tests). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where event searches start when the caller names no block (the adjudicator's deployment block,
+   * e.g. the node's `startBlock`). Without it such a search is refused (LOG_START_UNKNOWN): a search
+   * from genesis is slow or refused on a real chain.
+   */
+  readonly startBlock?: number;
+  /** Most blocks per `eth_getLogs` of an event search (default 5,000; providers commonly refuse more). */
+  readonly maxLogRange?: number;
 }
+
+/** Default of `AdjudicatorClientOptions.maxLogRange`. */
+export const DEFAULT_MAX_LOG_RANGE = 5_000;
+
+/**
+ * The state a withdrawal builds on: the last withdrawal's agreed state (as the core's `State`, or the
+ * contract's struct as `checkpointedState` reads it), or null before the first withdrawal.
+ */
+export type Checkpoint = State | StateTuple | null;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -126,6 +143,10 @@ export function stateTuple(state: State): StateTuple {
 
 /** What `withdraw` takes as the checkpoint before the first withdrawal: a state without allocations. */
 export const NO_CHECKPOINT: StateTuple = [ZeroHash, 0n, [], ZeroHash, false];
+
+function checkpointTuple(checkpoint: State | StateTuple): StateTuple {
+  return Array.isArray(checkpoint) ? (checkpoint as StateTuple) : stateTuple(checkpoint as State);
+}
 
 export function lockTuples(locks: readonly Lock[]): LockTuple[] {
   return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry]);
@@ -222,13 +243,14 @@ export class AdjudicatorClient {
   /**
    * Pays out the withdrawals of an agreed state without closing; the state becomes the checkpoint.
    * The state's locks go along: the adjudicator checks them against the signed root. The adjudicator
-   * derives what was already paid from the previous checkpointed state: `checkpoint` (null before
-   * the first withdrawal), or, when omitted, the one read from the chain (`checkpointedState`).
+   * derives what was already paid from the previous checkpointed state: `checkpoint`, which a party
+   * takes from its store (see checkpoint.ts), or, when omitted, the one read from the chain
+   * (`checkpointedState`: an event search, for a party that lost its store).
    */
-  async withdraw(params: Params, signed: SignedState, checkpoint?: State | null): Promise<TxOutcome> {
+  async withdraw(params: Params, signed: SignedState, checkpoint?: Checkpoint): Promise<TxOutcome> {
     const [sig0, sig1] = signaturesOf(signed, "withdraw");
-    const previous = checkpoint === undefined ? await this.checkpointedState(this.channelIdOf(params)) : checkpoint === null ? null : stateTuple(checkpoint);
-    return this.send("withdraw", [paramsTuple(params), stateTuple(signed.state), sig0, sig1, lockTuples(signed.state.locks), previous ?? NO_CHECKPOINT]);
+    const previous = checkpoint === undefined ? await this.checkpointedState(this.channelIdOf(params)) : checkpoint;
+    return this.send("withdraw", [paramsTuple(params), stateTuple(signed.state), sig0, sig1, lockTuples(signed.state.locks), previous === null ? NO_CHECKPOINT : checkpointTuple(previous)]);
   }
 
   /** Closes at once with an agreed final state. */
@@ -306,34 +328,31 @@ export class AdjudicatorClient {
     return { phase: CHANNEL_PHASES[Number(phase)] ?? "None", nonce, deadline };
   }
 
-  /** What the channel holds of asset `assetIndex` (its index in the channel's parameters), and what was withdrawn. */
-  async holdings(channelId: Bytes32, assetIndex: number): Promise<Holdings> {
-    const [held, record, checkpoint] = await Promise.all([
-      this.view("holdings", [channelId, assetIndex]) as Promise<[bigint, bigint]>,
-      this.channel(channelId),
-      this.checkpointedState(channelId),
-    ]);
+  /**
+   * What the channel holds of asset `assetIndex` (its index in the channel's parameters), and what was
+   * withdrawn: by `checkpoint` (from the caller's store, see checkpoint.ts), or, when omitted, by the
+   * checkpointed state read from the chain (`checkpointedState`: an event search).
+   */
+  async holdings(channelId: Bytes32, assetIndex: number, checkpoint?: Checkpoint): Promise<Holdings> {
+    const [held, record] = await Promise.all([this.view("holdings", [channelId, assetIndex]) as Promise<[bigint, bigint]>, this.channel(channelId)]);
     if (record.phase === "Concluded") return { available0: 0n, available1: 0n, paid0: 0n, paid1: 0n };
-    const paid = checkpoint?.[2][assetIndex];
+    const known = checkpoint === undefined ? await this.checkpointedState(channelId) : checkpoint;
+    const paid = known === null ? undefined : checkpointTuple(known)[2][assetIndex];
     return { available0: held[0], available1: held[1], paid0: paid?.[2] ?? 0n, paid1: paid?.[3] ?? 0n };
   }
 
   /**
    * The channel's checkpointed state — the state of its last withdrawal, as the contract's struct —
    * or null when nothing was withdrawn. The adjudicator keeps only its digest's fingerprint, so it is
-   * read from the input of the transaction that emitted the last `Withdrawn` event (searched from
-   * `fromBlock`); CHECKPOINT_UNREADABLE when that transaction is not a direct call of `withdraw`.
+   * read from the input of the transaction that emitted the last `Withdrawn` event (searched back
+   * from the head to `fromBlock`, by default the `startBlock` option: see `lastEvent`);
+   * CHECKPOINT_UNREADABLE when that transaction is not a direct call of `withdraw`. A party with a
+   * store knows this state already (checkpoint.ts): this is for one that lost it.
    */
-  async checkpointedState(channelId: Bytes32, fromBlock = 0): Promise<StateTuple | null> {
+  async checkpointedState(channelId: Bytes32, fromBlock?: number): Promise<StateTuple | null> {
     const iface = interfaceOf("Adjudicator");
-    let logs: Log[];
-    try {
-      logs = await this.provider.getLogs({ address: this.address, topics: [iface.getEvent("Withdrawn")!.topicHash, channelId], fromBlock, toBlock: "latest" });
-    } catch (error) {
-      throw toChainError(error, "getLogs");
-    }
-    const last = logs.at(-1);
-    if (last === undefined) return null;
+    const last = await this.lastEvent("Withdrawn", channelId, fromBlock, "checkpointedState");
+    if (last === null) return null;
     const cached = this.checkpoints.get(channelId);
     if (cached?.hash === last.transactionHash) return cached.state;
     const nonce = iface.parseLog({ topics: [...last.topics], data: last.data })!.args.getValue("nonce") as bigint;
@@ -399,20 +418,13 @@ export class AdjudicatorClient {
   /**
    * The outcome of the channel's latest `StateRegistered` event (the on-chain record keeps only a
    * fingerprint; `settle` needs the nets and the locks, which the event carries), or null when no
-   * state was ever registered. Searches from
-   * `fromBlock` (e.g. the block the channel was opened in) to the head.
+   * state was ever registered. Searches back from the head to `fromBlock` (e.g. the block the
+   * channel was opened in; by default the `startBlock` option: see `lastEvent`).
    */
-  async registeredOutcome(channelId: Bytes32, fromBlock = 0): Promise<RegisteredOutcome | null> {
+  async registeredOutcome(channelId: Bytes32, fromBlock?: number): Promise<RegisteredOutcome | null> {
     const iface = interfaceOf("Adjudicator");
-    const topic = iface.getEvent("StateRegistered")!.topicHash;
-    let logs: Log[];
-    try {
-      logs = await this.provider.getLogs({ address: this.address, topics: [topic, channelId], fromBlock, toBlock: "latest" });
-    } catch (error) {
-      throw toChainError(error, "getLogs");
-    }
-    const last = logs.at(-1);
-    if (last === undefined) return null;
+    const last = await this.lastEvent("StateRegistered", channelId, fromBlock, "registeredOutcome");
+    if (last === null) return null;
     const parsed = iface.parseLog({ topics: [...last.topics], data: last.data })!;
     const locks = Array.from(parsed.args.getValue("locks") as LockResult[], lockOf);
     return {
@@ -427,6 +439,40 @@ export class AdjudicatorClient {
   }
 
   // ----------------------------------------------------------------------------------- internals
+
+  /**
+   * The channel's latest `event`, searched back from the head to `fromBlock` (or the `startBlock`
+   * option; LOG_START_UNKNOWN without either) in ranges of at most `maxLogRange` blocks, stopping at
+   * the first range that has one; LOG_RANGE_REFUSED, naming the range, when the provider refuses one.
+   */
+  private async lastEvent(event: "Withdrawn" | "StateRegistered", channelId: Bytes32, fromBlock: number | undefined, action: string): Promise<Log | null> {
+    const start = fromBlock ?? this.options.startBlock;
+    if (start === undefined || !Number.isSafeInteger(start) || start < 0) {
+      throw new ChainError("LOG_START_UNKNOWN", `${action}: no block to search ${event} events from (pass the channel's opening block, or configure startBlock)`, { action });
+    }
+    const range = Math.max(1, Math.floor(this.options.maxLogRange ?? DEFAULT_MAX_LOG_RANGE));
+    const topics = [interfaceOf("Adjudicator").getEvent(event)!.topicHash, channelId];
+    let head: number;
+    try {
+      head = await this.provider.getBlockNumber();
+    } catch (error) {
+      throw toChainError(error, "getBlockNumber");
+    }
+    for (let to = head; to >= start; to -= range) {
+      const from = Math.max(start, to - range + 1);
+      let logs: Log[];
+      try {
+        logs = await this.provider.getLogs({ address: this.address, topics, fromBlock: from, toBlock: to });
+      } catch (error) {
+        const cause = toChainError(error, "getLogs");
+        if (cause.code === "NETWORK") throw cause;
+        throw new ChainError("LOG_RANGE_REFUSED", `${action}: the provider refused ${event} events of blocks ${from}–${to} (${to - from + 1} blocks; lower maxLogRange)`, { action, cause: error });
+      }
+      const last = logs.at(-1);
+      if (last !== undefined) return last;
+    }
+    return null;
+  }
 
   private assetAt(params: Params, assetIndex: number): Address {
     const asset = params.assets[assetIndex];

@@ -29,6 +29,10 @@ export const CHAIN_ERROR_CODES = [
    * direct call of the adjudicator's `withdraw`): pass the checkpointed state explicitly.
    */
   "CHECKPOINT_UNREADABLE",
+  /** An event search had no block to start from (neither the caller's nor the configured `startBlock`). */
+  "LOG_START_UNKNOWN",
+  /** The provider refused an `eth_getLogs` range of an event search; the message names the range. */
+  "LOG_RANGE_REFUSED",
   /** Anything else; `cause` holds the original error. */
   "UNKNOWN",
 ] as const;

@@ -2,5 +2,6 @@
 export * from "./abi.js";
 export * from "./errors.js";
 export * from "./adjudicator.js";
+export * from "./checkpoint.js";
 export * from "./watcher.js";
 export * from "./watchtower.js";

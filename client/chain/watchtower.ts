@@ -238,7 +238,10 @@ export interface WatchedChannel {
   readonly secrets?: ReadonlyMap<Bytes32, Bytes32>;
   /** Whose funds to guard; default: the client's signer's participant index. */
   readonly me?: ParticipantIndex;
-  /** The block the channel was opened in, to look for its `StateRegistered` events from (default 0). */
+  /**
+   * The block the channel was opened in, to look for its `StateRegistered` event from when no known
+   * state has the registered nonce (default: the client's `startBlock`).
+   */
   readonly fromBlock?: number;
 }
 
@@ -352,7 +355,12 @@ export class Watchtower {
     let registered: RegisteredOutcome | null = null;
     if (record.phase === "Disputed") {
       const cached = this.registeredCache.get(channelId);
-      registered = cached !== undefined && cached.nonce === record.nonce ? cached : await client.registeredOutcome(channelId, watched.fromBlock ?? 0);
+      // A registered state we agreed (or "no state") is known already: its nets and locks need no event
+      // search; nor are they needed while our newer agreed state answers the registration.
+      const latest = watched.latest;
+      const answering = latest !== null && latest.signatures.every((s) => s !== null) && latest.state.nonce > record.nonce && (latest.state.isFinal || now < record.deadline);
+      const known = record.nonce === 0n || answering || [...(latest === null ? [] : [latest.state]), ...(watched.knownStates ?? [])].some((s) => s.nonce === record.nonce);
+      registered = cached !== undefined && cached.nonce === record.nonce ? cached : known ? null : await client.registeredOutcome(channelId, watched.fromBlock);
       if (registered !== null) this.registeredCache.set(channelId, registered);
     } else {
       this.registeredCache.delete(channelId);

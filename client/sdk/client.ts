@@ -54,6 +54,7 @@ import { ChannelReports } from "./reports.js";
 import { waitForLockClaimed, type AgreedListener } from "./lock-claims.js";
 import { neverOpens, recordOwnTransaction } from "./own-transactions.js";
 import { confirmedDeposits } from "./deposits.js";
+import { checkpointOf, storedStateAt } from "../chain/checkpoint.js";
 import { pruneChannels, type PruneResult } from "./channel-pruning.js";
 import { serialized, serializedOrNow, type Live } from "./live-channels.js";
 import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
@@ -414,7 +415,8 @@ export class ClearlineClient {
   async withdraw(channelId: Bytes32, assetIndex: number, amount: bigint): Promise<TxOutcome> {
     const chain = this.requireChain();
     const agreed = await this.propose(channelId, { kind: "withdrawal", withdrawals: [{ assetIndex, participant: ME, amount }] });
-    return chain.withdraw((await this.recordOf(channelId)).params, agreed);
+    const record = await this.recordOf(channelId);
+    return chain.withdraw(record.params, agreed, await checkpointOf(chain, this.options.store, record));
   }
 
   /**
@@ -444,10 +446,20 @@ export class ClearlineClient {
     return chain.challenge(record.params, record.latest);
   }
 
-  /** Pays out a disputed channel after its deadline, with the registered outcome read from chain. */
+  /**
+   * Pays out a disputed channel after its deadline, with the registered outcome: "no state", or the
+   * agreed state of the registered nonce from the store; read from the chain's `StateRegistered`
+   * event only when the store does not hold it.
+   */
   async settle(channelId: Bytes32): Promise<TxOutcome> {
     const chain = this.requireChain();
     const record = await this.recordOf(channelId);
+    const onChain = await chain.channel(channelId);
+    if (onChain.phase === "Disputed") {
+      if (onChain.nonce === 0n) return chain.settle(record.params, record.params.assets.map(() => 0n), []);
+      const known = record.latest?.state.nonce === onChain.nonce ? record.latest.state : await storedStateAt(this.options.store, channelId, onChain.nonce);
+      if (known !== undefined) return chain.settle(record.params, known.allocations.map((a) => a.net), known.locks);
+    }
     const outcome = await chain.registeredOutcome(channelId);
     if (outcome === null) throw new ClientError("CHANNEL_NOT_READY", "no state is registered for this channel");
     // The event carries the registered lock list: settle from chain data, whatever this store kept.
@@ -566,7 +578,7 @@ export class ClearlineClient {
 
   /** Confirmed deposits: from the chain when the client has one, else the venue's report. */
   private depositsOf(record: ChannelRecord): Promise<Deposits> {
-    return confirmedDeposits(record, this.options.chain, this.reports.get(record.channelId));
+    return confirmedDeposits(record, this.options.chain, this.reports.get(record.channelId), this.options.store);
   }
 
   private async venueAddress(): Promise<Address> {

@@ -48,8 +48,8 @@ describe("AdjudicatorClient", () => {
     expect(await investor.channel(outcome.channelId)).toEqual({ phase: "Open", nonce: 0n, deadline: 0n });
     await investor.deposit(params, 1, 250n);
     await f.venue.deposit(params, 0, 70n);
-    expect(await investor.holdings(outcome.channelId, 0)).toEqual({ available0: 70n, available1: 400n, paid0: 0n, paid1: 0n });
-    expect(await investor.holdings(outcome.channelId, 1)).toEqual({ available0: 0n, available1: 250n, paid0: 0n, paid1: 0n });
+    expect(await investor.holdings(outcome.channelId, 0, null)).toEqual({ available0: 70n, available1: 400n, paid0: 0n, paid1: 0n });
+    expect(await investor.holdings(outcome.channelId, 1, null)).toEqual({ available0: 0n, available1: 250n, paid0: 0n, paid1: 0n });
   });
 
   it("skips the approval when the allowance suffices (unlimited approval mode)", async () => {
@@ -343,6 +343,6 @@ describe("AdjudicatorClient", () => {
     const client = new AdjudicatorClient(f.investorWallet, f.deployment, { approval: "unlimited" });
     await client.ensureAllowance(f.cash, 1n);
     await Promise.all([1n, 2n, 3n, 4n].map((amount) => client.deposit(params, 1, amount)));
-    expect((await client.holdings(channelId, 1)).available1).toBe(11n);
+    expect((await client.holdings(channelId, 1, null)).available1).toBe(11n);
   });
 });

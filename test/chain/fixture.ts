@@ -18,6 +18,8 @@ export async function chainFixture(options: { clientOptions?: AdjudicatorClientO
   const { ethers } = connection;
   const provider = ethers.provider;
   const system = await deploySystem(connection);
+  // Event searches start at the deployment, as a real client's configured startBlock would.
+  const startBlock = await provider.getBlockNumber();
   const chainId = (await provider.getNetwork()).chainId;
   const adjudicatorAddress = (await system.adjudicator.getAddress()) as string;
   const token = (await system.token.getAddress()) as string;
@@ -47,8 +49,8 @@ export async function chainFixture(options: { clientOptions?: AdjudicatorClientO
   }
 
   const deployment = { chainId, adjudicator: adjudicatorAddress };
-  const venue = new AdjudicatorClient(venueWallet, deployment, { pollIntervalMs: 5, ...options.clientOptions });
-  const investor = new AdjudicatorClient(investorWallet, deployment, { pollIntervalMs: 5, ...options.clientOptions });
+  const venue = new AdjudicatorClient(venueWallet, deployment, { pollIntervalMs: 5, startBlock, ...options.clientOptions });
+  const investor = new AdjudicatorClient(investorWallet, deployment, { pollIntervalMs: 5, startBlock, ...options.clientOptions });
 
   let salt = 0;
   function newParams(overrides: Partial<Params> = {}): Params {
@@ -110,6 +112,7 @@ export async function chainFixture(options: { clientOptions?: AdjudicatorClientO
     system,
     chainId,
     deployment,
+    startBlock,
     adjudicatorAddress,
     token,
     cash,

@@ -52,7 +52,7 @@ describe("operator actions with an investor that does not behave", () => {
       [40n, 100n],
     ]);
     channelId = channel.channelId;
-    actions = new AdminActions({ engine: h.engine, chain: untouchedChain, reservedOf: () => 0n, logger: pino({ level: "silent" }) });
+    actions = new AdminActions({ engine: h.engine, chain: untouchedChain, store, reservedOf: () => 0n, logger: pino({ level: "silent" }) });
   });
 
   it("an investor that never answers: INVESTOR_UNRESPONSIVE (504); the proposal stays pending, a second close is PROPOSAL_PENDING", async () => {
@@ -97,7 +97,7 @@ describe("operator actions with an investor that does not behave", () => {
   });
 
   it("a close while the investor's resting orders reserve funds: FUNDS_RESERVED naming the token, nothing proposed", async () => {
-    const reserving = new AdminActions({ engine: h.engine, chain: untouchedChain, reservedOf: (_investor, token) => (token === CASH ? 7n : 0n), logger: pino({ level: "silent" }) });
+    const reserving = new AdminActions({ engine: h.engine, chain: untouchedChain, store, reservedOf: (_investor, token) => (token === CASH ? 7n : 0n), logger: pino({ level: "silent" }) });
     expect(await refusal(reserving.closeCooperatively(channelId))).toEqual({
       code: "FUNDS_RESERVED",
       status: 409,
