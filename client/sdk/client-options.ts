@@ -8,6 +8,12 @@ import type { InvoiceLimits } from "./invoices.js";
 export interface ClientOptions {
   /** ws:// URL of the venue's node. */
   readonly nodeUrl: string;
+  /**
+   * More ws:// URLs of the same venue (its standby nodes, docs/operations.md "Active and standby"):
+   * a connect tries them after `nodeUrl`; when the connection drops the client reconnects to the
+   * next one in turn, and resyncs.
+   */
+  readonly fallbackUrls?: readonly string[];
   /** The investor's channel key. */
   readonly signer: Signer;
   readonly verifier: Verifier;

@@ -92,6 +92,7 @@ export class ClearlineClient {
     this.invoiceBook = new InvoiceBook(options.store, options.signer.address, options.invoices);
     this.connection = new Connection({
       nodeUrl: options.nodeUrl,
+      ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }),
       ...(options.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: options.responseTimeoutMs }),
       ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
       ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),

@@ -1,6 +1,7 @@
 // The client's WebSocket to the venue's node: connecting (completed by the client once it is
 // authenticated and resynced), reconnecting when the connection drops, and requests matched to
-// their answers by id, each bounded by the response timeout.
+// their answers by id, each bounded by the response timeout. With several node URLs (an active node
+// and its standbys) a connect tries them in order and a reconnect moves on to the next one.
 import WebSocket from "ws";
 import { parseNodeMessage, type NodeMessageParsed } from "../protocol/wire.js";
 import { ClientError } from "./errors.js";
@@ -8,6 +9,8 @@ import { ClientError } from "./errors.js";
 export interface ConnectionOptions {
   /** ws:// URL of the venue's node. */
   readonly nodeUrl: string;
+  /** More ws:// URLs of the same venue (its standby nodes), tried after `nodeUrl`. */
+  readonly fallbackUrls?: readonly string[];
   /** How long to wait for an answer from the node (ms). */
   readonly responseTimeoutMs?: number;
   /** Reconnect when the connection drops. Default true. */
@@ -28,8 +31,18 @@ export class Connection {
   private nextId = 1;
   private closedByUser = false;
   private connectedOnce: ((error?: Error) => void) | undefined;
+  private readonly urls: readonly string[];
+  /** The URL the next socket opens: the one that served last, or the next after a failure. */
+  private current = 0;
 
-  constructor(private readonly options: ConnectionOptions) {}
+  constructor(private readonly options: ConnectionOptions) {
+    this.urls = [options.nodeUrl, ...(options.fallbackUrls ?? [])];
+  }
+
+  /** The node URL in use (or tried next). */
+  get nodeUrl(): string {
+    return this.urls[this.current]!;
+  }
 
   /** Open and its connect completed. */
   get connected(): boolean {
@@ -40,10 +53,18 @@ export class Connection {
   async connect(prepare: () => Promise<void>): Promise<void> {
     this.closedByUser = false;
     await prepare();
-    await new Promise<void>((resolve, reject) => {
-      this.connectedOnce = (error) => (error ? reject(error) : resolve());
-      this.openSocket();
-    });
+    // Each URL once, from the current one; only a node that cannot be reached sends us on.
+    for (let tried = 1; ; tried++) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          this.connectedOnce = (error) => (error ? reject(error) : resolve());
+          this.openSocket();
+        });
+        return;
+      } catch (error) {
+        if (tried >= this.urls.length || !(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
+      }
+    }
   }
 
   /** Completes the connect (or reconnect) in progress. */
@@ -65,7 +86,7 @@ export class Connection {
   }
 
   private openSocket(): void {
-    const socket = new WebSocket(this.options.nodeUrl);
+    const socket = new WebSocket(this.nodeUrl);
     this.socket = socket;
     socket.on("message", (data) => {
       let message: NodeMessageParsed;
@@ -80,8 +101,11 @@ export class Connection {
     socket.on("close", () => {
       for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
       this.waiting.clear();
+      const url = this.nodeUrl;
+      // The next socket tries the next node: this one went away (died, or stepped down) or never answered.
+      this.current = (this.current + 1) % this.urls.length;
       if (this.connectedOnce !== undefined) {
-        this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${this.options.nodeUrl}`));
+        this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${url}`));
         this.connectedOnce = undefined;
       }
       this.options.onEvent?.({ type: "disconnected" });

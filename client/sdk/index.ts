@@ -19,6 +19,8 @@ export type { TxOutcome, TxProgress } from "../chain/adjudicator.js";
 
 export interface ClientSettings {
   nodeUrl: string;
+  /** The venue's standby nodes: tried after `nodeUrl`, and in turn when the connection drops (ClientOptions.fallbackUrls). */
+  fallbackUrls?: readonly string[];
   privateKey: string;
   rpcUrl: string;
   adjudicator: Address;
@@ -67,6 +69,7 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
   }
   const client = new ClearlineClient({
     nodeUrl: settings.nodeUrl,
+    ...(settings.fallbackUrls === undefined ? {} : { fallbackUrls: settings.fallbackUrls }),
     signer,
     verifier: nobleVerifier,
     store,

@@ -26,10 +26,19 @@ export interface NodeProcess {
   stop(): Promise<void>;
   /** SIGKILL at once: a crash. */
   kill(): Promise<void>;
+  /** Sends `signal` (e.g. SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (null: killed by a signal) once the process has exited. */
+  exited(): Promise<number | null>;
+  /** Waits until /health answers 200 (a standby once it took over). */
+  healthy(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts the node with `config` (its port is chosen here unless given) and waits until /health answers 200. */
-export async function startNodeProcess(config: NodeConfig, configDir: string): Promise<NodeProcess> {
+/**
+ * Starts the node with `config` (its port is chosen here unless given) and waits until /health
+ * answers 200 — unless `untilHealthy` is false (a standby, which does not listen until it leads).
+ */
+export async function startNodeProcess(config: NodeConfig, configDir: string, { untilHealthy = true }: { untilHealthy?: boolean } = {}): Promise<NodeProcess> {
   const port = config.port === 0 ? await freePort() : config.port;
   const file = join(configDir, `node-${port}.json`);
   writeFileSync(file, JSON.stringify({ ...config, port }, null, 2));
@@ -41,20 +50,26 @@ export async function startNodeProcess(config: NodeConfig, configDir: string): P
   const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const httpUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the node exited with ${child.exitCode}: ${output}`);
-    try {
-      if ((await fetch(`${httpUrl}/health`)).ok) break;
-    } catch {
-      // not listening yet
+  const healthy = async (timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the node exited with ${child.exitCode}: ${output}`);
+      try {
+        if ((await fetch(`${httpUrl}/health`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`the node did not answer /health within ${timeoutMs} ms: ${output}`);
+      await sleep(100);
     }
-    if (Date.now() > deadline) {
+  };
+  if (untilHealthy) {
+    await healthy().catch(async (error: unknown) => {
       await stopProcess(child);
-      throw new Error(`the node did not answer /health within 60 s: ${output}`);
-    }
-    await sleep(200);
+      throw error;
+    });
   }
   const adminTokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
   return {
@@ -63,7 +78,10 @@ export async function startNodeProcess(config: NodeConfig, configDir: string): P
     port,
     pid: child.pid!,
     adminTokenFile,
-    adminToken: readAdminToken(adminTokenFile),
+    // A standby writes its token at start, before it waits for the lease.
+    get adminToken() {
+      return readAdminToken(adminTokenFile);
+    },
     output: () => output,
     stop: () => stopProcess(child),
     async kill() {
@@ -72,6 +90,9 @@ export async function startNodeProcess(config: NodeConfig, configDir: string): P
       child.kill("SIGKILL");
       await exited;
     },
+    signal: (signal) => void child.kill(signal),
+    exited: () => exit,
+    healthy,
   };
 }
 
