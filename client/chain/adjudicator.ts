@@ -351,6 +351,9 @@ export class AdjudicatorClient {
    */
   async checkpointedState(channelId: Bytes32, fromBlock?: number): Promise<StateTuple | null> {
     const iface = interfaceOf("Adjudicator");
+    // An open channel's record names its checkpoint's nonce: 0 is "never withdrawn", no search needed.
+    const record = await this.channel(channelId);
+    if ((record.phase === "Open" || record.phase === "None") && record.nonce === 0n) return null;
     const last = await this.lastEvent("Withdrawn", channelId, fromBlock, "checkpointedState");
     if (last === null) return null;
     const cached = this.checkpoints.get(channelId);

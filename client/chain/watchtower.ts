@@ -29,7 +29,7 @@ import { ZeroHash } from "ethers";
 import { locksRootOf } from "../protocol/encoding.js";
 import type { Address, Bytes32, Lock, ParticipantIndex, Params, SignedState, State } from "../protocol/types.js";
 import type { AdjudicatorClient, ChannelPhase, RegisteredOutcome, TxOutcome } from "./adjudicator.js";
-import { isRevert, toChainError, type ChainError } from "./errors.js";
+import { isChainError, isRevert, toChainError, type ChainError } from "./errors.js";
 import type { ChainEvent } from "./watcher.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ export class Watchtower {
       const latest = watched.latest;
       const answering = latest !== null && latest.signatures.every((s) => s !== null) && latest.state.nonce > record.nonce && (latest.state.isFinal || now < record.deadline);
       const known = record.nonce === 0n || answering || [...(latest === null ? [] : [latest.state]), ...(watched.knownStates ?? [])].some((s) => s.nonce === record.nonce);
-      registered = cached !== undefined && cached.nonce === record.nonce ? cached : known ? null : await client.registeredOutcome(channelId, watched.fromBlock);
+      registered = cached !== undefined && cached.nonce === record.nonce ? cached : known ? null : await this.searchRegistered(channelId, watched.fromBlock);
       if (registered !== null) this.registeredCache.set(channelId, registered);
     } else {
       this.registeredCache.delete(channelId);
@@ -385,6 +385,20 @@ export class Watchtower {
       secrets: watched.secrets,
       revealedAt,
     });
+  }
+
+  /**
+   * The registered outcome from the chain's events. A search without a start block, or refused by
+   * the provider, leaves it unknown (the policy alerts UNKNOWN_REGISTERED_STATE for this channel)
+   * rather than stopping the check of every other channel.
+   */
+  private async searchRegistered(channelId: Bytes32, fromBlock: number | undefined): Promise<RegisteredOutcome | null> {
+    try {
+      return await this.options.client.registeredOutcome(channelId, fromBlock);
+    } catch (error) {
+      if (isChainError(error) && (error.code === "LOG_START_UNKNOWN" || error.code === "LOG_RANGE_REFUSED")) return null;
+      throw error;
+    }
   }
 
   /**

@@ -161,4 +161,22 @@ describe("event searches on a provider that bounds eth_getLogs", () => {
     expect((await f.venue.channel(channelId)).phase).toBe("Concluded");
     expect(queries).toEqual([]);
   });
+  it("needs no search for a channel never withdrawn from; a registration no stored state explains is alerted when no search can find it", async () => {
+    const investor = investorOn(); // no start block: any search would be refused
+    const { params, channelId } = await f.fundedChannel();
+    expect(await investor.holdings(channelId, 0)).toEqual({ available0: 1000n, available1: 1000n, paid0: 0n, paid1: 0n });
+    expect(await investor.checkpointedState(channelId)).toBeNull();
+
+    const latest = f.sign(f.stateOf(params, 2n, [1n, 0n]));
+    await f.venue.forceClose(params, f.sign(f.stateOf(params, 4n, [9n, 0n])));
+    const alerts: string[] = [];
+    const tower = new Watchtower({ client: investor, channels: () => [{ params, latest }], onAlert: (a) => alerts.push(a.code) });
+    expect(await tower.check()).toEqual([
+      expect.objectContaining({ status: "alerted" }),
+      expect.objectContaining({ status: "alerted" }),
+    ]);
+    expect(alerts).toEqual(["REGISTERED_NEWER_THAN_LATEST", "UNKNOWN_REGISTERED_STATE"]);
+    expect(queries).toEqual([]);
+    expect((await chainErrorOf(investor.registeredOutcome(channelId))).code).toBe("LOG_START_UNKNOWN");
+  });
 });
