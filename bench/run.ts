@@ -47,6 +47,7 @@ import { headlineOf } from "./lib/headline.js";
 import { targetRates } from "./lib/open-loop.js";
 import { measureTrading } from "./trading.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
+import type { Bytes32 } from "../client/protocol/index.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LOAD_SCRIPT = fileURLToPath(new URL("./load.ts", import.meta.url));
@@ -326,6 +327,8 @@ async function main(): Promise<void> {
 
   // 5. Memory per channel and restart time on stores of many channels.
   const block = await stack.connection.ethers.provider.getBlockNumber();
+  const genesisHash = (await stack.connection.ethers.provider.getBlock(0))?.hash;
+  if (typeof genesisHash !== "string") throw new Error("the bench's chain has no genesis block");
   const memory: MemoryRow[] = [];
   for (const size of skip.has("memory") ? [] : storeSizes) {
     const dataDir = join(workDir, `store-${size}`);
@@ -334,6 +337,7 @@ async function main(): Promise<void> {
       dataDir,
       count: size,
       deployment: { chainId: stack.chainId, adjudicator: stack.addresses.adjudicator },
+      genesisHash: genesisHash.toLowerCase() as Bytes32,
       venueKey: devWallet(ROLES.venue).privateKey,
       assets: [stack.addresses.token, stack.addresses.cash],
       deposit: DEPOSIT,

@@ -13,6 +13,7 @@ import {
   stateDigest,
   withSignature,
   type Address,
+  type Bytes32,
   type Deployment,
   type Params,
   type SignedState,
@@ -25,6 +26,8 @@ export interface FillOptions {
   readonly dataDir: string;
   readonly count: number;
   readonly deployment: Deployment;
+  /** Hash of the chain's genesis block: the store is bound to this chain, as the node's own store is. */
+  readonly genesisHash: Bytes32;
   readonly venueKey: string;
   readonly assets: readonly Address[];
   readonly deposit: bigint;
@@ -39,7 +42,7 @@ const PAYMENT: Update = { kind: "payment", leg: { assetIndex: 0, from: 1, amount
 /** Writes `count` channels into `<dataDir>/channels` (the node's store) and closes the store. */
 export async function fillNodeStore(options: FillOptions): Promise<void> {
   // Unsynced writes: this builds a fixture; the node opens it later with its usual synced store.
-  const store = await LevelStore.open(join(options.dataDir, "channels"), { sync: false });
+  const store = await LevelStore.open(join(options.dataDir, "channels"), { sync: false, chain: { ...options.deployment, genesisHash: options.genesisHash } });
   const venue = await NativeSigner.create(options.venueKey);
   try {
     const writes: Promise<unknown>[] = [];
