@@ -72,10 +72,11 @@ export interface StartNodeOptions {
   /** The host's clock in milliseconds (default `Date.now`); decisions use the chain's time (chain-clock.ts). */
   readonly hostNowMs?: () => number;
   /**
-   * With `store.lease`: called once the node lost the leader lease and stepped down (it stopped
-   * serving; nothing more commits, so nothing more is countersigned). The CLI exits then.
+   * On PostgreSQL: called once the node stepped down — it lost the leader lease (FENCED) or a write
+   * failed (WRITE_FAILED: the database went away) — and stopped serving; nothing more commits, so
+   * nothing more is countersigned. The CLI exits then, for a standby or a supervisor to take over.
    */
-  readonly onSteppedDown?: (error: StoreError<"FENCED">) => void;
+  readonly onSteppedDown?: (error: StoreError<"FENCED" | "WRITE_FAILED">) => void;
 }
 
 export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
@@ -102,9 +103,11 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   if (lease !== undefined) logger.info({ ttlMs: lease.ttlMs, retryMs: lease.retryMs }, "standby: waiting for the leader lease");
   // A deposed node stops serving at once; `release` exists only once everything started.
   const serving: { stop?: () => Promise<void> } = {};
-  const onFenced = (error: StoreError<"FENCED">) => {
-    logger.error({ err: error }, "lost the leader lease: stepping down");
-    void (serving.stop?.() ?? Promise.resolve())
+  const stepDown = (error: StoreError<"FENCED" | "WRITE_FAILED">) => {
+    logger.error({ err: error }, error.code === "FENCED" ? "lost the leader lease: stepping down" : "the store failed a write: stepping down");
+    // On the next turn: the refusals (UNAVAILABLE) of the writes that failed go out first.
+    void new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => serving.stop?.())
       .catch((stopError: unknown) => logger.warn({ err: stopError }, "stopping after the lost lease failed"))
       .finally(() => options.onSteppedDown?.(error));
   };
@@ -114,7 +117,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     probe: storeProbe,
     kind: storeKind,
     location: storeLocation,
-  } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }, { onFenced }).catch(async (error: unknown) => {
+  } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }, { onFenced: stepDown, onFailed: stepDown }).catch(async (error: unknown) => {
     await chainFacts.stop();
     provider.destroy();
     throw error;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
+import { isClientError, type ClientError } from "../../client/sdk/errors.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import { freePort } from "../../devstack/local-chain.js";
@@ -35,8 +36,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-failover-"));
     server = await startPostgres();
-    db = new pg.Client({ connectionString: server.url });
-    await db.connect();
+    db = await connectDb();
     stack = await startStack({ investors: [{ index: ROLES.alice }] });
   }, 120_000);
 
@@ -51,6 +51,14 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
     await server?.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** The test's own connection, to read what the nodes committed; it dies quietly with the server. */
+  async function connectDb(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: server.url });
+    client.on("error", () => undefined);
+    await client.connect();
+    return client;
+  }
 
   async function startNode(config: NodeConfig, untilHealthy: boolean): Promise<NodeProcess> {
     const node = await startNodeProcess(config, dir, { untilHealthy });
@@ -77,20 +85,36 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
     return latest;
   }
 
-  /** Pays 1 unit at a time until stopped or refused; the nonces the SDK saw agreed. */
+  /** Pays 1 unit at a time until refused; the nonces the SDK saw agreed, and the refusal. */
   function payments(investor: OpenedClient, channelId: Bytes32) {
     const agreed: bigint[] = [];
-    let stop = false;
-    const done = (async () => {
-      while (!stop) {
+    const stream = { agreed, refusal: undefined as unknown, done: Promise.resolve() };
+    stream.done = (async () => {
+      for (;;) {
         try {
           agreed.push((await investor.client.pay(channelId, { assetIndex: CASH, amount: 1n })).state.nonce);
-        } catch {
+        } catch (error) {
+          stream.refusal = error;
           return;
         }
       }
     })();
-    return { agreed, stop: async () => ((stop = true), await done), done };
+    return stream;
+  }
+
+  async function investorOn(urls: readonly string[], name: string): Promise<OpenedClient> {
+    const investor = await openClient({
+      nodeUrl: urls[0]!,
+      fallbackUrls: urls.slice(1),
+      privateKey: devWallet(ROLES.alice).privateKey,
+      rpcUrl: stack.chain.url,
+      adjudicator: stack.addresses.adjudicator,
+      dataDir: join(dir, name),
+      responseTimeoutMs: 3_000,
+    });
+    clients.push(investor);
+    await investor.client.connect();
+    return investor;
   }
 
   it("the leader SIGKILLed under a stream of payments: the standby takes over in time, nothing agreed is lost on either side; SIGSTOPped past its lease, the old leader signs nothing and steps down", async () => {
@@ -105,17 +129,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
     await eventually(async () => second.output(), (output) => output.includes("standby: waiting for the leader lease"), 30_000);
     await expect(fetch(`${second.httpUrl}/health`)).rejects.toThrow();
 
-    const investor = await openClient({
-      nodeUrl: first.url,
-      fallbackUrls: [second.url, `ws://127.0.0.1:${ports.third}`],
-      privateKey: devWallet(ROLES.alice).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 3_000,
-    });
-    clients.push(investor);
-    await investor.client.connect();
+    const investor = await investorOn([first.url, second.url, `ws://127.0.0.1:${ports.third}`], "client");
     const channelId = await investor.client.openChannel({
       assets: [stack.addresses.token, stack.addresses.cash],
       challengePeriod: 3_600n,
@@ -163,6 +177,48 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
     const afterPause = await expectSameHistory(investor, schema, channelId);
     const last = await investor.client.pay(channelId, { assetIndex: CASH, amount: 9n });
     expect(last.state.nonce).toBe(afterPause + 1n);
+    await expectSameHistory(investor, schema, channelId);
+  }, 240_000);
+
+  it("PostgreSQL restarted mid-stream: the update in flight is refused with a typed error, nothing is countersigned without a commit, the leader steps down and the standby serves once the database is back", async () => {
+    const schema = freshSchema("dbrestart");
+    const ports = { leader: await freePort(), standby: await freePort() };
+    const configOf = (name: keyof typeof ports): NodeConfig =>
+      stack.nodeConfig({ dataDir: join(dir, `db-${name}`), port: ports[name], logLevel: "info", store: { url: server.url, schema, poolSize: 2, statementTimeoutMs: 2_000, lease: LEASE } });
+    const leader = await startNode(configOf("leader"), true);
+    const standby = await startNode(configOf("standby"), false);
+    await eventually(async () => standby.output(), (output) => output.includes("standby: waiting for the leader lease"), 30_000);
+    const investor = await investorOn([leader.url, standby.url], "client-db");
+    const channelId = await investor.client.openChannel({
+      assets: [stack.addresses.token, stack.addresses.cash],
+      challengePeriod: 3_600n,
+      deposit: { assetIndex: CASH, amount: 1_000n * CASH_UNIT },
+    });
+
+    const stream = payments(investor, channelId);
+    await eventually(async () => stream.agreed.length, (n) => n >= 10, 30_000);
+    await server.stop();
+    await stream.done;
+    // Refused as the database being unavailable (or cut off by the node stepping down), never as a node fault.
+    const refusal = stream.refusal as ClientError;
+    expect(isClientError(refusal)).toBe(true);
+    if (refusal.code === "REJECTED") expect(refusal.rejection?.code).toBe("UNAVAILABLE");
+    else expect(["NOT_CONNECTED", "TIMEOUT"]).toContain(refusal.code);
+    // The leader steps down and exits; the standby waits through the outage.
+    expect(await leader.exited()).toBe(1);
+    expect(leader.output()).toContain("the store failed a write: stepping down");
+    await expect(investor.client.pay(channelId, { assetIndex: CASH, amount: 1n })).rejects.toThrow();
+
+    await server.start();
+    await db.end();
+    db = await connectDb();
+    await standby.healthy(TAKEOVER_BOUND_MS + 10_000);
+    await eventually(async () => investor.client.connected, (connected) => connected, 30_000);
+    await eventually(() => investor.store.channel(channelId), (record) => record?.pending === null, 15_000);
+    const latest = await expectSameHistory(investor, schema, channelId);
+    expect(latest).toBeGreaterThanOrEqual(stream.agreed.at(-1)!);
+    const next = await investor.client.pay(channelId, { assetIndex: CASH, amount: 3n });
+    expect(next.state.nonce).toBe(latest + 1n);
     await expectSameHistory(investor, schema, channelId);
   }, 240_000);
 });

@@ -23,14 +23,15 @@ export interface StoreBinding {
   readonly adoptLegacy: (channels: readonly ChannelRecord[]) => Promise<boolean>;
 }
 
-/** What a node on PostgreSQL with `store.lease` needs: when it lost the lease, and when to stop waiting for it. */
-export interface LeaseHooks {
+/** What a node on PostgreSQL needs to know: it lost the lease, or a write failed (the store refuses every later one); when to stop waiting for the lease. */
+export interface StoreHooks {
   readonly onFenced?: (error: StoreError<"FENCED">) => void;
+  readonly onFailed?: (error: StoreError<"WRITE_FAILED">) => void;
   readonly signal?: AbortSignal;
 }
 
 /** On PostgreSQL with `store.lease`, resolves only once this process holds the leader lease (a standby waits here). */
-export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store">, binding: StoreBinding, hooks: LeaseHooks = {}): Promise<NodeStore> {
+export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store">, binding: StoreBinding, hooks: StoreHooks = {}): Promise<NodeStore> {
   if (config.store === undefined) {
     const location = join(config.dataDir, "channels");
     const store = await LevelStore.open(location, binding);
@@ -42,6 +43,7 @@ export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store"
     ...binding,
     ...(lease === undefined ? {} : { lease: { ...lease, ...(hooks.signal === undefined ? {} : { signal: hooks.signal }) } }),
     ...(hooks.onFenced === undefined ? {} : { onFenced: hooks.onFenced }),
+    ...(hooks.onFailed === undefined ? {} : { onFailed: hooks.onFailed }),
   });
   return { store, kind: "postgres", location: store.location, probe: () => store.probe() };
 }

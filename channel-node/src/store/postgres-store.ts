@@ -96,6 +96,8 @@ export interface PostgresStoreOptions {
   readonly lease?: LeaseOptions;
   /** Called once when the lease is lost: the store refuses every later write with FENCED. */
   readonly onFenced?: (error: StoreError<"FENCED">) => void;
+  /** Called once when a write transaction failed (the database went away, a timeout): the store refuses every later write with WRITE_FAILED. */
+  readonly onFailed?: (error: StoreError<"WRITE_FAILED">) => void;
 }
 
 /** Counters of what was committed, for tests, benchmarks and metrics. */
@@ -189,6 +191,7 @@ export class PostgresStore implements ChannelStore {
   /** The fencing grant every write checks; `settings` (renewal) only for a store that waited for an expiring lease. */
   private readonly lease: { readonly grant: LeaseGrant; readonly settings: LeaseSettings | null; timer: NodeJS.Timeout | null };
   private readonly onFenced: ((error: StoreError<"FENCED">) => void) | undefined;
+  private readonly onFailed: ((error: StoreError<"WRITE_FAILED">) => void) | undefined;
 
   private readonly working: Map<Bytes32, ChannelRecord>;
   private readonly committed: Map<Bytes32, ChannelRecord>;
@@ -220,6 +223,7 @@ export class PostgresStore implements ChannelStore {
     this.location = location;
     this.maxBatchRows = options.maxBatchRows ?? 16_384;
     this.onFenced = options.onFenced;
+    this.onFailed = options.onFailed;
     this.working = loaded.records;
     this.committed = new Map(loaded.records);
     this.events = loaded.events;
@@ -255,9 +259,13 @@ export class PostgresStore implements ChannelStore {
       connectionTimeoutMillis: timeoutMs,
       options: `-c search_path=${schema} -c synchronous_commit=on -c standard_conforming_strings=on -c statement_timeout=${timeoutMs} -c idle_in_transaction_session_timeout=${timeoutMs}`,
     };
-    const writer = new pg.Client(config);
-    // Errors of an idle connection (the server went away) surface as a failed query later.
-    writer.on("error", () => undefined);
+    const newClient = () => {
+      const client = new pg.Client(config);
+      // Errors of an idle connection (the server went away) surface as a failed query later.
+      client.on("error", () => undefined);
+      return client;
+    };
+    let writer = newClient();
     const pool = new pg.Pool({ ...config, max: options.poolSize ?? 4 });
     pool.on("error", () => undefined);
     const release = async () => {
@@ -272,8 +280,23 @@ export class PostgresStore implements ChannelStore {
         throw isStoreError(error) ? error : unavailable(location, error);
       }
       // Without a lease this instance deposes any other at once (a restart); with one it waits for it.
-      const grant =
-        settings === null ? await PostgresStore.takeOver(writer, leaseSettings({}).holder, location) : await PostgresStore.acquire(writer, settings, location, options.lease?.signal);
+      let grant: LeaseGrant;
+      if (settings === null) grant = await PostgresStore.takeOver(writer, leaseSettings({}).holder, location);
+      else {
+        // A standby outlives a database restart while it waits: it reconnects and waits on.
+        for (;;) {
+          try {
+            grant = await PostgresStore.acquire(writer, settings, location, options.lease?.signal);
+            break;
+          } catch (error) {
+            if (!isStoreError(error, "UNAVAILABLE")) throw error;
+            await writer.end().catch(() => undefined);
+            await new Promise((resolve) => setTimeout(resolve, settings.retryMs));
+            writer = newClient();
+            await writer.connect().catch(() => undefined);
+          }
+        }
+      }
       const loaded = await PostgresStore.load(writer, location);
       const chain = await PostgresStore.bind(writer, location, loaded, options);
       return new PostgresStore(writer, pool, options, location, loaded, chain, { grant, settings });
@@ -658,6 +681,7 @@ export class PostgresStore implements ChannelStore {
           ? cause
           : new StoreError("WRITE_FAILED", `writing to the store ${this.location} failed: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause });
         if (isStoreError(cause, "FENCED") && !fencedBefore) this.onFenced?.(cause);
+        if (!fencedBefore && isStoreError(this.failure, "WRITE_FAILED")) this.onFailed?.(this.failure);
         const failed = [...group, ...this.queue];
         this.queue = [];
         this.writing = null;
