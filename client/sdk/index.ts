@@ -38,6 +38,13 @@ export interface ClientSettings {
   onEvent?: (event: ClientEvent) => void;
   onProgress?: (progress: TxProgress) => void;
   pollIntervalMs?: number;
+  /**
+   * The adjudicator's deployment block: where the rare event search starts (a checkpoint or a
+   * registered state the store does not hold; docs/chain.md). Without it such a search is refused.
+   */
+  startBlock?: number;
+  /** Most blocks per `eth_getLogs` of such a search (default 5,000). */
+  maxLogRange?: number;
 }
 
 export interface OpenedClient {
@@ -58,6 +65,8 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
     chain = await AdjudicatorClient.connect(wallet, settings.adjudicator, {
       pollIntervalMs: settings.pollIntervalMs ?? 250,
       ...(settings.onProgress ? { onProgress: settings.onProgress } : {}),
+      ...(settings.startBlock === undefined ? {} : { startBlock: settings.startBlock }),
+      ...(settings.maxLogRange === undefined ? {} : { maxLogRange: settings.maxLogRange }),
     });
     signer = await createSigner(settings.privateKey, settings.signer ?? "noble");
     const directory = join(settings.dataDir, signer.address.toLowerCase());
