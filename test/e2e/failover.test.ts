@@ -188,7 +188,8 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
     const leader = await startNode(configOf("leader"), true);
     const standby = await startNode(configOf("standby"), false);
     await eventually(async () => standby.output(), (output) => output.includes("standby: waiting for the leader lease"), 30_000);
-    const investor = await investorOn([leader.url, standby.url], "client-db");
+    // The first URL is dead: the SDK's connect goes on to the next one.
+    const investor = await investorOn([`ws://127.0.0.1:${await freePort()}`, leader.url, standby.url], "client-db");
     const channelId = await investor.client.openChannel({
       assets: [stack.addresses.token, stack.addresses.cash],
       challengePeriod: 3_600n,

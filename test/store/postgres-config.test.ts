@@ -57,4 +57,24 @@ describe("node configuration: the channel store", () => {
       expect((caught as ConfigError).code).toBe("INVALID_CONFIG");
     }
   });
+
+  it("takes a leader lease (active and standby) with defaults: takeover within ttl + retry, 5.5 s", () => {
+    expect(loadNodeConfig(write({ ...base, store: { url: URL, lease: {} } }), {}).store?.lease).toEqual({ ttlMs: 5_000, renewMs: 1_000, retryMs: 500 });
+    expect(loadNodeConfig(write({ ...base, store: { url: URL } }), {}).store?.lease).toBeUndefined();
+    const fromEnv = loadNodeConfig(write({ ...base, store: { url: URL } }), { CLEARLINE_STORE_LEASE_TTL_MS: "8000", CLEARLINE_STORE_LEASE_RENEW_MS: "2000" });
+    expect(fromEnv.store?.lease).toEqual({ ttlMs: 8_000, renewMs: 2_000, retryMs: 500 });
+  });
+
+  it("refuses a lease renewed no sooner than it expires, or too short to survive a pause (INVALID_CONFIG)", () => {
+    for (const lease of [{ ttlMs: 3_000, renewMs: 3_000 }, { ttlMs: 100 }, { ttlMs: 5_000, retryMs: 0 }, { ttlMs: 5_000, other: 1 }]) {
+      let caught: unknown;
+      try {
+        loadNodeConfig(write({ ...base, store: { url: URL, lease } }), {});
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught, JSON.stringify(lease)).toBeInstanceOf(ConfigError);
+      expect((caught as ConfigError).code).toBe("INVALID_CONFIG");
+    }
+  });
 });
