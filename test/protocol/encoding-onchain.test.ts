@@ -29,6 +29,7 @@ import {
 } from "../../client/protocol/index.js";
 import * as arb from "./arbitraries.js";
 import { testWallet } from "../helpers/adjudicator.js";
+import { NO_CHECKPOINT } from "../../client/chain/adjudicator.js";
 
 let ethers: HardhatEthers;
 let adjudicator: Contract;
@@ -104,7 +105,7 @@ describe("states signed by each implementation are accepted on chain", () => {
     const withdrawn = applyUpdate(channel, paid, { kind: "withdrawal", withdrawals: [{ assetIndex: 0, participant: 1, amount: 400n }] });
     const balances = async () => Promise.all(signers.map((s) => token.getFunction("balanceOf")(s.address) as Promise<bigint>));
     const [b0, b1] = await balances();
-    await (await adjudicator.getFunction("withdraw")(channel.params, typedStateOf(withdrawn), ...signBoth(withdrawn), [])).wait();
+    await (await adjudicator.getFunction("withdraw")(channel.params, typedStateOf(withdrawn), ...signBoth(withdrawn), [], NO_CHECKPOINT)).wait();
     expect(await balances()).toEqual([b0!, b1! + 400n]);
 
     const closing = applyUpdate(channel, withdrawn, { kind: "final" });
@@ -125,7 +126,7 @@ describe("states signed by each implementation are accepted on chain", () => {
     const digest = stateDigest(withdrawn, fresh.domain);
     const receiver = fresh.params.participants[1];
     const before = (await token.getFunction("balanceOf")(receiver)) as bigint;
-    await (await adjudicator.getFunction("withdraw")(fresh.params, typedStateOf(withdrawn), signers[0].sign(digest), signers[1].sign(digest), [])).wait();
+    await (await adjudicator.getFunction("withdraw")(fresh.params, typedStateOf(withdrawn), signers[0].sign(digest), signers[1].sign(digest), [], NO_CHECKPOINT)).wait();
     expect(((await token.getFunction("balanceOf")(receiver)) as bigint) - before).toBe(10n);
     // One unit more than received is refused by both.
     const greedy = applyUpdate(fresh, withdrawn, { kind: "withdrawal", withdrawals: [{ assetIndex: 0, participant: 1, amount: 1n }] });
@@ -134,7 +135,7 @@ describe("states signed by each implementation are accepted on chain", () => {
     );
     const greedyDigest = stateDigest(greedy, fresh.domain);
     await expect(
-      adjudicator.getFunction("withdraw")(fresh.params, typedStateOf(greedy), signers[0].sign(greedyDigest), signers[1].sign(greedyDigest), []),
+      adjudicator.getFunction("withdraw")(fresh.params, typedStateOf(greedy), signers[0].sign(greedyDigest), signers[1].sign(greedyDigest), [], typedStateOf(withdrawn)),
     ).rejects.toThrow(/WithdrawalExceedsBalance/);
   });
 });
