@@ -3,11 +3,16 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAdjudicator} from "./interfaces/IAdjudicator.sol";
+import {Holdings} from "./adjudicator/Holdings.sol";
+import {Locks} from "./adjudicator/Locks.sol";
+import {Payouts} from "./adjudicator/Payouts.sol";
+import {StateHashing} from "./adjudicator/StateHashing.sol";
+import {TokenCalls} from "./adjudicator/TokenCalls.sol";
+import {Validation} from "./adjudicator/Validation.sol";
 import {IRestrictedToken} from "./interfaces/IRestrictedToken.sol";
 
 /**
@@ -30,15 +35,6 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     using SafeCast for uint256;
     using SafeCast for int256;
 
-    /// @dev Per channel and asset. Signed: a participant may withdraw, without closing, funds it
-    /// received off chain, so what the adjudicator holds "for" it can fall below zero. Once the
-    /// channel is concluded it holds nothing, and asset 0's `available0` keeps the concluded nonce.
-    struct Holding {
-        uint8 flags;
-        int120 available0; // deposits(0) - paid(0)
-        int120 available1; // deposits(1) - paid(1)
-    }
-
     /// @dev While disputed: the registered nonce, the deadline and the outcome's fingerprint. While
     /// open: the last withdrawal checkpoint's nonce and its digest's fingerprint (zero: none), deadline 0.
     /// Deleted when the channel concludes.
@@ -49,56 +45,31 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice The most assets a channel may hold.
-    uint256 public constant MAX_ASSETS = 4;
+    uint256 public constant MAX_ASSETS = Validation.MAX_ASSETS;
     /// @notice The most locks a state may carry; checked when a state is withdrawn on or registered.
-    uint256 public constant MAX_LOCKS = 8;
+    uint256 public constant MAX_LOCKS = Locks.MAX_LOCKS;
     /// @notice Longest a settlement waits for a lock after the challenge period: a lock neither revealed
     /// nor expired by then counts as expired (honest locks expire within 30 days of being added).
-    uint256 public constant MAX_LOCK_WAIT = 30 days;
+    uint256 public constant MAX_LOCK_WAIT = Locks.MAX_LOCK_WAIT;
     /// @notice Shortest allowed challenge period, in seconds.
-    uint64 public constant MIN_CHALLENGE_PERIOD = 60;
+    uint64 public constant MIN_CHALLENGE_PERIOD = Validation.MIN_CHALLENGE_PERIOD;
     /// @notice Longest allowed challenge period, in seconds.
-    uint64 public constant MAX_CHALLENGE_PERIOD = 30 days;
+    uint64 public constant MAX_CHALLENGE_PERIOD = Validation.MAX_CHALLENGE_PERIOD;
     /// @notice Gas given to each pushed payout; a token that needs more leaves the amount claimable.
-    uint256 public constant PAYOUT_GAS_LIMIT = 300_000;
+    uint256 public constant PAYOUT_GAS_LIMIT = TokenCalls.PAYOUT_GAS_LIMIT;
     /// @notice Gas given to a restricted token's compliance check; a token that needs more (or fails)
     /// has the movement held with code `CHECK_FAILED`.
-    uint256 public constant CHECK_GAS_LIMIT = 300_000;
+    uint256 public constant CHECK_GAS_LIMIT = TokenCalls.CHECK_GAS_LIMIT;
     /// @notice The code of a held movement whose token did not answer the compliance check.
-    uint8 public constant CHECK_FAILED = 0xFF;
+    uint8 public constant CHECK_FAILED = TokenCalls.CHECK_FAILED;
     /// @notice Gas given to the ERC-165 probe made at a token's first deposit into a channel.
-    uint256 public constant PROBE_GAS_LIMIT = 30_000;
+    uint256 public constant PROBE_GAS_LIMIT = TokenCalls.PROBE_GAS_LIMIT;
 
-    bytes32 private constant ALLOCATION_TYPEHASH =
-        keccak256("Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)");
-    bytes32 private constant STATE_TYPEHASH =
-        keccak256(
-            "State(bytes32 channelId,uint64 nonce,Allocation[] allocations,bytes32 locksRoot,bool isFinal)"
-            "Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)"
-        );
-    /// @dev `keccak256(abi.encode(new Lock[](0)))`: a root some signers may have used for "no locks";
-    /// it is accepted as the canonical zero root.
-    bytes32 private constant EMPTY_LIST_ROOT = keccak256(abi.encode(uint256(0x20), uint256(0)));
-
-    uint8 private constant OPENED = 1; // in asset 0's flags
-    uint8 private constant CONCLUDED = 2; // in asset 0's flags
-    uint8 private constant PROBED = 4; // the token was probed for IRestrictedToken
-    uint8 private constant RESTRICTED = 8; // ... and supports it
-
-    mapping(bytes32 channelId => mapping(uint256 assetIndex => Holding)) private _holdings;
+    mapping(bytes32 channelId => mapping(uint256 assetIndex => Holdings.Holding)) private _holdings;
     mapping(bytes32 channelId => Record) private _records;
     mapping(address token => mapping(address holder => uint256)) private _claimable;
     mapping(address token => mapping(address from => mapping(address to => uint256))) private _held;
     mapping(bytes32 hashlock => uint256) private _secretRevealedAt;
-
-    /// @dev What one asset pays each participant, and which part of it is the counterparty's funds.
-    struct Payout {
-        uint256 amount0;
-        uint256 amount1;
-        uint256 moved0; // part of amount0 that participant 1 owned
-        uint256 moved1; // part of amount1 that participant 0 owned
-        bool restricted;
-    }
 
     constructor() EIP712("Clearline Adjudicator", "1") {}
 
@@ -118,13 +89,13 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint256 assetIndex,
         uint256 amount
     ) external nonReentrant returns (bytes32 channelId) {
-        _validateParams(params);
-        uint256 participantIndex = _participantIndex(params, msg.sender);
-        channelId = _channelIdOf(params);
-        Holding storage first = _holdings[channelId][0];
+        Validation.checkParams(params);
+        uint256 participantIndex = Validation.participantIndex(params, msg.sender);
+        channelId = StateHashing.channelId(params);
+        Holdings.Holding storage first = _holdings[channelId][0];
         uint8 flags = first.flags;
         if (flags != 0) revert WrongPhase(channelId, _phaseOf(channelId, flags));
-        first.flags = OPENED;
+        first.flags = Holdings.OPENED;
         emit ChannelOpened(
             channelId,
             params.participants[0],
@@ -135,7 +106,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         );
         if (amount == 0) return channelId;
         if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
-        Holding storage slot = _holdings[channelId][assetIndex];
+        Holdings.Holding storage slot = _holdings[channelId][assetIndex];
         _deposit(channelId, params, participantIndex, assetIndex, amount, slot, slot);
     }
 
@@ -148,15 +119,17 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @param amount How much; the caller must have approved it.
      */
     function deposit(Params calldata params, uint256 assetIndex, uint256 amount) external nonReentrant {
-        bytes32 channelId = _channelIdOf(params);
+        bytes32 channelId = StateHashing.channelId(params);
         if (assetIndex >= params.assets.length) revert InvalidAssetIndex(assetIndex);
-        Holding storage slot = _holdings[channelId][assetIndex];
-        Holding memory holding = slot;
+        Holdings.Holding storage slot = _holdings[channelId][assetIndex];
+        Holdings.Holding memory holding = slot;
         // Asset 0's slot carries the phase; for another asset it is one more read.
         uint8 phaseFlags = assetIndex == 0 ? holding.flags : _holdings[channelId][0].flags;
-        if (phaseFlags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, phaseFlags));
+        if (phaseFlags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED) {
+            revert WrongPhase(channelId, _phaseOf(channelId, phaseFlags));
+        }
         if (amount == 0) revert ZeroAmount(assetIndex);
-        _deposit(channelId, params, _participantIndex(params, msg.sender), assetIndex, amount, slot, holding);
+        _deposit(channelId, params, Validation.participantIndex(params, msg.sender), assetIndex, amount, slot, holding);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -186,7 +159,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     ) external nonReentrant {
         (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
         if (state.isFinal) revert UnexpectedFinal(state.nonce);
-        Payout[] memory payouts = _checkpoint(channelId, digest, state, locks, checkpoint);
+        Payouts.Payout[] memory payouts = _checkpoint(channelId, digest, state, locks, checkpoint);
         emit Withdrawn(channelId, state.nonce);
         _payAll(channelId, params, payouts);
     }
@@ -208,7 +181,9 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         (bytes32 channelId, ) = _verifiedState(params, state, signature0, signature1);
         if (!state.isFinal) revert NotFinal(state.nonce);
         uint8 flags = _holdings[channelId][0].flags;
-        if (flags & (OPENED | CONCLUDED) != OPENED) revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
         uint64 known = _records[channelId].nonce;
         if (state.nonce <= known) revert StaleNonce(known, state.nonce);
         _conclude(channelId, params, state.nonce, _netsOf(state), new int256[](params.assets.length));
@@ -233,7 +208,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
         uint8 flags = _holdings[channelId][0].flags;
         Record storage record = _records[channelId];
-        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
             revert WrongPhase(channelId, _phaseOf(channelId, flags));
         }
         // The checkpointed state itself may be registered; no other of its nonce, nor anything older.
@@ -253,17 +228,17 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @param params The channel's parameters; the caller must be a participant.
      */
     function forceCloseWithoutState(Params calldata params) external nonReentrant {
-        _participantIndex(params, msg.sender);
-        bytes32 channelId = _channelIdOf(params);
+        Validation.participantIndex(params, msg.sender);
+        bytes32 channelId = StateHashing.channelId(params);
         uint8 flags = _holdings[channelId][0].flags;
         Record storage record = _records[channelId];
-        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
             revert WrongPhase(channelId, _phaseOf(channelId, flags));
         }
         if (record.fingerprint != 0) revert CheckpointExists(record.nonce);
         int256[] memory nets = new int256[](params.assets.length);
         uint40 deadline = uint40(block.timestamp + params.challengePeriod);
-        _records[channelId] = Record(0, deadline, _outcomeFingerprint(nets, bytes32(0)));
+        _records[channelId] = Record(0, deadline, StateHashing.outcomeFingerprint(nets, bytes32(0)));
         emit StateRegistered(channelId, 0, deadline, nets, new Lock[](0));
     }
 
@@ -306,11 +281,11 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         int256[] calldata nets,
         Lock[] calldata locks
     ) external nonReentrant {
-        bytes32 channelId = _channelIdOf(params);
+        bytes32 channelId = StateHashing.channelId(params);
         Record memory record = _records[channelId];
         if (record.deadline == 0) revert WrongPhase(channelId, _phaseOf(channelId, _holdings[channelId][0].flags));
         if (block.timestamp < record.deadline) revert ChallengePeriodNotOver(record.deadline);
-        bytes32 outcome = keccak256(abi.encode(nets, _locksRoot(locks)));
+        bytes32 outcome = keccak256(abi.encode(nets, Locks.root(locks)));
         if (bytes19(outcome) != record.fingerprint) revert OutcomeMismatch(channelId, outcome);
         int256[] memory shifts = _resolveLocks(params.assets.length, locks, record.deadline);
         _conclude(channelId, params, record.nonce, nets, shifts);
@@ -351,7 +326,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @param recipient Where the tokens go.
      */
     function recoverClaimable(address token, address holder, address recipient) external nonReentrant {
-        if (!_isController(token, msg.sender)) revert NotController(token, msg.sender);
+        if (!TokenCalls.isController(token, msg.sender)) revert NotController(token, msg.sender);
         if (!IRestrictedToken(token).isFrozen(holder)) revert HolderNotFrozen(token, holder);
         uint256 amount = _claimable[token][holder];
         if (amount == 0) revert NothingClaimable(token, holder);
@@ -369,7 +344,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @param recipient Where the tokens go.
      */
     function releaseHeld(address token, address from, address to, address recipient) external nonReentrant {
-        if (!_isController(token, msg.sender)) revert NotController(token, msg.sender);
+        if (!TokenCalls.isController(token, msg.sender)) revert NotController(token, msg.sender);
         _releaseHeld(token, from, to, recipient);
     }
 
@@ -382,7 +357,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     function claimHeld(address token, address from) external nonReentrant {
         uint256 amount = _held[token][from][msg.sender];
         if (amount == 0) revert NothingHeld(token, from, msg.sender);
-        uint8 code = _custodialCode(token, from, msg.sender, amount);
+        uint8 code = TokenCalls.custodialCode(token, from, msg.sender, amount);
         if (code != 0) revert MovementRestricted(token, from, msg.sender, code);
         _releaseHeld(token, from, msg.sender, msg.sender);
     }
@@ -397,7 +372,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return The channel id.
      */
     function channelIdOf(Params calldata params) public view returns (bytes32) {
-        return _channelIdOf(params);
+        return StateHashing.channelId(params);
     }
 
     /**
@@ -406,39 +381,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return The digest.
      */
     function stateDigest(State calldata state) public view returns (bytes32) {
-        // The EIP-712 struct hash, built in scratch memory: each allocation is four static words in
-        // calldata, hashed behind its type hash. Solidity checks the slice lies within calldata.
-        Allocation[] calldata allocations = state.allocations;
-        (bytes32 channelId, uint64 nonce, bytes32 locksRoot, bool isFinal) = (
-            state.channelId,
-            state.nonce,
-            state.locksRoot,
-            state.isFinal
-        );
-        (bytes32 allocationTypeHash, bytes32 stateTypeHash) = (ALLOCATION_TYPEHASH, STATE_TYPEHASH);
-        bytes32 structHash;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let count := allocations.length
-            let hashes := add(ptr, 0xc0)
-            mstore(ptr, allocationTypeHash)
-            for {
-                let i := 0
-            } lt(i, count) {
-                i := add(i, 1)
-            } {
-                calldatacopy(add(ptr, 0x20), add(allocations.offset, shl(7, i)), 0x80)
-                mstore(add(hashes, shl(5, i)), keccak256(ptr, 0xa0))
-            }
-            mstore(add(ptr, 0x60), keccak256(hashes, shl(5, count)))
-            mstore(ptr, stateTypeHash)
-            mstore(add(ptr, 0x20), channelId)
-            mstore(add(ptr, 0x40), nonce)
-            mstore(add(ptr, 0x80), locksRoot)
-            mstore(add(ptr, 0xa0), isFinal)
-            structHash := keccak256(ptr, 0xc0)
-        }
-        return _hashTypedDataV4(structHash);
+        return StateHashing.digest(state, _domainSeparatorV4());
     }
 
     /**
@@ -448,7 +391,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      */
     function locksRootOf(Lock[] calldata locks) external pure returns (bytes32) {
         if (locks.length > MAX_LOCKS) revert TooManyLocks(locks.length);
-        return _locksRoot(locks);
+        return Locks.root(locks);
     }
 
     /**
@@ -460,8 +403,8 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      * @return deadline End of the challenge period while disputed, else 0.
      */
     function channel(bytes32 channelId) external view returns (Phase phase, uint64 nonce, uint64 deadline) {
-        Holding storage first = _holdings[channelId][0];
-        if (first.flags & CONCLUDED != 0) return (Phase.Concluded, uint64(uint120(first.available0)), 0);
+        Holdings.Holding storage first = _holdings[channelId][0];
+        if (first.flags & Holdings.CONCLUDED != 0) return (Phase.Concluded, uint64(uint120(first.available0)), 0);
         Record storage record = _records[channelId];
         return (_phaseOf(channelId, first.flags), record.nonce, record.deadline);
     }
@@ -477,8 +420,8 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
      */
     function holdings(bytes32 channelId, uint256 assetIndex) external view returns (int256 available0, int256 available1) {
         // A concluded channel holds nothing (asset 0's slot keeps the concluded nonce).
-        if (_holdings[channelId][0].flags & CONCLUDED != 0) return (0, 0);
-        Holding storage holding = _holdings[channelId][assetIndex];
+        if (_holdings[channelId][0].flags & Holdings.CONCLUDED != 0) return (0, 0);
+        Holdings.Holding storage holding = _holdings[channelId][assetIndex];
         return (holding.available0, holding.available1);
     }
 
@@ -524,35 +467,10 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     // Internals
     // ---------------------------------------------------------------------------------------
 
-    function _validateParams(Params calldata params) private pure {
-        address p0 = params.participants[0];
-        address p1 = params.participants[1];
-        if (p0 == address(0)) revert ZeroParticipant(0);
-        if (p1 == address(0)) revert ZeroParticipant(1);
-        if (p0 == p1) revert SameParticipants(p0);
-        uint256 assetCount = params.assets.length;
-        if (assetCount == 0 || assetCount > MAX_ASSETS) revert InvalidAssetCount(assetCount);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            address asset = params.assets[i];
-            if (asset == address(0)) revert ZeroAsset(i);
-            for (uint256 j = 0; j < i; ++j) {
-                if (params.assets[j] == asset) revert DuplicateAsset(asset);
-            }
-        }
-        uint64 period = params.challengePeriod;
-        if (period < MIN_CHALLENGE_PERIOD || period > MAX_CHALLENGE_PERIOD) revert InvalidChallengePeriod(period);
-    }
-
-    function _participantIndex(Params calldata params, address account) private pure returns (uint256) {
-        if (account == params.participants[0]) return 0;
-        if (account == params.participants[1]) return 1;
-        revert NotParticipant(account);
-    }
-
     /// @dev The phase from asset 0's flags and the record: only a disputed channel has a deadline.
     function _phaseOf(bytes32 channelId, uint8 flags) private view returns (Phase) {
-        if (flags & CONCLUDED != 0) return Phase.Concluded;
-        if (flags & OPENED == 0) return Phase.None;
+        if (flags & Holdings.CONCLUDED != 0) return Phase.Concluded;
+        if (flags & Holdings.OPENED == 0) return Phase.None;
         return _records[channelId].deadline != 0 ? Phase.Disputed : Phase.Open;
     }
 
@@ -563,32 +481,23 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint256 participantIndex,
         uint256 assetIndex,
         uint256 amount,
-        Holding storage slot,
-        Holding memory holding
+        Holdings.Holding storage slot,
+        Holdings.Holding memory holding
     ) private {
         address token = params.assets[assetIndex];
-        if (holding.flags & PROBED == 0) holding.flags |= PROBED | (_isRestricted(token) ? RESTRICTED : 0);
+        if (holding.flags & Holdings.PROBED == 0) {
+            holding.flags |= Holdings.PROBED | (TokenCalls.isRestricted(token) ? Holdings.RESTRICTED : 0);
+        }
         // Credit only what arrived: a token that delivers less (or more) would let this channel
         // take value from other channels of the same token at payout.
-        uint256 before = _balanceOfThis(token);
+        uint256 before = TokenCalls.balanceOfThis(token);
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        uint256 received = _balanceOfThis(token) - before;
+        uint256 received = TokenCalls.balanceOfThis(token) - before;
         if (received != amount) revert DeliveryMismatch(token, amount, received);
         if (participantIndex == 0) holding.available0 = (int256(holding.available0) + amount.toInt256()).toInt120();
         else holding.available1 = (int256(holding.available1) + amount.toInt256()).toInt120();
-        _write(slot, holding);
+        Holdings.write(slot, holding);
         emit Deposited(channelId, token, msg.sender, amount);
-    }
-
-    /// @dev Writes `holding` to `slot` with one SSTORE (the compiler writes a packed struct field by
-    /// field, reading the slot again for each). Layout: flags in bits 0–7, then the two `int120`.
-    function _write(Holding storage slot, Holding memory holding) private {
-        uint256 packed = uint256(holding.flags) |
-            (uint256(uint120(holding.available0)) << 8) |
-            (uint256(uint120(holding.available1)) << 128);
-        assembly ("memory-safe") {
-            sstore(slot.slot, packed)
-        }
     }
 
     /// @dev Checks the state's shape against the channel and both EIP-712 signatures.
@@ -598,45 +507,15 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         bytes calldata signature0,
         bytes calldata signature1
     ) private view returns (bytes32 channelId, bytes32 digest) {
-        channelId = _channelIdOf(params);
+        channelId = StateHashing.channelId(params);
         if (state.channelId != channelId) revert WrongChannel(channelId, state.channelId);
-        _checkAllocations(params.assets, state.allocations);
-        if (state.isFinal && state.locksRoot != bytes32(0) && state.locksRoot != EMPTY_LIST_ROOT) {
+        Validation.checkAllocations(params.assets, state.allocations);
+        if (state.isFinal && state.locksRoot != bytes32(0) && state.locksRoot != Locks.EMPTY_LIST_ROOT) {
             revert FinalStateWithLocks(state.locksRoot);
         }
         digest = stateDigest(state);
-        _checkSignature(digest, signature0, params.participants[0], 0);
-        _checkSignature(digest, signature1, params.participants[1], 1);
-    }
-
-    /// @dev One allocation per asset, in the channel's order, each within the encodable range.
-    function _checkAllocations(address[] calldata assets, Allocation[] calldata allocations) private pure {
-        uint256 assetCount = assets.length;
-        if (allocations.length != assetCount) revert AllocationCountMismatch(assetCount, allocations.length);
-        for (uint256 i = 0; i < assetCount; ++i) {
-            Allocation calldata a = allocations[i];
-            if (a.token != assets[i]) revert AllocationTokenMismatch(i, assets[i], a.token);
-            int256 net = a.net;
-            if (net > type(int128).max || net < type(int128).min || (a.withdrawn0 | a.withdrawn1) > type(uint128).max) {
-                revert AllocationOutOfRange(i);
-            }
-        }
-    }
-
-    function _checkSignature(bytes32 digest, bytes calldata signature, address expected, uint256 index) private pure {
-        // tryRecover rejects malleable (high-s) signatures and wrong lengths.
-        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (error != ECDSA.RecoverError.NoError || signer != expected) revert InvalidSignature(index);
-    }
-
-    /// @dev The lock list must be the signed one and at most MAX_LOCKS long, so that every registered
-    /// state settles in one transaction from the StateRegistered event alone. Returns the canonical root.
-    function _checkLocks(bytes32 signedRoot, Lock[] calldata locks) private pure returns (bytes32 root) {
-        if (locks.length > MAX_LOCKS) revert TooManyLocks(locks.length);
-        root = _locksRoot(locks);
-        if (root != signedRoot && !(root == bytes32(0) && signedRoot == EMPTY_LIST_ROOT)) {
-            revert LocksMismatch(signedRoot, root);
-        }
+        Validation.checkSignature(digest, signature0, params.participants[0], 0);
+        Validation.checkSignature(digest, signature1, params.participants[1], 1);
     }
 
     function _register(
@@ -646,7 +525,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         State calldata state,
         Lock[] calldata locks
     ) private {
-        bytes32 root = _checkLocks(state.locksRoot, locks);
+        bytes32 root = Locks.check(state.locksRoot, locks);
         int256[] memory nets = _netsOf(state);
         if (state.isFinal) {
             _conclude(channelId, params, state.nonce, nets, new int256[](params.assets.length));
@@ -654,7 +533,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         }
         uint40 answerBy = uint40(block.timestamp + params.challengePeriod);
         uint40 deadline = record.deadline > answerBy ? record.deadline : answerBy;
-        _records[channelId] = Record(state.nonce, deadline, _outcomeFingerprint(nets, root));
+        _records[channelId] = Record(state.nonce, deadline, StateHashing.outcomeFingerprint(nets, root));
         emit StateRegistered(channelId, state.nonce, deadline, nets, locks);
     }
 
@@ -666,15 +545,18 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         State calldata state,
         Lock[] calldata locks,
         State calldata checkpoint
-    ) private returns (Payout[] memory) {
+    ) private returns (Payouts.Payout[] memory) {
         uint8 flags = _holdings[channelId][0].flags;
         Record storage record = _records[channelId];
-        if (flags & (OPENED | CONCLUDED) != OPENED || record.deadline != 0) {
+        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
             revert WrongPhase(channelId, _phaseOf(channelId, flags));
         }
         if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
-        _checkLocks(state.locksRoot, locks);
-        Payout[] memory payouts = _withdrawalsBeyond(state.allocations, _checkpointedAllocations(record, checkpoint));
+        Locks.check(state.locksRoot, locks);
+        Payouts.Payout[] memory payouts = Payouts.withdrawalsBeyond(
+            state.allocations,
+            _checkpointedAllocations(record, checkpoint)
+        );
         record.nonce = state.nonce;
         record.fingerprint = bytes19(digest);
         _recordWithdrawals(channelId, state.allocations, locks, payouts);
@@ -694,49 +576,15 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         return checkpoint.allocations;
     }
 
-    /// @dev Per asset, the withdrawals of `allocations` beyond those of the checkpoint's `paid`
-    /// allocations (which are one per asset, their digest verified; none before the first withdrawal).
-    function _withdrawalsBeyond(
-        Allocation[] calldata allocations,
-        Allocation[] calldata paid
-    ) private pure returns (Payout[] memory payouts) {
-        uint256 assetCount = allocations.length;
-        payouts = new Payout[](assetCount);
-        bool first = paid.length == 0;
-        for (uint256 i = 0; i < assetCount; ++i) {
-            Allocation calldata allocation = allocations[i];
-            (uint256 paid0, uint256 paid1) = first ? (0, 0) : (paid[i].withdrawn0, paid[i].withdrawn1);
-            if (allocation.withdrawn0 < paid0) revert WithdrawalDecreased(allocation.token, 0);
-            if (allocation.withdrawn1 < paid1) revert WithdrawalDecreased(allocation.token, 1);
-            payouts[i].amount0 = allocation.withdrawn0 - paid0;
-            payouts[i].amount1 = allocation.withdrawn1 - paid1;
-        }
-    }
-
     function _recordWithdrawals(
         bytes32 channelId,
         Allocation[] calldata allocations,
         Lock[] calldata locks,
-        Payout[] memory payouts
+        Payouts.Payout[] memory payouts
     ) private {
-        (uint256[] memory locked0, uint256[] memory locked1) = _lockedAmounts(payouts.length, locks);
+        (uint256[] memory locked0, uint256[] memory locked1) = Locks.lockedAmounts(payouts.length, locks);
         for (uint256 i = 0; i < payouts.length; ++i) {
             _recordWithdrawal(channelId, i, allocations[i], payouts[i], locked0[i], locked1[i]);
-        }
-    }
-
-    /// @dev Per asset and sender, the amounts the locks reserve (malformed locks reserve nothing).
-    function _lockedAmounts(
-        uint256 assetCount,
-        Lock[] calldata locks
-    ) private pure returns (uint256[] memory locked0, uint256[] memory locked1) {
-        locked0 = new uint256[](assetCount);
-        locked1 = new uint256[](assetCount);
-        for (uint256 i = 0; i < locks.length; ++i) {
-            Lock calldata lock = locks[i];
-            if (lock.assetIndex >= assetCount) continue;
-            if (lock.sender == 0) locked0[lock.assetIndex] += lock.amount;
-            else if (lock.sender == 1) locked1[lock.assetIndex] += lock.amount;
         }
     }
 
@@ -746,12 +594,12 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         bytes32 channelId,
         uint256 assetIndex,
         Allocation calldata allocation,
-        Payout memory payout,
+        Payouts.Payout memory payout,
         uint256 locked0,
         uint256 locked1
     ) private {
-        Holding storage holdingSlot = _holdings[channelId][assetIndex];
-        Holding memory holding = holdingSlot;
+        Holdings.Holding storage holdingSlot = _holdings[channelId][assetIndex];
+        Holdings.Holding memory holding = holdingSlot;
         int256 available0 = holding.available0;
         int256 available1 = holding.available1;
         // What each participant keeps after the withdrawal must still cover the state's net and its
@@ -761,15 +609,11 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         int256 net = allocation.net;
         if (remaining0 - net - int256(locked0) < 0) revert WithdrawalExceedsBalance(allocation.token, 0);
         if (remaining1 + net - int256(locked1) < 0) revert WithdrawalExceedsBalance(allocation.token, 1);
-        payout.moved0 = _beyondOwn(payout.amount0, available0);
-        payout.moved1 = _beyondOwn(payout.amount1, available1);
-        payout.restricted = holding.flags & RESTRICTED != 0;
+        payout.moved0 = Payouts.beyondOwn(payout.amount0, available0);
+        payout.moved1 = Payouts.beyondOwn(payout.amount1, available1);
+        payout.restricted = holding.flags & Holdings.RESTRICTED != 0;
         holdingSlot.available0 = remaining0.toInt120();
         holdingSlot.available1 = remaining1.toInt120();
-    }
-
-    function _locksRoot(Lock[] calldata locks) private pure returns (bytes32) {
-        return locks.length == 0 ? bytes32(0) : keccak256(abi.encode(locks));
     }
 
     /// @dev Net adjustments per asset from the locks: revealed in time → receiver, else → sender. A
@@ -803,15 +647,19 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         int256[] memory shifts
     ) private {
         uint256 assetCount = params.assets.length;
-        Payout[] memory payouts = new Payout[](assetCount);
+        Payouts.Payout[] memory payouts = new Payouts.Payout[](assetCount);
         for (uint256 i = 0; i < assetCount; ++i) {
-            Holding memory holding = _holdings[channelId][i];
-            Payout memory payout = payouts[i];
-            (payout.amount0, payout.amount1) = _split(holding.available0, holding.available1, nets[i] + shifts[i]);
-            payout.moved0 = _beyondOwn(payout.amount0, holding.available0);
-            payout.moved1 = _beyondOwn(payout.amount1, holding.available1);
-            payout.restricted = holding.flags & RESTRICTED != 0;
-            if (i == 0) _holdings[channelId][0] = Holding(OPENED | CONCLUDED, int120(uint120(nonce)), 0);
+            Holdings.Holding memory holding = _holdings[channelId][i];
+            Payouts.Payout memory payout = payouts[i];
+            (payout.amount0, payout.amount1) = Payouts.split(
+                holding.available0,
+                holding.available1,
+                nets[i] + shifts[i]
+            );
+            payout.moved0 = Payouts.beyondOwn(payout.amount0, holding.available0);
+            payout.moved1 = Payouts.beyondOwn(payout.amount1, holding.available1);
+            payout.restricted = holding.flags & Holdings.RESTRICTED != 0;
+            if (i == 0) _holdings[channelId][0] = Holdings.Holding(Holdings.CONCLUDED_FLAGS, int120(uint120(nonce)), 0);
             else delete _holdings[channelId][i];
         }
         delete _records[channelId];
@@ -819,34 +667,13 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         _payAll(channelId, params, payouts);
     }
 
-    /// @dev The part of `amount` paid to a participant beyond what it owned in the channel (`available`).
-    function _beyondOwn(uint256 amount, int256 available) private pure returns (uint256) {
-        uint256 own = available > 0 ? uint256(available) : 0;
-        return amount > own ? amount - own : 0;
-    }
-
-    /// @dev payout0 = clamp(available0 - net, 0, total); payout1 = total - payout0. Never more than held.
-    function _split(
-        int256 available0,
-        int256 available1,
-        int256 net
-    ) private pure returns (uint256 payout0, uint256 payout1) {
-        // Withdrawals keep both sides covered, so what the channel holds is never negative.
-        uint256 total = (available0 + available1).toUint256();
-        int256 owed0 = available0 - net;
-        if (owed0 <= 0) payout0 = 0;
-        else if (uint256(owed0) >= total) payout0 = total;
-        else payout0 = uint256(owed0);
-        payout1 = total - payout0;
-    }
-
     /// @dev Pays every asset's payouts; for a restricted token, a movement between the participants
     /// that the token's rules refuse is held for the controller instead of reaching the receiver.
-    function _payAll(bytes32 channelId, Params calldata params, Payout[] memory payouts) private {
+    function _payAll(bytes32 channelId, Params calldata params, Payouts.Payout[] memory payouts) private {
         address p0 = params.participants[0];
         address p1 = params.participants[1];
         for (uint256 i = 0; i < payouts.length; ++i) {
-            Payout memory payout = payouts[i];
+            Payouts.Payout memory payout = payouts[i];
             address token = params.assets[i];
             if (payout.restricted) {
                 if (payout.moved0 != 0) payout.amount0 -= _holdIfRefused(channelId, token, p1, p0, payout.moved0);
@@ -865,7 +692,7 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         address to,
         uint256 amount
     ) private returns (uint256) {
-        uint8 code = _custodialCode(token, from, to, amount);
+        uint8 code = TokenCalls.custodialCode(token, from, to, amount);
         if (code == 0) return 0;
         _held[token][from][to] += amount;
         emit MovementHeld(channelId, token, from, to, amount, code);
@@ -883,101 +710,9 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
     /// @dev Pushes a payout; if the token reverts or refuses, the amount becomes claimable instead.
     function _pay(bytes32 channelId, address token, address to, uint256 amount) private {
         if (amount == 0) return;
-        if (!_tryTransfer(token, to, amount)) {
+        if (!TokenCalls.tryTransfer(token, to, amount)) {
             _claimable[token][to] += amount;
             emit PayoutDeferred(channelId, token, to, amount);
-        }
-    }
-
-    /// @dev ERC-20 transfer with a gas cap and at most 32 bytes of return data copied, so a hostile
-    /// token can neither exhaust the settlement's gas nor bomb it with return data.
-    function _tryTransfer(address token, address to, uint256 amount) private returns (bool ok) {
-        bytes4 selector = IERC20.transfer.selector;
-        assembly ("memory-safe") {
-            // The call data is built past the free memory pointer, which stays where it is.
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), to)
-            mstore(add(ptr, 0x24), amount)
-            ok := call(PAYOUT_GAS_LIMIT, token, 0, ptr, 0x44, 0, 0x20)
-            switch returndatasize()
-            case 0 {
-                ok := and(ok, gt(extcodesize(token), 0))
-            }
-            default {
-                ok := and(ok, and(gt(returndatasize(), 31), eq(mload(0), 1)))
-            }
-        }
-    }
-
-    /// @dev The token's ERC-1404 code for a custodial release `from` → `to`; CHECK_FAILED when the
-    /// token reverts, runs out of its gas cap or answers something that is not a code.
-    function _custodialCode(address token, address from, address to, uint256 amount) private view returns (uint8) {
-        bytes4 selector = IRestrictedToken.detectCustodialTransferRestriction.selector;
-        bool ok;
-        uint256 result;
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), from)
-            mstore(add(ptr, 0x24), to)
-            mstore(add(ptr, 0x44), amount)
-            ok := staticcall(CHECK_GAS_LIMIT, token, ptr, 0x64, 0, 0x20)
-            ok := and(ok, gt(returndatasize(), 31))
-            result := mload(0)
-        }
-        if (!ok || result > type(uint8).max) return CHECK_FAILED;
-        return uint8(result);
-    }
-
-    /// @dev Whether `token` says (ERC-165) it is an IRestrictedToken; a token that reverts, has no
-    /// code or answers anything but `true` is a plain ERC-20.
-    function _isRestricted(address token) private view returns (bool restricted) {
-        bytes memory data = abi.encodeWithSelector(0x01ffc9a7, type(IRestrictedToken).interfaceId);
-        assembly ("memory-safe") {
-            let ok := staticcall(PROBE_GAS_LIMIT, token, add(data, 0x20), mload(data), 0, 0x20)
-            restricted := and(and(ok, gt(returndatasize(), 31)), eq(mload(0), 1))
-        }
-    }
-
-    function _isController(address token, address account) private view returns (bool) {
-        try IRestrictedToken(token).isController(account) returns (bool result) {
-            return result;
-        } catch {
-            return false;
-        }
-    }
-
-    /// @dev `keccak256(abi.encode(block.chainid, address(this), params))`, hashed from calldata: the
-    /// parameters' canonical encoding is rebuilt (the assets' offset fixed), so a non-canonical
-    /// calldata layout gives the same id, and dirty words a different one (no channel).
-    function _channelIdOf(Params calldata params) private view returns (bytes32 id) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let assets := add(params, calldataload(add(params, 0x40)))
-            let count := calldataload(assets)
-            mstore(ptr, chainid())
-            mstore(add(ptr, 0x20), address())
-            mstore(add(ptr, 0x40), 0x60)
-            calldatacopy(add(ptr, 0x60), params, 0x40)
-            mstore(add(ptr, 0xa0), 0xa0)
-            calldatacopy(add(ptr, 0xc0), add(params, 0x60), 0x40)
-            calldatacopy(add(ptr, 0x100), assets, shl(5, add(count, 1)))
-            id := keccak256(ptr, add(0x120, shl(5, count)))
-        }
-    }
-
-    /// @dev `token.balanceOf(this)`; bubbles up a revert.
-    function _balanceOfThis(address token) private view returns (uint256 held) {
-        assembly ("memory-safe") {
-            mstore(0x00, 0x70a08231)
-            mstore(0x20, address())
-            let ok := staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20)
-            if iszero(and(ok, gt(returndatasize(), 0x1f))) {
-                returndatacopy(0, 0, returndatasize())
-                revert(0, returndatasize())
-            }
-            held := mload(0x00)
         }
     }
 
@@ -985,9 +720,5 @@ contract Adjudicator is IAdjudicator, EIP712, ReentrancyGuardTransient {
         uint256 count = state.allocations.length;
         nets = new int256[](count);
         for (uint256 i = 0; i < count; ++i) nets[i] = state.allocations[i].net;
-    }
-
-    function _outcomeFingerprint(int256[] memory nets, bytes32 locksRoot) private pure returns (bytes19) {
-        return bytes19(keccak256(abi.encode(nets, locksRoot)));
     }
 }
