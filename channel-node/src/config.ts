@@ -63,6 +63,8 @@ export const nodeConfigSchema = z.strictObject({
     .optional(),
   /** Block to start watching from when the store has none (the deployment block). */
   startBlock: z.coerce.number().int().min(0).default(0),
+  /** Most blocks per `eth_getLogs` of an event search the store cannot spare (docs/chain.md). */
+  maxLogRange: z.coerce.number().int().min(1).default(5_000),
   confirmations: z.coerce.number().int().min(0).default(0),
   pollIntervalMs: z.coerce.number().int().min(10).default(1_000),
   /** Challenge periods the venue accepts for new channels, in seconds. */

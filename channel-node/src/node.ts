@@ -97,7 +97,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
-  const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000), startBlock: config.startBlock });
+  const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000), startBlock: config.startBlock, maxLogRange: config.maxLogRange });
   // With a lease the node is a standby until it holds it: it does not listen for investors yet.
   const lease = config.store?.lease;
   if (lease !== undefined) logger.info({ ttlMs: lease.ttlMs, retryMs: lease.retryMs }, "standby: waiting for the leader lease");
