@@ -82,6 +82,7 @@ export async function daemonCommand(settings: Settings, output: Output, options:
     try {
       const client = new DaemonClient({
         nodeUrl,
+        fallbackUrls: settings.fallbackNodeUrls(),
         signer: ctx.signer,
         verifier: nobleVerifier,
         store,

@@ -222,6 +222,7 @@ export async function withSession<T>(settings: Settings, output: Output, options
     const nodeUrl = options.node ? settings.nodeUrl() : "ws://127.0.0.1:0/not-connected";
     client = new ClearlineClient({
       nodeUrl,
+      ...(options.node ? { fallbackUrls: settings.fallbackNodeUrls() } : {}),
       signer: chainContext.signer,
       verifier: nobleVerifier,
       store,

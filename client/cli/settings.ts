@@ -17,6 +17,8 @@ export const KEY_ENV = "CLEARLINE_KEY";
 /** The options every command accepts (commander's camel-cased names). */
 export interface GlobalOptions {
   node?: string;
+  /** The venue's standby nodes (--fallback-node, repeatable). */
+  fallbackNode?: string[];
   rpc?: string;
   adjudicator?: string;
   key?: string;
@@ -35,6 +37,7 @@ const addressSchema = z.string().refine(isAddress, "not an address");
 const deploymentSchema = z.object({
   rpcUrl: z.string().optional(),
   nodeUrl: z.string().optional(),
+  fallbackNodeUrls: z.array(z.string()).optional(),
   chainId: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional(),
   contracts: z
     .object({
@@ -51,6 +54,7 @@ export interface DeploymentFile {
   readonly path: string;
   readonly rpcUrl?: string;
   readonly nodeUrl?: string;
+  readonly fallbackNodeUrls?: readonly string[];
   readonly chainId?: bigint;
   readonly adjudicator?: Address;
   /** The security (ERC-1404) token. */
@@ -85,6 +89,7 @@ export function readDeployment(path: string | undefined): DeploymentFile | undef
     path: file,
     ...(d.rpcUrl === undefined ? {} : { rpcUrl: d.rpcUrl }),
     ...(d.nodeUrl === undefined ? {} : { nodeUrl: d.nodeUrl }),
+    ...(d.fallbackNodeUrls === undefined ? {} : { fallbackNodeUrls: d.fallbackNodeUrls }),
     ...(d.chainId === undefined ? {} : { chainId: BigInt(d.chainId) }),
     ...(d.contracts?.adjudicator === undefined ? {} : { adjudicator: getAddress(d.contracts.adjudicator) }),
     ...(d.contracts?.token === undefined ? {} : { security: getAddress(d.contracts.token) }),
@@ -104,6 +109,8 @@ export interface Settings {
   readonly invoices: InvoiceLimits;
   /** Each throws MISSING_SETTING / INVALID_KEY when it is needed but not given. */
   nodeUrl(): string;
+  /** The venue's standby nodes, tried after nodeUrl (--fallback-node, or fallbackNodeUrls of the deployment file); may be empty. */
+  fallbackNodeUrls(): string[];
   rpcUrl(): string;
   adjudicator(): Address;
   privateKey(): string;
@@ -143,6 +150,13 @@ export function resolveSettings(options: GlobalOptions, env: NodeJS.ProcessEnv =
       const url = options.node ?? deployment?.nodeUrl ?? missing("node URL", "--node <ws url>", "nodeUrl");
       if (!/^wss?:\/\//.test(url)) throw new CliError("USAGE", `the node URL must start with ws:// or wss://, not "${url}"`);
       return url;
+    },
+    fallbackNodeUrls() {
+      const urls = options.fallbackNode ?? [...(deployment?.fallbackNodeUrls ?? [])];
+      for (const url of urls) {
+        if (!/^wss?:\/\//.test(url)) throw new CliError("USAGE", `a fallback node URL must start with ws:// or wss://, not "${url}"`);
+      }
+      return urls;
     },
     rpcUrl() {
       return options.rpc ?? deployment?.rpcUrl ?? missing("JSON-RPC URL", "--rpc <url>", "rpcUrl");

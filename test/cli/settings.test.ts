@@ -52,6 +52,17 @@ describe("resolveSettings", () => {
     expect(overridden.nodeUrl()).toBe("wss://venue.example/ws");
   });
 
+  it("takes the venue's standby nodes from --fallback-node (repeatable) or fallbackNodeUrls of the deployment file; refuses a URL that is not ws(s)", () => {
+    expect(resolveSettings({ deployment: file }, {}).fallbackNodeUrls()).toEqual([]);
+    const withStandbys = join(dir, "standbys.json");
+    writeFileSync(withStandbys, JSON.stringify({ nodeUrl: "ws://a:1", fallbackNodeUrls: ["ws://b:2", "wss://c/ws"] }));
+    expect(resolveSettings({ deployment: withStandbys }, {}).fallbackNodeUrls()).toEqual(["ws://b:2", "wss://c/ws"]);
+    expect(resolveSettings({ deployment: withStandbys, fallbackNode: ["ws://d:4"] }, {}).fallbackNodeUrls()).toEqual(["ws://d:4"]);
+    const error = thrown(() => resolveSettings({ deployment: file, fallbackNode: ["ws://d:4", "http://e:5"] }, {}).fallbackNodeUrls());
+    expect(error.code).toBe("USAGE");
+    expect(error.message).toContain("http://e:5");
+  });
+
   it("bounds the investor's invoices: defaults, options, and typed refusals of bad values", () => {
     expect(resolveSettings({ deployment: file }, {}).invoices).toEqual({ maxPending: 1_000, ttlMs: 3_600_000 });
     expect(resolveSettings({ deployment: file, maxInvoices: "0", invoiceTtl: "90" }, {}).invoices).toEqual({ maxPending: 0, ttlMs: 90_000 });
