@@ -14,22 +14,7 @@ import { erc20Abi } from "../client/chain/abi.js";
 import type { Address, Bytes32 } from "../client/protocol/index.js";
 import { ordersDomainOf } from "../client/protocol/trading/index.js";
 import { verifyStoredReceipt } from "../client/cli/receipts.js";
-import type { NodeConfig } from "../channel-node/src/config.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "./stack.js";
-
-/** The node's trading settings the story needs: one book of the security against cash, lots of 1 CLS, fills settled in the channels. */
-export function demoTrading(stack: Stack): NonNullable<NodeConfig["trading"]> {
-  return {
-    orderLogAnchor: getAddress(stack.addresses.orderLogAnchor) as Address,
-    markets: [{ security: getAddress(stack.addresses.token) as Address, cash: getAddress(stack.addresses.cash) as Address, lotSize: SECURITY_UNIT.toString() }],
-    maxRestingOrdersPerInvestor: 10,
-    orderRate: { perSecond: 100, burst: 100 },
-    maxOrdersPerBook: 1_000,
-    cancelOnDisconnect: true,
-    anchorIntervalMs: 0,
-    settlement: { lockSeconds: 3_600, timeoutMs: 30_000, intervalMs: 200 },
-  };
-}
 
 export interface DemoContext {
   stack: Stack;

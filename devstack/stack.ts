@@ -3,11 +3,12 @@
 // Used by `npm start`, `npm run demo` and the end-to-end tests.
 import hre from "hardhat";
 import type { z } from "zod";
-import { HDNodeWallet, Mnemonic, type Contract } from "ethers";
+import { HDNodeWallet, Mnemonic, getAddress, type Contract } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { startLocalChain, type LocalChain } from "./local-chain.js";
 import { deploySystem, onboard, type ClearlineSystem, type Identity } from "./system.js";
 import { nodeConfigSchema, type NodeConfig } from "../channel-node/src/config.js";
+import type { Address } from "../client/protocol/types.js";
 
 /** Hardhat's well-known development mnemonic: its accounts are funded on every local chain. */
 const DEV_MNEMONIC = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
@@ -101,4 +102,18 @@ export async function startStack(options: { investors?: InvestorSetup[]; log?: (
     await chain.stop();
     throw error;
   }
+}
+
+/** The stack's trading: one book of the security against cash, lots of 1 token, fills settled in the channels. */
+export function demoTrading(stack: Stack): NonNullable<NodeConfig["trading"]> {
+  return {
+    orderLogAnchor: getAddress(stack.addresses.orderLogAnchor) as Address,
+    markets: [{ security: getAddress(stack.addresses.token) as Address, cash: getAddress(stack.addresses.cash) as Address, lotSize: SECURITY_UNIT.toString() }],
+    maxRestingOrdersPerInvestor: 10,
+    orderRate: { perSecond: 100, burst: 100 },
+    maxOrdersPerBook: 1_000,
+    cancelOnDisconnect: true,
+    anchorIntervalMs: 0,
+    settlement: { lockSeconds: 3_600, timeoutMs: 30_000, intervalMs: 200 },
+  };
 }

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startNode } from "../channel-node/src/node.js";
-import { demoTrading, runDemoStory } from "../devstack/demo-story.js";
-import { ROLES, startStack } from "../devstack/stack.js";
+import { runDemoStory } from "../devstack/demo-story.js";
+import { ROLES, demoTrading, startStack } from "../devstack/stack.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "clearline-demo-"));
 console.log("Starting an embedded chain, deploying Clearline with Ignition, starting the venue's node…");

@@ -1,6 +1,7 @@
 // `npm start`: the main job. Without configuration it starts an embedded local chain on 127.0.0.1
 // (Hardhat's node), deploys the system with Ignition, gives the venue and demo investors identities
-// and tokens, and runs the venue's channel node against it. With CLEARLINE_RPC_URL (or
+// and tokens, and runs the venue's channel node against it, trading one market of the security against
+// cash (fills settled in the channels). With CLEARLINE_RPC_URL (or
 // CLEARLINE_NODE_CONFIG, a node config file) it runs the node against that chain instead.
 // Every exit path (Ctrl-C, SIGTERM, SIGHUP, a failed start, an unexpected error) stops everything it
 // started; a busy port is a one-line error naming the port and the variable that changes it.
@@ -10,7 +11,7 @@ import { loadNodeConfig } from "../channel-node/src/config.js";
 import { startNode, type RunningNode } from "../channel-node/src/node.js";
 import { PortInUseError } from "../channel-node/src/transport.js";
 import { stopLocalChains } from "../devstack/local-chain.js";
-import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
+import { ROLES, demoTrading, devWallet, startStack, type Stack } from "../devstack/stack.js";
 
 const DATA_DIR = process.env.CLEARLINE_DATA_DIR ?? ".clearline";
 const external = process.env.CLEARLINE_NODE_CONFIG !== undefined || process.env.CLEARLINE_RPC_URL !== undefined;
@@ -70,7 +71,8 @@ try {
       ],
     });
     const port = Number(process.env.CLEARLINE_PORT ?? 7545);
-    node = await startNode(stack.nodeConfig({ dataDir: join(DATA_DIR, "node", `chain-${stack.chain.port}`), port, logLevel: "info" }));
+    const trading = demoTrading(stack);
+    node = await startNode(stack.nodeConfig({ dataDir: join(DATA_DIR, "node", `chain-${stack.chain.port}`), port, logLevel: "info", trading }));
     const deployment = {
       rpcUrl: stack.chain.url,
       chainId: stack.chainId.toString(),
@@ -92,6 +94,7 @@ Clearline is running on an embedded chain.
   security      ${stack.addresses.token} (restricted, ERC-1404)
   cash          ${stack.addresses.cash}
   venue node    ${node.url}  (health: ${node.url.replace("ws", "http")}/health, metrics: /metrics)
+  market        ${trading.markets[0]!.security} against ${trading.markets[0]!.cash}, lots of 1 token, order log anchor ${trading.orderLogAnchor}
   web console   ${node.url.replace("ws", "http")}/console/  (read-only: docs/operations.md, "Web console")
   admin token   ${node.adminTokenFile} (operator: npm run node -- channels --url ${node.url.replace("ws", "http")} --token-file ${node.adminTokenFile})
 Demo investors (Hardhat's well-known test keys; set one as CLEARLINE_KEY):

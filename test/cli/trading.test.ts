@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, devWallet, ROLES, SECURITY_UNIT, CASH_UNIT, type Stack } from "../../devstack/stack.js";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
+import { eventually } from "../helpers/node-process.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = "client/cli/clearline.ts";
@@ -86,6 +87,7 @@ beforeAll(async () => {
         maxOrdersPerBook: 1_000,
         cancelOnDisconnect: true,
         anchorIntervalMs: 0,
+        settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 },
       },
     }),
   );
@@ -143,10 +145,12 @@ describe("clearline order / receipts (trading from the investor's CLI)", () => {
     expect((await okJson<Depth>("book", "--levels", "1")).bids).toEqual([level(105n, 2n)]);
     // Alice's fill as taker; Bob's (through the SDK) as maker, with his orders still resting.
     type Fills = { fills: { sequence: string; side: string; role: string; state: string; quantity: { quantityUnits: string }; price: { priceUnits: string } }[] };
+    // The venue holds nothing in the channels, so the fill's settlement failed (VENUE_FUNDS): nothing moved.
+    await eventually(async () => (await bobTrading.myTrading()).fills.map((f) => f.state), (states) => states[0] === "failed", 10_000);
     const fill = (side: string, role: string) =>
-      expect.objectContaining({ side, role, state: "matched", quantity: expect.objectContaining({ quantityUnits: SECURITY_UNIT.toString() }), price: expect.objectContaining({ priceUnits: (105n * CASH_UNIT).toString() }) });
+      expect.objectContaining({ side, role, state: "failed", quantity: expect.objectContaining({ quantityUnits: SECURITY_UNIT.toString() }), price: expect.objectContaining({ priceUnits: (105n * CASH_UNIT).toString() }) });
     expect((await okJson<Fills>("fills")).fills).toEqual([fill("sell", "taker")]);
-    expect((await cli(alice.privateKey, "fills")).stdout).toMatch(/^fill #\d+: sold 1 \S+ at 105 \S+ per lot as taker \(matched, not yet settled in the channels\)\n$/);
+    expect((await cli(alice.privateKey, "fills")).stdout).toMatch(/^fill #\d+: sold 1 \S+ at 105 \S+ per lot as taker \(settlement failed: nothing moved\)\n$/);
     const bobs = await bobTrading.myTrading();
     expect(bobs.fills).toEqual([expect.objectContaining({ side: "buy", role: "maker", quantity: SECURITY_UNIT.toString() })]);
     expect(bobs.orders.map((o) => [o.price, o.remaining])).toEqual([

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { demoTrading, runDemoStory } from "../../devstack/demo-story.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, startStack, type Stack } from "../../devstack/stack.js";
+import { runDemoStory } from "../../devstack/demo-story.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, demoTrading, startStack, type Stack } from "../../devstack/stack.js";
 import { adminGet, adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 
 describe("the demo story against a node process, a chain process and real WebSockets", () => {

@@ -156,6 +156,9 @@ describe("npm start (scripts/start.ts as a process)", () => {
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
     // The demo investors are printed with their keys, bob's beside alice's, and the issuer's for `npm run issuer`.
     for (const investor of [ROLES.alice, ROLES.bob, ROLES.issuer]) expect(run.stdout()).toContain(`key ${devWallet(investor).privateKey}`);
+    // Trading is on: one market is printed and the node settles fills (its settlement metrics exist).
+    expect(run.stdout()).toMatch(/market {8}0x[0-9a-fA-F]{40} against 0x[0-9a-fA-F]{40}, lots of 1 token/);
+    expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toContain("# HELP clearline_fill_settlements_total");
     run.signal("SIGTERM");
     const { code } = await run.exited;
     expect(code).toBe(0);

@@ -59,6 +59,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
         maxOrdersPerBook: 1_000,
         cancelOnDisconnect,
         anchorIntervalMs,
+        settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 },
       },
     });
     const node = await startNodeProcess(config, dir);
@@ -113,14 +114,19 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(buy.resting).toBe(0n);
     await eventually(async () => aliceEvents.filter((e) => e.type === "orderFilled").length, (n) => n === 1, 10_000);
 
-    // Reservations: Alice's 10 tokens hold 2 resting + 3 matched; Bob's 1000 cash hold 303 matched.
-    expect((await refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: 6n * LOT, price: price(200n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
-    expect((await refusal(bob.trading.placeOrder({ ...market(), side: "buy", quantity: 7n * LOT, price: price(100n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
-    // The investors' own updates respect the reservations: Alice cannot pay away 6 of her 10 tokens,
-    // Bob may pay 100 of his 1000 cash but not 700 more (303 stay reserved).
-    expect((await refusal(alice.opened.client.pay(aliceChannel, { assetIndex: SECURITY, amount: 6n * SECURITY_UNIT }))).code).toBe("FUNDS_RESERVED");
+    // The venue holds nothing in either channel, so it cannot deliver its legs: the fill fails
+    // (VENUE_FUNDS), nothing moves, and its reservations are released; the log keeps the fill.
+    await eventually(async () => (await bob.trading.myTrading()).fills.map((f) => f.state), (states) => states.length === 1 && states[0] === "failed", 10_000);
+    expect((await alice.trading.myTrading()).fills.map((f) => f.state)).toEqual(["failed"]);
+    expect(await (await fetch(`${first.httpUrl}/metrics`)).text()).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
+    // Reservations: Alice's 10 tokens hold her 2 resting (the 3 of the failed fill are free again).
+    expect((await refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: 9n * LOT, price: price(200n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
+    expect((await refusal(bob.trading.placeOrder({ ...market(), side: "buy", quantity: 10n * LOT, price: price(101n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
+    // The investors' own updates respect the reservations: Alice may pay 6 of her 10 tokens (5 were
+    // free while the fill was reserved) but then not 3 of the 4 left; Bob may pay 100 of his 1000 cash.
+    await alice.opened.client.pay(aliceChannel, { assetIndex: SECURITY, amount: 6n * SECURITY_UNIT });
+    expect((await refusal(alice.opened.client.pay(aliceChannel, { assetIndex: SECURITY, amount: 3n * SECURITY_UNIT }))).code).toBe("FUNDS_RESERVED");
     await bob.opened.client.pay(bobChannel, { assetIndex: CASH, amount: price(100n) });
-    expect((await refusal(bob.opened.client.pay(bobChannel, { assetIndex: CASH, amount: price(700n) }))).code).toBe("FUNDS_RESERVED");
     // The same signed order again: its nonce is spent.
     expect((await refusal(bob.trading.placeOrder({ ...buy.signed.order }))).code).toBe("STALE_NONCE");
     // Not the market's lot size (the core's code), and no market for the pair.
@@ -154,7 +160,8 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     const after = await alice.trading.checkpoint();
     expect(after.checkpoint.size).toBe(before.checkpoint.size);
     expect(after.checkpoint.root).toBe(before.checkpoint.root);
-    expect((await refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: 6n * LOT, price: price(200n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
+    expect((await refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: 3n * LOT, price: price(200n), timeInForce: "GTC" }))).code).toBe("INSUFFICIENT_FUNDS");
+    expect((await alice.trading.myTrading()).fills.map((f) => f.state)).toEqual(["failed"]);
     expect((await refusal(bob.trading.placeOrder({ ...buy.signed.order }))).code).toBe("STALE_NONCE");
     // Alice's remaining 2 at 101 still rest first; Bob's bids at 90 and 89 still rest behind them.
     const sweep = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(89n), timeInForce: "IOC" });

@@ -216,6 +216,8 @@ describe("node configuration from the environment alone", () => {
         maxOrdersPerBook: 999,
         cancelOnDisconnect: false,
         anchorIntervalMs: 0,
+        // Fills are settled whenever trading is configured, each key at its default.
+        settlement: { lockSeconds: 3_600, timeoutMs: 120_000, intervalMs: 1_000 },
       },
       console: { enabled: false, requireToken: true, historySeconds: 120, maxRows: 50, capTableMaxAgeMs: 1000 },
       chainFacts: { newHeadsUrl: "off", maxViewAgeMs: 20_000, newHeadsReconnectMs: 250 },

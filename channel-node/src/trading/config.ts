@@ -25,7 +25,7 @@ export const tradingConfigSchema = z.strictObject({
   cancelOnDisconnect: z.boolean().default(true),
   /** How often the log's root is anchored on chain when it grew; 0: never. */
   anchorIntervalMs: z.coerce.number().int().min(0).default(60_000),
-  /** Settlement of fills in the investors' channels (settlement.ts); absent: fills stay matched and reserved. */
+  /** Settlement of fills in the investors' channels (settlement.ts); always on, each key defaulted. */
   settlement: z
     .strictObject({
       /** The four locks of a fill expire this long after the secret is drawn (chain seconds; at most 30 days). */
@@ -35,7 +35,7 @@ export const tradingConfigSchema = z.strictObject({
       /** How often open settlements are driven. */
       intervalMs: z.coerce.number().int().min(10).default(DEFAULT_SETTLEMENT_BOUNDS.intervalMs),
     })
-    .optional(),
+    .prefault({}),
 });
 
 export type TradingConfig = z.output<typeof tradingConfigSchema>;
@@ -48,9 +48,8 @@ export function deskBoundsOf(config: TradingConfig): DeskBounds {
   return { maxRestingOrdersPerInvestor: config.maxRestingOrdersPerInvestor, orderRate: config.orderRate, maxOrdersPerBook: config.maxOrdersPerBook };
 }
 
-/** Where and how fills are settled (the desk opens the store), or undefined when the config has no `settlement`. */
-export function settlementOf(config: TradingConfig, path: string, channels: SettlementChannels): { path: string; channels: SettlementChannels; bounds: SettlementBounds } | undefined {
+/** Where and how fills are settled (the desk opens the store). */
+export function settlementOf(config: TradingConfig, path: string, channels: SettlementChannels): { path: string; channels: SettlementChannels; bounds: SettlementBounds } {
   const settlement = config.settlement;
-  if (settlement === undefined) return undefined;
   return { path, channels, bounds: { lockSeconds: BigInt(settlement.lockSeconds), timeoutMs: settlement.timeoutMs, intervalMs: settlement.intervalMs } };
 }
