@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { getAddress, keccak256 } from "ethers";
 import { isProtocolError, type Lock } from "../../client/protocol/index.js";
-import { fillOfPair } from "../../client/protocol/trading/fill-locks.js";
+import { chargeOfNamedFill, fillOfPair, type PlacedOrder } from "../../client/protocol/trading/fill-locks.js";
+import type { FillEntry } from "../../client/protocol/trading/log-entry.js";
 import type { Order } from "../../client/protocol/trading/order.js";
 import { OwnOrders, approveFillLocks } from "../../client/sdk/fill-settlement.js";
 
@@ -90,5 +91,48 @@ describe("the SDK's own orders", () => {
 
   it("refuses every pair with no orders placed", () => {
     expect(() => approveFillLocks([new OwnOrders()], ASSETS, pair("security", 10n, 100n))).toThrow(/settles no fill/);
+  });
+});
+
+describe("a pair that names its fill (chargeOfNamedFill)", () => {
+  // Our sell rests as log entry 4; our buy as entry 9. The fill at 7 is of our sell (maker) and another investor's buy (taker 6).
+  const placed: PlacedOrder[] = [
+    { sequence: 4n, order: order({ quantity: 50n, price: 100n }), committed: 0n },
+    { sequence: 9n, order: order({ side: "buy", quantity: 20n, price: 120n }), committed: 0n },
+  ];
+  const fill = (overrides: Partial<FillEntry> = {}): FillEntry => ({ kind: "fill", sequence: 7n, makerSequence: 4n, takerSequence: 6n, quantity: 30n, price: 105n, ...overrides });
+  const code = (run: () => unknown): string | undefined => {
+    try {
+      run();
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
+    return undefined;
+  };
+
+  it("charges exactly the fill's legs to the order it names, as maker or as taker", () => {
+    expect(chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), placed, new Set())).toEqual({ index: 0, quantity: 30n, price: 105n });
+    // Our buy as taker of another's sell: we give cash (2 lots at 110) and get the security.
+    expect(chargeOfNamedFill(ASSETS, pair("cash", 20n, 220n), fill({ sequence: 10n, makerSequence: 8n, takerSequence: 9n, quantity: 20n, price: 110n }), placed, new Set())).toEqual({ index: 1, quantity: 20n, price: 110n });
+  });
+
+  it("refuses a pair naming another investor's fill (UNKNOWN_ORDER), and a self-trade's (FILL_MISMATCH)", () => {
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill({ makerSequence: 3n }), placed, new Set()))).toBe("UNKNOWN_ORDER");
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 20n, 200n), fill({ takerSequence: 9n, quantity: 20n, price: 100n }), placed, new Set()))).toBe("FILL_MISMATCH");
+  });
+
+  it("refuses a wrong amount, a wrong direction, another market, a price beyond the limit, more than is left", () => {
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 316n), fill(), placed, new Set()))).toBe("FILL_MISMATCH"); // one unit more cash
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 20n, 210n), fill(), placed, new Set()))).toBe("FILL_MISMATCH"); // another quantity at the same price
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("cash", 30n, 315n), fill(), placed, new Set()))).toBe("FILL_MISMATCH"); // a buyer's pair for our sell
+    expect(code(() => chargeOfNamedFill([SECURITY, OTHER], pair("security", 30n, 315n), fill(), placed, new Set()))).toBe("FILL_MISMATCH");
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 270n), fill({ price: 90n }), placed, new Set()))).toBe("FILL_MISMATCH"); // below our sell's 100
+    const mostlyTaken = [{ ...placed[0]!, committed: 30n }];
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), mostlyTaken, new Set()))).toBe("FILL_MISMATCH"); // 20 left
+  });
+
+  it("refuses a second pair for a fill already charged (FILL_CHARGED)", () => {
+    expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), placed, new Set([7n])))).toBe("FILL_CHARGED");
+    expect(chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), placed, new Set([6n])).index).toBe(0);
   });
 });

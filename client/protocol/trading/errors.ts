@@ -26,6 +26,10 @@ export const TRADING_ERROR_CODES = [
   "BAD_PROOF_REQUEST",
   /** Replaying a log did not reproduce its fills. */
   "REPLAY_MISMATCH",
+  /** A venue's lock pair is not exactly the legs of the fill it names (asset, direction, amount, price), or the fill is not within our order. */
+  "FILL_MISMATCH",
+  /** A venue's lock pair names a fill we already agreed a pair for. */
+  "FILL_CHARGED",
 ] as const;
 
 export type TradingErrorCode = (typeof TRADING_ERROR_CODES)[number];
