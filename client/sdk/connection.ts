@@ -34,6 +34,8 @@ export class Connection {
   private readonly urls: readonly string[];
   /** The URL the next socket opens: the one that served last, or the next after a failure. */
   private current = 0;
+  /** URLs a connect() in progress will still try itself if the current socket fails (no reconnect is scheduled then). */
+  private connectTriesLeft = 0;
 
   constructor(private readonly options: ConnectionOptions) {
     this.urls = [options.nodeUrl, ...(options.fallbackUrls ?? [])];
@@ -54,16 +56,21 @@ export class Connection {
     this.closedByUser = false;
     await prepare();
     // Each URL once, from the current one; only a node that cannot be reached sends us on.
-    for (let tried = 1; ; tried++) {
-      try {
-        await new Promise<void>((resolve, reject) => {
-          this.connectedOnce = (error) => (error ? reject(error) : resolve());
-          this.openSocket();
-        });
-        return;
-      } catch (error) {
-        if (tried >= this.urls.length || !(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
+    try {
+      for (let tried = 1; ; tried++) {
+        this.connectTriesLeft = this.urls.length - tried;
+        try {
+          await new Promise<void>((resolve, reject) => {
+            this.connectedOnce = (error) => (error ? reject(error) : resolve());
+            this.openSocket();
+          });
+          return;
+        } catch (error) {
+          if (tried >= this.urls.length || !(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
+        }
       }
+    } finally {
+      this.connectTriesLeft = 0;
     }
   }
 
@@ -102,6 +109,8 @@ export class Connection {
       for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
       this.waiting.clear();
       const url = this.nodeUrl;
+      // A connect() going on to the next URL needs no reconnect besides.
+      const connectGoesOn = this.connectedOnce !== undefined && this.connectTriesLeft > 0;
       // The next socket tries the next node: this one went away (died, or stepped down) or never answered.
       this.current = (this.current + 1) % this.urls.length;
       if (this.connectedOnce !== undefined) {
@@ -109,7 +118,7 @@ export class Connection {
         this.connectedOnce = undefined;
       }
       this.options.onEvent?.({ type: "disconnected" });
-      if (!this.closedByUser && (this.options.reconnect ?? true)) setTimeout(() => this.reconnect(), 500);
+      if (!connectGoesOn && !this.closedByUser && (this.options.reconnect ?? true)) setTimeout(() => this.reconnect(), 500);
     });
     socket.on("error", () => undefined); // a close event follows and handles it
   }
