@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 
 /**
@@ -50,9 +49,9 @@ library StateHashing {
      * `domainSeparator`.
      * @param state The state.
      * @param domainSeparator The Adjudicator's EIP-712 domain separator.
-     * @return The digest both participants sign.
+     * @return result The digest both participants sign.
      */
-    function digest(IAdjudicator.State calldata state, bytes32 domainSeparator) internal pure returns (bytes32) {
+    function digest(IAdjudicator.State calldata state, bytes32 domainSeparator) internal pure returns (bytes32 result) {
         IAdjudicator.Allocation[] calldata allocations = state.allocations;
         (bytes32 channelId_, uint64 nonce, bytes32 locksRoot, bool isFinal) = (
             state.channelId,
@@ -61,7 +60,6 @@ library StateHashing {
             state.isFinal
         );
         (bytes32 allocationTypeHash, bytes32 stateTypeHash) = (ALLOCATION_TYPEHASH, STATE_TYPEHASH);
-        bytes32 structHash;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             let count := allocations.length
@@ -81,9 +79,13 @@ library StateHashing {
             mstore(add(ptr, 0x40), nonce)
             mstore(add(ptr, 0x80), locksRoot)
             mstore(add(ptr, 0xa0), isFinal)
-            structHash := keccak256(ptr, 0xc0)
+            let structHash := keccak256(ptr, 0xc0)
+            // MessageHashUtils.toTypedDataHash, in the same scratch memory.
+            mstore(ptr, shl(240, 0x1901))
+            mstore(add(ptr, 0x02), domainSeparator)
+            mstore(add(ptr, 0x22), structHash)
+            result := keccak256(ptr, 0x42)
         }
-        return MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
     }
 
     /**
