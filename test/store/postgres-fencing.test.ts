@@ -46,7 +46,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`a fenced venue engine${POSTGRES_MISS
     expect(standby.leaseEpoch).toBe("2");
 
     const second = propose(channel, first.state, pay(1, 1, 20n), aliceSigner, "p2");
-    // The store's refusal reaches the transport, which answers INTERNAL; no countersignature was sent.
+    // The store's refusal reaches the transport, which answers UNAVAILABLE; no countersignature was sent.
     await expect(engine.onMessage(alice, second.message)).rejects.toMatchObject({ code: "FENCED" });
     expect(alice.sent.filter((m) => m.type === "accepted").map((m) => (m as { id: string }).id)).toEqual(["p1"]);
     expect(fenced).toEqual(["FENCED"]);
