@@ -131,14 +131,14 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
 
   it("overview: value locked, and a payment made now moves the update count and the rate chart", async () => {
     await open("overview");
-    await expect.poll(() => text("value-locked")).toContain("1100 cUSD");
+    await expect.poll(() => text("value-locked"), { timeout: 20_000 }).toContain("1100 cUSD");
     expect(await text("value-locked")).toContain("10 CLS");
-    expect(await text("node-facts")).toMatch(/block \d+/);
-    const before = await eventually(async () => Number(await text("updates-total")), (n) => Number.isInteger(n), 10_000);
+    await expect.poll(() => text("node-facts"), { timeout: 20_000 }).toMatch(/block \d+/);
+    const before = await eventually(async () => Number(await text("updates-total")), (n) => Number.isInteger(n), 20_000);
     for (let i = 0; i < 5; i++) await alice.opened.client.pay(aliceChannel as never, { assetIndex: CASH, amount: price(1n) });
-    await expect.poll(async () => Number(await text("updates-total")), { timeout: 10_000 }).toBe(before + 5);
+    await expect.poll(async () => Number(await text("updates-total")), { timeout: 20_000 }).toBe(before + 5);
     // The chart is drawn by uPlot from the node's samples; the interval with the payments has a rate above 0.
-    await expect.poll(async () => Number(await page.getByTestId("chart-rate").getAttribute("data-points")), { timeout: 10_000 }).toBeGreaterThan(1);
+    await expect.poll(async () => Number(await page.getByTestId("chart-rate").getAttribute("data-points")), { timeout: 20_000 }).toBeGreaterThan(1);
     expect(await page.getByTestId("chart-rate").locator("canvas").count()).toBe(1);
     const activity = (await (await fetch(`${node.httpUrl}/console/api/activity`)).json()) as { updatesPerSecond: number[] };
     expect(Math.max(...activity.updatesPerSecond)).toBeGreaterThan(0);
@@ -150,10 +150,10 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
   it("channels: the investor's balances change with a payment made while the page is open", async () => {
     await open("channels");
     const row = page.locator(`tr[data-channel="${aliceChannel}"]`);
-    await expect.poll(() => row.getByTestId("investor-balances").innerText()).toContain("95 cUSD");
+    await expect.poll(() => row.getByTestId("investor-balances").innerText(), { timeout: 20_000 }).toContain("95 cUSD");
     const nonce = Number(await row.getByTestId("nonce").innerText());
     await alice.opened.client.pay(aliceChannel as never, { assetIndex: CASH, amount: price(20n) });
-    await expect.poll(() => row.getByTestId("investor-balances").innerText(), { timeout: 10_000 }).toContain("75 cUSD");
+    await expect.poll(() => row.getByTestId("investor-balances").innerText(), { timeout: 20_000 }).toContain("75 cUSD");
     expect(Number(await row.getByTestId("nonce").innerText())).toBe(nonce + 1);
     expect(await row.innerText()).toContain("10 CLS");
     expect(await row.innerText()).toContain("open");
@@ -170,7 +170,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     );
     expect(isClientError(refused)).toBe(true);
     await open("overview");
-    await expect.poll(() => text("refusals"), { timeout: 10_000 }).toContain("NOT_ELIGIBLE");
+    await expect.poll(() => text("refusals"), { timeout: 20_000 }).toContain("NOT_ELIGIBLE");
   });
 
   it("issuer: the cap table counts what each holds inside channels and marks the frozen holder", async () => {
@@ -197,7 +197,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await bob.trading.placeOrder({ ...market, side: "buy", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
     await open("trading");
     // 2 lots left at 101 cUSD per lot; one fill of 3 CLS at the maker's price.
-    await expect.poll(() => text("book-ask"), { timeout: 10_000 }).toMatch(/101\s+2\s+1/);
+    await expect.poll(() => text("book-ask"), { timeout: 20_000 }).toMatch(/101\s+2\s+1/);
     expect(await text("book-bid")).toContain("none");
     // With trading.settlement the fill settles in both channels: the page shows the state the investor's SDK is told.
     await expect.poll(() => text("fills"), { timeout: 30_000 }).toMatch(/buys\s+101\s+3\s.*settled/);
@@ -205,7 +205,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await shot("trading");
     // Alice sold 3 CLS for 303 cUSD: her channel shows it.
     await open("channels");
-    await expect.poll(() => page.locator(`tr[data-channel="${aliceChannel}"]`).getByTestId("investor-balances").innerText(), { timeout: 10_000 }).toMatch(/7 CLS\s+378 cUSD/);
+    await expect.poll(() => page.locator(`tr[data-channel="${aliceChannel}"]`).getByTestId("investor-balances").innerText(), { timeout: 20_000 }).toMatch(/7 CLS\s+378 cUSD/);
   });
 
   it("disputes: a forced close appears with its deadline", async () => {
@@ -228,7 +228,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     );
     expect(isClientError(refused, "REJECTED")).toBe(true);
     await open("overview");
-    await expect.poll(() => text("refusals"), { timeout: 10_000 }).toMatch(/SENDER_FROZEN\s+1\s+compliance refusals/);
+    await expect.poll(() => text("refusals"), { timeout: 20_000 }).toMatch(/SENDER_FROZEN\s+1\s+compliance refusals/);
     await shot("refusals");
   });
 
@@ -263,7 +263,7 @@ describe.skipIf(!HAS_CHROMIUM)("web console in Chromium against a live node", ()
     await page.goto(`${guarded.httpUrl}/console/`);
     await page.locator("form.token input").fill(token);
     await page.locator("form.token button").click();
-    await expect.poll(() => text("node-facts"), { timeout: 10_000 }).toContain(`chain ${stack.chainId}`);
+    await expect.poll(() => text("node-facts"), { timeout: 20_000 }).toContain(`chain ${stack.chainId}`);
     expect(readFileSync(join(dir, "guarded", CONSOLE_TOKEN_FILE), "utf8").trim()).toBe(token);
   });
 
