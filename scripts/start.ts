@@ -77,6 +77,8 @@ try {
       rpcUrl: stack.chain.url,
       chainId: stack.chainId.toString(),
       nodeUrl: node.url,
+      // The embedded chain starts empty: every Clearline event is at or after block 0.
+      startBlock: 0,
       contracts: stack.addresses,
       accounts: {
         venue: devWallet(ROLES.venue).address,

@@ -180,6 +180,7 @@ export async function connectChain(settings: Settings, output: Output): Promise<
     const chain = await AdjudicatorClient.connect(wallet, adjudicator, {
       pollIntervalMs: 250,
       confirmations: settings.confirmations,
+      ...(settings.deployment?.startBlock === undefined ? {} : { startBlock: settings.deployment.startBlock }),
       onProgress: (progress) => output.progress(progress),
     }).catch((error: unknown) => {
       throw new CliError("CHAIN_UNREACHABLE", `cannot reach the chain at ${rpcUrl}: ${toChainError(error).shortMessage.replace(/^getNetwork: /, "")}`);

@@ -38,6 +38,7 @@ const deploymentSchema = z.object({
   rpcUrl: z.string().optional(),
   nodeUrl: z.string().optional(),
   fallbackNodeUrls: z.array(z.string()).optional(),
+  startBlock: z.number().int().nonnegative().optional(),
   chainId: z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative()]).optional(),
   contracts: z
     .object({
@@ -55,6 +56,8 @@ export interface DeploymentFile {
   readonly rpcUrl?: string;
   readonly nodeUrl?: string;
   readonly fallbackNodeUrls?: readonly string[];
+  /** The block the contracts were deployed in: where a search of the adjudicator's events may start (docs/chain.md). */
+  readonly startBlock?: number;
   readonly chainId?: bigint;
   readonly adjudicator?: Address;
   /** The security (ERC-1404) token. */
@@ -90,6 +93,7 @@ export function readDeployment(path: string | undefined): DeploymentFile | undef
     ...(d.rpcUrl === undefined ? {} : { rpcUrl: d.rpcUrl }),
     ...(d.nodeUrl === undefined ? {} : { nodeUrl: d.nodeUrl }),
     ...(d.fallbackNodeUrls === undefined ? {} : { fallbackNodeUrls: d.fallbackNodeUrls }),
+    ...(d.startBlock === undefined ? {} : { startBlock: d.startBlock }),
     ...(d.chainId === undefined ? {} : { chainId: BigInt(d.chainId) }),
     ...(d.contracts?.adjudicator === undefined ? {} : { adjudicator: getAddress(d.contracts.adjudicator) }),
     ...(d.contracts?.token === undefined ? {} : { security: getAddress(d.contracts.token) }),

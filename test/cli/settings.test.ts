@@ -63,6 +63,19 @@ describe("resolveSettings", () => {
     expect(error.message).toContain("http://e:5");
   });
 
+  it("takes the start block of event searches from the deployment file; refuses one that is not a block number", () => {
+    expect(resolveSettings({ deployment: file }, {}).deployment?.startBlock).toBeUndefined();
+    const withStart = join(dir, "start-block.json");
+    writeFileSync(withStart, JSON.stringify({ nodeUrl: "ws://a:1", startBlock: 19_000_000 }));
+    expect(resolveSettings({ deployment: withStart }, {}).deployment?.startBlock).toBe(19_000_000);
+    for (const bad of [-1, 1.5, "19000000"]) {
+      writeFileSync(withStart, JSON.stringify({ startBlock: bad }));
+      const error = thrown(() => resolveSettings({ deployment: withStart }, {}));
+      expect(error.code).toBe("BAD_DEPLOYMENT");
+      expect(error.message).toContain("startBlock");
+    }
+  });
+
   it("bounds the investor's invoices: defaults, options, and typed refusals of bad values", () => {
     expect(resolveSettings({ deployment: file }, {}).invoices).toEqual({ maxPending: 1_000, ttlMs: 3_600_000 });
     expect(resolveSettings({ deployment: file, maxInvoices: "0", invoiceTtl: "90" }, {}).invoices).toEqual({ maxPending: 0, ttlMs: 90_000 });
