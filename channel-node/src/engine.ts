@@ -74,6 +74,8 @@ export class ChannelEngine {
   private readonly countersigner: Countersigner;
   private readonly invoices: InvoiceRelay;
   private pruning: Promise<number> | undefined;
+  /** The fill settled under a hashlock, named in the venue's lock-pair proposals (set by trading/settlement.ts). */
+  private fillOfHashlock: (hashlock: Bytes32) => bigint | undefined = () => undefined;
 
   constructor(private readonly options: EngineOptions) {
     const { store, logger, metrics } = options;
@@ -91,6 +93,7 @@ export class ChannelEngine {
       metrics,
       secretOf: (hashlock) => this.router.secrets.get(hashlock),
       voidAfterMs: bounds.venueProposalVoidMs,
+      fillOf: (hashlock) => this.fillOfHashlock(hashlock),
     });
     this.router.proposals = this.proposals;
     this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics, ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}) });
@@ -214,6 +217,11 @@ export class ChannelEngine {
   /** A secret was revealed on chain (`SecretRevealed`): learn it and claim the payer's lock with it. */
   secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void> {
     return this.router.secretRevealed(hashlock, secret);
+  }
+
+  /** Lets the venue's lock-pair proposals name the fill they settle, found from the pair's hashlock. */
+  nameFills(fillOf: (hashlock: Bytes32) => bigint | undefined): void {
+    this.fillOfHashlock = fillOf;
   }
 
   /**

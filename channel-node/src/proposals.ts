@@ -50,6 +50,8 @@ export interface VenueProposalsOptions {
   readonly secretOf: (hashlock: Bytes32) => Bytes32 | undefined;
   /** A proposal left unanswered this long since it was made is void (EngineBounds.venueProposalVoidMs). */
   readonly voidAfterMs: number;
+  /** The fill being settled under a hashlock (trading/settlement.ts): a lock pair's proposal names it. */
+  readonly fillOf: (hashlock: Bytes32) => bigint | undefined;
 }
 
 /** The investor let a proposal of the venue go unanswered (timeout or lost connection). */
@@ -149,6 +151,7 @@ export class VenueProposals {
     });
     const timer = setTimeout(() => live.outstanding?.reject(new UnansweredError()), this.options.responseTimeoutMs);
     const secrets = this.secretsOf(live, ours);
+    const fill = this.fillOf(live, pending);
     session.send({
       v: PROTOCOL_VERSION,
       type: "propose",
@@ -157,6 +160,7 @@ export class VenueProposals {
       state: stateToJson(ours.state),
       signature: ours.signatures[VENUE]!,
       ...(secrets.length === 0 ? {} : { secrets }),
+      ...(fill === undefined ? {} : { fill: fill.toString() }),
     });
     try {
       const signature = await answer;
@@ -184,6 +188,14 @@ export class VenueProposals {
         const secret = this.options.secretOf(lock.hashlock);
         return secret === undefined ? [] : [{ hashlock: lock.hashlock, secret }];
       });
+  }
+
+  /** The fill a lock-pair proposal settles, found from its hashlock (also when the proposal is offered again). */
+  private fillOf(live: Live, pending: PendingProposal): bigint | undefined {
+    if (pending.update.kind !== "addLockPair") return undefined;
+    const agreed = new Set(this.channels.latestOf(live).state.locks.map((lock) => lock.hashlock));
+    const added = pending.signed.state.locks.find((lock) => !agreed.has(lock.hashlock));
+    return added === undefined ? undefined : this.options.fillOf(added.hashlock);
   }
 
   /** Records the refused proposal as void (it survives a restart as such). */

@@ -6,6 +6,7 @@
  * Handshake: node → `challenge`; client → `auth` (EIP-191 signature of session.ts's login message);
  * node → `welcome` with the investor's channels. Then, in both directions:
  *   `propose` (a signed next state) → `accepted` (the countersignature) | `rejected` (typed reason).
+ * The venue's proposal of a fill's lock pair also names the fill (`fill`, its log sequence number).
  * The proposal carries only the state: the receiver recognises the update from the difference to its
  * latest agreed state (channel.ts `checkTransition`), so a claimed intent is never trusted.
  * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
@@ -88,6 +89,12 @@ const proposeSchema = z.strictObject({
   secrets: secretsSchema.optional(),
   route: z.strictObject({ to: address }).optional(),
 });
+
+/**
+ * The venue's proposal: `fill`, on a lock pair only, is the sequence number of the fill in the venue's
+ * order log the pair settles (docs/protocol.md, "Settlement of a fill"); the investor checks that fill.
+ */
+const venueProposeSchema = proposeSchema.extend({ fill: decimal.optional() });
 
 const acceptedSchema = z.strictObject({
   v: version,
@@ -211,7 +218,7 @@ export const nodeMessageSchema = z.discriminatedUnion("type", [
   z.strictObject({ v: version, type: z.literal("opened"), id: requestId, channel: channelReportSchema }),
   z.strictObject({ v: version, type: z.literal("resynced"), id: requestId, channels: z.array(channelReportSchema) }),
   z.strictObject({ v: version, type: z.literal("deposits"), channelId: bytes32, status: channelReportSchema.shape.status, deposits: z.array(z.tuple([decimal, decimal])) }),
-  proposeSchema,
+  venueProposeSchema,
   acceptedSchema,
   rejectedSchema,
   /** Relayed to the receiver: `from` asks for an invoice; answered with `invoice` of the same id. */

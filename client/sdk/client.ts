@@ -247,8 +247,10 @@ export class ClearlineClient {
         const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
         const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
         const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
-        // A fill's lock pair only for a fill of one of our orders (fill-settlement.ts).
-        if (update.kind === "addLockPair") approveFillLocks(this.fillApprovers, live.channel.params.assets, update.locks);
+        // A fill's lock pair only for the fill it names, of one of our orders (fill-settlement.ts); awaited in this channel's queue only.
+        const fill = message.fill === undefined ? undefined : BigInt(message.fill);
+        if (update.kind === "addLockPair") await approveFillLocks(this.fillApprovers, live.channel.params.assets, update.locks, fill);
+        else if (fill !== undefined) throw new ProtocolError("INVALID_UPDATE", "only a lock pair names a fill");
         else checkVenueMayPropose(update, { latest: latest.state, proposed: proposed.state, ownProposalInFlight: live.outstanding !== undefined });
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
         const agreed = withSignature(proposed, ME, signature);

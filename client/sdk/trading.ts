@@ -11,7 +11,9 @@ import { PROTOCOL_VERSION, type NodeMessageParsed } from "../protocol/wire.js";
 import type { Signer, Verifier } from "../protocol/signing.js";
 import type { Address, Bytes32, Eip712Domain } from "../protocol/types.js";
 import {
+  decodeEntry,
   extendsLog,
+  leafHash,
   orderHashOf,
   receiptCoversEntry,
   signCancel,
@@ -19,9 +21,11 @@ import {
   signedCancelToJson,
   signedOrderToJson,
   verifyCheckpoint,
+  verifyInclusion,
   verifyReceipt,
   type CancelEntry,
   type Checkpoint,
+  type LogEntry,
   type Order,
   type OrderEntry,
   type Receipt,
@@ -30,7 +34,7 @@ import {
   type SignedReceipt,
 } from "../protocol/trading/index.js";
 import { ClientError } from "./errors.js";
-import { OwnOrders, type FillApprover } from "./fill-settlement.js";
+import { OwnOrders, type FillApprover, type VenueLog } from "./fill-settlement.js";
 
 type Answer<T extends NodeMessageParsed["type"]> = Extract<NodeMessageParsed, { type: T }>;
 export type FillView = Answer<"order_accepted">["fills"][number];
@@ -79,10 +83,10 @@ export type MyTrading = Pick<Answer<"my_trading">, "orders" | "fills">;
 /** The order to place; investor, nonce and clientOrderId are filled in unless given. */
 export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | "expiresAt"> & Partial<Pick<Order, "nonce" | "clientOrderId" | "expiresAt">>;
 
-export class TradingClient {
+export class TradingClient implements VenueLog {
   private lastNonce = 0n;
   /** The orders placed through this client: what the venue's lock pairs may settle. */
-  private readonly placed = new OwnOrders();
+  private readonly placed = new OwnOrders(this);
 
   constructor(
     private readonly link: TradingLink,
@@ -133,6 +137,23 @@ export class TradingClient {
     if (size === later.size) return root === later.root;
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_consistency", id: this.link.newId(), first: size.toString(), second: later.size.toString() }, "log_proof");
     return extendsLog(size, root, later, answer.proof.map((h) => hexToBytes(h.slice(2))));
+  }
+
+  /** The entry at `sequence`, proven included in the log of `checkpoint` (one the venue signed); NODE_MISBEHAVED otherwise. */
+  async provenEntry(sequence: bigint, checkpoint: Checkpoint): Promise<LogEntry> {
+    if (sequence >= checkpoint.size) throw new ClientError("NODE_MISBEHAVED", `log entry ${sequence} is beyond the venue's checkpoint of ${checkpoint.size} entries`);
+    const [bytes] = await this.logEntries(sequence, 1);
+    if (bytes === undefined) throw new ClientError("NODE_MISBEHAVED", `the node shows no log entry ${sequence}`);
+    let entry: LogEntry;
+    try {
+      entry = decodeEntry(bytes);
+    } catch (error) {
+      throw new ClientError("NODE_MISBEHAVED", `the node's log entry ${sequence} does not decode: ${(error as Error).message}`);
+    }
+    const proof = await this.inclusionProof(sequence, checkpoint.size);
+    const included = verifyInclusion(leafHash(bytes), Number(sequence), Number(checkpoint.size), proof, hexToBytes(checkpoint.root.slice(2)));
+    if (entry.sequence !== sequence || !included) throw new ClientError("NODE_MISBEHAVED", `log entry ${sequence} is not in the venue's log of root ${checkpoint.root}`);
+    return entry;
   }
 
   /** The audit path of entry `sequence` in the log of `size` entries. */

@@ -2,8 +2,9 @@
 // venue's node as a child process, the investors' SDK clients over WebSockets. A fill moves the
 // security seller → venue → buyer and the cash buyer → venue → seller as one lock pair per channel
 // under one secret: asserted on both channels, after an on-chain settlement, with the buyer away,
-// with the node killed mid-way, when the buyer never comes back (both legs back), and for a buyer
-// made ineligible between its order and the match (no fill, no lock).
+// with the node killed mid-way, when the buyer never comes back (both legs back), for two fills of
+// one investor's two orders on one side (each pair names its fill), and for a buyer made ineligible
+// between its order and the match (no fill, no lock).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,6 +151,34 @@ describe("settlement of fills across two channels (real node process, real chain
     await alice.opened.client.settle(alice.channelId);
     expect((await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(2n * SECURITY_UNIT);
     expect((await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(303n));
+  });
+
+  it("two resting sells of one investor at different prices, both filled by one buy: each pair names its fill and both settle", async () => {
+    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
+    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
+    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
+    await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
+    const buy = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 5n * LOT, price: price(102n), timeInForce: "GTC" });
+    expect(buy.fills.map((f) => [BigInt(f.quantity), BigInt(f.price)])).toEqual([
+      [2n * LOT, price(100n)],
+      [3n * LOT, price(102n)],
+    ]);
+
+    await eventually(() => fillStates(alice), (states) => states.join() === "settled,settled", 30_000);
+    await eventually(() => fillStates(bob), (states) => states.join() === "settled,settled", 30_000);
+    // 2 at 100 and 3 at 102: 506 cash for 5 securities.
+    expect(await balances(alice)).toEqual([
+      [5n * SECURITY_UNIT, 5n * SECURITY_UNIT],
+      [price(1_000n - 506n), price(506n)],
+    ]);
+    expect(await balances(bob)).toEqual([
+      [5n * SECURITY_UNIT, 5n * SECURITY_UNIT],
+      [price(506n), price(1_000n - 506n)],
+    ]);
+    expect(await locksOf(alice)).toBe(0);
+    expect(await locksOf(bob)).toBe(0);
   });
 
   it("a buyer away at the match and a node killed mid-settlement: after restart and resync both legs move", async () => {

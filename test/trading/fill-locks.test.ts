@@ -1,13 +1,16 @@
 // What an investor countersigns of a venue's lock pair (client/protocol/trading/fill-locks.ts and
-// client/sdk/fill-settlement.ts): only a fill of one of its own orders — market, side, quantity left,
-// exact price within the limit — and never more than the order's quantity over all pairs.
+// client/sdk/fill-settlement.ts): only the fill the venue's proposal names, of one of its own orders —
+// exactly the fill's legs, within the order's limit and what is left of it — and each fill once.
 import { describe, expect, it } from "vitest";
 import { getAddress, keccak256 } from "ethers";
-import { isProtocolError, type Lock } from "../../client/protocol/index.js";
-import { chargeOfNamedFill, fillOfPair, type PlacedOrder } from "../../client/protocol/trading/fill-locks.js";
-import type { FillEntry } from "../../client/protocol/trading/log-entry.js";
-import type { Order } from "../../client/protocol/trading/order.js";
-import { OwnOrders, approveFillLocks } from "../../client/sdk/fill-settlement.js";
+import { isProtocolError, stateToJson, type Lock } from "../../client/protocol/index.js";
+import { PROTOCOL_VERSION, parseClientMessage, parseNodeMessage } from "../../client/protocol/wire.js";
+import { chargeOfNamedFill, type PlacedOrder } from "../../client/protocol/trading/fill-locks.js";
+import type { FillEntry, LogEntry } from "../../client/protocol/trading/log-entry.js";
+import { ordersDomainOf, type Order } from "../../client/protocol/trading/order.js";
+import type { SignedCheckpoint } from "../../client/protocol/trading/receipt.js";
+import { ClientError } from "../../client/sdk/errors.js";
+import { OwnOrders, approveFillLocks, type VenueLog } from "../../client/sdk/fill-settlement.js";
 
 const SECURITY = getAddress("0x3000000000000000000000000000000000000003");
 const CASH = getAddress("0x6000000000000000000000000000000000000006");
@@ -41,56 +44,96 @@ function pair(gives: "security" | "cash", quantity: bigint, cash: bigint): reado
   ];
 }
 
-describe("fillOfPair", () => {
-  it("takes a fill of a sell at or above its limit, and of a buy at or below it", () => {
-    expect(fillOfPair(ASSETS, pair("security", 30n, 300n), [{ order: order(), committed: 0n }])).toEqual({ index: 0, quantity: 30n, price: 100n });
-    expect(fillOfPair(ASSETS, pair("security", 30n, 330n), [{ order: order(), committed: 0n }])).toEqual({ index: 0, quantity: 30n, price: 110n });
-    const buy = order({ side: "buy" });
-    expect(fillOfPair(ASSETS, pair("cash", 20n, 180n), [{ order: buy, committed: 0n }])).toEqual({ index: 0, quantity: 20n, price: 90n });
-  });
+describe("the SDK's own orders (OwnOrders over the venue's log)", () => {
+  const DOMAIN = ordersDomainOf(31337n, getAddress("0x0a00000000000000000000000000000000000000"));
+  const SIGNATURE = `0x${"11".repeat(65)}`;
+  const CHECKPOINT: SignedCheckpoint = { checkpoint: { size: 100n, root: `0x${"00".repeat(32)}`, time: 0n }, signature: SIGNATURE };
 
-  it("refuses a price beyond the limit, a wrong side, a partial lot, an inexact price, more than is left, another market", () => {
-    const sell = [{ order: order(), committed: 0n }];
-    expect(fillOfPair(ASSETS, pair("security", 30n, 297n), sell)).toBeUndefined(); // 99 per lot < 100
-    expect(fillOfPair(ASSETS, pair("cash", 30n, 300n), sell)).toBeUndefined(); // a buy's pair for a sell
-    expect(fillOfPair(ASSETS, pair("security", 25n, 250n), sell)).toBeUndefined(); // 2.5 lots
-    expect(fillOfPair(ASSETS, pair("security", 30n, 301n), sell)).toBeUndefined(); // 100.33 per lot
-    expect(fillOfPair(ASSETS, pair("security", 30n, 300n), [{ order: order(), committed: 30n }])).toBeUndefined(); // 20 left
-    expect(fillOfPair([SECURITY, OTHER], pair("security", 30n, 300n), sell)).toBeUndefined();
-    expect(fillOfPair(ASSETS, pair("cash", 30n, 3_300n), [{ order: order({ side: "buy" }), committed: 0n }])).toBeUndefined(); // 110 > 100
-  });
-});
-
-describe("which order a pair is charged to", () => {
-  it("the tightest limit, so that a looser order still takes a later fill of the tighter one", () => {
-    const own = new OwnOrders();
-    own.add(order({ price: 97n, quantity: 10n })); // loose: any price from 97
-    own.add(order({ price: 103n, quantity: 10n })); // tight: from 103
-    // A fill at 103 could be either's: charged to the tight one; the fill at 97 then fits the loose one.
-    approveFillLocks([own], ASSETS, pair("security", 10n, 103n));
-    approveFillLocks([own], ASSETS, pair("security", 10n, 97n));
-    const buys = [{ order: order({ side: "buy", price: 110n }), committed: 0n }, { order: order({ side: "buy", price: 101n }), committed: 0n }];
-    expect(fillOfPair(ASSETS, pair("cash", 10n, 100n), buys)?.index).toBe(1);
-  });
-});
-
-describe("the SDK's own orders", () => {
-  it("counts what each pair takes, so the venue cannot settle more than the order", () => {
-    const own = new OwnOrders();
-    own.add(order());
-    approveFillLocks([own], ASSETS, pair("security", 30n, 300n));
-    approveFillLocks([own], ASSETS, pair("security", 20n, 200n));
-    let refusal: unknown;
-    try {
-      approveFillLocks([own], ASSETS, pair("security", 10n, 100n));
-    } catch (error) {
-      refusal = error;
+  /** The venue's log as the TradingClient shows it (proofs checked there, e2e): entries by sequence. */
+  class Log implements VenueLog {
+    readonly domain = DOMAIN;
+    readonly entries = new Map<bigint, LogEntry>();
+    failure: Error | undefined;
+    order(sequence: bigint, placed: Order): void {
+      this.entries.set(sequence, { kind: "order", sequence, receivedAt: 1n, signed: { order: placed, signature: SIGNATURE } });
     }
-    expect(isProtocolError(refusal) && refusal.code).toBe("INVALID_UPDATE");
+    fill(sequence: bigint, makerSequence: bigint, takerSequence: bigint, quantity: bigint, price: bigint): void {
+      this.entries.set(sequence, { kind: "fill", sequence, makerSequence, takerSequence, quantity, price });
+    }
+    async checkpoint(): Promise<SignedCheckpoint> {
+      return CHECKPOINT;
+    }
+    async provenEntry(sequence: bigint): Promise<LogEntry> {
+      if (this.failure !== undefined) throw this.failure;
+      const entry = this.entries.get(sequence);
+      if (entry === undefined) throw new ClientError("REJECTED", `no entry ${sequence}`);
+      return entry;
+    }
+  }
+
+  const refusal = async (run: Promise<unknown>): Promise<string> => {
+    try {
+      await run;
+    } catch (error) {
+      return isProtocolError(error) ? `${error.code} ${error.message}` : `not a refusal: ${(error as Error).message}`;
+    }
+    return "approved";
+  };
+
+  // Ours: a sell of 1 lot from 100 (entry 1) and a sell of 2 lots from 105 (entry 2); another investor's buy (entry 3, 4).
+  const cheap = order({ quantity: 10n, price: 100n, nonce: 1n });
+  const dear = order({ quantity: 20n, price: 105n, nonce: 2n });
+  function setUp(): { log: Log; own: OwnOrders } {
+    const log = new Log();
+    log.order(1n, cheap);
+    log.order(2n, dear);
+    log.order(3n, order({ investor: getAddress("0x0c00000000000000000000000000000000000000"), side: "buy", quantity: 30n, price: 110n, nonce: 3n }));
+    log.order(4n, order({ investor: getAddress("0x0c00000000000000000000000000000000000000"), side: "buy", quantity: 30n, price: 110n, nonce: 4n }));
+    const own = new OwnOrders(log);
+    own.add(cheap);
+    own.add(dear);
+    return { log, own };
+  }
+
+  it("charges each pair to the order its fill names, where the tightest limit would refuse the second", async () => {
+    const { log, own } = setUp();
+    // Our cheap sell as taker at 110 (a price the dear one also takes), then the dear one as maker: 2 lots at 105.
+    log.fill(5n, 4n, 1n, 10n, 110n);
+    log.fill(6n, 2n, 3n, 20n, 105n);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 110n), 5n))).toBe("approved");
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 20n, 210n), 6n))).toBe("approved");
+    // Both orders are used up: a further fill of either is refused.
+    log.fill(7n, 2n, 3n, 10n, 105n);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 105n), 7n))).toMatch(/^INVALID_UPDATE FILL_MISMATCH/);
   });
 
-  it("refuses every pair with no orders placed", () => {
-    expect(() => approveFillLocks([new OwnOrders()], ASSETS, pair("security", 10n, 100n))).toThrow(/settles no fill/);
+  it("refuses a pair naming no fill, a fill charged before, a pair other than the fill's legs, an entry that is no fill", async () => {
+    const { log, own } = setUp();
+    log.fill(5n, 1n, 3n, 10n, 100n);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), undefined))).toMatch(/^INVALID_UPDATE .*names no fill/);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 101n), 5n))).toMatch(/^INVALID_UPDATE FILL_MISMATCH/);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 5n))).toBe("approved");
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 5n))).toMatch(/^INVALID_UPDATE FILL_CHARGED/);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 2n))).toMatch(/^INVALID_UPDATE .*is no fill \(order\)/);
+    log.fill(8n, 1n, 7n, 10n, 100n); // names entry 7, which does not exist
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 8n))).toMatch(/^INVALID_UPDATE .*does not check out/);
+  });
+
+  it("leaves a fill of others' orders to the other approvers, and refuses it when none takes it", async () => {
+    const { log, own } = setUp();
+    log.fill(5n, 3n, 4n, 10n, 110n);
+    expect(await own.approve(ASSETS, pair("security", 10n, 110n), 5n)).toBe(false);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 110n), 5n))).toMatch(/^INVALID_UPDATE .*of no order we placed/);
+    expect(await new OwnOrders(log).approve(ASSETS, pair("security", 10n, 110n), 5n)).toBe(false);
+  });
+
+  it("does not answer when the log cannot be read for a lost connection (the venue offers the pair again)", async () => {
+    const { log, own } = setUp();
+    log.fill(5n, 1n, 3n, 10n, 100n);
+    log.failure = new ClientError("NOT_CONNECTED", "the connection to the node closed");
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 5n))).toMatch(/^not a refusal/);
+    log.failure = undefined;
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 100n), 5n))).toBe("approved");
   });
 });
 
@@ -134,5 +177,21 @@ describe("a pair that names its fill (chargeOfNamedFill)", () => {
   it("refuses a second pair for a fill already charged (FILL_CHARGED)", () => {
     expect(code(() => chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), placed, new Set([7n])))).toBe("FILL_CHARGED");
     expect(chargeOfNamedFill(ASSETS, pair("security", 30n, 315n), fill(), placed, new Set([6n])).index).toBe(0);
+  });
+});
+
+describe("the fill on the wire", () => {
+  const state = { channelId: `0x${"ab".repeat(32)}`, nonce: 3n, allocations: ASSETS.map((token) => ({ token, net: 0n, withdrawn0: 0n, withdrawn1: 0n })), locks: [...pair("security", 10n, 100n)], isFinal: false };
+  const propose = (extra: object): string => JSON.stringify({ v: PROTOCOL_VERSION, type: "propose", id: "n1", channelId: state.channelId, state: stateToJson(state), signature: `0x${"11".repeat(65)}`, ...extra });
+
+  it("the venue's propose may name a fill by its sequence number; nothing else passes as one", () => {
+    expect(parseNodeMessage(propose({ fill: "7" }))).toMatchObject({ type: "propose", fill: "7" });
+    expect(parseNodeMessage(propose({}))).not.toHaveProperty("fill");
+    for (const fill of ["-1", "07", "0x07", 7, ""]) expect(() => parseNodeMessage(propose({ fill }))).toThrow(/malformed/);
+  });
+
+  it("an investor's propose names no fill", () => {
+    expect(parseClientMessage(propose({}))).toMatchObject({ type: "propose" });
+    expect(() => parseClientMessage(propose({ fill: "7" }))).toThrow(/malformed/);
   });
 });

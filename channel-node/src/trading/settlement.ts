@@ -2,7 +2,8 @@
 // "Settlement"). Per fill the venue draws a secret and stores it before anything else; then it
 // proposes in the seller's channel one update adding a lock pair under the secret's hashlock —
 // security seller → venue, cash venue → seller — and in the buyer's channel the mirror pair — cash
-// buyer → venue, security venue → buyer —, all four locks with one expiry T. Only once both pairs are
+// buyer → venue, security venue → buyer —, all four locks with one expiry T; each proposal names the
+// fill by its log sequence number (lockingFillOf), which the investor checks. Only once both pairs are
 // agreed (and that decision is stored) does the venue use the secret: it resolves each pair off chain
 // (the engine's lock work, which also reveals on chain before T when an investor does not answer). A
 // pair resolves or expires as a whole, so each investor gets both of its legs or neither; if one side
@@ -41,6 +42,8 @@ export interface SettlementChannels {
   proposeAsVenue(channelId: Bytes32, update: Update): Promise<SignedState>;
   /** Learns the secret (persisted) and resolves every investor lock under its hashlock. */
   secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void>;
+  /** Lets the venue's lock-pair proposals name the fill they settle. */
+  nameFills(fillOf: (hashlock: Bytes32) => bigint | undefined): void;
 }
 
 export interface SettlementBounds {
@@ -87,6 +90,8 @@ const TRANSIENT = new Set(["BUSY", "LOCK_LIMIT", "INVALID_UPDATE", "COMPLIANCE_U
 
 export class Settlements {
   private readonly records = new Map<bigint, SettlementRecord>();
+  /** Fill sequence by the hashlock of its secret. */
+  private readonly byHashlock = new Map<Bytes32, bigint>();
   private readonly driving = new Set<bigint>();
   /** Fills whose secret is being drawn and stored. */
   private readonly drawing = new Set<bigint>();
@@ -114,10 +119,12 @@ export class Settlements {
     const settlements = new Settlements(options);
     for (const record of await options.store.records()) {
       settlements.records.set(record.fill, record);
+      settlements.byHashlock.set(record.hashlock, record.fill);
       const fill = options.books.fillBySequence(record.fill);
       if (fill === undefined) throw new Error(`settlement of fill ${record.fill}, which the order log does not hold`);
       if (record.stage === "settled" || record.stage === "failed") settlements.release(fill);
     }
+    options.channels.nameFills((hashlock) => settlements.lockingFillOf(hashlock));
     return settlements;
   }
 
@@ -136,6 +143,16 @@ export class Settlements {
     // A drive waiting for an investor's answer would hold the shutdown up to the response timeout: wait briefly.
     for (let waited = 0; this.driving.size > 0 && waited < 2_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     await this.options.store.close();
+  }
+
+  /**
+   * The fill whose lock pairs are being agreed under `hashlock`: what the venue's proposal of a pair
+   * names. None once the fill is settled or failed: a pair offered again then names no fill, and the
+   * investor refuses it.
+   */
+  lockingFillOf(hashlock: Bytes32): bigint | undefined {
+    const fill = this.byHashlock.get(hashlock);
+    return fill !== undefined && this.records.get(fill)?.stage === "locking" ? fill : undefined;
   }
 
   /** A fill's stage, or undefined before its secret is drawn. */
@@ -204,6 +221,7 @@ export class Settlements {
     else if (failure !== undefined) record = { ...record, stage: "failed", reason: failure };
     await this.options.store.put(record);
     this.records.set(fill.sequence, record);
+    this.byHashlock.set(record.hashlock, fill.sequence);
     if (record.stage !== "locking") this.ended(fill, record);
   }
 

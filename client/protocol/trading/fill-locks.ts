@@ -1,11 +1,9 @@
 /**
  * What an investor may countersign when the venue proposes a fill's lock pair in its channel
- * (docs/protocol.md, "Settlement of a fill"): the pair must settle a fill of one of its own orders.
- * The investor knows its signed orders; the pair tells the side (which way the security goes), the
- * quantity and, from the cash amount, the price. It is a fill of an order when market and side are
- * the order's, the quantity is a positive whole number of lots within what the investor has not yet
- * agreed locks for, and the price — exact, no rounding — is within the order's limit (a sell at
- * least its limit, a buy at most). Pure: the caller keeps how much of each order it has committed.
+ * (docs/protocol.md, "Settlement of a fill"): the proposal names the fill (its log sequence number),
+ * and the pair must be exactly that fill's legs, the fill of one of the investor's own orders within
+ * its limit and what is left of it. Pure: the caller keeps how much of each order it has committed
+ * and which fills it has charged.
  */
 import type { Address, Lock } from "../types.js";
 import { TradingError } from "./errors.js";
@@ -27,36 +25,6 @@ export interface FillOfPair {
   readonly index: number;
   readonly quantity: bigint;
   readonly price: bigint;
-}
-
-/**
- * The order of `orders` of which the lock pair `locks` in a channel of `assets` is a fill, or
- * undefined: then the investor refuses the pair. The pair does not name its order: of those it can
- * be a fill of, it is charged to the one with the tightest limit (a sell's highest, a buy's lowest;
- * the earliest on a tie), so that the orders left accept every price the tighter one would — a
- * charge to a looser order could make a later fill of the tighter one look like no fill at all.
- */
-export function fillOfPair(assets: readonly Address[], locks: readonly [Lock, Lock], orders: readonly OwnOrder[]): FillOfPair | undefined {
-  const [a, b] = locks;
-  const tokenOf = (lock: Lock): Address | undefined => assets[lock.assetIndex];
-  let best: (FillOfPair & { readonly limit: bigint; readonly sells: boolean }) | undefined;
-  for (const [index, { order, committed }] of orders.entries()) {
-    const security = [a, b].find((lock) => tokenOf(lock) === order.security);
-    const cash = [a, b].find((lock) => tokenOf(lock) === order.cash);
-    if (security === undefined || cash === undefined || security === cash) continue;
-    // A sell gives the security and gets the cash; a buy the other way round.
-    const sells = security.sender === INVESTOR;
-    if (sells !== (order.side === "sell") || cash.sender === security.sender) continue;
-    const quantity = security.amount;
-    if (quantity <= 0n || quantity % order.lotSize !== 0n || quantity > order.quantity - committed) continue;
-    const lots = quantity / order.lotSize;
-    if (cash.amount % lots !== 0n) continue;
-    const price = cash.amount / lots;
-    if (price <= 0n || (sells ? price < order.price : price > order.price)) continue;
-    const tighter = best === undefined || (sells ? order.price > best.limit : order.price < best.limit);
-    if (tighter) best = { index, quantity, price, limit: order.price, sells };
-  }
-  return best === undefined ? undefined : { index: best.index, quantity: best.quantity, price: best.price };
 }
 
 /** One of the investor's own orders by its sequence in the venue's log (from its receipt). */
