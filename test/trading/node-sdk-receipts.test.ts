@@ -1,6 +1,7 @@
 // The SDK's trading client against the real desk (no socket): it returns only what checks out — a
 // receipt signed by the venue whose inclusion proof covers the investor's own order — and refuses a
-// node that answers with another venue's signature, another entry's receipt or a wrong proof.
+// node that answers with another venue's signature, another entry's receipt or a wrong proof, and a
+// log entry that its inclusion proof does not place in the checkpoint.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,6 +92,23 @@ describe("TradingClient against the desk", () => {
     await expect(trading.placeOrder({ ...sell, price: 103n })).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
     tamper = (answer) => (answer.type === "log_checkpoint" ? { ...answer, checkpoint: { ...answer.checkpoint, size: "1" } } : answer);
     await expect(trading.checkpoint()).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
+  });
+
+  it("gives a log entry only with its inclusion in the venue's signed checkpoint (what a named fill is checked by)", async () => {
+    const trading = client();
+    const placed = await trading.placeOrder(sell);
+    await trading.placeOrder({ ...sell, price: 101n });
+    const { checkpoint } = await trading.checkpoint();
+    expect(await trading.provenEntry(0n, checkpoint)).toMatchObject({ kind: "order", sequence: 0n, signed: placed.signed });
+    // Another entry's bytes for entry 0, a wrong proof, a root the venue did not sign, an entry beyond the checkpoint.
+    const second = (await trading.logEntries(1n, 1))[0]!;
+    tamper = (answer) => (answer.type === "log_entries" ? { ...answer, entries: [`0x${Buffer.from(second).toString("hex")}`] } : answer);
+    await expect(trading.provenEntry(0n, checkpoint)).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
+    tamper = (answer) => (answer.type === "log_proof" ? { ...answer, proof: [`0x${"ab".repeat(32)}`] } : answer);
+    await expect(trading.provenEntry(0n, checkpoint)).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
+    tamper = (answer) => answer;
+    await expect(trading.provenEntry(0n, { ...checkpoint, root: `0x${"cd".repeat(32)}` })).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
+    await expect(trading.provenEntry(2n, checkpoint)).rejects.toMatchObject({ code: "NODE_MISBEHAVED" });
   });
 
   it("passes the venue's refusal on as REJECTED with its code", async () => {
