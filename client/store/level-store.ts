@@ -25,44 +25,13 @@
  * disk, so every later write rejects with WRITE_FAILED until the process reopens the store.
  */
 import { Level } from "level";
-import type { Bytes32, SignedState } from "../protocol/types.js";
-import { checkChainBinding, checkDeploymentOn, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "./chain-binding.js";
+import type { Bytes32 } from "../protocol/types.js";
+import { BatchedStore, type BatchedBackendOps, type BatchedState } from "./batched-store.js";
+import { checkChainBinding, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "./chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord, SCHEMA_VERSION } from "./codec.js";
 import { StoreError } from "./errors.js";
-import type {
-  ChannelFilter,
-  ChannelRecord,
-  ChannelStore,
-  DepositEvent,
-  DisputeFacts,
-  HistoryEntry,
-  HistoryOptions,
-  NewChannel,
-  PendingProposal,
-  UpdateSummary,
-} from "./store.js";
-import {
-  applyChannelAbandoned,
-  applyChannelConcluded,
-  applyChannelCreated,
-  applyChannelOpened,
-  applyDepositConfirmed,
-  applyDisputeObserved,
-  applyProposalCleared,
-  applyProposalRecorded,
-  applyStateAgreed,
-  applyWithdrawalObserved,
-  byChannelId,
-  checkBlockNumber,
-  checkEventId,
-  checkFactsJson,
-  checkHashlock,
-  checkInvoiceExpiry,
-  checkSecret,
-  checkHistoryOptions,
-  lockedHashlocks,
-  matchesFilter,
-} from "./transitions.js";
+import type { ChannelRecord, HistoryEntry, HistoryOptions } from "./store.js";
+import { checkSecret } from "./transitions.js";
 
 export type LevelDb = Level<string, string>;
 
@@ -122,54 +91,31 @@ const invoiceKey = (hashlock: Bytes32): string => `invoice/${hashlock}`;
 /** The first key after every key starting with `prefix` (which ends with "/"; "0" follows "/"). */
 const prefixEnd = (prefix: string): string => `${prefix.slice(0, -1)}0`;
 
-export class LevelStore implements ChannelStore {
+/** Each event as LevelDB key writes. */
+const levelOps: BatchedBackendOps<Op> = {
+  channel: (record) => ({ type: "put", key: channelKey(record.channelId), value: encodeRecord(record) }),
+  history: (channelId, signed, update) => ({ type: "put", key: historyKey(channelId, signed.state.nonce), value: encodeHistoryEntry(signed, update) }),
+  event: (eventId, channelId) => ({ type: "put", key: eventKey(eventId), value: channelId }),
+  lastBlock: (blockNumber) => ({ type: "put", key: META_LAST_BLOCK, value: String(blockNumber) }),
+  facts: (json) => ({ type: "put", key: META_FACTS, value: json }),
+  secret: (hashlock, secret) => (secret === null ? { type: "del", key: secretKey(hashlock) } : { type: "put", key: secretKey(hashlock), value: secret }),
+  invoice: (hashlock, expiresAt) => (expiresAt === null ? { type: "del", key: invoiceKey(hashlock) } : { type: "put", key: invoiceKey(hashlock), value: String(expiresAt) }),
+};
+
+export class LevelStore extends BatchedStore<Op> {
   private readonly db: LevelDb;
   private readonly sync: boolean;
   private readonly maxBatchOps: number;
 
-  private readonly working: Map<Bytes32, ChannelRecord>;
-  private readonly committed: Map<Bytes32, ChannelRecord>;
-  /** Ids of applied chain events, including those queued but not yet on disk. */
-  private readonly events: Set<string>;
-  private lastBlock: number | null;
-  private factsJson: string | null;
-  /** Secrets by hashlock, as on disk (published when their write is durable). */
-  private readonly secretsByHashlock: Map<Bytes32, Bytes32>;
-  /** Pending invoices' expiries: every accepted call (`working`), and as on disk (`committed`). */
-  private readonly workingInvoices: Map<Bytes32, number>;
-  private readonly committedInvoices: Map<Bytes32, number>;
-  /** The chain the store belongs to, or null for an unbound store. */
-  readonly chain: ChainBinding | null;
-
   private queue: Job[] = [];
   private writer: Promise<void> | null = null;
-  private failure: StoreError<"WRITE_FAILED"> | null = null;
-  private closing: Promise<void> | null = null;
   private counters = { batches: 0, events: 0, ops: 0, largestBatch: 0 };
 
-  private constructor(
-    db: LevelDb,
-    options: LevelStoreOptions,
-    records: Map<Bytes32, ChannelRecord>,
-    events: Set<string>,
-    lastBlock: number | null,
-    facts: string | null,
-    secrets: Map<Bytes32, Bytes32>,
-    invoices: Map<Bytes32, number>,
-    chain: ChainBinding | null,
-  ) {
+  private constructor(db: LevelDb, options: LevelStoreOptions, state: BatchedState) {
+    super(levelOps, state);
     this.db = db;
     this.sync = options.sync ?? true;
     this.maxBatchOps = options.maxBatchOps ?? 16_384;
-    this.working = records;
-    this.committed = new Map(records);
-    this.events = events;
-    this.lastBlock = lastBlock;
-    this.factsJson = facts;
-    this.secretsByHashlock = secrets;
-    this.workingInvoices = invoices;
-    this.committedInvoices = new Map(invoices);
-    this.chain = chain;
   }
 
   /**
@@ -225,8 +171,8 @@ export class LevelStore implements ChannelStore {
         }
         invoices.set(hashlock, expiresAt);
       }
-      const chain = await LevelStore.bind(db, typeof location === "string" ? location : db.location, records, options);
-      return new LevelStore(db, options, records, events, lastBlock, facts, secrets, invoices, chain);
+      const chain = await LevelStore.bindChain(db, typeof location === "string" ? location : db.location, records, options);
+      return new LevelStore(db, options, { records, events, lastBlock, facts, secrets, invoices, chain });
     } catch (error) {
       await db.close();
       throw error;
@@ -234,7 +180,7 @@ export class LevelStore implements ChannelStore {
   }
 
   /** The stored binding checked against (or, for an unbound store, set to) `options.chain`. */
-  private static async bind(db: LevelDb, location: string, records: Map<Bytes32, ChannelRecord>, options: LevelStoreOptions): Promise<ChainBinding | null> {
+  private static async bindChain(db: LevelDb, location: string, records: Map<Bytes32, ChannelRecord>, options: LevelStoreOptions): Promise<ChainBinding | null> {
     const text = await db.get(META_CHAIN);
     const stored = text === undefined ? null : decodeChainBinding(text, META_CHAIN);
     const wanted = options.chain;
@@ -265,156 +211,19 @@ export class LevelStore implements ChannelStore {
     return { ...this.counters };
   }
 
-  // ---- writes -------------------------------------------------------------------------------
+  // ---- backend ----------------------------------------------------------------------------
 
-  async channelCreated(channel: NewChannel): Promise<void> {
-    this.assertWritable();
-    const record = applyChannelCreated(this.working.get(channel?.channelId), channel);
-    checkDeploymentOn(this.chain, record.deployment, record.channelId);
-    await this.commitRecord(record, []);
-  }
-
-  async proposalRecorded(channelId: Bytes32, pending: PendingProposal): Promise<void> {
-    this.assertWritable();
-    await this.commitRecord(applyProposalRecorded(this.working.get(channelId), channelId, pending), []);
-  }
-
-  async proposalCleared(channelId: Bytes32): Promise<void> {
-    this.assertWritable();
-    const before = this.working.get(channelId);
-    const record = applyProposalCleared(before, channelId);
-    // Nothing pending: write nothing, but still resolve only once every earlier write is durable.
-    await (record === before ? this.enqueue([], null) : this.commitRecord(record, []));
-  }
-
-  async stateAgreed(channelId: Bytes32, signed: SignedState, update: UpdateSummary): Promise<void> {
-    this.assertWritable();
-    const record = applyStateAgreed(this.working.get(channelId), channelId, signed, update);
-    const entry: Op = { type: "put", key: historyKey(channelId, signed.state.nonce), value: encodeHistoryEntry(signed, update) };
-    await this.commitRecord(record, [entry]);
-  }
-
-  async channelAbandoned(channelId: Bytes32): Promise<void> {
-    this.assertWritable();
-    applyChannelAbandoned(this.working.get(channelId), channelId);
-    this.working.delete(channelId);
-    // History keys are read once every earlier write is on disk (the job is its own batch).
+  /** History keys are read once every earlier write is on disk (the job is its own batch). */
+  protected enqueueAbandon(channelId: Bytes32, publish: () => void): Promise<void> {
     const ops = async (): Promise<readonly Op[]> => {
       const prefix = historyPrefix(channelId);
       const history = await this.db.keys({ gt: prefix, lt: prefixEnd(prefix) }).all();
       return [{ type: "del", key: channelKey(channelId) }, ...history.map((key): Op => ({ type: "del", key }))];
     };
-    await this.enqueue(ops, () => {
-      this.committed.delete(channelId);
-    });
+    return this.enqueue(ops, publish);
   }
 
-  async channelOpened(channelId: Bytes32, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyChannelOpened(this.working.get(channelId), channelId));
-  }
-
-  async depositConfirmed(channelId: Bytes32, deposit: DepositEvent, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyDepositConfirmed(this.working.get(channelId), channelId, deposit));
-  }
-
-  async withdrawalObserved(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyWithdrawalObserved(this.working.get(channelId), channelId, nonce));
-  }
-
-  async disputeObserved(channelId: Bytes32, dispute: DisputeFacts, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyDisputeObserved(this.working.get(channelId), channelId, dispute));
-  }
-
-  async channelConcluded(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyChannelConcluded(this.working.get(channelId), channelId, nonce));
-  }
-
-  async blockProcessed(blockNumber: number): Promise<void> {
-    this.assertWritable();
-    checkBlockNumber(blockNumber);
-    await this.enqueue([{ type: "put", key: META_LAST_BLOCK, value: String(blockNumber) }], () => {
-      this.lastBlock = blockNumber;
-    });
-  }
-
-  async factsSaved(json: string): Promise<void> {
-    this.assertWritable();
-    checkFactsJson(json);
-    await this.enqueue([{ type: "put", key: META_FACTS, value: json }], () => {
-      this.factsJson = json;
-    });
-  }
-
-  async secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void> {
-    this.assertWritable();
-    checkSecret(hashlock, secret);
-    await this.enqueue([{ type: "put", key: secretKey(hashlock), value: secret }], () => {
-      this.secretsByHashlock.set(hashlock, secret);
-    });
-  }
-
-  async invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void> {
-    this.assertWritable();
-    checkSecret(hashlock, secret);
-    checkInvoiceExpiry(expiresAt);
-    this.workingInvoices.set(hashlock, expiresAt);
-    const ops: Op[] = [
-      { type: "put", key: secretKey(hashlock), value: secret },
-      { type: "put", key: invoiceKey(hashlock), value: String(expiresAt) },
-    ];
-    await this.enqueue(ops, () => {
-      this.secretsByHashlock.set(hashlock, secret);
-      this.committedInvoices.set(hashlock, expiresAt);
-    });
-  }
-
-  async invoicePaid(hashlock: Bytes32): Promise<void> {
-    this.assertWritable();
-    checkHashlock(hashlock);
-    if (!this.workingInvoices.delete(hashlock)) {
-      await this.enqueue([], null);
-      return;
-    }
-    await this.enqueue([{ type: "del", key: invoiceKey(hashlock) }], () => {
-      this.committedInvoices.delete(hashlock);
-    });
-  }
-
-  async invoicesExpired(now: number): Promise<readonly Bytes32[]> {
-    this.assertWritable();
-    checkInvoiceExpiry(now);
-    const locked = lockedHashlocks(this.working.values());
-    const expired = [...this.workingInvoices].filter(([, expiresAt]) => expiresAt <= now).map(([hashlock]) => hashlock);
-    const deleted = expired.filter((hashlock) => !locked.has(hashlock));
-    for (const hashlock of expired) this.workingInvoices.delete(hashlock);
-    const ops: Op[] = [
-      ...expired.map((hashlock): Op => ({ type: "del", key: invoiceKey(hashlock) })),
-      ...deleted.map((hashlock): Op => ({ type: "del", key: secretKey(hashlock) })),
-    ];
-    await this.enqueue(ops, () => {
-      for (const hashlock of expired) this.committedInvoices.delete(hashlock);
-      for (const hashlock of deleted) this.secretsByHashlock.delete(hashlock);
-    });
-    return deleted;
-  }
-
-  // ---- reads --------------------------------------------------------------------------------
-
-  async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
-    this.assertReadable();
-    return this.committed.get(channelId);
-  }
-
-  async channels(filter: ChannelFilter = {}): Promise<readonly ChannelRecord[]> {
-    this.assertReadable();
-    return [...this.committed.values()].filter((r) => matchesFilter(r, filter.status)).sort(byChannelId);
-  }
-
-  async history(channelId: Bytes32, options: HistoryOptions = {}): Promise<readonly HistoryEntry[]> {
-    this.assertReadable();
-    checkHistoryOptions(options);
-    if (!this.committed.has(channelId)) throw new StoreError("UNKNOWN_CHANNEL", `unknown channel ${channelId}`, { channelId });
-    if (options.limit === 0) return [];
+  protected async readHistory(channelId: Bytes32, options: HistoryOptions): Promise<readonly HistoryEntry[]> {
     const prefix = historyPrefix(channelId);
     const pad = (nonce: bigint): string => nonce.toString().padStart(NONCE_DIGITS, "0");
     const entries = await this.db
@@ -428,30 +237,8 @@ export class LevelStore implements ChannelStore {
     return entries.map(([key, value]) => decodeHistoryEntry(value, key));
   }
 
-  async eventApplied(eventId: string): Promise<boolean> {
-    this.assertReadable();
-    checkEventId(eventId);
+  protected async readEventApplied(eventId: string): Promise<boolean> {
     return (await this.db.get(eventKey(eventId))) !== undefined;
-  }
-
-  async lastProcessedBlock(): Promise<number | null> {
-    this.assertReadable();
-    return this.lastBlock;
-  }
-
-  async facts(): Promise<string | null> {
-    this.assertReadable();
-    return this.factsJson;
-  }
-
-  async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
-    this.assertReadable();
-    return new Map(this.secretsByHashlock);
-  }
-
-  async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
-    this.assertReadable();
-    return new Map(this.committedInvoices);
   }
 
   close(): Promise<void> {
@@ -464,27 +251,7 @@ export class LevelStore implements ChannelStore {
 
   // ---- group commit -------------------------------------------------------------------------
 
-  private chainEvent(eventId: string, apply: () => ChannelRecord): Promise<boolean> {
-    this.assertWritable();
-    checkEventId(eventId);
-    // Already applied (or queued): write nothing, but answer only once that application is durable.
-    if (this.events.has(eventId)) return this.enqueue([], null).then(() => false);
-    const record = apply();
-    const ops: Op[] = [{ type: "put", key: eventKey(eventId), value: record.channelId }];
-    this.events.add(eventId);
-    return this.commitRecord(record, ops).then(() => true);
-  }
-
-  /** Queues the record (and `extra` ops of the same event) as one atomic write. */
-  private commitRecord(record: ChannelRecord, extra: readonly Op[]): Promise<void> {
-    const ops: Op[] = [{ type: "put", key: channelKey(record.channelId), value: encodeRecord(record) }, ...extra];
-    this.working.set(record.channelId, record);
-    return this.enqueue(ops, () => {
-      this.committed.set(record.channelId, record);
-    });
-  }
-
-  private enqueue(ops: Job["ops"], publish: (() => void) | null): Promise<void> {
+  protected enqueue(ops: Job["ops"], publish: (() => void) | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, publish, resolve, reject });
       this.writer ??= this.write();
@@ -536,14 +303,5 @@ export class LevelStore implements ChannelStore {
       ops += job.ops.length;
     }
     return this.queue.splice(0, count);
-  }
-
-  private assertReadable(): void {
-    if (this.closing !== null) throw new StoreError("CLOSED", "the store is closed");
-  }
-
-  private assertWritable(): void {
-    this.assertReadable();
-    if (this.failure !== null) throw this.failure;
   }
 }

@@ -21,53 +21,13 @@
  * ever committed by this instance.
  */
 import pg from "pg";
-import type { Bytes32, SignedState } from "../../../client/protocol/types.js";
-import {
-  checkChainBinding,
-  checkDeploymentOn,
-  decodeChainBinding,
-  describeChain,
-  encodeChainBinding,
-  sameChain,
-  wrongChain,
-  type ChainBinding,
-} from "../../../client/store/chain-binding.js";
+import type { Bytes32 } from "../../../client/protocol/types.js";
+import { BatchedStore, type BatchedBackendOps } from "../../../client/store/batched-store.js";
+import { checkChainBinding, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "../../../client/store/chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
 import { StoreError, isStoreError } from "../../../client/store/errors.js";
-import type {
-  ChannelFilter,
-  ChannelRecord,
-  ChannelStore,
-  DepositEvent,
-  DisputeFacts,
-  HistoryEntry,
-  HistoryOptions,
-  NewChannel,
-  PendingProposal,
-  UpdateSummary,
-} from "../../../client/store/store.js";
-import {
-  applyChannelAbandoned,
-  applyChannelConcluded,
-  applyChannelCreated,
-  applyChannelOpened,
-  applyDepositConfirmed,
-  applyDisputeObserved,
-  applyProposalCleared,
-  applyProposalRecorded,
-  applyStateAgreed,
-  applyWithdrawalObserved,
-  byChannelId,
-  checkBlockNumber,
-  checkEventId,
-  checkFactsJson,
-  checkHashlock,
-  checkHistoryOptions,
-  checkInvoiceExpiry,
-  checkSecret,
-  lockedHashlocks,
-  matchesFilter,
-} from "../../../client/store/transitions.js";
+import type { ChannelRecord, HistoryEntry, HistoryOptions } from "../../../client/store/store.js";
+import { checkEventId, checkSecret } from "../../../client/store/transitions.js";
 import { storableText } from "./postgres-arrays.js";
 import { transactionSql, type Op } from "./postgres-batch.js";
 import { leaseSettings, releaseLease, renewLease, takeOverLease, tryAcquireLease, type LeaseGrant, type LeaseOptions, type LeaseSettings } from "./postgres-lease.js";
@@ -179,9 +139,18 @@ interface Loaded {
   readonly chainText: string | null;
 }
 
-export class PostgresStore implements ChannelStore {
-  /** The chain the store belongs to, or null for an unbound store. */
-  readonly chain: ChainBinding | null;
+/** Each event as rows (postgres-batch.ts). */
+const postgresOps: BatchedBackendOps<Op> = {
+  channel: (record) => ({ kind: "channel", id: record.channelId, record: encodeRecord(record) }),
+  history: (channelId, signed, update) => ({ kind: "history", id: channelId, nonce: signed.state.nonce, entry: encodeHistoryEntry(signed, update) }),
+  event: (eventId, channelId) => ({ kind: "event", eventId, id: channelId }),
+  lastBlock: (blockNumber) => ({ kind: "meta", key: META_LAST_BLOCK, value: String(blockNumber) }),
+  facts: (json) => ({ kind: "meta", key: META_FACTS, value: json }),
+  secret: (hashlock, secret) => ({ kind: "secret", hashlock, secret }),
+  invoice: (hashlock, expiresAt) => ({ kind: "invoice", hashlock, expiresAt }),
+};
+
+export class PostgresStore extends BatchedStore<Op> {
   /** How errors and logs name this store (URL without password, schema). */
   readonly location: string;
 
@@ -193,20 +162,8 @@ export class PostgresStore implements ChannelStore {
   private readonly onFenced: ((error: StoreError<"FENCED">) => void) | undefined;
   private readonly onFailed: ((error: StoreError<"WRITE_FAILED">) => void) | undefined;
 
-  private readonly working: Map<Bytes32, ChannelRecord>;
-  private readonly committed: Map<Bytes32, ChannelRecord>;
-  /** Ids of applied chain events, including those queued but not yet committed. */
-  private readonly events: Set<string>;
-  private lastBlock: number | null;
-  private factsJson: string | null;
-  private readonly secretsByHashlock: Map<Bytes32, Bytes32>;
-  private readonly workingInvoices: Map<Bytes32, number>;
-  private readonly committedInvoices: Map<Bytes32, number>;
-
   private queue: Job[] = [];
   private writing: Promise<void> | null = null;
-  private failure: StoreError<"WRITE_FAILED" | "FENCED"> | null = null;
-  private closing: Promise<void> | null = null;
   private counters = { batches: 0, events: 0, rows: 0, largestBatch: 0 };
 
   private constructor(
@@ -218,21 +175,13 @@ export class PostgresStore implements ChannelStore {
     chain: ChainBinding | null,
     lease: { grant: LeaseGrant; settings: LeaseSettings | null },
   ) {
+    super(postgresOps, { ...loaded, chain });
     this.writer = writer;
     this.pool = pool;
     this.location = location;
     this.maxBatchRows = options.maxBatchRows ?? 16_384;
     this.onFenced = options.onFenced;
     this.onFailed = options.onFailed;
-    this.working = loaded.records;
-    this.committed = new Map(loaded.records);
-    this.events = loaded.events;
-    this.lastBlock = loaded.lastBlock;
-    this.factsJson = loaded.facts;
-    this.secretsByHashlock = loaded.secrets;
-    this.workingInvoices = loaded.invoices;
-    this.committedInvoices = new Map(loaded.invoices);
-    this.chain = chain;
     this.lease = { ...lease, timer: null };
     if (lease.settings !== null) {
       this.lease.timer = setInterval(() => void this.renew(), lease.settings.renewMs);
@@ -298,7 +247,7 @@ export class PostgresStore implements ChannelStore {
         }
       }
       const loaded = await PostgresStore.load(writer, location);
-      const chain = await PostgresStore.bind(writer, location, loaded, options);
+      const chain = await PostgresStore.bindChain(writer, location, loaded, options);
       return new PostgresStore(writer, pool, options, location, loaded, chain, { grant, settings });
     } catch (error) {
       await release();
@@ -396,7 +345,7 @@ export class PostgresStore implements ChannelStore {
   }
 
   /** The stored binding checked against (or, for an unbound store, set to) `options.chain` — as LevelStore. */
-  private static async bind(client: pg.Client, location: string, loaded: Loaded, options: PostgresStoreOptions): Promise<ChainBinding | null> {
+  private static async bindChain(client: pg.Client, location: string, loaded: Loaded, options: PostgresStoreOptions): Promise<ChainBinding | null> {
     const stored = loaded.chainText === null ? null : decodeChainBinding(loaded.chainText, `meta/${META_CHAIN}`);
     const wanted = options.chain;
     if (wanted === undefined) return stored;
@@ -441,148 +390,17 @@ export class PostgresStore implements ChannelStore {
     await this.read((client) => client.query("SELECT 1"));
   }
 
-  // ---- writes -------------------------------------------------------------------------------
+  // ---- backend ----------------------------------------------------------------------------
 
-  async channelCreated(channel: NewChannel): Promise<void> {
-    this.assertWritable();
-    const record = applyChannelCreated(this.working.get(channel?.channelId), channel);
-    checkDeploymentOn(this.chain, record.deployment, record.channelId);
-    await this.commitRecord(record, []);
+  protected override checkEventId(eventId: string): void {
+    checkStorableEventId(eventId);
   }
 
-  async proposalRecorded(channelId: Bytes32, pending: PendingProposal): Promise<void> {
-    this.assertWritable();
-    await this.commitRecord(applyProposalRecorded(this.working.get(channelId), channelId, pending), []);
+  protected enqueueAbandon(channelId: Bytes32, publish: () => void): Promise<void> {
+    return this.enqueue([{ kind: "abandon", id: channelId }], publish);
   }
 
-  async proposalCleared(channelId: Bytes32): Promise<void> {
-    this.assertWritable();
-    const before = this.working.get(channelId);
-    const record = applyProposalCleared(before, channelId);
-    await (record === before ? this.enqueue([], null) : this.commitRecord(record, []));
-  }
-
-  async stateAgreed(channelId: Bytes32, signed: SignedState, update: UpdateSummary): Promise<void> {
-    this.assertWritable();
-    const record = applyStateAgreed(this.working.get(channelId), channelId, signed, update);
-    await this.commitRecord(record, [{ kind: "history", id: channelId, nonce: signed.state.nonce, entry: encodeHistoryEntry(signed, update) }]);
-  }
-
-  async channelAbandoned(channelId: Bytes32): Promise<void> {
-    this.assertWritable();
-    applyChannelAbandoned(this.working.get(channelId), channelId);
-    this.working.delete(channelId);
-    await this.enqueue([{ kind: "abandon", id: channelId }], () => {
-      this.committed.delete(channelId);
-    });
-  }
-
-  async channelOpened(channelId: Bytes32, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyChannelOpened(this.working.get(channelId), channelId));
-  }
-
-  async depositConfirmed(channelId: Bytes32, deposit: DepositEvent, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyDepositConfirmed(this.working.get(channelId), channelId, deposit));
-  }
-
-  async withdrawalObserved(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyWithdrawalObserved(this.working.get(channelId), channelId, nonce));
-  }
-
-  async disputeObserved(channelId: Bytes32, dispute: DisputeFacts, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyDisputeObserved(this.working.get(channelId), channelId, dispute));
-  }
-
-  async channelConcluded(channelId: Bytes32, nonce: bigint, eventId: string): Promise<boolean> {
-    return this.chainEvent(eventId, () => applyChannelConcluded(this.working.get(channelId), channelId, nonce));
-  }
-
-  async blockProcessed(blockNumber: number): Promise<void> {
-    this.assertWritable();
-    checkBlockNumber(blockNumber);
-    await this.enqueue([{ kind: "meta", key: META_LAST_BLOCK, value: String(blockNumber) }], () => {
-      this.lastBlock = blockNumber;
-    });
-  }
-
-  async factsSaved(json: string): Promise<void> {
-    this.assertWritable();
-    checkFactsJson(json);
-    await this.enqueue([{ kind: "meta", key: META_FACTS, value: json }], () => {
-      this.factsJson = json;
-    });
-  }
-
-  async secretLearned(hashlock: Bytes32, secret: Bytes32): Promise<void> {
-    this.assertWritable();
-    checkSecret(hashlock, secret);
-    await this.enqueue([{ kind: "secret", hashlock, secret }], () => {
-      this.secretsByHashlock.set(hashlock, secret);
-    });
-  }
-
-  async invoiceIssued(hashlock: Bytes32, secret: Bytes32, expiresAt: number): Promise<void> {
-    this.assertWritable();
-    checkSecret(hashlock, secret);
-    checkInvoiceExpiry(expiresAt);
-    this.workingInvoices.set(hashlock, expiresAt);
-    const ops: Op[] = [
-      { kind: "secret", hashlock, secret },
-      { kind: "invoice", hashlock, expiresAt },
-    ];
-    await this.enqueue(ops, () => {
-      this.secretsByHashlock.set(hashlock, secret);
-      this.committedInvoices.set(hashlock, expiresAt);
-    });
-  }
-
-  async invoicePaid(hashlock: Bytes32): Promise<void> {
-    this.assertWritable();
-    checkHashlock(hashlock);
-    if (!this.workingInvoices.delete(hashlock)) {
-      await this.enqueue([], null);
-      return;
-    }
-    await this.enqueue([{ kind: "invoice", hashlock, expiresAt: null }], () => {
-      this.committedInvoices.delete(hashlock);
-    });
-  }
-
-  async invoicesExpired(now: number): Promise<readonly Bytes32[]> {
-    this.assertWritable();
-    checkInvoiceExpiry(now);
-    const locked = lockedHashlocks(this.working.values());
-    const expired = [...this.workingInvoices].filter(([, expiresAt]) => expiresAt <= now).map(([hashlock]) => hashlock);
-    const deleted = expired.filter((hashlock) => !locked.has(hashlock));
-    for (const hashlock of expired) this.workingInvoices.delete(hashlock);
-    const ops: Op[] = [
-      ...expired.map((hashlock): Op => ({ kind: "invoice", hashlock, expiresAt: null })),
-      ...deleted.map((hashlock): Op => ({ kind: "secret", hashlock, secret: null })),
-    ];
-    await this.enqueue(ops, () => {
-      for (const hashlock of expired) this.committedInvoices.delete(hashlock);
-      for (const hashlock of deleted) this.secretsByHashlock.delete(hashlock);
-    });
-    return deleted;
-  }
-
-  // ---- reads --------------------------------------------------------------------------------
-
-  async channel(channelId: Bytes32): Promise<ChannelRecord | undefined> {
-    this.assertReadable();
-    return this.committed.get(channelId);
-  }
-
-  async channels(filter: ChannelFilter = {}): Promise<readonly ChannelRecord[]> {
-    this.assertReadable();
-    return [...this.committed.values()].filter((r) => matchesFilter(r, filter.status)).sort(byChannelId);
-  }
-
-  async history(channelId: Bytes32, options: HistoryOptions = {}): Promise<readonly HistoryEntry[]> {
-    this.assertReadable();
-    checkHistoryOptions(options);
-    if (!this.committed.has(channelId)) throw new StoreError("UNKNOWN_CHANNEL", `unknown channel ${channelId}`, { channelId });
-    if (options.limit === 0) return [];
+  protected async readHistory(channelId: Bytes32, options: HistoryOptions): Promise<readonly HistoryEntry[]> {
     const order = options.newestFirst === true ? "DESC" : "ASC";
     const { rows } = await this.read((client) =>
       client.query<{ nonce_text: string; entry: string }>(
@@ -595,31 +413,9 @@ export class PostgresStore implements ChannelStore {
     return rows.map(({ nonce_text, entry }) => decodeHistoryEntry(entry, `history/${channelId}/${nonce_text}`));
   }
 
-  async eventApplied(eventId: string): Promise<boolean> {
-    this.assertReadable();
-    checkStorableEventId(eventId);
+  protected async readEventApplied(eventId: string): Promise<boolean> {
     const { rowCount } = await this.read((client) => client.query("SELECT 1 FROM events WHERE event_id = $1", [eventId]));
     return rowCount === 1;
-  }
-
-  async lastProcessedBlock(): Promise<number | null> {
-    this.assertReadable();
-    return this.lastBlock;
-  }
-
-  async facts(): Promise<string | null> {
-    this.assertReadable();
-    return this.factsJson;
-  }
-
-  async secrets(): Promise<ReadonlyMap<Bytes32, Bytes32>> {
-    this.assertReadable();
-    return new Map(this.secretsByHashlock);
-  }
-
-  async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
-    this.assertReadable();
-    return new Map(this.committedInvoices);
   }
 
   /** Waits for every write in flight, hands the lease back (a standby takes over at once), then disconnects. */
@@ -636,24 +432,7 @@ export class PostgresStore implements ChannelStore {
 
   // ---- group commit -------------------------------------------------------------------------
 
-  private chainEvent(eventId: string, apply: () => ChannelRecord): Promise<boolean> {
-    this.assertWritable();
-    checkStorableEventId(eventId);
-    if (this.events.has(eventId)) return this.enqueue([], null).then(() => false);
-    const record = apply();
-    this.events.add(eventId);
-    return this.commitRecord(record, [{ kind: "event", eventId, id: record.channelId }]).then(() => true);
-  }
-
-  private commitRecord(record: ChannelRecord, extra: readonly Op[]): Promise<void> {
-    const ops: Op[] = [{ kind: "channel", id: record.channelId, record: encodeRecord(record) }, ...extra];
-    this.working.set(record.channelId, record);
-    return this.enqueue(ops, () => {
-      this.committed.set(record.channelId, record);
-    });
-  }
-
-  private enqueue(ops: readonly Op[], publish: (() => void) | null): Promise<void> {
+  protected enqueue(ops: readonly Op[], publish: (() => void) | null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ ops, publish, resolve, reject });
       this.writing ??= this.write();
@@ -755,14 +534,5 @@ export class PostgresStore implements ChannelStore {
     } catch (error) {
       throw unavailable(this.location, error);
     }
-  }
-
-  private assertReadable(): void {
-    if (this.closing !== null) throw new StoreError("CLOSED", "the store is closed");
-  }
-
-  private assertWritable(): void {
-    this.assertReadable();
-    if (this.failure !== null) throw this.failure;
   }
 }
