@@ -22,7 +22,7 @@
  */
 import pg from "pg";
 import type { Bytes32 } from "../../../client/protocol/types.js";
-import { BatchedStore, type BatchedBackendOps } from "../../../client/store/batched-store.js";
+import { BatchedStore, type BatchedBackendOps, type BatchedState } from "../../../client/store/batched-store.js";
 import { checkChainBinding, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "../../../client/store/chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
 import { StoreError, isStoreError } from "../../../client/store/errors.js";
@@ -129,13 +129,8 @@ function unavailable(location: string, cause: unknown): StoreError<"UNAVAILABLE"
   return new StoreError("UNAVAILABLE", `the database ${location} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { location }, { cause });
 }
 
-interface Loaded {
-  readonly records: Map<Bytes32, ChannelRecord>;
-  readonly events: Set<string>;
-  readonly lastBlock: number | null;
-  readonly facts: string | null;
-  readonly secrets: Map<Bytes32, Bytes32>;
-  readonly invoices: Map<Bytes32, number>;
+/** The store's rows, with its chain binding still as stored text. */
+interface Loaded extends Omit<BatchedState, "chain"> {
   readonly chainText: string | null;
 }
 
