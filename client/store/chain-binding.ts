@@ -9,6 +9,7 @@
 import { checksumAddress } from "../protocol/address.js";
 import type { Address, Bytes32, Deployment } from "../protocol/types.js";
 import { StoreError } from "./errors.js";
+import type { ChannelRecord } from "./store.js";
 
 export interface ChainBinding {
   readonly chainId: bigint;
@@ -92,4 +93,39 @@ export function checkDeploymentOn(binding: ChainBinding | null, deployment: Depl
       { channelId, chainId: deployment.chainId, adjudicator: deployment.adjudicator },
     );
   }
+}
+
+/**
+ * The binding of a store opened with `options`: the stored one (checked against `options.chain`),
+ * or `options.chain` for an unbound store (`bindNow`: the caller writes it), unless the store holds
+ * channels of another deployment or `adoptLegacy` declines them (WRONG_CHAIN; `separate` names
+ * what to keep one of per chain).
+ */
+export async function resolveChainBinding(
+  location: string,
+  stored: ChainBinding | null,
+  records: ReadonlyMap<Bytes32, ChannelRecord>,
+  options: { readonly chain?: ChainBinding; readonly adoptLegacy?: (channels: readonly ChannelRecord[]) => Promise<boolean> },
+  separate: string,
+): Promise<{ readonly binding: ChainBinding; readonly bindNow: true } | { readonly binding: ChainBinding | null; readonly bindNow: false }> {
+  const wanted = options.chain;
+  if (wanted === undefined) return { binding: stored, bindNow: false };
+  checkChainBinding(wanted);
+  if (stored !== null) {
+    if (!sameChain(stored, wanted)) throw wrongChain(location, stored, wanted);
+    return { binding: stored, bindNow: false };
+  }
+  const channels = [...records.values()];
+  const foreign = channels.find((r) => r.deployment.chainId !== wanted.chainId || r.deployment.adjudicator !== wanted.adjudicator);
+  const adopt = foreign === undefined && channels.length > 0 && options.adoptLegacy !== undefined ? await options.adoptLegacy(channels) : true;
+  if (foreign !== undefined || !adopt) {
+    const which = foreign === undefined ? "channels the chain does not know" : `channel ${foreign.channelId} of chain ${foreign.deployment.chainId} (adjudicator ${foreign.deployment.adjudicator})`;
+    throw new StoreError(
+      "WRONG_CHAIN",
+      `the store ${location} holds ${which}, so it does not belong to ${describeChain(wanted)} (a restarted chain is another chain). ` +
+        `Use a separate ${separate} per chain; keep this one while its chain exists, move it away once that chain is gone for good`,
+      { location, chainId: wanted.chainId, adjudicator: wanted.adjudicator, genesisHash: wanted.genesisHash },
+    );
+  }
+  return { binding: wanted, bindNow: true };
 }

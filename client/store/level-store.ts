@@ -27,7 +27,7 @@
 import { Level } from "level";
 import type { Bytes32 } from "../protocol/types.js";
 import { BatchedStore, type BatchedBackendOps, type BatchedState } from "./batched-store.js";
-import { checkChainBinding, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "./chain-binding.js";
+import { decodeChainBinding, encodeChainBinding, resolveChainBinding, type ChainBinding } from "./chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord, SCHEMA_VERSION } from "./codec.js";
 import { StoreError } from "./errors.js";
 import type { ChannelRecord, HistoryEntry, HistoryOptions } from "./store.js";
@@ -183,27 +183,9 @@ export class LevelStore extends BatchedStore<Op> {
   private static async bindChain(db: LevelDb, location: string, records: Map<Bytes32, ChannelRecord>, options: LevelStoreOptions): Promise<ChainBinding | null> {
     const text = await db.get(META_CHAIN);
     const stored = text === undefined ? null : decodeChainBinding(text, META_CHAIN);
-    const wanted = options.chain;
-    if (wanted === undefined) return stored;
-    checkChainBinding(wanted);
-    if (stored !== null) {
-      if (!sameChain(stored, wanted)) throw wrongChain(location, stored, wanted);
-      return stored;
-    }
-    const channels = [...records.values()];
-    const foreign = channels.find((r) => r.deployment.chainId !== wanted.chainId || r.deployment.adjudicator !== wanted.adjudicator);
-    const adopt = foreign === undefined && channels.length > 0 && options.adoptLegacy !== undefined ? await options.adoptLegacy(channels) : true;
-    if (foreign !== undefined || !adopt) {
-      const which = foreign === undefined ? "channels the chain does not know" : `channel ${foreign.channelId} of chain ${foreign.deployment.chainId} (adjudicator ${foreign.deployment.adjudicator})`;
-      throw new StoreError(
-        "WRONG_CHAIN",
-        `the store ${location} holds ${which}, so it does not belong to ${describeChain(wanted)} (a restarted chain is another chain). ` +
-          "Use a separate data directory per chain; keep this one while its chain exists, move it away once that chain is gone for good",
-        { location, chainId: wanted.chainId, adjudicator: wanted.adjudicator, genesisHash: wanted.genesisHash },
-      );
-    }
-    await db.put(META_CHAIN, encodeChainBinding(wanted), { sync: true });
-    return wanted;
+    const { binding, bindNow } = await resolveChainBinding(location, stored, records, options, "data directory");
+    if (bindNow) await db.put(META_CHAIN, encodeChainBinding(binding), { sync: true });
+    return binding;
   }
 
   /** What has reached the disk so far. */

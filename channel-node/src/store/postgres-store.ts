@@ -23,7 +23,7 @@
 import pg from "pg";
 import type { Bytes32 } from "../../../client/protocol/types.js";
 import { BatchedStore, type BatchedBackendOps, type BatchedState } from "../../../client/store/batched-store.js";
-import { checkChainBinding, decodeChainBinding, describeChain, encodeChainBinding, sameChain, wrongChain, type ChainBinding } from "../../../client/store/chain-binding.js";
+import { decodeChainBinding, encodeChainBinding, resolveChainBinding, type ChainBinding } from "../../../client/store/chain-binding.js";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
 import { StoreError, isStoreError } from "../../../client/store/errors.js";
 import type { ChannelRecord, HistoryEntry, HistoryOptions } from "../../../client/store/store.js";
@@ -342,31 +342,14 @@ export class PostgresStore extends BatchedStore<Op> {
   /** The stored binding checked against (or, for an unbound store, set to) `options.chain` — as LevelStore. */
   private static async bindChain(client: pg.Client, location: string, loaded: Loaded, options: PostgresStoreOptions): Promise<ChainBinding | null> {
     const stored = loaded.chainText === null ? null : decodeChainBinding(loaded.chainText, `meta/${META_CHAIN}`);
-    const wanted = options.chain;
-    if (wanted === undefined) return stored;
-    checkChainBinding(wanted);
-    if (stored !== null) {
-      if (!sameChain(stored, wanted)) throw wrongChain(location, stored, wanted);
-      return stored;
-    }
-    const channels = [...loaded.records.values()];
-    const foreign = channels.find((r) => r.deployment.chainId !== wanted.chainId || r.deployment.adjudicator !== wanted.adjudicator);
-    const adopt = foreign === undefined && channels.length > 0 && options.adoptLegacy !== undefined ? await options.adoptLegacy(channels) : true;
-    if (foreign !== undefined || !adopt) {
-      const which = foreign === undefined ? "channels the chain does not know" : `channel ${foreign.channelId} of chain ${foreign.deployment.chainId} (adjudicator ${foreign.deployment.adjudicator})`;
-      throw new StoreError(
-        "WRONG_CHAIN",
-        `the store ${location} holds ${which}, so it does not belong to ${describeChain(wanted)} (a restarted chain is another chain). ` +
-          "Use a separate database or schema per chain; keep this one while its chain exists, move it away once that chain is gone for good",
-        { location, chainId: wanted.chainId, adjudicator: wanted.adjudicator, genesisHash: wanted.genesisHash },
-      );
-    }
+    const { binding, bindNow } = await resolveChainBinding(location, stored, loaded.records, options, "database or schema");
+    if (!bindNow) return binding;
     try {
-      await client.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [META_CHAIN, encodeChainBinding(wanted)]);
+      await client.query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [META_CHAIN, encodeChainBinding(binding)]);
     } catch (error) {
       throw unavailable(location, error);
     }
-    return wanted;
+    return binding;
   }
 
   /** What was committed so far. */
