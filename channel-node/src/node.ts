@@ -31,6 +31,7 @@ import { DisputeGuard } from "./disputes.js";
 import { startChainFacts } from "./chain-facts.js";
 import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor } from "./health.js";
+import { StandbyServer } from "./standby.js";
 import { httpApi } from "./http.js";
 import { AssetBook, nodeInfo } from "./operator-info.js";
 import { AdminActions } from "./admin-actions.js";
@@ -98,8 +99,17 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
   const chain = new AdjudicatorClient(wallet, deployment, { confirmations: 1, pollIntervalMs: Math.min(config.pollIntervalMs, 1_000), startBlock: config.startBlock, maxLogRange: config.maxLogRange });
-  // With a lease the node is a standby until it holds it: it does not listen for investors yet.
+  // With a lease the node is a standby until it holds it: it answers /health (503, role "standby")
+  // and /metrics on its port (standby.ts), and does not serve investors yet.
   const lease = config.store?.lease;
+  const standby =
+    lease === undefined
+      ? undefined
+      : await StandbyServer.start({ host: config.host, port: config.port, venue: signer.address, timeoutMs: config.handshakeTimeoutMs, maxConnections: config.maxConnections, metrics, logger: logger.child({ component: "standby" }) }).catch(async (error: unknown) => {
+          await chainFacts.stop();
+          provider.destroy();
+          throw error;
+        });
   if (lease !== undefined) logger.info({ ttlMs: lease.ttlMs, retryMs: lease.retryMs }, "standby: waiting for the leader lease");
   // A deposed node stops serving at once; `release` exists only once everything started.
   const serving: { stop?: () => Promise<void> } = {};
@@ -117,11 +127,18 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     probe: storeProbe,
     kind: storeKind,
     location: storeLocation,
-  } = await openNodeStore(config, { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) }, { onFenced: stepDown, onFailed: stepDown }).catch(async (error: unknown) => {
+    leaseEpoch,
+  } = await openNodeStore(
+    config,
+    { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) },
+    { onFenced: stepDown, onFailed: stepDown, ...(standby === undefined ? {} : { onWaiting: (held) => standby.waiting(held) }) },
+  ).catch(async (error: unknown) => {
+    await standby?.close();
     await chainFacts.stop();
     provider.destroy();
     throw error;
   });
+  if (leaseEpoch !== null) standby?.leading(leaseEpoch);
   logger.info({ store: storeKind, location: storeLocation, channels: (await store.channels()).length, role: lease === undefined ? undefined : "active" }, "channel store open");
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
@@ -332,6 +349,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         adjudicator: deployment.adjudicator,
         lastProcessedBlock: adjudicatorWatcher.lastProcessedBlock,
         channels: engine.channelIds().length,
+        ...(lease === undefined ? {} : { role: "active", leaseEpoch }),
       }),
       metrics,
       logger: logger.child({ component: "http" }),
@@ -437,6 +455,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     };
   }
   async function release(): Promise<void> {
+    await standby?.close();
     await transport.stop();
     webConsole?.stop();
     await adjudicatorWatcher.stop();
@@ -453,6 +472,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   serving.stop = stopServing;
   let port: number;
   try {
+    // The standby's server hands the port over to the transport.
+    await standby?.close();
     port = await transport.start();
   } catch (error) {
     // e.g. the port is taken: leave nothing running behind (watchers, store, provider).

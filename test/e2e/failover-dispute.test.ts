@@ -114,7 +114,9 @@ describe.skipIf(POSTGRES_MISSING !== null)(`a stale close during a failover${POS
     const registered = await investor.chain.channel(channelId);
     expect(registered).toMatchObject({ phase: "Disputed", nonce: stale.state.nonce });
     // Nobody serves yet: the close landed before the takeover, so only the resumed watcher can see it.
-    await expect(fetch(`${standby.httpUrl}/health`)).rejects.toThrow();
+    const waiting = await fetch(`${standby.httpUrl}/health`);
+    expect(waiting.status).toBe(503);
+    expect(await waiting.json()).toMatchObject({ role: "standby" });
     await passTime(CHALLENGE_PERIOD / 2n);
 
     // The standby takes over and challenges with the latest state before the deadline.

@@ -125,9 +125,9 @@ describe.skipIf(POSTGRES_MISSING !== null)(`active and standby nodes${POSTGRES_M
       stack.nodeConfig({ dataDir: join(dir, name), port: ports[name], logLevel: "info", store: { url: server.url, schema, poolSize: 2, statementTimeoutMs: 5_000, lease: LEASE } });
     const first = await startNode(configOf("first"), true);
     const second = await startNode(configOf("second"), false);
-    // The standby waits for the lease and does not listen for investors.
+    // The standby waits for the lease and does not serve investors: its /health says 503 (standby-health.test.ts).
     await eventually(async () => second.output(), (output) => output.includes("standby: waiting for the leader lease"), 30_000);
-    await expect(fetch(`${second.httpUrl}/health`)).rejects.toThrow();
+    expect((await fetch(`${second.httpUrl}/health`)).status).toBe(503);
 
     const investor = await investorOn([first.url, second.url, `ws://127.0.0.1:${ports.third}`], "client");
     const channelId = await investor.client.openChannel({

@@ -8,6 +8,7 @@ import type { NodeConfig } from "../config.js";
 import { syncedWriteProbe } from "../health.js";
 import type { StoreError } from "../../../client/store/errors.js";
 import { PostgresStore } from "./postgres-store.js";
+import type { HeldLease } from "./postgres-lease.js";
 
 export interface NodeStore {
   readonly store: ChannelStore;
@@ -16,6 +17,8 @@ export interface NodeStore {
   readonly location: string;
   /** The health check's probe: a synced write into the data directory, or a round trip to the database. */
   readonly probe: () => Promise<void>;
+  /** On PostgreSQL: the epoch of the leader lease this node holds. */
+  readonly leaseEpoch: string | null;
 }
 
 export interface StoreBinding {
@@ -28,6 +31,8 @@ export interface StoreHooks {
   readonly onFenced?: (error: StoreError<"FENCED">) => void;
   readonly onFailed?: (error: StoreError<"WRITE_FAILED">) => void;
   readonly signal?: AbortSignal;
+  /** While a standby waits: the lease another node holds, after each attempt to take it. */
+  readonly onWaiting?: (held: HeldLease) => void;
 }
 
 /** On PostgreSQL with `store.lease`, resolves only once this process holds the leader lease (a standby waits here). */
@@ -35,15 +40,17 @@ export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store"
   if (config.store === undefined) {
     const location = join(config.dataDir, "channels");
     const store = await LevelStore.open(location, binding);
-    return { store, kind: "leveldb", location, probe: () => syncedWriteProbe(config.dataDir) };
+    return { store, kind: "leveldb", location, probe: () => syncedWriteProbe(config.dataDir), leaseEpoch: null };
   }
   const { lease, ...settings } = config.store;
   const store = await PostgresStore.open({
     ...settings,
     ...binding,
-    ...(lease === undefined ? {} : { lease: { ...lease, ...(hooks.signal === undefined ? {} : { signal: hooks.signal }) } }),
+    ...(lease === undefined
+      ? {}
+      : { lease: { ...lease, ...(hooks.signal === undefined ? {} : { signal: hooks.signal }), ...(hooks.onWaiting === undefined ? {} : { onWaiting: hooks.onWaiting }) } }),
     ...(hooks.onFenced === undefined ? {} : { onFenced: hooks.onFenced }),
     ...(hooks.onFailed === undefined ? {} : { onFailed: hooks.onFailed }),
   });
-  return { store, kind: "postgres", location: store.location, probe: () => store.probe() };
+  return { store, kind: "postgres", location: store.location, probe: () => store.probe(), leaseEpoch: store.leaseEpoch };
 }

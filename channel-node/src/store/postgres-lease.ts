@@ -28,6 +28,8 @@ export interface LeaseOptions {
   readonly retryMs?: number;
   /** Stops waiting for the lease (the open rejects with CLOSED). */
   readonly signal?: AbortSignal;
+  /** Told after each attempt that found the lease held: the holder's lease (what a standby's /health reports). */
+  readonly onWaiting?: (held: HeldLease) => void;
 }
 
 export interface LeaseSettings {
@@ -35,6 +37,14 @@ export interface LeaseSettings {
   readonly ttlMs: number;
   readonly renewMs: number;
   readonly retryMs: number;
+  readonly onWaiting?: (held: HeldLease) => void;
+}
+
+/** The lease another node holds, as a waiting node sees it (the holder's name stays private). */
+export interface HeldLease {
+  readonly epoch: string;
+  /** Until the lease expires unless renewed, by the database's clock (0: expired, about to be taken; null: taken without expiry by a node without a lease). */
+  readonly expiresInMs: number | null;
 }
 
 export function leaseSettings(options: LeaseOptions): LeaseSettings {
@@ -44,6 +54,7 @@ export function leaseSettings(options: LeaseOptions): LeaseSettings {
     ttlMs,
     renewMs: options.renewMs ?? Math.max(1, Math.floor(ttlMs / 3)),
     retryMs: options.retryMs ?? 500,
+    ...(options.onWaiting === undefined ? {} : { onWaiting: options.onWaiting }),
   };
 }
 
@@ -63,7 +74,17 @@ export async function tryAcquireLease(client: Queryable, settings: LeaseSettings
     [settings.holder, settings.ttlMs],
   );
   const epoch = rows[0]?.epoch;
-  return epoch === undefined ? null : { holder: settings.holder, epoch };
+  if (epoch !== undefined) return { holder: settings.holder, epoch };
+  if (settings.onWaiting !== undefined) {
+    const held = await client.query<{ epoch: string; expires_in_ms: string | null }>(
+      `SELECT epoch::text AS epoch, CASE WHEN expires_at = 'infinity' THEN NULL
+         ELSE GREATEST(0, floor(extract(epoch FROM expires_at - clock_timestamp()) * 1000))::text END AS expires_in_ms
+       FROM leader WHERE id = 1`,
+    );
+    const row = held.rows[0];
+    if (row !== undefined) settings.onWaiting({ epoch: row.epoch, expiresInMs: row.expires_in_ms === null ? null : Number(row.expires_in_ms) });
+  }
+  return null;
 }
 
 /**
