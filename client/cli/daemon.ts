@@ -11,6 +11,7 @@ import { nobleVerifier, type Address } from "../protocol/index.js";
 import type { TxProgress } from "../chain/adjudicator.js";
 import { ClearlineClient, type ClientEvent } from "../sdk/client.js";
 import type { TradingClient } from "../sdk/trading.js";
+import { anchorOf } from "./trading.js";
 import { ChannelGuard, type GuardOptions } from "./channel-guard.js";
 import { STORE_COMMANDS, type StoreCommand } from "./command-table.js";
 import { controlSocketPath, daemonRunning, serveControl, type ControlRequest } from "./control.js";
@@ -69,6 +70,16 @@ class DaemonLog extends Output {
   }
 }
 
+/** The venue's OrderLogAnchor from the deployment file; none when the venue takes no orders. */
+function tradingAnchor(settings: Settings): Address | undefined {
+  try {
+    return anchorOf({}, settings.deployment);
+  } catch (error) {
+    if (error instanceof CliError && error.code === "MISSING_SETTING") return undefined;
+    throw error;
+  }
+}
+
 /** Runs until SIGINT/SIGTERM; resolves with the exit code. */
 export async function daemonCommand(settings: Settings, output: Output, options: DaemonOptions): Promise<number> {
   const log = new DaemonLog(settings.json);
@@ -93,6 +104,9 @@ export async function daemonCommand(settings: Settings, output: Output, options:
         onEvent: (event) => onClientEvent(event),
       });
       const session: Session = { ...ctx, client, store, deployment: settings.deployment, inDaemon: true };
+      // The venue's lock pairs for fills of orders placed before this run (offered again at resync) settle too.
+      const anchor = tradingAnchor(settings);
+      if (anchor !== undefined) client.trading(anchor);
       let dropped: (() => void) | undefined;
       const onClientEvent = (event: ClientEvent) => {
         if (event.type === "disconnected") dropped?.();

@@ -58,7 +58,9 @@ import { checkpointOf, storedStateAt } from "../chain/checkpoint.js";
 import { pruneChannels, type PruneResult } from "./channel-pruning.js";
 import { serialized, serializedOrNow, type Live } from "./live-channels.js";
 import { ME, VENUE, checkVenueMayPropose, recordVoid, voidedNonceOf } from "./venue-proposals.js";
-import { approveFillLocks, type FillApprover } from "./fill-settlement.js";
+import { ChargeBook, approveFillLocks, type FillApprover } from "./fill-settlement.js";
+import { isFillChargeTable } from "../store/fill-charges.js";
+import { ChainTime } from "./chain-time.js";
 
 export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode, type Rejection } from "./errors.js";
 export { DEFAULT_INVOICE_LIMITS, type Invoice, type InvoiceLimits } from "./invoices.js";
@@ -85,11 +87,17 @@ export class ClearlineClient {
   private readonly invoiceBook: InvoiceBook;
   /** The orders of this client's TradingClients: a venue lock pair must settle a fill of one. */
   private readonly fillApprovers = new Set<FillApprover>();
+  /** The fills charged per venue log (by OrderLogAnchor), shared by this client's TradingClients. */
+  private readonly chargeBooks = new Map<string, ChargeBook>();
   /** Channels whose openChannel is in progress: never pruned. */
   private readonly opening = new Set<Bytes32>();
+  /** What lock expiries are judged by: the chain's time (the host's without a chain). */
+  private readonly chainTime: ChainTime;
 
   constructor(private readonly options: ClientOptions) {
     this.invoiceBook = new InvoiceBook(options.store, options.signer.address, options.invoices);
+    const chain = options.chain;
+    this.chainTime = new ChainTime(chain === undefined ? undefined : () => chain.chainTime());
     this.connection = new Connection({
       nodeUrl: options.nodeUrl,
       ...(options.fallbackUrls === undefined ? {} : { fallbackUrls: options.fallbackUrls }),
@@ -120,6 +128,11 @@ export class ClearlineClient {
       request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.connection.request(message),
       newId: () => this.connection.newId(),
       approveFills: (approver: FillApprover) => this.fillApprovers.add(approver),
+      chargeBook: (log: Address) => {
+        let book = this.chargeBooks.get(log.toLowerCase());
+        if (book === undefined) this.chargeBooks.set(log.toLowerCase(), (book = new ChargeBook(log, isFillChargeTable(this.options.store) ? this.options.store : undefined)));
+        return book;
+      },
     };
     return new TradingClient(link, ordersDomainOf(this.options.deployment.chainId, anchor));
   }
@@ -245,7 +258,7 @@ export class ClearlineClient {
         const proposed: SignedState = { state: message.state, signatures: [message.signature, null] };
         refused = { record, latest, proposed };
         const secrets = new Map((message.secrets ?? []).map((x) => [x.hashlock, x.secret] as const));
-        const facts = { deposits: await this.depositsOf(record), now: nowSeconds() };
+        const facts = { deposits: await this.depositsOf(record), now: await this.chainTime.now() };
         const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
         // A fill's lock pair only for the fill it names, of one of our orders (fill-settlement.ts); awaited in this channel's queue only.
         const fill = message.fill === undefined ? undefined : BigInt(message.fill);
@@ -401,7 +414,7 @@ export class ClearlineClient {
     const assetIndex = params.assets.indexOf(invoice.token);
     if (assetIndex < 0) throw new ClientError("INVALID_ARGUMENT", `the channel does not hold ${invoice.token}`);
     const duration = params.challengePeriod * ROUTED_LOCK_PERIODS;
-    const lock: Lock = { assetIndex, sender: ME, amount: invoice.amount, hashlock: invoice.hashlock, expiry: nowSeconds() + (duration < MAX_LOCK_DURATION ? duration : MAX_LOCK_DURATION) };
+    const lock: Lock = { assetIndex, sender: ME, amount: invoice.amount, hashlock: invoice.hashlock, expiry: (await this.chainTime.now()) + (duration < MAX_LOCK_DURATION ? duration : MAX_LOCK_DURATION) };
     return this.propose(channelId, { kind: "addLock", lock }, { route: { to: invoice.to } }, memo);
   }
 
@@ -523,7 +536,7 @@ export class ClearlineClient {
       const voided = voidedNonceOf(record);
       const state = applyUpdate(live.channel, baseAfterVoid(latest.state, voided), update);
       const secrets = new Map(extra.secrets?.map((x) => [x.hashlock, x.secret] as const));
-      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: nowSeconds() }, secrets, voided });
+      checkTransition(live.channel, latest.state, state, { facts: { deposits: await this.depositsOf(record), now: await this.chainTime.now() }, secrets, voided });
       const signature = this.options.signer.sign(stateDigest(state, live.channel.domain));
       const ours = withSignature({ state, signatures: [null, null] }, ME, signature);
       const summary = summarize(update, Date.now(), memo);
@@ -563,9 +576,10 @@ export class ClearlineClient {
     const claim = async (): Promise<void> => {
       const latest = (await this.recordOf(channelId)).latest;
       const secrets = await this.options.store.secrets();
+      const now = await this.chainTime.now();
       for (const lock of latest?.state.locks ?? []) {
         const secret = secrets.get(lock.hashlock);
-        if (lock.sender !== VENUE || secret === undefined || nowSeconds() > lock.expiry) continue;
+        if (lock.sender !== VENUE || secret === undefined || now > lock.expiry) continue;
         await this.propose(channelId, { kind: "resolveLock", hashlock: lock.hashlock, secret }, { secrets: [{ hashlock: lock.hashlock, secret }] });
       }
     };
@@ -608,8 +622,4 @@ export class ClearlineClient {
     }
     return live;
   }
-}
-
-function nowSeconds(): bigint {
-  return BigInt(Math.floor(Date.now() / 1000));
 }

@@ -34,7 +34,7 @@ import {
   type SignedReceipt,
 } from "../protocol/trading/index.js";
 import { ClientError } from "./errors.js";
-import { OwnOrders, type FillApprover, type VenueLog } from "./fill-settlement.js";
+import { ChargeBook, OwnOrders, type FillApprover, type VenueLog } from "./fill-settlement.js";
 
 type Answer<T extends NodeMessageParsed["type"]> = Extract<NodeMessageParsed, { type: T }>;
 export type FillView = Answer<"order_accepted">["fills"][number];
@@ -49,6 +49,8 @@ export interface TradingLink {
   newId(): string;
   /** Lets the client countersign the venue's lock pairs that settle fills of our orders (fill-settlement.ts). */
   approveFills(approver: FillApprover): void;
+  /** The fills charged in the log of the venue's OrderLogAnchor `log`, kept in the client's store; none: in memory only. */
+  chargeBook?(log: Address): ChargeBook;
 }
 
 export interface PlacedOrder {
@@ -85,15 +87,15 @@ export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | 
 
 export class TradingClient implements VenueLog {
   private lastNonce = 0n;
-  /** The orders placed through this client: what the venue's lock pairs may settle. */
-  private readonly placed = new OwnOrders(this);
 
   constructor(
     private readonly link: TradingLink,
     /** The venue's domain: its OrderLogAnchor on its chain (ordersDomainOf). */
     readonly domain: Eip712Domain,
   ) {
-    link.approveFills(this.placed);
+    // Lock pairs may settle fills of any order signed with our key, placed before a restart too.
+    const charges = link.chargeBook?.(domain.verifyingContract) ?? new ChargeBook(domain.verifyingContract, undefined);
+    link.approveFills(new OwnOrders(this, link.signer.address, link.verifier, charges));
   }
 
   /** Signs and places an order; resolves once the receipt and its inclusion proof check out. REJECTED with the venue's code otherwise. */
@@ -106,8 +108,6 @@ export class TradingClient implements VenueLog {
       nonce: request.nonce ?? this.nextNonce(),
     };
     const signed = signOrder(order, this.domain, this.link.signer);
-    // Before it leaves: the venue may propose a fill's lock pair before the receipt is checked.
-    this.placed.add(order);
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "order", id: this.link.newId(), signed: signedOrderToJson(signed) }, "order_accepted");
     const receipt = await this.checkReceipt(answer, (sequence, receivedAt): OrderEntry => ({ kind: "order", sequence, receivedAt, signed }));
     return { signed, orderHash: orderHashOf(order, this.domain), receipt, fills: answer.fills, resting: BigInt(answer.resting) };

@@ -11,6 +11,7 @@
  *   ch/<channelId>          the channel record (params, deployment, status, latest, pending, deposits, dispute…)
  *   hist/<channelId>/<nonce, 20 digits zero-padded>   an agreed state and its update summary
  *   ev/<eventId>            a chain event already applied (value: its channel id)
+ *   fill/<anchor>/<sequence, 20 digits>   a fill charge of the investor's (fill-charges.ts), read on demand
  *
  * Group commit: every event becomes a list of ops, queued in call order. One writer at a time
  * takes everything queued (whole events only, up to `maxBatchOps`) and writes it as ONE
@@ -25,13 +26,15 @@
  * disk, so every later write rejects with WRITE_FAILED until the process reopens the store.
  */
 import { Level } from "level";
-import type { Bytes32 } from "../protocol/types.js";
+import type { Address, Bytes32 } from "../protocol/types.js";
 import { BatchedStore, type BatchedBackendOps, type BatchedState } from "./batched-store.js";
 import { decodeChainBinding, encodeChainBinding, resolveChainBinding, type ChainBinding } from "./chain-binding.js";
-import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord, SCHEMA_VERSION } from "./codec.js";
+import { decodeHistoryEntry, encodeHistoryEntry, encodeRecord, SCHEMA_VERSION } from "./codec.js";
+import { RecordLoader } from "./record-loader.js";
 import { StoreError } from "./errors.js";
 import type { ChannelRecord, HistoryEntry, HistoryOptions } from "./store.js";
 import { checkSecret } from "./transitions.js";
+import { checkFillCharge, decodeFillCharge, encodeFillCharge, fillChargeKey, fillChargePrefix, type FillCharge, type FillChargeTable } from "./fill-charges.js";
 
 export type LevelDb = Level<string, string>;
 
@@ -102,7 +105,7 @@ const levelOps: BatchedBackendOps<Op> = {
   invoice: (hashlock, expiresAt) => (expiresAt === null ? { type: "del", key: invoiceKey(hashlock) } : { type: "put", key: invoiceKey(hashlock), value: String(expiresAt) }),
 };
 
-export class LevelStore extends BatchedStore<Op> {
+export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
   private readonly db: LevelDb;
   private readonly sync: boolean;
   private readonly maxBatchOps: number;
@@ -135,8 +138,9 @@ export class LevelStore extends BatchedStore<Op> {
       }
 
       const records = new Map<Bytes32, ChannelRecord>();
+      const loader = new RecordLoader();
       for await (const [key, value] of db.iterator({ gt: "ch/", lt: prefixEnd("ch/") })) {
-        const record = decodeRecord(value, key);
+        const record = loader.decode(value, key);
         if (key !== channelKey(record.channelId)) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
         records.set(record.channelId, record);
       }
@@ -217,6 +221,21 @@ export class LevelStore extends BatchedStore<Op> {
       })
       .all();
     return entries.map(([key, value]) => decodeHistoryEntry(value, key));
+  }
+
+  // ---- fill charges (fill-charges.ts): group-committed like every write, read from disk ------
+
+  async fillCharged(charge: FillCharge): Promise<void> {
+    this.assertWritable();
+    checkFillCharge(charge);
+    await this.enqueue([{ type: "put", key: fillChargeKey(charge.log, charge.fill), value: encodeFillCharge(charge) }], null);
+  }
+
+  async fillCharges(log: Address): Promise<readonly FillCharge[]> {
+    this.assertReadable();
+    const prefix = fillChargePrefix(log);
+    const entries = await this.db.iterator({ gt: prefix, lt: prefixEnd(prefix) }).all();
+    return entries.map(([key, value]) => decodeFillCharge(value, key));
   }
 
   protected async readEventApplied(eventId: string): Promise<boolean> {

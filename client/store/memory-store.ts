@@ -3,9 +3,10 @@
  * of pure tests. Same semantics as LevelStore: both apply the transitions of transitions.ts; here a
  * write is "durable" as soon as it is applied, i.e. before its promise resolves.
  */
-import type { Bytes32, SignedState } from "../protocol/types.js";
+import type { Address, Bytes32, SignedState } from "../protocol/types.js";
 import { checkChainBinding, checkDeploymentOn, type ChainBinding } from "./chain-binding.js";
 import { StoreError } from "./errors.js";
+import { checkFillCharge, fillChargeKey, fillChargePrefix, type FillCharge, type FillChargeTable } from "./fill-charges.js";
 import type {
   ChannelFilter,
   ChannelRecord,
@@ -41,7 +42,7 @@ import {
   matchesFilter,
 } from "./transitions.js";
 
-export class MemoryStore implements ChannelStore {
+export class MemoryStore implements ChannelStore, FillChargeTable {
   /** The chain this store belongs to (channels of another deployment are WRONG_CHAIN), or null. */
   readonly chain: ChainBinding | null;
   private readonly records = new Map<Bytes32, ChannelRecord>();
@@ -53,6 +54,7 @@ export class MemoryStore implements ChannelStore {
   private readonly secretsByHashlock = new Map<Bytes32, Bytes32>();
   private readonly pendingInvoices = new Map<Bytes32, number>();
   private closed = false;
+  private readonly charges = new Map<string, FillCharge>();
 
   constructor(options: { chain?: ChainBinding } = {}) {
     if (options.chain !== undefined) checkChainBinding(options.chain);
@@ -206,6 +208,18 @@ export class MemoryStore implements ChannelStore {
   async invoices(): Promise<ReadonlyMap<Bytes32, number>> {
     this.assertOpen();
     return new Map(this.pendingInvoices);
+  }
+
+  async fillCharged(charge: FillCharge): Promise<void> {
+    this.assertOpen();
+    checkFillCharge(charge);
+    this.charges.set(fillChargeKey(charge.log, charge.fill), charge);
+  }
+
+  async fillCharges(log: Address): Promise<readonly FillCharge[]> {
+    this.assertOpen();
+    const prefix = fillChargePrefix(log);
+    return [...this.charges.entries()].filter(([key]) => key.startsWith(prefix)).map(([, charge]) => charge);
   }
 
   async close(): Promise<void> {

@@ -3,14 +3,15 @@
 // exactly the fill's legs, within the order's limit and what is left of it — and each fill once.
 import { describe, expect, it } from "vitest";
 import { getAddress, keccak256 } from "ethers";
-import { isProtocolError, stateToJson, type Lock } from "../../client/protocol/index.js";
+import { NobleSigner, isProtocolError, nobleVerifier, stateToJson, type Lock } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, parseClientMessage, parseNodeMessage } from "../../client/protocol/wire.js";
 import { chargeOfNamedFill, type PlacedOrder } from "../../client/protocol/trading/fill-locks.js";
 import type { FillEntry, LogEntry } from "../../client/protocol/trading/log-entry.js";
-import { ordersDomainOf, type Order } from "../../client/protocol/trading/order.js";
+import { ordersDomainOf, signOrder, type Order } from "../../client/protocol/trading/order.js";
 import type { SignedCheckpoint } from "../../client/protocol/trading/receipt.js";
 import { ClientError } from "../../client/sdk/errors.js";
-import { OwnOrders, approveFillLocks, type VenueLog } from "../../client/sdk/fill-settlement.js";
+import { ChargeBook, OwnOrders, approveFillLocks, type VenueLog } from "../../client/sdk/fill-settlement.js";
+import { MemoryStore } from "../../client/store/memory-store.js";
 
 const SECURITY = getAddress("0x3000000000000000000000000000000000000003");
 const CASH = getAddress("0x6000000000000000000000000000000000000006");
@@ -48,14 +49,18 @@ describe("the SDK's own orders (OwnOrders over the venue's log)", () => {
   const DOMAIN = ordersDomainOf(31337n, getAddress("0x0a00000000000000000000000000000000000000"));
   const SIGNATURE = `0x${"11".repeat(65)}`;
   const CHECKPOINT: SignedCheckpoint = { checkpoint: { size: 100n, root: `0x${"00".repeat(32)}`, time: 0n }, signature: SIGNATURE };
+  const me = new NobleSigner(`0x${"b0".repeat(32)}`);
+  const other = new NobleSigner(`0x${"c0".repeat(32)}`);
 
   /** The venue's log as the TradingClient shows it (proofs checked there, e2e): entries by sequence. */
   class Log implements VenueLog {
     readonly domain = DOMAIN;
     readonly entries = new Map<bigint, LogEntry>();
     failure: Error | undefined;
-    order(sequence: bigint, placed: Order): void {
-      this.entries.set(sequence, { kind: "order", sequence, receivedAt: 1n, signed: { order: placed, signature: SIGNATURE } });
+    /** An order entry signed by its investor's key (`signer`), or with a signature that is not its investor's (`forged`). */
+    order(sequence: bigint, placed: Order, signer = placed.investor === other.address ? other : me, forged = false): void {
+      const signed = signOrder(placed, DOMAIN, signer);
+      this.entries.set(sequence, { kind: "order", sequence, receivedAt: 1n, signed: forged ? { ...signed, signature: signOrder(placed, DOMAIN, other).signature } : signed });
     }
     fill(sequence: bigint, makerSequence: bigint, takerSequence: bigint, quantity: bigint, price: bigint): void {
       this.entries.set(sequence, { kind: "fill", sequence, makerSequence, takerSequence, quantity, price });
@@ -81,18 +86,17 @@ describe("the SDK's own orders (OwnOrders over the venue's log)", () => {
   };
 
   // Ours: a sell of 1 lot from 100 (entry 1) and a sell of 2 lots from 105 (entry 2); another investor's buy (entry 3, 4).
-  const cheap = order({ quantity: 10n, price: 100n, nonce: 1n });
-  const dear = order({ quantity: 20n, price: 105n, nonce: 2n });
+  const cheap = order({ investor: me.address, quantity: 10n, price: 100n, nonce: 1n });
+  const dear = order({ investor: me.address, quantity: 20n, price: 105n, nonce: 2n });
+  /** Our orders are recognised in the log by our signature: the approver is told of none. */
+  const approver = (log: Log, store = new MemoryStore()): OwnOrders => new OwnOrders(log, me.address, nobleVerifier, new ChargeBook(DOMAIN.verifyingContract, store));
   function setUp(): { log: Log; own: OwnOrders } {
     const log = new Log();
     log.order(1n, cheap);
     log.order(2n, dear);
-    log.order(3n, order({ investor: getAddress("0x0c00000000000000000000000000000000000000"), side: "buy", quantity: 30n, price: 110n, nonce: 3n }));
-    log.order(4n, order({ investor: getAddress("0x0c00000000000000000000000000000000000000"), side: "buy", quantity: 30n, price: 110n, nonce: 4n }));
-    const own = new OwnOrders(log);
-    own.add(cheap);
-    own.add(dear);
-    return { log, own };
+    log.order(3n, order({ investor: other.address, side: "buy", quantity: 30n, price: 110n, nonce: 3n }));
+    log.order(4n, order({ investor: other.address, side: "buy", quantity: 30n, price: 110n, nonce: 4n }));
+    return { log, own: approver(log) };
   }
 
   it("charges each pair to the order its fill names, where the tightest limit would refuse the second", async () => {
@@ -123,8 +127,20 @@ describe("the SDK's own orders (OwnOrders over the venue's log)", () => {
     const { log, own } = setUp();
     log.fill(5n, 3n, 4n, 10n, 110n);
     expect(await own.approve(ASSETS, pair("security", 10n, 110n), 5n)).toBe(false);
-    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 110n), 5n))).toMatch(/^INVALID_UPDATE .*of no order we placed/);
-    expect(await new OwnOrders(log).approve(ASSETS, pair("security", 10n, 110n), 5n)).toBe(false);
+    expect(await refusal(approveFillLocks([own], ASSETS, pair("security", 10n, 110n), 5n))).toMatch(/^INVALID_UPDATE .*of no order we signed/);
+    expect(await approver(log).approve(ASSETS, pair("security", 10n, 110n), 5n)).toBe(false);
+  });
+
+  it("refuses a fill of an order in our name that our key did not sign (BAD_SIGNATURE), and counts charges kept in the store", async () => {
+    const { log } = setUp();
+    log.order(9n, order({ investor: me.address, quantity: 10n, price: 100n, nonce: 9n }), me, true);
+    log.fill(10n, 9n, 3n, 10n, 100n);
+    expect(await refusal(approveFillLocks([approver(log)], ASSETS, pair("security", 10n, 100n), 10n))).toMatch(/^INVALID_UPDATE BAD_SIGNATURE/);
+    // A new approver on the same store (a restarted client) knows the fills charged before.
+    const store = new MemoryStore();
+    log.fill(5n, 1n, 3n, 10n, 100n);
+    expect(await refusal(approveFillLocks([approver(log, store)], ASSETS, pair("security", 10n, 100n), 5n))).toBe("approved");
+    expect(await refusal(approveFillLocks([approver(log, store)], ASSETS, pair("security", 10n, 100n), 5n))).toMatch(/^INVALID_UPDATE FILL_CHARGED/);
   });
 
   it("does not answer when the log cannot be read for a lost connection (the venue offers the pair again)", async () => {
