@@ -15,7 +15,10 @@
  *  7. memory per open channel and time to restart: the node started on stores of 0, 10,000 and
  *     100,000 channels with 10 agreed states each (filled with the LevelStore API), /metrics after a forced GC;
  *  8. trading: orders accepted and fills settled per second, order → settled fill latency and the
- *     node's CPU per fill by part, on a node with fill settlement (bench/trading.ts).
+ *     node's CPU per fill by part, on a node with fill settlement (bench/trading.ts);
+ *  9. the node on PostgreSQL: the closed-loop throughput of step 3 with the node's store on a
+ *     PostgreSQL the bench starts, and the failover time of an active/standby pair (bench/postgres.ts;
+ *     skipped, and said so in the report, where PostgreSQL is not installed).
  *
  * Writes bench/report.json (headline figures at its top level, bench/lib/headline.ts) and
  * bench/report.md and prints a table. Binds only 127.0.0.1 and stops exactly the processes it started.
@@ -23,7 +26,8 @@
  *   npx tsx bench/run.ts [--channels 1,16,64,256,1000] [--open-channels 64,1000] [--fractions 0.25,0.5,0.9]
  *                        [--connections 10,1000,10000] [--connection-lanes 10] [--seconds 8] [--warmup 2]
  *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
- *                        [--trading-pairs 4] [--skip gas,open,connections,profile,memory,trading]
+ *                        [--trading-pairs 4] [--failover-rounds 3]
+ *                        [--skip gas,open,connections,profile,memory,trading,postgres]
  *                        [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -46,6 +50,7 @@ import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type O
 import { headlineOf } from "./lib/headline.js";
 import { targetRates } from "./lib/open-loop.js";
 import { measureTrading } from "./trading.js";
+import { measurePostgres } from "./postgres.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 import type { Bytes32 } from "../client/protocol/index.js";
 
@@ -66,6 +71,7 @@ const { values } = parseArgs({
     "updates-per-channel": { type: "string" },
     "profile-channels": { type: "string", default: "64" },
     "trading-pairs": { type: "string" },
+    "failover-rounds": { type: "string" },
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
@@ -106,7 +112,8 @@ const storeSizes = numbers("stores", values.stores ?? (quick ? "0,500" : "0,1000
 const updatesPerChannel = one("updates-per-channel", values["updates-per-channel"] ?? (quick ? "2" : "10"), positiveCount);
 const profileChannels = one("profile-channels", values["profile-channels"], positiveCount);
 const tradingPairs = one("trading-pairs", values["trading-pairs"] ?? (quick ? "2" : "4"), positiveCount);
-const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading"];
+const failoverRounds = one("failover-rounds", values["failover-rounds"] ?? (quick ? "1" : "3"), positiveCount);
+const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading", "postgres"];
 const skip = new Set(values.skip.split(",").filter(Boolean));
 for (const name of skip) {
   if (!SKIPPABLE.includes(name)) {
@@ -308,6 +315,22 @@ async function main(): Promise<void> {
   };
   await node.stop();
 
+  // The same closed loop with the node on PostgreSQL (its channels copied from the LevelDB node's
+  // store), and the failover time of an active/standby pair (bench/postgres.ts).
+  const postgres = skip.has("postgres")
+    ? undefined
+    : await measurePostgres({
+        levelDataDir: nodeDir,
+        nodeConfig: (dataDir) => benchNodeConfig(stack, dataDir),
+        channelCounts,
+        failoverRounds,
+        workDir,
+        startNode: (config) => startNode(config, workDir),
+        runLoad: (pgNode, channels) => runLoad(pgNode, keysFile, workDir, { channels, seconds: windowSeconds }),
+        track,
+        log,
+      });
+
   // 4. The same load once more with the node under the CPU profiler (its rate is not the headline).
   let profile: BenchReport["profile"];
   let restartWithLiveChannels = { channels: investors.length, ms: 0 };
@@ -413,6 +436,7 @@ async function main(): Promise<void> {
       updatesPerChannel,
       profileChannels,
       tradingPairs,
+      failoverRounds,
     },
     crypto,
     disk,
@@ -425,6 +449,7 @@ async function main(): Promise<void> {
     profile,
     memory,
     ...(trading === undefined ? {} : { trading }),
+    ...(postgres === undefined ? {} : { postgres }),
     gas: { ...gas, anchors: ANCHORS },
   };
   mkdirSync(values.out, { recursive: true });

@@ -1,6 +1,7 @@
 // The benchmark's report: its JSON shape, the figures derived from the raw measurements (crypto
 // ceiling, CPU per update, memory per channel), and its Markdown and console renderings.
 import type { TradingBench } from "../trading.js";
+import type { PostgresBench } from "../postgres.js";
 import type { CryptoBench } from "../crypto.js";
 import type { GasFigures } from "../../scripts/gas-measure.js";
 import type { LoadResult } from "../load.js";
@@ -63,6 +64,8 @@ export interface BenchReport extends Headline {
   readonly memory: readonly MemoryRow[];
   /** Orders and settled fills (bench/trading.ts); absent when skipped. */
   readonly trading?: TradingBench;
+  /** The node on PostgreSQL and its failover time (bench/postgres.ts): absent when skipped by flag, `skipped` when PostgreSQL is missing. */
+  readonly postgres?: PostgresBench;
   readonly gas: { readonly oneAsset: GasFigures; readonly twoAssets: GasFigures; readonly issuer: GasFigures; readonly anchors: Record<string, number> };
 }
 
@@ -275,6 +278,8 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
 
+  if (report.postgres !== undefined) out.push(...postgresSection(report.postgres, report.throughput));
+
   out.push("## 2. Crypto ceiling (same run, one core)", "");
   out.push(
     table(
@@ -416,6 +421,15 @@ export function renderConsole(report: BenchReport): string {
   lines.push("", "memory and restart");
   for (const r of report.memory) lines.push(`  ${pad(int(r.channels), 6)} channels: /health after ${pad(int(r.startMs), 6)} ms, RSS ${pad(mib(r.rssBytes), 6)} MiB, heap ${pad(mib(r.heapUsedBytes), 6)} MiB`);
   if (d.memoryPerChannel !== undefined) lines.push(`  per channel: heap ${fixed(d.memoryPerChannel.heapBytes / 1024, 2)} KiB, RSS ${fixed(d.memoryPerChannel.rssBytes / 1024, 2)} KiB; restart +${int(d.restartPerThousandMs ?? 0)} ms per 1,000 channels`);
+  if (report.postgres !== undefined) {
+    const p = report.postgres;
+    if (p.skipped !== undefined) lines.push("", `postgres: skipped (${p.skipped})`);
+    else {
+      const level = new Map(report.throughput.map((row) => [row.channels, row.updatesPerSecond]));
+      lines.push("", `node on PostgreSQL ${p.serverVersion} (updates/s, LevelDB in brackets): ${p.throughput.map((row) => `${row.channels} ch ${int(row.updatesPerSecond)} (${int(level.get(row.channels) ?? 0)})`).join(", ")}`);
+      lines.push(`failover (leader SIGKILLed → standby serving, lease ttl ${int(p.lease.ttlMs)} ms): median ${int(p.failover.medianMs)} ms, max ${int(p.failover.maxMs)} ms`);
+    }
+  }
   if (report.trading !== undefined) {
     const t = report.trading;
     lines.push("", `trading (${t.pairs} pairs in closed loop): ${fixed(t.ordersAcceptedPerSecond)} orders/s accepted, ${fixed(t.fillsSettledPerSecond)} fills/s settled, order → settled p50 ${fixed(t.orderToSettledMs.p50, 1)} ms, p99 ${fixed(t.orderToSettledMs.p99, 1)} ms, node CPU ${int(t.nodeCpuUsPerFill)} µs per fill`);
@@ -447,5 +461,56 @@ function tradingSection(t: TradingBench): string[] {
     out.push(table(["component (self time)", "ms", "%"], t.profile.byComponent.map((e) => [e.name, int(e.ms), fixed(e.percent)])), "");
     out.push(table(["node/core function (inclusive time)", "ms", "%"], t.profile.topInclusive.slice(0, 15).map((e) => [`\`${e.name}\``, int(e.ms), fixed(e.percent)])), "");
   }
+  return out;
+}
+
+/** Section 1.3: the node on PostgreSQL beside LevelDB, and the failover time. */
+function postgresSection(p: PostgresBench, levelRows: readonly ThroughputRow[]): string[] {
+  const out = ["## 1.3 The node on PostgreSQL, and failover", ""];
+  if (p.skipped !== undefined) {
+    out.push(`Not measured in this run: ${p.skipped}.`, "");
+    return out;
+  }
+  out.push(
+    `The same closed loop as section 1 with the node's store on PostgreSQL ${p.serverVersion} (a server the bench starts on 127.0.0.1, default settings, \`synchronous_commit\` on, ` +
+      `no replica), the node holding the leader lease (ttl ${int(p.lease.ttlMs)} ms, renewed every ${int(p.lease.renewMs)} ms). Its ${int(p.channels)} channels were copied from the LevelDB node's store ` +
+      `(record, deposits, latest agreed state; ${fixed(p.copyMs / 1000)} s). Every update commits one transaction (group commit across channels) before the countersignature leaves.`,
+    "",
+  );
+  const level = new Map(levelRows.map((row) => [row.channels, row]));
+  out.push(
+    table(
+      ["channels", "LevelDB updates/s", "PostgreSQL updates/s", "PostgreSQL ÷ LevelDB", "p50 ms", "p99 ms", "node CPU µs/update", "refused"],
+      p.throughput.map((row) => {
+        const base = level.get(row.channels);
+        return [
+          row.channels,
+          base === undefined ? "" : int(base.updatesPerSecond),
+          int(row.updatesPerSecond),
+          base === undefined || base.updatesPerSecond === 0 ? "" : `${fixed((row.updatesPerSecond / base.updatesPerSecond) * 100, 0)}%`,
+          fixed(row.latencyMs.p50, 2),
+          fixed(row.latencyMs.p99, 2),
+          int(row.updates === 0 ? 0 : (row.cpu.node * 1e6) / row.updates),
+          Object.entries(row.refusals).map(([code, n]) => `${code} ${n}`).join(", ") || "0",
+        ];
+      }),
+    ),
+    "",
+  );
+  out.push(
+    `Failover: an active and a standby node (the node's CLI) on that schema; once the standby's /health names the leader's lease, the leader is SIGKILLed, ` +
+      `and the time until the standby's /health answers 200 (lease taken, ${int(p.channels)} channels loaded, listening) is measured; then the roles swap. ` +
+      `The lease dominates it: the standby can take the lease only once it expired, ttl − (time since the last renewal) after the kill, then within one retry (${int(p.lease.retryMs)} ms).`,
+    "",
+  );
+  out.push(
+    table(
+      ["round", "SIGKILL → lease taken, ms", "SIGKILL → standby serving, ms"],
+      p.failover.samples.map((sample, i) => [i + 1, sample.leaseTakenMs === null ? "not seen" : int(sample.leaseTakenMs), int(sample.ms)]),
+    ),
+    "",
+    `**Failover: median ${int(p.failover.medianMs)} ms, max ${int(p.failover.maxMs)} ms** with the default lease.`,
+    "",
+  );
   return out;
 }
