@@ -9,6 +9,7 @@ import { tradingConfigSchema } from "./trading/config.js";
 import { envSettingsOf, setAtPath, type EnvSetting } from "./config-env.js";
 import { keystorePrivateKey, keystoreSettingsSchema } from "./keystore.js";
 import { consoleConfigSchema } from "./console/config.js";
+import { shardConfigSchema } from "./shards/config.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a));
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "a 0x-prefixed 32-byte hex private key");
@@ -61,6 +62,8 @@ export const nodeConfigSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** One shard of a sharded venue (docs/operations.md, "Shards"). Absent: the node serves every investor. */
+  shard: shardConfigSchema.optional(),
   /** Block to start watching from when the store has none (the deployment block). */
   startBlock: z.coerce.number().int().min(0).default(0),
   /** Most blocks per `eth_getLogs` of an event search the store cannot spare (docs/chain.md). */

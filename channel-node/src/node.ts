@@ -43,10 +43,14 @@ import { LevelOrderLog } from "./trading/log-store.js";
 import { withTrading } from "./trading/handler.js";
 import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
 import { deskBoundsOf, marketsOf, settlementOf } from "./trading/config.js";
+import { startEngineEndpoint } from "./trading/external/endpoint.js";
+import type { EngineServer } from "./trading/external/engine-server.js";
 import { ordersDomainOf } from "../../client/protocol/trading/order.js";
 import { onChainBalanceOf } from "../../client/protocol/compliance.js";
 import { startWebConsole } from "./console/web-console.js";
 import { consoleConfigOf } from "./console/config.js";
+import { openShardMap } from "./shards/open.js";
+import { shardGate } from "./shards/gate.js";
 
 export interface RunningNode {
   readonly url: string;
@@ -190,6 +194,24 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     metrics,
   });
   await engine.load();
+  // A shard serves only its investors; those of its live channels stay here (shards/shard-map.ts).
+  const shardMap = await openShardMap(config).catch(async (error: unknown) => {
+    await store.close();
+    await chainFacts.stop();
+    provider.destroy();
+    throw error;
+  });
+  if (shardMap !== undefined) {
+    const live = engine.channelIds().map((id) => engine.record(id)!).filter((record) => record.status !== "concluded");
+    await shardMap.claim([...new Set(live.map((record) => record.params.participants[1]))]).catch(async (error: unknown) => {
+      await shardMap.close();
+      await store.close();
+      await chainFacts.stop();
+      provider.destroy();
+      throw error;
+    });
+    logger.info({ shard: shardMap.self.id, url: shardMap.self.url }, "serving as a shard");
+  }
 
   /** What `investor`'s open channels hold of `token` on its side. */
   function fundsOf(investor: Address, token: Address): bigint {
@@ -217,6 +239,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           clock: Date.now,
           bounds: deskBoundsOf(config.trading),
           cancelOnDisconnect: config.trading.cancelOnDisconnect,
+          matching: config.trading.matching,
           settlement: settlementOf(config.trading, join(config.dataDir, "settlements"), engine),
           fundsOf,
           holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + fundsOf(investor, token),
@@ -224,6 +247,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           metrics,
         });
   let anchoring: Anchoring | undefined;
+  let matchingEngine: EngineServer | undefined;
 
   const guard = new DisputeGuard({ chain, store, engine, logger: logger.child({ component: "watchtower" }), metrics });
 
@@ -329,7 +353,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    handler: withTrading(engine, desk),
+    handler: shardMap === undefined ? withTrading(engine, desk) : shardGate(withTrading(engine, desk), shardMap, { logger: logger.child({ component: "shard" }), metrics }),
     logger: logger.child({ component: "transport" }),
     metrics,
     http: httpApi({
@@ -350,6 +374,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         lastProcessedBlock: adjudicatorWatcher.lastProcessedBlock,
         channels: engine.channelIds().length,
         ...(lease === undefined ? {} : { role: "active", leaseEpoch }),
+        ...(shardMap === undefined ? {} : { shard: shardMap.self.id }),
       }),
       metrics,
       logger: logger.child({ component: "http" }),
@@ -462,8 +487,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     await complianceWatcher.stop();
     await chainFacts.stop();
     anchoring?.stop();
+    await matchingEngine?.stop();
     await desk?.close();
     await store.close();
+    await shardMap?.close();
     await tradingLog?.close();
     provider.destroy();
   }
@@ -475,6 +502,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     // The standby's server hands the port over to the transport.
     await standby?.close();
     port = await transport.start();
+    if (desk !== undefined && config.trading !== undefined) matchingEngine = await startEngineEndpoint(config.trading, config.dataDir, desk, metrics, logger.child({ component: "engine" }));
   } catch (error) {
     // e.g. the port is taken: leave nothing running behind (watchers, store, provider).
     await release();

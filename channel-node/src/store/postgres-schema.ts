@@ -70,6 +70,12 @@ export function checkSchemaName(schema: string): void {
  * changed) when the database is ahead of this code.
  */
 export async function migrate(client: pg.ClientBase, schema: string, target = LATEST_SCHEMA_VERSION): Promise<number> {
+  return migrateWith(client, schema, MIGRATIONS, target);
+}
+
+/** As `migrate`, for another versioned layout in a schema of its own (e.g. the shard map, channel-node/src/shards/). */
+export async function migrateWith(client: pg.ClientBase, schema: string, migrations: readonly Migration[], target = migrations.at(-1)!.version): Promise<number> {
+  const latest = migrations.at(-1)!.version;
   checkSchemaName(schema);
   await client.query("BEGIN");
   try {
@@ -79,20 +85,20 @@ export async function migrate(client: pg.ClientBase, schema: string, target = LA
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${schema}.schema_version`);
     const current = rows[0]?.version ?? 0;
-    if (current > LATEST_SCHEMA_VERSION) {
+    if (current > latest) {
       throw new StoreError(
         "SCHEMA_TOO_NEW",
-        `the database schema ${schema} is at version ${current}; this node knows versions up to ${LATEST_SCHEMA_VERSION}: run a node at least as new as the one that migrated it`,
-        { schema, version: current, known: LATEST_SCHEMA_VERSION },
+        `the database schema ${schema} is at version ${current}; this node knows versions up to ${latest}: run a node at least as new as the one that migrated it`,
+        { schema, version: current, known: latest },
       );
     }
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       if (migration.version <= current || migration.version > target) continue;
       for (const statement of migration.statements) await client.query(statement);
       await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [migration.version]);
     }
     await client.query("COMMIT");
-    return Math.max(current, Math.min(target, LATEST_SCHEMA_VERSION));
+    return Math.max(current, Math.min(target, latest));
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
