@@ -18,6 +18,7 @@
 import { z } from "zod";
 import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
 import { checksumAddress } from "./address.js";
+import { parsePropose } from "./propose-parser.js";
 import { signedCancelJsonSchema, signedOrderJsonSchema } from "./trading/order-json.js";
 
 export const PROTOCOL_VERSION = 1 as const;
@@ -254,7 +255,8 @@ export type ChannelReport = z.input<typeof channelReportSchema>;
 /** A channel report as the client holds it after parsing. */
 export type ChannelView = z.output<typeof channelReportSchema>;
 
-function parseWith<S extends z.ZodType>(schema: S, text: string): z.output<S> {
+/** The JSON of `text`, MALFORMED if it is none, UNSUPPORTED_VERSION for another protocol version. */
+function jsonOf(text: string): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -264,17 +266,23 @@ function parseWith<S extends z.ZodType>(schema: S, text: string): z.output<S> {
   if (typeof value === "object" && value !== null && "v" in value && value.v !== PROTOCOL_VERSION) {
     throw new WireError("UNSUPPORTED_VERSION", `protocol version ${String(value.v)} is not supported; this peer speaks ${PROTOCOL_VERSION}`);
   }
+  return value;
+}
+
+function checked<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (!result.success) throw new WireError("MALFORMED", `malformed message: ${z.prettifyError(result.error)}`);
   return result.data;
 }
 
 export function parseClientMessage(text: string): ClientMessage {
-  return parseWith(clientMessageSchema, text);
+  const value = jsonOf(text);
+  // A proposal, the message of every update, skips zod when well formed; zod says what is wrong with one that is not.
+  return parsePropose(value) ?? checked(clientMessageSchema, value);
 }
 
 export function parseNodeMessage(text: string): NodeMessageParsed {
-  return parseWith(nodeMessageSchema, text);
+  return checked(nodeMessageSchema, jsonOf(text));
 }
 
 /** Why a proposal was refused: a core verdict (errors.ts `rejectionOf`) or a node-level refusal. */
