@@ -1,8 +1,11 @@
 // The client's WebSocket to the venue's node: connecting (completed by the client once it is
 // authenticated and resynced), reconnecting when the connection drops, and requests matched to
 // their answers by id, each bounded by the response timeout. With several node URLs (an active node
-// and its standbys) a connect tries them in order and a reconnect moves on to the next one.
+// and its standbys) a connect tries them in order and a reconnect moves on to the next one. A node of
+// a sharded venue that does not serve this investor answers WRONG_SHARD with its shard's URL: the
+// next socket opens there (then the other URLs as before), at most MAX_SHARD_REDIRECTS times in a row.
 import WebSocket from "ws";
+import { WRONG_SHARD, shardRedirectOf } from "../protocol/session.js";
 import { parseNodeMessage, type NodeMessageParsed } from "../protocol/wire.js";
 import { ClientError } from "./errors.js";
 
@@ -20,6 +23,9 @@ export interface ConnectionOptions {
   readonly onMessage: (message: NodeMessageParsed) => Promise<void>;
 }
 
+/** Redirects followed without a completed connect in between: more means the venue's nodes disagree (TOO_MANY_REDIRECTS). */
+export const MAX_SHARD_REDIRECTS = 3;
+
 interface Waiting {
   resolve(message: NodeMessageParsed): void;
   reject(error: Error): void;
@@ -31,14 +37,20 @@ export class Connection {
   private nextId = 1;
   private closedByUser = false;
   private connectedOnce: ((error?: Error) => void) | undefined;
-  private readonly urls: readonly string[];
+  /** The configured URLs; a redirect puts its shard's URL in front of them (`urls`). */
+  private readonly baseUrls: readonly string[];
+  private urls: readonly string[];
   /** The URL the next socket opens: the one that served last, or the next after a failure. */
   private current = 0;
   /** URLs a connect() in progress will still try itself if the current socket fails (no reconnect is scheduled then). */
   private connectTriesLeft = 0;
+  /** The socket whose node sent us to another shard (`urls` already starts there). */
+  private redirectedSocket: WebSocket | undefined;
+  private redirects = 0;
 
   constructor(private readonly options: ConnectionOptions) {
-    this.urls = [options.nodeUrl, ...(options.fallbackUrls ?? [])];
+    this.baseUrls = [options.nodeUrl, ...(options.fallbackUrls ?? [])];
+    this.urls = this.baseUrls;
   }
 
   /** The node URL in use (or tried next). */
@@ -55,7 +67,8 @@ export class Connection {
   async connect(prepare: () => Promise<void>): Promise<void> {
     this.closedByUser = false;
     await prepare();
-    // Each URL once, from the current one; only a node that cannot be reached sends us on.
+    // Each URL once, from the current one; only a node that cannot be reached sends us on. A
+    // redirect starts again from the shard's URL (bounded by MAX_SHARD_REDIRECTS).
     try {
       for (let tried = 1; ; tried++) {
         this.connectTriesLeft = this.urls.length - tried;
@@ -66,7 +79,9 @@ export class Connection {
           });
           return;
         } catch (error) {
-          if (tried >= this.urls.length || !(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
+          if (error instanceof ClientError && error.redirect !== undefined) tried = 0;
+          else if (tried >= this.urls.length) throw error;
+          if (!(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
         }
       }
     } finally {
@@ -76,6 +91,7 @@ export class Connection {
 
   /** Completes the connect (or reconnect) in progress. */
   established(): void {
+    this.redirects = 0;
     const done = this.connectedOnce;
     this.connectedOnce = undefined;
     done?.();
@@ -106,13 +122,17 @@ export class Connection {
       this.options.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
     });
     socket.on("close", () => {
+      // A socket left behind by a redirect: the connect already moved on to the shard's node.
+      if (socket !== this.socket) return;
       for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
       this.waiting.clear();
       const url = this.nodeUrl;
       // A connect() going on to the next URL needs no reconnect besides.
       const connectGoesOn = this.connectedOnce !== undefined && this.connectTriesLeft > 0;
-      // The next socket tries the next node: this one went away (died, or stepped down) or never answered.
-      this.current = (this.current + 1) % this.urls.length;
+      // The next socket tries the next node: this one went away (died, or stepped down) or never
+      // answered; after a redirect, the shard's node (already first).
+      if (this.redirectedSocket === socket) this.redirectedSocket = undefined;
+      else this.current = (this.current + 1) % this.urls.length;
       if (this.connectedOnce !== undefined) {
         this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${url}`));
         this.connectedOnce = undefined;
@@ -171,6 +191,26 @@ export class Connection {
     });
   }
 
+  /** The node serves us not: the next socket opens at the shard it names, unless that makes too many redirects in a row. */
+  private wrongShard(text: string): void {
+    const target = shardRedirectOf(text);
+    if (target === undefined) {
+      this.fail(new ClientError("NODE_MISBEHAVED", `a WRONG_SHARD answer without a shard URL: ${text.slice(0, 200)}`));
+      return;
+    }
+    if (this.redirects >= MAX_SHARD_REDIRECTS) {
+      this.fail(new ClientError("TOO_MANY_REDIRECTS", `${this.nodeUrl} sent us to shard ${target.shard} at ${target.url} after ${this.redirects} redirects in a row: the venue's shard map is inconsistent`));
+      return;
+    }
+    const from = this.nodeUrl;
+    this.redirects += 1;
+    // The shard's URL first, then the configured ones (a node there redirects again if need be).
+    this.urls = [target.url, ...this.baseUrls.filter((u) => u !== target.url)];
+    this.current = 0;
+    this.redirectedSocket = this.socket;
+    this.fail(new ClientError("NOT_CONNECTED", `${from} serves another shard: going to shard ${target.shard} at ${target.url}`, undefined, target));
+  }
+
   newId(): string {
     return `c${this.nextId++}`;
   }
@@ -180,6 +220,10 @@ export class Connection {
    * request waits, fails a connect in progress); anything else nobody waits for is ignored.
    */
   answered(message: NodeMessageParsed): void {
+    if (message.type === "error" && message.code === WRONG_SHARD && this.connectedOnce !== undefined) {
+      this.wrongShard(message.message);
+      return;
+    }
     if (message.type === "error") {
       if (message.id !== undefined && this.waiting.has(message.id)) {
         this.waiting.get(message.id)!.reject(new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message }));

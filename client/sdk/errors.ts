@@ -1,5 +1,6 @@
 // The SDK's typed errors: every failure the client reports carries a stable `code`.
 import type { NodeMessageParsed } from "../protocol/wire.js";
+import type { ShardRedirect } from "../protocol/session.js";
 
 export const CLIENT_ERROR_CODES = [
   /** The venue refused a proposal; `rejection` says why (for compliance: the ERC-1404 rule). */
@@ -18,6 +19,8 @@ export const CLIENT_ERROR_CODES = [
   "INVALID_ARGUMENT",
   /** As many unpaid invoices are pending as `invoices.maxPending` allows (a requester gets `rejected` with this code). */
   "TOO_MANY_INVOICES",
+  /** The venue's nodes sent the client from shard to shard more often in a row than it follows (connection.ts MAX_SHARD_REDIRECTS). */
+  "TOO_MANY_REDIRECTS",
 ] as const;
 
 export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
@@ -34,6 +37,8 @@ export class ClientError extends Error {
     readonly code: ClientErrorCode,
     message: string,
     readonly rejection?: Rejection,
+    /** A NOT_CONNECTED that is a redirect: the shard the node sent us to. */
+    readonly redirect?: ShardRedirect,
   ) {
     super(message);
   }
