@@ -1,24 +1,20 @@
-// The PostgreSQL store against a real server (test/helpers/postgres.ts): the shared store suite,
-// then what is specific to a database — a failed transaction, acknowledgement only after commit,
-// the schema and its migrations, damaged rows, the chain binding, the server going away.
-import { spawn } from "node:child_process";
+// The PostgreSQL store against a real server (test/helpers/postgres.ts): the shared store suite
+// (store-suite.ts) and storage suite (storage-suite.ts), which reach the database's tables to fail,
+// hold and damage writes; then what only a database has — text escaping, deposing an earlier
+// instance, the schema and its migrations, its settings, the server being unreachable or going away.
 import { fileURLToPath } from "node:url";
-import { getAddress } from "ethers";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { channelIdOf } from "../../client/protocol/encoding.js";
-import type { ChainBinding } from "../../client/store/chain-binding.js";
 import { PostgresStore, type PostgresStoreOptions } from "../../channel-node/src/store/postgres-store.js";
 import { LATEST_SCHEMA_VERSION, migrate } from "../../channel-node/src/store/postgres-schema.js";
 import { POSTGRES_MISSING, freshSchema, reportPostgresSkip, startPostgres, type PostgresServer } from "../helpers/postgres.js";
-import { DEPLOYMENT, newChannel, paymentUpdate, proposal, signedState } from "./fixtures.js";
+import { newChannel, paymentUpdate, signedState } from "./fixtures.js";
 import { expectStoreError, storeSuite } from "./store-suite.js";
+import { storageSuite, type StorageOptions } from "./storage-suite.js";
 
 reportPostgresSkip("the PostgreSQL store suites");
 
-const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const WRITER = fileURLToPath(new URL("./postgres-writer.ts", import.meta.url));
-const CHAIN: ChainBinding = { ...DEPLOYMENT, genesisHash: `0x${"01".repeat(32)}` };
 
 describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === null ? "" : ` (skipped: ${POSTGRES_MISSING})`}`, () => {
   let server: PostgresServer;
@@ -53,83 +49,70 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
   }
 
   const schemas = new WeakMap<PostgresStore, string>();
+  /** Opens the store in `schema`, remembered for reopening. */
+  async function openIn(schema: string, options: StorageOptions = {}): Promise<PostgresStore> {
+    const store = await open({
+      schema,
+      ...(options.chain === undefined ? {} : { chain: options.chain }),
+      ...(options.maxBatchWrites === undefined ? {} : { maxBatchRows: options.maxBatchWrites }),
+    });
+    schemas.set(store, schema);
+    return store;
+  }
+  const schemaOf = (store: PostgresStore) => schemas.get(store)!;
+
   storeSuite("PostgresStore", {
-    async create() {
-      const schema = freshSchema();
-      const store = await open({ schema });
-      schemas.set(store, schema);
-      return store;
-    },
+    create: () => openIn(freshSchema()),
     async reopen(store) {
-      const schema = schemas.get(store)!;
       await store.close();
-      const reopened = await open({ schema });
-      schemas.set(reopened, schema);
-      return reopened;
+      return openIn(schemaOf(store));
     },
     batches: (store) => store.stats.batches,
     cleanup,
   });
 
-  describe("PostgresStore specifics", () => {
-    afterEach(cleanup);
-
-    it("a failed transaction writes neither the latest state nor its history entry, and poisons the store", async () => {
-      const schema = freshSchema();
-      const store = await open({ schema });
-      const ch = newChannel(1);
-      await store.channelCreated(ch);
-      await store.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n));
-      await store.proposalRecorded(ch.channelId, proposal(ch, 2n, 0));
+  storageSuite("PostgresStore", {
+    create: (options) => openIn(freshSchema(), options),
+    openAgain: (store, options) => openIn(schemaOf(store), options),
+    stats: (store) => ({ batches: store.stats.batches, events: store.stats.events, writes: store.stats.rows, largestBatch: store.stats.largestBatch }),
+    async failWrites(store) {
       // The database refuses the history row of nonce 2 (a trigger): the transaction must roll back whole.
-      const admin = await sql(schema);
+      const admin = await sql(schemaOf(store));
       await admin.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`);
       await admin.query("CREATE TRIGGER refuse BEFORE INSERT ON history FOR EACH ROW WHEN (NEW.nonce = 2) EXECUTE FUNCTION refuse()");
-
-      const failing = store.stateAgreed(ch.channelId, signedState(ch, 2n), paymentUpdate(2n));
-      const queuedBehind = store.blockProcessed(5);
-      await expectStoreError(failing, "WRITE_FAILED");
-      await expectStoreError(queuedBehind, "WRITE_FAILED");
-      await expectStoreError(store.blockProcessed(6), "WRITE_FAILED");
-      expect((await store.channel(ch.channelId))?.latest?.state.nonce).toBe(1n);
-      expect(await store.history(ch.channelId)).toHaveLength(1);
-      expect(await store.lastProcessedBlock()).toBeNull();
-
-      await store.close();
-      await admin.query("DROP TRIGGER refuse ON history");
-      const reopened = await open({ schema });
-      const record = await reopened.channel(ch.channelId);
-      expect(record?.latest?.state.nonce).toBe(1n);
-      expect(record?.pending?.signed.state.nonce).toBe(2n);
-      expect((await reopened.history(ch.channelId)).map((e) => e.signed.state.nonce)).toEqual([1n]);
-      expect(await reopened.lastProcessedBlock()).toBeNull();
-      await reopened.stateAgreed(ch.channelId, signedState(ch, 2n), paymentUpdate(2n));
-    });
-
-    it("neither acknowledges nor shows a write before its transaction committed", async () => {
-      const schema = freshSchema();
-      const store = await open({ schema });
-      const ch = newChannel(1);
-      await store.channelCreated(ch);
+      return { undo: async () => void (await admin.query("DROP TRIGGER refuse ON history")) };
+    },
+    async holdWrites(store) {
       // Another session holds the channels table: the store's transaction waits inside its upsert.
-      const blocker = await sql(schema);
+      const blocker = await sql(schemaOf(store));
       await blocker.query("BEGIN");
       await blocker.query("LOCK TABLE channels IN EXCLUSIVE MODE");
-      const write = store.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n));
-      let acknowledged = false;
-      void write.then(() => (acknowledged = true));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(acknowledged, "acknowledged before its transaction committed").toBe(false);
-      expect((await store.channel(ch.channelId))?.latest).toBeNull();
-      expect(await store.history(ch.channelId)).toEqual([]);
-      // ...but later writes are validated against it already.
-      await expectStoreError(store.stateAgreed(ch.channelId, signedState(ch, 1n), paymentUpdate(1n)), "STALE_STATE");
-      await blocker.query("COMMIT");
-      await write;
-      expect((await store.channel(ch.channelId))?.latest?.state.nonce).toBe(1n);
-      const { rows } = await blocker.query<{ n: string }>("SELECT count(*)::text AS n FROM history");
-      expect(rows[0]!.n).toBe("1");
-    });
+      return { release: async () => void (await blocker.query("COMMIT")) };
+    },
+    damages(store) {
+      const schema = schemaOf(store);
+      const run = async (text: string) => void (await (await sql(schema)).query(text));
+      return [
+        {
+          what: "a channel record with an unknown status",
+          apply: () => run(`UPDATE channels SET record = replace(record, '"status":"proposed"', '"status":"lost"')`),
+          repair: () => run(`UPDATE channels SET record = replace(record, '"status":"lost"', '"status":"proposed"')`),
+        },
+        {
+          what: "a negative watcher cursor",
+          apply: () => run("INSERT INTO meta (key, value) VALUES ('lastBlock', '-3')"),
+          repair: () => run("DELETE FROM meta WHERE key = 'lastBlock'"),
+        },
+      ];
+    },
+    crashWriter: (store, channels) => [WRITER, server.url, schemaOf(store), "none", String(channels)],
+    crash: { rounds: 3, channels: 16, killAfter: [200, 800], timeoutMs: 120_000 },
+    wrongChainNames: (store) => `schema ${schemaOf(store)}`,
+    cleanup,
+  });
+
+  describe("PostgresStore specifics", () => {
+    afterEach(cleanup);
 
     it("stores text needing escapes exactly (quotes, apostrophes, backslashes, braces, commas, semicolons, newlines, emoji), and refuses an event id it cannot store", async () => {
       const schema = freshSchema();
@@ -170,36 +153,6 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect((await second.history(ch.channelId)).map((e) => e.update.at)).toEqual([7]);
     });
 
-    it("concurrent channels share one transaction; a channel written many times in it keeps the last record", async () => {
-      const schema = freshSchema();
-      const store = await open({ schema, maxBatchRows: 1_000_000 });
-      const channels = Array.from({ length: 20 }, (_, i) => newChannel(i));
-      await Promise.all(channels.map((c) => store.channelCreated(c)));
-      const before = store.stats.batches;
-      await Promise.all(channels.flatMap((c) => [1n, 2n, 3n].map((n) => store.stateAgreed(c.channelId, signedState(c, n), paymentUpdate(n)))));
-      expect(store.stats.batches - before).toBe(1);
-      expect(store.stats.largestBatch).toBe(60);
-      await store.close();
-      const reopened = await open({ schema });
-      for (const c of channels) {
-        expect((await reopened.channel(c.channelId))?.latest?.state.nonce).toBe(3n);
-        expect((await reopened.history(c.channelId)).map((e) => e.signed.state.nonce)).toEqual([1n, 2n, 3n]);
-      }
-    });
-
-    it("never splits an event across transactions, whatever the row limit", async () => {
-      const schema = freshSchema();
-      const store = await open({ schema, maxBatchRows: 5 });
-      const channels = Array.from({ length: 10 }, (_, i) => newChannel(i));
-      await Promise.all(channels.map((c) => store.channelCreated(c)));
-      const before = store.stats;
-      await Promise.all(channels.flatMap((c) => [1n, 2n, 3n].map((n) => store.stateAgreed(c.channelId, signedState(c, n), paymentUpdate(n)))));
-      // Two rows per agreed state, at most five rows per transaction: two states each, never one and a half.
-      expect(store.stats.batches - before.batches).toBe(15);
-      expect(store.stats.rows - before.rows).toBe(60);
-      expect(store.stats.events - before.events).toBe(30);
-    });
-
     it("creates the schema versioned, migrates an older one, and refuses a newer one (SCHEMA_TOO_NEW) without changing it", async () => {
       const schema = freshSchema();
       const admin = await sql(schema);
@@ -232,18 +185,8 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       expect((await admin.query("SELECT version FROM schema_version ORDER BY version")).rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     });
 
-    it("reports a damaged record as CORRUPT and refuses a malformed schema name or setting (INVALID_ARGUMENT)", async () => {
+    it("refuses a malformed schema name or setting (INVALID_ARGUMENT)", async () => {
       const schema = freshSchema();
-      const store = await open({ schema });
-      const ch = newChannel(1);
-      await store.channelCreated(ch);
-      await store.close();
-      const admin = await sql(schema);
-      await admin.query(`UPDATE channels SET record = replace(record, '"status":"proposed"', '"status":"lost"')`);
-      await expectStoreError(PostgresStore.open({ url: server.url, schema }), "CORRUPT");
-      await admin.query(`UPDATE channels SET record = replace(record, '"status":"lost"', '"status":"proposed"')`);
-      await admin.query("INSERT INTO meta (key, value) VALUES ('lastBlock', '-3')");
-      await expectStoreError(PostgresStore.open({ url: server.url, schema }), "CORRUPT");
       for (const bad of ["Public", "a-b", "x; DROP TABLE channels", "", "1abc"]) {
         await expectStoreError(PostgresStore.open({ url: server.url, schema: bad }), "INVALID_ARGUMENT");
       }
@@ -262,82 +205,11 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore${POSTGRES_MISSING === 
       }
     });
 
-    it("is bound to one chain: a restarted chain is refused with WRONG_CHAIN and the store stays as it was", async () => {
-      const schema = freshSchema();
-      const store = await open({ schema, chain: CHAIN });
-      expect(store.chain).toEqual(CHAIN);
-      await store.channelCreated(newChannel(1));
-      await store.close();
-      const restarted = { ...CHAIN, genesisHash: `0x${"02".repeat(32)}` };
-      const error = await PostgresStore.open({ url: server.url, schema, chain: restarted }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: "WRONG_CHAIN" });
-      expect(String((error as Error).message)).toContain("the chain was restarted or replaced");
-      expect(String((error as Error).message)).toContain(`schema ${schema}`);
-      const again = await open({ schema, chain: CHAIN });
-      expect((await again.channels()).length).toBe(1);
-      const foreign = newChannel(2);
-      const deployment = { chainId: DEPLOYMENT.chainId, adjudicator: getAddress(`0x${"be".repeat(20)}`) };
-      await expectStoreError(again.channelCreated({ ...foreign, deployment, channelId: channelIdOf(foreign.params, deployment.chainId, deployment.adjudicator) }), "WRONG_CHAIN");
-      expect((await again.channels()).length).toBe(1);
-    });
-
     it("an unreachable database is UNAVAILABLE at open; the URL's password never appears in the error", async () => {
       const error = await PostgresStore.open({ url: `postgres://clearline:s3cret@127.0.0.1:1/postgres`, schema: "public", statementTimeoutMs: 2_000 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "UNAVAILABLE" });
       expect(String((error as Error).message)).not.toContain("s3cret");
     });
-
-    it("every acknowledged state survives SIGKILL of the writing process (3 crashes, same schema)", async () => {
-      const schema = freshSchema("crash");
-      const channels = Array.from({ length: 16 }, (_, i) => newChannel(i));
-      const acked = new Map<number, bigint>();
-      for (let round = 0; round < 3; round++) {
-        // Kill after a varying number of acknowledgements so the kill lands at different points of a transaction.
-        const killAfter = 200 + Math.floor(Math.random() * 800);
-        const child = spawn(process.execPath, ["--import", "tsx", WRITER, server.url, schema, "none", String(channels.length)], {
-          cwd: REPO,
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stderr = "";
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-        const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
-        let buffered = "";
-        let count = 0;
-        child.stdout.on("data", (chunk: Buffer) => {
-          buffered += chunk.toString();
-          const lines = buffered.split("\n");
-          buffered = lines.pop() ?? "";
-          for (const line of lines) {
-            if (!/^\d+ \d+$/.test(line)) continue;
-            const [index, nonce] = line.split(" ");
-            const n = BigInt(nonce!);
-            if (n > (acked.get(Number(index)) ?? 0n)) acked.set(Number(index), n);
-            count += 1;
-          }
-          if (count >= killAfter && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-        });
-        const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        const ended = await exited;
-        clearTimeout(guard);
-        expect(ended, `writer ended on its own: ${stderr}`).toBe("SIGKILL");
-        expect(count).toBeGreaterThanOrEqual(killAfter);
-
-        const store = await open({ schema });
-        for (const [index, nonce] of acked) {
-          const c = channels[index]!;
-          const record = await store.channel(c.channelId);
-          const latest = record?.latest?.state.nonce ?? 0n;
-          expect(latest, `channel ${index}: acknowledged ${nonce}, stored ${latest}`).toBeGreaterThanOrEqual(nonce);
-          const history = await store.history(c.channelId);
-          // Complete and consistent: nonces 1..latest, the last one being the latest state (never split).
-          expect(history.map((e) => e.signed.state.nonce)).toEqual(Array.from({ length: Number(latest) }, (_, i) => BigInt(i + 1)));
-          expect(history.at(-1)?.signed).toEqual(record?.latest);
-        }
-        await store.close();
-        stores.splice(stores.indexOf(store), 1);
-      }
-      expect(acked.size).toBe(channels.length);
-    }, 120_000);
 
     it("while the server is down: reads UNAVAILABLE, writes WRITE_FAILED; after it restarts, a reopened store holds every acknowledged write", async () => {
       const schema = freshSchema();

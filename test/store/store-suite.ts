@@ -1,6 +1,7 @@
-// The one test suite every ChannelStore implementation passes (memory-store.test.ts and
-// level-store.test.ts run it). Implementation-specific tests (fault injection, crash, on-disk
-// corruption) live next to each implementation's runner.
+// The API half of the ChannelStore contract, the one suite every implementation passes
+// (memory-store.test.ts, level-store.test.ts and postgres-store.test.ts run it). What persisting
+// stores add — durability, faults, corruption, the chain binding, crashes — is the storage half
+// (storage-suite.ts); what truly differs between them lives next to each implementation's runner.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UINT64_MAX, type Bytes32 } from "../../client/protocol/types.js";
 import { isStoreError, type ChannelStore, type StoreErrorCode } from "../../client/store/store.js";
