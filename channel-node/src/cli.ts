@@ -16,6 +16,7 @@ import { ChainError, type ChainErrorCode, type RevertInfo } from "../../client/c
 import { CliError, EXIT, describeError } from "../../client/cli/errors.js";
 import { NODE_VERSION } from "./operator-info.js";
 import { AdminError, assetOf, formatDeadline, parseUnits, resolveAsset, resolveChannel, units, type OperatorAsset } from "./operator-format.js";
+import { ShardError } from "./shards/errors.js";
 
 const program = new Command("clearline-node").description("Clearline channel node: the venue's server").version(NODE_VERSION, "-V, --version");
 program.exitOverride();
@@ -213,6 +214,10 @@ withNode(
 /** One line on stderr naming the cause, with the error's stable code; exit 2 for a wrong command line, 1 otherwise. */
 function fail(error: unknown): never {
   if (error instanceof AdminError) {
+    console.error(`${error.message} (${error.code})`);
+    process.exit(EXIT.FAILED);
+  }
+  if (error instanceof ShardError) {
     console.error(`${error.message} (${error.code})`);
     process.exit(EXIT.FAILED);
   }
