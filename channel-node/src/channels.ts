@@ -3,6 +3,7 @@
 import { WireError, type ChannelReport } from "../../client/protocol/wire.js";
 import {
   channelBalance,
+  domainOf,
   genesisState,
   onChainBalanceOf,
   paramsToJson,
@@ -12,6 +13,7 @@ import {
   type Channel,
   type ChannelFacts,
   type ComplianceFacts,
+  type Eip712Domain,
   type Lock,
   type SignedState,
 } from "../../client/protocol/index.js";
@@ -39,10 +41,18 @@ export interface Live {
   outstanding: Outstanding | undefined;
 }
 
+/** Where every channel's update queue starts: one settled promise shared by all idle channels. */
+const IDLE: Promise<unknown> = Promise.resolve();
+
 export class Channels {
   private readonly live = new Map<Bytes32, Live>();
-  /** Each investor's channels, for its layer-two holdings (the maximum-balance rule counts them all). */
-  private readonly byInvestor = new Map<Address, Set<Bytes32>>();
+  /**
+   * Each investor's channels, for its layer-two holdings (the maximum-balance rule counts them all):
+   * the channel id itself while the investor has one (most do), a set from the second on.
+   */
+  private readonly byInvestor = new Map<Address, Bytes32 | Set<Bytes32>>();
+  /** The EIP-712 domain of each deployment, shared by its channels. */
+  private readonly domains = new Map<string, Eip712Domain>();
 
   constructor(
     private readonly store: ChannelStore,
@@ -64,24 +74,40 @@ export class Channels {
   }
 
   ofInvestor(investor: Address): Live[] {
-    return [...(this.byInvestor.get(investor) ?? [])].map((channelId) => this.live.get(channelId)!);
+    return this.idsOf(investor).map((channelId) => this.live.get(channelId)!);
   }
 
   track(channel: Channel, record: ChannelRecord): Live {
-    const live: Live = { channel, record, queue: Promise.resolve(), outstanding: undefined };
+    const live: Live = { channel, record, queue: IDLE, outstanding: undefined };
     this.live.set(channel.channelId, live);
     const investor = investorOf(live);
-    let channels = this.byInvestor.get(investor);
-    if (channels === undefined) this.byInvestor.set(investor, (channels = new Set()));
-    channels.add(channel.channelId);
+    const channels = this.byInvestor.get(investor);
+    if (channels === undefined) this.byInvestor.set(investor, channel.channelId);
+    else if (typeof channels === "string") this.byInvestor.set(investor, new Set([channels, channel.channelId]));
+    else channels.add(channel.channelId);
     return live;
   }
 
+  /** Tracks a stored channel (its id was checked against its parameters when it was created). */
+  restore(record: ChannelRecord): Live {
+    const { params, deployment, channelId } = record;
+    const key = `${deployment.chainId}/${deployment.adjudicator}`;
+    let domain = this.domains.get(key);
+    if (domain === undefined) this.domains.set(key, (domain = domainOf(deployment)));
+    return this.track({ params, deployment, channelId, domain }, record);
+  }
+
   forget(live: Live): void {
-    this.live.delete(live.channel.channelId);
-    const channels = this.byInvestor.get(investorOf(live));
-    channels?.delete(live.channel.channelId);
-    if (channels?.size === 0) this.byInvestor.delete(investorOf(live));
+    const { channelId } = live.channel;
+    this.live.delete(channelId);
+    const investor = investorOf(live);
+    const channels = this.byInvestor.get(investor);
+    if (channels === channelId || (typeof channels === "object" && channels.delete(channelId) && channels.size === 0)) this.byInvestor.delete(investor);
+  }
+
+  private idsOf(investor: Address): Bytes32[] {
+    const channels = this.byInvestor.get(investor);
+    return channels === undefined ? [] : typeof channels === "string" ? [channels] : [...channels];
   }
 
   /** The channel, if `session`'s investor is its participant (UNKNOWN_CHANNEL, NOT_PARTICIPANT). */
@@ -134,7 +160,7 @@ export class Channels {
    */
   holdingsOf(facts: ComplianceFacts, token: Address, account: Address, excluding?: Bytes32): bigint {
     let total = onChainBalanceOf(facts, token, account);
-    for (const channelId of this.byInvestor.get(account) ?? []) {
+    for (const channelId of this.idsOf(account)) {
       const other = this.live.get(channelId)!;
       const assetIndex = other.channel.params.assets.indexOf(token);
       if (channelId === excluding || assetIndex < 0 || other.record.status === "concluded") continue;

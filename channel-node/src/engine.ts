@@ -13,7 +13,6 @@ import { PROTOCOL_VERSION, WireError, type ClientMessage } from "../../client/pr
 import {
   ProtocolError,
   channelBalance,
-  domainOf,
   type Address,
   type Bytes32,
   type Channel,
@@ -107,12 +106,7 @@ export class ChannelEngine {
 
   /** Loads every channel from the store (after a restart: all open channels resume). */
   async load(): Promise<void> {
-    for (const record of await this.options.store.channels()) {
-      // The store checked the id against the parameters when the channel was created; recomputing
-      // it for every channel would dominate a restart with many channels.
-      const channel: Channel = { params: record.params, deployment: record.deployment, channelId: record.channelId, domain: domainOf(record.deployment) };
-      this.channels.track(channel, record);
-    }
+    for (const record of await this.options.store.channels()) this.channels.restore(record);
     await this.router.load();
     this.channels.updateGauge();
   }

@@ -155,7 +155,7 @@ export class RecordLoader {
   private allocation(value: unknown, asset: Address | undefined): Allocation {
     const json = object(value, ALLOCATION_KEYS);
     return {
-      token: json.token === asset ? asset : this.address(json.token),
+      token: asset !== undefined && json.token === asset ? asset : this.address(json.token),
       net: this.number(json.net, SIGNED),
       withdrawn0: this.unsigned(json.withdrawn0),
       withdrawn1: this.unsigned(json.withdrawn1),

@@ -6,7 +6,7 @@ import { decodeRecord, encodeRecord } from "../../client/store/codec.js";
 import { isStoreError } from "../../client/store/errors.js";
 import { RecordLoader } from "../../client/store/record-loader.js";
 import type { ChannelRecord } from "../../client/store/store.js";
-import { HASHLOCK, fakeSignature, newChannel, paymentUpdate, proposal, signedState } from "./fixtures.js";
+import { HASHLOCK, fakeSignature, newChannel, proposal, signedState } from "./fixtures.js";
 
 function record(i: number, overrides: Partial<ChannelRecord> = {}): ChannelRecord {
   const channel = newChannel(i);
