@@ -4,7 +4,8 @@
  * Pure functions over leaf hashes (32-byte arrays): the root, inclusion proofs (audit paths),
  * consistency proofs, and their verifiers (RFC 9162 §2.1.3.2 and §2.1.4.2).
  *
- * Proof generation recomputes the subtree hashes it needs, O(n) per proof; the incremental
+ * Proof generation reads the subtree hashes it needs from a `SubtreeSource`: over an array of leaf
+ * hashes they are recomputed, O(n) per proof; subtree-levels.ts stores them. The incremental
  * structure in compact-tree.ts keeps the root of a growing log in O(log n) per append.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -34,7 +35,7 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 }
 
 /** The largest power of two strictly less than n (n ≥ 2). */
-function splitPoint(n: number): number {
+export function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
@@ -53,10 +54,27 @@ export function rootOf(leafHashes: readonly Uint8Array[]): Uint8Array {
   return leafHashes.length === 0 ? EMPTY_ROOT : subtreeRoot(leafHashes, 0, leafHashes.length);
 }
 
+/**
+ * Where proofs read subtree hashes from: `root(from, to)` is MTH(D[from:to]) for 0 ≤ from < to ≤
+ * `size`. Over an array of leaf hashes it recomputes the subtree (O(n) per proof); `SubtreeLevels`
+ * (subtree-levels.ts) reads stored perfect subtrees (O(log² n) per proof at most).
+ */
+export interface SubtreeSource {
+  readonly size: number;
+  root(from: number, to: number): Uint8Array;
+}
+
+const arraySource = (leafHashes: readonly Uint8Array[]): SubtreeSource => ({ size: leafHashes.length, root: (from, to) => subtreeRoot(leafHashes, from, to) });
+
 /** The audit path of leaf `index` in the tree of the first `size` leaf hashes (RFC 6962 PATH). */
 export function inclusionProof(leafHashes: readonly Uint8Array[], index: number, size: number = leafHashes.length): Uint8Array[] {
-  if (!Number.isSafeInteger(size) || size < 1 || size > leafHashes.length || !Number.isSafeInteger(index) || index < 0 || index >= size) {
-    throw new TradingError("BAD_PROOF_REQUEST", `no leaf ${index} in a tree of ${size} (log holds ${leafHashes.length})`, { index, size });
+  return inclusionProofFrom(arraySource(leafHashes), index, size);
+}
+
+/** The audit path of leaf `index` in the tree of the first `size` leaves of `tree`. */
+export function inclusionProofFrom(tree: SubtreeSource, index: number, size: number = tree.size): Uint8Array[] {
+  if (!Number.isSafeInteger(size) || size < 1 || size > tree.size || !Number.isSafeInteger(index) || index < 0 || index >= size) {
+    throw new TradingError("BAD_PROOF_REQUEST", `no leaf ${index} in a tree of ${size} (log holds ${tree.size})`, { index, size });
   }
   const path: Uint8Array[] = [];
   let from = 0;
@@ -66,10 +84,10 @@ export function inclusionProof(leafHashes: readonly Uint8Array[], index: number,
   while (to - from > 1) {
     const k = splitPoint(to - from);
     if (m < k) {
-      path.push(subtreeRoot(leafHashes, from + k, to));
+      path.push(tree.root(from + k, to));
       to = from + k;
     } else {
-      path.push(subtreeRoot(leafHashes, from, from + k));
+      path.push(tree.root(from, from + k));
       from += k;
       m -= k;
     }
@@ -79,8 +97,13 @@ export function inclusionProof(leafHashes: readonly Uint8Array[], index: number,
 
 /** The consistency proof from the tree of the first `first` leaves to that of the first `second` (RFC 6962 PROOF). */
 export function consistencyProof(leafHashes: readonly Uint8Array[], first: number, second: number = leafHashes.length): Uint8Array[] {
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 1 || first > second || second > leafHashes.length) {
-    throw new TradingError("BAD_PROOF_REQUEST", `no consistency proof from ${first} to ${second} (log holds ${leafHashes.length})`, {
+  return consistencyProofFrom(arraySource(leafHashes), first, second);
+}
+
+/** The consistency proof from the first `first` leaves of `tree` to its first `second`. */
+export function consistencyProofFrom(tree: SubtreeSource, first: number, second: number = tree.size): Uint8Array[] {
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 1 || first > second || second > tree.size) {
+    throw new TradingError("BAD_PROOF_REQUEST", `no consistency proof from ${first} to ${second} (log holds ${tree.size})`, {
       first,
       second,
     });
@@ -94,16 +117,16 @@ export function consistencyProof(leafHashes: readonly Uint8Array[], first: numbe
   while (m !== to - from) {
     const k = splitPoint(to - from);
     if (m <= k) {
-      proof.push(subtreeRoot(leafHashes, from + k, to));
+      proof.push(tree.root(from + k, to));
       to = from + k;
     } else {
-      proof.push(subtreeRoot(leafHashes, from, from + k));
+      proof.push(tree.root(from, from + k));
       from += k;
       m -= k;
       complete = false;
     }
   }
-  if (!complete) proof.push(subtreeRoot(leafHashes, from, to));
+  if (!complete) proof.push(tree.root(from, to));
   return proof.reverse();
 }
 

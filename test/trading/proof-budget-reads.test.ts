@@ -1,0 +1,121 @@
+// Log reads have their own budget (channel-node/src/trading/handler.ts): the real desk on its LevelDB
+// log behind the real handler, the SDK's TradingClient sending through it. Proofs, entries and
+// checkpoints take tokens from the investor's read bucket, never from its order bucket, are answered
+// while an order is still being written, and are bounded: beyond the burst READ_RATE_LIMITED, counted.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { emptyComplianceFacts, nobleVerifier } from "../../client/protocol/index.js";
+import { parseClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
+import { signOrder } from "../../client/protocol/trading/order.js";
+import { signedOrderToJson } from "../../client/protocol/trading/order-json.js";
+import { TradingClient } from "../../client/sdk/trading.js";
+import { createMetrics, type NodeMetrics } from "../../channel-node/src/metrics.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { withTrading } from "../../channel-node/src/trading/handler.js";
+import { LevelOrderLog, type OrderLogStore } from "../../channel-node/src/trading/log-store.js";
+import type { Session, SessionHandler } from "../../channel-node/src/transport.js";
+import { DOMAIN, MARKET, NOW, alice, order, venue } from "./fixtures.js";
+
+const ORDER_BURST = 3;
+const READ_BURST = 20;
+
+describe("log reads on their own budget (real desk, real handler, real LevelDB log)", () => {
+  let dir: string;
+  let log: LevelOrderLog;
+  let desk: TradingDesk;
+  let metrics: NodeMetrics;
+  let handler: SessionHandler;
+  /** Holds the desk's appends while set: an order in the middle of being written. */
+  let gate: Promise<void> | undefined;
+  let n = 0;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearline-read-budget-"));
+    log = await LevelOrderLog.open(join(dir, "orders"));
+    metrics = createMetrics();
+    const gated: OrderLogStore = {
+      entries: () => log.entries(),
+      segment: (from, count) => log.segment(from, count),
+      append: async (entries) => {
+        await gate;
+        return log.append(entries);
+      },
+      get tree() {
+        return log.tree;
+      },
+      close: () => log.close(),
+    };
+    desk = await TradingDesk.open({
+      store: gated,
+      markets: [MARKET],
+      domain: DOMAIN,
+      signer: venue,
+      verifier: nobleVerifier,
+      facts: emptyComplianceFacts,
+      now: () => NOW,
+      clock: () => 0,
+      // No refill at clock 0: each bucket holds its burst.
+      bounds: { maxRestingOrdersPerInvestor: 100, orderRate: { perSecond: 1, burst: ORDER_BURST }, maxOrdersPerBook: 1_000 },
+      cancelOnDisconnect: false,
+      fundsOf: () => 10n ** 30n,
+      holdingsOf: () => 0n,
+      logger: pino({ level: "silent" }),
+      metrics,
+    });
+    const engine: SessionHandler = {
+      onAuthenticated: () => undefined,
+      onClosed: () => undefined,
+      onMessage: () => Promise.reject(new Error("no channel messages in this test")),
+    };
+    handler = withTrading(engine, desk, { log, rate: { perSecond: 1, burst: READ_BURST }, metrics, clock: () => 0 });
+  });
+  afterEach(async () => {
+    await log.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function send(message: object): Promise<NodeMessageParsed> {
+    const sent: NodeMessage[] = [];
+    const session: Session = { id: 1, address: alice.address, send: (m) => void sent.push(m), close: () => undefined };
+    await handler.onMessage(session, parseClientMessage(JSON.stringify(message)));
+    return JSON.parse(JSON.stringify(sent[0])) as NodeMessageParsed;
+  }
+
+  const trading = (): TradingClient =>
+    new TradingClient({ signer: alice, verifier: nobleVerifier, venue: () => venue.address, newId: () => `r${++n}`, approveFills: () => undefined, request: send }, DOMAIN);
+
+  /** An order sent as it is (no receipt check, so no read); nonces above the TradingClient's (clock-based). */
+  const rawOrder = (nonce: bigint) => ({ v: 1, type: "order", id: `o${nonce}`, signed: signedOrderToJson(signOrder(order({ nonce: 10n ** 18n + nonce, side: "sell" }), DOMAIN, alice)) });
+  const refusals = async (reason: string): Promise<number> => (await metrics.boundRefusals.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+  it("a burst of proof requests uses the read budget only: orders still get their whole budget, and reads beyond the burst are refused", async () => {
+    const client = trading();
+    await client.placeOrder({ ...MARKET, side: "sell", quantity: 1_000n, price: 100n, timeInForce: "GTC" }); // one order, one read (its inclusion proof)
+    const { checkpoint } = await client.checkpoint(); // a second read
+    for (let i = 0; i < READ_BURST - 2; i += 1) await client.inclusionProof(0n, checkpoint.size);
+    await expect(client.inclusionProof(0n, checkpoint.size)).rejects.toMatchObject({ code: "REJECTED", rejection: { code: "READ_RATE_LIMITED" } });
+    await expect(client.logEntries(0n)).rejects.toMatchObject({ rejection: { code: "READ_RATE_LIMITED" } });
+    expect(await refusals("READ_RATE_LIMITED")).toBe(2);
+    // The order budget (3) is untouched by the reads: two more orders, then the order bound.
+    expect((await send(rawOrder(10n))).type).toBe("order_accepted");
+    expect((await send(rawOrder(11n))).type).toBe("order_accepted");
+    expect(await send(rawOrder(12n))).toMatchObject({ type: "order_refused", code: "ORDER_RATE_LIMITED" });
+  });
+
+  it("answers proofs and checkpoints of the log while an order is being written (reads do not queue behind orders)", async () => {
+    const client = trading();
+    await client.placeOrder({ ...MARKET, side: "sell", quantity: 1_000n, price: 100n, timeInForce: "GTC" });
+    let release!: () => void;
+    gate = new Promise((resolve) => (release = resolve));
+    const writing = send(rawOrder(20n));
+    const { checkpoint } = await client.checkpoint();
+    expect(checkpoint.size).toBe(1n);
+    expect(await client.provenEntry(0n, checkpoint)).toMatchObject({ kind: "order", sequence: 0n });
+    release();
+    expect((await writing).type).toBe("order_accepted");
+    expect((await client.checkpoint()).checkpoint.size).toBe(2n);
+  });
+});
