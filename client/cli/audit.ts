@@ -2,7 +2,7 @@
 // signed checkpoint (same size, same Merkle root), and replays the book of the deployment's market
 // with `auditPriority`, reporting every price–time priority violation (docs/trading.md).
 import { hexToBytes } from "@noble/hashes/utils.js";
-import { auditPriority, decodeEntry, entryLeafHash, rootOf, type LogEntry, type Market, type Violation } from "../protocol/trading/index.js";
+import { auditExternalPriority, auditPriority, decodeEntry, entryLeafHash, rootOf, type LogEntry, type Market, type Violation } from "../protocol/trading/index.js";
 import type { TradingClient } from "../sdk/trading.js";
 import { CliError } from "./errors.js";
 
@@ -14,8 +14,11 @@ export interface Audit {
   readonly violations: readonly Violation[];
 }
 
-/** Fetches entries 0 … size − 1 (at most `maxEntries`), checks them against the checkpoint and audits `market`'s book. */
-export async function auditLog(trading: TradingClient, market: Market, maxEntries: number): Promise<Audit> {
+/**
+ * Fetches entries 0 … size − 1 (at most `maxEntries`), checks them against the checkpoint and audits
+ * `market`'s book, as matched on arrival by the built-in book or later by an external engine.
+ */
+export async function auditLog(trading: TradingClient, market: Market, maxEntries: number, matching: "builtIn" | "external" = "builtIn"): Promise<Audit> {
   const { checkpoint } = await trading.checkpoint();
   if (checkpoint.size > BigInt(maxEntries)) {
     throw new CliError("LOG_TOO_LARGE", `the venue's log has ${checkpoint.size} entries, more than --max-entries ${maxEntries}`, { size: checkpoint.size });
@@ -40,7 +43,7 @@ export async function auditLog(trading: TradingClient, market: Market, maxEntrie
     throw new CliError("NOT_IN_LOG", `the venue's log entries do not have the root of its signed checkpoint (${checkpoint.size} entries)`);
   }
   const ours = ofMarket(entries.slice(0, Number(checkpoint.size)), market);
-  return { size: checkpoint.size, root: checkpoint.root, entries: ours.length, violations: auditPriority(ours, market) };
+  return { size: checkpoint.size, root: checkpoint.root, entries: ours.length, violations: (matching === "external" ? auditExternalPriority : auditPriority)(ours, market) };
 }
 
 /** The entries of one market's book: its orders, the cancels of them and the fills between them. */

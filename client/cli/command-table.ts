@@ -91,7 +91,7 @@ export const STORE_COMMANDS = {
   "order list": { node: true, arity: 0, run: (s, o, _p, x) => orderListCommand(s, o, { anchor: text(x, "anchor") }) },
   fills: { node: true, arity: 0, run: (s, o, _p, x) => fillsCommand(s, o, { anchor: text(x, "anchor"), limit: text(x, "limit") }) },
   book: { node: true, arity: 0, run: (s, o, _p, x) => bookCommand(s, o, { anchor: text(x, "anchor"), levels: text(x, "levels") }) },
-  "receipts audit": { node: true, arity: 0, run: (s, o, _p, x) => receiptsAuditCommand(s, o, { anchor: text(x, "anchor"), maxEntries: text(x, "maxEntries") }) },
+  "receipts audit": { node: true, arity: 0, run: (s, o, _p, x) => receiptsAuditCommand(s, o, { anchor: text(x, "anchor"), maxEntries: text(x, "maxEntries"), matching: text(x, "matching") }) },
   "receipts verify": { node: true, arity: 1, run: (s, o, p, x) => receiptsVerifyCommand(s, o, first(p), { anchor: text(x, "anchor") }) },
 } satisfies Record<string, StoreCommand>;
 

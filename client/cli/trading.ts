@@ -243,12 +243,14 @@ export async function receiptsVerifyCommand(s: Session, output: Output, spec: st
 }
 
 /** Exit code 1 when the log holds a violation. */
-export async function receiptsAuditCommand(s: Session, output: Output, options: TradingOptions & { maxEntries?: string }): Promise<number> {
+export async function receiptsAuditCommand(s: Session, output: Output, options: TradingOptions & { maxEntries?: string; matching?: string }): Promise<number> {
   const maxEntries = wholeIn("--max-entries", options.maxEntries, 10_000_000) ?? 100_000;
+  const matching = options.matching ?? "builtIn";
+  if (matching !== "builtIn" && matching !== "external") throw new CliError("USAGE", `--matching must be builtIn or external, not "${matching}"`);
   const { security, cash } = market(s);
   const trading = s.client.trading(anchorOf(options, s.deployment));
   const { lotSize } = await trading.bookDepth(security, cash, 1);
-  const audit = await auditLog(trading, { security, cash, lotSize }, maxEntries);
+  const audit = await auditLog(trading, { security, cash, lotSize }, maxEntries, matching);
   const kinds = audit.violations.map((v) => `  ${v.kind} at entry ${v.sequence}: taker #${v.takerSequence}${v.makerSequence === null ? "" : `, maker #${v.makerSequence}`}${v.overtakenSequence === null ? "" : `, should have traded first: #${v.overtakenSequence}`}`);
   output.result(
     [

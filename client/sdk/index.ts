@@ -101,3 +101,4 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
   };
 }
 export * from "./trading.js";
+export * from "./matching-engine.js";

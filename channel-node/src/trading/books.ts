@@ -1,10 +1,13 @@
 // The venue's books, one per market, driven by its log: an order or cancel entry is applied with the
 // core's `applyEntry` (price–time matching) and the fills it returns follow it in the log. `prepare`
 // computes the outcome without changing anything; `commit` takes it once the entries are on disk.
-// A restart restores the books by replaying the stored log and checking every stored fill.
+// A restart restores the books by replaying the stored log and checking every stored fill. With an
+// external matching engine (`matching: "external"`) orders rest on arrival and the engine's fills
+// come as their own entries (`prepareFill`), replayed as stored.
 import { TradingError } from "../../../client/protocol/trading/errors.js";
 import { emptyBook, type Book, type BookLimits } from "../../../client/protocol/trading/book.js";
-import type { Outcome } from "../../../client/protocol/trading/matching.js";
+import type { Outcome, RemovalReason } from "../../../client/protocol/trading/matching.js";
+import { applyExternalFill, restOrder } from "../../../client/protocol/trading/external-matching.js";
 import { applyEntry } from "../../../client/protocol/trading/replay.js";
 import type { CancelEntry, FillEntry, LogEntry, OrderEntry, VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { orderHashOf, type Market, type Order } from "../../../client/protocol/trading/order.js";
@@ -12,6 +15,12 @@ import type { Address, Bytes32, Eip712Domain } from "../../../client/protocol/ty
 import { MatchedFunds, commitmentOf } from "./reservations.js";
 
 const marketKey = (security: Address, cash: Address): string => `${security}/${cash}`;
+
+/** Who matches: the built-in price–time book on arrival, or an external engine's fills (external/). */
+export type Matching = "builtIn" | "external";
+
+/** Why a logged order rests no longer. */
+export type EndReason = RemovalReason | "filled";
 
 export interface Prepared {
   readonly entries: readonly LogEntry[];
@@ -31,6 +40,8 @@ export class OrderBooks {
   /** Open quantity of each resting order. */
   private readonly remaining = new Map<bigint, bigint>();
   private readonly restingByInvestor = new Map<Address, Set<bigint>>();
+  /** Why each order that rested, or was dropped, no longer rests. */
+  private readonly ended = new Map<bigint, EndReason>();
   /** What unsettled fills commit of each investor (reserved) and will bring it (counted for the maximum balance). */
   readonly matched = new MatchedFunds();
   readonly incoming = new MatchedFunds();
@@ -46,6 +57,7 @@ export class OrderBooks {
     markets: readonly Market[],
     limits: BookLimits,
     private readonly domain: Eip712Domain,
+    readonly matching: Matching = "builtIn",
   ) {
     for (const market of markets) {
       this.markets.set(marketKey(market.security, market.cash), market);
@@ -105,6 +117,16 @@ export class OrderBooks {
     return this.remaining.has(sequence);
   }
 
+  /** The open quantity of a resting order (0 when it does not rest). */
+  remainingOf(sequence: bigint): bigint {
+    return this.remaining.get(sequence) ?? 0n;
+  }
+
+  /** Why a logged order no longer rests (undefined while it rests, or before it is logged). */
+  endOf(sequence: bigint): EndReason | undefined {
+    return this.ended.get(sequence);
+  }
+
   /**
    * The investor's resting orders with their open quantity. Given `now`, without those expired by
    * then: the next entry's time is at least `now`, so they leave the book before anything trades.
@@ -138,8 +160,33 @@ export class OrderBooks {
     const key = order === undefined ? undefined : marketKey(order.security, order.cash);
     const book = key === undefined ? undefined : this.books.get(key);
     if (key === undefined || book === undefined) throw new TradingError(order === undefined ? "UNKNOWN_ORDER" : "WRONG_MARKET", `entry ${entry.sequence} is for no market of this venue`);
-    const { outcome, fills } = applyEntry(book, entry, (sequence) => this.orders.get(sequence), this.domain);
+    const { outcome, fills } =
+      entry.kind === "order" && this.matching === "external" ? { outcome: restOrder(book, entry), fills: [] } : applyEntry(book, entry, (sequence) => this.orders.get(sequence), this.domain);
     return { entries: [entry, ...fills], fills, outcome, commit: () => this.commit(key, entry, outcome, fills) };
+  }
+
+  /**
+   * The outcome of appending an external engine's fill (sequence `nextSequence`) of two resting
+   * orders of one book; changes nothing. The caller checked the fill's terms (external/fill-check.ts).
+   */
+  prepareFill(fill: FillEntry): Prepared {
+    if (fill.sequence !== this.nextSequence) throw new TradingError("OUT_OF_ORDER", `entry ${fill.sequence} where ${this.nextSequence} is next`);
+    const order = this.orders.get(fill.makerSequence)?.signed.order;
+    const key = order === undefined ? undefined : marketKey(order.security, order.cash);
+    const book = key === undefined ? undefined : this.books.get(key);
+    if (key === undefined || book === undefined) throw new TradingError("UNKNOWN_ORDER", `fill ${fill.sequence} names no order of a market at ${fill.makerSequence}`);
+    const after = applyExternalFill(book, fill, (sequence) => this.orders.get(sequence));
+    const outcome: Outcome = { book: after, fills: [fill], removed: [], rested: undefined };
+    return { entries: [fill], fills: [fill], outcome, commit: () => this.commitFill(key, fill, after) };
+  }
+
+  private commitFill(key: string, fill: FillEntry, book: Book): void {
+    this.books.set(key, book);
+    this.nextSequence = fill.sequence + 1n;
+    const left = (this.remaining.get(fill.takerSequence) ?? 0n) - fill.quantity;
+    if (left > 0n) this.remaining.set(fill.takerSequence, left);
+    else this.unrest(fill.takerSequence, "filled");
+    this.recordFill(fill);
   }
 
   private commit(key: string, entry: OrderEntry | CancelEntry | VenueCancelEntry, outcome: Outcome, fills: readonly FillEntry[]): void {
@@ -152,20 +199,12 @@ export class OrderBooks {
       this.sequenceByHash.set(orderHashOf(order, this.domain), entry.sequence);
       this.lastNonce.set(order.investor, order.nonce);
     }
-    for (const removal of outcome.removed) this.unrest(removal.sequence);
-    for (const fill of fills) {
-      const maker = this.orders.get(fill.makerSequence)!.signed.order;
-      const taker = this.orders.get(fill.takerSequence)!.signed.order;
-      const left = (this.remaining.get(fill.makerSequence) ?? 0n) - fill.quantity;
-      if (left > 0n) this.remaining.set(fill.makerSequence, left);
-      else this.unrest(fill.makerSequence);
-      const [buyer, seller] = taker.side === "buy" ? [taker, maker] : [maker, taker];
-      this.matched.add(seller.investor, seller.security, fill.quantity);
-      this.matched.add(buyer.investor, buyer.cash, commitmentOf({ ...buyer, price: fill.price }, fill.quantity).amount);
-      this.incoming.add(buyer.investor, buyer.security, fill.quantity);
-      this.unsettled.push(fill);
-      this.fills.set(fill.sequence, fill);
+    for (const removal of outcome.removed) {
+      this.unrest(removal.sequence, removal.reason);
+      if (removal.reason === "unfilled") this.ended.set(removal.sequence, "unfilled");
     }
+    for (const fill of fills) this.recordFill(fill);
+    if (entry.kind === "order" && outcome.rested === undefined && !this.ended.has(entry.sequence)) this.ended.set(entry.sequence, "filled");
     if (outcome.rested !== undefined) {
       const investor = (entry as OrderEntry).signed.order.investor;
       this.remaining.set(outcome.rested.sequence, outcome.rested.remaining);
@@ -175,8 +214,24 @@ export class OrderBooks {
     }
   }
 
-  private unrest(sequence: bigint): void {
+  /** A fill just logged: the maker's open quantity, the reservations and the buyer's incoming security. */
+  private recordFill(fill: FillEntry): void {
+    const maker = this.orders.get(fill.makerSequence)!.signed.order;
+    const taker = this.orders.get(fill.takerSequence)!.signed.order;
+    const left = (this.remaining.get(fill.makerSequence) ?? 0n) - fill.quantity;
+    if (left > 0n) this.remaining.set(fill.makerSequence, left);
+    else this.unrest(fill.makerSequence, "filled");
+    const [buyer, seller] = taker.side === "buy" ? [taker, maker] : [maker, taker];
+    this.matched.add(seller.investor, seller.security, fill.quantity);
+    this.matched.add(buyer.investor, buyer.cash, commitmentOf({ ...buyer, price: fill.price }, fill.quantity).amount);
+    this.incoming.add(buyer.investor, buyer.security, fill.quantity);
+    this.unsettled.push(fill);
+    this.fills.set(fill.sequence, fill);
+  }
+
+  private unrest(sequence: bigint, reason: EndReason): void {
     if (!this.remaining.delete(sequence)) return;
+    this.ended.set(sequence, reason);
     const investor = this.orders.get(sequence)!.signed.order.investor;
     const resting = this.restingByInvestor.get(investor);
     resting?.delete(sequence);
@@ -185,7 +240,7 @@ export class OrderBooks {
 
   /**
    * Replays a stored log into empty books: REPLAY_MISMATCH unless every stored fill is exactly the
-   * one the matcher makes there, OUT_OF_ORDER for a gap. The books' limits do not apply to what the
+   * one the matcher makes there (with an external engine: of two resting orders), OUT_OF_ORDER for a gap. The books' limits do not apply to what the
    * node accepted before (a lowered limit must not lose a log).
    */
   restore(entries: readonly LogEntry[]): void {
@@ -194,6 +249,11 @@ export class OrderBooks {
     let i = 0;
     while (i < entries.length) {
       const entry = entries[i]!;
+      if (entry.kind === "fill" && this.matching === "external") {
+        this.prepareFill(entry).commit();
+        i += 1;
+        continue;
+      }
       if (entry.kind === "fill") throw new TradingError("REPLAY_MISMATCH", `fill ${entry.sequence} follows no order`);
       const prepared = this.prepare(entry);
       for (const [j, fill] of prepared.fills.entries()) {

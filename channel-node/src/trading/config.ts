@@ -1,15 +1,31 @@
 // The node's trading settings (docs/trading.md, "At the node"): the venue's OrderLogAnchor (the
-// orders' EIP-712 domain), its markets, and what one investor may consume. Absent: no trading.
+// orders' EIP-712 domain), its markets, what one investor may consume, and who matches: the
+// built-in book or an external engine over its own connection (external/). Absent: no trading.
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import type { Market } from "../../../client/protocol/trading/order.js";
 import type { Address } from "../../../client/protocol/types.js";
 import { DEFAULT_DESK_BOUNDS, type DeskBounds } from "./desk.js";
+import type { EngineServerSettings } from "./external/engine-server.js";
 import { DEFAULT_SETTLEMENT_BOUNDS, type SettlementBounds, type SettlementChannels } from "./settlement.js";
 
 const address = z.string().refine(isAddress, "not an address").transform((a) => getAddress(a) as Address);
 // Kept a string in the parsed config (which is written back as JSON); marketsOf makes it a bigint.
 const positive = z.string().regex(/^[1-9][0-9]{0,37}$/, "a positive decimal integer (uint128)");
+
+/** The external matching engine's endpoint and bounds (external/engine-server.ts). */
+const engineSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65_535).default(7_546),
+  /** Largest message the engine may send (the connection is closed beyond it). */
+  maxMessageBytes: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  /** Fill submissions: sustained per second and burst (FILL_RATE_LIMITED). */
+  fillRate: z.strictObject({ perSecond: z.number().positive().default(200), burst: z.number().min(1).default(400) }).prefault({}),
+  /** A connection that answers no ping within this time is closed. */
+  heartbeatMs: z.coerce.number().int().min(100).default(15_000),
+  /** The feed pauses while this much is unsent to the engine. */
+  maxBufferedBytes: z.coerce.number().int().min(65_536).default(4_194_304),
+});
 
 export const tradingConfigSchema = z.strictObject({
   /** The venue's OrderLogAnchor: verifying contract of its orders, receipts and checkpoints, and where roots are anchored. */
@@ -36,6 +52,10 @@ export const tradingConfigSchema = z.strictObject({
       intervalMs: z.coerce.number().int().min(10).default(DEFAULT_SETTLEMENT_BOUNDS.intervalMs),
     })
     .prefault({}),
+  /** Who matches, for every market of the node: the built-in price–time book (absent), or an external engine (`engine`). */
+  matching: z.enum(["builtIn", "external"]).optional(),
+  /** The external engine's endpoint, each key defaulted (used with `matching: "external"`); its credential is `<dataDir>/engine-token`. */
+  engine: engineSchema.optional(),
 });
 
 export type TradingConfig = z.output<typeof tradingConfigSchema>;
@@ -52,4 +72,9 @@ export function deskBoundsOf(config: TradingConfig): DeskBounds {
 export function settlementOf(config: TradingConfig, path: string, channels: SettlementChannels): { path: string; channels: SettlementChannels; bounds: SettlementBounds } {
   const settlement = config.settlement;
   return { path, channels, bounds: { lockSeconds: BigInt(settlement.lockSeconds), timeoutMs: settlement.timeoutMs, intervalMs: settlement.intervalMs } };
+}
+
+/** The external engine's endpoint and bounds (only with `matching: "external"`). */
+export function engineSettingsOf(config: TradingConfig): EngineServerSettings | undefined {
+  return config.matching === "external" ? (config.engine ?? engineSchema.parse({})) : undefined;
 }

@@ -18,7 +18,7 @@ import { hashHex, signCheckpoint, signReceipt, type SignedCheckpoint } from "../
 import { TokenBucket } from "../rate-limit.js";
 import { countRejection, type NodeMetrics } from "../metrics.js";
 import type { Session } from "../transport.js";
-import { OrderBooks, type Prepared } from "./books.js";
+import { OrderBooks, type Matching, type Prepared } from "./books.js";
 import { DeskRefusal, refusalOf } from "./errors.js";
 import { checkOrder } from "./intake.js";
 import type { OrderLogStore } from "./log-store.js";
@@ -26,6 +26,7 @@ import { nonCompliantMaker } from "./match-compliance.js";
 import { commitmentOf } from "./reservations.js";
 import { Settlements, type SettlementOptions } from "./settlement.js";
 import { LevelSettlementStore } from "./settlement-store.js";
+import { checkFill, type FillSubmission } from "./external/fill-check.js";
 
 export interface DeskBounds {
   /** GTC orders one investor may have resting (TOO_MANY_ORDERS). */
@@ -63,6 +64,8 @@ export interface DeskOptions {
   readonly metrics: NodeMetrics;
   /** Settlement of fills in the channels (settlement.ts), its store at `path`; none: fills stay matched and reserved. */
   readonly settlement?: Pick<SettlementOptions, "channels" | "bounds"> & { readonly path: string } | undefined;
+  /** Who matches (default the built-in book): with "external", orders rest on arrival and an engine submits the fills (external/). */
+  readonly matching?: Matching | undefined;
 }
 
 type TradingMessage = Extract<ClientMessage, { type: "order" | "cancel" | "log_inclusion" | "log_consistency" | "log_checkpoint" | "book_depth" | "my_trading" | "log_entries" }>;
@@ -82,6 +85,8 @@ export class TradingDesk {
   private readonly sessions = new Map<Address, Session>();
   /** The commitment of the order being written to the log: reserved already, so no payment spends it meanwhile. */
   private writing: { readonly investor: Address; readonly token: Address; readonly amount: bigint } | undefined;
+  /** Told after every append (the external engine's feed, external/engine-server.ts). */
+  private readonly appendListeners = new Set<() => void>();
 
   private constructor(
     private readonly options: DeskOptions,
@@ -91,7 +96,7 @@ export class TradingDesk {
 
   /** Opens the desk on its stored log: the books are the replay of it (REPLAY_MISMATCH for a log the matcher does not reproduce). */
   static async open(options: DeskOptions): Promise<TradingDesk> {
-    const books = new OrderBooks(options.markets, { maxOrders: options.bounds.maxOrdersPerBook }, options.domain);
+    const books = new OrderBooks(options.markets, { maxOrders: options.bounds.maxOrdersPerBook }, options.domain, options.matching ?? "builtIn");
     const entries = await options.store.entries();
     books.restore(entries);
     const { settlement } = options;
@@ -131,6 +136,35 @@ export class TradingDesk {
 
   get root(): string {
     return hashHex(compactRoot(this.tree));
+  }
+
+  /** Calls `listener` after each append to the log; returns the unsubscribe. */
+  onAppend(listener: () => void): () => void {
+    this.appendListeners.add(listener);
+    return () => this.appendListeners.delete(listener);
+  }
+
+  /** At most `count` entries' canonical bytes from sequence number `from` on. */
+  segment(from: bigint, count: number): Promise<Uint8Array[]> {
+    return this.options.store.segment(from, count);
+  }
+
+  /**
+   * An external engine's fill: checked against the orders (external/fill-check.ts, EngineRefusal),
+   * then logged, announced to both investors and settled like a built-in fill, in the desk's queue.
+   */
+  submitFill(submission: FillSubmission): Promise<FillEntry> {
+    return this.serialized(async () => {
+      const { options, books } = this;
+      const fill = checkFill({ books, facts: options.facts(), now: options.now(), holdingsOf: options.holdingsOf }, submission);
+      await this.append(books.prepareFill(fill));
+      for (const sequence of [fill.makerSequence, fill.takerSequence]) {
+        const investor = books.orderBySequence(sequence)!.signed.order.investor;
+        this.sessions.get(investor)?.send({ v: PROTOCOL_VERSION, type: "order_filled", orderSequence: sequence.toString(), fill: this.fillJson(fill) });
+      }
+      this.settleFills([fill]);
+      return fill;
+    });
   }
 
   onAuthenticated(session: Session): void {
@@ -365,6 +399,7 @@ export class TradingDesk {
     prepared.commit();
     for (const entry of prepared.entries) this.addLeaf(entryLeafHash(entry));
     this.updateGauges();
+    for (const listener of this.appendListeners) listener();
   }
 
   private updateGauges(): void {

@@ -21,6 +21,8 @@ export const DESK_REFUSAL_CODES = [
   "NOT_COMPLIANT",
   /** The order does not rest (any more): nothing to cancel. */
   "NOT_RESTING",
+  /** An IOC order at a venue whose fills come from an external matching engine, which fills resting orders only. */
+  "IOC_NOT_SUPPORTED",
 ] as const;
 export type DeskRefusalCode = (typeof DESK_REFUSAL_CODES)[number];
 

@@ -1,7 +1,7 @@
 // The checks an order passes before it enters the log (docs/trading.md, "At the node"), in this
 // order: signed by the session's investor for a market of the venue and valid now (the core's
-// codes), a fresh nonce, the investor's bounds, compliance of the movement it could cause, and funds
-// beyond what is already reserved. Every check only reads: a refused order changes nothing.
+// codes; no IOC with an external matching engine), a fresh nonce, the investor's bounds, compliance
+// of the movement it could cause, and funds beyond what is already reserved. Every check only reads: a refused order changes nothing.
 import { ZeroAddress } from "ethers";
 import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../client/protocol/compliance.js";
 import { ProtocolError } from "../../../client/protocol/errors.js";
@@ -34,6 +34,7 @@ export function checkOrder(ctx: IntakeContext, investor: Address, signed: Signed
   const market = ctx.books.marketOf(order.security, order.cash);
   if (market === undefined) throw new TradingError("WRONG_MARKET", `the venue has no market of ${order.security} against ${order.cash}`);
   validateOrder(order, market, ctx.now);
+  if (order.timeInForce === "IOC" && ctx.books.matching === "external") throw new DeskRefusal("IOC_NOT_SUPPORTED", "an external matching engine fills resting (GTC) orders only");
   const orderHash = verifySignedOrder(signed, ctx.domain, ctx.verifier);
   const last = ctx.books.lastNonceOf(investor);
   if (last !== undefined && order.nonce <= last) throw new DeskRefusal("STALE_NONCE", `order nonce ${order.nonce} does not exceed the last accepted ${last}`);

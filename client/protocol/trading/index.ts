@@ -15,3 +15,5 @@ export * from "./book.js";
 export * from "./matching.js";
 export * from "./replay.js";
 export * from "./audit.js";
+export * from "./external-matching.js";
+export * from "./audit-external.js";
