@@ -3,11 +3,11 @@
  * channel id, locks root, EIP-712 domain and state digest; plus range checks matching the Solidity
  * types and the JSON form of states (bigints as decimal strings) used on the wire and in stores.
  *
- * `stateDigest` is hand-rolled over precomputed type hashes because it is on the hot path of every
+ * `stateDigest` is hand-rolled over precomputed type hashes (and keccak.ts) because it is on the hot path of every
  * update; tests check it against ethers' `TypedDataEncoder.hash` and the contract's `stateDigest`.
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { keccak256Of } from "./keccak.js";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
@@ -75,7 +75,7 @@ export function locksRootOf(locks: readonly Lock[]): Bytes32 {
     putHex(words, at + 96, lock.hashlock);
     putWord(words, at + 128, lock.expiry);
   });
-  return `0x${bytesToHex(keccak_256(words))}`;
+  return `0x${bytesToHex(keccak256Of(words))}`;
 }
 
 /** The hashlock of a 32-byte secret: `keccak256(abi.encode(secret))`, as `Adjudicator.revealSecret`. */
@@ -145,13 +145,13 @@ export function domainOf(deployment: Deployment): Eip712Domain {
   return { name: EIP712_NAME, version: EIP712_VERSION, chainId: deployment.chainId, verifyingContract: deployment.adjudicator };
 }
 
-const DOMAIN_TYPEHASH = keccak_256(
+const DOMAIN_TYPEHASH = keccak256Of(
   utf8ToBytes("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
 );
-const ALLOCATION_TYPEHASH = keccak_256(
+const ALLOCATION_TYPEHASH = keccak256Of(
   utf8ToBytes("Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)"),
 );
-const STATE_TYPEHASH = keccak_256(
+const STATE_TYPEHASH = keccak256Of(
   utf8ToBytes(
     "State(bytes32 channelId,uint64 nonce,Allocation[] allocations,bytes32 locksRoot,bool isFinal)" +
       "Allocation(address token,int256 net,uint256 withdrawn0,uint256 withdrawn1)",
@@ -189,11 +189,11 @@ function domainSeparatorBytes(domain: Eip712Domain): Uint8Array {
   if (separator === undefined) {
     const words = new Uint8Array(160);
     words.set(DOMAIN_TYPEHASH, 0);
-    words.set(keccak_256(utf8ToBytes(domain.name)), 32);
-    words.set(keccak_256(utf8ToBytes(domain.version)), 64);
+    words.set(keccak256Of(utf8ToBytes(domain.name)), 32);
+    words.set(keccak256Of(utf8ToBytes(domain.version)), 64);
     putWord(words, 96, domain.chainId);
     putHex(words, 128, domain.verifyingContract);
-    separator = keccak_256(words);
+    separator = keccak256Of(words);
     domainSeparators.set(key, separator);
   }
   return separator;
@@ -225,7 +225,7 @@ function allocationHash(allocation: Allocation): Uint8Array {
     putWord(allocationWords, 64, allocation.net < 0n ? TWO_POW_256 + allocation.net : allocation.net);
     putWord(allocationWords, 96, allocation.withdrawn0);
     putWord(allocationWords, 128, allocation.withdrawn1);
-    hash = keccak_256(allocationWords);
+    hash = keccak256Of(allocationWords);
     if (allocationHashes.size >= ALLOCATION_HASH_CACHE_LIMIT) allocationHashes.delete(allocationHashes.keys().next().value as string);
     allocationHashes.set(key, hash);
   }
@@ -239,14 +239,14 @@ export function stateDigest(state: State, domain: Eip712Domain): Bytes32 {
 
   putHex(stateWords, 32, state.channelId);
   putWord(stateWords, 64, state.nonce);
-  stateWords.set(keccak_256(hashes), 96);
+  stateWords.set(keccak256Of(hashes), 96);
   if (state.locks.length === 0) stateWords.fill(0, 128, 160);
   else putHex(stateWords, 128, locksRootOf(state.locks));
   stateWords[191] = state.isFinal ? 1 : 0;
 
   envelope.set(domainSeparatorBytes(domain), 2);
-  envelope.set(keccak_256(stateWords), 34);
-  return `0x${bytesToHex(keccak_256(envelope))}`;
+  envelope.set(keccak256Of(stateWords), 34);
+  return `0x${bytesToHex(keccak256Of(envelope))}`;
 }
 
 // ---------------------------------------------------------------------------------------------
