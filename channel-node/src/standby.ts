@@ -47,6 +47,7 @@ export class StandbyServer {
     const server = createServer({ headersTimeout: options.timeoutMs, requestTimeout: options.timeoutMs });
     server.timeout = options.timeoutMs;
     server.maxConnections = options.maxConnections;
+    server.on("drop", () => options.metrics.connectionRefusals.inc({ bound: "tcp_max_connections" }));
     const standby = new StandbyServer(server, options);
     server.on("request", (req, res) => standby.answer(req.url ?? "/", res));
     // A WebSocket upgrade (an investor's SDK) is refused: it goes on to the venue's next URL.

@@ -4,12 +4,16 @@
 // lease epoch and since when it waits; it refuses everything else, investors' WebSockets included.
 // Once the leader is SIGKILLed it takes over and answers 200 with role "active" and the next epoch.
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
 import type { NodeConfig } from "../../channel-node/src/config.js";
+import { createMetrics } from "../../channel-node/src/metrics.js";
+import { StandbyServer } from "../../channel-node/src/standby.js";
 import { freePort } from "../../devstack/local-chain.js";
 import { startStack, type Stack } from "../../devstack/stack.js";
 import { eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
@@ -55,6 +59,37 @@ function tryWebSocket(url: string): Promise<string> {
     socket.on("error", (error) => resolve(`error ${error.message}`));
   });
 }
+
+describe("the standby's server, in process", () => {
+  it("is bounded like the transport: connections beyond maxConnections are dropped and counted, a silent socket is closed", async () => {
+    const metrics = createMetrics();
+    const standby = await StandbyServer.start({ host: "127.0.0.1", port: 0, venue: "0x0000000000000000000000000000000000000001", timeoutMs: 500, maxConnections: 2, metrics, logger: pino({ level: "silent" }) });
+    try {
+      const url = `http://127.0.0.1:${standby.port}`;
+      expect(await get(`${url}/health`)).toMatchObject({ status: 503, body: { status: "standby", role: "standby", leader: null, checkedAt: null } });
+      standby.waiting({ epoch: "7", expiresInMs: 1200 });
+      expect((await get(`${url}/health`)).body).toMatchObject({ status: "standby", leader: { epoch: "7", expiresInMs: 1200 } });
+      // Two silent sockets hold both connections; a third is dropped and counted.
+      const open = (): Promise<{ closed: Promise<number> }> =>
+        new Promise((resolve, reject) => {
+          const startedAt = Date.now();
+          const socket = connect(standby.port, "127.0.0.1", () => resolve({ closed: new Promise((done) => socket.once("close", () => done(Date.now() - startedAt))) }));
+          socket.on("error", reject);
+        });
+      const held = [await open(), await open()];
+      const third = await open();
+      expect(await third.closed).toBeLessThan(400);
+      expect((await metrics.registry.getSingleMetricAsString("clearline_connection_refusals_total"))).toContain('bound="tcp_max_connections"} 1');
+      // The silent ones are closed after the timeout.
+      for (const socket of held) expect(await socket.closed).toBeGreaterThanOrEqual(450);
+      standby.leading("8");
+      expect((await get(`${url}/health`)).body).toMatchObject({ status: "starting", role: "active", leaseEpoch: "8" });
+      expect(await metrics.registry.getSingleMetricAsString("clearline_standby")).toContain("clearline_standby 0");
+    } finally {
+      await standby.close();
+    }
+  });
+});
 
 describe.skipIf(POSTGRES_MISSING !== null)(`a standby's health${POSTGRES_MISSING === null ? "" : ` (skipped: ${POSTGRES_MISSING})`}`, () => {
   let server: PostgresServer;
