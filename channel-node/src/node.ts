@@ -40,7 +40,7 @@ import { engineBoundsOf, type NodeConfig } from "./config.js";
 import { DEPOSIT_COUNT_TIMEOUT_MS, venueDepositCounted } from "./venue-deposit.js";
 import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
-import { withTrading } from "./trading/handler.js";
+import { DEFAULT_READ_RATE, withTrading } from "./trading/handler.js";
 import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
 import { deskBoundsOf, marketsOf, settlementOf } from "./trading/config.js";
 import { startEngineEndpoint } from "./trading/external/endpoint.js";
@@ -343,6 +343,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     logger: logger.child({ component: "console" }),
   });
 
+  // Log reads (proofs, entries, checkpoints) on their own budget, outside the desk's queue (trading/handler.ts).
+  const tradingReads = tradingLog === undefined ? undefined : { log: tradingLog, rate: DEFAULT_READ_RATE, metrics, clock: Date.now };
+  const tradingHandler = withTrading(engine, desk, tradingReads);
   const transport = new Transport({
     host: config.host,
     port: config.port,
@@ -353,7 +356,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    handler: shardMap === undefined ? withTrading(engine, desk) : shardGate(withTrading(engine, desk), shardMap, { logger: logger.child({ component: "shard" }), metrics }),
+    handler: shardMap === undefined ? tradingHandler : shardGate(tradingHandler, shardMap, { logger: logger.child({ component: "shard" }), metrics }),
     logger: logger.child({ component: "transport" }),
     metrics,
     http: httpApi({
