@@ -29,6 +29,16 @@ function discardJournal(deploymentId: string | undefined): void {
   }
 }
 
+/** Runs a deployment whose journal is of no use once it is done (its chain dies with the process). */
+async function withThrowawayJournal<T>(deploymentId: string | undefined, deploy: () => Promise<T>): Promise<T> {
+  discardJournal(deploymentId);
+  try {
+    return await deploy();
+  } finally {
+    discardJournal(deploymentId);
+  }
+}
+
 /**
  * Deploys with Ignition. On a JSON-RPC chain Ignition keeps a journal under ignition/deployments/;
  * an embedded chain is new every time, so callers pass a `deploymentId` whose journal is discarded.
@@ -36,15 +46,17 @@ function discardJournal(deploymentId: string | undefined): void {
  * with a block time, would otherwise cost five blocks per batch).
  */
 export async function deploySystem(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<ClearlineSystem> {
-  discardJournal(options.deploymentId);
-  const deployed = await connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } });
+  const deployed = await withThrowawayJournal(options.deploymentId, () =>
+    connection.ignition.deploy(ClearlineModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } }),
+  );
   return deployed as unknown as ClearlineSystem;
 }
 
 /** An issuer's compliance stack alone (Jurisdiction, rules, tokens): what a chain has before Clearline comes. */
 export async function deployCompliance(connection: NetworkConnection, options: { deploymentId?: string } = {}): Promise<Pick<ClearlineSystem, "jurisdiction" | "rules" | "token" | "cash">> {
-  discardJournal(options.deploymentId);
-  const deployed = await connection.ignition.deploy(ComplianceModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } });
+  const deployed = await withThrowawayJournal(options.deploymentId, () =>
+    connection.ignition.deploy(ComplianceModule, { deploymentId: options.deploymentId, displayUi: false, config: { requiredConfirmations: 1 } }),
+  );
   return deployed as unknown as Pick<ClearlineSystem, "jurisdiction" | "rules" | "token" | "cash">;
 }
 
@@ -60,13 +72,14 @@ export interface Settlement {
  * `jurisdiction` (the deployer must be a CUSTODIAN validator there).
  */
 export async function deploySettlement(connection: NetworkConnection, options: { jurisdiction: string; venue: string; deploymentId?: string }): Promise<Settlement> {
-  discardJournal(options.deploymentId);
-  const deployed = await connection.ignition.deploy(SettlementCustodianModule, {
-    deploymentId: options.deploymentId,
-    displayUi: false,
-    config: { requiredConfirmations: 1 },
-    parameters: { Settlement: { venue: options.venue }, SettlementCustodian: { jurisdiction: options.jurisdiction } },
-  });
+  const deployed = await withThrowawayJournal(options.deploymentId, () =>
+    connection.ignition.deploy(SettlementCustodianModule, {
+      deploymentId: options.deploymentId,
+      displayUi: false,
+      config: { requiredConfirmations: 1 },
+      parameters: { Settlement: { venue: options.venue }, SettlementCustodian: { jurisdiction: options.jurisdiction } },
+    }),
+  );
   return { adjudicator: deployed.adjudicator, orderLogAnchor: deployed.orderLogAnchor };
 }
 

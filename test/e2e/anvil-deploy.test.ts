@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import hre from "hardhat";
 import { encryptKeystoreJsonSync, type Contract } from "ethers";
@@ -44,7 +43,6 @@ describe("deploying Clearline beside existing tokens and identity (Ignition), th
     await connection?.close();
     await chain?.stop();
     rmSync(dir, { recursive: true, force: true });
-    for (const id of deploymentIds) rmSync(fileURLToPath(new URL(`../../ignition/deployments/${id}`, import.meta.url)), { recursive: true, force: true });
   });
 
   it("deploys only the adjudicator and the anchor, at the existing Jurisdiction, and marks the adjudicator a custodian", async () => {

@@ -50,6 +50,16 @@ function descendants(root: number): number[] {
 }
 
 /** Running (not exited, not a zombie awaiting its parent). */
+/** Whether `pid` runs Hardhat's node (tsx's esbuild service is a descendant too, and starts earlier). */
+function isHardhatNode(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return argv.some((arg) => arg.endsWith("hardhat/dist/src/cli.js")) && argv.includes("node");
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -141,7 +151,7 @@ describe("npm start (scripts/start.ts as a process)", () => {
   it("on SIGTERM while the chain is starting: exits and leaves no process behind", async () => {
     const run = runStart(await freePort(), join(dir, "early"));
     runs.push(run);
-    await until(() => run.seen.size > 0, "the Hardhat node to be started");
+    await until(() => [...run.seen].some(isHardhatNode), "the Hardhat node to be started");
     run.signal("SIGTERM");
     const { code } = await run.exited;
     expect(code).toBe(0);
