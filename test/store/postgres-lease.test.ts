@@ -2,7 +2,7 @@
 // which can commit. A standby waits while the leader renews; a clean close hands over at once; a
 // leader that stops renewing (a paused process) is deposed, and its next write is FENCED and
 // commits nothing; a writer process SIGSTOPped mid-stream is taken over and, once SIGCONTed,
-// commits nothing more.
+// commits nothing more. A waiting standby is told whose lease (epoch, expiry) it waits for.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,6 +10,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { StoreError } from "../../client/store/errors.js";
 import { PostgresStore, type PostgresStoreOptions } from "../../channel-node/src/store/postgres-store.js";
+import type { HeldLease } from "../../channel-node/src/store/postgres-lease.js";
 import { POSTGRES_MISSING, freshSchema, reportPostgresSkip, startPostgres, type PostgresServer } from "../helpers/postgres.js";
 import { newChannel, paymentUpdate, signedState } from "./fixtures.js";
 import { expectStoreError } from "./store-suite.js";
@@ -79,6 +80,27 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore leader lease${POSTGRES
     expect(next.leaseEpoch).toBe("2");
     expect((await next.channel(ch.channelId))?.latest?.state.nonce).toBe(4n);
     await next.stateAgreed(ch.channelId, signedState(ch, 5n), paymentUpdate(5n));
+  });
+
+  it("a waiting standby is told the holder's lease epoch and expiry after each attempt (never its name), and none without expiry for a node without a lease", async () => {
+    const schema = freshSchema("waiting");
+    const leader = await open(schema, { holder: "secret-host:1", ttlMs: 3_000, renewMs: 200 });
+    const seen: HeldLease[] = [];
+    const standby = open(schema, { holder: "b", ttlMs: 3_000, onWaiting: (held) => seen.push(held) });
+    await vi.waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
+    for (const held of seen) {
+      expect(held).toEqual({ epoch: leader.leaseEpoch, expiresInMs: expect.any(Number) as number });
+      expect(held.expiresInMs!).toBeGreaterThan(0);
+      expect(held.expiresInMs!).toBeLessThanOrEqual(3_000);
+    }
+    // A node opened without a lease takes it without expiry: the standby is told so (null).
+    const unleased = await PostgresStore.open({ url: server.url, schema });
+    stores.push(unleased);
+    const from = seen.length;
+    await vi.waitFor(() => expect(seen.slice(from).some((held) => held.expiresInMs === null)).toBe(true), { timeout: 5_000 });
+    expect(seen.at(-1)).toEqual({ epoch: unleased.leaseEpoch, expiresInMs: null });
+    await unleased.close();
+    expect((await standby).leaseEpoch).toBe(String(BigInt(unleased.leaseEpoch) + 1n));
   });
 
   it("a leader that stops renewing is deposed: its next write is FENCED, commits nothing, and it never writes again", async () => {
