@@ -18,7 +18,9 @@
  *     node's CPU per fill by part, on a node with fill settlement (bench/trading.ts);
  *  9. the node on PostgreSQL: the closed-loop throughput of step 3 with the node's store on a
  *     PostgreSQL the bench starts, and the failover time of an active/standby pair (bench/postgres.ts;
- *     skipped, and said so in the report, where PostgreSQL is not installed).
+ *     skipped, and said so in the report, where PostgreSQL is not installed);
+ * 10. workers: the channels sharded by investor over 1 and 2 shard processes of one venue, one load
+ *     generator per shard, all at once (bench/workers.ts): `updates_per_s_by_workers`.
  *
  * Writes bench/report.json (headline figures at its top level, bench/lib/headline.ts) and
  * bench/report.md and prints a table. Binds only 127.0.0.1 and stops exactly the processes it started.
@@ -26,8 +28,8 @@
  *   npx tsx bench/run.ts [--channels 1,16,64,256,1000] [--open-channels 64,1000] [--fractions 0.25,0.5,0.9]
  *                        [--connections 10,1000,10000] [--connection-lanes 10] [--seconds 8] [--warmup 2]
  *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
- *                        [--trading-pairs 4] [--failover-rounds 3]
- *                        [--skip gas,open,connections,profile,memory,trading,postgres]
+ *                        [--trading-pairs 4] [--failover-rounds 3] [--workers 1,2] [--worker-channels 64]
+ *                        [--skip gas,open,connections,profile,memory,trading,postgres,workers]
  *                        [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -51,6 +53,7 @@ import { headlineOf } from "./lib/headline.js";
 import { targetRates } from "./lib/open-loop.js";
 import { measureTrading } from "./trading.js";
 import { measurePostgres } from "./postgres.js";
+import { investorsNeeded, measureWorkers, type WorkersBench } from "./workers.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 import type { Bytes32 } from "../client/protocol/index.js";
 
@@ -72,6 +75,8 @@ const { values } = parseArgs({
     "profile-channels": { type: "string", default: "64" },
     "trading-pairs": { type: "string" },
     "failover-rounds": { type: "string" },
+    workers: { type: "string", default: "1,2" },
+    "worker-channels": { type: "string" },
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
@@ -113,7 +118,9 @@ const updatesPerChannel = one("updates-per-channel", values["updates-per-channel
 const profileChannels = one("profile-channels", values["profile-channels"], positiveCount);
 const tradingPairs = one("trading-pairs", values["trading-pairs"] ?? (quick ? "2" : "4"), positiveCount);
 const failoverRounds = one("failover-rounds", values["failover-rounds"] ?? (quick ? "1" : "3"), positiveCount);
-const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading", "postgres"];
+const workerCounts = numbers("workers", values.workers, (x) => Number.isSafeInteger(x) && x >= 1 && x <= 16);
+const workerChannels = one("worker-channels", values["worker-channels"] ?? (quick ? "16" : "64"), positiveCount);
+const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading", "postgres", "workers"];
 const skip = new Set(values.skip.split(",").filter(Boolean));
 for (const name of skip) {
   if (!SKIPPABLE.includes(name)) {
@@ -409,8 +416,30 @@ async function main(): Promise<void> {
     log(`trading: ${trading.ordersAcceptedPerSecond} orders/s, ${trading.fillsSettledPerSecond} fills settled/s, order → settled p50 ${trading.orderToSettledMs.p50} ms, p99 ${trading.orderToSettledMs.p99} ms`);
   }
 
+  // 10. Workers: shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
+  let workers: WorkersBench | undefined;
+  if (!skip.has("workers")) {
+    const extra = benchInvestors(maxChannels + investorsNeeded(workerCounts, workerChannels)).slice(maxChannels);
+    await onboardInvestors(stack, extra);
+    workers = await measureWorkers({
+      stack,
+      investors: extra,
+      workerCounts,
+      channels: workerChannels,
+      warmupSeconds,
+      seconds: windowSeconds,
+      workDir,
+      nodeConfig: (dataDir) => benchNodeConfig(stack, dataDir),
+      startNode: (config) => startNode(config, workDir),
+      track,
+      log,
+    });
+  }
+
   const report: BenchReport = {
     ...headlineOf({ crypto, throughput, openLoop, memory }),
+    // Measured side by side, same channels and window, so the ratio compares like with like.
+    ...(workers === undefined ? {} : { updates_per_s_by_workers: workers.byWorkers }),
     generatedAt: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - startedAt) / 1000),
     machine: {
@@ -450,6 +479,7 @@ async function main(): Promise<void> {
     memory,
     ...(trading === undefined ? {} : { trading }),
     ...(postgres === undefined ? {} : { postgres }),
+    ...(workers === undefined ? {} : { workers }),
     gas: { ...gas, anchors: ANCHORS },
   };
   mkdirSync(values.out, { recursive: true });

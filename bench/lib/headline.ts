@@ -68,7 +68,7 @@ export function headlineOf(input: HeadlineInput): Headline {
     crypto_floor_us_per_update: round(floorUs, 1),
     ceiling_ratio: round(floorUs / nodeCpuUs, 3),
     max_updates_per_s: max,
-    // The node has one JavaScript thread and no workers yet: only the 1-worker figure exists.
+    // The best one-process row; bench/run.ts replaces it with the workers section's figures (bench/workers.ts) when that runs.
     updates_per_s_by_workers: { "1": max },
     ...(half.length === 0 ? {} : { p99_ms_at_half_load: Math.max(...half.map((row) => row.latencyMs.p99)) }),
     ...(restart === undefined ? {} : { restart_s_100k_channels: round(restart.startMs / 1000, 2) }),

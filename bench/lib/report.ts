@@ -8,6 +8,7 @@ import type { LoadResult } from "../load.js";
 import type { ProfileSummary } from "./profile.js";
 import type { DiskBench } from "./disk.js";
 import type { Headline } from "./headline.js";
+import type { WorkersBench } from "../workers.js";
 
 export type ThroughputRow = LoadResult;
 
@@ -66,6 +67,8 @@ export interface BenchReport extends Headline {
   readonly trading?: TradingBench;
   /** The node on PostgreSQL and its failover time (bench/postgres.ts): absent when skipped by flag, `skipped` when PostgreSQL is missing. */
   readonly postgres?: PostgresBench;
+  /** Shard processes of one venue side by side (bench/workers.ts); absent when skipped. */
+  readonly workers?: WorkersBench;
   readonly gas: { readonly oneAsset: GasFigures; readonly twoAssets: GasFigures; readonly issuer: GasFigures; readonly anchors: Record<string, number> };
 }
 
