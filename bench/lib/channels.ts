@@ -33,8 +33,8 @@ export interface FillOptions {
   readonly deposit: bigint;
   /** Agreed states per channel (each a payment of the security token to the venue). */
   readonly statesPerChannel: number;
-  /** Stored as the watcher's cursor, so the node does not rescan the chain for these channels. */
-  readonly lastBlock: number;
+  /** Stored as the watcher's cursor, so the node does not rescan the chain for these channels (none: the cursor is left as it is). */
+  readonly lastBlock?: number;
 }
 
 const PAYMENT: Update = { kind: "payment", leg: { assetIndex: 0, from: 1, amount: 1n } };
@@ -69,7 +69,7 @@ export async function fillNodeStore(options: FillOptions): Promise<void> {
       }
       if (writes.length >= 4_096) await Promise.all(writes.splice(0));
     }
-    writes.push(store.blockProcessed(options.lastBlock));
+    if (options.lastBlock !== undefined) writes.push(store.blockProcessed(options.lastBlock));
     await Promise.all(writes);
   } finally {
     await store.close();

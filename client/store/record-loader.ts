@@ -11,8 +11,9 @@
  * reports CORRUPT with the schema's words.
  *
  * Memory: values repeated across records (the venue's and the tokens' addresses, the deployment,
- * common amounts, the empty lock list) are shared, and a state's channel id is the record's string.
- * Records are immutable values (store.ts), so sharing is safe; shared arrays are frozen.
+ * the asset list, equal amounts, allocations and deposit pairs, the empty lock list) are shared,
+ * and a state's channel id is the record's string. Records are immutable values (store.ts), so
+ * sharing is safe; shared objects are frozen, so a mutation would throw instead of changing many.
  */
 import { validateParams, checkStateBounds } from "../protocol/encoding.js";
 import type { Address, Allocation, Bytes32, Deployment, Lock, Params, SignedState, State } from "../protocol/types.js";
@@ -54,10 +55,28 @@ function text(value: unknown, pattern: RegExp): string {
   return value as string;
 }
 
+/** Values shared by content, up to MAX_SHARED of them. */
+class Shared<T> {
+  private readonly values = new Map<string, T>();
+
+  /** The value already known under `key`, or `make()`'s (frozen), kept for the next records. */
+  get(key: string, make: () => T): T {
+    let value = this.values.get(key);
+    if (value === undefined) {
+      value = Object.freeze(make());
+      if (this.values.size < MAX_SHARED) this.values.set(key, value);
+    }
+    return value;
+  }
+}
+
 export class RecordLoader {
   private readonly addresses = new Map<string, Address>();
-  private readonly deployments = new Map<string, Deployment>();
   private readonly numbers = new Map<string, bigint>();
+  private readonly deployments = new Shared<Deployment>();
+  private readonly assetLists = new Shared<readonly Address[]>();
+  private readonly allocations = new Shared<Allocation>();
+  private readonly depositPairs = new Shared<readonly [bigint, bigint]>();
 
   /** The record stored under `key` (CORRUPT when it does not decode). */
   decode(value: string, key: string): ChannelRecord {
@@ -91,7 +110,8 @@ export class RecordLoader {
     if (!Array.isArray(json.deposits) || json.deposits.length !== params.assets.length) notFast();
     const deposits = (json.deposits as unknown[]).map((pair): readonly [bigint, bigint] => {
       if (!Array.isArray(pair) || pair.length !== 2) notFast();
-      return [this.unsigned((pair as unknown[])[0]), this.unsigned((pair as unknown[])[1])];
+      const [d0, d1] = [this.unsigned((pair as unknown[])[0]), this.unsigned((pair as unknown[])[1])];
+      return this.depositPairs.get(`${d0}/${d1}`, () => [d0, d1]);
     });
     const checkpointNonce = this.unsigned(json.checkpointNonce);
     const dispute = json.dispute === null ? null : this.dispute(json.dispute);
@@ -109,23 +129,22 @@ export class RecordLoader {
     return {
       // The venue is one address for every channel; each investor's is its own.
       participants: [this.address((participants as unknown[])[0]), text((participants as unknown[])[1], ADDRESS)],
-      assets: (assets as unknown[]).map((asset) => this.address(asset)),
+      assets: this.assetList(assets as unknown[]),
       challengePeriod: this.unsigned(json.challengePeriod),
       salt: text(json.salt, BYTES32_ANY_CASE).toLowerCase(),
     };
+  }
+
+  private assetList(assets: unknown[]): readonly Address[] {
+    const list = assets.map((asset) => this.address(asset));
+    return this.assetLists.get(list.join(), () => list);
   }
 
   private deployment(value: unknown): Deployment {
     const json = object(value, 2);
     const chainId = text(json.chainId, UNSIGNED);
     const adjudicator = this.address(json.adjudicator);
-    const id = `${chainId}/${adjudicator}`;
-    let deployment = this.deployments.get(id);
-    if (deployment === undefined) {
-      deployment = Object.freeze({ chainId: BigInt(chainId), adjudicator });
-      if (this.deployments.size < MAX_SHARED) this.deployments.set(id, deployment);
-    }
-    return deployment;
+    return this.deployments.get(`${chainId}/${adjudicator}`, () => ({ chainId: BigInt(chainId), adjudicator }));
   }
 
   private signedState(value: unknown, channelId: Bytes32, params: Params): SignedState {
@@ -154,12 +173,11 @@ export class RecordLoader {
 
   private allocation(value: unknown, asset: Address | undefined): Allocation {
     const json = object(value, ALLOCATION_KEYS);
-    return {
-      token: asset !== undefined && json.token === asset ? asset : this.address(json.token),
-      net: this.number(json.net, SIGNED),
-      withdrawn0: this.unsigned(json.withdrawn0),
-      withdrawn1: this.unsigned(json.withdrawn1),
-    };
+    const token = asset !== undefined && json.token === asset ? asset : this.address(json.token);
+    const net = this.number(json.net, SIGNED);
+    const withdrawn0 = this.unsigned(json.withdrawn0);
+    const withdrawn1 = this.unsigned(json.withdrawn1);
+    return this.allocations.get(`${token}/${net}/${withdrawn0}/${withdrawn1}`, () => ({ token, net, withdrawn0, withdrawn1 }));
   }
 
   private dispute(value: unknown): DisputeFacts {

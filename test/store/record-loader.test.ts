@@ -57,7 +57,7 @@ describe("RecordLoader", () => {
     expect(new RecordLoader().decode(text, KEY)).toEqual(value);
   });
 
-  it("shares the deployment, the venue's and the tokens' addresses and equal amounts across records, and a state's channel id with its record", () => {
+  it("shares the deployment, addresses, asset lists, equal amounts, allocations and deposit pairs across records (frozen), and a state's channel id with its record", () => {
     const loader = new RecordLoader();
     const a = loader.decode(encodeRecord(record(1)), KEY);
     const b = loader.decode(encodeRecord(record(2)), KEY);
@@ -69,6 +69,10 @@ describe("RecordLoader", () => {
     expect(a.latest!.state.channelId).toBe(a.channelId);
     expect(a.latest!.state.locks).toBe(b.latest!.state.locks);
     expect(Object.isFrozen(a.latest!.state.locks)).toBe(true);
+    expect(a.params.assets).toBe(b.params.assets);
+    expect(a.deposits[1]).toBe(b.deposits[1]);
+    expect(a.latest!.state.allocations[1]).toBe(b.latest!.state.allocations[1]);
+    expect(Object.isFrozen(a.deposits[1]) && Object.isFrozen(a.params.assets) && Object.isFrozen(a.latest!.state.allocations[1])).toBe(true);
     expect(a.params.participants[1]).not.toBe(b.params.participants[1]);
   });
 

@@ -7,7 +7,6 @@ import type { ChannelRecord, ChannelStore } from "../../../client/store/store.js
 import type { NodeConfig } from "../config.js";
 import { syncedWriteProbe } from "../health.js";
 import type { StoreError } from "../../../client/store/errors.js";
-import { PostgresStore } from "./postgres-store.js";
 import type { HeldLease } from "./postgres-lease.js";
 
 export interface NodeStore {
@@ -43,6 +42,8 @@ export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store"
     return { store, kind: "leveldb", location, probe: () => syncedWriteProbe(config.dataDir), leaseEpoch: null };
   }
   const { lease, ...settings } = config.store;
+  // Loaded only here: a node on LevelDB does not pay for loading the PostgreSQL client at start.
+  const { PostgresStore } = await import("./postgres-store.js");
   const store = await PostgresStore.open({
     ...settings,
     ...binding,
