@@ -143,7 +143,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     throw error;
   });
   if (leaseEpoch !== null) standby?.leading(leaseEpoch);
-  logger.info({ store: storeKind, location: storeLocation, channels: (await store.channels()).length, role: lease === undefined ? undefined : "active" }, "channel store open");
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
   // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
@@ -194,6 +193,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     metrics,
   });
   await engine.load();
+  // Counted once loaded: listing the store's channels for the log alone would sort them all again.
+  logger.info({ store: storeKind, location: storeLocation, channels: engine.channelIds().length, role: lease === undefined ? undefined : "active" }, "channel store open");
   // A shard serves only its investors; those of its live channels stay here (shards/shard-map.ts).
   const shardMap = await openShardMap(config).catch(async (error: unknown) => {
     await store.close();
