@@ -13,17 +13,17 @@
 import {
   Contract,
   MaxUint256,
-  ZeroHash,
   type ContractTransactionResponse,
   type Log,
   type Provider,
   type Signer,
   type TransactionReceipt,
 } from "ethers";
-import { channelIdOf, locksRootOf, typedStateOf } from "../protocol/encoding.js";
-import type { Address, Bytes32, Deployment, Lock, Params, SignatureHex, SignedState, State } from "../protocol/types.js";
+import { channelIdOf, locksRootOf } from "../protocol/encoding.js";
+import type { Address, Bytes32, Deployment, Lock, Params, SignedState, State } from "../protocol/types.js";
 import { adjudicatorAbi, erc20Abi, interfaceOf } from "./abi.js";
 import { ChainError, toChainError } from "./errors.js";
+import { checkpointTuple, lockOf, lockTuples, NO_CHECKPOINT, paramsTuple, signaturesOf, stateTuple, type LockResult, type StateTuple } from "./tuples.js";
 
 /** `Adjudicator.Phase`, by name. */
 export const CHANNEL_PHASES = ["None", "Open", "Disputed", "Concluded"] as const;
@@ -116,59 +116,6 @@ export const DEFAULT_MAX_LOG_RANGE = 5_000;
 export type Checkpoint = State | StateTuple | null;
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Conversions between the core's types and the contract's ABI tuples
-// ---------------------------------------------------------------------------------------------
-
-export type ParamsTuple = [Address[], Address[], bigint, Bytes32];
-export type StateTuple = [Bytes32, bigint, [Address, bigint, bigint, bigint][], Bytes32, boolean];
-export type LockTuple = [number, number, bigint, Bytes32, bigint];
-
-export function paramsTuple(params: Params): ParamsTuple {
-  return [[...params.participants], [...params.assets], params.challengePeriod, params.salt];
-}
-
-/** The contract's `State` struct: the locks are replaced by their root. */
-export function stateTuple(state: State): StateTuple {
-  const typed = typedStateOf(state);
-  return [
-    typed.channelId,
-    typed.nonce,
-    typed.allocations.map((a) => [a.token, a.net, a.withdrawn0, a.withdrawn1]),
-    typed.locksRoot,
-    typed.isFinal,
-  ];
-}
-
-/** What `withdraw` takes as the checkpoint before the first withdrawal: a state without allocations. */
-export const NO_CHECKPOINT: StateTuple = [ZeroHash, 0n, [], ZeroHash, false];
-
-function checkpointTuple(checkpoint: State | StateTuple): StateTuple {
-  return Array.isArray(checkpoint) ? (checkpoint as StateTuple) : stateTuple(checkpoint as State);
-}
-
-export function lockTuples(locks: readonly Lock[]): LockTuple[] {
-  return locks.map((l) => [l.assetIndex, l.sender, l.amount, l.hashlock, l.expiry]);
-}
-
-/** A `Lock` as ethers decodes it from an event. */
-type LockResult = readonly [bigint, bigint, bigint, string, bigint];
-
-function lockOf(l: LockResult): Lock {
-  return { assetIndex: Number(l[0]), sender: Number(l[1]) as Lock["sender"], amount: l[2], hashlock: l[3].toLowerCase(), expiry: l[4] };
-}
-
-/** Both signatures of an agreed state, participant 0's first; NOT_AGREED when one is missing. */
-export function signaturesOf(signed: SignedState, action?: string): [SignatureHex, SignatureHex] {
-  const [sig0, sig1] = signed.signatures;
-  if (sig0 === null || sig1 === null) {
-    throw new ChainError("NOT_AGREED", `state ${signed.state.nonce} lacks participant ${sig0 === null ? 0 : 1}'s signature`, {
-      action,
-    });
-  }
-  return [sig0, sig1];
-}
 
 // ---------------------------------------------------------------------------------------------
 // The client

@@ -2,6 +2,7 @@
 export * from "./abi.js";
 export * from "./errors.js";
 export * from "./adjudicator.js";
+export * from "./tuples.js";
 export * from "./checkpoint.js";
 export * from "./watcher.js";
 export * from "./watchtower.js";

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Contract, ZeroHash, keccak256 } from "ethers";
 import { erc20Abi, interfaceOf } from "../../client/chain/abi.js";
-import { AdjudicatorClient, lockTuples, NO_CHECKPOINT, paramsTuple, signaturesOf, stateTuple, type TxProgress } from "../../client/chain/adjudicator.js";
+import { AdjudicatorClient, type TxProgress } from "../../client/chain/adjudicator.js";
+import { lockTuples, NO_CHECKPOINT, paramsTuple, signaturesOf, stateTuple } from "../../client/chain/tuples.js";
 import { ChainError, isChainError, isRevert } from "../../client/chain/errors.js";
 import { locksRootOf } from "../../client/protocol/encoding.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";

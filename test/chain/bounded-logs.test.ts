@@ -4,7 +4,8 @@
 // happens at all; without a store the search goes back from the head in ranges the provider accepts.
 import { beforeEach, describe, expect, it } from "vitest";
 import { makeError, toQuantity, type Filter, type HDNodeWallet, type Provider } from "ethers";
-import { AdjudicatorClient, stateTuple, type AdjudicatorClientOptions } from "../../client/chain/adjudicator.js";
+import { AdjudicatorClient, type AdjudicatorClientOptions } from "../../client/chain/adjudicator.js";
+import { stateTuple } from "../../client/chain/tuples.js";
 import { checkpointOf, storedCheckpoint } from "../../client/chain/checkpoint.js";
 import { ChainError } from "../../client/chain/errors.js";
 import { Watchtower, type ActionResult } from "../../client/chain/watchtower.js";

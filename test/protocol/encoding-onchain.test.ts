@@ -29,7 +29,7 @@ import {
 } from "../../client/protocol/index.js";
 import * as arb from "./arbitraries.js";
 import { testWallet } from "../helpers/adjudicator.js";
-import { NO_CHECKPOINT } from "../../client/chain/adjudicator.js";
+import { NO_CHECKPOINT } from "../../client/chain/tuples.js";
 
 let ethers: HardhatEthers;
 let adjudicator: Contract;
