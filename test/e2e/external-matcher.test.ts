@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
 import WebSocket from "ws";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   connectMatchingEngine,
   isClientError,
@@ -106,9 +106,10 @@ describe("external matching engine (real node process, real chain, SDK clients a
     for (const e of engines.splice(0)) await e.close();
   }
 
-  async function connectRefusal(promise: Promise<unknown>): Promise<string> {
+  /** The code of a refused engine connection (one that opens is closed again and fails the test). */
+  async function connectRefusal(promise: Promise<MatchingEngine>): Promise<string> {
     try {
-      await promise;
+      await (await promise).close();
     } catch (error) {
       if (isClientError(error, "REJECTED")) return error.rejection!.code;
       throw error;
@@ -134,8 +135,10 @@ describe("external matching engine (real node process, real chain, SDK clients a
     bob = await investor(ROLES.bob, { assetIndex: CASH, amount: price(5_000n) }, { assetIndex: SECURITY, amount: 20n * SECURITY_UNIT });
   }, 240_000);
 
+  // A failed case leaves no engine connected for the next (one engine at a time).
+  afterEach(closeEngines);
+
   afterAll(async () => {
-    await closeEngines();
     for (const client of clients.splice(0)) await client.close();
     await node?.stop();
     provider?.destroy();
