@@ -17,8 +17,10 @@
  * open for the whole run, sending nothing: the many-connections measurement.
  *
  * It reads the node's CPU time (/proc) and counters (/metrics) at the window's edges and writes a
- * JSON result to --out. To keep its own CPU low it verifies only every --verify-every-th
- * countersignature (and reports any that fail); a real client verifies each, on its own machine.
+ * JSON result to --out, with what stalled the node and this process in the window (GC pauses,
+ * event-loop delay, time waiting for a core: bench/lib/stalls.ts). To keep its own CPU low it
+ * verifies only every --verify-every-th countersignature (and reports any that fail); a real
+ * client verifies each, on its own machine.
  *
  *   tsx bench/load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 [--rate 1500]
  *     [--idle-connections 990] --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
@@ -27,6 +29,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   NativeSigner,
   applyUpdate,
@@ -45,6 +48,7 @@ import { WireSession } from "./lib/wire.js";
 import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/node.js";
 import { arrivalsDueBy, dueAt, openLoopSchedule } from "./lib/open-loop.js";
 import { percentilesOf, type Percentiles } from "./lib/percentiles.js";
+import { GcWatch, gcPausesBetween, gcTotalsOf, runQueueWaitMs, type GcPauses, type GcTotals } from "./lib/stalls.js";
 
 export interface LoadResult {
   readonly channels: number;
@@ -79,6 +83,17 @@ export interface LoadResult {
   readonly nodeMetrics: {
     readonly updates: number;
     readonly meanUpdateMs: number;
+  };
+  /**
+   * Stalls in the window that are not the node's work on an update: garbage-collection pauses by
+   * kind and event-loop delay, of the node (its /metrics; the delay is sampled every 10 ms) and of
+   * this process (a stalled generator sends late and reads answers late, which the latency counts),
+   * and how long each one's main thread was ready to run but waited for a core (Linux schedstat):
+   * on a shared machine that wait, not the node's work, is what the percentiles mostly show.
+   */
+  readonly stalls: {
+    readonly node: { readonly gc: GcPauses; readonly eventLoopDelayMaxMs: number; readonly runQueueWaitMs: number };
+    readonly loadGenerator: { readonly gc: GcPauses; readonly eventLoopDelayMs: { readonly p99: number; readonly max: number }; readonly runQueueWaitMs: number };
   };
 }
 
@@ -182,12 +197,28 @@ async function connectIdle(count: number): Promise<WireSession[]> {
   return sessions;
 }
 
-async function nodeCounters(): Promise<{ updates: number; latencySum: number; latencyCount: number }> {
-  if (metricsUrl === undefined) return { updates: 0, latencySum: 0, latencyCount: 0 };
+interface NodeCounters {
+  readonly updates: number;
+  readonly latencySum: number;
+  readonly latencyCount: number;
+  /** Seconds spent in GC pauses and their count, by kind, since the node started. */
+  readonly gc: GcTotals;
+  /** The longest event-loop delay since the previous scrape of /metrics, s (prom-client resets it per scrape). */
+  readonly eventLoopDelayMax: number;
+}
+
+async function nodeCounters(): Promise<NodeCounters> {
+  if (metricsUrl === undefined) return { updates: 0, latencySum: 0, latencyCount: 0, gc: gcTotalsOf(undefined), eventLoopDelayMax: 0 };
   const metrics = parseMetrics(await (await fetch(metricsUrl)).text());
   let updates = 0;
   for (const [name, value] of metrics) if (name.startsWith("clearline_updates_total{")) updates += value;
-  return { updates, latencySum: metrics.get("clearline_update_seconds_sum") ?? 0, latencyCount: metrics.get("clearline_update_seconds_count") ?? 0 };
+  return {
+    updates,
+    latencySum: metrics.get("clearline_update_seconds_sum") ?? 0,
+    latencyCount: metrics.get("clearline_update_seconds_count") ?? 0,
+    gc: gcTotalsOf(metrics),
+    eventLoopDelayMax: metrics.get("nodejs_eventloop_lag_max_seconds") ?? 0,
+  };
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
@@ -222,14 +253,19 @@ async function main(): Promise<void> {
   let bad = 0;
   let refusedInWindow = 0;
   let stopping = false;
+  const gcWatch = new GcWatch();
+  // Sampled every 2 ms: a stall of the generator as short as the goal it measures against shows.
+  const loopDelay = monitorEventLoopDelay({ resolution: 2 });
 
   const start = performance.now();
   const windowStart = start + warmupSeconds * 1000;
   const windowEnd = windowStart + windowSecondsPlanned * 1000;
   const schedule = rate === undefined ? undefined : openLoopSchedule(rate, lanes.length, start);
-  let atStart: { monotonicUs: number; node: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number }; counters: Awaited<ReturnType<typeof nodeCounters>> } | undefined;
+  let atStart: { at: number; runQueueWait: { node: number; self: number }; monotonicUs: number; node: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number }; counters: NodeCounters } | undefined;
 
   const takeSnapshot = async () => ({
+    at: performance.now(),
+    runQueueWait: { node: nodePid === undefined ? 0 : runQueueWaitMs(nodePid), self: runQueueWaitMs("self") },
     monotonicUs: Number(process.hrtime.bigint() / 1000n),
     node: nodePid === undefined ? 0 : processCpuSeconds(nodePid),
     self: process.cpuUsage(),
@@ -238,6 +274,7 @@ async function main(): Promise<void> {
   });
   const windowOpened = sleep(windowStart - performance.now()).then(async () => {
     atStart = await takeSnapshot();
+    loopDelay.enable();
   });
 
   const run = async (lane: Lane, index: number): Promise<void> => {
@@ -286,7 +323,9 @@ async function main(): Promise<void> {
   const loops = lanes.map((lane, index) => run(lane, index));
   await windowOpened;
   await sleep(Math.max(0, windowEnd - performance.now()));
+  loopDelay.disable();
   const atEnd = await takeSnapshot();
+  gcWatch.stop();
   if (schedule === undefined) {
     stopping = true;
     await Promise.all(loops);
@@ -336,6 +375,18 @@ async function main(): Promise<void> {
     nodeMetrics: {
       updates: nodeUpdates,
       meanUpdateMs: latencyCount === 0 ? 0 : round3(((atEnd.counters.latencySum - begin.counters.latencySum) / latencyCount) * 1000),
+    },
+    stalls: {
+      node: {
+        gc: gcPausesBetween(begin.counters.gc, atEnd.counters.gc),
+        eventLoopDelayMaxMs: round3(atEnd.counters.eventLoopDelayMax * 1000),
+        runQueueWaitMs: round3(atEnd.runQueueWait.node - begin.runQueueWait.node),
+      },
+      loadGenerator: {
+        gc: gcWatch.between(begin.at, atEnd.at),
+        eventLoopDelayMs: { p99: round3(loopDelay.percentile(99) / 1e6), max: round3(loopDelay.max / 1e6) },
+        runQueueWaitMs: round3(atEnd.runQueueWait.self - begin.runQueueWait.self),
+      },
     },
   };
   const text = JSON.stringify(result, null, 2);
