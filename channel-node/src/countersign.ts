@@ -28,6 +28,7 @@ import { INVESTOR, VENUE, investorOf, type Channels, type Live } from "./channel
 import type { VenueProposals } from "./proposals.js";
 import type { Router } from "./routing.js";
 import type { Session } from "./transport.js";
+import type { InFlightFunds } from "./trading/reservations.js";
 import { countRejection, type NodeMetrics } from "./metrics.js";
 
 export interface Price {
@@ -45,6 +46,8 @@ export interface CountersignOptions {
   readonly clock: () => number;
   /** What the investor's orders reserve of a token (trading/desk.ts); none: nothing is reserved. */
   readonly reservedOf?: (investor: Address, token: Address) => bigint;
+  /** What investors' updates take while being persisted (trading/reservations.ts); held from the check to the agreement. */
+  readonly inFlight?: InFlightFunds;
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
 }
@@ -116,7 +119,7 @@ export class Countersigner {
     const voided = this.proposals.voidedNonce(live);
     const { update, digest } = validateTransition(live.channel, latest, proposed, { facts: this.channels.factsFor(live), secrets, voided }, this.options.verifier);
     checkInvestorMayPropose(update);
-    this.checkReservations(live, latest.state, state);
+    const lowered = this.checkReservations(live, latest.state, state);
     if (update.kind === "trade") this.checkPrice(live, update);
     if (update.kind === "addLock") {
       this.router.checkLockRoom(investorOf(live), live.channel.params.assets[update.lock.assetIndex]!, update.lock.amount);
@@ -126,6 +129,16 @@ export class Countersigner {
     if (expiring !== undefined && this.router.secrets.has(expiring.hashlock)) {
       throw new ProtocolError("LOCK_ACTIVE", "the venue holds this lock's secret and reveals it on chain before expiry; a force-close lets the chain decide");
     }
+    // Until agreed, what the update lowers counts against the investor's funds (an order checked meanwhile sees it).
+    const release = lowered.size === 0 ? undefined : this.options.inFlight?.hold(investorOf(live), lowered);
+    try {
+      return await this.agree(live, message, proposed, update, digest);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async agree(live: Live, message: Propose, proposed: SignedState, update: Update, digest: string): Promise<{ signature: string; next?: () => Promise<void> }> {
     let next: (() => Promise<void>) | undefined;
     if (message.route !== undefined) next = this.router.routeLock(live, update, message.route.to);
     if (update.kind === "resolveLock") {
@@ -142,18 +155,20 @@ export class Countersigner {
   /**
    * An update may not take the investor's funds below what its orders reserve (FUNDS_RESERVED): for
    * each asset whose balance it lowers, what the investor's open channels hold afterwards must cover
-   * the reservation.
+   * the reservation, nor below it with what the investor's other updates in flight take. Returns
+   * what the update lowers, per token.
    */
-  private checkReservations(live: Live, before: State, after: State): void {
+  private checkReservations(live: Live, before: State, after: State): Map<Address, bigint> {
     const reservedOf = this.options.reservedOf;
-    if (reservedOf === undefined) return;
     const investor = investorOf(live);
+    const lowers = new Map<Address, bigint>();
     live.channel.params.assets.forEach((token, assetIndex) => {
       const lowered = channelBalance(before, live.record.deposits, assetIndex, INVESTOR) - channelBalance(after, live.record.deposits, assetIndex, INVESTOR);
       if (lowered <= 0n) return;
-      const reserved = reservedOf(investor, token);
+      lowers.set(token, lowered);
+      const reserved = reservedOf?.(investor, token) ?? 0n;
       if (reserved === 0n) return;
-      let held = 0n;
+      let held = -(this.options.inFlight?.of(investor, token) ?? 0n);
       for (const other of this.channels.ofInvestor(investor)) {
         const index = other.channel.params.assets.indexOf(token);
         if (other.record.status === "open" && index >= 0) held += channelBalance(this.channels.latestOf(other).state, other.record.deposits, index, INVESTOR);
@@ -163,6 +178,7 @@ export class Countersigner {
         throw new WireError("FUNDS_RESERVED", `the update leaves ${held - lowered} of ${token} in ${investor}'s channels; its orders reserve ${reserved}`);
       }
     });
+    return lowers;
   }
 
   private checkPrice(live: Live, update: Extract<Update, { kind: "trade" }>): void {

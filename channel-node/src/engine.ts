@@ -34,6 +34,7 @@ import { Router } from "./routing.js";
 import { Sessions } from "./sessions.js";
 import type { Session } from "./transport.js";
 import type { NodeMetrics } from "./metrics.js";
+import type { InFlightFunds } from "./trading/reservations.js";
 
 export type { Price } from "./countersign.js";
 
@@ -60,6 +61,8 @@ export interface EngineOptions {
   onChain?: (channelId: Bytes32) => Promise<boolean>;
   /** What an investor's orders reserve of a token (trading/desk.ts): its own updates may not spend it. */
   reservedOf?: (investor: Address, token: Address) => bigint;
+  /** Where the investors' updates being persisted are counted (trading/reservations.ts): order intake sees them. */
+  inFlight?: InFlightFunds;
   logger: Logger;
   metrics: NodeMetrics;
 }
@@ -95,7 +98,7 @@ export class ChannelEngine {
       fillOf: (hashlock) => this.fillOfHashlock(hashlock),
     });
     this.router.proposals = this.proposals;
-    this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics, ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}) });
+    this.countersigner = new Countersigner(this.channels, this.proposals, this.router, { signer: options.signer, verifier: options.verifier, prices: options.prices, clock, logger, metrics, ...(options.reservedOf ? { reservedOf: options.reservedOf } : {}), ...(options.inFlight ? { inFlight: options.inFlight } : {}) });
     this.invoices = new InvoiceRelay(this.channels, this.sessions, this.router, { bounds, responseTimeoutMs: options.responseTimeoutMs, clock, metrics });
     this.opening = new Opening(this.channels, { ...options, venue: options.signer.address, clock, bounds });
   }

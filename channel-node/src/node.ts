@@ -40,6 +40,7 @@ import { engineBoundsOf, type NodeConfig } from "./config.js";
 import { DEPOSIT_COUNT_TIMEOUT_MS, venueDepositCounted } from "./venue-deposit.js";
 import { TradingDesk } from "./trading/desk.js";
 import { LevelOrderLog } from "./trading/log-store.js";
+import { InFlightFunds, availableFundsOf, channelFundsOf } from "./trading/reservations.js";
 import { DEFAULT_READ_RATE, withTrading } from "./trading/handler.js";
 import { startAnchoring, type Anchoring } from "./trading/anchoring.js";
 import { deskBoundsOf, marketsOf, settlementOf } from "./trading/config.js";
@@ -173,6 +174,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     onError: (error) => logger.warn({ err: error }, "compliance watcher poll failed; retrying"),
   });
 
+  // Investors' updates being persisted: counted against their funds by the engine and the desk alike.
+  const inFlight = new InFlightFunds();
   const engine: ChannelEngine = new ChannelEngine({
     store,
     signer,
@@ -187,6 +190,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     onChain: async (channelId) => (await chain.channel(channelId)).phase !== "None",
     // The desk is opened below, before the transport takes any message.
     reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n,
+    inFlight,
     facts: () => facts,
     now: () => chainFacts.clock.now(),
     logger: logger.child({ component: "engine" }),
@@ -214,17 +218,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     logger.info({ shard: shardMap.self.id, url: shardMap.self.url }, "serving as a shard");
   }
 
-  /** What `investor`'s open channels hold of `token` on its side. */
-  function fundsOf(investor: Address, token: Address): bigint {
-    let total = 0n;
-    for (const channelId of engine.channelIds()) {
-      const record = engine.record(channelId)!;
-      const assetIndex = record.params.assets.indexOf(token);
-      if (record.params.participants[1] !== investor || record.status !== "open" || assetIndex < 0) continue;
-      total += engine.balances(channelId)[assetIndex]![1];
-    }
-    return total;
-  }
   const tradingLog = config.trading === undefined ? undefined : await LevelOrderLog.open(join(config.dataDir, "orders"));
   const desk =
     config.trading === undefined || tradingLog === undefined
@@ -242,8 +235,8 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           cancelOnDisconnect: config.trading.cancelOnDisconnect,
           matching: config.trading.matching,
           settlement: settlementOf(config.trading, join(config.dataDir, "settlements"), engine),
-          fundsOf,
-          holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + fundsOf(investor, token),
+          fundsOf: (investor, token) => availableFundsOf(engine, inFlight, investor, token),
+          holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + channelFundsOf(engine, investor, token),
           logger: logger.child({ component: "trading" }),
           metrics,
         });
