@@ -19,8 +19,9 @@
  * that arrive while a batch is being synced form the next batch, so the fsync cost is shared by
  * every concurrent writer and a lone writer waits for no timer.
  *
- * Memory: channel records and the ids of applied chain events are held in memory (loaded on open:
- * a restarting node resumes every channel anyway); history stays on disk. Two views of the records
+ * Memory: channel records and the ids of applied chain events are held in memory (loaded on open,
+ * read in batches and decoded by record-loader.ts: a restarting node resumes every channel anyway);
+ * history stays on disk. Two views of the records
  * are kept: `working` (every accepted event, validated in call order) and `committed` (what is on
  * disk), which reads return. A failed batch poisons the store: `working` may then be ahead of the
  * disk, so every later write rejects with WRITE_FAILED until the process reopens the store.
@@ -94,6 +95,18 @@ const invoiceKey = (hashlock: Bytes32): string => `invoice/${hashlock}`;
 /** The first key after every key starting with `prefix` (which ends with "/"; "0" follows "/"). */
 const prefixEnd = (prefix: string): string => `${prefix.slice(0, -1)}0`;
 
+/** Entries read from disk per step when the store opens (one step per entry would cost a promise turn each). */
+const LOAD_BATCH = 1_024;
+
+/** Runs `each` over every entry of `iterator`, read in batches, and closes it. */
+async function eachEntry<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, each: (entry: T) => void): Promise<void> {
+  try {
+    for (let batch = await iterator.nextv(LOAD_BATCH); batch.length > 0; batch = await iterator.nextv(LOAD_BATCH)) batch.forEach(each);
+  } finally {
+    await iterator.close();
+  }
+}
+
 /** Each event as LevelDB key writes. */
 const levelOps: BatchedBackendOps<Op> = {
   channel: (record) => ({ type: "put", key: channelKey(record.channelId), value: encodeRecord(record) }),
@@ -139,13 +152,13 @@ export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
 
       const records = new Map<Bytes32, ChannelRecord>();
       const loader = new RecordLoader();
-      for await (const [key, value] of db.iterator({ gt: "ch/", lt: prefixEnd("ch/") })) {
+      await eachEntry(db.iterator({ gt: "ch/", lt: prefixEnd("ch/") }), ([key, value]) => {
         const record = loader.decode(value, key);
         if (key !== channelKey(record.channelId)) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
         records.set(record.channelId, record);
-      }
+      });
       const events = new Set<string>();
-      for await (const key of db.keys({ gt: "ev/", lt: prefixEnd("ev/") })) events.add(key.slice(3));
+      await eachEntry(db.keys({ gt: "ev/", lt: prefixEnd("ev/") }), (key) => events.add(key.slice(3)));
 
       const lastBlockText = await db.get(META_LAST_BLOCK);
       let lastBlock: number | null = null;

@@ -23,7 +23,8 @@ import type { ChannelRecord, ChannelStatus, DisputeFacts } from "./store.js";
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
 const BYTES32_ANY_CASE = /^0x[0-9a-fA-F]{64}$/;
-const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
+const SIGNATURE = /^0x[0-9a-f]{130}$/;
+const SIGNATURE_ANY_CASE = /^0x[0-9a-fA-F]{130}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const UNSIGNED = /^(0|[1-9][0-9]{0,79})$/;
 const SIGNED = /^(0|-?[1-9][0-9]{0,79})$/;
@@ -48,6 +49,12 @@ type Json = Record<string, unknown>;
 function object(value: unknown, keys: number): Json {
   if (typeof value !== "object" || value === null || Array.isArray(value) || Object.keys(value).length !== keys) notFast();
   return value as Json;
+}
+
+/** `value` if it matches `lower`, else its lowercase form if it matches `anyCase`. */
+function lowercase(value: unknown, lower: RegExp, anyCase: RegExp): string {
+  if (typeof value === "string" && lower.test(value)) return value;
+  return text(value, anyCase).toLowerCase();
 }
 
 function text(value: unknown, pattern: RegExp): string {
@@ -110,8 +117,9 @@ export class RecordLoader {
     if (!Array.isArray(json.deposits) || json.deposits.length !== params.assets.length) notFast();
     const deposits = (json.deposits as unknown[]).map((pair): readonly [bigint, bigint] => {
       if (!Array.isArray(pair) || pair.length !== 2) notFast();
-      const [d0, d1] = [this.unsigned((pair as unknown[])[0]), this.unsigned((pair as unknown[])[1])];
-      return this.depositPairs.get(`${d0}/${d1}`, () => [d0, d1]);
+      const [d0, d1] = pair as unknown[];
+      if (typeof d0 !== "string" || typeof d1 !== "string") notFast();
+      return this.depositPairs.get(`${String(d0)}/${String(d1)}`, () => [this.unsigned(d0), this.unsigned(d1)]);
     });
     const checkpointNonce = this.unsigned(json.checkpointNonce);
     const dispute = json.dispute === null ? null : this.dispute(json.dispute);
@@ -131,7 +139,7 @@ export class RecordLoader {
       participants: [this.address((participants as unknown[])[0]), text((participants as unknown[])[1], ADDRESS)],
       assets: this.assetList(assets as unknown[]),
       challengePeriod: this.unsigned(json.challengePeriod),
-      salt: text(json.salt, BYTES32_ANY_CASE).toLowerCase(),
+      salt: lowercase(json.salt, BYTES32, BYTES32_ANY_CASE),
     };
   }
 
@@ -151,7 +159,7 @@ export class RecordLoader {
     const json = object(value, 2);
     const signatures = json.signatures;
     if (!Array.isArray(signatures) || signatures.length !== 2) notFast();
-    const signature = (s: unknown): string | null => (s === null ? null : text(s, SIGNATURE).toLowerCase());
+    const signature = (s: unknown): string | null => (s === null ? null : lowercase(s, SIGNATURE, SIGNATURE_ANY_CASE));
     return { state: this.state(json.state, channelId, params), signatures: [signature((signatures as unknown[])[0]), signature((signatures as unknown[])[1])] };
   }
 
@@ -174,10 +182,14 @@ export class RecordLoader {
   private allocation(value: unknown, asset: Address | undefined): Allocation {
     const json = object(value, ALLOCATION_KEYS);
     const token = asset !== undefined && json.token === asset ? asset : this.address(json.token);
-    const net = this.number(json.net, SIGNED);
-    const withdrawn0 = this.unsigned(json.withdrawn0);
-    const withdrawn1 = this.unsigned(json.withdrawn1);
-    return this.allocations.get(`${token}/${net}/${withdrawn0}/${withdrawn1}`, () => ({ token, net, withdrawn0, withdrawn1 }));
+    // Keyed by the stored text: an entry exists only once its values were checked.
+    if (typeof json.net !== "string" || typeof json.withdrawn0 !== "string" || typeof json.withdrawn1 !== "string") notFast();
+    return this.allocations.get(`${token}/${String(json.net)}/${String(json.withdrawn0)}/${String(json.withdrawn1)}`, () => ({
+      token,
+      net: this.number(json.net, SIGNED),
+      withdrawn0: this.unsigned(json.withdrawn0),
+      withdrawn1: this.unsigned(json.withdrawn1),
+    }));
   }
 
   private dispute(value: unknown): DisputeFacts {

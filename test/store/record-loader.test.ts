@@ -85,6 +85,17 @@ describe("RecordLoader", () => {
     expect(decoded).toEqual(value);
   });
 
+  it("refuses numbers where the store writes decimal strings, also when an equal value is already shared", () => {
+    const loader = new RecordLoader();
+    const good = encodeRecord(record(1));
+    loader.decode(good, KEY);
+    const json = JSON.parse(good) as { deposits: unknown[][]; latest: { state: { allocations: Record<string, unknown>[] } } };
+    const numbers = JSON.stringify({ ...json, deposits: json.deposits.map((pair) => pair.map(Number)) });
+    expect(() => loader.decode(numbers, KEY)).toThrow(expect.objectContaining({ code: "CORRUPT" }));
+    json.latest.state.allocations[0]!.net = Number(json.latest.state.allocations[0]!.net);
+    expect(() => loader.decode(JSON.stringify(json), KEY)).toThrow(expect.objectContaining({ code: "CORRUPT" }));
+  });
+
   const base = (): Record<string, unknown> => JSON.parse(encodeRecord(record(1))) as Record<string, unknown>;
   const damaged: [string, (json: Record<string, unknown>) => unknown][] = [
     ["not JSON", () => "{"],
