@@ -131,14 +131,20 @@ export class Connection {
       const connectGoesOn = this.connectedOnce !== undefined && this.connectTriesLeft > 0;
       // The next socket tries the next node: this one went away (died, or stepped down) or never
       // answered; after a redirect, the shard's node (already first).
-      if (this.redirectedSocket === socket) this.redirectedSocket = undefined;
+      const redirected = this.redirectedSocket === socket;
+      if (redirected) this.redirectedSocket = undefined;
       else this.current = (this.current + 1) % this.urls.length;
       if (this.connectedOnce !== undefined) {
         this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${url}`));
         this.connectedOnce = undefined;
       }
       this.options.onEvent?.({ type: "disconnected" });
-      if (!connectGoesOn && !this.closedByUser && (this.options.reconnect ?? true)) setTimeout(() => this.reconnect(), 500);
+      if (!connectGoesOn && !this.closedByUser && (this.options.reconnect ?? true)) {
+        // A node that went away or never answered: the venue may be failing over a shard whose map
+        // entry names the dead node for a while, so redirects count afresh (each try waits 500 ms).
+        if (!redirected) this.redirects = 0;
+        setTimeout(() => this.reconnect(), 500);
+      }
     });
     socket.on("error", () => undefined); // a close event follows and handles it
   }

@@ -3,7 +3,8 @@
 // the LevelDB store and the shard map from configuration, then over one real PostgreSQL with the map
 // in its own schema. An investor that reaches the other shard is answered WRONG_SHARD naming its
 // shard's URL (nothing changes there) and the SDK follows it; a shard SIGKILLed and restarted loses
-// nothing; a shard whose store holds channels of an investor the map gives elsewhere refuses to start.
+// nothing; a shard whose store holds channels of an investor the map gives elsewhere refuses to start;
+// a shard's standby takes over its lease and its entry in the map.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,7 +131,7 @@ describe("two shard processes of one venue", () => {
   }, 240_000);
 
   it.skipIf(POSTGRES_MISSING !== null)("PostgreSQL, the map in its own schema: pins chosen in the table decide, both shards redirect, a shard SIGKILLed and restarted loses nothing", async () => {
-    server = await startPostgres();
+    server ??= await startPostgres();
     const mapSchema = freshSchema("shardmap");
     const ports = { a: await freePort(), b: await freePort() };
     const urls = { a: `ws://127.0.0.1:${ports.a}`, b: `ws://127.0.0.1:${ports.b}` };
@@ -190,6 +191,52 @@ describe("two shard processes of one venue", () => {
       expect((await bobClient.client.pay(bobChannel, { assetIndex: CASH, amount: 1n })).state.nonce).toBe(latest + 1n);
       expect((await channelsOf(restarted)).map((c) => c.channelId)).toEqual([bobChannel]);
       expect((await channelsOf(b)).map((c) => c.channelId)).toEqual([aliceChannel]);
+    } finally {
+      await db.end();
+    }
+  }, 240_000);
+
+  it.skipIf(POSTGRES_MISSING !== null)("PostgreSQL, a shard with a standby: the lease is the shard's own; the standby that takes over registers its URL, and the other shard sends the investor there", async () => {
+    server ??= await startPostgres();
+    const mapSchema = freshSchema("shardmap_standby");
+    const ports = { a: await freePort(), a2: await freePort(), b: await freePort() };
+    const url = (name: keyof typeof ports) => `ws://127.0.0.1:${ports[name]}`;
+    const schemas = { a: freshSchema("sb_a"), b: freshSchema("sb_b") };
+    const lease = { ttlMs: 3_000, renewMs: 500, retryMs: 200 };
+    const configOf = (name: keyof typeof ports, id: "a" | "b"): NodeConfig =>
+      stack.nodeConfig({
+        dataDir: join(dir, `standby-${name}`),
+        port: ports[name],
+        logLevel: "info",
+        store: { url: server!.url, schema: schemas[id], poolSize: 2, statementTimeoutMs: 5_000, ...(id === "a" ? { lease } : {}) },
+        shard: { id, url: url(name), mapSchema },
+      });
+    const a = await startShard(configOf("a", "a"));
+    const b = await startShard(configOf("b", "b"));
+    const a2 = await startNodeProcess(configOf("a2", "a"), dir, { untilHealthy: false });
+    nodes.push(a2);
+    await eventually(async () => a2.output(), (output) => output.includes("standby: waiting for the leader lease"), 30_000);
+    const db = new pg.Client({ connectionString: server.url });
+    db.on("error", () => undefined);
+    await db.connect();
+    try {
+      await db.query(`INSERT INTO ${mapSchema}.investors (investor, shard_id) VALUES ($1, 'a')`, [alice.address]);
+      // Alice knows only shard b's URL.
+      const aliceClient = await investor(alice.privateKey, url("b"), "alice-standby");
+      const channelId = await openChannel(aliceClient);
+      await aliceClient.client.pay(channelId, { assetIndex: CASH, amount: 1n });
+      const before = (await aliceClient.store.channel(channelId))!.latest!.state.nonce;
+
+      await a.kill();
+      nodes.splice(nodes.indexOf(a), 1);
+      await a2.healthy(20_000);
+      expect((await db.query(`SELECT url FROM ${mapSchema}.shards WHERE shard_id = 'a'`)).rows).toEqual([{ url: url("a2") }]);
+      await expectRedirect(b.url, alice.privateKey, { shard: "a", url: url("a2") });
+      // The SDK's reconnect: the dead node, then shard b, which sends it to the standby now leading.
+      await eventually(async () => aliceClient.client.connected, (connected) => connected, 30_000);
+      expect((await aliceClient.client.pay(channelId, { assetIndex: CASH, amount: 1n })).state.nonce).toBe(before + 1n);
+      expect((await channelsOf(a2)).map((c) => c.channelId)).toEqual([channelId]);
+      expect((await channelsOf(b)).map((c) => c.channelId)).toEqual([]);
     } finally {
       await db.end();
     }

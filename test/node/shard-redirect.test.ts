@@ -130,6 +130,26 @@ describe("the SDK connection and WRONG_SHARD", () => {
     expect(fallback.auths).toBe(0);
   });
 
+  it("reconnecting while the map still names a dead node (a shard failing over): redirects to it count afresh after each failed try, and once the map names the new node the client gets there", async () => {
+    const standby = await fakeNode({ kind: "welcome" });
+    const other = await fakeNode({ kind: "welcome" });
+    const { connection } = connectionTo([other.url], true);
+    await connection.connect(async () => undefined);
+    const dead = await fakeNode({ kind: "welcome" });
+    const deadUrl = dead.url;
+    await dead.close();
+    servers.splice(servers.indexOf(dead), 1);
+    // The other shard names the dead node for more redirects than a row allows, then the standby.
+    other.behaviour = { kind: "redirect", message: () => wrongShardMessage({ shard: "a", url: other.auths <= 2 * MAX_SHARD_REDIRECTS + 1 ? deadUrl : standby.url }) };
+    other.drop();
+    const deadline = Date.now() + 20_000;
+    while (!(connection.connected && connection.nodeUrl === standby.url)) {
+      if (Date.now() > deadline) throw new Error(`never reached the standby; ${other.auths} redirects`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(other.auths).toBeGreaterThan(2 * MAX_SHARD_REDIRECTS);
+  }, 30_000);
+
   it("after a drop the reconnect is redirected too, and the redirect count starts again after each completed connect", async () => {
     const home = await fakeNode({ kind: "welcome" });
     const other = await fakeNode({ kind: "welcome" });
