@@ -24,7 +24,8 @@ import pg from "pg";
 import type { Bytes32 } from "../../../client/protocol/types.js";
 import { BatchedStore, type BatchedBackendOps, type BatchedState } from "../../../client/store/batched-store.js";
 import { decodeChainBinding, encodeChainBinding, resolveChainBinding, type ChainBinding } from "../../../client/store/chain-binding.js";
-import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
+import { decodeHistoryEntry, encodeHistoryEntry, encodeRecord } from "../../../client/store/codec.js";
+import { RecordLoader } from "../../../client/store/record-loader.js";
 import { StoreError, isStoreError } from "../../../client/store/errors.js";
 import type { ChannelRecord, HistoryEntry, HistoryOptions } from "../../../client/store/store.js";
 import { checkEventId, checkSecret } from "../../../client/store/transitions.js";
@@ -296,9 +297,10 @@ export class PostgresStore extends BatchedStore<Op> {
       throw unavailable(location, error);
     }
     const records = new Map<Bytes32, ChannelRecord>();
+    const loader = new RecordLoader();
     for (const { channel_id, record: text } of rows.channels) {
       const key = `channels/${channel_id}`;
-      const record = decodeRecord(text, key);
+      const record = loader.decode(text, key);
       if (record.channelId !== channel_id) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
       records.set(record.channelId, record);
     }
