@@ -44,7 +44,7 @@ import { ANCHORS, measureGas } from "../scripts/gas-measure.js";
 import type { LoadResult } from "./load.js";
 import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
 import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/setup.js";
-import { startBenchNode, type BenchNode } from "./lib/node.js";
+import { NODE_PROCESS_FLAGS, startBenchNode, type BenchNode } from "./lib/node.js";
 import { fillNodeStore } from "./lib/channels.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { measureSyncedWrites } from "./lib/disk.js";
@@ -204,6 +204,8 @@ interface LoadOptions {
 async function runLoad(node: BenchNode, keysFile: string, workDir: string, load: LoadOptions): Promise<LoadResult> {
   const out = join(workDir, `load-${load.channels}-${Date.now()}.json`);
   const args = [
+    // Its own young generation as large as the node's: fewer scavenges, each of which delays sends and the reading of answers.
+    ...NODE_PROCESS_FLAGS,
     "--import",
     "tsx",
     LOAD_SCRIPT,

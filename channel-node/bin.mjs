@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 // The `clearline-node` executable (package.json "bin"): the operator's CLI compiled to JavaScript in
 // the repository's dist/ (`npm run build:js`). `npm run node` runs the TypeScript without building.
+// The V8 flag (a larger young generation: fewer GC pauses under load) is also in that script and in
+// bench/lib/node.ts (NODE_PROCESS_FLAGS); docs/performance.md says why.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
