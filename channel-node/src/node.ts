@@ -338,7 +338,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   });
 
   // Log reads (proofs, entries, checkpoints) on their own budget, outside the desk's queue (trading/handler.ts).
-  const tradingReads = tradingLog === undefined ? undefined : { log: tradingLog, rate: DEFAULT_READ_RATE, metrics, clock: Date.now };
+  const tradingReads = tradingLog === undefined ? undefined : { log: tradingLog, rate: config.trading?.readRate ?? DEFAULT_READ_RATE, metrics, clock: Date.now };
   const tradingHandler = withTrading(engine, desk, tradingReads);
   const transport = new Transport({
     host: config.host,

@@ -14,6 +14,7 @@ import { signedOrderToJson } from "../../client/protocol/trading/order-json.js";
 import { TradingClient } from "../../client/sdk/trading.js";
 import { createMetrics, type NodeMetrics } from "../../channel-node/src/metrics.js";
 import { TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { tradingConfigSchema } from "../../channel-node/src/trading/config.js";
 import { withTrading } from "../../channel-node/src/trading/handler.js";
 import { LevelOrderLog, type OrderLogStore } from "../../channel-node/src/trading/log-store.js";
 import type { Session, SessionHandler } from "../../channel-node/src/transport.js";
@@ -117,5 +118,14 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
     release();
     expect((await writing).type).toBe("order_accepted");
     expect((await client.checkpoint()).checkpoint.size).toBe(2n);
+  });
+
+  it("the node's trading.readRate: optional (the default then), a positive rate and a burst of at least 1", () => {
+    const base = { orderLogAnchor: "0x7000000000000000000000000000000000000007", markets: [{ security: MARKET.security, cash: MARKET.cash, lotSize: "1000" }] };
+    expect(tradingConfigSchema.parse(base).readRate).toBeUndefined();
+    expect(tradingConfigSchema.parse({ ...base, readRate: { perSecond: 5, burst: 10 } }).readRate).toEqual({ perSecond: 5, burst: 10 });
+    for (const readRate of [{ perSecond: 0, burst: 10 }, { perSecond: 5, burst: 0 }, { perSecond: 5 }, { perSecond: 5, burst: 10, extra: 1 }]) {
+      expect(tradingConfigSchema.safeParse({ ...base, readRate }).success).toBe(false);
+    }
   });
 });
