@@ -85,6 +85,15 @@ export type MyTrading = Pick<Answer<"my_trading">, "orders" | "fills">;
 /** The order to place; investor, nonce and clientOrderId are filled in unless given. */
 export type OrderRequest = Omit<Order, "investor" | "nonce" | "clientOrderId" | "expiresAt"> & Partial<Pick<Order, "nonce" | "clientOrderId" | "expiresAt">>;
 
+/** How often a read refused READ_RATE_LIMITED is asked again, the first wait doubled each time. */
+export interface ReadRetry {
+  readonly attempts: number;
+  readonly firstDelayMs: number;
+}
+
+/** About four seconds in all: a burst of fill checks outlasts the venue's read burst without failing a fill. */
+export const DEFAULT_READ_RETRY: ReadRetry = { attempts: 4, firstDelayMs: 250 };
+
 export class TradingClient implements VenueLog {
   private lastNonce = 0n;
 
@@ -92,6 +101,7 @@ export class TradingClient implements VenueLog {
     private readonly link: TradingLink,
     /** The venue's domain: its OrderLogAnchor on its chain (ordersDomainOf). */
     readonly domain: Eip712Domain,
+    private readonly readRetry: ReadRetry = DEFAULT_READ_RETRY,
   ) {
     // Lock pairs may settle fills of any order signed with our key, placed before a restart too.
     const charges = link.chargeBook?.(domain.verifyingContract) ?? new ChargeBook(domain.verifyingContract, undefined);
@@ -190,7 +200,12 @@ export class TradingClient implements VenueLog {
   }
 
   private async call<T extends NodeMessageParsed["type"]>(message: { readonly id: string; readonly [field: string]: unknown }, expected: T): Promise<Answer<T>> {
-    const answer = await this.link.request(message);
+    let answer = await this.link.request(message);
+    // The venue's read budget (proofs, entries, checkpoints) refills: a refused read is asked again, a few times.
+    for (let attempt = 0; answer.type === "order_refused" && answer.code === "READ_RATE_LIMITED" && attempt < this.readRetry.attempts; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, this.readRetry.firstDelayMs * 2 ** attempt));
+      answer = await this.link.request({ ...message, id: this.link.newId() });
+    }
     if (answer.type === "order_refused") {
       const rejection = answer.restriction ? { code: answer.code, message: answer.message, restriction: answer.restriction } : { code: answer.code, message: answer.message };
       throw new ClientError("REJECTED", `${answer.code}: ${answer.message}`, rejection);

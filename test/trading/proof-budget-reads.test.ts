@@ -32,6 +32,8 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
   /** Holds the desk's appends while set: an order in the middle of being written. */
   let gate: Promise<void> | undefined;
   let n = 0;
+  /** The handler's clock: the read bucket refills one token a second. */
+  let clockMs = 0;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-read-budget-"));
@@ -71,7 +73,8 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
       onClosed: () => undefined,
       onMessage: () => Promise.reject(new Error("no channel messages in this test")),
     };
-    handler = withTrading(engine, desk, { log, rate: { perSecond: 1, burst: READ_BURST }, metrics, clock: () => 0 });
+    clockMs = 0;
+    handler = withTrading(engine, desk, { log, rate: { perSecond: 1, burst: READ_BURST }, metrics, clock: () => clockMs });
   });
   afterEach(async () => {
     await log.close();
@@ -85,8 +88,9 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
     return JSON.parse(JSON.stringify(sent[0])) as NodeMessageParsed;
   }
 
-  const trading = (): TradingClient =>
-    new TradingClient({ signer: alice, verifier: nobleVerifier, venue: () => venue.address, newId: () => `r${++n}`, approveFills: () => undefined, request: send }, DOMAIN);
+  /** The SDK's TradingClient through the handler; no retries of refused reads unless `readRetry`. */
+  const trading = (readRetry = { attempts: 0, firstDelayMs: 0 }): TradingClient =>
+    new TradingClient({ signer: alice, verifier: nobleVerifier, venue: () => venue.address, newId: () => `r${++n}`, approveFills: () => undefined, request: send }, DOMAIN, readRetry);
 
   /** An order sent as it is (no receipt check, so no read); nonces above the TradingClient's (clock-based). */
   const rawOrder = (nonce: bigint) => ({ v: 1, type: "order", id: `o${nonce}`, signed: signedOrderToJson(signOrder(order({ nonce: 10n ** 18n + nonce, side: "sell" }), DOMAIN, alice)) });
@@ -104,6 +108,19 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
     expect((await send(rawOrder(10n))).type).toBe("order_accepted");
     expect((await send(rawOrder(11n))).type).toBe("order_accepted");
     expect(await send(rawOrder(12n))).toMatchObject({ type: "order_refused", code: "ORDER_RATE_LIMITED" });
+  });
+
+  it("the SDK asks a refused read again once the budget has refilled (a fill's check survives a burst)", async () => {
+    const client = trading({ attempts: 2, firstDelayMs: 20 });
+    await client.placeOrder({ ...MARKET, side: "sell", quantity: 1_000n, price: 100n, timeInForce: "GTC" });
+    for (let i = 0; i < READ_BURST - 1; i += 1) await client.inclusionProof(0n, 1n);
+    setTimeout(() => (clockMs += 1_000), 5); // one token back before the retry
+    const { checkpoint } = await client.checkpoint();
+    expect(checkpoint.size).toBe(1n);
+    expect(await refusals("READ_RATE_LIMITED")).toBe(1);
+    // With the clock standing still the retries run out: REJECTED.
+    await expect(client.checkpoint()).rejects.toMatchObject({ rejection: { code: "READ_RATE_LIMITED" } });
+    expect(await refusals("READ_RATE_LIMITED")).toBe(4);
   });
 
   it("answers proofs and checkpoints of the log while an order is being written (reads do not queue behind orders)", async () => {
