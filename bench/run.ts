@@ -29,6 +29,7 @@
  *                        [--connections 10,1000,10000] [--connection-lanes 10] [--seconds 8] [--warmup 2]
  *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
  *                        [--trading-pairs 4] [--failover-rounds 3] [--workers 1,2] [--worker-channels 64]
+ *                        [--worker-repeats 3]
  *                        [--skip gas,open,connections,profile,memory,trading,postgres,workers]
  *                        [--quick] [--keep] [--out bench]
  */
@@ -76,6 +77,7 @@ const { values } = parseArgs({
     "trading-pairs": { type: "string" },
     "failover-rounds": { type: "string" },
     workers: { type: "string", default: "1,2" },
+    "worker-repeats": { type: "string" },
     "worker-channels": { type: "string" },
     skip: { type: "string", default: "" },
     quick: { type: "boolean", default: false },
@@ -119,6 +121,12 @@ const profileChannels = one("profile-channels", values["profile-channels"], posi
 const tradingPairs = one("trading-pairs", values["trading-pairs"] ?? (quick ? "2" : "4"), positiveCount);
 const failoverRounds = one("failover-rounds", values["failover-rounds"] ?? (quick ? "1" : "3"), positiveCount);
 const workerCounts = numbers("workers", values.workers, (x) => Number.isSafeInteger(x) && x >= 1 && x <= 16);
+if (!workerCounts.includes(1)) {
+  // The headline's updates_per_s_by_workers needs the 1-worker figure.
+  console.error("bench: --workers needs 1 among its counts");
+  process.exit(2);
+}
+const workerRepeats = one("worker-repeats", values["worker-repeats"] ?? (quick ? "1" : "3"), positiveCount);
 const workerChannels = one("worker-channels", values["worker-channels"] ?? (quick ? "16" : "64"), positiveCount);
 const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading", "postgres", "workers"];
 const skip = new Set(values.skip.split(",").filter(Boolean));
@@ -421,12 +429,13 @@ async function main(): Promise<void> {
   // 10. Workers: shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
   let workers: WorkersBench | undefined;
   if (!skip.has("workers")) {
-    const extra = benchInvestors(maxChannels + investorsNeeded(workerCounts, workerChannels)).slice(maxChannels);
+    const extra = benchInvestors(maxChannels + investorsNeeded(workerCounts, workerRepeats, workerChannels)).slice(maxChannels);
     await onboardInvestors(stack, extra);
     workers = await measureWorkers({
       stack,
       investors: extra,
       workerCounts,
+      repeats: workerRepeats,
       channels: workerChannels,
       warmupSeconds,
       seconds: windowSeconds,

@@ -5,11 +5,13 @@
  * round-robin. Each shard gets the same number of channels per worker count's total; one load
  * generator process per shard (bench/load.ts) logs its investors in at their shard and drives
  * them in a closed loop, all windows together. updates/s is the sum over the shards, counted by each
- * load generator inside its window. On this 2-core machine the load generators share the cores
- * with the shards, so the ratio shows what a second process buys here, not on a bigger machine.
+ * load generator inside its window. The worker counts take turns (1, 2, 1, 2, … for `repeats`
+ * rounds) and each count's figure is its median, so a machine whose other load changes during the
+ * run does not favour one count. On this 2-core machine the load generators share the cores with
+ * the shards, so the ratio shows what a second process buys here, not on a bigger machine.
  *
  * Run by bench/run.ts (section "workers"), or alone:
- *   npx tsx bench/workers.ts [--channels 64] [--workers 1,2] [--seconds 8] [--warmup 2]
+ *   npx tsx bench/workers.ts [--channels 64] [--workers 1,2] [--repeats 3] [--seconds 8] [--warmup 2]
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -42,9 +44,9 @@ export interface WorkersBench {
   readonly channels: number;
   readonly windowSeconds: number;
   readonly rows: readonly WorkersRow[];
-  /** Worker count → updates/s (the report's `updates_per_s_by_workers`). */
+  /** Worker count → median updates/s of its rounds (the report's `updates_per_s_by_workers`). */
   readonly byWorkers: Record<string, number>;
-  /** updates/s with the most workers over updates/s with one. */
+  /** Median updates/s with the most workers over median updates/s with one. */
   readonly scaling: number;
 }
 
@@ -53,6 +55,8 @@ export interface WorkersOptions {
   /** Onboarded investors without channels yet: `channels` for each worker count. */
   readonly investors: readonly BenchInvestor[];
   readonly workerCounts: readonly number[];
+  /** Rounds of every worker count, taking turns. */
+  readonly repeats: number;
   readonly channels: number;
   readonly warmupSeconds: number;
   readonly seconds: number;
@@ -65,33 +69,40 @@ export interface WorkersOptions {
   readonly log: (line: string) => void;
 }
 
-/** Investors needed by `measureWorkers`: every worker count opens channels for fresh ones. */
-export const investorsNeeded = (workerCounts: readonly number[], channels: number): number => workerCounts.length * channels;
+/** Investors needed by `measureWorkers`: every round opens channels for fresh ones (a channel cannot be opened twice). */
+export const investorsNeeded = (workerCounts: readonly number[], repeats: number, channels: number): number => workerCounts.length * repeats * channels;
 
 export async function measureWorkers(options: WorkersOptions): Promise<WorkersBench> {
-  const { workerCounts, channels } = options;
-  if (options.investors.length < investorsNeeded(workerCounts, channels)) throw new Error(`measureWorkers needs ${investorsNeeded(workerCounts, channels)} investors`);
+  const { workerCounts, channels, repeats } = options;
+  if (options.investors.length < investorsNeeded(workerCounts, repeats, channels)) throw new Error(`measureWorkers needs ${investorsNeeded(workerCounts, repeats, channels)} investors`);
+  const rounds = Array.from({ length: repeats }, () => workerCounts).flat();
   const rows: WorkersRow[] = [];
-  for (const [round, workers] of workerCounts.entries()) {
+  for (const [round, workers] of rounds.entries()) {
     const investors = options.investors.slice(round * channels, (round + 1) * channels);
-    rows.push(await measureRound(options, workers, investors));
+    rows.push(await measureRound(options, workers, investors, round));
     const row = rows.at(-1)!;
     options.log(`${workers} shard process(es), ${channels} channels: ${row.updatesPerSecond} updates/s (${row.perShard.map((s) => `${s.shard} ${s.updatesPerSecond}/s, node ${s.nodeCorePercent}%`).join("; ")}), machine ${row.machineBusyPercent}% busy`);
   }
-  const byWorkers = Object.fromEntries(rows.map((row) => [String(row.workers), row.updatesPerSecond]));
-  const one = rows.find((row) => row.workers === 1)?.updatesPerSecond;
-  const most = rows.reduce((a, b) => (b.workers > a.workers ? b : a));
-  return { channels, windowSeconds: options.seconds, rows, byWorkers, scaling: one === undefined ? 0 : Math.round((most.updatesPerSecond / one) * 100) / 100 };
+  const byWorkers = Object.fromEntries(workerCounts.map((w) => [String(w), median(rows.filter((row) => row.workers === w).map((row) => row.updatesPerSecond))]));
+  const one = byWorkers["1"];
+  const most = byWorkers[String(Math.max(...workerCounts))]!;
+  return { channels, windowSeconds: options.seconds, rows, byWorkers, scaling: one === undefined ? 0 : Math.round((most / one) * 100) / 100 };
 }
 
-async function measureRound(options: WorkersOptions, workers: number, investors: readonly BenchInvestor[]): Promise<WorkersRow> {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : Math.round((sorted[mid - 1]! + sorted[mid]!) / 2);
+}
+
+async function measureRound(options: WorkersOptions, workers: number, investors: readonly BenchInvestor[], round: number): Promise<WorkersRow> {
   const ids = Array.from({ length: workers }, (_, k) => `s${k}`);
   const ports = await Promise.all(ids.map(() => freePort()));
   const shards = Object.fromEntries(ids.map((id, k) => [id, `ws://127.0.0.1:${ports[k]}`]));
   // Round-robin pins: equal shares whatever the hash default would give.
   const pins = Object.fromEntries(investors.map((inv, j) => [inv.address, ids[j % workers]!]));
   const mine = (k: number) => investors.filter((_, j) => j % workers === k);
-  const roundDir = join(options.workDir, `workers-${workers}`);
+  const roundDir = join(options.workDir, `workers-${round}-${workers}`);
   mkdirSync(roundDir, { recursive: true });
   const nodes: BenchNode[] = [];
   try {
@@ -175,14 +186,21 @@ async function runLoad(options: WorkersOptions, node: BenchNode, keysFile: strin
 /** Alone: its own chain and investors, the rows printed as JSON. */
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { channels: { type: "string", default: "64" }, workers: { type: "string", default: "1,2" }, seconds: { type: "string", default: "8" }, warmup: { type: "string", default: "2" } },
+    options: {
+      channels: { type: "string", default: "64" },
+      workers: { type: "string", default: "1,2" },
+      repeats: { type: "string", default: "3" },
+      seconds: { type: "string", default: "8" },
+      warmup: { type: "string", default: "2" },
+    },
   });
   const channels = Number(values.channels);
   const workerCounts = values.workers.split(",").map(Number);
+  const repeats = Number(values.repeats);
   const seconds = Number(values.seconds);
   const warmupSeconds = Number(values.warmup);
-  if (!Number.isSafeInteger(channels) || channels < 1 || !workerCounts.every((w) => Number.isSafeInteger(w) && w >= 1 && w <= 16) || !(seconds > 0) || !(warmupSeconds >= 0)) {
-    console.error("bench/workers: --channels N (≥ 1), --workers 1,2 (each 1–16), --seconds S (> 0), --warmup S (≥ 0)");
+  if (!Number.isSafeInteger(channels) || channels < 1 || !workerCounts.every((w) => Number.isSafeInteger(w) && w >= 1 && w <= 16) || !workerCounts.includes(1) || !Number.isSafeInteger(repeats) || repeats < 1 || !(seconds > 0) || !(warmupSeconds >= 0)) {
+    console.error("bench/workers: --channels N (≥ 1), --workers 1,2 (each 1–16, 1 among them), --repeats N (≥ 1), --seconds S (> 0), --warmup S (≥ 0)");
     process.exit(2);
   }
   const stoppers: (() => Promise<void>)[] = [];
@@ -197,7 +215,7 @@ async function main(): Promise<void> {
   try {
     const stack = await startStack({ investors: [] });
     track(() => stack.stop());
-    const investors = benchInvestors(investorsNeeded(workerCounts, channels));
+    const investors = benchInvestors(investorsNeeded(workerCounts, repeats, channels));
     await onboardInvestors(stack, investors);
     const nodeConfig = (dataDir: string): NodeConfig =>
       stack.nodeConfig({ dataDir, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 }, maxConnections: channels + 100, maxConnectionsPerAddress: channels + 100, logLevel: "warn" });
@@ -206,7 +224,7 @@ async function main(): Promise<void> {
       track(() => node.stop());
       return node;
     };
-    const result = await measureWorkers({ stack, investors, workerCounts, channels, warmupSeconds, seconds, workDir, nodeConfig, startNode, track, log });
+    const result = await measureWorkers({ stack, investors, workerCounts, repeats, channels, warmupSeconds, seconds, workDir, nodeConfig, startNode, track, log });
     console.log(JSON.stringify(result, null, 2));
   } finally {
     while (stoppers.length > 0) await stoppers.pop()!().catch((error: unknown) => console.error("stop failed:", error));
