@@ -80,27 +80,57 @@ function pendingToJson(pending: PendingProposal): z.input<typeof pendingSchema> 
   };
 }
 
-export function encodeRecord(record: ChannelRecord): string {
-  const json: z.input<typeof recordSchema> = {
+/**
+ * The JSON of a channel's parts that never change (id, parameters, deployment, role, creation
+ * time), without the closing brace; computed once per channel, since every agreed state rewrites
+ * the record (docs/performance.md). Keyed by the parameters object, checked against the other parts.
+ */
+const constantParts = new WeakMap<ChannelRecord["params"], { readonly key: string; readonly text: string }>();
+
+function constantPartOf(record: ChannelRecord): string {
+  const key = `${record.channelId}|${record.deployment.chainId}|${record.deployment.adjudicator}|${record.me}|${record.createdAt}`;
+  const known = constantParts.get(record.params);
+  if (known !== undefined && known.key === key) return known.text;
+  const json = {
     channelId: record.channelId,
     params: paramsToJson(record.params),
     deployment: { chainId: record.deployment.chainId.toString(), adjudicator: record.deployment.adjudicator },
     me: record.me,
     createdAt: record.createdAt,
-    status: record.status,
-    latest: record.latest === null ? null : signedStateToJson(record.latest),
+  };
+  const text = JSON.stringify(json).slice(0, -1);
+  constantParts.set(record.params, { key, text });
+  return text;
+}
+
+// The signed state last encoded: an agreed state is written twice in one event (the record's
+// `latest` and the history entry), so its JSON is made once. States are immutable (readonly).
+let lastSigned: SignedState | null = null;
+let lastSignedText = "";
+
+function signedStateText(signed: SignedState): string {
+  if (signed !== lastSigned) {
+    lastSignedText = JSON.stringify(signedStateToJson(signed));
+    lastSigned = signed;
+  }
+  return lastSignedText;
+}
+
+export function encodeRecord(record: ChannelRecord): string {
+  // The same bytes as JSON.stringify of the whole record in this key order, assembled from parts.
+  const rest: Omit<z.input<typeof recordSchema>, "channelId" | "params" | "deployment" | "me" | "createdAt" | "status" | "latest"> = {
     pending: record.pending === null ? null : pendingToJson(record.pending),
     deposits: record.deposits.map(([d0, d1]) => [d0.toString(), d1.toString()]),
     checkpointNonce: record.checkpointNonce.toString(),
     dispute: record.dispute === null ? null : { nonce: record.dispute.nonce.toString(), deadline: record.dispute.deadline.toString() },
     concludedNonce: record.concludedNonce === null ? null : record.concludedNonce.toString(),
   };
-  return JSON.stringify(json);
+  const latest = record.latest === null ? "null" : signedStateText(record.latest);
+  return `${constantPartOf(record)},"status":${JSON.stringify(record.status)},"latest":${latest},${JSON.stringify(rest).slice(1)}`;
 }
 
 export function encodeHistoryEntry(signed: SignedState, update: UpdateSummary): string {
-  const json: z.input<typeof historySchema> = { signed: signedStateToJson(signed), update: updateToJson(update) };
-  return JSON.stringify(json);
+  return `{"signed":${signedStateText(signed)},"update":${JSON.stringify(updateToJson(update))}}`;
 }
 
 function parse<S extends z.ZodType>(schema: S, text: string, key: string): z.output<S> {
