@@ -1,10 +1,10 @@
-// The time the SDK judges locks by (docs/sdk.md, "Time"): the chain's, the notion the adjudicator
-// and the venue's node use (the timestamp a transaction sent now would get). A lock's expiry is
-// acceptable, a lock may be claimed, or has expired back to its sender, by the chain's clock, which
-// can run far from the host's (a local chain moved with evm_increaseTime, drifting block times).
-// Read at most once per `maxAgeMs` (concurrent reads share one), advanced at the host's rate in
-// between; a failed read falls back on the last one, advanced likewise. A client without a chain
-// connection has only the host's clock.
+// The time the SDK judges locks by (docs/trading.md, "Lock expiries by chain time"): the chain's,
+// the notion the adjudicator and the venue's node use (the timestamp a transaction sent now would
+// get). A lock's expiry is acceptable, a lock may be claimed, or has expired back to its sender, by
+// the chain's clock, which can run far from the host's (a local chain moved with evm_increaseTime,
+// drifting block times). Read at most once per `maxAgeMs` (concurrent reads share one), advanced at
+// the host's rate in between; a failed read falls back on the last one, advanced likewise. A client
+// without a chain connection has only the host's clock.
 export class ChainTime {
   private basis: { readonly chainTime: bigint; readonly hostMs: number } | undefined;
   private reading: Promise<void> | undefined;

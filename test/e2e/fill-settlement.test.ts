@@ -271,7 +271,7 @@ describe("settlement of fills across two channels (real node process, real chain
   });
 
   it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
-    // The clients judge lock expiry by their own clock: a short real expiry, waited for.
+    // A short real expiry, waited for (test/sdk/chain-time-fills.test.ts moves the chain instead).
     const node = await startNode({ lockSeconds: 60, timeoutMs: 3_000 });
     const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
     const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
