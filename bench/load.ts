@@ -280,19 +280,21 @@ async function main(): Promise<void> {
   const run = async (lane: Lane, index: number): Promise<void> => {
     let sent = 0;
     for (let n = 0; !stopping; n++) {
-      // Open loop: wait for this proposal's due time (never for an answer of another channel).
       const due = schedule === undefined ? undefined : dueAt(schedule, index, n);
-      if (due !== undefined) {
-        if (due > windowEnd) return;
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
-        if (stopping) return;
-      }
+      if (due !== undefined && due > windowEnd) return;
+      // Built and signed before it is due: at the due time only the send is left, so building one
+      // lane's proposal does not make it, or other lanes' proposals due at the same moment, leave late.
       const next = applyUpdate(lane.channel, lane.state, PAYMENT);
       const digest = stateDigest(next, lane.channel.domain);
       const signature = lane.signer.sign(digest);
       const id = lane.session.newId();
       const text = JSON.stringify({ v: PROTOCOL_VERSION, type: "propose", id, channelId: lane.channel.channelId, state: stateToJson(next), signature });
+      if (due !== undefined) {
+        // Open loop: wait for this proposal's due time (never for an answer of another channel).
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (stopping) return;
+      }
       const sentAt = performance.now();
       const answer = await lane.session.requestText(id, text);
       const answeredAt = performance.now();
