@@ -7,8 +7,9 @@
 // - held: movements the token's rules refused at settlement (MovementHeld), heldOf per pair,
 //   counted for the sender until the controller (or the rules) decide them.
 // The adjudicator's own balance is custody, not ownership: it is reconciled against the above.
-import { Contract, getAddress, type Log, type Provider } from "ethers";
-import { adjudicatorAbi, interfaceOf } from "../chain/abi.js";
+import { Contract, type Provider } from "ethers";
+import { adjudicatorAbi } from "../chain/abi.js";
+import { copyCapTableIndex, newCapTableIndex, scanCapTableLogs, type CapTableIndex, type IndexScan } from "./captable-index.js";
 import { CHANNEL_PHASES } from "../chain/adjudicator.js";
 import { toChainError } from "../chain/errors.js";
 import { CliError } from "../cli/errors.js";
@@ -73,8 +74,40 @@ export async function capTableCommand(ctx: IssuerContext, options: CapTableOptio
 
 export type CapTable = Awaited<ReturnType<typeof readCapTable>>["data"];
 
-/** The cap table as lines for people and data for JSON (amounts as decimals and smallest units). */
-export async function readCapTable(ctx: CapTableSource, options: CapTableOptions) {
+/**
+ * Blocks a kept index stays behind the head: the logs of the latest blocks are scanned again at every
+ * read, so a reorganisation of fewer blocks than this cannot leave a dropped event in the kept index.
+ */
+export const CAP_TABLE_REORG_MARGIN = 64;
+
+/** A log index a caller keeps between reads of the same token's cap table (the console does). */
+export interface KeptCapTableIndex {
+  index?: CapTableIndex;
+}
+
+/**
+ * The logs up to `block`: scanned afresh, or, with a kept index of the same first block, only the
+ * blocks it has not seen — it is advanced to `CAP_TABLE_REORG_MARGIN` blocks behind `block` and the
+ * rest is scanned into a copy.
+ */
+async function indexUpTo(scan: IndexScan, fromBlock: number, block: number, kept: KeptCapTableIndex | undefined): Promise<CapTableIndex> {
+  if (kept === undefined) {
+    const index = newCapTableIndex(fromBlock);
+    await scanCapTableLogs(index, scan, block);
+    return index;
+  }
+  if (kept.index === undefined || kept.index.fromBlock !== fromBlock || kept.index.scannedTo > block) kept.index = newCapTableIndex(fromBlock);
+  await scanCapTableLogs(kept.index, scan, Math.max(kept.index.scannedTo, block - CAP_TABLE_REORG_MARGIN));
+  const index = copyCapTableIndex(kept.index);
+  await scanCapTableLogs(index, scan, block);
+  return index;
+}
+
+/**
+ * The cap table as lines for people and data for JSON (amounts as decimals and smallest units).
+ * `kept`: an index kept between reads (see `indexUpTo`); without it the logs are scanned afresh.
+ */
+export async function readCapTable(ctx: CapTableSource, options: CapTableOptions, kept?: KeptCapTableIndex) {
   const head = await ctx.provider.getBlockNumber().catch((error: unknown) => {
     throw toChainError(error, "getBlockNumber");
   });
@@ -88,22 +121,8 @@ export async function readCapTable(ctx: CapTableSource, options: CapTableOptions
   const token = ctx.token();
   const adjudicator = new Contract(adjudicatorAddress, adjudicatorAbi() as never, ctx.provider);
   const at = { blockTag: block };
-  const tokenIface = token.interface;
-  const adjIface = interfaceOf("Adjudicator");
-
-  const logs = async (address: Address, topics: (string | null)[]): Promise<Log[]> => {
-    const found: Log[] = [];
-    for (let start = fromBlock; start <= block; start += chunk) {
-      const end = Math.min(block, start + chunk - 1);
-      try {
-        found.push(...(await ctx.provider.getLogs({ address, topics, fromBlock: start, toBlock: end })));
-      } catch (error) {
-        throw toChainError(error, "getLogs");
-      }
-    }
-    return found;
-  };
-  const tokenTopic = `0x${tokenAddress.slice(2).toLowerCase().padStart(64, "0")}`;
+  const scan: IndexScan = { provider: ctx.provider, token: tokenAddress, tokenInterface: token.interface, symbol: facts.symbol, adjudicator: adjudicatorAddress, chunk, maxAccounts };
+  const index = await indexUpTo(scan, fromBlock, block, kept);
 
   const positions = new Map<Address, Position>();
   const position = (account: Address): Position => {
@@ -117,37 +136,14 @@ export async function readCapTable(ctx: CapTableSource, options: CapTableOptions
     }
     return p;
   };
-  const isCustody = (account: Address): boolean => account === adjudicatorAddress;
-  const ZERO = "0x0000000000000000000000000000000000000000";
-
-  // Wallets.
-  for (const log of await logs(tokenAddress, [tokenIface.getEvent("Transfer")!.topicHash])) {
-    const parsed = tokenIface.parseLog(log)!;
-    for (const who of [parsed.args[0] as string, parsed.args[1] as string]) {
-      if (who !== ZERO && !isCustody(getAddress(who))) position(getAddress(who));
-    }
-  }
+  for (const account of index.holders) position(account);
   await eachLimited([...positions.keys()], async (account) => {
     position(account).wallet = (await ctx.view(token, "balanceOf", account, at)) as bigint;
   });
 
-  // Channels that ever received this token.
-  const deposited = new Set<string>();
-  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("Deposited")!.topicHash, null, tokenTopic])) deposited.add(log.topics[1]!.toLowerCase());
-  const registered = new Map<string, bigint[]>();
-  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("StateRegistered")!.topicHash])) {
-    const id = log.topics[1]!.toLowerCase();
-    if (deposited.has(id)) registered.set(id, Array.from(adjIface.parseLog(log)!.args.getValue("nets") as bigint[]));
-  }
-  const channels: { id: Bytes32; participants: [Address, Address]; assetIndex: number }[] = [];
-  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("ChannelOpened")!.topicHash])) {
-    const id = log.topics[1]!.toLowerCase();
-    if (!deposited.has(id)) continue;
-    const args = adjIface.parseLog(log)!.args;
-    const assetIndex = (args.getValue("assets") as string[]).findIndex((a) => getAddress(a) === tokenAddress);
-    if (assetIndex < 0) continue;
-    channels.push({ id: id as Bytes32, participants: [getAddress(args.getValue("participant0") as string), getAddress(args.getValue("participant1") as string)], assetIndex });
-  }
+  // Channels that ever received this token; while disputed, the registered nets.
+  const channels = [...index.channels].filter(([id]) => index.deposited.has(id)).map(([id, c]) => ({ id: id as Bytes32, ...c }));
+  const registered = index.registered;
   const channelRows: { channelId: Bytes32; phase: string; participants: Address[]; amounts: bigint[] }[] = [];
   await eachLimited(channels, async (c) => {
     const [phaseIndex] = (await ctx.view(adjudicator, "channel", c.id, at)) as [bigint];
@@ -166,20 +162,11 @@ export async function readCapTable(ctx: CapTableSource, options: CapTableOptions
   });
 
   // Claimable payouts and held movements.
-  const claimants = new Set<Address>();
-  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("PayoutDeferred")!.topicHash, null, tokenTopic])) claimants.add(getAddress(`0x${log.topics[3]!.slice(26)}`));
-  await eachLimited([...claimants], async (holder) => {
+  await eachLimited([...index.claimants], async (holder) => {
     const amount = (await ctx.view(adjudicator, "claimableOf", tokenAddress, holder, at)) as bigint;
     if (amount > 0n) position(holder).claimable += amount;
   });
-  const pairs = new Map<string, [Address, Address]>();
-  for (const log of await logs(adjudicatorAddress, [adjIface.getEvent("MovementHeld")!.topicHash, null, tokenTopic])) {
-    const parsed = adjIface.parseLog(log)!.args;
-    const from = getAddress(parsed.getValue("from") as string);
-    const to = getAddress(parsed.getValue("to") as string);
-    pairs.set(`${from}${to}`, [from, to]);
-  }
-  await eachLimited([...pairs.values()], async ([from, to]) => {
+  await eachLimited([...index.heldPairs.values()], async ([from, to]) => {
     const amount = (await ctx.view(adjudicator, "heldOf", tokenAddress, from, to, at)) as bigint;
     if (amount > 0n) position(from).held += amount;
   });

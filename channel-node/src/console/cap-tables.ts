@@ -1,11 +1,13 @@
 // The console's issuer view: the cap table of each security the venue trades — every holder's
 // balance including what it holds inside channels, and whether it is frozen — read with the issuer
-// CLI's own code (client/issuer/captable.ts). It scans the chain's logs, so one read runs at a time
-// and its result is reused for `maxAgeMs`: a flood of requests costs one scan per interval.
+// CLI's own code (client/issuer/captable.ts). It reads the chain's logs, so one read runs at a time
+// and its result is reused for `maxAgeMs`: a flood of requests costs one read per interval. Each
+// security's log index is kept between reads, so a read scans only the blocks since the last one
+// (and the latest few again, against reorganisations).
 import { Contract, type Provider } from "ethers";
 import { restrictedTokenAbi } from "../../../client/chain/abi.js";
 import { toChainError } from "../../../client/chain/errors.js";
-import { readCapTable, type CapTable } from "../../../client/issuer/captable.js";
+import { readCapTable, type CapTable, type KeptCapTableIndex } from "../../../client/issuer/captable.js";
 import type { Address } from "../../../client/protocol/types.js";
 import type { AssetInfo } from "../operator-info.js";
 
@@ -31,6 +33,7 @@ export interface CapTablesAnswer {
 export class CapTables {
   private cached: { answer: CapTablesAnswer; at: number } | undefined;
   private inFlight: Promise<CapTablesAnswer> | undefined;
+  private readonly indexes = new Map<Address, KeptCapTableIndex>();
 
   constructor(private readonly options: CapTablesOptions) {}
 
@@ -47,6 +50,8 @@ export class CapTables {
     const tables = [];
     for (const address of this.options.securities) {
       const token = new Contract(address, restrictedTokenAbi() as never, provider);
+      let kept = this.indexes.get(address);
+      if (kept === undefined) this.indexes.set(address, (kept = {}));
       const { data } = await readCapTable(
         {
           provider,
@@ -62,6 +67,7 @@ export class CapTables {
           },
         },
         { fromBlock: String(this.options.fromBlock) },
+        kept,
       );
       tables.push({ ...data, holdersTotal: data.holders.length, holders: data.holders.slice(0, maxRows) });
     }
