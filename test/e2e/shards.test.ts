@@ -11,6 +11,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
+import { isClientError, type ClientError } from "../../client/sdk/errors.js";
 import { shardRedirectOf, WRONG_SHARD } from "../../client/protocol/session.js";
 import type { Address, Bytes32 } from "../../client/protocol/index.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
@@ -109,6 +110,13 @@ describe("two shard processes of one venue", () => {
     }
     expect((await channelsOf(a)).map((c) => c.channelId)).toEqual([aliceChannel]);
     expect((await channelsOf(b)).map((c) => c.channelId)).toEqual([bobChannel]);
+
+    // A payment between investors of two shards is not routed yet (docs/operations.md): refused, nothing changes.
+    const nonceBefore = (await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce;
+    const crossShard = await aliceClient.client.pay(aliceChannel, { assetIndex: CASH, amount: 1n, to: bob.address }).catch((e: unknown) => e);
+    expect(isClientError(crossShard, "REJECTED")).toBe(true);
+    expect((crossShard as ClientError).rejection?.code).toBe("UNKNOWN_CHANNEL");
+    expect((await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce).toBe(nonceBefore);
 
     // Shard a SIGKILLed mid-way and restarted on its store: alice's SDK comes back to it and goes on from the last agreed state.
     const before = (await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce;
