@@ -4,7 +4,8 @@
 // the admin token, an investor's client and a second engine are refused), the feed of the log in
 // order with its sequence numbers and its resumption after a reconnect, a fill settled in both
 // investors' channels, a restart that replays the engine's fills, every refusal code of a fill
-// (each changing nothing), IOC refused at intake, malformed and oversized messages, the fill rate.
+// (each changing nothing), IOC refused at intake, malformed and oversized messages, the fill rate,
+// and the heartbeat that closes a silent engine.
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -332,5 +333,17 @@ describe("external matching engine (real node process, real chain, SDK clients a
     expect(codes.every((c) => c === "FILL_RATE_LIMITED" || c === "UNKNOWN_ORDER")).toBe(true);
     expect(await metric('clearline_bound_refusals_total{reason="FILL_RATE_LIMITED"}')).toBeGreaterThan(0);
     await closeEngines();
+  });
+
+  it("closes an engine that answers no ping (heartbeat), which frees the one connection for the next engine", async () => {
+    const silent = new WebSocket(engineUrl, { headers: { authorization: `Bearer ${engineToken()}` }, autoPong: false });
+    await new Promise((resolve) => silent.once("open", resolve));
+    expect(await connectRefusal(connectMatchingEngine({ url: engineUrl, token: engineToken() }))).toBe("ENGINE_CONNECTED");
+    const started = Date.now();
+    await new Promise((resolve) => silent.once("close", resolve));
+    // Two heartbeats of 1 s: one ping unanswered, then cut.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await engine();
+    expect(await metric("clearline_engine_connected")).toBe(1);
   });
 });
