@@ -228,7 +228,7 @@ describe("two shard processes of one venue", () => {
     db.on("error", () => undefined);
     await db.connect();
     try {
-      await db.query(`INSERT INTO ${mapSchema}.investors (investor, shard_id) VALUES ($1, 'a')`, [alice.address]);
+      await db.query(`INSERT INTO ${mapSchema}.investors (investor, shard_id) VALUES ($1, 'a'), ($2, 'b')`, [alice.address, bob.address]);
       // Alice knows only shard b's URL.
       const aliceClient = await investor(alice.privateKey, url("b"), "alice-standby");
       const channelId = await openChannel(aliceClient);
@@ -245,6 +245,17 @@ describe("two shard processes of one venue", () => {
       expect((await aliceClient.client.pay(channelId, { assetIndex: CASH, amount: 1n })).state.nonce).toBe(before + 1n);
       expect((await channelsOf(a2)).map((c) => c.channelId)).toEqual([channelId]);
       expect((await channelsOf(b)).map((c) => c.channelId)).toEqual([]);
+
+      // With the database gone the map cannot be read: the handshake answers UNAVAILABLE and closes, admitting no one.
+      await server.stop();
+      try {
+        const { peer } = await RawPeer.open(b.url);
+        expect((await peer.authenticate(bob.privateKey)).typed).toMatchObject({ type: "error", code: "UNAVAILABLE" });
+        expect((await peer.waitClosed()).code).toBe(4001);
+      } finally {
+        await server.start();
+      }
+      expect((await RawPeer.login(b.url, bob.privateKey)).welcome.address).toBe(bob.address);
     } finally {
       await db.end();
     }
