@@ -7,6 +7,7 @@
 // (each changing nothing), IOC refused at intake, malformed and oversized messages, the fill rate,
 // and the heartbeat that closes a silent engine.
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JsonRpcProvider } from "ethers";
@@ -161,6 +162,16 @@ describe("external matching engine (real node process, real chain, SDK clients a
     expect(atInvestorPort).toBe("NODE_MISBEHAVED");
     // Plain HTTP to the engine port is told to upgrade.
     expect((await fetch(`http://127.0.0.1:${enginePort}/`)).status).toBe(426);
+
+    // An upgrade with the token but no WebSocket key is refused by the handshake and holds no slot.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const raw = connect(enginePort, "127.0.0.1", () => raw.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${engineToken()}\r\n\r\n`));
+      let text = "";
+      raw.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      raw.on("close", () => resolve(text));
+      raw.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
 
     const { engine: first } = await engine();
     expect(await metric("clearline_engine_connected")).toBe(1);

@@ -14,6 +14,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { decodeEntry } from "../../../../client/protocol/trading/log-entry.js";
 import type { Market } from "../../../../client/protocol/trading/order.js";
 import type { NodeMetrics } from "../../metrics.js";
+import { PortInUseError } from "../../transport.js";
 import { TokenBucket } from "../../rate-limit.js";
 import type { TradingDesk } from "../desk.js";
 import { refusalOf } from "../errors.js";
@@ -76,9 +77,10 @@ export class EngineServer {
       res.writeHead(426, { "content-type": "application/json" }).end(JSON.stringify({ code: "UPGRADE_REQUIRED", error: "the matching engine endpoint speaks WebSocket only" }));
     });
     await new Promise<void>((resolve, reject) => {
-      http.once("error", reject);
+      const failed = (error: NodeJS.ErrnoException) => reject(error.code === "EADDRINUSE" ? new PortInUseError(host, port) : error);
+      http.once("error", failed);
       http.listen(port, host, () => {
-        http.off("error", reject);
+        http.off("error", failed);
         resolve();
       });
     });
@@ -114,6 +116,10 @@ export class EngineServer {
     }
     if (this.claimed) return this.refuseUpgrade(socket, 409, "ENGINE_CONNECTED", "a matching engine is connected already (one at a time)");
     this.claimed = true;
+    // A handshake that ws refuses (a bad upgrade request) never reaches accept: free the slot.
+    socket.once("close", () => {
+      if (this.current === undefined) this.claimed = false;
+    });
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
