@@ -36,7 +36,7 @@ async function fakeNode(behaviour: Behaviour): Promise<FakeNode> {
   const address = wss.address();
   const sockets = new Set<WebSocket>();
   const node: FakeNode = {
-    url: `ws://127.0.0.1:${typeof address === "object" ? address.port : 0}`,
+    url: `ws://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`,
     auths: 0,
     behaviour,
     drop: () => sockets.forEach((s) => s.terminate()),
