@@ -200,20 +200,19 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   // Counted once loaded: listing the store's channels for the log alone would sort them all again.
   logger.info({ store: storeKind, location: storeLocation, channels: engine.channelIds().length, role: lease === undefined ? undefined : "active" }, "channel store open");
   // A shard serves only its investors; those of its live channels stay here (shards/shard-map.ts).
-  const shardMap = await openShardMap(config).catch(async (error: unknown) => {
+  const abandonShard = async (error: unknown): Promise<never> => {
+    await standby?.close();
     await store.close();
     await chainFacts.stop();
     provider.destroy();
     throw error;
-  });
+  };
+  const shardMap = await openShardMap(config).catch(abandonShard);
   if (shardMap !== undefined) {
     const live = engine.channelIds().map((id) => engine.record(id)!).filter((record) => record.status !== "concluded");
     await shardMap.claim([...new Set(live.map((record) => record.params.participants[1]))]).catch(async (error: unknown) => {
       await shardMap.close();
-      await store.close();
-      await chainFacts.stop();
-      provider.destroy();
-      throw error;
+      return abandonShard(error);
     });
     logger.info({ shard: shardMap.self.id, url: shardMap.self.url }, "serving as a shard");
   }
