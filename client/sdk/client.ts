@@ -85,8 +85,8 @@ export class ClearlineClient {
   /** Told of every venue proposal we countersigned (a routed payment waits for its lock's resolution). */
   private readonly agreedListeners = new Set<AgreedListener>();
   private readonly invoiceBook: InvoiceBook;
-  /** The orders of this client's TradingClients: a venue lock pair must settle a fill of one. */
-  private readonly fillApprovers = new Set<FillApprover>();
+  /** One approver per venue log (OrderLogAnchor): a venue lock pair must settle a fill of one of our orders there. */
+  private readonly fillApprovers = new Map<string, FillApprover>();
   /** The fills charged per venue log (by OrderLogAnchor), shared by this client's TradingClients. */
   private readonly chargeBooks = new Map<string, ChargeBook>();
   /** Channels whose openChannel is in progress: never pruned. */
@@ -127,7 +127,10 @@ export class ClearlineClient {
       },
       request: (message: { readonly id: string; readonly [field: string]: unknown }) => this.connection.request(message),
       newId: () => this.connection.newId(),
-      approveFills: (approver: FillApprover) => this.fillApprovers.add(approver),
+      // The first TradingClient's approver serves the log; later ones share its ChargeBook and would only repeat its reads.
+      approveFills: (approver: FillApprover) => {
+        if (!this.fillApprovers.has(anchor.toLowerCase())) this.fillApprovers.set(anchor.toLowerCase(), approver);
+      },
       chargeBook: (log: Address) => {
         let book = this.chargeBooks.get(log.toLowerCase());
         if (book === undefined) this.chargeBooks.set(log.toLowerCase(), (book = new ChargeBook(log, isFillChargeTable(this.options.store) ? this.options.store : undefined)));
@@ -262,7 +265,7 @@ export class ClearlineClient {
         const { update } = validateTransition(live.channel, latest, proposed, { facts, secrets, voided: voidedNonceOf(record) }, this.options.verifier);
         // A fill's lock pair only for the fill it names, of one of our orders (fill-settlement.ts); awaited in this channel's queue only.
         const fill = message.fill === undefined ? undefined : BigInt(message.fill);
-        if (update.kind === "addLockPair") await approveFillLocks(this.fillApprovers, live.channel.params.assets, update.locks, fill);
+        if (update.kind === "addLockPair") await approveFillLocks(this.fillApprovers.values(), live.channel.params.assets, update.locks, fill);
         else if (fill !== undefined) throw new ProtocolError("INVALID_UPDATE", "only a lock pair names a fill");
         else checkVenueMayPropose(update, { latest: latest.state, proposed: proposed.state, ownProposalInFlight: live.outstanding !== undefined });
         const signature = this.options.signer.sign(stateDigest(proposed.state, live.channel.domain));
