@@ -1,7 +1,6 @@
 // The investor's store after the embedded chain is restarted: two real Hardhat node processes one
 // after the other (same chain id, same deterministic contract addresses, another genesis block),
 // the venue's node on each, and the `clearline` CLI spawned as a person runs it.
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { ClearlineClient, chainBindingOf } from "../../client/sdk/index.js";
 import { LevelStore } from "../../client/store/level-store.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
 import { ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { ChildProcesses, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const alice = devWallet(ROLES.alice);
@@ -27,25 +27,13 @@ let deploymentFile: string;
 let stack: Stack | undefined;
 let node: RunningNode | undefined;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** The investor CLI's processes, killed by pid in afterAll if a test ends while one runs. */
+const children = new ChildProcesses();
 
-function cli(dataDir: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", dataDir, ...args], {
+function cli(dataDir: string, ...args: string[]): Promise<ProcessRun> {
+  return children.run(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", dataDir, ...args], {
     cwd: REPO,
     env: { ...process.env, CLEARLINE_KEY: alice.privateKey },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -76,6 +64,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
+  children.killAll();
   await stopChain();
   rmSync(dir, { recursive: true, force: true });
 });

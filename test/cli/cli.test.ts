@@ -1,7 +1,7 @@
 // The investor CLI end to end: each command is spawned as a child process (as a person would run it)
 // against a real stack — Hardhat's node, the deployed system and the venue's node in this process,
 // on free 127.0.0.1 ports — and the test stops exactly what it started.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { erc20Abi } from "../../client/chain/abi.js";
 import { openClient } from "../../client/sdk/index.js";
 import type { Bytes32 } from "../../client/protocol/index.js";
+import { ChildProcesses, collect, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = "client/cli/clearline.ts";
@@ -23,39 +24,21 @@ const bob = devWallet(ROLES.bob);
 const carol = devWallet(ROLES.carol);
 const venue = devWallet(ROLES.venue);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let stack: Stack;
 let node: RunningNode | undefined;
 let dir: string;
 let deploymentFile: string;
-const children = new Set<ChildProcess>();
+const children = new ChildProcesses();
 
 function spawnCli(key: string, args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
+  return children.spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
     cwd: REPO,
     env: { ...process.env, CLEARLINE_KEY: key },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
 }
 
-function cli(key: string, ...args: string[]): Promise<Run> {
-  const child = spawnCli(key, args);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(key: string, ...args: string[]): Promise<ProcessRun> {
+  return collect(spawnCli(key, args));
 }
 
 /** Runs a command that must succeed; returns its stdout (parsed when --json). */
@@ -98,7 +81,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  children.killAll();
   await node?.stop();
   await stack?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

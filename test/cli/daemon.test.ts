@@ -3,7 +3,7 @@
 // on free 127.0.0.1 ports. Alice pays bob with `pay --to` from her CLI; bob's own commands run
 // through his daemon's control socket; the daemon reconnects after the node restarts; orders placed
 // through two investors' daemons rest, match and settle in both channels; SIGTERM stops it cleanly.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,6 +14,7 @@ import { startStack, devWallet, ROLES, SECURITY_UNIT, type Stack } from "../../d
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import { backoffDelay } from "../../client/cli/daemon.js";
+import { ChildProcesses, collect, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = "client/cli/clearline.ts";
@@ -21,40 +22,22 @@ const alice = devWallet(ROLES.alice);
 const bob = devWallet(ROLES.bob);
 const venue = devWallet(ROLES.venue);
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let stack: Stack;
 let node: RunningNode | undefined;
 let nodePort: number;
 let dir: string;
 let deploymentFile: string;
-const children = new Set<ChildProcess>();
+const children = new ChildProcesses();
 
 function spawnCli(key: string, args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "c"), ...args], {
+  return children.spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "c"), ...args], {
     cwd: REPO,
     env: { ...process.env, CLEARLINE_KEY: key },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return child;
 }
 
-function cli(key: string, ...args: string[]): Promise<Run> {
-  const child = spawnCli(key, args);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(key: string, ...args: string[]): Promise<ProcessRun> {
+  return collect(spawnCli(key, args));
 }
 
 async function okJson<T = Record<string, unknown>>(key: string, ...args: string[]): Promise<T> {
@@ -160,7 +143,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  children.killAll();
   await node?.stop();
   await stack?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,6 @@
 // and the venue's node with trading on, on free 127.0.0.1 ports. Bob trades through the SDK over a
 // connection that stays open (his orders rest); each CLI process disconnects when it ends, so the
 // venue cancels what it left resting.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,17 +12,12 @@ import { startStack, devWallet, ROLES, SECURITY_UNIT, CASH_UNIT, type Stack } fr
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
 import { eventually } from "../helpers/node-process.js";
+import { ChildProcesses, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = "client/cli/clearline.ts";
 const alice = devWallet(ROLES.alice);
 const bob = devWallet(ROLES.bob);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let stack: Stack;
 let node: RunningNode | undefined;
@@ -31,23 +25,12 @@ let dir: string;
 let deploymentFile: string;
 let bobClient: OpenedClient | undefined;
 let bobTrading: TradingClient;
-const children = new Set<ChildProcess>();
+const children = new ChildProcesses();
 
-function cli(key: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
+function cli(key: string, ...args: string[]): Promise<ProcessRun> {
+  return children.run(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
     cwd: REPO,
     env: { ...process.env, CLEARLINE_KEY: key },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
 
@@ -102,7 +85,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  children.killAll();
   await bobClient?.close();
   await node?.stop();
   await stack?.stop();

@@ -5,7 +5,6 @@
 // operator's deposit answers once the node counts it, and `--confirmations 2` applies to `approve`
 // too. Then the demo story runs unchanged: open, pay, trade, withdraw, a routed payment onto the
 // venue's own deposit, refusals, a cooperative close, a stale close challenged, settlement.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +18,7 @@ import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
 import type { Bytes32 } from "../../client/protocol/index.js";
 import { adminGet, adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { ChildProcesses, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const BLOCK_TIME = 1;
@@ -40,7 +40,7 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
   let dir: string;
   let deploymentFile: string;
   /** CLI runs still going (a test that timed out): killed by pid in afterAll. */
-  const children = new Set<ChildProcess>();
+  const children = new ChildProcesses();
   /** Closed by each test; here only if a test failed before it could. */
   const clients: OpenedClient[] = [];
   let daveChannel: Bytes32;
@@ -66,7 +66,7 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
   }, 300_000);
 
   afterAll(async () => {
-    for (const child of children) child.kill("SIGKILL");
+    children.killAll();
     for (const opened of clients) await opened.close().catch(() => undefined);
     await node?.stop();
     // The stack stops its chain; stopped by pid here too if the stack never started.
@@ -76,23 +76,13 @@ describe("the end-to-end core on anvil with a block time and 2 confirmations", (
   });
 
   /** The investor CLI as a child process, as a person runs it. */
-  function cli(key: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
+  function cli(key: string, args: readonly string[]): Promise<ProcessRun> {
+    return children.run(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), ...args], {
       cwd: REPO,
       env: { ...process.env, CLEARLINE_KEY: key },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    children.add(child);
-    child.once("exit", () => children.delete(child));
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (code) => resolve({ code, stdout, stderr }));
     });
   }
+
 
   it("runs on anvil, not Hardhat's node", async () => {
     const response = await fetch(stack!.chain.url, {

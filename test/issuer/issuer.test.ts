@@ -2,7 +2,6 @@
 // Hardhat node process on a free 127.0.0.1 port with the whole system deployed, started and stopped
 // by this file) and the test asserts the on-chain effect and the output. Bad input exits 2 and
 // changes nothing on chain.
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { adjudicatorAbi, jurisdictionAbi, restrictedTokenAbi, transferRulesAbi } from "../../client/chain/abi.js";
 import { adjudicatorDomain, paramsTuple, signBoth, stateOf, stateTuple } from "../helpers/channel.js";
 import type { Address, Params } from "../../client/protocol/index.js";
+import { ChildProcesses, type ProcessRun } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = "client/issuer/issuer.ts";
@@ -26,33 +26,17 @@ const carol = devWallet(ROLES.carol);
 const dave = devWallet(ROLES.dave);
 const UNIT = SECURITY_UNIT;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 let stack: Stack;
 let dir: string;
 let deploymentFile: string;
-const children = new Set<ChildProcess>();
+const children = new ChildProcesses();
 
 /** Runs the CLI with `key` in CLEARLINE_ISSUER_KEY (null: no key at all). */
-function cli(args: readonly string[], key: string | null = issuer.privateKey): Promise<Run> {
+function cli(args: readonly string[], key: string | null = issuer.privateKey): Promise<ProcessRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.CLEARLINE_ISSUER_KEY;
   if (key !== null) env.CLEARLINE_ISSUER_KEY = key;
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, ...args], { cwd: REPO, env, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return children.run(process.execPath, ["--import", "tsx", CLI, "--deployment", deploymentFile, ...args], { cwd: REPO, env });
 }
 
 async function okJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
@@ -135,7 +119,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  children.killAll();
   await stack?.stop();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
