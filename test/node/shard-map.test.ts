@@ -4,6 +4,7 @@
 import { getAddress } from "ethers";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, loadNodeConfig } from "../../channel-node/src/config.js";
 import { defaultShardOf } from "../../channel-node/src/shards/assignment.js";
 import { shardConfigSchema } from "../../channel-node/src/shards/config.js";
 import { isShardError } from "../../channel-node/src/shards/errors.js";
@@ -81,6 +82,23 @@ describe("the shard map from configuration", () => {
     const error = await map.claim([...own, other]).catch((e: unknown) => e);
     expect(isShardError(error, "INVESTOR_ELSEWHERE")).toBe(true);
     expect((error as Error).message).toContain(`${other} → b`);
+  });
+
+  it("the section comes from the environment too (CLEARLINE_SHARD_*, the maps as JSON), and a bad value is INVALID_CONFIG", () => {
+    const env = {
+      CLEARLINE_RPC_URL: "http://127.0.0.1:8545",
+      CLEARLINE_NODE_KEY: `0x${"11".repeat(32)}`,
+      CLEARLINE_CONTRACTS_ADJUDICATOR: "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+      CLEARLINE_CONTRACTS_JURISDICTION: "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0",
+      CLEARLINE_CONTRACTS_SECURITIES: JSON.stringify([{ token: "0x8a791620dd6260079bf849dc5567adc3f2fdc318", rules: "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9" }]),
+      CLEARLINE_CONTRACTS_CASH: JSON.stringify(["0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"]),
+      CLEARLINE_SHARD_ID: "b",
+      CLEARLINE_SHARD_SHARDS: JSON.stringify({ a: URLS.a, b: URLS.b }),
+      CLEARLINE_SHARD_INVESTORS: JSON.stringify({ [investors[0]!.toLowerCase()]: "a" }),
+    };
+    expect(loadNodeConfig(undefined, env).shard).toEqual({ id: "b", shards: { a: URLS.a, b: URLS.b }, investors: { [investors[0]!]: "a" }, mapSchema: "clearline_shard_map" });
+    expect(() => loadNodeConfig(undefined, { ...env, CLEARLINE_SHARD_ID: "B" })).toThrow(ConfigError);
+    expect(() => loadNodeConfig(undefined, { ...env, CLEARLINE_SHARD_URL: "http://127.0.0.1:1" })).toThrow(ConfigError);
   });
 
   it("openShardMap: none without the section; with PostgreSQL only id and url, and a schema of its own", async () => {
