@@ -291,8 +291,9 @@ async function main(): Promise<void> {
       const text = JSON.stringify({ v: PROTOCOL_VERSION, type: "propose", id, channelId: lane.channel.channelId, state: stateToJson(next), signature });
       if (due !== undefined) {
         // Open loop: wait for this proposal's due time (never for an answer of another channel).
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
+        // A timer counts from the event loop's cached time, which building the proposal has left
+        // behind, so it can fire before the due time: never send early, or latency reads short.
+        for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) await sleep(wait);
         if (stopping) return;
       }
       const sentAt = performance.now();
