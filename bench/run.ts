@@ -409,24 +409,7 @@ async function main(): Promise<void> {
     log(`store of ${size} channels (filled in ${(fillMs / 1000).toFixed(1)}s): /health after ${starts.join(" and ")} ms, RSS ${((metrics.get("process_resident_memory_bytes") ?? 0) / 2 ** 20).toFixed(1)} MiB`);
   }
 
-  await stopStack();
-
-  // 6. Trading: orders and settled fills on a node with fill settlement, on a stack of its own.
-  let trading: BenchReport["trading"];
-  if (!skip.has("trading")) {
-    trading = await measureTrading({
-      pairs: tradingPairs,
-      warmupSeconds,
-      seconds: windowSeconds,
-      workDir,
-      startNode: (config, options) => startNode(config, workDir, options),
-      track,
-      log,
-    });
-    log(`trading: ${trading.ordersAcceptedPerSecond} orders/s, ${trading.fillsSettledPerSecond} fills settled/s, order → settled p50 ${trading.orderToSettledMs.p50} ms, p99 ${trading.orderToSettledMs.p99} ms`);
-  }
-
-  // 10. Workers: shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
+  // 10. Workers (on the throughput stack, before it stops): shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
   let workers: WorkersBench | undefined;
   if (!skip.has("workers")) {
     const extra = benchInvestors(maxChannels + investorsNeeded(workerCounts, workerRepeats, workerChannels)).slice(maxChannels);
@@ -445,6 +428,23 @@ async function main(): Promise<void> {
       track,
       log,
     });
+  }
+
+  await stopStack();
+
+  // 6. Trading: orders and settled fills on a node with fill settlement, on a stack of its own.
+  let trading: BenchReport["trading"];
+  if (!skip.has("trading")) {
+    trading = await measureTrading({
+      pairs: tradingPairs,
+      warmupSeconds,
+      seconds: windowSeconds,
+      workDir,
+      startNode: (config, options) => startNode(config, workDir, options),
+      track,
+      log,
+    });
+    log(`trading: ${trading.ordersAcceptedPerSecond} orders/s, ${trading.fillsSettledPerSecond} fills settled/s, order → settled p50 ${trading.orderToSettledMs.p50} ms, p99 ${trading.orderToSettledMs.p99} ms`);
   }
 
   const report: BenchReport = {
