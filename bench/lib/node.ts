@@ -49,7 +49,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * V8 flags the node process runs with, as `clearline-node` (channel-node/bin.mjs) and `npm run node`
- * start it: a young generation of up to 64 MiB per semi-space instead of 16 takes ~10× fewer
+ * start it: a young generation of up to 64 MiB per semi-space instead of 16 takes 4–10× fewer
  * scavenges per update, each a pause of the event loop that every proposal in flight waits behind,
  * and promotes less short-lived garbage into the old generation (docs/performance.md, latency).
  */
