@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
+import { DEFAULT_LOGIN_RATE } from "./rate-limit.js";
 import { tradingConfigSchema } from "./trading/config.js";
 import { envSettingsOf, setAtPath, type EnvSetting } from "./config-env.js";
 import { keystorePrivateKey, keystoreSettingsSchema } from "./keystore.js";
@@ -89,6 +90,14 @@ export const nodeConfigSchema = z.strictObject({
   /** WebSocket connections at once, all together and from one remote address (TOO_MANY_CONNECTIONS). */
   maxConnections: z.coerce.number().int().min(1).default(1_000),
   maxConnectionsPerAddress: z.coerce.number().int().min(1).default(32),
+  /** Logins per remote address, successful or not (token bucket; LOGIN_RATE_LIMITED), and how many addresses are remembered. */
+  loginRate: z
+    .strictObject({
+      perSecond: z.number().positive().default(DEFAULT_LOGIN_RATE.perSecond),
+      burst: z.number().min(1).default(DEFAULT_LOGIN_RATE.burst),
+      maxKeys: z.number().int().min(1).default(DEFAULT_LOGIN_RATE.maxKeys),
+    })
+    .default(DEFAULT_LOGIN_RATE),
   /** /health fails when a chain watcher is more than this many blocks behind `head − confirmations`. */
   maxWatcherLagBlocks: z.coerce.number().int().min(0).default(10),
   /** How long one /health check may take, and how long its result is reused (/health is public). */

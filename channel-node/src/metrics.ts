@@ -20,7 +20,7 @@ export function createMetrics() {
     lastBlock: new Gauge({ name: "clearline_last_processed_block", help: "Last block the watcher processed", registers: [registry] }),
     connectionRefusals: new Counter({
       name: "clearline_connection_refusals_total",
-      help: "Connections closed or refused at a bound: handshake_timeout, max_connections, max_connections_per_address, tcp_max_connections",
+      help: "Connections closed or refused at a bound: handshake_timeout, login_rate, max_connections, max_connections_per_address, tcp_max_connections",
       labelNames: ["bound"],
       registers: [registry],
     }),

@@ -349,6 +349,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+    loginRate: config.loginRate,
     handler: shardMap === undefined ? tradingHandler : shardGate(tradingHandler, shardMap, { logger: logger.child({ component: "shard" }), metrics }),
     logger: logger.child({ component: "transport" }),
     metrics,

@@ -1,14 +1,15 @@
 // The node's WebSocket adapter: a challenge–response handshake per connection within a time bound,
 // bounded connections (all together and per remote address), a bounded frame size, a per-connection
-// rate limit, schema validation of every message. Plain HTTP requests on the same port go to
+// rate limit, bounded logins per remote address, schema validation of every message. Plain HTTP requests on the same port go to
 // `http` (http.ts). It knows nothing of channels: authenticated, well-formed messages go to a
 // `SessionHandler`.
 import { createServer, type RequestListener, type Server } from "node:http";
 import { randomBytes } from "node:crypto";
-import { hexlify, recoverAddress } from "ethers";
+import { hexlify } from "ethers";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
-import { loginDigest, type SessionChallenge } from "../../client/protocol/session.js";
+import type { SessionChallenge } from "../../client/protocol/session.js";
+import { loadVerifier, type Verifier } from "../../client/protocol/signing.js";
 import type { Address, Deployment } from "../../client/protocol/types.js";
 import {
   PROTOCOL_VERSION,
@@ -17,7 +18,8 @@ import {
   type NodeMessage,
   WireError,
 } from "../../client/protocol/wire.js";
-import { TokenBucket } from "./rate-limit.js";
+import { DEFAULT_LOGIN_RATE, KeyedTokenBuckets, TokenBucket, type KeyedRate } from "./rate-limit.js";
+import { checkLogin, isLoginError } from "./login-check.js";
 import { storeUnavailable } from "./store/store-unavailable.js";
 import type { NodeMetrics } from "./metrics.js";
 
@@ -46,6 +48,8 @@ export interface TransportOptions {
   handshakeTimeoutMs: number;
   maxConnections: number;
   maxConnectionsPerAddress: number;
+  /** Logins (`auth` messages) per remote address, successful or not; default DEFAULT_LOGIN_RATE. */
+  loginRate?: KeyedRate;
   venue: Address;
   deployment: Deployment;
   handler: SessionHandler;
@@ -98,11 +102,17 @@ export class Transport {
   private readonly sockets = new Set<WebSocket>();
   /** Open WebSocket connections by remote address. */
   private readonly perAddress = new Map<string, number>();
+  /** Logins per remote address. */
+  private readonly logins: KeyedTokenBuckets;
 
-  constructor(private readonly options: TransportOptions) {}
+  constructor(private readonly options: TransportOptions) {
+    this.logins = new KeyedTokenBuckets(options.loginRate ?? DEFAULT_LOGIN_RATE);
+  }
 
   async start(): Promise<number> {
     const { options } = this;
+    // Checks login signatures: libsecp256k1 when its binding loads (login-check.ts).
+    const verifier = await loadVerifier();
     const http = createServer(
       {
         // A request's headers (incl. a WebSocket upgrade) must arrive within the handshake bound.
@@ -127,7 +137,7 @@ export class Transport {
     });
     // Attached only once listening: ws re-emits the server's errors, and a failed listen is reported above.
     this.wss = new WebSocketServer({ server: http, maxPayload: options.maxFrameBytes });
-    this.wss.on("connection", (socket, request) => this.accept(socket, request.socket.remoteAddress ?? "unknown"));
+    this.wss.on("connection", (socket, request) => this.accept(socket, request.socket.remoteAddress ?? "unknown", verifier));
     this.wss.on("error", (error) => options.logger.error({ err: error }, "server error"));
     const address = http.address();
     return typeof address === "object" && address !== null ? address.port : options.port;
@@ -153,7 +163,7 @@ export class Transport {
     return undefined;
   }
 
-  private accept(socket: WebSocket, remote: string): void {
+  private accept(socket: WebSocket, remote: string, verifier: Verifier): void {
     const { options } = this;
     const bound = this.exceededBound(remote);
     if (bound !== undefined) {
@@ -223,14 +233,17 @@ export class Transport {
           refuse(new WireError("NOT_AUTHENTICATED", "answer the challenge with an auth message first"), message.id);
           return;
         }
-        let signer: Address;
-        try {
-          signer = recoverAddress(loginDigest(challenge), message.signature);
-        } catch {
-          signer = "";
+        if (!this.logins.take(remote, Date.now())) {
+          options.metrics.connectionRefusals.inc({ bound: "login_rate" });
+          refuse(new WireError("LOGIN_RATE_LIMITED", "too many logins from your address; try again later"), message.id);
+          Transport.closeSoon(socket, TRY_AGAIN_LATER, "too many logins");
+          return;
         }
-        if (signer !== message.address) {
-          refuse(new WireError("BAD_AUTH", "the signature does not prove the claimed address"), message.id);
+        try {
+          checkLogin(verifier, challenge, message.address, message.signature);
+        } catch (error) {
+          const reason = isLoginError(error) ? `${error.message} (${error.code})` : "the signature does not prove the claimed address";
+          refuse(new WireError("BAD_AUTH", reason), message.id);
           Transport.closeSoon(socket, POLICY_VIOLATION, "handshake failed");
           return;
         }

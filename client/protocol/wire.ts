@@ -30,6 +30,8 @@ export const WIRE_ERROR_CODES = [
   "NOT_AUTHENTICATED",
   "BAD_AUTH",
   "RATE_LIMITED",
+  /** Too many logins from one remote address (docs/operations.md, "Bounds (transport)"). */
+  "LOGIN_RATE_LIMITED",
   "HANDSHAKE_TIMEOUT",
   "TOO_MANY_CONNECTIONS",
   "UNKNOWN_CHANNEL",
