@@ -5,6 +5,7 @@
  * branch on `isRevert(error, "StaleNonce")` instead of matching message strings.
  */
 import { AbiCoder, ErrorFragment, Result, isError } from "ethers";
+import { CodedError, isCodedError } from "../protocol/coded-error.js";
 import { errorInterface } from "./abi.js";
 
 export const CHAIN_ERROR_CODES = [
@@ -63,20 +64,15 @@ export interface ChainErrorDetails {
   readonly cause?: unknown;
 }
 
-export class ChainError<C extends ChainErrorCode = ChainErrorCode> extends Error {
+export class ChainError<C extends ChainErrorCode = ChainErrorCode> extends CodedError<C, ChainErrorDetails> {
   override readonly name: string = "ChainError";
-  readonly code: C;
-  /** The message without the code suffix, for showing to a person. */
-  readonly shortMessage: string;
   readonly action: string | null;
   /** Present (possibly with a null name) for REVERTED; null otherwise. */
   readonly revert: RevertInfo | null;
   readonly transactionHash: string | null;
 
   constructor(code: C, shortMessage: string, details: ChainErrorDetails = {}) {
-    super(`${shortMessage} (code=${code})`, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.shortMessage = shortMessage;
+    super(code, shortMessage, details, details.cause === undefined ? undefined : { cause: details.cause });
     this.action = details.action ?? null;
     this.revert = details.revert ?? null;
     this.transactionHash = details.transactionHash ?? null;
@@ -85,7 +81,7 @@ export class ChainError<C extends ChainErrorCode = ChainErrorCode> extends Error
 
 /** Whether `error` is a ChainError, optionally of a given code. */
 export function isChainError<C extends ChainErrorCode>(error: unknown, code?: C): error is ChainError<C> {
-  return error instanceof ChainError && (code === undefined || error.code === code);
+  return isCodedError(error, ChainError, code);
 }
 
 /** Whether `error` is a revert, optionally with the custom error `name` (e.g. "StaleNonce"). */

@@ -5,6 +5,7 @@
 import { ClientError } from "../sdk/client.js";
 import { ChainError } from "../chain/errors.js";
 import { ProtocolError, ComplianceError, restrictionOf } from "../protocol/index.js";
+import { isCodedError } from "../protocol/coded-error.js";
 import { StoreError } from "../store/errors.js";
 
 export const CLI_ERROR_CODES = [
@@ -59,7 +60,7 @@ export class CliError extends Error {
 }
 
 export function isCliError(error: unknown, code?: CliErrorCode): error is CliError {
-  return error instanceof CliError && (code === undefined || error.code === code);
+  return isCodedError(error, CliError, code);
 }
 
 /** Exit codes: 1 the operation failed (refused, reverted, unreachable), 2 the command line was wrong. */

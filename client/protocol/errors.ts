@@ -4,6 +4,7 @@
  * rejection is a `ComplianceError` that also carries the ERC-1404 code, its name and message.
  * `rejectionOf` turns any of them into the plain data a peer receives.
  */
+import { CodedError, isCodedError, type ErrorDetails } from "./coded-error.js";
 import { messageFor, restrictionOf, type RestrictionName } from "./restriction-codes.js";
 
 export const PROTOCOL_ERROR_CODES = [
@@ -59,22 +60,10 @@ export const PROTOCOL_ERROR_CODES = [
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
-/** Context that explains a rejection; bigints are kept as bigints (see `rejectionOf` for the wire). */
-export type ErrorDetails = Readonly<Record<string, string | number | bigint | boolean | null>>;
+export type { ErrorDetails };
 
-export class ProtocolError<C extends ProtocolErrorCode = ProtocolErrorCode> extends Error {
+export class ProtocolError<C extends ProtocolErrorCode = ProtocolErrorCode> extends CodedError<C> {
   override readonly name: string = "ProtocolError";
-  readonly code: C;
-  /** The message without the code prefix, for showing to a person. */
-  readonly shortMessage: string;
-  readonly details: ErrorDetails;
-
-  constructor(code: C, shortMessage: string, details: ErrorDetails = {}) {
-    super(`${shortMessage} (code=${code})`);
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = details;
-  }
 }
 
 /** Facts about the movement a compliance rejection refers to. */
@@ -116,7 +105,7 @@ type ErrorFor<C extends ProtocolErrorCode> = C extends "NON_COMPLIANT" ? Complia
 
 /** Whether `error` is a ProtocolError, optionally of a given code (narrowing to its class). */
 export function isProtocolError<C extends ProtocolErrorCode>(error: unknown, code?: C): error is ErrorFor<C> {
-  return error instanceof ProtocolError && (code === undefined || error.code === code);
+  return isCodedError(error, ProtocolError, code);
 }
 
 /** What a peer receives when its update is rejected: JSON-safe, nothing else changes. */

@@ -1,4 +1,5 @@
 // The SDK's typed errors: every failure the client reports carries a stable `code`.
+import { isCodedError } from "../protocol/coded-error.js";
 import type { NodeMessageParsed } from "../protocol/wire.js";
 import type { ShardRedirect } from "../protocol/session.js";
 
@@ -45,7 +46,7 @@ export class ClientError extends Error {
 }
 
 export function isClientError(error: unknown, code?: ClientErrorCode): error is ClientError {
-  return error instanceof ClientError && (code === undefined || error.code === code);
+  return isCodedError(error, ClientError, code);
 }
 
 /** The ClientError for the venue's `rejected` answer to our `what`, naming the ERC-1404 rule if any. */

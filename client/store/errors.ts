@@ -2,6 +2,7 @@
  * Typed errors of the channel store, in the style of client/protocol/errors.ts: every refusal is a
  * `StoreError` with a stable, machine-readable `code`. A refused write changes nothing.
  */
+import { CodedError, isCodedError, type ErrorDetails } from "../protocol/coded-error.js";
 
 export const STORE_ERROR_CODES = [
   /** The channel id is not in the store. */
@@ -37,24 +38,13 @@ export const STORE_ERROR_CODES = [
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];
 
 /** Context that explains a refusal; bigints are kept as bigints. */
-export type StoreErrorDetails = Readonly<Record<string, string | number | bigint | boolean | null>>;
+export type StoreErrorDetails = ErrorDetails;
 
-export class StoreError<C extends StoreErrorCode = StoreErrorCode> extends Error {
+export class StoreError<C extends StoreErrorCode = StoreErrorCode> extends CodedError<C> {
   override readonly name: string = "StoreError";
-  readonly code: C;
-  /** The message without the code prefix, for showing to a person. */
-  readonly shortMessage: string;
-  readonly details: StoreErrorDetails;
-
-  constructor(code: C, shortMessage: string, details: StoreErrorDetails = {}, options?: { cause?: unknown }) {
-    super(`${shortMessage} (code=${code})`, options);
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = details;
-  }
 }
 
 /** Whether `error` is a StoreError, optionally of a given code. */
 export function isStoreError<C extends StoreErrorCode>(error: unknown, code?: C): error is StoreError<C> {
-  return error instanceof StoreError && (code === undefined || error.code === code);
+  return isCodedError(error, StoreError, code);
 }

@@ -1,4 +1,6 @@
 // Typed errors of the shard mechanism (docs/operations.md, "Shards"): a stable `code` each.
+import { isCodedError } from "../../../client/protocol/coded-error.js";
+
 export const SHARD_ERROR_CODES = [
   /** The shard map is unusable: no shards, this shard missing from it, a pin naming an unknown shard. */
   "SHARD_MAP_INVALID",
@@ -22,5 +24,5 @@ export class ShardError extends Error {
 }
 
 export function isShardError(error: unknown, code?: ShardErrorCode): error is ShardError {
-  return error instanceof ShardError && (code === undefined || error.code === code);
+  return isCodedError(error, ShardError, code);
 }

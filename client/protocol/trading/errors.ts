@@ -3,6 +3,8 @@
  * stable, machine-readable `code`, in the style of the channel core's `ProtocolError`; a rejected
  * input changes nothing (every function here is pure).
  */
+import { CodedError, isCodedError, type ErrorDetails } from "../coded-error.js";
+
 export const TRADING_ERROR_CODES = [
   /** The input does not have the expected shape (JSON, hex lengths, addresses, encodings). */
   "MALFORMED",
@@ -34,24 +36,13 @@ export const TRADING_ERROR_CODES = [
 
 export type TradingErrorCode = (typeof TRADING_ERROR_CODES)[number];
 
-export type TradingErrorDetails = Readonly<Record<string, string | number | bigint | boolean | null>>;
+export type TradingErrorDetails = ErrorDetails;
 
-export class TradingError<C extends TradingErrorCode = TradingErrorCode> extends Error {
+export class TradingError<C extends TradingErrorCode = TradingErrorCode> extends CodedError<C> {
   override readonly name: string = "TradingError";
-  readonly code: C;
-  /** The message without the code prefix, for showing to a person. */
-  readonly shortMessage: string;
-  readonly details: TradingErrorDetails;
-
-  constructor(code: C, shortMessage: string, details: TradingErrorDetails = {}) {
-    super(`${shortMessage} (code=${code})`);
-    this.code = code;
-    this.shortMessage = shortMessage;
-    this.details = details;
-  }
 }
 
 /** Whether `error` is a TradingError, optionally of a given code. */
 export function isTradingError<C extends TradingErrorCode>(error: unknown, code?: C): error is TradingError<C> {
-  return error instanceof TradingError && (code === undefined || error.code === code);
+  return isCodedError(error, TradingError, code);
 }
