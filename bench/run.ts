@@ -195,6 +195,8 @@ function benchNodeConfig(stack: Stack, dataDir: string): NodeConfig {
     // runs, up to 10,000 idle ones: both connection bounds are lifted above what the bench opens.
     maxConnections,
     maxConnectionsPerAddress: maxConnections,
+    // Its logins come from that one address too, thousands within seconds.
+    loginRate: { perSecond: 1_000_000, burst: 1_000_000, maxKeys: 16 },
     pollIntervalMs: 1_000,
     logLevel: "warn",
   });

@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     const investors = benchInvestors(investorsNeeded(workerCounts, repeats, channels));
     await onboardInvestors(stack, investors);
     const nodeConfig = (dataDir: string): NodeConfig =>
-      stack.nodeConfig({ dataDir, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 }, maxConnections: channels + 100, maxConnectionsPerAddress: channels + 100, logLevel: "warn" });
+      stack.nodeConfig({ dataDir, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 }, maxConnections: channels + 100, maxConnectionsPerAddress: channels + 100, loginRate: { perSecond: 1_000_000, burst: 1_000_000, maxKeys: 16 }, logLevel: "warn" });
     const startNode = async (config: NodeConfig) => {
       const node = await startBenchNode(config, workDir);
       track(() => node.stop());
