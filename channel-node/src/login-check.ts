@@ -3,6 +3,7 @@
 // ~0.1 ms of CPU, against ~3 ms for ethers' pure-JS recovery — and accepts only the canonical form the
 // SDK signs: 65 bytes r‖s‖v, v 27 or 28, 0 < r < n, 0 < s ≤ n/2. A login is no chain transaction, so
 // v 0/1, EIP-155 v ≥ 35 and high s are refused rather than normalised.
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import { loginDigest, type SessionChallenge } from "../../client/protocol/session.js";
 import type { Verifier } from "../../client/protocol/signing.js";
 import type { Address, SignatureHex } from "../../client/protocol/types.js";
@@ -15,18 +16,13 @@ export const LOGIN_ERROR_CODES = [
 ] as const;
 export type LoginErrorCode = (typeof LOGIN_ERROR_CODES)[number];
 
-export class LoginError extends Error {
-  override readonly name = "LoginError";
-  constructor(
-    readonly code: LoginErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+export class LoginError<C extends LoginErrorCode = LoginErrorCode> extends CodedError<C> {
+  override readonly name: string = "LoginError";
 }
 
-export function isLoginError(error: unknown, code?: LoginErrorCode): error is LoginError {
-  return error instanceof LoginError && (code === undefined || error.code === code);
+/** Whether `error` is a LoginError, optionally of a given code. */
+export function isLoginError<C extends LoginErrorCode>(error: unknown, code?: C): error is LoginError<C> {
+  return isCodedError(error, LoginError, code);
 }
 
 /** Returns when `signature` is `claimed`'s canonical signature of the login message for `challenge`; else throws LoginError. */

@@ -242,7 +242,7 @@ export class Transport {
         try {
           checkLogin(verifier, challenge, message.address, message.signature);
         } catch (error) {
-          const reason = isLoginError(error) ? `${error.message} (${error.code})` : "the signature does not prove the claimed address";
+          const reason = isLoginError(error) ? error.message : "the signature does not prove the claimed address";
           refuse(new WireError("BAD_AUTH", reason), message.id);
           Transport.closeSoon(socket, POLICY_VIOLATION, "handshake failed");
           return;
