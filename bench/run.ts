@@ -450,9 +450,7 @@ async function main(): Promise<void> {
   }
 
   const report: BenchReport = {
-    ...headlineOf({ crypto, throughput, openLoop, memory }),
-    // Measured side by side, same channels and window, so the ratio compares like with like.
-    ...(workers === undefined ? {} : { updates_per_s_by_workers: workers.byWorkers }),
+    ...headlineOf({ crypto, throughput, openLoop, memory, workers }),
     generatedAt: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - startedAt) / 1000),
     machine: {

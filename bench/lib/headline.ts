@@ -40,6 +40,8 @@ export interface HeadlineInput {
   /** Open-loop rows, each with the fraction of max_updates_per_s it was offered. */
   readonly openLoop?: readonly { readonly loadFraction: number; readonly latencyMs: { readonly p99: number } }[];
   readonly memory: readonly { readonly channels: number; readonly startMs: number; readonly heapUsedBytes: number }[];
+  /** The workers section (bench/workers.ts): worker count → updates/s, measured side by side. */
+  readonly workers?: { readonly byWorkers: Readonly<Record<string, number>> };
 }
 
 /** The channel count whose restart the headline quotes. */
@@ -68,8 +70,9 @@ export function headlineOf(input: HeadlineInput): Headline {
     crypto_floor_us_per_update: round(floorUs, 1),
     ceiling_ratio: round(floorUs / nodeCpuUs, 3),
     max_updates_per_s: max,
-    // The best one-process row; bench/run.ts replaces it with the workers section's figures (bench/workers.ts) when that runs.
-    updates_per_s_by_workers: { "1": max },
+    // The workers section's figures when it ran (same channels and window for every count, so the
+    // ratio compares like with like); otherwise the best one-process row.
+    updates_per_s_by_workers: input.workers?.byWorkers ?? { "1": max },
     ...(half.length === 0 ? {} : { p99_ms_at_half_load: Math.max(...half.map((row) => row.latencyMs.p99)) }),
     ...(restart === undefined ? {} : { restart_s_100k_channels: round(restart.startMs / 1000, 2) }),
     ...(span > 0 ? { heap_bytes_per_channel: Math.round((last!.heapUsedBytes - first!.heapUsedBytes) / span) } : {}),
