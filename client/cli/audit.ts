@@ -1,14 +1,18 @@
 // `clearline receipts audit`: fetches the venue's whole order log, checks it against the venue's
 // signed checkpoint (same size, same Merkle root), and replays the book of the deployment's market
-// with `auditPriority`, reporting every price–time priority violation (docs/trading.md).
+// with the priority audit of the matching mode the checkpoint signs (`auditPriority` for the
+// built-in book, `auditExternalPriority` for an external engine), reporting every price–time
+// priority violation (docs/trading.md).
 import { hexToBytes } from "@noble/hashes/utils.js";
-import { auditExternalPriority, auditPriority, decodeEntry, entryLeafHash, rootOf, type LogEntry, type Market, type Violation } from "../protocol/trading/index.js";
+import { auditExternalPriority, auditPriority, decodeEntry, entryLeafHash, rootOf, type LogEntry, type Market, type MatchingMode, type Violation } from "../protocol/trading/index.js";
 import type { TradingClient } from "../sdk/trading.js";
 import { CliError } from "./errors.js";
 
 export interface Audit {
   readonly size: bigint;
   readonly root: string;
+  /** How the venue matches, as its checkpoint signs it: the audit that was run. */
+  readonly matching: MatchingMode;
   /** Entries of this market's book among them. */
   readonly entries: number;
   readonly violations: readonly Violation[];
@@ -16,10 +20,15 @@ export interface Audit {
 
 /**
  * Fetches entries 0 … size − 1 (at most `maxEntries`), checks them against the checkpoint and audits
- * `market`'s book, as matched on arrival by the built-in book or later by an external engine.
+ * `market`'s book as the checkpoint says it is matched: on arrival by the built-in book, or later by
+ * an external engine. `expected`, when given, must be that mode (MATCHING_MISMATCH otherwise).
  */
-export async function auditLog(trading: TradingClient, market: Market, maxEntries: number, matching: "builtIn" | "external" = "builtIn"): Promise<Audit> {
+export async function auditLog(trading: TradingClient, market: Market, maxEntries: number, expected?: MatchingMode): Promise<Audit> {
   const { checkpoint } = await trading.checkpoint();
+  const { matching } = checkpoint;
+  if (expected !== undefined && expected !== matching) {
+    throw new CliError("MATCHING_MISMATCH", `--matching ${expected}, but the venue signed in its checkpoint that it matches with ${matching === "external" ? "an external engine" : "its built-in book"} (${matching})`, { expected, announced: matching });
+  }
   if (checkpoint.size > BigInt(maxEntries)) {
     throw new CliError("LOG_TOO_LARGE", `the venue's log has ${checkpoint.size} entries, more than --max-entries ${maxEntries}`, { size: checkpoint.size });
   }
@@ -43,7 +52,7 @@ export async function auditLog(trading: TradingClient, market: Market, maxEntrie
     throw new CliError("NOT_IN_LOG", `the venue's log entries do not have the root of its signed checkpoint (${checkpoint.size} entries)`);
   }
   const ours = ofMarket(entries.slice(0, Number(checkpoint.size)), market);
-  return { size: checkpoint.size, root: checkpoint.root, entries: ours.length, violations: (matching === "external" ? auditExternalPriority : auditPriority)(ours, market) };
+  return { size: checkpoint.size, root: checkpoint.root, matching, entries: ours.length, violations: (matching === "external" ? auditExternalPriority : auditPriority)(ours, market) };
 }
 
 /** The entries of one market's book: its orders, the cancels of them and the fills between them. */

@@ -264,7 +264,7 @@ receipts
   .command("audit")
   .description("fetch the venue's whole order log, check it against its signed checkpoint, and report every price–time priority violation (exit 1 if any)")
   .option("--max-entries <n>", "refuse a log longer than this (default 100000)")
-  .option("--matching <who>", "who matched the venue's fills: builtIn (default; fills follow their taker's order) or external (an engine's fills come later)")
+  .option("--matching <who>", "who matched the venue's fills, checked against what the venue signed in its checkpoint (by default the audit follows that): builtIn (fills follow their taker's order) or external (an engine's fills come later)")
   .addOption(anchorOption())
   .action(async (options: CommandOptions, command: Command) => done(await storeCommand(command, "receipts audit", [], options)));
 

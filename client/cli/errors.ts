@@ -37,6 +37,8 @@ export const CLI_ERROR_CODES = [
   "NOT_IN_LOG",
   /** The venue's order log has more entries than `receipts audit --max-entries` allows. */
   "LOG_TOO_LARGE",
+  /** `receipts audit --matching` names another matching mode than the one the venue signed in its checkpoint. */
+  "MATCHING_MISMATCH",
   /** `clearline daemon` (or `watch`) while a daemon of this investor runs already. */
   "DAEMON_RUNNING",
   /** The investor's daemon holds the store but did not answer, or closed its control connection before the command finished. */

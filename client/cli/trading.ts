@@ -245,8 +245,8 @@ export async function receiptsVerifyCommand(s: Session, output: Output, spec: st
 /** Exit code 1 when the log holds a violation. */
 export async function receiptsAuditCommand(s: Session, output: Output, options: TradingOptions & { maxEntries?: string; matching?: string }): Promise<number> {
   const maxEntries = wholeIn("--max-entries", options.maxEntries, 10_000_000) ?? 100_000;
-  const matching = options.matching ?? "builtIn";
-  if (matching !== "builtIn" && matching !== "external") throw new CliError("USAGE", `--matching must be builtIn or external, not "${matching}"`);
+  const { matching } = options;
+  if (matching !== undefined && matching !== "builtIn" && matching !== "external") throw new CliError("USAGE", `--matching must be builtIn or external, not "${matching}"`);
   const { security, cash } = market(s);
   const trading = s.client.trading(anchorOf(options, s.deployment));
   const { lotSize } = await trading.bookDepth(security, cash, 1);
@@ -255,10 +255,11 @@ export async function receiptsAuditCommand(s: Session, output: Output, options: 
   output.result(
     [
       `the venue's log of ${audit.size} entries matches its signed checkpoint (root ${audit.root}); ${audit.entries} are of this book`,
+      `audited as matched ${audit.matching === "external" ? "by an external engine" : "by the built-in book"}, as the venue signed in its checkpoint (${audit.matching})`,
       audit.violations.length === 0 ? "no price–time priority violation" : `${audit.violations.length} price–time priority violation${audit.violations.length === 1 ? "" : "s"}:`,
       ...kinds,
     ],
-    { size: audit.size, root: audit.root, entries: audit.entries, violations: audit.violations },
+    { size: audit.size, root: audit.root, matching: audit.matching, entries: audit.entries, violations: audit.violations },
   );
   return audit.violations.length > 0 ? EXIT.FAILED : EXIT.OK;
 }

@@ -177,7 +177,8 @@ const logEntriesRequestSchema = z.strictObject({ v: version, type: z.literal("lo
 const bookDepthRequestSchema = z.strictObject({ v: version, type: z.literal("book_depth"), id: requestId, security: address, cash: address, levels: z.number().int().min(1).max(100).optional() });
 
 const receiptJsonSchema = z.strictObject({ sequence: decimal, receivedAt: decimal, orderHash: bytes32, logSize: decimal, logRoot: bytes32 });
-const checkpointJsonSchema = z.strictObject({ size: decimal, root: bytes32, time: decimal });
+/** `matching`: how the venue matches now, the priority audit its log takes (docs/trading.md, "Receipts and checkpoints"). */
+const checkpointJsonSchema = z.strictObject({ size: decimal, root: bytes32, time: decimal, matching: z.enum(["builtIn", "external"]) });
 /** A logged fill; `state` "matched" until both legs are settled in the channels ("settled"), or "failed" when the venue gave up before revealing (no leg moved). */
 const depthLevelSchema = z.strictObject({ price: decimal, quantity: decimal, orders: z.number().int().min(1) });
 const fillJsonSchema = z.strictObject({ sequence: decimal, makerSequence: decimal, takerSequence: decimal, quantity: decimal, price: decimal, state: z.enum(["matched", "settled", "failed"]) });

@@ -135,7 +135,7 @@ export class TradingClient implements VenueLog {
   async checkpoint(): Promise<SignedCheckpoint> {
     const answer = await this.call({ v: PROTOCOL_VERSION, type: "log_checkpoint", id: this.link.newId() }, "log_checkpoint");
     const signed: SignedCheckpoint = {
-      checkpoint: { size: BigInt(answer.checkpoint.size), root: answer.checkpoint.root, time: BigInt(answer.checkpoint.time) },
+      checkpoint: { size: BigInt(answer.checkpoint.size), root: answer.checkpoint.root, time: BigInt(answer.checkpoint.time), matching: answer.checkpoint.matching },
       signature: answer.signature,
     };
     this.verified(() => verifyCheckpoint(signed, this.domain, this.link.verifier, this.link.venue()));

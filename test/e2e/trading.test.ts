@@ -47,7 +47,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true, anchorIntervalMs = 0): Promise<NodeProcess> {
+  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true, anchorIntervalMs = 0, readRate = { perSecond: 1_000, burst: 1_000 }): Promise<NodeProcess> {
     const config = stack.nodeConfig({
       dataDir: join(dir, "node"),
       port,
@@ -56,6 +56,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
         markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
         maxRestingOrdersPerInvestor: 3,
         orderRate,
+        readRate,
         maxOrdersPerBook: 1_000,
         cancelOnDisconnect,
         anchorIntervalMs,
@@ -235,16 +236,25 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     });
   }
 
-  it("bounds the requests per investor (ORDER_RATE_LIMITED) and refuses trading messages at a node without trading", async () => {
-    const node = await startNode(0, { perSecond: 0.001, burst: 5 });
+  it("bounds orders and reads per investor, each on its own budget (ORDER_RATE_LIMITED, READ_RATE_LIMITED), and refuses trading messages at a node without trading", async () => {
+    const node = await startNode(0, { perSecond: 0.001, burst: 5 }, true, 0, { perSecond: 0.001, burst: 5 });
     const alice = await investor(node.url, ROLES.alice);
-    const outcomes = await Promise.all(Array.from({ length: 8 }, () => alice.trading.myTrading().then(() => "ok", (e: unknown) => (isClientError(e) ? e.rejection?.code : String(e)))));
-    expect(outcomes.filter((o) => o === "ok")).toHaveLength(5);
-    expect(outcomes.filter((o) => o === "ORDER_RATE_LIMITED")).toHaveLength(3);
+    const codeOf = (e: unknown) => (isClientError(e) ? e.rejection?.code : String(e));
+    // Book depth and the investor's own trading are reads: a burst of them is bounded by readRate…
+    const reads = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? alice.trading.myTrading() : alice.trading.bookDepth(stack.addresses.token, stack.addresses.cash)).then(() => "ok", codeOf)),
+    );
+    expect(reads.filter((o) => o === "ok")).toHaveLength(5);
+    expect(reads.filter((o) => o === "READ_RATE_LIMITED")).toHaveLength(3);
+    expect((await refusal(alice.trading.checkpoint())).code).toBe("READ_RATE_LIMITED");
+    // …and leaves the order budget whole: five cancels reach the desk (none names an order), the sixth is over the bound.
+    const cancels = await Promise.all(Array.from({ length: 6 }, (_, i) => alice.trading.cancel(`0x${(i + 1).toString(16).padStart(64, "0")}`).then(() => "ok", codeOf)));
+    expect(cancels.filter((o) => o === "UNKNOWN_ORDER")).toHaveLength(5);
+    expect(cancels.filter((o) => o === "ORDER_RATE_LIMITED")).toHaveLength(1);
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
-    expect(metrics).toMatch(/clearline_bound_refusals_total\{reason="ORDER_RATE_LIMITED"\} 3/);
-    // Log reads have their own budget (readRate): a checkpoint is still answered.
-    expect((await alice.trading.checkpoint()).checkpoint.size).toBe(0n);
+    expect(metrics).toMatch(/clearline_bound_refusals_total\{reason="ORDER_RATE_LIMITED"\} 1\n/);
+    // The SDK asks a refused read four more times before it gives up: 4 refused reads, 5 times each.
+    expect(metrics).toMatch(/clearline_bound_refusals_total\{reason="READ_RATE_LIMITED"\} 20\n/);
 
     await node.stop();
     nodes.splice(0);

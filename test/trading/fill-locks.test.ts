@@ -48,7 +48,7 @@ function pair(gives: "security" | "cash", quantity: bigint, cash: bigint): reado
 describe("the SDK's own orders (OwnOrders over the venue's log)", () => {
   const DOMAIN = ordersDomainOf(31337n, getAddress("0x0a00000000000000000000000000000000000000"));
   const SIGNATURE = `0x${"11".repeat(65)}`;
-  const CHECKPOINT: SignedCheckpoint = { checkpoint: { size: 100n, root: `0x${"00".repeat(32)}`, time: 0n }, signature: SIGNATURE };
+  const CHECKPOINT: SignedCheckpoint = { checkpoint: { size: 100n, root: `0x${"00".repeat(32)}`, time: 0n, matching: "builtIn" }, signature: SIGNATURE };
   const me = new NobleSigner(`0x${"b0".repeat(32)}`);
   const other = new NobleSigner(`0x${"c0".repeat(32)}`);
 

@@ -47,7 +47,7 @@ describe("TradingDesk", () => {
   /** The chain's time as the node's clock gives it; undefined: a stale view (the clock throws). */
   let chainTime: bigint | undefined;
 
-  async function open(): Promise<TradingDesk> {
+  async function open(matching?: "builtIn" | "external"): Promise<TradingDesk> {
     log = await LevelOrderLog.open(join(dir, "orders"));
     return TradingDesk.open({
       store: log,
@@ -67,6 +67,7 @@ describe("TradingDesk", () => {
       holdingsOf: () => 0n,
       logger: pino({ level: "silent" }),
       metrics: createMetrics(),
+      matching,
     });
   }
 
@@ -101,7 +102,10 @@ describe("TradingDesk", () => {
     const proof = (await send(session, { type: "log_inclusion", sequence: "0" })) as Extract<NodeMessage, { type: "log_proof" }>;
     expect(receiptCoversEntry(receipt, { kind: "order", sequence: 0n, receivedAt: NOW, signed }, proof.proof.map((h) => hexToBytes(h.slice(2))), DOMAIN)).toBe(true);
     const checkpoint = (await send(session, { type: "log_checkpoint" })) as Extract<NodeMessage, { type: "log_checkpoint" }>;
-    verifyCheckpoint({ checkpoint: { size: 1n, root: checkpoint.checkpoint.root, time: NOW }, signature: checkpoint.signature }, DOMAIN, nobleVerifier, venue.address);
+    expect(checkpoint.checkpoint.matching).toBe("builtIn");
+    verifyCheckpoint({ checkpoint: { size: 1n, root: checkpoint.checkpoint.root, time: NOW, matching: "builtIn" }, signature: checkpoint.signature }, DOMAIN, nobleVerifier, venue.address);
+    // The mode is signed: the same checkpoint claiming an external engine is not the venue's.
+    expect(() => verifyCheckpoint({ checkpoint: { size: 1n, root: checkpoint.checkpoint.root, time: NOW, matching: "external" }, signature: checkpoint.signature }, DOMAIN, nobleVerifier, venue.address)).toThrow(/not signed by the venue/);
     expect(checkpoint.checkpoint.root).toBe(receipt.logRoot);
   });
 
@@ -165,5 +169,19 @@ describe("TradingDesk", () => {
     expect(desk.size).toBe(3);
     expect(desk.root).toBe(root);
     expect((await place(session, order({ nonce: 2n }))).code).toBe("STALE_NONCE");
+  });
+
+  it("signs the matching mode it runs with in every checkpoint: a built-in log reopened with an external engine announces external", async () => {
+    const session = new RecordingSession(alice.address);
+    await place(session, order({ side: "sell" }));
+    const checkpointOf = async () => (await send(session, { type: "log_checkpoint" })) as Extract<NodeMessage, { type: "log_checkpoint" }>;
+    expect((await checkpointOf()).checkpoint.matching).toBe("builtIn");
+    await log.close();
+    desk = await open("external");
+    const external = await checkpointOf();
+    expect(external.checkpoint).toMatchObject({ size: "1", matching: "external" });
+    const signed = { checkpoint: { size: 1n, root: external.checkpoint.root, time: NOW, matching: "external" as const }, signature: external.signature };
+    verifyCheckpoint(signed, DOMAIN, nobleVerifier, venue.address);
+    expect(() => verifyCheckpoint({ ...signed, checkpoint: { ...signed.checkpoint, matching: "builtIn" } }, DOMAIN, nobleVerifier, venue.address)).toThrow(/not signed by the venue/);
   });
 });

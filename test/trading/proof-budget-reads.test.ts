@@ -1,7 +1,8 @@
-// Log reads have their own budget (channel-node/src/trading/handler.ts): the real desk on its LevelDB
-// log behind the real handler, the SDK's TradingClient sending through it. Proofs, entries and
-// checkpoints take tokens from the investor's read bucket, never from its order bucket, are answered
-// while an order is still being written, and are bounded: beyond the burst READ_RATE_LIMITED, counted.
+// Reads have their own budget (channel-node/src/trading/handler.ts): the real desk on its LevelDB
+// log behind the real handler, the SDK's TradingClient sending through it. Proofs, entries,
+// checkpoints, book depth and the investor's own trading take tokens from the investor's read
+// bucket, never from its order bucket, are answered while an order is still being written, and are
+// bounded: beyond the burst READ_RATE_LIMITED, counted.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,6 +109,28 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
     expect((await send(rawOrder(10n))).type).toBe("order_accepted");
     expect((await send(rawOrder(11n))).type).toBe("order_accepted");
     expect(await send(rawOrder(12n))).toMatchObject({ type: "order_refused", code: "ORDER_RATE_LIMITED" });
+  });
+
+  it("book depth and the investor's own trading use the read budget too: a burst of them leaves the orders' budget whole, and is bounded", async () => {
+    const client = trading();
+    for (let i = 0; i < READ_BURST; i += 1) {
+      if (i % 2 === 0) expect((await client.bookDepth(MARKET.security, MARKET.cash)).lotSize).toBe(MARKET.lotSize);
+      else expect((await client.myTrading()).orders).toEqual([]);
+    }
+    await expect(client.bookDepth(MARKET.security, MARKET.cash)).rejects.toMatchObject({ rejection: { code: "READ_RATE_LIMITED" } });
+    await expect(client.myTrading()).rejects.toMatchObject({ rejection: { code: "READ_RATE_LIMITED" } });
+    expect(await refusals("READ_RATE_LIMITED")).toBe(2);
+    // A wrong pair is still WRONG_MARKET (a read refused by the desk, after its token).
+    clockMs += 1_000;
+    await expect(client.bookDepth(MARKET.cash, MARKET.security)).rejects.toMatchObject({ rejection: { code: "WRONG_MARKET" } });
+    // Every order token is left: three orders, then the order bound.
+    for (const nonce of [30n, 31n, 32n]) expect((await send(rawOrder(nonce))).type).toBe("order_accepted");
+    expect(await send(rawOrder(33n))).toMatchObject({ type: "order_refused", code: "ORDER_RATE_LIMITED" });
+    expect(await refusals("ORDER_RATE_LIMITED")).toBe(1);
+    // What the reads show follows the orders: three resting sells of alice's.
+    clockMs += 2_000;
+    expect((await client.myTrading()).orders).toHaveLength(3);
+    expect((await client.bookDepth(MARKET.security, MARKET.cash)).asks).toEqual([{ price: 1_250_000n, quantity: 15_000n, orders: 3 }]);
   });
 
   it("the SDK asks a refused read again once the budget has refilled (a fill's check survives a burst)", async () => {

@@ -3,6 +3,7 @@ import { TypedDataEncoder } from "ethers";
 import { nobleVerifier } from "../../client/protocol/index.js";
 import {
   CHECKPOINT_EIP712_TYPES,
+  MATCHING_MODES,
   RECEIPT_EIP712_TYPES,
   EMPTY_COMPACT_TREE,
   appendLeaf,
@@ -22,10 +23,13 @@ import {
   signCheckpoint,
   signOrder,
   signReceipt,
+  typedCheckpointOf,
   verifyCheckpoint,
   verifyReceipt,
+  type Checkpoint,
   type CompactTree,
   type LogEntry,
+  type MatchingMode,
   type OrderEntry,
   type Receipt,
 } from "../../client/protocol/trading/index.js";
@@ -72,8 +76,10 @@ describe("receipts and checkpoints", () => {
 
   it("digests equal ethers' EIP-712 hashes", () => {
     expect(receiptDigest(receipt, DOMAIN)).toBe(TypedDataEncoder.hash(DOMAIN, RECEIPT_EIP712_TYPES, receipt));
-    const checkpoint = { size: 4n, root: hashHex(compactRoot(trees[4] as CompactTree)), time: NOW + 5n };
-    expect(checkpointDigest(checkpoint, DOMAIN)).toBe(TypedDataEncoder.hash(DOMAIN, CHECKPOINT_EIP712_TYPES, checkpoint));
+    for (const matching of MATCHING_MODES) {
+      const checkpoint: Checkpoint = { size: 4n, root: hashHex(compactRoot(trees[4] as CompactTree)), time: NOW + 5n, matching };
+      expect(checkpointDigest(checkpoint, DOMAIN)).toBe(TypedDataEncoder.hash(DOMAIN, CHECKPOINT_EIP712_TYPES, typedCheckpointOf(checkpoint)));
+    }
   });
 
   it("verify as the venue's and refuse anyone else's or any altered field", () => {
@@ -84,19 +90,20 @@ describe("receipts and checkpoints", () => {
     for (const change of [{ sequence: 0n }, { receivedAt: NOW }, { logSize: 4n }, { orderHash: `0x${"00".repeat(32)}` }]) {
       expect(codeOf(() => verifyReceipt({ ...signed, receipt: { ...receipt, ...change } }, DOMAIN, nobleVerifier, venue.address))).toBe("BAD_SIGNATURE");
     }
-    const checkpoint = { size: 4n, root: hashHex(compactRoot(trees[4] as CompactTree)), time: NOW + 5n };
+    const checkpoint: Checkpoint = { size: 4n, root: hashHex(compactRoot(trees[4] as CompactTree)), time: NOW + 5n, matching: "builtIn" };
     const signedCheckpoint = signCheckpoint(checkpoint, DOMAIN, venue);
     expect(codeOf(() => verifyCheckpoint(signedCheckpoint, DOMAIN, nobleVerifier, venue.address))).toBe("none");
-    expect(codeOf(() => verifyCheckpoint({ ...signedCheckpoint, checkpoint: { ...checkpoint, size: 3n } }, DOMAIN, nobleVerifier, venue.address))).toBe(
-      "BAD_SIGNATURE",
-    );
+    for (const change of [{ size: 3n }, { matching: "external" as const }]) {
+      expect(codeOf(() => verifyCheckpoint({ ...signedCheckpoint, checkpoint: { ...checkpoint, ...change } }, DOMAIN, nobleVerifier, venue.address))).toBe("BAD_SIGNATURE");
+    }
   });
 
   it("refuse receipts that cannot be: an entry outside its own log, fields outside uint64, bad hex", () => {
     expect(codeOf(() => receiptDigest({ ...receipt, logSize: 1n }, DOMAIN))).toBe("OUT_OF_RANGE");
     expect(codeOf(() => receiptDigest({ ...receipt, receivedAt: 1n << 64n }, DOMAIN))).toBe("OUT_OF_RANGE");
     expect(codeOf(() => receiptDigest({ ...receipt, logRoot: "0x12" }, DOMAIN))).toBe("MALFORMED");
-    expect(codeOf(() => checkpointDigest({ size: -1n, root: receipt.logRoot, time: 0n }, DOMAIN))).toBe("OUT_OF_RANGE");
+    expect(codeOf(() => checkpointDigest({ size: -1n, root: receipt.logRoot, time: 0n, matching: "builtIn" }, DOMAIN))).toBe("OUT_OF_RANGE");
+    expect(codeOf(() => checkpointDigest({ size: 1n, root: receipt.logRoot, time: 0n, matching: "both" as MatchingMode }, DOMAIN))).toBe("MALFORMED");
   });
 
   it("a receipt with its inclusion proof covers exactly the investor's entry at its sequence number", () => {

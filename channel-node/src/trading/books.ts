@@ -11,13 +11,14 @@ import { applyExternalFill, restOrder } from "../../../client/protocol/trading/e
 import { applyEntry } from "../../../client/protocol/trading/replay.js";
 import type { CancelEntry, FillEntry, LogEntry, OrderEntry, VenueCancelEntry } from "../../../client/protocol/trading/log-entry.js";
 import { orderHashOf, type Market, type Order } from "../../../client/protocol/trading/order.js";
+import type { MatchingMode } from "../../../client/protocol/trading/receipt.js";
 import type { Address, Bytes32, Eip712Domain } from "../../../client/protocol/types.js";
 import { MatchedFunds, commitmentOf } from "./reservations.js";
 
 const marketKey = (security: Address, cash: Address): string => `${security}/${cash}`;
 
-/** Who matches: the built-in price–time book on arrival, or an external engine's fills (external/). */
-export type Matching = "builtIn" | "external";
+/** Who matches: the built-in price–time book on arrival, or an external engine's fills (external/); signed in every checkpoint. */
+export type Matching = MatchingMode;
 
 /** Why a logged order rests no longer. */
 export type EndReason = RemovalReason | "filled";

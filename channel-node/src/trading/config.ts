@@ -37,7 +37,7 @@ export const tradingConfigSchema = z.strictObject({
     .strictObject({ perSecond: z.number().positive().default(DEFAULT_DESK_BOUNDS.orderRate.perSecond), burst: z.number().min(1).default(DEFAULT_DESK_BOUNDS.orderRate.burst) })
     .default(DEFAULT_DESK_BOUNDS.orderRate),
   maxOrdersPerBook: z.coerce.number().int().min(1).default(DEFAULT_DESK_BOUNDS.maxOrdersPerBook),
-  /** Log reads (proofs, entries, checkpoints) per investor, a budget apart from orders (handler.ts); absent: DEFAULT_READ_RATE. */
+  /** Reads (proofs, entries, checkpoints, book depth, own trading) per investor, a budget apart from orders (handler.ts); absent: DEFAULT_READ_RATE. */
   readRate: z.strictObject({ perSecond: z.number().positive(), burst: z.number().min(1) }).optional(),
   /** Whether an investor's resting orders are cancelled (a venue cancel entry each) when its session closes. */
   cancelOnDisconnect: z.boolean().default(true),

@@ -31,7 +31,7 @@ import { checkFill, type FillSubmission } from "./external/fill-check.js";
 export interface DeskBounds {
   /** GTC orders one investor may have resting (TOO_MANY_ORDERS). */
   readonly maxRestingOrdersPerInvestor: number;
-  /** Orders, cancels and proof requests per investor: sustained per second and burst (ORDER_RATE_LIMITED). */
+  /** Orders and cancels per investor (and reads where the handler has no read budget): sustained per second and burst (ORDER_RATE_LIMITED). */
   readonly orderRate: { readonly perSecond: number; readonly burst: number };
   /** Resting orders per book (the core's BOOK_FULL). */
   readonly maxOrdersPerBook: number;
@@ -194,9 +194,15 @@ export class TradingDesk {
     return this.books.reservedOf(investor, token, this.options.now()) + writing;
   }
 
-  /** The log's size and root now, signed by the venue. */
+  /** The log's size and root now and how the venue matches (the audit its log takes), signed by the venue. */
   checkpoint(): SignedCheckpoint {
-    return signCheckpoint({ size: BigInt(this.tree.size), root: this.root, time: this.options.now() }, this.options.domain, this.options.signer);
+    return signCheckpoint({ size: BigInt(this.tree.size), root: this.root, time: this.options.now(), matching: this.books.matching }, this.options.domain, this.options.signer);
+  }
+
+  /** The `log_checkpoint` answer to request `id`. */
+  checkpointMessage(id: string): NodeMessage {
+    const { checkpoint, signature } = this.checkpoint();
+    return { v: PROTOCOL_VERSION, type: "log_checkpoint", id, checkpoint: { size: checkpoint.size.toString(), root: checkpoint.root, time: checkpoint.time.toString(), matching: checkpoint.matching }, signature };
   }
 
   async onMessage(session: Session, message: TradingMessage): Promise<void> {
@@ -255,18 +261,16 @@ export class TradingDesk {
         return { v: PROTOCOL_VERSION, type: "log_entries", id: message.id, from: message.from, entries: entries.map((bytes) => `0x${Buffer.from(bytes).toString("hex")}`) };
       }
       case "my_trading":
-        return this.myTradingMessage(message.id, investor, message.limit ?? 100);
+        return this.myTrading(message.id, investor, message.limit ?? 100);
       case "book_depth":
-        return this.depthMessage(message.id, message.security, message.cash, message.levels ?? 20);
-      case "log_checkpoint": {
-        const { checkpoint, signature } = this.checkpoint();
-        return { v: PROTOCOL_VERSION, type: "log_checkpoint", id: message.id, checkpoint: { size: checkpoint.size.toString(), root: checkpoint.root, time: checkpoint.time.toString() }, signature };
-      }
+        return this.depth(message.id, message.security, message.cash, message.levels ?? 20);
+      case "log_checkpoint":
+        return this.checkpointMessage(message.id);
     }
   }
 
-  /** The investor's resting orders not expired by now, and its latest `limit` unsettled fills. */
-  private myTradingMessage(id: string, investor: Address, limit: number): NodeMessage {
+  /** The `my_trading` answer: the investor's resting orders not expired by now, and its latest `limit` fills. */
+  myTrading(id: string, investor: Address, limit: number): NodeMessage {
     const orders = this.books
       .restingOf(investor, this.options.now())
       .sort((a, b) => (a.entry.sequence < b.entry.sequence ? -1 : 1))
@@ -292,8 +296,8 @@ export class TradingDesk {
     return { v: PROTOCOL_VERSION, type: "my_trading", id, orders, fills: fills.slice(-limit) };
   }
 
-  /** The resting quantity per price level, best first, of orders not expired by now. */
-  private depthMessage(id: string, security: Address, cash: Address, levels: number): NodeMessage {
+  /** The `book_depth` answer: the resting quantity per price level, best first, of orders not expired by now (WRONG_MARKET for a pair without a book). */
+  depth(id: string, security: Address, cash: Address, levels: number): NodeMessage {
     const book = this.books.bookOf(security, cash);
     if (book === undefined) throw new TradingError("WRONG_MARKET", `this venue has no book of ${security} against ${cash}`);
     const now = this.options.now();

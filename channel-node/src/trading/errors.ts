@@ -15,7 +15,7 @@ export const DESK_REFUSAL_CODES = [
   "TOO_MANY_ORDERS",
   /** The investor sent orders and cancels faster than `orderRate` allows. */
   "ORDER_RATE_LIMITED",
-  /** The investor asked for log reads (proofs, entries, checkpoints) faster than `readRate` allows (handler.ts). */
+  /** The investor asked for reads (proofs, entries, checkpoints, book depth, its own trading) faster than `readRate` allows (handler.ts). */
   "READ_RATE_LIMITED",
   /** The investor's channels do not hold what the order commits, beyond what is already reserved. */
   "INSUFFICIENT_FUNDS",

@@ -5,7 +5,8 @@
  * - a receipt: the entry with sequence number `sequence` (an order or a cancel whose digest is
  *   `orderHash`) was received at `receivedAt` and is in the log of `logSize` entries with root
  *   `logRoot` (the log after the append that added it, fills it caused included);
- * - a checkpoint: the log had `size` entries with `root` at `time`.
+ * - a checkpoint: the log had `size` entries with `root` at `time`, and the venue matches with
+ *   `matching` (its built-in book, or an external engine): which priority audit its log takes.
  *
  * With an inclusion proof a receipt shows where the entry sits; with a consistency proof to a later
  * checkpoint, that the log kept it there.
@@ -29,11 +30,19 @@ export interface Receipt {
   readonly logRoot: Bytes32;
 }
 
+/** Who decides the fills: the built-in book on arrival, or an external engine (docs/trading.md). */
+export type MatchingMode = "builtIn" | "external";
+export const MATCHING_MODES: readonly MatchingMode[] = ["builtIn", "external"];
+/** A checkpoint's `matching` as its uint8. */
+export const MATCHING_CODE: Readonly<Record<MatchingMode, bigint>> = { builtIn: 0n, external: 1n };
+
 export interface Checkpoint {
   readonly size: bigint;
   readonly root: Bytes32;
   /** Unix seconds, the venue's clock. */
   readonly time: bigint;
+  /** How the venue matches now: the audit its log takes. */
+  readonly matching: MatchingMode;
 }
 
 export interface SignedReceipt {
@@ -47,7 +56,7 @@ export interface SignedCheckpoint {
 }
 
 export const RECEIPT_TYPE = "Receipt(uint64 sequence,uint64 receivedAt,bytes32 orderHash,uint64 logSize,bytes32 logRoot)";
-export const CHECKPOINT_TYPE = "Checkpoint(uint64 size,bytes32 root,uint64 time)";
+export const CHECKPOINT_TYPE = "Checkpoint(uint64 size,bytes32 root,uint64 time,uint8 matching)";
 
 /** The EIP-712 types of receipts and checkpoints, in the shape ethers' TypedDataEncoder takes. */
 export const RECEIPT_EIP712_TYPES = {
@@ -64,6 +73,7 @@ export const CHECKPOINT_EIP712_TYPES = {
     { name: "size", type: "uint64" },
     { name: "root", type: "bytes32" },
     { name: "time", type: "uint64" },
+    { name: "matching", type: "uint8" },
   ],
 };
 
@@ -96,6 +106,7 @@ function checkCheckpoint(checkpoint: Checkpoint): void {
   checkUint64(checkpoint.size, "size");
   checkUint64(checkpoint.time, "time");
   checkBytes32(checkpoint.root, "root");
+  if (!MATCHING_MODES.includes(checkpoint.matching)) throw new TradingError("MALFORMED", `matching must be builtIn or external, not ${String(checkpoint.matching)}`);
 }
 
 export function receiptDigest(receipt: Receipt, domain: Eip712Domain): Bytes32 {
@@ -105,7 +116,12 @@ export function receiptDigest(receipt: Receipt, domain: Eip712Domain): Bytes32 {
 
 export function checkpointDigest(checkpoint: Checkpoint, domain: Eip712Domain): Bytes32 {
   checkCheckpoint(checkpoint);
-  return typedDigest(domain, CHECKPOINT_TYPEHASH, [checkpoint.size, checkpoint.root, checkpoint.time]);
+  return typedDigest(domain, CHECKPOINT_TYPEHASH, [checkpoint.size, checkpoint.root, checkpoint.time, MATCHING_CODE[checkpoint.matching]]);
+}
+
+/** The checkpoint as the EIP-712 message (matching as its uint8 code). */
+export function typedCheckpointOf(checkpoint: Checkpoint): Record<string, string | bigint> {
+  return { ...checkpoint, matching: MATCHING_CODE[checkpoint.matching] };
 }
 
 export function signReceipt(receipt: Receipt, domain: Eip712Domain, venue: Signer): SignedReceipt {
@@ -149,7 +165,7 @@ export function receiptCoversEntry(receipt: Receipt, entry: OrderEntry | CancelE
 }
 
 /** Whether `proof` shows that the log of `later` extends the log of size `size` with root `root` (a receipt's or an older checkpoint's). */
-export function extendsLog(size: bigint, root: Bytes32, later: Checkpoint, proof: readonly Uint8Array[]): boolean {
+export function extendsLog(size: bigint, root: Bytes32, later: Omit<Checkpoint, "matching">, proof: readonly Uint8Array[]): boolean {
   return verifyConsistency(indexOf(size), indexOf(later.size), proof, toBytes(root), toBytes(later.root));
 }
 
