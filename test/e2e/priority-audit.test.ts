@@ -1,7 +1,9 @@
 // A venue that breaks price–time priority, caught by the audit, with real processes: a Hardhat
-// chain, the node as a child process with `matching: "external"`, two investors' SDK clients, a
-// matching engine written with the SDK helper (client/sdk/matching-engine.ts) over the engine's
-// WebSocket, and `clearline receipts audit --matching external` as a child process. The node checks
+// chain, the node as a child process — first with its built-in book, then restarted on the same log
+// with `matching: "external"` —, two investors' SDK clients, a matching engine written with the SDK
+// helper (client/sdk/matching-engine.ts) over the engine's WebSocket, and `clearline receipts audit`
+// as a child process. The venue signs its matching mode in every checkpoint and the audit follows
+// it without being told; `--matching` naming another mode is MATCHING_MISMATCH. The node checks
 // each fill against the orders' terms, not priority: an honest engine's log audits clean; a cheating
 // engine's fill of a later, worse-priced sell while an earlier one rests is accepted, and the audit
 // reports exactly that violation.
@@ -88,8 +90,8 @@ describe("a venue violating price–time priority is caught by the audit (extern
   const engineToken = () => readFileSync(join(dir, "node", "engine-token"), "utf8").trim();
   const logSize = async () => (await alice.checkpoint()).checkpoint.size;
 
-  /** `clearline --json receipts audit --matching external`: its exit code and JSON. */
-  function audit(...extra: string[]): Promise<{ exit: number | null; result: { violations: Record<string, string | null>[]; size: string } }> {
+  /** `clearline --json receipts audit`: its exit code and JSON (the audit, or `{error}`). */
+  function audit(...extra: string[]): Promise<{ exit: number | null; result: { violations: Record<string, string | null>[]; size: string; matching: string; error?: { code: string; message: string } } }> {
     const child = spawn(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "auditor"), "--json", "receipts", "audit", ...extra], {
       cwd: REPO,
       env: { ...process.env, CLEARLINE_KEY: devWallet(ROLES.carol).privateKey },
@@ -103,7 +105,7 @@ describe("a venue violating price–time priority is caught by the audit (extern
       child.once("error", reject);
       child.once("close", (exit) => {
         try {
-          resolve({ exit, result: JSON.parse(stdout) as { violations: Record<string, string | null>[]; size: string } });
+          resolve({ exit, result: JSON.parse(stdout) as { violations: Record<string, string | null>[]; size: string; matching: string; error?: { code: string; message: string } } });
         } catch {
           reject(new Error(`clearline receipts audit printed no JSON (exit ${exit}): ${stdout} ${stderr}`));
         }
@@ -111,23 +113,22 @@ describe("a venue violating price–time priority is caught by the audit (extern
     });
   }
 
-  async function investor(role: number, deposit: { assetIndex: number; amount: bigint }): Promise<TradingClient> {
+  /** The investor's client connected to the node; with `deposit`, it first opens its channel. */
+  async function investor(role: number, deposit?: { assetIndex: number; amount: bigint }): Promise<TradingClient> {
     const opened = await openClient({ nodeUrl: node.url, privateKey: devWallet(role).privateKey, rpcUrl: stack.chain.url, adjudicator: stack.addresses.adjudicator, dataDir: join(dir, "client"), responseTimeoutMs: 10_000 });
     clients.push(opened);
     await opened.client.connect();
-    await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit });
+    if (deposit !== undefined) await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit });
     return opened.client.trading(stack.addresses.orderLogAnchor);
   }
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-priority-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }, { index: ROLES.carol }] });
-    const enginePort = await freePort();
-    engineUrl = `ws://127.0.0.1:${enginePort}`;
-    node = await startNodeProcess(
+  /** The node on its data dir: the built-in book, or an external engine on `enginePort`. */
+  async function startNode(port: number, enginePort?: number): Promise<NodeProcess> {
+    const matching = enginePort === undefined ? {} : { matching: "external" as const, engine: { host: "127.0.0.1", port: enginePort, maxMessageBytes: 16_384, fillRate: { perSecond: 100, burst: 100 }, heartbeatMs: 5_000, maxBufferedBytes: 1_048_576 } };
+    return startNodeProcess(
       stack.nodeConfig({
         dataDir: join(dir, "node"),
-        port: 0,
+        port,
         trading: {
           orderLogAnchor: stack.addresses.orderLogAnchor,
           markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
@@ -137,12 +138,17 @@ describe("a venue violating price–time priority is caught by the audit (extern
           cancelOnDisconnect: false,
           anchorIntervalMs: 0,
           settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 },
-          matching: "external",
-          engine: { host: "127.0.0.1", port: enginePort, maxMessageBytes: 16_384, fillRate: { perSecond: 100, burst: 100 }, heartbeatMs: 5_000, maxBufferedBytes: 1_048_576 },
+          ...matching,
         },
       }),
       dir,
     );
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-priority-"));
+    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }, { index: ROLES.carol }] });
+    node = await startNode(0);
     deploymentFile = join(dir, "deployment.json");
     writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: stack.chain.url, chainId: stack.chainId.toString(), contracts: stack.addresses, nodeUrl: node.url }));
     alice = await investor(ROLES.alice, { assetIndex: 0, amount: 10n * SECURITY_UNIT });
@@ -157,19 +163,44 @@ describe("a venue violating price–time priority is caught by the audit (extern
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("an honest engine's log has no violation; a cheating engine's fill of a later, worse sell while an earlier one rests is accepted by the node and reported by the audit", async () => {
+  it("a built-in book's log: the checkpoint says builtIn, the audit follows it without --matching and refuses --matching external", async () => {
+    const sell = await alice.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(100n), timeInForce: "GTC" });
+    const buy = await bob.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(100n), timeInForce: "GTC" });
+    expect(buy.fills.map((f) => [f.makerSequence, f.takerSequence])).toEqual([[sell.receipt.receipt.sequence.toString(), buy.receipt.receipt.sequence.toString()]]);
+    expect((await alice.checkpoint()).checkpoint).toMatchObject({ size: 3n, matching: "builtIn" });
+    const clean = await audit();
+    expect(clean.result).toMatchObject({ matching: "builtIn", size: "3", violations: [] });
+    expect(clean.exit).toBe(0);
+    expect(await audit("--matching", "builtIn")).toMatchObject({ exit: 0, result: { matching: "builtIn" } });
+    const mismatch = await audit("--matching", "external");
+    expect(mismatch.exit).toBe(1);
+    expect(mismatch.result.error).toMatchObject({ code: "MATCHING_MISMATCH" });
+    expect(mismatch.result.error?.message).toMatch(/--matching external, but the venue signed in its checkpoint that it matches with its built-in book/);
+  });
+
+  it("restarted with an external engine: an honest engine's log has no violation; a cheating engine's fill of a later, worse sell while an earlier one rests is accepted by the node and reported by the audit, which follows the signed mode", async () => {
+    // The same log, now matched by an engine: the venue announces it in its checkpoints.
+    for (const client of clients.splice(0)) await client.close();
+    await node.stop();
+    const enginePort = await freePort();
+    engineUrl = `ws://127.0.0.1:${enginePort}`;
+    node = await startNode(node.port, enginePort);
+    alice = await investor(ROLES.alice);
+    bob = await investor(ROLES.bob);
+    expect((await alice.checkpoint()).checkpoint).toMatchObject({ size: 3n, matching: "external" });
+
     // Honest: two sells at 100, a buy at 100 takes the earlier one.
     const honest = await startEngine(engineUrl, engineToken(), 0n, false);
     engines.push(honest.engine);
     const a = await alice.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(100n), timeInForce: "GTC" });
     const b = await alice.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(100n), timeInForce: "GTC" });
     const c = await bob.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(100n), timeInForce: "GTC" });
-    await eventually(logSize, (size) => size === 4n, 10_000);
+    await eventually(logSize, (size) => size === 7n, 10_000);
     await honest.idle();
-    const [honestFill] = await alice.logEntries(3n, 1);
+    const [honestFill] = await alice.logEntries(6n, 1);
     expect(honestFill?.[0]).toBe(0x03);
-    const clean = await audit("--matching", "external");
-    expect(clean.result.violations).toEqual([]);
+    const clean = await audit();
+    expect(clean.result).toMatchObject({ matching: "external", violations: [] });
     expect(clean.exit).toBe(0);
     await honest.engine.close();
     engines.splice(0);
@@ -181,19 +212,27 @@ describe("a venue violating price–time priority is caught by the audit (extern
     const d = await alice.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(101n), timeInForce: "GTC" });
     const e = await bob.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(101n), timeInForce: "GTC" });
     // The node checked limits and quantities, not priority: the fill is logged.
-    await eventually(logSize, (size) => size === 7n, 10_000);
+    await eventually(logSize, (size) => size === 10n, 10_000);
     await cheat.idle();
     const mine = await bob.myTrading();
     expect(mine.fills.map((f) => [f.makerSequence, f.takerSequence, f.price])).toEqual([
+      ["0", "1", price(100n).toString()],
       [a.receipt.receipt.sequence.toString(), c.receipt.receipt.sequence.toString(), price(100n).toString()],
       [d.receipt.receipt.sequence.toString(), e.receipt.receipt.sequence.toString(), price(101n).toString()],
     ]);
 
-    const caught = await audit("--matching", "external");
+    // No flag: the audit takes the mode the venue signed and finds the violation.
+    const caught = await audit();
     expect(caught.exit).toBe(1);
+    expect(caught.result.matching).toBe("external");
     expect(caught.result.violations.map((v) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x === null ? null : String(x)])))).toEqual([
-      { kind: "priority", sequence: "6", takerSequence: e.receipt.receipt.sequence.toString(), makerSequence: d.receipt.receipt.sequence.toString(), overtakenSequence: b.receipt.receipt.sequence.toString() },
+      { kind: "priority", sequence: "9", takerSequence: e.receipt.receipt.sequence.toString(), makerSequence: d.receipt.receipt.sequence.toString(), overtakenSequence: b.receipt.receipt.sequence.toString() },
     ]);
-    expect(caught.result.size).toBe("7");
+    expect(caught.result.size).toBe("10");
+    expect(await audit("--matching", "external")).toMatchObject({ exit: 1, result: { matching: "external", size: "10" } });
+    // An auditor who expects the built-in book is told the venue says otherwise, not given a silent pass.
+    const mismatch = await audit("--matching", "builtIn");
+    expect(mismatch.exit).toBe(1);
+    expect(mismatch.result.error).toMatchObject({ code: "MATCHING_MISMATCH" });
   });
 });
