@@ -27,6 +27,7 @@ import { summarize } from "../../client/store/summary.js";
 import { INVESTOR, VENUE, investorOf, type Channels, type Live } from "./channels.js";
 import type { VenueProposals } from "./proposals.js";
 import type { Router } from "./routing.js";
+import { isLinkError, payerRejectionOf } from "./shards/link-errors.js";
 import type { Session } from "./transport.js";
 import type { InFlightFunds } from "./trading/reservations.js";
 import { countRejection, type NodeMetrics } from "./metrics.js";
@@ -140,7 +141,7 @@ export class Countersigner {
 
   private async agree(live: Live, message: Propose, proposed: SignedState, update: Update, digest: string): Promise<{ signature: string; next?: () => Promise<void> }> {
     let next: (() => Promise<void>) | undefined;
-    if (message.route !== undefined) next = this.router.routeLock(live, update, message.route.to);
+    if (message.route !== undefined) next = await this.router.routeLock(live, update, message.route.to);
     if (update.kind === "resolveLock") {
       // Durable before the countersignature leaves: after a crash the venue still claims the payer's lock.
       await this.router.learnSecret(update.hashlock, update.secret);
@@ -244,6 +245,7 @@ function parseFraction(text: string): [bigint, bigint] {
 /** The rejection to send for `error`: a core verdict or a node-level refusal; anything else is a bug. */
 export function rejectionOrWire(error: unknown): RejectionReason {
   if (error instanceof WireError) return { code: error.code, message: error.message };
+  if (isLinkError(error)) return payerRejectionOf(error);
   if (error instanceof ProtocolError) return rejectionOf(error);
   throw error;
 }

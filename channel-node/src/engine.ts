@@ -7,6 +7,7 @@
 // - proposals.ts: the venue's own proposals — never two signed states of one nonce;
 // - routing.ts: hashlocked routed payments and the venue's lock work;
 // - invoices.ts: relayed invoice requests;
+// - shards/remote-routes.ts: routed payments to receivers other shards serve (wired by `interShard`);
 // - limits.ts: what one investor may consume (docs/operations.md, "Bounds (engine)").
 import type { Logger } from "pino";
 import { PROTOCOL_VERSION, WireError, type ClientMessage } from "../../client/protocol/wire.js";
@@ -26,11 +27,12 @@ import {
 import type { ChannelRecord, ChannelStore } from "../../client/store/store.js";
 import { Channels, INVESTOR, VENUE, investorOf } from "./channels.js";
 import { Countersigner, type Price } from "./countersign.js";
-import { InvoiceRelay } from "./invoices.js";
+import { InvoiceRelay, type RemoteInvoices } from "./invoices.js";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
 import { Opening } from "./opening.js";
 import { VenueProposals } from "./proposals.js";
-import { Router } from "./routing.js";
+import { Router, type RemoteRouting } from "./routing.js";
+import type { InterShardPort } from "./shards/remote-routes.js";
 import { Sessions } from "./sessions.js";
 import type { Session } from "./transport.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -214,6 +216,28 @@ export class ChannelEngine {
   /** A secret was revealed on chain (`SecretRevealed`): learn it and claim the payer's lock with it. */
   secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void> {
     return this.router.secretRevealed(hashlock, secret);
+  }
+
+  /**
+   * Routes payments to receivers other shards serve: `connect` gets what the other shards may ask of
+   * this one and returns where this one's routed locks and invoice requests for them go, which is
+   * also told of every secret learnt (the payer's shard claims its lock with it).
+   */
+  interShard<R extends RemoteRouting & RemoteInvoices & { secretLearned(hashlock: Bytes32, secret: Bytes32): void }>(connect: (port: InterShardPort) => R): R {
+    const router = this.router;
+    const remote = connect({
+      relayInvoice: (ask) => this.invoices.relay(ask),
+      prepareLock: (route) => router.prepareLock(route),
+      offer: (prepared) => router.offer(prepared),
+      offeredTo: (to, hashlock) => router.offeredTo(to, hashlock),
+      secrets: router.secrets,
+      claimWith: (hashlock, secret) => router.secretRevealed(hashlock, secret),
+      unclaimedLocks: () => router.unclaimedLocks(),
+    });
+    router.remote = remote;
+    router.onLearnt = (hashlock, secret) => remote.secretLearned(hashlock, secret);
+    this.invoices.remote = remote;
+    return remote;
   }
 
   /** Lets the venue's lock-pair proposals name the fill they settle, found from the pair's hashlock. */

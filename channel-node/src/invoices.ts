@@ -1,9 +1,10 @@
 // Invoice requests, relayed: a payer asks a receiver, through the venue, for an invoice to pay with
 // a routed lock. Relayed only from the payer's open channel holding at least the amount in the token
 // (CHANNEL_NOT_OPEN, CHANNEL_NOT_FUNDED), at most at the configured rate per payer
-// (INVOICE_RATE_LIMITED), and only when a routed payment would pass its checks (routing.ts).
-import { PROTOCOL_VERSION, WireError, rejectedMessage, type ClientMessage } from "../../client/protocol/wire.js";
-import { ProtocolError, channelBalance, type Address } from "../../client/protocol/index.js";
+// (INVOICE_RATE_LIMITED), and only when a routed payment would pass its checks (routing.ts). A
+// receiver another shard serves is asked through that shard (shards/remote-routes.ts).
+import { PROTOCOL_VERSION, WireError, rejectedMessage, type ClientMessage, type RejectionReason } from "../../client/protocol/wire.js";
+import { channelBalance, type Address, type Bytes32 } from "../../client/protocol/index.js";
 import { INVESTOR, type Channels } from "./channels.js";
 import { boundExceeded, type EngineBounds } from "./limits.js";
 import { TokenBucket } from "./rate-limit.js";
@@ -11,6 +12,7 @@ import { rejectionOrWire } from "./countersign.js";
 import type { Router } from "./routing.js";
 import type { Sessions } from "./sessions.js";
 import type { Session } from "./transport.js";
+import type { ShardEntry } from "./shards/shard-map.js";
 import { countRejection, type NodeMetrics } from "./metrics.js";
 
 export interface InvoiceRelayOptions {
@@ -20,11 +22,38 @@ export interface InvoiceRelayOptions {
   readonly metrics: NodeMetrics;
 }
 
+/** What the receiver answered a relayed request: its hashlock, or its refusal (or silence) as a rejection. */
+type RelayOutcome = { readonly hashlock: Bytes32 } | { readonly refused: RejectionReason };
+
 /** An `invoice_request` relayed to the receiver, awaiting its `invoice` (keyed by the relayed id). */
 interface Relayed {
-  readonly payer: Session;
-  readonly message: Extract<ClientMessage, { type: "invoice_request" }>;
+  readonly to: Address;
+  readonly done: (outcome: RelayOutcome) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/** The payer's request, as relayed between shards too. */
+export interface InvoiceAsk {
+  readonly from: Address;
+  readonly to: Address;
+  readonly token: Address;
+  readonly amount: bigint;
+}
+
+/** A relayed invoice request the receiver refused, or did not answer in time. */
+export class InvoiceRefused extends Error {
+  override readonly name = "InvoiceRefused";
+  constructor(readonly rejection: RejectionReason) {
+    super(rejection.message);
+  }
+}
+
+/** Invoice requests whose receiver another shard serves (shards/remote-routes.ts). */
+export interface RemoteInvoices {
+  /** The shard serving `investor`, unless it is this one. */
+  shardElsewhere(investor: Address): Promise<ShardEntry | undefined>;
+  /** The receiver's hashlock, asked through its shard; throws a LinkError. */
+  invoice(shard: ShardEntry, ask: InvoiceAsk): Promise<Bytes32>;
 }
 
 export class InvoiceRelay {
@@ -32,6 +61,8 @@ export class InvoiceRelay {
   /** One bucket per payer that ever had a request relayed: at most one per investor with an open, funded channel. */
   private readonly buckets = new Map<Address, TokenBucket>();
   private nextId = 1;
+  /** Set once when the node is a shard. */
+  remote: RemoteInvoices | undefined;
 
   constructor(
     private readonly channels: Channels,
@@ -40,29 +71,52 @@ export class InvoiceRelay {
     private readonly options: InvoiceRelayOptions,
   ) {}
 
-  /** Relays a payer's `invoice_request` to the receiver, after the checks a routed payment must pass. */
-  onRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): void {
-    const refuse = (error: unknown): void => {
-      const rejection = rejectionOrWire(error);
+  /**
+   * A payer's `invoice_request`, after the checks a routed payment must pass: relayed to the
+   * receiver here, or through the receiver's shard; the payer gets `invoice` or `rejected`.
+   */
+  async onRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): Promise<void> {
+    const refuse = (rejection: RejectionReason): void => {
       countRejection(this.options.metrics, rejection);
       session.send(rejectedMessage(message.id, message.channelId, rejection));
     };
+    const { id, to, token, amount } = message;
+    let outcome: RelayOutcome;
     try {
-      this.check(session, message);
+      const ask = this.checkPayer(session, message);
+      const elsewhere = await this.remote?.shardElsewhere(to);
+      outcome = elsewhere === undefined ? await this.relay(ask) : { hashlock: await this.remote!.invoice(elsewhere, ask) };
     } catch (error) {
-      refuse(error);
+      refuse(error instanceof InvoiceRefused ? error.rejection : rejectionOrWire(error));
       return;
     }
-    const id = `i${this.nextId++}`;
-    const timer = setTimeout(() => {
-      this.relayed.delete(id);
-      refuse(new ProtocolError("INVALID_UPDATE", "the receiver did not answer the invoice request in time"));
-    }, this.options.responseTimeoutMs);
-    this.relayed.set(id, { payer: session, message, timer });
-    this.sessions.get(message.to)!.send({ v: PROTOCOL_VERSION, type: "invoice_request", id, from: session.address, token: message.token, amount: message.amount });
+    if ("refused" in outcome) {
+      refuse(outcome.refused);
+      return;
+    }
+    session.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: outcome.hashlock, to, token, amount });
   }
 
-  private check(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): void {
+  /**
+   * Asks the receiver, served here, for an invoice for `ask` (after routeTarget's checks: compliance,
+   * its channel, its presence). Resolves with its hashlock, or its refusal; a silent receiver is a
+   * refusal after the response timeout.
+   */
+  relay(ask: InvoiceAsk): Promise<RelayOutcome> {
+    this.router.routeTarget(ask.from, ask.to, ask.token, ask.amount);
+    const id = `i${this.nextId++}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.relayed.delete(id);
+        resolve({ refused: { code: "INVALID_UPDATE", message: "the receiver did not answer the invoice request in time" } });
+      }, this.options.responseTimeoutMs);
+      this.relayed.set(id, { to: ask.to, done: resolve, timer });
+      this.sessions.get(ask.to)!.send({ v: PROTOCOL_VERSION, type: "invoice_request", id, from: ask.from, token: ask.token, amount: ask.amount.toString() });
+    });
+  }
+
+  /** The payer's side: its open channel holding the amount, its request rate. */
+  private checkPayer(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): InvoiceAsk {
     const live = this.channels.owned(session, message.channelId);
     const assetIndex = live.channel.params.assets.indexOf(message.token);
     if (assetIndex < 0) throw new WireError("MALFORMED", `the channel does not hold ${message.token}`);
@@ -79,23 +133,21 @@ export class InvoiceRelay {
     if (!bucket.take(this.options.clock())) {
       throw boundExceeded(this.options.metrics, "INVOICE_RATE_LIMITED", `at most ${perSecond} invoice requests per second (burst ${burst}); try again later`);
     }
-    this.router.routeTarget(session.address, message.to, message.token, amount);
+    return { from: session.address, to: message.to, token: message.token, amount };
   }
 
-  /** The receiver's invoice (or refusal) for a relayed request: passed on to the payer. */
+  /** The receiver's invoice (or refusal) for a relayed request: passed on to whoever asked. */
   onAnswer(session: Session, message: Extract<ClientMessage, { type: "invoice" | "invoice_refused" }>): void {
     const relayed = this.relayed.get(message.id);
-    if (relayed === undefined || relayed.message.to !== session.address) {
+    if (relayed === undefined || relayed.to !== session.address) {
       throw new WireError("MALFORMED", `no invoice request ${message.id} is awaiting your answer`);
     }
     this.relayed.delete(message.id);
     clearTimeout(relayed.timer);
-    const { id, channelId, to, token, amount } = relayed.message;
     if (message.type === "invoice_refused") {
-      this.options.metrics.rejections.inc({ code: message.code });
-      relayed.payer.send(rejectedMessage(id, channelId, { code: message.code, message: `the receiver refused the invoice request: ${message.message}` }));
+      relayed.done({ refused: { code: message.code, message: `the receiver refused the invoice request: ${message.message}` } });
       return;
     }
-    relayed.payer.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: message.hashlock, to, token, amount });
+    relayed.done({ hashlock: message.hashlock });
   }
 }

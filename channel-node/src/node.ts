@@ -52,6 +52,7 @@ import { startWebConsole } from "./console/web-console.js";
 import { consoleConfigOf } from "./console/config.js";
 import { openShardMap } from "./shards/open.js";
 import { shardGate } from "./shards/gate.js";
+import { interShard } from "./shards/inter-shard.js";
 
 export interface RunningNode {
   readonly url: string;
@@ -216,6 +217,22 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     });
     logger.info({ shard: shardMap.self.id, url: shardMap.self.url }, "serving as a shard");
   }
+  // Payments between investors of two shards go over a link between the shards (shards/remote-routes.ts).
+  const shardLink =
+    shardMap === undefined || config.shard === undefined
+      ? undefined
+      : interShard({
+          engine,
+          map: shardMap,
+          config: config.shard,
+          signer,
+          deployment,
+          responseTimeoutMs: config.responseTimeoutMs,
+          maxMessageBytes: config.maxFrameBytes,
+          handshakeTimeoutMs: config.handshakeTimeoutMs,
+          logger: logger.child({ component: "shard-link" }),
+          metrics,
+        });
 
   const tradingLog = config.trading === undefined ? undefined : await LevelOrderLog.open(join(config.dataDir, "orders"));
   const desk =
@@ -351,6 +368,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,
     loginRate: config.loginRate,
     handler: shardMap === undefined ? tradingHandler : shardGate(tradingHandler, shardMap, { logger: logger.child({ component: "shard" }), metrics }),
+    ...(shardLink === undefined ? {} : { upgrades: shardLink.upgrades }),
     logger: logger.child({ component: "transport" }),
     metrics,
     http: httpApi({
@@ -478,6 +496,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   }
   async function release(): Promise<void> {
     await standby?.close();
+    shardLink?.stop();
     await transport.stop();
     webConsole?.stop();
     await adjudicatorWatcher.stop();
@@ -509,6 +528,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     const log = () => ({ size: desk.size, root: desk.root });
     anchoring = await startAnchoring({ anchor: config.trading.orderLogAnchor, wallet, intervalMs: config.trading.anchorIntervalMs, log, logger: logger.child({ component: "anchor" }) });
   }
+  shardLink?.start();
   const url = `ws://${config.host}:${port}`;
   logger.info({ url }, "channel node listening");
 

@@ -18,6 +18,7 @@ import {
   type Bytes32,
   type ComplianceFacts,
   type Lock,
+  type SignedState,
   type Update,
 } from "../../client/protocol/index.js";
 import type { ChannelStore } from "../../client/store/store.js";
@@ -26,6 +27,33 @@ import { checkLockRoom, inFlightOf, type EngineBounds } from "./limits.js";
 import type { VenueProposals } from "./proposals.js";
 import type { Sessions } from "./sessions.js";
 import type { NodeMetrics } from "./metrics.js";
+import type { ShardEntry } from "./shards/shard-map.js";
+
+/** A routed payment's second leg: the venue's lock to the receiver, `expiry` a gap before the payer's. */
+export interface RoutedLock {
+  readonly from: Address;
+  readonly to: Address;
+  readonly token: Address;
+  readonly amount: bigint;
+  readonly hashlock: Bytes32;
+  readonly expiry: bigint;
+}
+
+/** The venue's lock to a receiver, checked and ready to propose. */
+export interface PreparedLock {
+  readonly target: Live;
+  readonly forward: Update;
+}
+
+/** The routed payments whose receiver another shard serves (shards/remote-routes.ts). */
+export interface RemoteRouting {
+  /** The shard serving `investor`, unless it is this one. */
+  shardElsewhere(investor: Address): Promise<ShardEntry | undefined>;
+  /** Throws what the receiver's shard refuses the venue's lock with (a LinkError). */
+  check(shard: ShardEntry, route: RoutedLock): Promise<void>;
+  /** The payer's lock is agreed: has the receiver's shard propose the venue's lock. */
+  lock(shard: ShardEntry, route: RoutedLock): Promise<void>;
+}
 
 export interface RouterOptions {
   readonly store: ChannelStore;
@@ -41,6 +69,10 @@ export class Router {
   private readonly learnt = new Map<Bytes32, Bytes32>();
   /** Set once: the venue's proposals need the secrets, the router needs the proposals. */
   proposals!: VenueProposals;
+  /** Receivers served by other shards (shards/remote-routes.ts); absent when the node is not sharded. */
+  remote: RemoteRouting | undefined;
+  /** Told of every secret learnt, once persisted (the receiver's shard passes it to the payer's). */
+  onLearnt: ((hashlock: Bytes32, secret: Bytes32) => void) | undefined;
 
   constructor(
     private readonly channels: Channels,
@@ -70,35 +102,92 @@ export class Router {
 
   /**
    * A routed payment, first half: the payer locks `amount` to the venue under the receiver's
-   * hashlock (it moves nothing yet). Checked before the venue countersigns it: compliance of the
-   * real movement payer → receiver, the receiver's open channel in the token, the receiver online,
-   * no unresolved venue proposal there, the receiver's lock bounds, the venue's balance for the
-   * receiver's lock, and an expiry that leaves the venue a gap (the payer's challenge period)
-   * between the receiver's lock expiring and the payer's. Returns the second half: propose the
+   * hashlock (it moves nothing yet). Checked before the venue countersigns it: an expiry that leaves
+   * the venue a gap (the payer's challenge period) between the receiver's lock expiring and the
+   * payer's, then the venue's lock to the receiver (`prepareLock`) — by the receiver's shard when
+   * another shard serves it (shards/remote-routes.ts). Returns the second half: propose the
    * receiver's lock, expiring a gap earlier. Should that fail, the payer's lock stays until its
    * expiry and then returns to the payer.
    */
-  routeLock(payerLive: Live, update: Update, to: Address): () => Promise<void> {
+  async routeLock(payerLive: Live, update: Update, to: Address): Promise<() => Promise<void>> {
     if (update.kind !== "addLock" || update.lock.sender !== INVESTOR) {
       throw new ProtocolError("INVALID_UPDATE", "only a lock of the investor's funds can be routed (pay an invoice)");
     }
-    const token = payerLive.channel.params.assets[update.lock.assetIndex]!;
-    const target = this.routeTarget(investorOf(payerLive), to, token, update.lock.amount);
-    const receiver = this.sessions.get(to)!;
     const gap = payerLive.channel.params.challengePeriod;
     const expiry = update.lock.expiry - gap;
     if (expiry < this.options.now() + gap) {
       throw new ProtocolError("BAD_LOCK", `a routed lock must expire at least two challenge periods (${2n * gap} s) ahead`, { hashlock: update.lock.hashlock });
     }
+    const route: RoutedLock = {
+      from: investorOf(payerLive),
+      to,
+      token: payerLive.channel.params.assets[update.lock.assetIndex]!,
+      amount: update.lock.amount,
+      hashlock: update.lock.hashlock,
+      expiry,
+    };
+    const elsewhere = await this.remote?.shardElsewhere(to);
+    if (elsewhere !== undefined) {
+      await this.remote!.check(elsewhere, route);
+      return () => this.remote!.lock(elsewhere, route);
+    }
+    const prepared = this.prepareLock(route);
+    return () => this.offer(prepared).then(() => undefined);
+  }
+
+  /**
+   * The venue's lock to a receiver this shard serves, checked: compliance of the real movement, the
+   * receiver's open channel and presence (routeTarget), no unresolved venue proposal there (BUSY),
+   * the receiver's lock bounds, the venue's balance and the lock itself (checkTransition).
+   */
+  prepareLock(route: RoutedLock): PreparedLock {
+    const target = this.routeTarget(route.from, route.to, route.token, route.amount);
     if (this.proposals.isPending(target) || target.outstanding !== undefined) {
       throw new ProtocolError("BUSY", "the venue's previous proposal in the receiving channel is unresolved; try again later");
     }
-    this.checkLockRoom(to, token, update.lock.amount);
-    const lock: Lock = { assetIndex: target.record.params.assets.indexOf(token), sender: VENUE, amount: update.lock.amount, hashlock: update.lock.hashlock, expiry };
+    this.checkLockRoom(route.to, route.token, route.amount);
+    const lock: Lock = { assetIndex: target.record.params.assets.indexOf(route.token), sender: VENUE, amount: route.amount, hashlock: route.hashlock, expiry: route.expiry };
     const forward: Update = { kind: "addLock", lock };
     const latest = this.channels.latestOf(target).state;
     checkTransition(target.channel, latest, applyUpdate(target.channel, latest, forward), { facts: this.channels.factsFor(target) });
-    return () => this.channels.serialized(target, () => this.proposals.propose(target, receiver, forward)).then(() => undefined);
+    return { target, forward };
+  }
+
+  /** Proposes a prepared lock to its receiver, queued behind the channel's updates; resolves with the agreed state. */
+  offer({ target, forward }: PreparedLock): Promise<SignedState> {
+    const receiver = this.sessions.get(investorOf(target));
+    if (receiver === undefined) throw new ProtocolError("INVALID_UPDATE", `the receiver ${investorOf(target)} is offline; try again later`);
+    return this.channels.serialized(target, () => this.proposals.propose(target, receiver, forward));
+  }
+
+  /**
+   * Whether the venue already offered (or settled) its lock under `hashlock` to `to`: a lock there
+   * under it, agreed or proposed, or its secret known. A second lock under one hashlock would let
+   * the receiver claim twice with one secret, so a repeated request must find this true.
+   */
+  offeredTo(to: Address, hashlock: Bytes32): boolean {
+    if (this.learnt.has(hashlock)) return true;
+    return this.channels.ofInvestor(to).some(
+      (live) =>
+        this.channels.latestOf(live).state.locks.some((l) => l.hashlock === hashlock) ||
+        (live.record.pending?.signed.state.locks.some((l) => l.hashlock === hashlock) ?? false),
+    );
+  }
+
+  /**
+   * Hashlocks of the investors' locks the venue could claim but holds no secret for (open channels,
+   * not expired): the payer's side of routed payments still waiting for the receiver's secret.
+   */
+  unclaimedLocks(): Bytes32[] {
+    const now = this.options.now();
+    const hashlocks = new Set<Bytes32>();
+    for (const live of this.channels.all()) {
+      if (live.record.status !== "open") continue;
+      for (const lock of this.channels.latestOf(live).state.locks) {
+        if (lock.sender === INVESTOR && now <= lock.expiry && !this.learnt.has(lock.hashlock)) hashlocks.add(lock.hashlock);
+      }
+    }
+    return [...hashlocks];
   }
 
   /**
@@ -121,9 +210,13 @@ export class Router {
     if (this.learnt.get(hashlock) === secret) return;
     await this.options.store.secretLearned(hashlock, secret);
     this.learnt.set(hashlock, secret);
+    this.onLearnt?.(hashlock, secret);
   }
 
-  /** A secret was revealed on chain (`SecretRevealed`): learn it and claim the payer's lock with it. */
+  /**
+   * A secret learnt outside the channel (revealed on chain, or passed on by the receiver's shard):
+   * learn it and claim the payer's lock with it. Ignored unless it opens one of this shard's locks.
+   */
   async secretRevealed(hashlock: Bytes32, secret: Bytes32): Promise<void> {
     if (hashlockOf(secret) !== hashlock) return;
     if (![...this.channels.all()].some((l) => this.channels.latestOf(l).state.locks.some((lock) => lock.hashlock === hashlock))) return; // not one of ours

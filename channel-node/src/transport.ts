@@ -3,7 +3,8 @@
 // rate limit, bounded logins per remote address, schema validation of every message. Plain HTTP requests on the same port go to
 // `http` (http.ts). It knows nothing of channels: authenticated, well-formed messages go to a
 // `SessionHandler`.
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { randomBytes } from "node:crypto";
 import { hexlify } from "ethers";
 import { WebSocketServer, type WebSocket } from "ws";
@@ -57,6 +58,8 @@ export interface TransportOptions {
   metrics: NodeMetrics;
   /** Plain HTTP requests (/health, /metrics, /admin/*). */
   http: RequestListener;
+  /** WebSocket upgrades to other paths than the investors' (the link between shards), by path. */
+  upgrades?: Readonly<Record<string, (request: IncomingMessage, socket: Duplex, head: Buffer) => void>>;
 }
 
 /** The port is taken: another process (or another node) listens there. */
@@ -136,9 +139,17 @@ export class Transport {
       });
     });
     // Attached only once listening: ws re-emits the server's errors, and a failed listen is reported above.
-    this.wss = new WebSocketServer({ server: http, maxPayload: options.maxFrameBytes });
-    this.wss.on("connection", (socket, request) => this.accept(socket, request.socket.remoteAddress ?? "unknown", verifier));
-    this.wss.on("error", (error) => options.logger.error({ err: error }, "server error"));
+    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes });
+    this.wss = wss;
+    wss.on("connection", (socket, request) => this.accept(socket, request.socket.remoteAddress ?? "unknown", verifier));
+    wss.on("error", (error) => options.logger.error({ err: error }, "server error"));
+    http.on("error", (error) => options.logger.error({ err: error }, "server error"));
+    http.on("upgrade", (request, socket, head) => {
+      const path = (request.url ?? "/").split("?")[0]!;
+      const other = options.upgrades?.[path];
+      if (other !== undefined) other(request, socket, head);
+      else wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+    });
     const address = http.address();
     return typeof address === "object" && address !== null ? address.port : options.port;
   }

@@ -2,16 +2,16 @@
 // node's CLI with a `shard` section, investors through the SDK and a raw WebSocket peer. First with
 // the LevelDB store and the shard map from configuration, then over one real PostgreSQL with the map
 // in its own schema. An investor that reaches the other shard is answered WRONG_SHARD naming its
-// shard's URL (nothing changes there) and the SDK follows it; a shard SIGKILLed and restarted loses
-// nothing; a shard whose store holds channels of an investor the map gives elsewhere refuses to start;
-// a shard's standby takes over its lease and its entry in the map.
+// shard's URL (nothing changes there) and the SDK follows it; a payment between investors of the two
+// shards settles; a shard SIGKILLed and restarted loses nothing; a shard whose store holds channels of
+// an investor the map gives elsewhere refuses to start; a shard's standby takes over its lease and its
+// entry in the map.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
-import { isClientError, type ClientError } from "../../client/sdk/errors.js";
 import { shardRedirectOf, WRONG_SHARD } from "../../client/protocol/session.js";
 import type { Address, Bytes32 } from "../../client/protocol/index.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
@@ -111,12 +111,11 @@ describe("two shard processes of one venue", () => {
     expect((await channelsOf(a)).map((c) => c.channelId)).toEqual([aliceChannel]);
     expect((await channelsOf(b)).map((c) => c.channelId)).toEqual([bobChannel]);
 
-    // A payment between investors of two shards is not routed yet (docs/operations.md): refused, nothing changes.
-    const nonceBefore = (await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce;
-    const crossShard = await aliceClient.client.pay(aliceChannel, { assetIndex: CASH, amount: 1n, to: bob.address }).catch((e: unknown) => e);
-    expect(isClientError(crossShard, "REJECTED")).toBe(true);
-    expect((crossShard as ClientError).rejection?.code).toBe("UNKNOWN_CHANNEL");
-    expect((await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce).toBe(nonceBefore);
+    // A payment between investors of two shards goes over the link between them (test/e2e/shard-payments.test.ts has the rest).
+    const bobBefore = (await bobClient.client.balances(bobChannel))[CASH]!.me;
+    const crossShard = await aliceClient.client.pay(aliceChannel, { assetIndex: CASH, amount: 1n, to: bob.address });
+    expect(crossShard.state.locks).toEqual([]);
+    await eventually(async () => (await bobClient.client.balances(bobChannel))[CASH]!.me, (balance) => balance === bobBefore + 1n, 10_000);
 
     // Shard a SIGKILLed mid-way and restarted on its store: alice's SDK comes back to it and goes on from the last agreed state.
     const before = (await aliceClient.store.channel(aliceChannel))!.latest!.state.nonce;

@@ -20,6 +20,17 @@ export const shardConfigSchema = z.strictObject({
   investors: z.record(address, shardId).optional(),
   /** PostgreSQL: the schema holding the shard map, shared by every shard of the venue. */
   mapSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "1–63 characters of a-z, 0-9 and _, not starting with a digit").default("clearline_shard_map"),
+  /** The link between shards that carries payments between their investors (link.ts, remote-routes.ts). */
+  link: z
+    .strictObject({
+      /** Links from other shards answered at once (default 64). */
+      maxLinks: z.number().int().min(1).max(10_000).optional(),
+      /** Requests one link may have unanswered (default 512). */
+      maxInFlight: z.number().int().min(1).max(100_000).optional(),
+      /** How often the payer's shard asks the others for the secrets of its unclaimed locks (default 2,000 ms). */
+      secretPullMs: z.number().int().min(100).max(600_000).optional(),
+    })
+    .optional(),
 });
 
 export type ShardConfig = z.output<typeof shardConfigSchema>;

@@ -81,6 +81,11 @@ export class PostgresShardMap implements ShardMap {
     return now;
   }
 
+  async shards(): Promise<readonly ShardEntry[]> {
+    const { rows } = await this.query<{ shard_id: string; url: string }>(`SELECT shard_id, url FROM ${this.schema}.shards ORDER BY shard_id`);
+    return rows.map((row) => ({ id: row.shard_id, url: row.url }));
+  }
+
   async claim(investors: readonly Address[]): Promise<void> {
     if (investors.length === 0) return;
     await this.query(`INSERT INTO ${this.schema}.investors (investor, shard_id) SELECT unnest($1::text[]), $2 ON CONFLICT (investor) DO NOTHING`, [investors, this.self.id]);

@@ -18,6 +18,8 @@ export interface ShardMap {
   readonly self: ShardEntry;
   /** The shard serving `investor` (PostgreSQL: pins it there if nobody had). */
   shardOf(investor: Address): Promise<ShardEntry>;
+  /** Every shard of the venue, this one included. */
+  shards(): Promise<readonly ShardEntry[]>;
   /** Keeps `investors` (those with live channels here) on this shard: INVESTOR_ELSEWHERE names those the map gives to another. */
   claim(investors: readonly Address[]): Promise<void>;
   close(): Promise<void>;
@@ -56,6 +58,10 @@ export class ConfiguredShardMap implements ShardMap {
   async shardOf(investor: Address): Promise<ShardEntry> {
     const id = this.pins.get(investor) ?? defaultShardOf(investor, [...this.urls.keys()]);
     return { id, url: this.urls.get(id)! };
+  }
+
+  async shards(): Promise<readonly ShardEntry[]> {
+    return [...this.urls].map(([id, url]) => ({ id, url }));
   }
 
   async claim(investors: readonly Address[]): Promise<void> {
