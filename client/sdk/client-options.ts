@@ -4,6 +4,7 @@ import type { AdjudicatorClient } from "../chain/adjudicator.js";
 import type { ChannelStore } from "../store/store.js";
 import type { ClientEvent } from "./events.js";
 import type { InvoiceLimits } from "./invoices.js";
+import type { ReconnectBackoff } from "./reconnect-backoff.js";
 
 export interface ClientOptions {
   /** ws:// URL of the venue's node. */
@@ -27,6 +28,8 @@ export interface ClientOptions {
   readonly invoices?: Partial<InvoiceLimits>;
   /** Reconnect (with resync) when the connection drops. Default true. */
   readonly reconnect?: boolean;
+  /** The waits between reconnect attempts (docs/sdk.md, "Reconnecting"; defaults: DEFAULT_RECONNECT_BACKOFF). */
+  readonly reconnectBackoff?: Partial<ReconnectBackoff>;
   /** Notified of what happens (proposals from the venue, reconnects). */
   readonly onEvent?: (event: ClientEvent) => void;
 }

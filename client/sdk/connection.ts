@@ -1,13 +1,23 @@
 // The client's WebSocket to the venue's node: connecting (completed by the client once it is
-// authenticated and resynced), reconnecting when the connection drops, and requests matched to
-// their answers by id, each bounded by the response timeout. With several node URLs (an active node
-// and its standbys) a connect tries them in order and a reconnect moves on to the next one. A node of
-// a sharded venue that does not serve this investor answers WRONG_SHARD with its shard's URL: the
-// next socket opens there (then the other URLs as before), at most MAX_SHARD_REDIRECTS times in a row.
+// authenticated and resynced), reconnecting when an established connection drops, and requests
+// matched to their answers (pending-requests.ts). A connect tries each node URL once (node-urls.ts:
+// standbys, shard redirects); a reconnect tries them in turn, waiting before each attempt as
+// reconnect-backoff.ts says — longer after a refusal for load — except that a shard redirect is
+// followed at once.
 import WebSocket from "ws";
 import { WRONG_SHARD, shardRedirectOf } from "../protocol/session.js";
 import { parseNodeMessage, type NodeMessageParsed } from "../protocol/wire.js";
-import { ClientError } from "./errors.js";
+import { ClientError, isClientError } from "./errors.js";
+import { NodeUrls } from "./node-urls.js";
+import { PendingRequests } from "./pending-requests.js";
+import { DEFAULT_RECONNECT_BACKOFF, LOAD_REFUSALS, ReconnectSchedule, type ReconnectBackoff } from "./reconnect-backoff.js";
+
+export { MAX_SHARD_REDIRECTS } from "./node-urls.js";
+
+export type ConnectionEvent =
+  | { readonly type: "connected" | "disconnected" }
+  /** The next reconnect attempt (1, 2, … since the count last started over) opens in `delayMs`; `refusal`: the node refused the last one for load. */
+  | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number; readonly refusal?: string };
 
 export interface ConnectionOptions {
   /** ws:// URL of the venue's node. */
@@ -18,88 +28,91 @@ export interface ConnectionOptions {
   readonly responseTimeoutMs?: number;
   /** Reconnect when the connection drops. Default true. */
   readonly reconnect?: boolean;
-  readonly onEvent?: (event: { readonly type: "connected" | "disconnected" }) => void;
+  /** The waits between reconnect attempts (checked: reconnectBackoffOf). Default DEFAULT_RECONNECT_BACKOFF. */
+  readonly backoff?: ReconnectBackoff;
+  /** Randomness of the waits (tests); Math.random by default. */
+  readonly random?: () => number;
+  readonly onEvent?: (event: ConnectionEvent) => void;
   /** Handles every message from the node; a failure fails the connect in progress, if any. */
   readonly onMessage: (message: NodeMessageParsed) => Promise<void>;
 }
 
-/** Redirects followed without a completed connect in between: more means the venue's nodes disagree (TOO_MANY_REDIRECTS). */
-export const MAX_SHARD_REDIRECTS = 3;
-
-interface Waiting {
-  resolve(message: NodeMessageParsed): void;
-  reject(error: Error): void;
+/** One socket until its connect completes or fails. */
+interface Attempt {
+  readonly socket: WebSocket;
+  settle(error?: Error): void;
+  /** Why it failed, known before its socket closed. */
+  failure: Error | undefined;
+  /** Its node sent us to another shard: the URLs already start there. */
+  redirected: boolean;
 }
 
 export class Connection {
   private socket: WebSocket | undefined;
-  private readonly waiting = new Map<string, Waiting>();
+  private attempt: Attempt | undefined;
+  private readonly urls: NodeUrls;
+  private readonly requests: PendingRequests;
+  private readonly schedule: ReconnectSchedule;
   private nextId = 1;
   private closedByUser = false;
-  private connectedOnce: ((error?: Error) => void) | undefined;
-  /** The configured URLs; a redirect puts its shard's URL in front of them (`urls`). */
-  private readonly baseUrls: readonly string[];
-  private urls: readonly string[];
-  /** The URL the next socket opens: the one that served last, or the next after a failure. */
-  private current = 0;
-  /** URLs a connect() in progress will still try itself if the current socket fails (no reconnect is scheduled then). */
-  private connectTriesLeft = 0;
-  /** The socket whose node sent us to another shard (`urls` already starts there). */
-  private redirectedSocket: WebSocket | undefined;
-  private redirects = 0;
+  /** The reconnect loop running, by number: a connect or a disconnect ends it by moving this on. */
+  private reconnectRun = 0;
+  /** Ends the reconnect loop's wait early. */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly options: ConnectionOptions) {
-    this.baseUrls = [options.nodeUrl, ...(options.fallbackUrls ?? [])];
-    this.urls = this.baseUrls;
+    this.urls = new NodeUrls(options.nodeUrl, options.fallbackUrls);
+    this.requests = new PendingRequests(options.responseTimeoutMs ?? 30_000);
+    this.schedule = new ReconnectSchedule(options.backoff ?? DEFAULT_RECONNECT_BACKOFF, options.random);
   }
 
   /** The node URL in use (or tried next). */
   get nodeUrl(): string {
-    return this.urls[this.current]!;
+    return this.urls.current;
   }
 
   /** Open and its connect completed. */
   get connected(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN && this.connectedOnce === undefined;
+    return this.socket?.readyState === WebSocket.OPEN && this.attempt === undefined;
   }
 
-  /** Connects after `prepare`; resolves once `established` is called, rejects if the connect fails. */
+  /**
+   * Connects after `prepare`; resolves once `established` is called, rejects if the connect fails.
+   * Each URL once, from the current one; only a node that cannot be reached sends us on. A redirect
+   * starts again from the shard's URL (bounded by MAX_SHARD_REDIRECTS). A failed connect leaves no
+   * reconnect behind: the caller decides when to try again.
+   */
   async connect(prepare: () => Promise<void>): Promise<void> {
     this.closedByUser = false;
+    this.stopReconnecting();
+    this.urls.resetRedirects();
     await prepare();
-    // Each URL once, from the current one; only a node that cannot be reached sends us on. A
-    // redirect starts again from the shard's URL (bounded by MAX_SHARD_REDIRECTS).
-    try {
-      for (let tried = 1; ; tried++) {
-        this.connectTriesLeft = this.urls.length - tried;
-        try {
-          await new Promise<void>((resolve, reject) => {
-            this.connectedOnce = (error) => (error ? reject(error) : resolve());
-            this.openSocket();
-          });
-          return;
-        } catch (error) {
-          if (error instanceof ClientError && error.redirect !== undefined) tried = 0;
-          else if (tried >= this.urls.length) throw error;
-          if (!(error instanceof ClientError) || error.code !== "NOT_CONNECTED" || this.closedByUser) throw error;
-        }
+    for (let tried = 1; ; tried++) {
+      try {
+        await this.open();
+        return;
+      } catch (error) {
+        if (isClientError(error) && error.redirect !== undefined) tried = 0;
+        else if (tried >= this.urls.size) throw error;
+        if (!isClientError(error, "NOT_CONNECTED") || this.closedByUser) throw error;
       }
-    } finally {
-      this.connectTriesLeft = 0;
     }
   }
 
   /** Completes the connect (or reconnect) in progress. */
   established(): void {
-    this.redirects = 0;
-    const done = this.connectedOnce;
-    this.connectedOnce = undefined;
-    done?.();
+    const attempt = this.attempt;
+    if (attempt === undefined) return;
+    this.attempt = undefined;
+    this.urls.resetRedirects();
+    this.schedule.established(Date.now());
+    attempt.settle();
   }
 
   /** Closes the connection for good (no reconnect). */
   async disconnect(): Promise<void> {
     this.closedByUser = true;
+    this.stopReconnecting();
     const socket = this.socket;
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((resolve) => {
@@ -108,66 +121,12 @@ export class Connection {
     });
   }
 
-  private openSocket(): void {
-    const socket = new WebSocket(this.nodeUrl);
-    this.socket = socket;
-    socket.on("message", (data) => {
-      let message: NodeMessageParsed;
-      try {
-        message = parseNodeMessage(data.toString());
-      } catch (error) {
-        this.fail(new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
-        return;
-      }
-      this.options.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
-    });
-    socket.on("close", () => {
-      // A socket left behind by a redirect: the connect already moved on to the shard's node.
-      if (socket !== this.socket) return;
-      for (const waiting of this.waiting.values()) waiting.reject(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
-      this.waiting.clear();
-      const url = this.nodeUrl;
-      // A connect() going on to the next URL needs no reconnect besides.
-      const connectGoesOn = this.connectedOnce !== undefined && this.connectTriesLeft > 0;
-      // The next socket tries the next node: this one went away (died, or stepped down) or never
-      // answered; after a redirect, the shard's node (already first).
-      const redirected = this.redirectedSocket === socket;
-      if (redirected) this.redirectedSocket = undefined;
-      else this.current = (this.current + 1) % this.urls.length;
-      if (this.connectedOnce !== undefined) {
-        this.connectedOnce(new ClientError("NOT_CONNECTED", `could not connect to ${url}`));
-        this.connectedOnce = undefined;
-      }
-      this.options.onEvent?.({ type: "disconnected" });
-      if (!connectGoesOn && !this.closedByUser && (this.options.reconnect ?? true)) {
-        // A node that went away or never answered: the venue may be failing over a shard whose map
-        // entry names the dead node for a while, so redirects count afresh (each try waits 500 ms).
-        if (!redirected) this.redirects = 0;
-        setTimeout(() => this.reconnect(), 500);
-      }
-    });
-    socket.on("error", () => undefined); // a close event follows and handles it
-  }
-
-  private reconnect(): void {
-    if (this.closedByUser) return;
-    const connected = new Promise<void>((resolve, reject) => {
-      this.connectedOnce = (error) => (error ? reject(error) : resolve());
-    });
-    connected.then(
-      () => this.options.onEvent?.({ type: "connected" }),
-      () => undefined, // the close handler schedules the next attempt
-    );
-    this.openSocket();
-  }
-
-  /** Fails the connect in progress with `error` and closes the socket; nothing once connected. */
+  /** Fails the connect in progress with `error` and closes its socket; nothing once connected. */
   fail(error: Error): void {
-    if (this.connectedOnce !== undefined) {
-      this.connectedOnce(error);
-      this.connectedOnce = undefined;
-      this.socket?.close();
-    }
+    const attempt = this.attempt;
+    if (attempt === undefined || attempt.failure !== undefined) return;
+    attempt.failure = error;
+    attempt.socket.terminate();
   }
 
   send(message: object): void {
@@ -177,44 +136,7 @@ export class Connection {
 
   /** Sends `message` and resolves with the node's answer to its id; TIMEOUT, or NOT_CONNECTED if the connection closes. */
   request(message: { readonly id: string; readonly [field: string]: unknown }): Promise<NodeMessageParsed> {
-    const timeoutMs = this.options.responseTimeoutMs ?? 30_000;
-    return new Promise<NodeMessageParsed>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(message.id);
-        reject(new ClientError("TIMEOUT", `the node did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiting.set(message.id, {
-        resolve: (m) => (clearTimeout(timer), resolve(m)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
-      try {
-        this.send(message);
-      } catch (error) {
-        clearTimeout(timer);
-        this.waiting.delete(message.id);
-        reject(error as Error);
-      }
-    });
-  }
-
-  /** The node serves us not: the next socket opens at the shard it names, unless that makes too many redirects in a row. */
-  private wrongShard(text: string): void {
-    const target = shardRedirectOf(text);
-    if (target === undefined) {
-      this.fail(new ClientError("NODE_MISBEHAVED", `a WRONG_SHARD answer without a shard URL: ${text.slice(0, 200)}`));
-      return;
-    }
-    if (this.redirects >= MAX_SHARD_REDIRECTS) {
-      this.fail(new ClientError("TOO_MANY_REDIRECTS", `${this.nodeUrl} sent us to shard ${target.shard} at ${target.url} after ${this.redirects} redirects in a row: the venue's shard map is inconsistent`));
-      return;
-    }
-    const from = this.nodeUrl;
-    this.redirects += 1;
-    // The shard's URL first, then the configured ones (a node there redirects again if need be).
-    this.urls = [target.url, ...this.baseUrls.filter((u) => u !== target.url)];
-    this.current = 0;
-    this.redirectedSocket = this.socket;
-    this.fail(new ClientError("NOT_CONNECTED", `${from} serves another shard: going to shard ${target.shard} at ${target.url}`, undefined, target));
+    return this.requests.wait(message.id, () => this.send(message));
   }
 
   newId(): string {
@@ -226,23 +148,115 @@ export class Connection {
    * request waits, fails a connect in progress); anything else nobody waits for is ignored.
    */
   answered(message: NodeMessageParsed): void {
-    if (message.type === "error" && message.code === WRONG_SHARD && this.connectedOnce !== undefined) {
-      this.wrongShard(message.message);
-      return;
-    }
     if (message.type === "error") {
-      if (message.id !== undefined && this.waiting.has(message.id)) {
-        this.waiting.get(message.id)!.reject(new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message }));
-        this.waiting.delete(message.id);
+      if (message.code === WRONG_SHARD && this.attempt !== undefined) {
+        this.wrongShard(message.message);
         return;
       }
-      if (this.connectedOnce !== undefined) this.fail(new ClientError("REJECTED", `${message.code}: ${message.message}`));
+      const error = new ClientError("REJECTED", `${message.code}: ${message.message}`, { code: message.code, message: message.message });
+      if (message.id === undefined || !this.requests.refuse(message.id, error)) this.fail(error);
       return;
     }
-    const waiting = "id" in message && message.id !== undefined ? this.waiting.get(message.id) : undefined;
-    if (waiting !== undefined) {
-      this.waiting.delete((message as { id: string }).id);
-      waiting.resolve(message);
+    if ("id" in message && message.id !== undefined) this.requests.answer(message.id, message);
+  }
+
+  /** Opens a socket at the current URL; settles when its connect completes or its socket closes. */
+  private open(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // A socket still open or connecting (a connect called again) is left behind: its close is not ours.
+      const previous = this.attempt;
+      this.attempt = undefined;
+      previous?.settle(new ClientError("NOT_CONNECTED", "replaced by a new connect"));
+      this.requests.refuseAll(new ClientError("NOT_CONNECTED", "replaced by a new connect"));
+      this.socket?.terminate();
+      const socket = new WebSocket(this.urls.current);
+      this.socket = socket;
+      this.attempt = { socket, settle: (error) => (error === undefined ? resolve() : reject(error)), failure: undefined, redirected: false };
+      socket.on("message", (data) => {
+        if (socket !== this.socket) return;
+        let message: NodeMessageParsed;
+        try {
+          message = parseNodeMessage(data.toString());
+        } catch (error) {
+          this.fail(new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
+          return;
+        }
+        this.options.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+      });
+      socket.on("close", () => this.closed(socket));
+      socket.on("error", () => undefined); // a close event follows and handles it
+    });
+  }
+
+  private closed(socket: WebSocket): void {
+    if (socket !== this.socket) return;
+    this.requests.refuseAll(new ClientError("NOT_CONNECTED", "the connection to the node closed"));
+    const url = this.urls.current;
+    const attempt = this.attempt;
+    // The next socket tries the next node: this one went away (died, or stepped down), refused us
+    // or never answered; after a redirect, the shard's node (already first).
+    if (attempt?.redirected !== true) this.urls.failed();
+    this.options.onEvent?.({ type: "disconnected" });
+    if (attempt !== undefined) {
+      // A connect or a reconnect in progress: its loop goes on.
+      this.attempt = undefined;
+      attempt.settle(attempt.failure ?? new ClientError("NOT_CONNECTED", `could not connect to ${url}`));
+      return;
     }
+    if (!this.closedByUser && (this.options.reconnect ?? true)) void this.reconnect();
+  }
+
+  /** The node serves us not: the next socket opens at the shard it names, unless that makes too many redirects in a row. */
+  private wrongShard(text: string): void {
+    const target = shardRedirectOf(text);
+    if (target === undefined) {
+      this.fail(new ClientError("NODE_MISBEHAVED", `a WRONG_SHARD answer without a shard URL: ${text.slice(0, 200)}`));
+      return;
+    }
+    const from = this.urls.current;
+    try {
+      this.urls.redirect(target);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    this.attempt!.redirected = true;
+    this.fail(new ClientError("NOT_CONNECTED", `${from} serves another shard: going to shard ${target.shard} at ${target.url}`, undefined, target));
+  }
+
+  /** Reconnects after a drop, until connected, a connect or a disconnect: each attempt after its wait, a redirect at once. */
+  private async reconnect(): Promise<void> {
+    const run = ++this.reconnectRun;
+    let refusal: string | undefined;
+    for (;;) {
+      const delayMs = this.schedule.next(Date.now(), refusal !== undefined);
+      this.options.onEvent?.({ type: "reconnecting", attempt: this.schedule.attempts, delayMs, ...(refusal === undefined ? {} : { refusal }) });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.wake = () => (clearTimeout(timer), resolve());
+      });
+      this.wake = undefined;
+      for (;;) {
+        if (run !== this.reconnectRun) return;
+        try {
+          await this.open();
+          this.options.onEvent?.({ type: "connected" });
+          return;
+        } catch (error) {
+          if (isClientError(error) && error.redirect !== undefined) continue;
+          // A node that refused us, went away or never answered: the venue may be failing over a
+          // shard whose map entry names the dead node for a while, so redirects count afresh.
+          this.urls.resetRedirects();
+          refusal = isClientError(error, "REJECTED") && error.rejection !== undefined && LOAD_REFUSALS.has(error.rejection.code) ? error.rejection.code : undefined;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Ends the reconnect loop, if any (its wait too). */
+  private stopReconnecting(): void {
+    this.reconnectRun += 1;
+    this.wake?.();
   }
 }

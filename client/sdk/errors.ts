@@ -20,7 +20,7 @@ export const CLIENT_ERROR_CODES = [
   "INVALID_ARGUMENT",
   /** As many unpaid invoices are pending as `invoices.maxPending` allows (a requester gets `rejected` with this code). */
   "TOO_MANY_INVOICES",
-  /** The venue's nodes sent the client from shard to shard more often in a row than it follows (connection.ts MAX_SHARD_REDIRECTS). */
+  /** The venue's nodes sent the client from shard to shard more often in a row than it follows (node-urls.ts MAX_SHARD_REDIRECTS). */
   "TOO_MANY_REDIRECTS",
 ] as const;
 

@@ -6,6 +6,8 @@ import type { FillView } from "./trading.js";
 export type ClientEvent =
   | { readonly type: "connected" }
   | { readonly type: "disconnected" }
+  /** The connection dropped: reconnect attempt `attempt` (1, 2, …) opens in `delayMs`; `refusal`, the node refused the last one for load (LOGIN_RATE_LIMITED, TOO_MANY_CONNECTIONS). */
+  | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number; readonly refusal?: string }
   | { readonly type: "agreed"; readonly channelId: Bytes32; readonly nonce: bigint; readonly summary: UpdateSummary; readonly proposer: "venue" | "me" }
   | { readonly type: "deposits"; readonly channelId: Bytes32; readonly status: string }
   /** Claiming a venue lock with our invoice's secret failed; it is retried after the next (re)connect. */

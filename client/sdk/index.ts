@@ -7,6 +7,7 @@ import { createSigner, nobleVerifier, type Address, type SignerImplementation } 
 import { LevelStore } from "../store/level-store.js";
 import { AdjudicatorClient, type TxProgress } from "../chain/adjudicator.js";
 import { ClearlineClient, type ClientEvent, type InvoiceLimits } from "./client.js";
+import { reconnectBackoffOf, type ReconnectBackoff } from "./reconnect-backoff.js";
 import { chainBindingOf, channelsOnChain } from "../chain/store-binding.js";
 
 export * from "./client.js";
@@ -33,6 +34,8 @@ export interface ClientSettings {
   signer?: SignerImplementation;
   responseTimeoutMs?: number;
   reconnect?: boolean;
+  /** The waits between reconnect attempts (ClientOptions.reconnectBackoff; defaults: DEFAULT_RECONNECT_BACKOFF). */
+  reconnectBackoff?: Partial<ReconnectBackoff>;
   /** Bounds of the invoices the client issues (defaults: DEFAULT_INVOICE_LIMITS). */
   invoices?: Partial<InvoiceLimits>;
   onEvent?: (event: ClientEvent) => void;
@@ -56,6 +59,7 @@ export interface OpenedClient {
 }
 
 export async function openClient(settings: ClientSettings): Promise<OpenedClient> {
+  reconnectBackoffOf(settings.reconnectBackoff); // INVALID_ARGUMENT before anything is opened
   const provider = new JsonRpcProvider(settings.rpcUrl, undefined, { polling: true, pollingInterval: settings.pollIntervalMs ?? 250, cacheTimeout: -1 });
   let chain: AdjudicatorClient;
   let signer: Awaited<ReturnType<typeof createSigner>>;
@@ -86,6 +90,7 @@ export async function openClient(settings: ClientSettings): Promise<OpenedClient
     chain,
     ...(settings.responseTimeoutMs === undefined ? {} : { responseTimeoutMs: settings.responseTimeoutMs }),
     ...(settings.reconnect === undefined ? {} : { reconnect: settings.reconnect }),
+    ...(settings.reconnectBackoff === undefined ? {} : { reconnectBackoff: settings.reconnectBackoff }),
     ...(settings.invoices === undefined ? {} : { invoices: settings.invoices }),
     ...(settings.onEvent ? { onEvent: settings.onEvent } : {}),
   });

@@ -7,6 +7,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { Connection, MAX_SHARD_REDIRECTS } from "../../client/sdk/connection.js";
 import { isClientError } from "../../client/sdk/errors.js";
+import { DEFAULT_RECONNECT_BACKOFF } from "../../client/sdk/reconnect-backoff.js";
 import { WRONG_SHARD, shardRedirectOf, wrongShardMessage } from "../../client/protocol/session.js";
 import { PROTOCOL_VERSION } from "../../client/protocol/wire.js";
 
@@ -70,6 +71,8 @@ function connectionTo(urls: readonly string[], reconnect = false): { connection:
     nodeUrl: urls[0]!,
     fallbackUrls: urls.slice(1),
     reconnect,
+    // Short waits: a shard failing over takes many reconnect attempts here (the back-off itself: test/sdk/reconnect-backoff.test.ts).
+    backoff: { ...DEFAULT_RECONNECT_BACKOFF, initialDelayMs: 50, maxDelayMs: 400 },
     responseTimeoutMs: 2_000,
     onEvent: (event) => void events.push(event.type),
     onMessage: async (message) => {
