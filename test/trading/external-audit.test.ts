@@ -1,8 +1,9 @@
 // The core of an external matching engine's log (client/protocol/trading/external-matching.ts,
 // audit-external.ts): orders rest on arrival, the engine's fills come later and take from two
 // resting orders; the audit reports each fill that did not take the order with price–time priority
-// among those resting before its taker, or broke the orders' terms. A built-in log of GTC orders
-// is an external log whose fills come at once: its priority violations are the same under both audits.
+// among those resting before its taker, or broke the orders' terms. A built-in log is an external
+// log whose fills come at once (an IOC order resting only for them): its priority violations are the
+// same under both audits.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -151,7 +152,7 @@ describe("auditExternalPriority", () => {
     ]);
   });
 
-  it("judges priority like auditPriority on built-in logs of GTC orders (fills right after their taker)", () => {
+  it("judges priority like auditPriority on built-in logs, IOC orders included (fills right after their taker)", () => {
     // Deliberately wrong: at one price the newest resting order trades first.
     const lastInFirstOut = (): Matcher => {
       let resting: { sequence: bigint; side: Side; price: bigint; remaining: bigint; expiresAt: bigint }[] = [];
@@ -175,15 +176,14 @@ describe("auditExternalPriority", () => {
           left -= quantity;
         }
         resting = resting.filter((r) => r.remaining > 0n);
-        if (left > 0n) resting.push({ sequence: entry.sequence, side: o.side, price: o.price, remaining: left, expiresAt: o.expiresAt });
+        if (left > 0n && o.timeInForce === "GTC") resting.push({ sequence: entry.sequence, side: o.side, price: o.price, remaining: left, expiresAt: o.expiresAt });
         return fills;
       };
     };
     let caught = 0;
     fc.assert(
       fc.property(stepsArb, fc.boolean(), (steps, cheat) => {
-        const gtc = steps.map((s) => ({ ...s, ioc: false }));
-        const entries = buildLog(gtc, cheat ? lastInFirstOut() : realMatcher());
+        const entries = buildLog(steps, cheat ? lastInFirstOut() : realMatcher());
         const priority = (vs: ReturnType<typeof auditPriority>) => vs.filter((v) => v.kind === "priority");
         const found = priority(auditExternalPriority(entries, MARKET));
         expect(found).toEqual(priority(auditPriority(entries, MARKET)));

@@ -94,6 +94,21 @@ describe("OrderBooks", () => {
     expect(restored.bookOf(SECURITY, CASH)!.limits.maxOrders).toBe(1);
   });
 
+  it("restores a built-in log under an external engine, IOC fills included (checked as the built-in book makes them); a fill the built-in book would not make is refused", () => {
+    const { books, log } = scenario();
+    const ioc = run(books, (s) => entryOf(s, { side: "buy", quantity: 2n * lot, price: 101n, timeInForce: "IOC", nonce: 3n }, bob));
+    expect(ioc.filter((e) => e.kind === "fill")).toHaveLength(1);
+    const stored = [...log, ...ioc];
+    const external = new OrderBooks([MARKET], LIMITS, DOMAIN, "external");
+    external.restore(stored);
+    expect(restingOrders(external.bookOf(SECURITY, CASH)!)).toEqual(restingOrders(books.bookOf(SECURITY, CASH)!));
+    expect(external.reservedOf(bob.address, CASH)).toBe(books.reservedOf(bob.address, CASH));
+    expect(external.unsettled).toEqual(books.unsettled);
+    // An IOC fill the built-in book would not make is refused under the engine too.
+    const altered = stored.map((e) => (e.kind === "fill" && e.takerSequence === ioc[0]!.sequence ? { ...e, quantity: lot } : e));
+    expect(() => new OrderBooks([MARKET], LIMITS, DOMAIN, "external").restore(altered)).toThrow(expect.objectContaining({ code: "REPLAY_MISMATCH" }));
+  });
+
   it("refuses a stored log whose fills the matcher does not make, or that has a gap", () => {
     const { log } = scenario();
     const fillAt = log.findIndex((e) => e.kind === "fill");

@@ -161,8 +161,10 @@ export class OrderBooks {
     const key = order === undefined ? undefined : marketKey(order.security, order.cash);
     const book = key === undefined ? undefined : this.books.get(key);
     if (key === undefined || book === undefined) throw new TradingError(order === undefined ? "UNKNOWN_ORDER" : "WRONG_MARKET", `entry ${entry.sequence} is for no market of this venue`);
-    const { outcome, fills } =
-      entry.kind === "order" && this.matching === "external" ? { outcome: restOrder(book, entry), fills: [] } : applyEntry(book, entry, (sequence) => this.orders.get(sequence), this.domain);
+    // An IOC order reaches an external log only from the built-in book (intake refuses it under an
+    // engine): replayed, it trades on arrival as it did, its stored fills checked like any built-in ones.
+    const rests = entry.kind === "order" && this.matching === "external" && entry.signed.order.timeInForce !== "IOC";
+    const { outcome, fills } = rests ? { outcome: restOrder(book, entry), fills: [] } : applyEntry(book, entry, (sequence) => this.orders.get(sequence), this.domain);
     return { entries: [entry, ...fills], fills, outcome, commit: () => this.commit(key, entry, outcome, fills) };
   }
 

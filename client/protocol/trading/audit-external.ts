@@ -5,13 +5,16 @@
  * price–time priority among the orders of its side resting when the taker arrived (a lower sequence
  * number than the taker's), at the maker's price and within the taker's limit. Every violation is
  * reported, as in `auditPriority`, whose kinds it uses. A crossed book is not a violation here: the
- * log cannot tell a slow engine from a missed match.
+ * log cannot tell a slow engine from a missed match. An IOC order comes only from a built-in book
+ * (a log carried on by an engine; the node refuses IOC orders under one): it rests for the fills
+ * that directly follow it, judged by the same rules, and leaves at the next other entry.
  */
 import { TradingError } from "./errors.js";
 import { advanceTime, crosses, levelsOf, opposite, reduce, remove, type Book, type RestingOrder } from "./book.js";
 import type { LogEntry, OrderEntry } from "./log-entry.js";
 import type { Market } from "./order.js";
 import { restOrder, restingOf } from "./external-matching.js";
+import type { Order } from "./order.js";
 import { initialReplayState, type ReplayState } from "./replay.js";
 import type { Violation, ViolationKind } from "./audit.js";
 
@@ -35,12 +38,23 @@ export function auditExternalPriority(entries: Iterable<LogEntry>, market: Marke
     violations.push({ kind, sequence, takerSequence, makerSequence, overtakenSequence: overtaken });
   };
 
+  /** A built-in IOC order, resting until an entry that is not its fill. */
+  let ioc: OrderEntry | undefined;
+
   for (const entry of entries) {
     if (entry.sequence !== next) throw new TradingError("OUT_OF_ORDER", `entry ${entry.sequence} where ${next} is next`, { sequence: entry.sequence });
     next += 1n;
+    if (ioc !== undefined && !(entry.kind === "fill" && entry.takerSequence === ioc.sequence)) {
+      const { side, price } = ioc.signed.order;
+      if (restingOf(book, lookup, ioc.sequence) !== undefined) book = remove(book, side, price, ioc.sequence).book;
+      ioc = undefined;
+    }
     if (entry.kind === "order") {
       orders.set(entry.sequence, entry);
-      book = restOrder(book, entry).book;
+      const { order } = entry.signed;
+      if (order.timeInForce === "IOC") ioc = entry;
+      const resting = order.timeInForce === "IOC" ? { ...entry, signed: { ...entry.signed, order: { ...order, timeInForce: "GTC" } satisfies Order } } : entry;
+      book = restOrder(book, resting).book;
       continue;
     }
     if (entry.kind !== "fill") {
