@@ -98,11 +98,22 @@ const prefixEnd = (prefix: string): string => `${prefix.slice(0, -1)}0`;
 /** Entries read from disk per step when the store opens (one step per entry would cost a promise turn each). */
 const LOAD_BATCH = 1_024;
 
-/** Runs `each` over every entry of `iterator`, read in batches, and closes it. */
+/**
+ * Runs `each` over every entry of `iterator`, read in batches, and closes it. The next batch is
+ * read (on LevelDB's thread) while this one is decoded: reading and decoding overlap instead of
+ * taking turns, which at 100,000 channels left the main thread idle for about a second.
+ */
 async function eachEntry<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, each: (entry: T) => void): Promise<void> {
+  let next: Promise<T[]> | undefined;
   try {
-    for (let batch = await iterator.nextv(LOAD_BATCH); batch.length > 0; batch = await iterator.nextv(LOAD_BATCH)) batch.forEach(each);
+    next = iterator.nextv(LOAD_BATCH);
+    for (let batch = await next; batch.length > 0; batch = await next) {
+      next = iterator.nextv(LOAD_BATCH);
+      batch.forEach(each);
+    }
   } finally {
+    // An entry failed to decode with the next read in flight: that read's result or failure is dropped, not left unhandled.
+    await next?.catch(() => undefined);
     await iterator.close();
   }
 }
@@ -152,13 +163,17 @@ export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
 
       const records = new Map<Bytes32, ChannelRecord>();
       const loader = new RecordLoader();
-      await eachEntry(db.iterator({ gt: "ch/", lt: prefixEnd("ch/") }), ([key, value]) => {
-        const record = loader.decode(value, key);
-        if (key !== channelKey(record.channelId)) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
-        records.set(record.channelId, record);
-      });
       const events = new Set<string>();
-      await eachEntry(db.keys({ gt: "ev/", lt: prefixEnd("ev/") }), (key) => events.add(key.slice(3)));
+      // Both read at once: LevelDB reads the event ids while the records are decoded.
+      const loaded = await Promise.allSettled([
+        eachEntry(db.iterator({ gt: "ch/", lt: prefixEnd("ch/") }), ([key, value]) => {
+          const record = loader.decode(value, key);
+          if (key !== channelKey(record.channelId)) throw new StoreError("CORRUPT", `${key} holds channel ${record.channelId}`, { key });
+          records.set(record.channelId, record);
+        }),
+        eachEntry(db.keys({ gt: "ev/", lt: prefixEnd("ev/") }), (key) => events.add(key.slice(3))),
+      ]);
+      for (const result of loaded) if (result.status === "rejected") throw result.reason;
 
       const lastBlockText = await db.get(META_LAST_BLOCK);
       let lastBlock: number | null = null;

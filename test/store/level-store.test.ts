@@ -155,4 +155,27 @@ describe("LevelStore specifics", () => {
     }
     expect(batches.flat()).toHaveLength(60);
   });
+
+  it("opens a store of more records and event ids than one read step holds (read together, the next step while one decodes); a damaged record past the first step is CORRUPT and leaves the directory to reopen", async () => {
+    const dir = await tempDir();
+    const first = await LevelStore.open(dir, { sync: false });
+    const channels = Array.from({ length: 2_500 }, (_, i) => newChannel(i));
+    await Promise.all(channels.flatMap((c, i) => [first.channelCreated(c), first.channelOpened(c.channelId, `opened-${i}`), first.stateAgreed(c.channelId, signedState(c, 1n), paymentUpdate(1n))]));
+    await first.close();
+
+    const store = await LevelStore.open(dir);
+    expect((await store.channels()).map((r) => r.channelId)).toEqual(channels.map((c) => c.channelId).sort());
+    expect((await store.channel(channels[2_222]!.channelId))?.latest?.state.nonce).toBe(1n);
+    // Applied event ids are known from memory: applying one again writes nothing.
+    expect(await store.channelOpened(channels[2_400]!.channelId, "opened-2400")).toBe(false);
+    await store.close();
+
+    const damaged = [...channels.map((c) => c.channelId)].sort()[2_100]!;
+    const good = await rewrite(dir, `ch/${damaged}`, (old) => old!.replace('"status":"open"', '"status":"lost"'));
+    await expect(LevelStore.open(dir)).rejects.toMatchObject({ code: "CORRUPT", details: { key: `ch/${damaged}` } });
+    await rewrite(dir, `ch/${damaged}`, () => good!);
+    const again = await LevelStore.open(dir);
+    stores.push(again);
+    expect(await again.channels()).toHaveLength(2_500);
+  });
 });
