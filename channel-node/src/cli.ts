@@ -26,6 +26,8 @@ program
   .description("run the node until SIGINT/SIGTERM")
   .option("-c, --config <file>", "JSON config file (CLEARLINE_* environment variables override it)")
   .action(async (options: { config?: string }) => {
+    // Since the process began (performance's time origin): Node's own start and loading the modules.
+    const loadedMs = Math.round(performance.now());
     const config = loadNodeConfig(options.config);
     const logger = nodeLogger(config.logLevel);
     // A node that lost the leader lease has stopped serving; it exits so that its supervisor restarts it as a standby.
@@ -35,6 +37,7 @@ program
       throw error;
     });
     node.logger.info({ adminTokenFile: node.adminTokenFile }, "admin API token (send it with --token-file)");
+    node.logger.info({ loadedMs, readyMs: Math.round(performance.now()) }, "node ready (ms since the process began: modules loaded, node listening)");
     const stop = async () => {
       await node.stop();
       process.exit(0);

@@ -52,6 +52,7 @@ import { startWebConsole } from "./console/web-console.js";
 import { consoleConfigOf } from "./console/config.js";
 import { openShardMap } from "./shards/open.js";
 import { shardGate } from "./shards/gate.js";
+import { StartTimer } from "./start-phases.js";
 import { interShard } from "./shards/inter-shard.js";
 
 export interface RunningNode {
@@ -87,6 +88,7 @@ export interface StartNodeOptions {
 }
 
 export async function startNode(config: NodeConfig, options: StartNodeOptions = {}): Promise<RunningNode> {
+  const timer = new StartTimer();
   const logger = options.logger ?? pino({ level: config.logLevel });
   const metrics = createMetrics();
   const provider = new JsonRpcProvider(config.rpcUrl, undefined, { polling: true, pollingInterval: config.pollIntervalMs, cacheTimeout: -1 });
@@ -101,6 +103,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     provider.destroy();
     throw error;
   });
+  timer.end("chain");
 
   mkdirSync(config.dataDir, { recursive: true });
   const adminToken = ensureAdminToken(config.dataDir);
@@ -145,6 +148,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     throw error;
   });
   if (leaseEpoch !== null) standby?.leading(leaseEpoch);
+  timer.end("store");
 
   // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
   // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
@@ -198,6 +202,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     metrics,
   });
   await engine.load();
+  timer.end("engine");
   // Counted once loaded: listing the store's channels for the log alone would sort them all again.
   logger.info({ store: storeKind, location: storeLocation, channels: engine.channelIds().length, role: lease === undefined ? undefined : "active" }, "channel store open");
   // A shard serves only its investors; those of its live channels stay here (shards/shard-map.ts).
@@ -259,6 +264,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   let anchoring: Anchoring | undefined;
   let matchingEngine: EngineServer | undefined;
 
+  timer.end("shardsAndTrading");
   const guard = new DisputeGuard({ chain, store, engine, logger: logger.child({ component: "watchtower" }), metrics });
 
   const adjudicatorWatcher = new ChainWatcher({
@@ -331,6 +337,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   await complianceWatcher.start();
   await adjudicatorWatcher.start();
   chainFacts.follow([complianceWatcher, adjudicatorWatcher]);
+  timer.end("watchers");
 
   const webConsole = startWebConsole({
     config: consoleConfigOf(config),
@@ -530,7 +537,9 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   }
   shardLink?.start();
   const url = `ws://${config.host}:${port}`;
-  logger.info({ url }, "channel node listening");
+  timer.end("listen");
+  // Milliseconds per phase of the start (start-phases.ts), for an operator whose restart is slow.
+  logger.info({ url, startMs: timer.durations }, "channel node listening");
 
   return {
     url,
