@@ -30,8 +30,6 @@ export interface ConnectionOptions {
   readonly reconnect?: boolean;
   /** The waits between reconnect attempts (checked: reconnectBackoffOf). Default DEFAULT_RECONNECT_BACKOFF. */
   readonly backoff?: ReconnectBackoff;
-  /** Randomness of the waits (tests); Math.random by default. */
-  readonly random?: () => number;
   readonly onEvent?: (event: ConnectionEvent) => void;
   /** Handles every message from the node; a failure fails the connect in progress, if any. */
   readonly onMessage: (message: NodeMessageParsed) => Promise<void>;
@@ -63,7 +61,7 @@ export class Connection {
   constructor(private readonly options: ConnectionOptions) {
     this.urls = new NodeUrls(options.nodeUrl, options.fallbackUrls);
     this.requests = new PendingRequests(options.responseTimeoutMs ?? 30_000);
-    this.schedule = new ReconnectSchedule(options.backoff ?? DEFAULT_RECONNECT_BACKOFF, options.random);
+    this.schedule = new ReconnectSchedule(options.backoff ?? DEFAULT_RECONNECT_BACKOFF);
   }
 
   /** The node URL in use (or tried next). */
