@@ -45,7 +45,7 @@ import { ANCHORS, measureGas } from "../scripts/gas-measure.js";
 import type { LoadResult } from "./load.js";
 import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
 import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/setup.js";
-import { NODE_PROCESS_FLAGS, startBenchNode, type BenchNode } from "./lib/node.js";
+import { NODE_PROCESS_FLAGS, nodeLaunch, startBenchNode, startPhasesOf, type BenchNode } from "./lib/node.js";
 import { fillNodeStore } from "./lib/channels.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { measureSyncedWrites } from "./lib/disk.js";
@@ -262,6 +262,8 @@ async function main(): Promise<void> {
   if (!values.keep) stoppers.unshift(async () => rmSync(workDir, { recursive: true, force: true }));
   const loadStart = loadavg();
   log(`work dir ${workDir}; channels ${channelCounts.join(", ")}; window ${windowSeconds}s after ${warmupSeconds}s warm-up`);
+  const launch = nodeLaunch();
+  log(launch.compiled ? "node: the compiled clearline-node (dist/)" : `node: the TypeScript sources through tsx, slower to start: ${launch.reason}`);
 
   // 1. Crypto ceiling first, while nothing else of ours runs.
   const crypto = await measureCrypto(quick ? 0.25 : 0.5);
@@ -394,7 +396,9 @@ async function main(): Promise<void> {
     const metrics = await memoryNode.metrics();
     await memoryNode.stop();
     // A second start on the same data: restart times wander on a shared machine; the faster is reported.
-    const again = await startNode(benchNodeConfig(stack, dataDir), workDir, { healthTimeoutMs: 900_000 });
+    // At "info" the node logs how long each phase of its start took (channel-node/src/start-phases.ts).
+    const again = await startNode({ ...benchNodeConfig(stack, dataDir), logLevel: "info" }, workDir, { healthTimeoutMs: 900_000 });
+    const phases = startPhasesOf(again.output());
     await again.stop();
     const starts = [memoryNode.startMs, again.startMs].map(Math.round);
     memory.push({
@@ -408,7 +412,8 @@ async function main(): Promise<void> {
       heapUsedBytes: metrics.get("nodejs_heap_size_used_bytes") ?? 0,
       externalBytes: metrics.get("nodejs_external_memory_bytes") ?? 0,
     });
-    log(`store of ${size} channels (filled in ${(fillMs / 1000).toFixed(1)}s): /health after ${starts.join(" and ")} ms, RSS ${((metrics.get("process_resident_memory_bytes") ?? 0) / 2 ** 20).toFixed(1)} MiB`);
+    const phaseText = phases === undefined ? "not logged" : Object.entries(phases).map(([phase, ms]) => `${phase} ${ms}`).join(", ");
+    log(`store of ${size} channels (filled in ${(fillMs / 1000).toFixed(1)}s): /health after ${starts.join(" and ")} ms (second start, ms per phase: ${phaseText}), RSS ${((metrics.get("process_resident_memory_bytes") ?? 0) / 2 ** 20).toFixed(1)} MiB`);
   }
 
   // 10. Workers (on the throughput stack, before it stops): shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
