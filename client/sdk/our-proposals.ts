@@ -46,7 +46,7 @@ export async function propose(ctx: ClientContext, channelId: Bytes32, update: Up
     const summary = summarize(update, Date.now(), memo);
     if (voided === undefined) await store.proposalRecorded(channelId, { proposer: ME, signed: ours, update: summary });
     const id = ctx.connection.newId();
-    live.outstanding = id;
+    live.outstanding = { id, nonce: state.nonce };
     let answer: NodeMessageParsed;
     try {
       answer = await ctx.connection.request({ v: PROTOCOL_VERSION, type: "propose", id, channelId, state: stateToJson(state), signature, ...extra });

@@ -41,7 +41,7 @@ export async function answerVenueProposal(ctx: ClientContext, parts: Countersign
     return;
   }
   // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
-  await serializedOrNow(live, async () => {
+  await serializedOrNow(live, message.state.nonce, async () => {
     let refused: { record: ChannelRecord; latest: SignedState; proposed: SignedState } | undefined;
     try {
       const record = await ctx.recordOf(message.channelId);
