@@ -63,6 +63,14 @@ export interface LinkServerOptions extends LinkIdentity {
 
 const POLICY_VIOLATION = 1008;
 const TRY_AGAIN_LATER = 1013;
+/** A refused link that does not complete the close within this time is cut off (it holds a link slot until then). */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Closes with `code`, and cuts the connection off if the peer does not complete the close in time. */
+function closeSoon(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+}
 
 function nonce(): Bytes32 {
   return hexlify(randomBytes(32)) as Bytes32;
@@ -113,7 +121,7 @@ export class LinkServer {
     const { self, signer, deployment, settings } = options;
     if (this.sockets.size >= settings.maxLinks) {
       metrics.refusals.inc({ reason: "max_links" });
-      socket.close(TRY_AGAIN_LATER, "too many links");
+      closeSoon(socket, TRY_AGAIN_LATER, "too many links");
       return;
     }
     this.sockets.add(socket);
@@ -124,13 +132,16 @@ export class LinkServer {
       if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     };
     const refuseLink = (reason: string, text: string) => {
+      if (socket.readyState !== WebSocket.OPEN) return; // refused already
       metrics.refusals.inc({ reason });
-      socket.close(POLICY_VIOLATION, text);
+      closeSoon(socket, POLICY_VIOLATION, text);
     };
     const timer = setTimeout(() => refuseLink("handshake_timeout", "no link_auth in time"), settings.handshakeTimeoutMs);
     send({ type: "link_challenge", shard: self, nonce: challenge });
 
     socket.on("message", (data) => {
+      // ws still delivers what arrived after the close began: a refused link is heard no further.
+      if (socket.readyState !== WebSocket.OPEN) return;
       if (peer === undefined) {
         const auth = parse(linkAuthSchema, data);
         const proven =
@@ -284,6 +295,7 @@ class DialledLink {
     const answer = parse(linkAnswerSchema, data);
     const pending = answer === undefined ? undefined : this.pending.get(answer.id);
     if (answer === undefined || pending === undefined) {
+      if (answer !== undefined && this.asked(answer.id)) return; // a late answer to a request that timed out
       this.socket.terminate(); // a peer that answers what nobody asked is not trusted further
       return;
     }
@@ -296,6 +308,12 @@ class DialledLink {
     }
     const { type: _type, id: _id, ...result } = answer;
     pending.resolve(result);
+  }
+
+  /** Whether `id` is one this link gave a request (ids are `l1`, `l2`, … in order). */
+  private asked(id: string): boolean {
+    const match = /^l([1-9][0-9]{0,15})$/.exec(id);
+    return match !== null && Number(match[1]) < this.nextId;
   }
 
   private onClose(): void {
