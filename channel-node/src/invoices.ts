@@ -23,7 +23,7 @@ export interface InvoiceRelayOptions {
 }
 
 /** What the receiver answered a relayed request: its hashlock, or its refusal (or silence) as a rejection. */
-type RelayOutcome = { readonly hashlock: Bytes32 } | { readonly refused: RejectionReason };
+export type RelayOutcome = { readonly hashlock: Bytes32 } | { readonly refused: RejectionReason };
 
 /** An `invoice_request` relayed to the receiver, awaiting its `invoice` (keyed by the relayed id). */
 interface Relayed {
@@ -38,14 +38,6 @@ export interface InvoiceAsk {
   readonly to: Address;
   readonly token: Address;
   readonly amount: bigint;
-}
-
-/** A relayed invoice request the receiver refused, or did not answer in time. */
-export class InvoiceRefused extends Error {
-  override readonly name = "InvoiceRefused";
-  constructor(readonly rejection: RejectionReason) {
-    super(rejection.message);
-  }
 }
 
 /** Invoice requests whose receiver another shard serves (shards/remote-routes.ts). */
@@ -73,28 +65,44 @@ export class InvoiceRelay {
 
   /**
    * A payer's `invoice_request`, after the checks a routed payment must pass: relayed to the
-   * receiver here, or through the receiver's shard; the payer gets `invoice` or `rejected`.
+   * receiver here, or through the receiver's shard; the payer gets `invoice` or `rejected` once the
+   * receiver answered (not awaited: the payer's other messages go on meanwhile).
    */
-  async onRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): Promise<void> {
+  onRequest(session: Session, message: Extract<ClientMessage, { type: "invoice_request" }>): void {
     const refuse = (rejection: RejectionReason): void => {
       countRejection(this.options.metrics, rejection);
       session.send(rejectedMessage(message.id, message.channelId, rejection));
     };
     const { id, to, token, amount } = message;
-    let outcome: RelayOutcome;
+    let relaying: Promise<RelayOutcome>;
     try {
       const ask = this.checkPayer(session, message);
-      const elsewhere = await this.remote?.shardElsewhere(to);
-      outcome = elsewhere === undefined ? await this.relay(ask) : { hashlock: await this.remote!.invoice(elsewhere, ask) };
+      relaying = this.remote === undefined ? this.relay(ask) : this.relayAnywhere(this.remote, ask);
     } catch (error) {
-      refuse(error instanceof InvoiceRefused ? error.rejection : rejectionOrWire(error));
+      refuse(rejectionOrWire(error));
       return;
     }
-    if ("refused" in outcome) {
-      refuse(outcome.refused);
-      return;
-    }
-    session.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: outcome.hashlock, to, token, amount });
+    relaying.then(
+      (outcome) => {
+        if ("refused" in outcome) refuse(outcome.refused);
+        else session.send({ v: PROTOCOL_VERSION, type: "invoice", id, hashlock: outcome.hashlock, to, token, amount });
+      },
+      (error: unknown) => {
+        let rejection: RejectionReason;
+        try {
+          rejection = rejectionOrWire(error);
+        } catch {
+          rejection = { code: "INTERNAL", message: "the node could not relay the invoice request" };
+        }
+        refuse(rejection);
+      },
+    );
+  }
+
+  /** The receiver here, or asked through the shard that serves it. */
+  private async relayAnywhere(remote: RemoteInvoices, ask: InvoiceAsk): Promise<RelayOutcome> {
+    const elsewhere = await remote.shardElsewhere(ask.to);
+    return elsewhere === undefined ? this.relay(ask) : { hashlock: await remote.invoice(elsewhere, ask) };
   }
 
   /**

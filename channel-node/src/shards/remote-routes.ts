@@ -17,17 +17,25 @@ import type { Logger } from "pino";
 import { ProtocolError, type Address, type Bytes32, type SignedState } from "../../../client/protocol/index.js";
 import type { RejectionReason } from "../../../client/protocol/wire.js";
 import { rejectionOrWire } from "../countersign.js";
-import { InvoiceRefused, type InvoiceAsk, type RemoteInvoices } from "../invoices.js";
+import type { InvoiceAsk, RelayOutcome, RemoteInvoices } from "../invoices.js";
 import type { PreparedLock, RemoteRouting, RoutedLock } from "../routing.js";
 import { LinkError, isLinkError } from "./link-errors.js";
 import type { LinkDialer, LinkResult } from "./link.js";
 import { MAX_LINK_BATCH, type LinkRequest, type LinkRequestBody } from "./link-wire.js";
 import type { ShardEntry, ShardMap } from "./shard-map.js";
 
+/** The receiver refused a relayed invoice request, or did not answer in time: its refusal goes back as it is. */
+class InvoiceRefused extends Error {
+  override readonly name = "InvoiceRefused";
+  constructor(readonly rejection: RejectionReason) {
+    super(rejection.message);
+  }
+}
+
 /** What the engine lends the link (engine.ts `interShard`): the receiver's side of routed payments. */
 export interface InterShardPort {
   /** Asks a receiver served here for an invoice: its hashlock, or its refusal. */
-  relayInvoice(ask: InvoiceAsk): Promise<{ readonly hashlock: Bytes32 } | { readonly refused: RejectionReason }>;
+  relayInvoice(ask: InvoiceAsk): Promise<RelayOutcome>;
   prepareLock(route: RoutedLock): PreparedLock;
   offer(prepared: PreparedLock): Promise<SignedState>;
   offeredTo(to: Address, hashlock: Bytes32): boolean;
