@@ -61,6 +61,12 @@ const LINK_MARGIN_MS = 5_000;
 /** route_lock and secrets_learned are retried this many times while the other shard cannot be reached. */
 const DELIVERY_ATTEMPTS = 5;
 const RETRY_BASE_MS = 500;
+/**
+ * Routed payments whose origin is remembered for passing their secret back. Beyond it the oldest is
+ * forgotten: a receiver that never claims leaves its entry until then, and a forgotten origin's
+ * payer shard still pulls the secret.
+ */
+export const MAX_REMEMBERED_ORIGINS = 100_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -128,7 +134,7 @@ export class RemoteRoutes implements RemoteRouting, RemoteInvoices {
         port.prepareLock(request);
         return {};
       case "route_lock":
-        this.origins.set(request.hashlock, peer);
+        this.remember(request.hashlock, peer);
         await this.offerOnce(request);
         return {};
       case "secrets":
@@ -149,6 +155,12 @@ export class RemoteRoutes implements RemoteRouting, RemoteInvoices {
     this.origins.delete(hashlock);
     void this.pushSecret(origin, hashlock, secret);
   };
+
+  private remember(hashlock: Bytes32, peer: string): void {
+    this.origins.delete(hashlock);
+    this.origins.set(hashlock, peer);
+    if (this.origins.size > MAX_REMEMBERED_ORIGINS) this.origins.delete(this.origins.keys().next().value!);
+  }
 
   private offerOnce(route: RoutedLock): Promise<void> {
     const { port } = this.options;
