@@ -7,6 +7,15 @@
  * the investor's key (libsecp256k1); the node validates it, checks compliance against its mirror,
  * persists it with an fsync'd group commit and countersigns.
  *
+ * A lane's payments are deterministic, so its proposals are built and signed before the warm-up
+ * (bench/lib/presign.ts): in the window this process only sends them, and its CPU does not compete
+ * with the node's (a real investor signs on its own machine). Open loop: exactly the proposals due
+ * up to the window's end. Closed loop: enough for `--presign-rate` updates/s over all lanes through
+ * warm-up and window; a lane that runs out builds and signs live. The result says how many of each.
+ * `--live-only` builds every proposal live, as before (to compare). With `--ready-signal` it writes
+ * "ready" to stdout once pre-signed and starts the warm-up on a line "go" on stdin, so several
+ * generators (bench/workers.ts) start their windows together.
+ *
  * Two modes. Closed loop (default): each channel sends its next proposal when the previous one is
  * answered, as fast as the node goes; updates whose answer arrives inside the window count, latency
  * from send to answer. Open loop (`--rate R`): proposals are due at a constant total rate R set by
@@ -30,23 +39,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import {
-  NativeSigner,
-  applyUpdate,
-  channelOf,
-  loadVerifier,
-  paramsFromJson,
-  signedStateFromJson,
-  stateDigest,
-  stateToJson,
-  type Channel,
-  type State,
-  type Update,
-} from "../client/protocol/index.js";
-import { PROTOCOL_VERSION } from "../client/protocol/wire.js";
+import { createInterface } from "node:readline";
+import { NativeSigner, channelOf, loadVerifier, paramsFromJson, signedStateFromJson, type Update } from "../client/protocol/index.js";
 import { WireSession } from "./lib/wire.js";
 import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/node.js";
-import { arrivalsDueBy, dueAt, openLoopSchedule } from "./lib/open-loop.js";
+import { arrivalsDueBy, dueAt, laneDueBy, openLoopSchedule } from "./lib/open-loop.js";
+import { ProposalSupply } from "./lib/presign.js";
 import { percentilesOf, type Percentiles } from "./lib/percentiles.js";
 import { GcWatch, gcPausesBetween, gcTotalsOf, runQueueWaitMs, type GcPauses, type GcTotals } from "./lib/stalls.js";
 
@@ -77,6 +75,12 @@ export interface LoadResult {
   readonly refusals: Record<string, number>;
   readonly verifiedCountersignatures: number;
   readonly badCountersignatures: number;
+  /**
+   * Where the proposals came from: built and signed before the warm-up (`presigned`, in
+   * `presignSeconds` of this process's CPU), of those sent in the window (`sentPresignedInWindow`),
+   * and built and signed live once a lane's supply ran out (`builtLive`, `builtLiveInWindow`).
+   */
+  readonly proposals: { readonly presigned: number; readonly presignSeconds: number; readonly sentPresignedInWindow: number; readonly builtLive: number; readonly builtLiveInWindow: number };
   /** CPU seconds in the window: the node process, this process, and the whole machine (all processes). */
   readonly cpu: { readonly node: number; readonly loadGenerator: number; readonly machineBusy: number; readonly machineCapacity: number };
   /** What the node's own /metrics say about the window. */
@@ -110,6 +114,9 @@ const { values } = parseArgs({
     "node-pid": { type: "string" },
     "metrics-url": { type: "string" },
     "verify-every": { type: "string", default: "64" },
+    "presign-rate": { type: "string", default: "5000" },
+    "live-only": { type: "boolean", default: false },
+    "ready-signal": { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
@@ -125,6 +132,8 @@ const drainSeconds = nonNegativeNumber("--drain-seconds", values["drain-seconds"
 const nodePid = values["node-pid"] === undefined ? undefined : positiveInteger("--node-pid", values["node-pid"]);
 const metricsUrl = values["metrics-url"];
 const verifyEvery = positiveInteger("--verify-every", values["verify-every"]);
+const presignRate = nonNegativeNumber("--presign-rate", values["presign-rate"]);
+const liveOnly = values["live-only"];
 if (keys.length < channelCount) fail(`${channelCount} channels need ${channelCount} keys; got ${keys.length}`);
 
 function fail(message: string): never {
@@ -150,9 +159,7 @@ function nonNegativeInteger(flag: string, text: string): number {
 
 interface Lane {
   readonly session: WireSession;
-  readonly signer: NativeSigner;
-  readonly channel: Channel;
-  state: State;
+  readonly supply: ProposalSupply;
   completed: number;
 }
 
@@ -161,6 +168,12 @@ const INVESTOR = 1;
 const PAYMENT: Update = { kind: "payment", leg: { assetIndex: SECURITY, from: INVESTOR, amount: 1n } };
 /** Logins in flight at once: each costs the node a signature recovery. */
 const LOGIN_BATCH = 64;
+/** The most proposals pre-signed in all (~0.5 kB of text each); beyond it lanes build live. */
+const MAX_PRESIGNED = 400_000;
+/** A closed-loop lane answers at most this often (one round trip each): no lane is pre-signed for more. */
+const LANE_CEILING_PER_SECOND = 2_000;
+/** Pre-signing yields to the event loop this often (ms), so the open sessions' sockets are served. */
+const PRESIGN_SLICE_MS = 20;
 
 /** Logs in as each investor and takes its open channel from the welcome. */
 async function connect(): Promise<Lane[]> {
@@ -174,7 +187,8 @@ async function connect(): Promise<Lane[]> {
         if (report === undefined) throw new Error(`investor ${signer.address} has no open channel at the node`);
         const channel = channelOf(paramsFromJson(report.params), session.deployment);
         const latest = signedStateFromJson(report.latest);
-        return { session, signer, channel, state: latest.state, completed: 0 };
+        const supply = new ProposalSupply(channel, signer, PAYMENT, latest.state, (nonce) => nonce % BigInt(verifyEvery) === 0n);
+        return { session, supply, completed: 0 };
       }),
     );
     lanes.push(...batch);
@@ -240,11 +254,62 @@ class Samples {
   }
 }
 
+/**
+ * How many proposals each lane pre-signs: open loop, exactly those due up to the window's end;
+ * closed loop, `presignRate` × (warm-up + window) shared by the lanes, at most one lane's ceiling.
+ */
+function presignCounts(lanes: number): number[] {
+  if (liveOnly) return new Array<number>(lanes).fill(0);
+  const runMs = (warmupSeconds + windowSecondsPlanned) * 1000;
+  const wanted =
+    rate === undefined
+      ? new Array<number>(lanes).fill(Math.min(Math.ceil((presignRate * runMs) / 1000 / lanes), Math.ceil((LANE_CEILING_PER_SECOND * runMs) / 1000)))
+      : Array.from({ length: lanes }, (_, lane) => laneDueBy(openLoopSchedule(rate, lanes, 0), lane, runMs));
+  const total = wanted.reduce((a, b) => a + b, 0);
+  return total <= MAX_PRESIGNED ? wanted : wanted.map((n) => Math.floor((n * MAX_PRESIGNED) / total));
+}
+
+/** Pre-signs every lane's share, a slice at a time; returns this process's CPU seconds spent. */
+async function presignAll(lanes: readonly Lane[]): Promise<number> {
+  const left = presignCounts(lanes.length);
+  const cpuBefore = process.cpuUsage();
+  const STEP = 16;
+  for (let pending = left.some((n) => n > 0); pending; ) {
+    pending = false;
+    let sliceEnd = performance.now() + PRESIGN_SLICE_MS;
+    for (const [i, lane] of lanes.entries()) {
+      const n = Math.min(STEP, left[i]!);
+      lane.supply.presign(n);
+      left[i]! -= n;
+      if (left[i]! > 0) pending = true;
+      if (performance.now() > sliceEnd) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceEnd = performance.now() + PRESIGN_SLICE_MS;
+      }
+    }
+  }
+  const used = process.cpuUsage(cpuBefore);
+  return (used.user + used.system) / 1e6;
+}
+
+/** With --ready-signal: says "ready" on stdout and waits for "go" on stdin. */
+async function readySignal(): Promise<void> {
+  if (!values["ready-signal"]) return;
+  process.stdout.write("ready\n");
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) if (line.trim() === "go") break;
+  lines.close();
+}
+
 async function main(): Promise<void> {
   const idle = await connectIdle(idleConnections);
   const lanes = await connect();
   const verifier = await loadVerifier();
   const venue = lanes[0]!.session.venue;
+  const presignSeconds = await presignAll(lanes);
+  await readySignal();
+  let sentPresignedInWindow = 0;
+  let builtLiveInWindow = 0;
   const latencies = new Samples();
   const sendLags = new Samples();
   const refusals: Record<string, number> = {};
@@ -278,17 +343,14 @@ async function main(): Promise<void> {
   });
 
   const run = async (lane: Lane, index: number): Promise<void> => {
-    let sent = 0;
     for (let n = 0; !stopping; n++) {
       const due = schedule === undefined ? undefined : dueAt(schedule, index, n);
       if (due !== undefined && due > windowEnd) return;
-      // Built and signed before it is due: at the due time only the send is left, so building one
-      // lane's proposal does not make it, or other lanes' proposals due at the same moment, leave late.
-      const next = applyUpdate(lane.channel, lane.state, PAYMENT);
-      const digest = stateDigest(next, lane.channel.domain);
-      const signature = lane.signer.sign(digest);
-      const id = lane.session.newId();
-      const text = JSON.stringify({ v: PROTOCOL_VERSION, type: "propose", id, channelId: lane.channel.channelId, state: stateToJson(next), signature });
+      // Pre-signed, or else built and signed before it is due: at the due time only the send is
+      // left, so building one lane's proposal does not make it, or other lanes' proposals due at
+      // the same moment, leave late. After a refusal the same proposal is sent again.
+      const presigned = lane.supply.nextIsPresigned();
+      const { id, text, digest } = lane.supply.next();
       if (due !== undefined) {
         // Open loop: wait for this proposal's due time (never for an answer of another channel).
         // A timer counts from the event loop's cached time, which building the proposal has left
@@ -308,8 +370,8 @@ async function main(): Promise<void> {
         await sleep(10);
         continue;
       }
-      lane.state = next;
-      if (++sent % verifyEvery === 0) {
+      lane.supply.advance();
+      if (digest !== undefined) {
         verified += 1;
         if (!verifier.verify(digest, answer.signature as string, venue)) bad += 1;
       }
@@ -317,6 +379,8 @@ async function main(): Promise<void> {
       const countedAt = due ?? answeredAt;
       if (countedAt >= windowStart && countedAt <= windowEnd) {
         lane.completed += 1;
+        if (presigned) sentPresignedInWindow += 1;
+        else builtLiveInWindow += 1;
         latencies.push(answeredAt - (due ?? sentAt));
         if (due !== undefined) sendLags.push(sentAt - due);
       }
@@ -369,6 +433,13 @@ async function main(): Promise<void> {
     refusals,
     verifiedCountersignatures: verified,
     badCountersignatures: bad,
+    proposals: {
+      presigned: lanes.reduce((sum, lane) => sum + lane.supply.presigned, 0),
+      presignSeconds: round3(presignSeconds),
+      sentPresignedInWindow,
+      builtLive: lanes.reduce((sum, lane) => sum + lane.supply.builtLive, 0),
+      builtLiveInWindow,
+    },
     cpu: {
       node: round3(atEnd.node - begin.node),
       loadGenerator: round3(selfSeconds),

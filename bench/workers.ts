@@ -4,7 +4,8 @@
  * node with its own LevelDB store, the shard map from configuration with every bench investor pinned
  * round-robin. Each shard gets the same number of channels per worker count's total; one load
  * generator process per shard (bench/load.ts) logs its investors in at their shard and drives
- * them in a closed loop, all windows together. updates/s is the sum over the shards, counted by each
+ * them in a closed loop, all windows together: each pre-signs its proposals (bench/lib/presign.ts),
+ * says "ready", and all start their warm-up on one "go". updates/s is the sum over the shards, counted by each
  * load generator inside its window. The worker counts take turns (1, 2, 1, 2, … for `repeats`
  * rounds) and each count's figure is its median, so a machine whose other load changes during the
  * run does not favour one count. On this 2-core machine the load generators share the cores with
@@ -25,7 +26,7 @@ import { ROLES, devWallet, startStack, type Stack } from "../devstack/stack.js";
 import type { NodeConfig } from "../channel-node/src/config.js";
 import type { LoadResult } from "./load.js";
 import { benchInvestors, onboardInvestors, openChannels, type BenchInvestor } from "./lib/setup.js";
-import { startBenchNode, type BenchNode } from "./lib/node.js";
+import { NODE_PROCESS_FLAGS, startBenchNode, type BenchNode } from "./lib/node.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LOAD_SCRIPT = fileURLToPath(new URL("./load.ts", import.meta.url));
@@ -35,7 +36,7 @@ export interface WorkersRow {
   readonly channels: number;
   /** All shards together, counted inside the window. */
   readonly updatesPerSecond: number;
-  readonly perShard: readonly { readonly shard: string; readonly updatesPerSecond: number; readonly nodeCorePercent: number; readonly loadGeneratorCorePercent: number; readonly p99Ms: number }[];
+  readonly perShard: readonly { readonly shard: string; readonly updatesPerSecond: number; readonly nodeCorePercent: number; readonly loadGeneratorCorePercent: number; readonly loadGeneratorCpuUsPerUpdate: number; readonly builtLiveInWindow: number; readonly p99Ms: number }[];
   /** Busy share of the whole machine in the window, % of all its cores. */
   readonly machineBusyPercent: number;
 }
@@ -113,14 +114,22 @@ async function measureRound(options: WorkersOptions, workers: number, investors:
     const venue = devWallet(ROLES.venue).address;
     for (const [k, node] of nodes.entries()) await openChannels(options.stack, node.url, venue, mine(k));
     for (const [k, node] of nodes.entries()) await waitForChannels(node, mine(k).length);
+    const loads = nodes.map((node, k) => {
+      const keysFile = join(roundDir, `keys-${ids[k]}.json`);
+      writeFileSync(keysFile, JSON.stringify(mine(k).map((inv) => inv.privateKey)));
+      return startLoad(options, node, keysFile, roundDir, mine(k).length);
+    });
+    // Every generator has logged in and pre-signed before any warm-up starts: one's pre-signing
+    // must not fall into another's window.
+    try {
+      await Promise.all(loads.map((load) => load.ready));
+    } catch (error) {
+      await Promise.all(loads.map((load) => load.stop()));
+      throw error;
+    }
     const before = machineBusy();
-    const results = await Promise.all(
-      nodes.map((node, k) => {
-        const keysFile = join(roundDir, `keys-${ids[k]}.json`);
-        writeFileSync(keysFile, JSON.stringify(mine(k).map((inv) => inv.privateKey)));
-        return runLoad(options, node, keysFile, roundDir, mine(k).length);
-      }),
-    );
+    for (const load of loads) load.go();
+    const results = await Promise.all(loads.map((load) => load.result));
     const after = machineBusy();
     const window = results[0]!.windowSeconds;
     return {
@@ -132,6 +141,8 @@ async function measureRound(options: WorkersOptions, workers: number, investors:
         updatesPerSecond: Math.round(r.updatesPerSecond),
         nodeCorePercent: Math.round((r.cpu.node / window) * 100),
         loadGeneratorCorePercent: Math.round((r.cpu.loadGenerator / window) * 100),
+        loadGeneratorCpuUsPerUpdate: r.updates === 0 ? 0 : Math.round((r.cpu.loadGenerator * 1e6) / r.updates),
+        builtLiveInWindow: r.proposals.builtLiveInWindow,
         p99Ms: r.latencyMs.p99,
       })),
       // The load generators' windows cover warm-up and drain too: the machine's busy share over the whole round.
@@ -160,16 +171,31 @@ async function waitForChannels(node: BenchNode, count: number): Promise<void> {
   }
 }
 
-/** One load generator process against one shard, closed loop over all of the shard's channels. */
-async function runLoad(options: WorkersOptions, node: BenchNode, keysFile: string, dir: string, channels: number): Promise<LoadResult> {
+/** The closed-loop rate each shard's generator pre-signs for: above one node process's maximum on this machine. */
+const PRESIGN_RATE_PER_SHARD = 5_000;
+
+interface RunningLoad {
+  /** Resolves when the generator has logged in and pre-signed (it said "ready"). */
+  readonly ready: Promise<void>;
+  /** Lets it start its warm-up and window. */
+  go(): void;
+  /** Kills it if it still runs. */
+  stop(): Promise<void>;
+  readonly result: Promise<LoadResult>;
+}
+
+/** One load generator process against one shard, closed loop over all of the shard's channels; it waits for `go` once ready. */
+function startLoad(options: WorkersOptions, node: BenchNode, keysFile: string, dir: string, channels: number): RunningLoad {
   const out = join(dir, `load-${node.pid}.json`);
   const args = [
+    ...NODE_PROCESS_FLAGS,
     ...["--import", "tsx", LOAD_SCRIPT],
     ...["--url", node.url, "--keys", keysFile, "--channels", String(channels), "--idle-connections", "0"],
     ...["--warmup", String(options.warmupSeconds), "--seconds", String(options.seconds)],
+    ...["--presign-rate", String(PRESIGN_RATE_PER_SHARD), "--ready-signal"],
     ...["--node-pid", String(node.pid), "--metrics-url", `${node.httpUrl}/metrics`, "--out", out],
   ];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-8_000)));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -177,10 +203,25 @@ async function runLoad(options: WorkersOptions, node: BenchNode, keysFile: strin
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
   });
-  const code = await exited;
-  await stop();
-  if (code !== 0) throw new Error(`the load generator for ${node.url} exited with ${code}: ${stderr}`);
-  return JSON.parse(readFileSync(out, "utf8")) as LoadResult;
+  const failed = async (code: number | null) => new Error(`the load generator for ${node.url} exited with ${code}: ${stderr}`);
+  const ready = new Promise<void>((resolve, reject) => {
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes("ready\n")) resolve();
+    });
+    void exited.then(async (code) => reject(await failed(code)));
+  });
+  const result = (async () => {
+    const code = await exited;
+    await stop();
+    if (code !== 0) throw await failed(code);
+    return JSON.parse(readFileSync(out, "utf8")) as LoadResult;
+  })();
+  // Whoever awaits only one of the two must not leave the other's rejection unhandled.
+  ready.catch(() => undefined);
+  result.catch(() => undefined);
+  return { ready, go: () => child.stdin?.end("go\n"), stop, result };
 }
 
 /** Alone: its own chain and investors, the rows printed as JSON. */

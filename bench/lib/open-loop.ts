@@ -35,6 +35,19 @@ export function dueAt(schedule: OpenLoopSchedule, lane: number, n: number): numb
   return schedule.startMs + ((n * schedule.lanes + lane) * 1000) / schedule.ratePerSecond;
 }
 
+/** How many of lane `lane`'s proposals are due at or before `atMs`: what the lane sends up to then. */
+export function laneDueBy(schedule: OpenLoopSchedule, lane: number, atMs: number): number {
+  if (!Number.isSafeInteger(lane) || lane < 0 || lane >= schedule.lanes) throw new ScheduleError(`lane ${lane} is not one of ${schedule.lanes}`);
+  if (!Number.isFinite(atMs)) throw new ScheduleError(`the time must be finite, got ${atMs}`);
+  const arrivals = ((atMs - schedule.startMs) * schedule.ratePerSecond) / 1000;
+  if (arrivals < lane) return 0;
+  let n = Math.floor((arrivals - lane) / schedule.lanes) + 1;
+  // The division may round across a due time: settle it against dueAt itself.
+  while (n > 0 && dueAt(schedule, lane, n - 1) > atMs) n -= 1;
+  while (dueAt(schedule, lane, n) <= atMs) n += 1;
+  return n;
+}
+
 /** How many arrivals are due at or before `atMs` (all lanes together). */
 export function arrivalsDueBy(schedule: OpenLoopSchedule, atMs: number): number {
   if (atMs < schedule.startMs) return 0;
