@@ -9,5 +9,8 @@ export * from "./encoding.js";
 export * from "./signing.js";
 export * from "./compliance.js";
 export * from "./channel.js";
+export * from "./updates.js";
+export * from "./transitions.js";
+export * from "./signed-states.js";
 /** Trading between investors (docs/trading.md), as a namespace: its names (e.g. applyEvent) are its own. */
 export * as trading from "./trading/index.js";

@@ -8,7 +8,7 @@
  *   `propose` (a signed next state) → `accepted` (the countersignature) | `rejected` (typed reason).
  * The venue's proposal of a fill's lock pair also names the fill (`fill`, its log sequence number).
  * The proposal carries only the state: the receiver recognises the update from the difference to its
- * latest agreed state (channel.ts `checkTransition`), so a claimed intent is never trusted.
+ * latest agreed state (transitions.ts `checkTransition`), so a claimed intent is never trusted.
  * Client requests: `open` (register channel parameters with the venue), `resync` (exchange latest
  * agreed states after a reconnect), `invoice_request` (ask investor `to`, through the venue, for an
  * invoice: the node relays it and answers `invoice` with the receiver's hashlock, or `rejected`, e.g.

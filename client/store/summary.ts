@@ -1,5 +1,5 @@
 // The short history description of a core update: what kind, what moved between whom.
-import type { Update } from "../protocol/channel.js";
+import type { Update } from "../protocol/updates.js";
 import type { Movement, UpdateSummary } from "./store.js";
 
 function movementsOf(update: Update): Movement[] {

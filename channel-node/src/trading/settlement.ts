@@ -20,7 +20,7 @@ import { ProtocolError } from "../../../client/protocol/errors.js";
 import { hashlockOf } from "../../../client/protocol/encoding.js";
 import type { FillEntry } from "../../../client/protocol/trading/log-entry.js";
 import { notionalOf, type Side } from "../../../client/protocol/trading/order.js";
-import type { Update } from "../../../client/protocol/channel.js";
+import type { Update } from "../../../client/protocol/updates.js";
 import type { Address, Bytes32, Lock, SignedState } from "../../../client/protocol/types.js";
 import type { ChannelRecord } from "../../../client/store/store.js";
 import { WireError } from "../../../client/protocol/wire.js";
