@@ -113,7 +113,7 @@ const { values } = parseArgs({
     "drain-seconds": { type: "string", default: "10" },
     "node-pid": { type: "string" },
     "metrics-url": { type: "string" },
-    "verify-every": { type: "string", default: "64" },
+    "verify-every": { type: "string", default: "256" },
     "presign-rate": { type: "string", default: "5000" },
     "live-only": { type: "boolean", default: false },
     "ready-signal": { type: "boolean", default: false },
