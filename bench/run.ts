@@ -239,6 +239,12 @@ async function runLoad(node: BenchNode, keysFile: string, workDir: string, load:
   return JSON.parse(readFileSync(out, "utf8")) as LoadResult;
 }
 
+/** The load generator's CPU per counted update, and its proposals built live in the window (pre-signed ones cost it nothing there). */
+function generatorText(result: LoadResult): string {
+  const us = result.updates === 0 ? 0 : Math.round((result.cpu.loadGenerator * 1e6) / result.updates);
+  return `generator ${us} µs CPU per update, ${result.proposals.builtLiveInWindow} of ${result.updates} built live`;
+}
+
 async function startNode(config: NodeConfig, workDir: string, options: Parameters<typeof startBenchNode>[2] = {}): Promise<BenchNode> {
   const node = await startBenchNode(config, workDir, options);
   return { ...node, stop: track(() => node.stop()) };
@@ -304,7 +310,7 @@ async function main(): Promise<void> {
   for (const channels of channelCounts) {
     const result = await runLoad(node, keysFile, workDir, { channels, seconds: windowSeconds });
     throughput.push({ ...result });
-    log(`${channels} channels: ${result.updatesPerSecond} updates/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, node CPU ${(result.cpu.node / result.windowSeconds * 100).toFixed(0)}%`);
+    log(`${channels} channels: ${result.updatesPerSecond} updates/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, node CPU ${(result.cpu.node / result.windowSeconds * 100).toFixed(0)}%, ${generatorText(result)}`);
   }
   const maxUpdatesPerSecond = Math.max(...throughput.map((row) => row.updatesPerSecond));
 
@@ -315,7 +321,7 @@ async function main(): Promise<void> {
     for (const [i, rate] of rates.entries()) {
       const result = await runLoad(node, keysFile, workDir, { channels, seconds: windowSeconds, rate });
       openLoop.push({ ...result, loadFraction: loadFractions[i]! });
-      log(`open loop, ${channels} channels at ${rate}/s (${loadFractions[i]! * 100}% of ${maxUpdatesPerSecond}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, ${result.unanswered} unanswered`);
+      log(`open loop, ${channels} channels at ${rate}/s (${loadFractions[i]! * 100}% of ${maxUpdatesPerSecond}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, ${result.unanswered} unanswered, ${generatorText(result)}`);
     }
   }
 
