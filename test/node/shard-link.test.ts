@@ -5,6 +5,7 @@
 // server's seam: a stub here; the real one in test/node/remote-routes.test.ts and the e2e test),
 // requests that are never answered, late answers, links that drop.
 import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
 import type { Duplex } from "node:stream";
 import { hexlify, randomBytes } from "ethers";
 import { pino } from "pino";
@@ -170,6 +171,11 @@ async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<voi
   }
 }
 
+/** How `raw` was closed; fails the test if it is still open after `ms`. */
+function closeOf(raw: RawLink, ms = 3_000): Promise<{ code: number; reason: string }> {
+  return Promise.race([raw.closed, sleep(ms).then(() => Promise.reject(new Error(`the link is still open after ${ms} ms`)))]);
+}
+
 /** A promise resolved from outside: an `answer` that hangs until told. */
 function gate<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;
@@ -211,7 +217,7 @@ describe("the link between shards: handshake", () => {
     raw.send({ type: "link_auth", shard: "b", nonce: hashlock(7), signature: mallet.sign(linkProofDigest({ venue: venueSigner.address, deployment, from: "b", to: "a", nonce })) });
     raw.send({ type: "link_auth", shard: "b", nonce: hashlock(7), signature: venueSigner.sign(linkProofDigest({ venue: venueSigner.address, deployment, from: "b", to: "a", nonce })) });
     raw.send({ type: "secrets", id: "x", hashlocks: [hashlock(1)] });
-    expect((await raw.closed).code).toBe(1008);
+    expect((await closeOf(raw)).code).toBe(1008);
     expect(raw.messages.map((m) => m.type)).toEqual(["link_challenge"]);
     expect(a.calls).toEqual([]);
     expect(await gauge(a.metrics, "in")).toBe(0);
@@ -295,7 +301,7 @@ describe("the link between shards: handshake", () => {
         const { nonce } = await raw.challenge();
         expect(nonce).not.toBe(old);
         raw.send({ type: "link_auth", nonce: hashlock(9), ...auth(nonce, old) });
-        expect((await raw.closed).code).toBe(1008);
+        expect((await closeOf(raw)).code).toBe(1008);
         expect(raw.messages.map((m) => m.type)).toEqual(["link_challenge"]);
         expect(await counted(a.metrics.refusals, { reason: "bad_auth" })).toBe(1);
       });
@@ -306,7 +312,7 @@ describe("the link between shards: handshake", () => {
     const a = await serve({ settings: { handshakeTimeoutMs: 200 } });
     const raw = await RawLink.open(a.entry.url);
     const started = Date.now();
-    expect((await raw.closed).code).toBe(1008);
+    expect((await closeOf(raw)).code).toBe(1008);
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(await counted(a.metrics.refusals, { reason: "handshake_timeout" })).toBe(1);
     // An authenticated link is not closed by the timer.
@@ -319,13 +325,31 @@ describe("the link between shards: handshake", () => {
 });
 
 describe("the link between shards: messages and bounds", () => {
+  it("cuts off a refused link that never completes the close, freeing its slot", async () => {
+    const a = await serve({ settings: { maxLinks: 1, handshakeTimeoutMs: 100 } });
+    // A raw TCP client that upgrades, then reads everything and answers nothing (not even the close).
+    const tcp = connect(Number(new URL(a.entry.url).port), "127.0.0.1");
+    cleanups.push(() => void tcp.destroy());
+    const cut = new Promise<void>((resolve) => tcp.on("close", () => resolve()));
+    tcp.on("error", () => undefined);
+    const key = Buffer.from(randomBytes(16)).toString("base64");
+    tcp.write(`GET ${LINK_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    tcp.resume();
+    const started = Date.now();
+    await Promise.race([cut, sleep(6_000).then(() => Promise.reject(new Error("the refused link still holds its connection")))]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500); // a grace to complete the close
+    expect(await counted(a.metrics.refusals, { reason: "handshake_timeout" })).toBe(1);
+    const { dialer: b } = dialer();
+    expect(await b.request(a.entry, secrets(1), 2_000)).toHaveProperty("secrets");
+  });
+
   it("closes a link that sends a malformed request, and answers nothing sent after it", async () => {
     const a = await serve();
     const raw = await RawLink.open(a.entry.url);
     await raw.authenticate();
     raw.send({ type: "secrets", id: "bad", hashlocks: [] }); // at least one hashlock
     raw.send({ type: "secrets", id: "after", hashlocks: [hashlock(1)] });
-    expect((await raw.closed).code).toBe(1008);
+    expect((await closeOf(raw)).code).toBe(1008);
     expect(await counted(a.metrics.refusals, { reason: "malformed" })).toBe(1);
     expect(a.calls).toEqual([]);
     expect(raw.messages.map((m) => m.type)).toEqual(["link_challenge", "link_welcome"]);
@@ -335,11 +359,11 @@ describe("the link between shards: messages and bounds", () => {
     const a = await serve({ settings: { maxMessageBytes: 1_024 } });
     const early = await RawLink.open(a.entry.url);
     early.send("x".repeat(2_000));
-    expect((await early.closed).code).toBe(1009);
+    expect((await closeOf(early)).code).toBe(1009);
     const raw = await RawLink.open(a.entry.url);
     await raw.authenticate();
     raw.send({ type: "secrets", id: "big", hashlocks: Array.from({ length: 20 }, (_, i) => hashlock(i + 1)) });
-    expect((await raw.closed).code).toBe(1009);
+    expect((await closeOf(raw)).code).toBe(1009);
     expect(a.calls).toEqual([]);
   });
 
@@ -350,7 +374,7 @@ describe("the link between shards: messages and bounds", () => {
     const second = await RawLink.open(a.entry.url);
     await second.authenticate();
     const third = await RawLink.open(a.entry.url);
-    expect((await third.closed).code).toBe(1013);
+    expect((await closeOf(third)).code).toBe(1013);
     expect(third.messages).toEqual([]);
     expect(await counted(a.metrics.refusals, { reason: "max_links" })).toBe(1);
     const { dialer: b } = dialer();
