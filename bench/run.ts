@@ -216,6 +216,8 @@ async function runLoad(node: BenchNode, keysFile: string, workDir: string, load:
   const args = [
     // Its own young generation as large as the node's: fewer scavenges, each of which delays sends and the reading of answers.
     ...NODE_PROCESS_FLAGS,
+    // A full GC once its proposals are pre-signed (bench/load.ts).
+    "--expose-gc",
     "--import",
     "tsx",
     LOAD_SCRIPT,

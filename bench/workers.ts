@@ -189,6 +189,7 @@ function startLoad(options: WorkersOptions, node: BenchNode, keysFile: string, d
   const out = join(dir, `load-${node.pid}.json`);
   const args = [
     ...NODE_PROCESS_FLAGS,
+    "--expose-gc", // a full GC once its proposals are pre-signed (bench/load.ts)
     ...["--import", "tsx", LOAD_SCRIPT],
     ...["--url", node.url, "--keys", keysFile, "--channels", String(channels), "--idle-connections", "0"],
     ...["--warmup", String(options.warmupSeconds), "--seconds", String(options.seconds)],
