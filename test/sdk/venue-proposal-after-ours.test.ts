@@ -4,6 +4,8 @@
 // checking it against the state before its own (BAD_NONCE, a void). Real SDK over a real WebSocket to
 // the venue's engine (in process, memory stores); Alice's session holds the engine's `accepted` back
 // until the engine proposes Bob's routed lock to her, then sends both, one right after the other.
+// And the other half: the venue's proposal of the same nonce as her unanswered one (simultaneous
+// proposals) is countersigned at once, not queued behind hers until it times out.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
 import { Transport, type Session } from "../../channel-node/src/transport.js";
@@ -31,6 +33,8 @@ describe("SDK: the venue's proposal of the next nonce, in the same read as its a
   const toAlice: NodeMessage[] = [];
   /** Set while the engine's next `accepted` to Alice is to be held back until its next proposal to her. */
   let holdNextAccepted = false;
+  /** Set while Alice's next proposal is to reach the engine only after the venue proposed the same nonce and she answered. */
+  let holdNextProposal = false;
   const wrapped = new Map<Session, Session>();
 
   /** Bob pays Alice 3 through the venue: the engine proposes its lock to Alice. */
@@ -80,6 +84,7 @@ describe("SDK: the venue's proposal of the next nonce, in the same read as its a
     fromAlice.length = 0;
     toAlice.length = 0;
     holdNextAccepted = false;
+    holdNextProposal = false;
     wrapped.clear();
     transport = new Transport({
       host: "127.0.0.1",
@@ -95,7 +100,17 @@ describe("SDK: the venue's proposal of the next nonce, in the same read as its a
         onAuthenticated: (session) => h.engine.onAuthenticated(wrap(session)),
         onMessage: (session, message) => {
           fromAlice.push(message);
-          return h.engine.onMessage(wrapped.get(session)!, message);
+          const view = wrapped.get(session)!;
+          if (holdNextProposal && message.type === "propose") {
+            holdNextProposal = false;
+            void (async () => {
+              await routeToAlice();
+              await vi.waitFor(() => expect(fromAlice.some((m) => m.type === "accepted")).toBe(true), { timeout: 10_000 });
+              await h.engine.onMessage(view, message);
+            })().catch(() => undefined); // a failure shows in the test's own assertions
+            return Promise.resolve();
+          }
+          return h.engine.onMessage(view, message);
         },
         onClosed: (session) => h.engine.onClosed(wrapped.get(session)!),
       },
@@ -138,6 +153,28 @@ describe("SDK: the venue's proposal of the next nonce, in the same read as its a
     await vi.waitFor(() => expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(2n));
     const record = (await aliceStore.channel(aliceChannel.channelId))!;
     expect(record.latest!.state.nonce).toBe(2n);
+    expect(record.latest!.state.locks).toHaveLength(1);
+    expect(record.pending).toBeNull();
+  });
+
+  it("countersigns the venue's proposal of the same nonce as ours at once (simultaneous proposals): the venue's takes precedence", async () => {
+    client = new ClearlineClient({ nodeUrl: `ws://127.0.0.1:${port}`, signer: aliceSigner, verifier: nobleVerifier, store: aliceStore, deployment, responseTimeoutMs: 4_000, reconnect: false });
+    await client.connect();
+    fromAlice.length = 0;
+    holdNextProposal = true;
+    const paying = client.pay(aliceChannel.channelId, { assetIndex: 1, amount: 1n });
+    const outcome = paying.then(
+      () => "agreed",
+      (error: unknown) => error,
+    );
+    // Answered while her own proposal is unanswered: well before it could time out.
+    await vi.waitFor(() => expect(fromAlice).toHaveLength(2), { timeout: 2_000 });
+    expect(fromAlice[1]).toMatchObject({ type: "accepted", channelId: aliceChannel.channelId, nonce: "1" });
+    // The engine reads hers only now, after its own was agreed.
+    expect(await outcome).toMatchObject({ code: "REJECTED", rejection: { code: "BAD_NONCE" } });
+    expect(h.engine.latest(aliceChannel.channelId)!.state.nonce).toBe(1n);
+    const record = (await aliceStore.channel(aliceChannel.channelId))!;
+    expect(record.latest!.state.nonce).toBe(1n);
     expect(record.latest!.state.locks).toHaveLength(1);
     expect(record.pending).toBeNull();
   });
