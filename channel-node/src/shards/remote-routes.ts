@@ -209,16 +209,23 @@ export class RemoteRoutes implements RemoteRouting, RemoteInvoices {
       }
       if (hashlocks.length === 0) return;
       const peers = (await this.options.map.shards()).filter((s) => s.id !== this.options.map.self.id);
-      for (const peer of peers) {
-        for (let i = 0; i < hashlocks.length && !this.stopped; i += MAX_LINK_BATCH) {
-          const answer = await this.request(peer, { type: "secrets", hashlocks: hashlocks.slice(i, i + MAX_LINK_BATCH) }, LINK_MARGIN_MS);
-          for (const { hashlock, secret } of answer.secrets ?? []) await this.options.port.claimWith(hashlock, secret);
-        }
-      }
+      // Each shard on its own: one that is down does not keep the secrets of the others from us.
+      for (const peer of peers) await this.pullFrom(peer, hashlocks);
     } catch (error) {
-      this.options.logger.debug({ err: error }, "asking the other shards for secrets failed; trying again later");
+      this.options.logger.debug({ err: error }, "reading the shard map to ask for secrets failed; trying again later");
     } finally {
       this.pulling = false;
+    }
+  }
+
+  private async pullFrom(peer: ShardEntry, hashlocks: readonly Bytes32[]): Promise<void> {
+    try {
+      for (let i = 0; i < hashlocks.length && !this.stopped; i += MAX_LINK_BATCH) {
+        const answer = await this.request(peer, { type: "secrets", hashlocks: hashlocks.slice(i, i + MAX_LINK_BATCH) }, LINK_MARGIN_MS);
+        for (const { hashlock, secret } of answer.secrets ?? []) await this.options.port.claimWith(hashlock, secret);
+      }
+    } catch (error) {
+      this.options.logger.debug({ err: error, shard: peer.id }, "asking a shard for secrets failed; trying again later");
     }
   }
 
