@@ -39,6 +39,11 @@ export interface WorkersRow {
   readonly perShard: readonly { readonly shard: string; readonly updatesPerSecond: number; readonly nodeCorePercent: number; readonly loadGeneratorCorePercent: number; readonly loadGeneratorCpuUsPerUpdate: number; readonly builtLiveInWindow: number; readonly p99Ms: number }[];
   /** Busy share of the whole machine in the window, % of all its cores. */
   readonly machineBusyPercent: number;
+  /**
+   * CPU of every process other than the shards and their load generators (the chain, other tenants)
+   * in the first generator's window, % of one core: what the shards did not get.
+   */
+  readonly otherCorePercent: number;
 }
 
 export interface WorkersBench {
@@ -82,7 +87,7 @@ export async function measureWorkers(options: WorkersOptions): Promise<WorkersBe
     const investors = options.investors.slice(round * channels, (round + 1) * channels);
     rows.push(await measureRound(options, workers, investors, round));
     const row = rows.at(-1)!;
-    options.log(`${workers} shard process(es), ${channels} channels: ${row.updatesPerSecond} updates/s (${row.perShard.map((s) => `${s.shard} ${s.updatesPerSecond}/s, node ${s.nodeCorePercent}%`).join("; ")}), machine ${row.machineBusyPercent}% busy`);
+    options.log(`${workers} shard process(es), ${channels} channels: ${row.updatesPerSecond} updates/s (${row.perShard.map((s) => `${s.shard} ${s.updatesPerSecond}/s, node ${s.nodeCorePercent}%, generator ${s.loadGeneratorCorePercent}%`).join("; ")}), machine ${row.machineBusyPercent}% busy, other processes ${row.otherCorePercent}% of a core`);
   }
   const byWorkers = Object.fromEntries(workerCounts.map((w) => [String(w), median(rows.filter((row) => row.workers === w).map((row) => row.updatesPerSecond))]));
   const one = byWorkers["1"];
@@ -147,6 +152,8 @@ async function measureRound(options: WorkersOptions, workers: number, investors:
       })),
       // The load generators' windows cover warm-up and drain too: the machine's busy share over the whole round.
       machineBusyPercent: Math.round(((after.busy - before.busy) / (after.total - before.total)) * 100),
+      // The windows start together (ready/go), so the first one's machine reading covers the others'.
+      otherCorePercent: Math.max(0, Math.round(((results[0]!.cpu.machineBusy - results.reduce((sum, r) => sum + r.cpu.node + r.cpu.loadGenerator, 0)) / window) * 100)),
     };
   } finally {
     for (const node of nodes) await node.stop();
