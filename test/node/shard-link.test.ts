@@ -109,7 +109,7 @@ function dialer(options: { self?: string; signer?: Signer; settings?: Partial<Li
 
 async function counted(counter: LinkMetrics["refusals"] | LinkMetrics["requests"], labels: Record<string, string>): Promise<number> {
   const { values } = await counter.get();
-  return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((sum, v) => sum + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => (v.labels as Record<string, string | number | undefined>)[k] === x)).reduce((sum, v) => sum + v.value, 0);
 }
 
 async function gauge(metrics: LinkMetrics, direction: "in" | "out"): Promise<number> {
@@ -229,19 +229,20 @@ describe("the link between shards: handshake", () => {
     await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
     cleanups.push(() => new Promise<void>((resolve) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => resolve()))));
     const received: Record<string, unknown>[] = [];
-    let welcomeKey: Signer = mallet;
+    const welcomeFor = (nonce: Bytes32) => linkProofDigest({ venue: venueSigner.address, deployment, from: "a", to: "b", nonce });
+    let welcome = (nonce: Bytes32) => mallet.sign(welcomeFor(nonce));
     wss.on("connection", (socket) => {
       socket.send(JSON.stringify({ type: "link_challenge", shard: "a", nonce: hexlify(randomBytes(32)) }));
       socket.on("message", (data) => {
         const message = JSON.parse(data.toString()) as { type: string; nonce: Bytes32 };
         received.push(message);
         if (message.type === "link_auth") {
-          socket.send(JSON.stringify({ type: "link_welcome", signature: welcomeKey.sign(linkProofDigest({ venue: venueSigner.address, deployment, from: "a", to: "b", nonce: message.nonce })) }));
+          socket.send(JSON.stringify({ type: "link_welcome", signature: welcome(message.nonce) }));
         }
       });
     });
     const address = wss.address();
-    const entry = { id: "a", url: `ws://127.0.0.1:${typeof address === "object" ? address.port : 0}` };
+    const entry = { id: "a", url: `ws://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}` };
     const { dialer: b, metrics } = dialer();
     const error = await linkErrorOf(b.request(entry, secrets(1), 2_000));
     expect(error.code).toBe("LINK_AUTH_FAILED");
@@ -251,10 +252,10 @@ describe("the link between shards: handshake", () => {
     expect(await gauge(metrics, "out")).toBe(0);
 
     // The venue's key over another challenge than the dialler's (a welcome replayed from another link) fails too.
-    welcomeKey = { ...venueSigner, sign: () => venueSigner.sign(linkProofDigest({ venue: venueSigner.address, deployment, from: "a", to: "b", nonce: hashlock(5) })) } as Signer;
+    welcome = () => venueSigner.sign(welcomeFor(hashlock(5)));
     expect((await linkErrorOf(b.request(entry, secrets(1), 2_000))).code).toBe("LINK_AUTH_FAILED");
     // And the honest welcome opens it: the two failures above are the signatures', not the server's.
-    welcomeKey = venueSigner;
+    welcome = (nonce) => venueSigner.sign(welcomeFor(nonce));
     const sent = b.request(entry, secrets(1), 300);
     await waitFor(() => received.some((m) => m.type === "secrets"));
     expect((await linkErrorOf(sent)).code).toBe("LINK_UNAVAILABLE"); // this server never answers
@@ -458,7 +459,7 @@ describe("the link between shards: messages and bounds", () => {
       });
     });
     const address = wss.address();
-    const entry = { id: "a", url: `ws://127.0.0.1:${typeof address === "object" ? address.port : 0}` };
+    const entry = { id: "a", url: `ws://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}` };
     const { dialer: b } = dialer();
     const error = await linkErrorOf(b.request(entry, secrets(1), 5_000));
     expect(error.code).toBe("LINK_UNAVAILABLE");
