@@ -15,7 +15,7 @@ import { createMetrics } from "../../channel-node/src/metrics.js";
 import { rejectionOrWire } from "../../channel-node/src/countersign.js";
 import { isLinkError, type LinkError } from "../../channel-node/src/shards/link-errors.js";
 import { LinkDialer, LinkServer, linkMetrics, type LinkMetrics, type LinkResult, type LinkSettings } from "../../channel-node/src/shards/link.js";
-import { LINK_PATH, linkProofDigest, linkUrlOf, type LinkRequest, type LinkRequestBody } from "../../channel-node/src/shards/link-wire.js";
+import { LINK_PATH, MAX_LINK_BATCH, MIN_LINK_MESSAGE_BYTES, linkProofDigest, linkUrlOf, type LinkRequest, type LinkRequestBody } from "../../channel-node/src/shards/link-wire.js";
 import type { ShardEntry } from "../../channel-node/src/shards/shard-map.js";
 import { NobleSigner, ProtocolError, type Bytes32, type Signer } from "../../client/protocol/index.js";
 import { deployment, keyOf, venueSigner } from "./engine-harness.js";
@@ -357,15 +357,38 @@ describe("the link between shards: messages and bounds", () => {
   });
 
   it("refuses a message beyond maxMessageBytes, before and after the handshake", async () => {
-    const a = await serve({ settings: { maxMessageBytes: 1_024 } });
+    const bound = 2 * MIN_LINK_MESSAGE_BYTES;
+    const a = await serve({ settings: { maxMessageBytes: bound } });
     const early = await RawLink.open(a.entry.url);
-    early.send("x".repeat(2_000));
+    early.send("x".repeat(bound + 1));
     expect((await closeOf(early)).code).toBe(1009);
     const raw = await RawLink.open(a.entry.url);
     await raw.authenticate();
-    raw.send({ type: "secrets", id: "big", hashlocks: Array.from({ length: 20 }, (_, i) => hashlock(i + 1)) });
+    raw.send({ type: "secrets", id: "big", hashlocks: Array.from({ length: Math.ceil(bound / 60) }, (_, i) => hashlock(i + 1)) });
     expect((await closeOf(raw)).code).toBe(1009);
     expect(a.calls).toEqual([]);
+  });
+
+  it("MIN_LINK_MESSAGE_BYTES holds the largest message the link's schemas allow", () => {
+    const pairs = Array.from({ length: MAX_LINK_BATCH }, (_, i) => ({ hashlock: hashlock(i), secret: hashlock(i) }));
+    const id = "l".repeat(64);
+    const worst = "\u0000"; // JSON escapes a control character to six bytes
+    const largest = [
+      { type: "ok", id, secrets: pairs },
+      { type: "secrets_learned", id, secrets: pairs },
+      { type: "refused", id, code: "C".repeat(64), message: worst.repeat(2_000), restriction: { code: 2 ** 53 - 1, rule: worst.repeat(200), message: worst.repeat(1_000) } },
+    ];
+    for (const message of largest) expect(Buffer.byteLength(JSON.stringify(message))).toBeLessThan(MIN_LINK_MESSAGE_BYTES);
+  });
+
+  it("carries the largest messages its schema allows even when maxMessageBytes is set lower", async () => {
+    const full = Array.from({ length: MAX_LINK_BATCH }, (_, i) => hashlock(i + 1));
+    const a = await serve({ settings: { maxMessageBytes: 8 * 1024 }, answer: async () => ({ secrets: full.map((h) => ({ hashlock: h, secret: h })) }) });
+    const { dialer: b } = dialer({ settings: { maxMessageBytes: 8 * 1024 } });
+    const answer = await b.request(a.entry, { type: "secrets", hashlocks: full }, 2_000);
+    expect(answer.secrets).toHaveLength(MAX_LINK_BATCH);
+    expect(await b.request(a.entry, { type: "secrets_learned", secrets: full.map((h) => ({ hashlock: h, secret: h })) }, 2_000)).toHaveProperty("secrets");
+    expect(a.upgrades).toBe(1);
   });
 
   it("refuses links beyond maxLinks (max_links), unauthenticated ones counted, and accepts again once one closed", async () => {

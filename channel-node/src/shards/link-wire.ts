@@ -19,6 +19,13 @@ import type { Address, Bytes32, Deployment } from "../../../client/protocol/type
 /** At most this many hashlocks or secrets in one request. */
 export const MAX_LINK_BATCH = 256;
 
+/**
+ * A link's message bound is never below this (link.ts), whatever the node's maxFrameBytes: the
+ * largest message the schemas below allow (MAX_LINK_BATCH secret pairs, ~41 KB) must pass, or a
+ * full batch would drop the link every time it is sent.
+ */
+export const MIN_LINK_MESSAGE_BYTES = 64 * 1024;
+
 const shardId = z.string().refine(isShardId, "a shard id");
 const address = z
   .string()

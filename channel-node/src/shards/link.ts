@@ -23,6 +23,7 @@ import {
   linkRequestSchema,
   linkUrlOf,
   linkWelcomeSchema,
+  MIN_LINK_MESSAGE_BYTES,
   type LinkAnswer,
   type LinkRequest,
   type LinkRequestBody,
@@ -34,6 +35,7 @@ export interface LinkSettings {
   readonly maxLinks: number;
   /** A link must complete its handshake within this time. */
   readonly handshakeTimeoutMs: number;
+  /** The bound of one message (raised to MIN_LINK_MESSAGE_BYTES if lower). */
   readonly maxMessageBytes: number;
   /** Requests one link may have unanswered. */
   readonly maxInFlight: number;
@@ -72,6 +74,10 @@ function closeSoon(socket: WebSocket, code: number, reason: string): void {
   setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
 
+function messageBound(settings: LinkSettings): number {
+  return Math.max(settings.maxMessageBytes, MIN_LINK_MESSAGE_BYTES);
+}
+
 function nonce(): Bytes32 {
   return hexlify(randomBytes(32)) as Bytes32;
 }
@@ -103,7 +109,7 @@ export class LinkServer {
     private readonly options: LinkServerOptions,
     private readonly metrics: LinkMetrics,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.settings.maxMessageBytes });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: messageBound(options.settings) });
   }
 
   /** An HTTP upgrade to LINK_PATH. */
@@ -222,7 +228,7 @@ class DialledLink {
   static open(identity: LinkIdentity, metrics: LinkMetrics, peer: ShardEntry): Promise<DialledLink> {
     const { self, signer, deployment, settings } = identity;
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(linkUrlOf(peer.url), { maxPayload: settings.maxMessageBytes, handshakeTimeout: settings.handshakeTimeoutMs });
+      const socket = new WebSocket(linkUrlOf(peer.url), { maxPayload: messageBound(settings), handshakeTimeout: settings.handshakeTimeoutMs });
       const challenge = nonce();
       let link: DialledLink | undefined;
       const fail = (error: LinkError) => {
