@@ -23,11 +23,12 @@ import { isStoreError, type ChannelStore } from "../../client/store/store.js";
 import type { StoreError } from "../../client/store/errors.js";
 import { openNodeStore } from "./store/open-store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
-import { ChainWatcher, type AdjudicatorChainEvent, type ChainEvent } from "../../client/chain/watcher.js";
+import { ChainWatcher, type ChainEvent } from "../../client/chain/watcher.js";
 import { ChannelEngine } from "./engine.js";
 import { Transport } from "./transport.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import { DisputeGuard } from "./disputes.js";
+import { applyAdjudicatorEvents } from "./adjudicator-events.js";
 import { startChainFacts } from "./chain-facts.js";
 import { ensureAdminToken } from "./admin-auth.js";
 import { HealthMonitor } from "./health.js";
@@ -35,6 +36,7 @@ import { StandbyServer } from "./standby.js";
 import { httpApi } from "./http.js";
 import { AssetBook, nodeInfo } from "./operator-info.js";
 import { AdminActions } from "./admin-actions.js";
+import { adminRoutes } from "./admin-api.js";
 import { registerVenueMetrics } from "./venue-metrics.js";
 import { engineBoundsOf, type NodeConfig } from "./config.js";
 import { DEPOSIT_COUNT_TIMEOUT_MS, venueDepositCounted } from "./venue-deposit.js";
@@ -266,6 +268,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
 
   timer.end("shardsAndTrading");
   const guard = new DisputeGuard({ chain, store, engine, logger: logger.child({ component: "watchtower" }), metrics });
+  const adjudicatorEvents = applyAdjudicatorEvents({ engine, store, guard, venue: signer.address });
 
   const adjudicatorWatcher = new ChainWatcher({
     provider,
@@ -286,7 +289,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
       if (event.source !== "adjudicator") return;
       metrics.chainEvents.inc({ event: event.name });
       try {
-        await applyAdjudicatorEvent(event);
+        await adjudicatorEvents(event);
       } catch (error) {
         // A chain fact that contradicts the store (e.g. an event for a concluded channel) needs a
         // person, not a retry: re-throwing would stall the watcher on this event forever.
@@ -296,43 +299,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     },
     onError: (error) => logger.warn({ err: error }, "adjudicator watcher poll failed; retrying"),
   });
-
-  /** Stores what the adjudicator did to a channel of ours (idempotent by event id) and reacts. */
-  async function applyAdjudicatorEvent(event: AdjudicatorChainEvent): Promise<void> {
-    // A receiver revealed a routed lock's secret on chain: the venue claims the payer's lock with it.
-    if (event.name === "SecretRevealed") return engine.secretRevealed(event.hashlock, event.secret);
-    if (!("channelId" in event)) return;
-    const channelId = event.channelId;
-    const record = engine.record(channelId);
-    if (record === undefined) return; // not a channel the venue agreed to
-    switch (event.name) {
-      case "ChannelOpened":
-        await store.channelOpened(channelId, event.eventId);
-        break;
-      case "Deposited": {
-        const participant = record.params.participants.indexOf(event.participant);
-        const assetIndex = record.params.assets.indexOf(event.token);
-        if ((participant === 0 || participant === 1) && assetIndex >= 0) {
-          await store.depositConfirmed(channelId, { assetIndex, participant, amount: event.amount }, event.eventId);
-        }
-        break;
-      }
-      case "Withdrawn":
-        await store.withdrawalObserved(channelId, event.nonce, event.eventId);
-        break;
-      case "StateRegistered":
-        await store.disputeObserved(channelId, { nonce: event.nonce, deadline: event.deadline }, event.eventId);
-        break;
-      case "ChannelConcluded":
-        await store.channelConcluded(channelId, event.nonce, event.eventId);
-        break;
-      case "PayoutDeferred":
-        if (event.holder === signer.address) await guard.onPayoutDeferred(event);
-        break;
-    }
-    await engine.refresh(channelId);
-    if (event.name === "StateRegistered") await guard.onRegistered(event);
-  }
 
   await complianceWatcher.start();
   await adjudicatorWatcher.start();
@@ -420,13 +386,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     now: () => chainFacts.clock.now(),
     cacheMs: config.healthCacheMs,
   });
-  const adminActions = new AdminActions({ engine, chain, store, reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n, logger: logger.child({ component: "admin" }) });
-  /** The operator's API: node info and wallet, list channels with balances, a channel's history, deposit, force-close, cooperative close, withdrawal. */
-  async function adminApi({ method, path }: { method: string; path: string }): Promise<{ status: number; body: unknown }> {
-    const url = new URL(path, "http://admin");
-    const parts = url.pathname.split("/").filter(Boolean);
-    if (method === "GET" && parts.length === 1 && parts[0] === "info") {
-      const info = await nodeInfo({
+  const adminApi = adminRoutes({
+    engine,
+    store,
+    actions: new AdminActions({ engine, chain, store, reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n, logger: logger.child({ component: "admin" }) }),
+    info: () =>
+      nodeInfo({
         provider,
         book: assetBook,
         venue: signer.address,
@@ -435,45 +400,10 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
         assets: [...config.contracts.securities.map((s) => s.token), ...config.contracts.cash],
         lastProcessedBlock: () => adjudicatorWatcher.lastProcessedBlock,
         channels: () => engine.channelIds().length,
-      });
-      return { status: 200, body: info };
-    }
-    if (method === "GET" && parts.length === 1 && parts[0] === "channels") {
-      return { status: 200, body: engine.channelIds().map((id) => channelSummary(id)) };
-    }
-    const channelId = parts[1] as Bytes32 | undefined;
-    if (parts[0] !== "channels" || channelId === undefined || engine.record(channelId) === undefined) {
-      return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such channel or endpoint" } };
-    }
-    // The cooperative close and the venue's withdrawal (admin-actions.ts).
-    const action = await adminActions.route(method, parts, url.searchParams);
-    if (action !== undefined) return action;
-    if (method === "GET" && parts.length === 3 && parts[2] === "history") {
-      const history = await store.history(channelId, { newestFirst: true, limit: 100 });
-      return { status: 200, body: history.map((entry) => ({ nonce: entry.signed.state.nonce, ...entry.update })) };
-    }
-    const status = engine.record(channelId)!.status;
-    if (method === "POST" && parts.length === 3 && (parts[2] === "close" || parts[2] === "deposit") && status !== "open") {
-      // Words before the chain's WrongPhase revert: nothing is sent.
-      const words = status === "concluded" ? "the channel is already concluded" : status === "disputed" ? "the channel is already disputed on chain" : "the channel is not open on chain yet";
-      return { status: 409, body: { code: `CHANNEL_${status.toUpperCase()}`, error: words } };
-    }
-    if (method === "POST" && parts.length === 3 && parts[2] === "close") {
-      return { status: 200, body: { transactionHash: await guard.forceClose(channelId) } };
-    }
-    if (method === "POST" && parts.length === 3 && parts[2] === "deposit") {
-      const asset = url.searchParams.get("asset") ?? "";
-      const amount = url.searchParams.get("amount") ?? "";
-      const assets = engine.record(channelId)!.params.assets.length;
-      if (!/^(0|[1-9][0-9]{0,2})$/.test(asset) || Number(asset) >= assets || !/^[1-9][0-9]{0,77}$/.test(amount)) {
-        return { status: 400, body: { code: "ADMIN_BAD_REQUEST", error: `asset=<index below ${assets}>&amount=<positive integer> required` } };
-      }
-      const assetIndex = Number(asset);
-      return { status: 200, body: { transactionHash: await deposit(channelId, assetIndex, BigInt(amount)) } };
-    }
-    return { status: 404, body: { code: "ADMIN_NOT_FOUND", error: "no such endpoint" } };
-  }
-
+      }),
+    forceClose: (channelId) => guard.forceClose(channelId),
+    deposit: (channelId, assetIndex, amount) => deposit(channelId, assetIndex, amount),
+  });
   /**
    * Deposits on chain and resolves once the node counts the deposit (its watcher applied it, after
    * `confirmations`): from then on the venue's proposals may spend it, and the investor's client,
@@ -489,18 +419,6 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     return outcome.hash;
   }
 
-  function channelSummary(channelId: Bytes32) {
-    const record = engine.record(channelId)!;
-    return {
-      channelId,
-      investor: record.params.participants[1],
-      status: record.status,
-      nonce: record.latest?.state.nonce ?? 0n,
-      assets: record.params.assets,
-      balances: engine.balances(channelId).map(([venue, investor]) => ({ venue, investor })),
-      dispute: record.dispute,
-    };
-  }
   async function release(): Promise<void> {
     await standby?.close();
     shardLink?.stop();
