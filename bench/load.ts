@@ -32,7 +32,8 @@
  * client verifies each, on its own machine.
  *
  *   tsx bench/load.ts --url ws://127.0.0.1:PORT --keys keys.json --channels 64 [--rate 1500]
- *     [--idle-connections 990] --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
+ *     [--idle-connections 990] [--presign-rate 5000 | --live-only] [--verify-every 256] [--ready-signal]
+ *     --warmup 2 --seconds 8 --node-pid PID --metrics-url http://127.0.0.1:PORT/metrics --out result.json
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -168,8 +169,8 @@ const INVESTOR = 1;
 const PAYMENT: Update = { kind: "payment", leg: { assetIndex: SECURITY, from: INVESTOR, amount: 1n } };
 /** Logins in flight at once: each costs the node a signature recovery. */
 const LOGIN_BATCH = 64;
-/** The most proposals pre-signed in all (~0.5 kB of text each); beyond it lanes build live. */
-const MAX_PRESIGNED = 400_000;
+/** The most proposals pre-signed in all (~0.6 kB of text each, so ~130 MB at most); beyond it lanes build live. */
+const MAX_PRESIGNED = 200_000;
 /** A closed-loop lane answers at most this often (one round trip each): no lane is pre-signed for more. */
 const LANE_CEILING_PER_SECOND = 2_000;
 /** Pre-signing yields to the event loop this often (ms), so the open sessions' sockets are served. */
