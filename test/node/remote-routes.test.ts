@@ -20,7 +20,7 @@ import { NobleSigner, ProtocolError, type Address, type Bytes32, type SignedStat
 import { CASH, deployment, keyOf, venueSigner } from "./engine-harness.js";
 
 const logger = pino({ level: "silent" });
-const SETTINGS: LinkSettings = { maxLinks: 8, handshakeTimeoutMs: 2_000, maxMessageBytes: 256 * 1024, maxInFlight: 16 };
+const SETTINGS: LinkSettings = { maxLinks: 8, maxPending: 8, maxPendingPerAddress: 8, handshakeTimeoutMs: 2_000, maxMessageBytes: 256 * 1024, maxInFlight: 16 };
 const payer = new NobleSigner(keyOf(2)).address;
 const receiver = new NobleSigner(keyOf(3)).address;
 const hashlock = (i: number): Bytes32 => `0x${i.toString(16).padStart(64, "0")}` as Bytes32;

@@ -22,7 +22,7 @@ import { deployment, keyOf, venueSigner } from "./engine-harness.js";
 
 const mallet = new NobleSigner(keyOf(9));
 const logger = pino({ level: "silent" });
-const SETTINGS: LinkSettings = { maxLinks: 8, handshakeTimeoutMs: 2_000, maxMessageBytes: 16 * 1024, maxInFlight: 4 };
+const SETTINGS: LinkSettings = { maxLinks: 8, maxPending: 8, maxPendingPerAddress: 8, handshakeTimeoutMs: 2_000, maxMessageBytes: 16 * 1024, maxInFlight: 4 };
 const hashlock = (i: number): Bytes32 => `0x${i.toString(16).padStart(64, "0")}` as Bytes32;
 const secrets = (...ids: number[]): LinkRequestBody => ({ type: "secrets", hashlocks: ids.map(hashlock) });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -203,7 +203,7 @@ describe("the link between shards: handshake", () => {
     const a = await serve();
     const { dialer: b } = dialer({ signer: mallet });
     const error = await linkErrorOf(b.request(a.entry, secrets(1), 2_000));
-    expect(error.code).toBe("LINK_UNAVAILABLE");
+    expect(error.code).toBe("LINK_AUTH_FAILED");
     expect(error.message).toContain("1008");
     expect(await counted(a.metrics.refusals, { reason: "bad_auth" })).toBe(1);
     expect(await gauge(a.metrics, "in")).toBe(0);
@@ -391,22 +391,28 @@ describe("the link between shards: messages and bounds", () => {
     expect(a.upgrades).toBe(1);
   });
 
-  it("refuses links beyond maxLinks (max_links), unauthenticated ones counted, and accepts again once one closed", async () => {
-    const a = await serve({ settings: { maxLinks: 2 } });
+  it("bounds handshakes in progress, per address (max_pending), apart from authenticated links (max_links); accepts again once one closed", async () => {
+    const a = await serve({ settings: { maxLinks: 1, maxPending: 2, maxPendingPerAddress: 1 } });
+    // An outsider's handshake holds this address's one pending slot: a second one is refused at once.
     const first = await RawLink.open(a.entry.url);
     await first.challenge();
     const second = await RawLink.open(a.entry.url);
-    await second.authenticate();
-    const third = await RawLink.open(a.entry.url);
-    expect((await closeOf(third)).code).toBe(1013);
-    expect(third.messages).toEqual([]);
-    expect(await counted(a.metrics.refusals, { reason: "max_links" })).toBe(1);
+    expect((await closeOf(second)).code).toBe(1013);
+    expect(second.messages).toEqual([]);
+    expect(await counted(a.metrics.refusals, { reason: "max_pending" })).toBe(1);
     const { dialer: b } = dialer();
     expect((await linkErrorOf(b.request(a.entry, secrets(1), 2_000))).code).toBe("LINK_UNAVAILABLE");
     first.socket.close();
     await first.closed;
     await sleep(50);
+    // Authenticated, the link no longer counts as pending: the one authenticated slot is b's.
     expect(await b.request(a.entry, secrets(1), 2_000)).toHaveProperty("secrets");
+    expect(await gauge(a.metrics, "in")).toBe(1);
+    const { dialer: c } = dialer({ self: "c" });
+    expect((await linkErrorOf(c.request(a.entry, secrets(1), 2_000))).code).toBe("LINK_UNAVAILABLE");
+    expect(await counted(a.metrics.refusals, { reason: "max_links" })).toBe(1);
+    // b's link stays up and answers.
+    expect(await b.request(a.entry, secrets(2), 2_000)).toHaveProperty("secrets");
   });
 
   it("answers requests beyond maxInFlight LINK_BUSY at once, and takes them again once answered", async () => {

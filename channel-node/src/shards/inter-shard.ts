@@ -42,6 +42,8 @@ export function interShard(options: InterShardOptions): InterShard {
   const { engine, map, config, signer, deployment, logger } = options;
   const settings = {
     maxLinks: config.link?.maxLinks ?? DEFAULT_LINK_SETTINGS.maxLinks,
+    maxPending: DEFAULT_LINK_SETTINGS.maxPending,
+    maxPendingPerAddress: DEFAULT_LINK_SETTINGS.maxPendingPerAddress,
     maxInFlight: config.link?.maxInFlight ?? DEFAULT_LINK_SETTINGS.maxInFlight,
     maxMessageBytes: options.maxMessageBytes,
     handshakeTimeoutMs: options.handshakeTimeoutMs,

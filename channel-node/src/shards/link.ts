@@ -31,8 +31,14 @@ import {
 import type { ShardEntry } from "./shard-map.js";
 
 export interface LinkSettings {
-  /** Links this shard answers at once (one per peer shard is enough; a standby's dials count too). */
+  /** Authenticated links this shard answers at once (one per peer shard is enough; a standby's dials count too). */
   readonly maxLinks: number;
+  /**
+   * Links still in their handshake, in all and per remote address: anyone who reaches the port can
+   * open one, so they are bounded apart from the authenticated links and cannot crowd those out.
+   */
+  readonly maxPending: number;
+  readonly maxPendingPerAddress: number;
   /** A link must complete its handshake within this time. */
   readonly handshakeTimeoutMs: number;
   /** The bound of one message (raised to MIN_LINK_MESSAGE_BYTES if lower). */
@@ -41,7 +47,7 @@ export interface LinkSettings {
   readonly maxInFlight: number;
 }
 
-export const DEFAULT_LINK_SETTINGS: LinkSettings = { maxLinks: 64, handshakeTimeoutMs: 5_000, maxMessageBytes: 256 * 1024, maxInFlight: 512 };
+export const DEFAULT_LINK_SETTINGS: LinkSettings = { maxLinks: 64, maxPending: 16, maxPendingPerAddress: 4, handshakeTimeoutMs: 5_000, maxMessageBytes: 256 * 1024, maxInFlight: 512 };
 
 interface LinkIdentity {
   /** This shard's id. */
@@ -104,6 +110,10 @@ export type LinkMetrics = ReturnType<typeof linkMetrics>;
 export class LinkServer {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
+  /** Links in their handshake, by remote address. */
+  private readonly pending = new Map<string, number>();
+  private pendingCount = 0;
+  private authenticated = 0;
 
   constructor(
     private readonly options: LinkServerOptions,
@@ -114,7 +124,8 @@ export class LinkServer {
 
   /** An HTTP upgrade to LINK_PATH. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+    const remote = request.socket.remoteAddress ?? "unknown";
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, remote));
   }
 
   close(): void {
@@ -122,15 +133,26 @@ export class LinkServer {
     this.wss.close();
   }
 
-  private accept(socket: WebSocket): void {
+  private accept(socket: WebSocket, remote: string): void {
     const { options, metrics } = this;
     const { self, signer, deployment, settings } = options;
-    if (this.sockets.size >= settings.maxLinks) {
-      metrics.refusals.inc({ reason: "max_links" });
-      closeSoon(socket, TRY_AGAIN_LATER, "too many links");
+    if (this.pendingCount >= settings.maxPending || (this.pending.get(remote) ?? 0) >= settings.maxPendingPerAddress) {
+      metrics.refusals.inc({ reason: "max_pending" });
+      closeSoon(socket, TRY_AGAIN_LATER, "too many links in their handshake");
       return;
     }
     this.sockets.add(socket);
+    this.pendingCount += 1;
+    this.pending.set(remote, (this.pending.get(remote) ?? 0) + 1);
+    let handshaking = true;
+    const handshakeOver = () => {
+      if (!handshaking) return;
+      handshaking = false;
+      this.pendingCount -= 1;
+      const left = (this.pending.get(remote) ?? 1) - 1;
+      if (left === 0) this.pending.delete(remote);
+      else this.pending.set(remote, left);
+    };
     const challenge = nonce();
     let peer: string | undefined;
     let inFlight = 0;
@@ -159,6 +181,13 @@ export class LinkServer {
           return;
         }
         clearTimeout(timer);
+        handshakeOver();
+        if (this.authenticated >= settings.maxLinks) {
+          metrics.refusals.inc({ reason: "max_links" });
+          closeSoon(socket, TRY_AGAIN_LATER, "too many links");
+          return;
+        }
+        this.authenticated += 1;
         peer = auth.shard;
         metrics.links.inc({ direction: "in" });
         send({ type: "link_welcome", signature: signer.sign(linkProofDigest({ venue: signer.address, deployment, from: self, to: peer, nonce: auth.nonce })) });
@@ -199,8 +228,12 @@ export class LinkServer {
     });
     socket.on("close", () => {
       clearTimeout(timer);
+      handshakeOver();
       this.sockets.delete(socket);
-      if (peer !== undefined) metrics.links.dec({ direction: "in" });
+      if (peer !== undefined) {
+        this.authenticated -= 1;
+        metrics.links.dec({ direction: "in" });
+      }
     });
     socket.on("error", (error) => options.logger.debug({ err: error }, "shard link socket error"));
   }
@@ -267,7 +300,9 @@ class DialledLink {
       });
       socket.on("close", (code, reason) => {
         if (link === undefined) {
-          fail(new LinkError("LINK_UNAVAILABLE", `shard ${peer.id} closed the link (${code} ${reason.toString()})`, { shard: peer.id }));
+          // A policy close during the handshake: the other side did not take our proof of the venue's key.
+          const failure = code === POLICY_VIOLATION ? "LINK_AUTH_FAILED" : "LINK_UNAVAILABLE";
+          fail(new LinkError(failure, `shard ${peer.id} closed the link (${code} ${reason.toString()})`, { shard: peer.id }));
           return;
         }
         link.onClose();

@@ -77,8 +77,8 @@ function routeJson(route: RoutedLock) {
 export class RemoteRoutes implements RemoteRouting, RemoteInvoices {
   /** Routed payments whose venue lock this shard offered, by hashlock: the payer's shard, to pass the secret to. */
   private readonly origins = new Map<Bytes32, string>();
-  /** route_lock requests being carried out, by hashlock: a repeat waits for the first. */
-  private readonly offering = new Map<Bytes32, Promise<void>>();
+  /** route_lock requests being carried out, by receiver and hashlock: a repeat waits for the first. */
+  private readonly offering = new Map<string, Promise<void>>();
   private pullTimer: NodeJS.Timeout | undefined;
   private pulling = false;
   private stopped = false;
@@ -164,13 +164,14 @@ export class RemoteRoutes implements RemoteRouting, RemoteInvoices {
 
   private offerOnce(route: RoutedLock): Promise<void> {
     const { port } = this.options;
-    const running = this.offering.get(route.hashlock);
+    const key = `${route.to} ${route.hashlock}`;
+    const running = this.offering.get(key);
     if (running !== undefined) return running;
     if (port.offeredTo(route.to, route.hashlock)) return Promise.resolve();
     const offered = (async () => {
       await port.offer(port.prepareLock(route));
-    })().finally(() => this.offering.delete(route.hashlock));
-    this.offering.set(route.hashlock, offered);
+    })().finally(() => this.offering.delete(key));
+    this.offering.set(key, offered);
     return offered;
   }
 
