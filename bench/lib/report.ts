@@ -183,7 +183,9 @@ export function renderMarkdown(report: BenchReport): string {
       ],
     ),
     "",
-    "The node has one JavaScript thread and no worker processes yet, so only the 1-worker figure exists; a 2-worker figure needs the node to shard channels over workers.",
+    Object.keys(report.updates_per_s_by_workers).length > 1
+      ? "Workers are shard processes of one venue, channels sharded by investor (section 1.4)."
+      : "Only the 1-worker figure: the workers section (shard processes side by side) was skipped in this run.",
     "",
   );
 
@@ -282,6 +284,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
 
   if (report.postgres !== undefined) out.push(...postgresSection(report.postgres, report.throughput));
+  if (report.workers !== undefined) out.push(...workersSection(report.workers));
 
   out.push("## 2. Crypto ceiling (same run, one core)", "");
   out.push(
@@ -468,6 +471,29 @@ function tradingSection(t: TradingBench): string[] {
 }
 
 /** Section 1.3: the node on PostgreSQL beside LevelDB, and the failover time. */
+function workersSection(w: WorkersBench): string[] {
+  const out = ["## 1.4 Workers: shard processes of one venue side by side", ""];
+  out.push(
+    `Each worker is a shard process (its own store, engine and port), with a load generator of its own driving ${int(w.channels)} channels of its investors in closed loop; ` +
+      `rounds of each worker count take turns, ${w.windowSeconds} s windows started together. updates/s by workers is the median of its rounds; scaling ${fixed(w.scaling, 2)}×.`,
+    "",
+  );
+  out.push(
+    table(
+      ["workers", "updates/s", "per shard: updates/s, node CPU, generator CPU, generator µs/update, p99 ms", "machine busy", "other processes (% of 1 core)"],
+      w.rows.map((row) => [
+        row.workers,
+        int(row.updatesPerSecond),
+        row.perShard.map((s) => `${s.shard}: ${int(s.updatesPerSecond)}, ${fixed(s.nodeCorePercent, 0)}%, ${fixed(s.loadGeneratorCorePercent, 0)}%, ${int(s.loadGeneratorCpuUsPerUpdate)} µs, ${fixed(s.p99Ms, 1)}`).join("; "),
+        `${fixed(row.machineBusyPercent, 0)}%`,
+        `${fixed(row.otherCorePercent, 0)}%`,
+      ]),
+    ),
+    "",
+  );
+  return out;
+}
+
 function postgresSection(p: PostgresBench, levelRows: readonly ThroughputRow[]): string[] {
   const out = ["## 1.3 The node on PostgreSQL, and failover", ""];
   if (p.skipped !== undefined) {
