@@ -5,25 +5,14 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { pino, type Logger } from "pino";
-import {
-  applyEvent,
-  createSigner,
-  emptyComplianceFacts,
-  loadVerifier,
-  trackJurisdiction,
-  trackRules,
-  trackToken,
-  type Address,
-  type Bytes32,
-  type ComplianceFacts,
-  type Deployment,
-} from "../../client/protocol/index.js";
+import { createSigner, loadVerifier, type Address, type Bytes32, type Deployment } from "../../client/protocol/index.js";
 import { chainBindingOf, channelsOnChain } from "../../client/chain/store-binding.js";
 import { isStoreError, type ChannelStore } from "../../client/store/store.js";
 import type { StoreError } from "../../client/store/errors.js";
 import { openNodeStore } from "./store/open-store.js";
 import { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { ChainWatcher, type ChainEvent } from "../../client/chain/watcher.js";
+import { openComplianceMirror } from "./compliance-mirror.js";
 import { ChannelEngine } from "./engine.js";
 import { Transport } from "./transport.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
@@ -152,34 +141,25 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   if (leaseEpoch !== null) standby?.leading(leaseEpoch);
   timer.end("store");
 
-  // The compliance mirror is rebuilt from the registry's, the tokens' and the rules' events at every
-  // start (cheap: a few getLogs), so it never depends on a snapshot that could be stale.
-  let facts: ComplianceFacts = trackJurisdiction(emptyComplianceFacts(), config.contracts.jurisdiction);
-  for (const { token, rules } of config.contracts.securities) {
-    facts = trackToken(trackRules(facts, rules, config.contracts.jurisdiction), token);
-  }
-  let complianceCursor: number | null = null;
-  const complianceWatcher = new ChainWatcher({
+  // The compliance mirror, restored from the store when it was saved for this configuration
+  // (compliance-mirror.ts); its watcher catches up from there.
+  const compliance = await openComplianceMirror({
     provider,
-    contracts: {
-      jurisdictions: [config.contracts.jurisdiction],
-      tokens: config.contracts.securities.map((s) => s.token),
-      rules: config.contracts.securities.map((s) => s.rules),
-    },
+    store,
+    contracts: config.contracts,
     startBlock: config.startBlock,
     confirmations: config.confirmations,
     pollIntervalMs: config.pollIntervalMs,
-    loadCursor: async () => complianceCursor,
-    saveCursor: async (block) => {
-      complianceCursor = block;
-    },
-    handler: async (event: ChainEvent) => {
-      if (event.source !== "compliance") return;
-      facts = applyEvent(facts, event);
-      metrics.chainEvents.inc({ event: event.name });
-    },
-    onError: (error) => logger.warn({ err: error }, "compliance watcher poll failed; retrying"),
+    logger: logger.child({ component: "compliance" }),
+    onEvent: (event) => metrics.chainEvents.inc({ event: event.name }),
+  }).catch(async (error: unknown) => {
+    await standby?.close();
+    await store.close();
+    await chainFacts.stop();
+    provider.destroy();
+    throw error;
   });
+  const complianceWatcher = compliance.watcher;
 
   // Investors' updates being persisted: counted against their funds by the engine and the desk alike.
   const inFlight = new InFlightFunds();
@@ -198,7 +178,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     // The desk is opened below, before the transport takes any message.
     reservedOf: (investor, token) => desk?.reservedOf(investor, token) ?? 0n,
     inFlight,
-    facts: () => facts,
+    facts: () => compliance.facts(),
     now: () => chainFacts.clock.now(),
     logger: logger.child({ component: "engine" }),
     metrics,
@@ -251,7 +231,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           domain: ordersDomainOf(chainId, config.trading.orderLogAnchor),
           signer,
           verifier,
-          facts: () => facts,
+          facts: () => compliance.facts(),
           now: () => chainFacts.clock.now(),
           clock: Date.now,
           bounds: deskBoundsOf(config.trading),
@@ -259,7 +239,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
           matching: config.trading.matching,
           settlement: settlementOf(config.trading, join(config.dataDir, "settlements"), engine),
           fundsOf: (investor, token) => availableFundsOf(engine, inFlight, investor, token),
-          holdingsOf: (investor, token) => onChainBalanceOf(facts, token, investor) + channelFundsOf(engine, investor, token),
+          holdingsOf: (investor, token) => onChainBalanceOf(compliance.facts(), token, investor) + channelFundsOf(engine, investor, token),
           logger: logger.child({ component: "trading" }),
           metrics,
         });
@@ -300,7 +280,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     onError: (error) => logger.warn({ err: error }, "adjudicator watcher poll failed; retrying"),
   });
 
-  await complianceWatcher.start();
+  await compliance.start();
   await adjudicatorWatcher.start();
   chainFacts.follow([complianceWatcher, adjudicatorWatcher]);
   timer.end("watchers");
@@ -425,7 +405,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     await transport.stop();
     webConsole?.stop();
     await adjudicatorWatcher.stop();
-    await complianceWatcher.stop();
+    await compliance.stop();
     await chainFacts.stop();
     anchoring?.stop();
     await matchingEngine?.stop();
