@@ -196,12 +196,14 @@ export function storageSuite<S extends BoundStore>(name: string, harness: Storag
         fc.record({ op: fc.constant("dispute" as const), ch: fc.nat(1), ev: fc.nat(5), nonce: fc.bigInt(0n, 10n), deadline: fc.bigInt(0n, 10_000n) }),
         fc.record({ op: fc.constant("conclude" as const), ch: fc.nat(1), ev: fc.nat(5), nonce: fc.bigInt(0n, 10n) }),
         fc.record({ op: fc.constant("block" as const), n: fc.nat(1_000_000) }),
+        fc.record({ op: fc.constant("facts" as const), n: fc.nat(1_000_000) }),
         fc.record({ op: fc.constant("reopen" as const) }),
       );
       type Command = typeof command extends fc.Arbitrary<infer C> ? C : never;
 
       async function run(store: ChannelStore, cmd: Command, latest: (ch: number) => Promise<bigint>): Promise<unknown> {
         if (cmd.op === "block") return store.blockProcessed(cmd.n);
+        if (cmd.op === "facts") return store.factsSaved(JSON.stringify({ block: cmd.n }));
         if (cmd.op === "reopen") return undefined;
         const c = channels[cmd.ch]!;
         const id = c.channelId;
@@ -252,6 +254,7 @@ export function storageSuite<S extends BoundStore>(name: string, harness: Storag
           expect(await stored.channels()).toEqual(await memory.channels());
           for (const c of channels) expect(await stored.history(c.channelId)).toEqual(await memory.history(c.channelId));
           expect(await stored.lastProcessedBlock()).toBe(await memory.lastProcessedBlock());
+          expect(await stored.facts()).toBe(await memory.facts());
           for (let e = 0; e <= 5; e++) expect(await stored.eventApplied(`e${e}`)).toBe(await memory.eventApplied(`e${e}`));
           await harness.cleanup();
         }),
