@@ -31,6 +31,19 @@ export const SECURITY = getAddress("0x8a791620dd6260079bf849dc5567adc3f2fdc318")
 export const CASH = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");
 export const START = 1_000n;
 
+/** A real Transport's settings for an engine behind it on a free loopback port (the tests add handler, logger, metrics, http). */
+export const LOOPBACK_TRANSPORT = {
+  host: "127.0.0.1",
+  port: 0,
+  maxFrameBytes: 1 << 20,
+  rateLimit: { perSecond: 1_000, burst: 1_000 },
+  handshakeTimeoutMs: 5_000,
+  maxConnections: 8,
+  maxConnectionsPerAddress: 4,
+  venue: venueSigner.address,
+  deployment,
+} as const;
+
 /** A session whose sent messages are collected. */
 export class FakeSession implements Session {
   readonly sent: NodeMessage[] = [];

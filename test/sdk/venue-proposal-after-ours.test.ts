@@ -13,7 +13,7 @@ import { MemoryStore } from "../../client/store/memory-store.js";
 import { NobleSigner, channelOf, hashlockOf, nobleVerifier, type Channel } from "../../client/protocol/index.js";
 import type { ClientMessage, NodeMessage } from "../../client/protocol/wire.js";
 import { ClearlineClient } from "../../client/sdk/client.js";
-import { FakeSession, deployment, keyOf, makeEngine, openFunded, paramsFor, propose, venueSigner, type Harness } from "../node/engine-harness.js";
+import { FakeSession, LOOPBACK_TRANSPORT, deployment, keyOf, makeEngine, openFunded, paramsFor, propose, type Harness } from "../node/engine-harness.js";
 
 const aliceSigner = new NobleSigner(keyOf(2));
 const bobSigner = new NobleSigner(keyOf(3));
@@ -87,15 +87,7 @@ describe("SDK: the venue's proposal of the next nonce, in the same read as its a
     holdNextProposal = false;
     wrapped.clear();
     transport = new Transport({
-      host: "127.0.0.1",
-      port: 0,
-      maxFrameBytes: 1 << 20,
-      rateLimit: { perSecond: 1_000, burst: 1_000 },
-      handshakeTimeoutMs: 5_000,
-      maxConnections: 8,
-      maxConnectionsPerAddress: 4,
-      venue: venueSigner.address,
-      deployment,
+      ...LOOPBACK_TRANSPORT,
       handler: {
         onAuthenticated: (session) => h.engine.onAuthenticated(wrap(session)),
         onMessage: (session, message) => {

@@ -12,7 +12,7 @@ import { MemoryStore } from "../../client/store/memory-store.js";
 import { NobleSigner, channelOf, hashlockOf, nobleVerifier, stateDigest, stateToJson, type Channel } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, type ClientMessage } from "../../client/protocol/wire.js";
 import { ClearlineClient } from "../../client/sdk/client.js";
-import { FakeSession, deployment, keyOf, makeEngine, openFunded, paramsFor, propose, venueSigner, type Harness } from "../node/engine-harness.js";
+import { FakeSession, LOOPBACK_TRANSPORT, deployment, keyOf, makeEngine, openFunded, paramsFor, propose, venueSigner, type Harness } from "../node/engine-harness.js";
 
 const aliceSigner = new NobleSigner(keyOf(2));
 const bobSigner = new NobleSigner(keyOf(3));
@@ -43,15 +43,7 @@ describe("SDK: a refused venue proposal is void and the channel continues past i
     const nodeStore = new MemoryStore();
     h = makeEngine(nodeStore, { responseTimeoutMs: 2_000 });
     transport = new Transport({
-      host: "127.0.0.1",
-      port: 0,
-      maxFrameBytes: 1 << 20,
-      rateLimit: { perSecond: 1_000, burst: 1_000 },
-      handshakeTimeoutMs: 5_000,
-      maxConnections: 8,
-      maxConnectionsPerAddress: 4,
-      venue: venueSigner.address,
-      deployment,
+      ...LOOPBACK_TRANSPORT,
       handler: {
         onAuthenticated: (session) => {
           sessions.set(session.address, session);
