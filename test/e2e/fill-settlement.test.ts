@@ -6,92 +6,50 @@
 // one investor's two orders on one side (each pair names its fill), for an order placed before the
 // seller's client restarted, and for a buyer made ineligible between its order and the match (no
 // fill, no lock).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
+import { Contract } from "ethers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet } from "../../devstack/stack.js";
 import { ATTRIBUTE } from "../../devstack/system.js";
-import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { eventually, type NodeProcess } from "../helpers/node-process.js";
+import { startVenue, type NodeOverrides, type Venue, type VenueInvestor as Investor } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 const CASH = 1;
 const LOT = SECURITY_UNIT;
 const price = (units: bigint): bigint => units * CASH_UNIT;
 
-interface Investor {
-  readonly opened: OpenedClient;
-  readonly trading: TradingClient;
-  readonly channelId: string;
-}
-
 describe("settlement of fills across two channels (real node process, real chain, two SDK clients)", () => {
-  let stack: Stack;
-  let dir: string;
-  let provider: JsonRpcProvider;
-  const nodes: NodeProcess[] = [];
-  const clients: OpenedClient[] = [];
+  let venue: Venue;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-fill-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-    provider = new JsonRpcProvider(stack.chain.url);
+    venue = await startVenue();
   });
 
   afterEach(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    for (const node of nodes.splice(0)) await node.stop();
-    provider.destroy();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
-  async function startNode(settlement: { lockSeconds: number; timeoutMs: number }, port = 0): Promise<NodeProcess> {
-    const config = stack.nodeConfig({
-      dataDir: join(dir, "node"),
+  function tradingNode(settlement: { lockSeconds: number; timeoutMs: number }, port = 0): NodeOverrides {
+    return {
       port,
       trading: {
-        orderLogAnchor: stack.addresses.orderLogAnchor,
-        markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
-        maxRestingOrdersPerInvestor: 10,
         orderRate: { perSecond: 1_000, burst: 1_000 },
-        maxOrdersPerBook: 1_000,
         // The buyer's resting order stays while it is away: its fill settles when it is back.
         cancelOnDisconnect: false,
-        anchorIntervalMs: 0,
         settlement: { ...settlement, intervalMs: 200 },
       },
-    });
-    const node = await startNodeProcess(config, dir);
-    nodes.push(node);
-    return node;
+    };
   }
 
-  async function connectInvestor(nodeUrl: string, role: number): Promise<OpenedClient> {
-    const opened = await openClient({
-      nodeUrl,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 5_000,
-    });
-    clients.push(opened);
-    await opened.client.connect();
-    return opened;
+  /** The node, and both investors with a channel of both assets: each its own deposit, and the venue's of the other asset (its legs to the investor). */
+  async function startTrading(settlement: { lockSeconds: number; timeoutMs: number }): Promise<{ node: NodeProcess; alice: Investor; bob: Investor }> {
+    const node = await venue.startNode(tradingNode(settlement));
+    const alice = await venue.investor({ role: ROLES.alice, own: [{ assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }], venue: [{ assetIndex: CASH, amount: price(1_000n) }] });
+    const bob = await venue.investor({ role: ROLES.bob, own: [{ assetIndex: CASH, amount: price(1_000n) }], venue: [{ assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }] });
+    return { node, alice, bob };
   }
 
-  /** An investor with a channel of both assets: its own deposit, and the venue's of the other asset (its legs to the investor). */
-  async function investor(node: NodeProcess, role: number, own: { assetIndex: number; amount: bigint }, venue: { assetIndex: number; amount: bigint }): Promise<Investor> {
-    const opened = await connectInvestor(node.url, role);
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: own });
-    await adminPost(node, `/channels/${channelId}/deposit?asset=${venue.assetIndex}&amount=${venue.amount}`);
-    return { opened, trading: opened.client.trading(stack.addresses.orderLogAnchor), channelId };
-  }
-
-  const market = () => ({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT });
+  const market = () => ({ security: venue.stack.addresses.token, cash: venue.stack.addresses.cash, lotSize: LOT });
 
   /** [venue, investor] per asset, as the investor's client sees its channel. */
   async function balances(who: Investor): Promise<[bigint, bigint][]> {
@@ -106,17 +64,10 @@ describe("settlement of fills across two channels (real node process, real chain
     return (await who.trading.myTrading()).fills.map((f) => f.state);
   }
 
-  async function passTime(seconds: bigint): Promise<void> {
-    await provider.send("evm_increaseTime", [Number(seconds)]);
-    await provider.send("evm_mine", []);
-  }
-
-  const erc20 = (token: string) => new Contract(token, ["function balanceOf(address) view returns (uint256)"], provider);
+  const erc20 = (token: string) => new Contract(token, ["function balanceOf(address) view returns (uint256)"], venue.provider);
 
   it("settles a fill in both channels: each investor gets both legs, reservations are released, and the chain pays it out", async () => {
-    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { node, alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 60_000 });
 
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 5n * LOT, price: price(101n), timeInForce: "GTC" });
     const buy = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
@@ -145,19 +96,17 @@ describe("settlement of fills across two channels (real node process, real chain
 
     // On chain: Alice force-closes with her latest state and is paid what the settled fill gave her.
     const aliceAddress = devWallet(ROLES.alice).address;
-    const [securityBefore, cashBefore] = [await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
+    const [securityBefore, cashBefore] = [await erc20(venue.stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(venue.stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
     await alice.opened.client.forceClose(alice.channelId);
     const { deadline } = await alice.opened.chain.channel(alice.channelId);
-    await passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
+    await venue.passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
     await alice.opened.client.settle(alice.channelId);
-    expect((await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(2n * SECURITY_UNIT);
-    expect((await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(303n));
+    expect((await erc20(venue.stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(2n * SECURITY_UNIT);
+    expect((await erc20(venue.stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(303n));
   });
 
   it("two resting sells of one investor at different prices, both filled by one buy: each pair names its fill and both settle", async () => {
-    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 60_000 });
 
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 3n * LOT, price: price(102n), timeInForce: "GTC" });
@@ -183,9 +132,7 @@ describe("settlement of fills across two channels (real node process, real chain
   });
 
   it("a buyer away at the match and a node killed mid-settlement: after restart and resync both legs move", async () => {
-    const first = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
-    const alice = await investor(first, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(first, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { node: first, alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 120_000 });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 4n * LOT, price: price(100n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
 
@@ -198,7 +145,7 @@ describe("settlement of fills across two channels (real node process, real chain
     ]);
     await first.kill();
 
-    const second = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port);
+    const second = await venue.startNode(tradingNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port));
     await eventually(async () => alice.opened.client.connected, (connected) => connected, 20_000);
     await bob.opened.client.connect();
     await eventually(() => fillStates(bob), (states) => states.join() === "settled", 30_000);
@@ -215,9 +162,7 @@ describe("settlement of fills across two channels (real node process, real chain
   });
 
   it("a seller away when the secret is revealed and the node killed after the reveal: the buyer settles at once, the seller after restart and resync", async () => {
-    const first = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
-    const alice = await investor(first, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(first, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { node: first, alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 120_000 });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(50n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(50n), timeInForce: "IOC" });
@@ -233,7 +178,7 @@ describe("settlement of fills across two channels (real node process, real chain
     expect(await fillStates(bob)).toEqual(["matched"]);
     await first.kill();
 
-    const second = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port);
+    const second = await venue.startNode(tradingNode({ lockSeconds: 3_600, timeoutMs: 120_000 }, first.port));
     await alice.opened.client.connect();
     await eventually(() => locksOf(alice), (n) => n === 0, 20_000);
     expect(await balances(alice)).toEqual([
@@ -245,9 +190,7 @@ describe("settlement of fills across two channels (real node process, real chain
   });
 
   it("a seller that goes to chain with its pair after the reveal: the venue reveals the secret on chain, and settlement pays both of its legs", async () => {
-    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 120_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 120_000 });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(50n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(50n), timeInForce: "IOC" });
@@ -259,22 +202,20 @@ describe("settlement of fills across two channels (real node process, real chain
     // Alice registers her latest state — her pair still locked — instead of resolving it off chain.
     const hashlock = (await alice.opened.client.channels()).find((c) => c.channelId === alice.channelId)!.latest!.state.locks[0]!.hashlock;
     const aliceAddress = devWallet(ROLES.alice).address;
-    const [securityBefore, cashBefore] = [await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
+    const [securityBefore, cashBefore] = [await erc20(venue.stack.addresses.token).getFunction("balanceOf")(aliceAddress), await erc20(venue.stack.addresses.cash).getFunction("balanceOf")(aliceAddress)];
     await alice.opened.client.forceClose(alice.channelId);
     await eventually(() => alice.opened.chain.secretRevealedAt(hashlock), (at) => at > 0n, 30_000);
     const { deadline } = await alice.opened.chain.channel(alice.channelId);
-    await passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
+    await venue.passTime(deadline - (await alice.opened.chain.chainTime()) + 1n);
     await alice.opened.client.settle(alice.channelId).catch(() => undefined); // the venue's watchtower may settle first
     await eventually(async () => (await alice.opened.chain.channel(alice.channelId)).phase, (phase) => phase === "Concluded", 30_000);
-    expect((await erc20(stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(8n * SECURITY_UNIT);
-    expect((await erc20(stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(100n));
+    expect((await erc20(venue.stack.addresses.token).getFunction("balanceOf")(aliceAddress)) - securityBefore).toBe(8n * SECURITY_UNIT);
+    expect((await erc20(venue.stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(100n));
   });
 
   it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
     // A short real expiry, waited for (test/sdk/chain-time-fills.test.ts moves the chain instead).
-    const node = await startNode({ lockSeconds: 60, timeoutMs: 3_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { node, alice, bob } = await startTrading({ lockSeconds: 60, timeoutMs: 3_000 });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
@@ -289,7 +230,7 @@ describe("settlement of fills across two channels (real node process, real chain
     // The pair's expiry is chain time, which runs ahead of the host's clock on a fresh Hardhat chain.
     const expiry = (await alice.opened.client.channels()).find((c) => c.channelId === alice.channelId)!.latest!.state.locks[0]!.expiry;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(expiry) * 1_000 + 2_000 - Date.now())));
-    await passTime(1n);
+    await venue.passTime(1n);
     await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
     expect(await balances(alice)).toEqual([
       [8n * SECURITY_UNIT, 2n * SECURITY_UNIT],
@@ -308,15 +249,12 @@ describe("settlement of fills across two channels (real node process, real chain
   }, 300_000);
 
   it("a fill of an order placed before the investor's client restarted settles on both channels (a new SDK instance on the same store)", async () => {
-    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { node, alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 60_000 });
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     // Alice's client restarts: the order rests at the venue; the new client finds it in the log, signed by her key.
-    clients.splice(clients.indexOf(alice.opened), 1);
-    await alice.opened.close();
-    const restarted = await connectInvestor(node.url, ROLES.alice);
-    const alice2: Investor = { opened: restarted, trading: restarted.client.trading(stack.addresses.orderLogAnchor), channelId: alice.channelId };
+    await venue.closeClient(alice.opened);
+    const restarted = await venue.connect(ROLES.alice, { nodeUrl: node.url });
+    const alice2: Investor = { role: ROLES.alice, opened: restarted, trading: restarted.client.trading(venue.stack.addresses.orderLogAnchor), channelId: alice.channelId };
 
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
     await eventually(() => fillStates(bob), (states) => states.join() === "settled", 30_000);
@@ -332,16 +270,14 @@ describe("settlement of fills across two channels (real node process, real chain
     expect(await locksOf(alice2)).toBe(0);
     expect(await locksOf(bob)).toBe(0);
     // The charge is in Alice's store: a second pair for the fill would be refused after yet another restart.
-    expect(await restarted.store.fillCharges(stack.addresses.orderLogAnchor)).toHaveLength(1);
+    expect(await restarted.store.fillCharges(venue.stack.addresses.orderLogAnchor)).toHaveLength(1);
   });
 
   it("a buyer made ineligible between its order and the match: its order leaves the book, no fill, no lock", async () => {
-    const node = await startNode({ lockSeconds: 3_600, timeoutMs: 60_000 });
-    const alice = await investor(node, ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(node, ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const { alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 60_000 });
     const resting = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     expect(resting.resting).toBe(2n * LOT);
-    await (await stack.system.jurisdiction.getFunction("revokeAttribute")(devWallet(ROLES.bob).address, ATTRIBUTE.KYC)).wait();
+    await (await venue.stack.system.jurisdiction.getFunction("revokeAttribute")(devWallet(ROLES.bob).address, ATTRIBUTE.KYC)).wait();
     // The node's compliance mirror follows the chain: wait until it refuses Bob's new buy.
     await eventually(
       () => bob.trading.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(1n), timeInForce: "IOC" }).then(() => "accepted", (error: { rejection?: { code: string } }) => error.rejection?.code ?? "other"),
