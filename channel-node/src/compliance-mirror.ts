@@ -1,17 +1,21 @@
 // The node's compliance mirror (docs/operations.md, "Compliance mirror"): the facts the node decides
 // every off-chain update with, kept fresh by a chain watcher over the jurisdiction's, the securities'
 // and their rules' events, and saved in the channel store with the watcher's block, so a restart
-// reads only the blocks since the save instead of every block since `startBlock`.
+// reads only the blocks since the save instead of every block since `startBlock`. A rules contract a
+// security switches to (`RulesReplaced`), and a registry it reads, are backfilled (rules-backfill.ts)
+// and mirrored from then on.
 //
-// A saved mirror is used only if it parses and was built for exactly this configuration (the same
-// jurisdiction, rules contracts, securities and startBlock); anything else is logged and the mirror
-// rebuilt from `startBlock`. Replaying blocks the saved mirror already holds is harmless: the facts'
-// cursor skips events at or before it.
+// A saved mirror is used only if it parses and was built for this configuration: the same
+// securities and startBlock, and at least the configured jurisdiction and rules contracts (read by
+// the configured rules), plus any rules contract reached through a replacement and any registry such
+// rules read; anything else is logged and the mirror rebuilt from `startBlock`. Replaying blocks the
+// saved mirror already holds is harmless: the facts' cursor skips events at or before it.
 import type { Logger } from "pino";
 import { z } from "zod";
-import { ChainWatcher, type ChainEvent, type WatcherProvider } from "../../client/chain/watcher.js";
+import { ChainWatcher, type ChainEvent } from "../../client/chain/watcher.js";
 import {
   addressKey,
+  adoptContracts,
   applyEvent,
   emptyComplianceFacts,
   trackJurisdiction,
@@ -24,6 +28,7 @@ import { parseJson } from "../../client/protocol/encoding.js";
 import { ProtocolError, isProtocolError } from "../../client/protocol/errors.js";
 import type { Address } from "../../client/protocol/types.js";
 import type { ChannelStore } from "../../client/store/store.js";
+import { ContractBackfill, type BackfillProvider } from "./rules-backfill.js";
 
 /**
  * Events can change the mirror many times a second and a save writes it whole (every holder's
@@ -41,7 +46,7 @@ export interface MirroredContracts {
 }
 
 export interface ComplianceMirrorOptions {
-  readonly provider: WatcherProvider;
+  readonly provider: BackfillProvider;
   readonly store: Pick<ChannelStore, "facts" | "factsSaved">;
   readonly contracts: MirroredContracts;
   readonly startBlock: number;
@@ -52,11 +57,17 @@ export interface ComplianceMirrorOptions {
   readonly onEvent?: (event: ChainEvent) => void;
   /** Milliseconds, for the save interval (default `Date.now`). */
   readonly clock?: () => number;
+  /** Bounds of the backfill after a rules replacement (rules-backfill.ts defaults). */
+  readonly backfill?: { readonly chunkBlocks?: number; readonly maxEventsKept?: number };
 }
 
 export interface ComplianceMirror {
   readonly watcher: ChainWatcher;
   facts(): ComplianceFacts;
+  /** The contracts reached through a rules replacement still being backfilled (lowercase). */
+  backfilling(): string[];
+  /** Resolves when no backfill is running. */
+  backfilled(): Promise<void>;
   /** Catches up from the saved block (or `startBlock`), then follows the chain. */
   start(): Promise<void>;
   /** Stops the watcher and saves the mirror if it moved since the last save. */
@@ -96,16 +107,23 @@ export function initialFacts(contracts: MirroredContracts): ComplianceFacts {
   return facts;
 }
 
-/** Why `record` was not built for this configuration, or null when it was. */
+/**
+ * Why `record` was not built for this configuration, or null when it was: the same startBlock and
+ * securities; the configured jurisdiction and rules contracts tracked, the configured rules reading
+ * the configured jurisdiction. Other rules contracts can only come from a security's RulesReplaced;
+ * another registry is allowed only when a tracked rules contract reads it.
+ */
 export function configurationMismatch(record: MirrorRecord, contracts: MirroredContracts, startBlock: number): string | null {
   const expected = initialFacts(contracts);
-  const sameKeys = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => a.size === b.size && [...a.keys()].every((k) => b.has(k));
+  const contains = (a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>) => [...b.keys()].every((k) => a.has(k));
   if (record.startBlock !== startBlock) return `built from block ${record.startBlock}, configured startBlock ${startBlock}`;
-  if (!sameKeys(record.facts.jurisdictions, expected.jurisdictions)) return "another jurisdiction";
-  if (!sameKeys(record.facts.rules, expected.rules)) return "other rules contracts";
-  if (!sameKeys(record.facts.tokens, expected.tokens)) return "other securities";
+  if (!contains(record.facts.jurisdictions, expected.jurisdictions)) return "another jurisdiction";
+  if (!contains(record.facts.rules, expected.rules)) return "other rules contracts";
+  if (record.facts.tokens.size !== expected.tokens.size || !contains(record.facts.tokens, expected.tokens)) return "other securities";
   const jurisdiction = addressKey(contracts.jurisdiction);
-  if ([...record.facts.rules.values()].some((rules) => addressKey(rules.jurisdiction) !== jurisdiction)) return "rules reading another jurisdiction";
+  if ([...expected.rules.keys()].some((rules) => addressKey(record.facts.rules.get(rules)!.jurisdiction) !== jurisdiction)) return "rules reading another jurisdiction";
+  const read = new Set([...record.facts.rules.values()].map((rules) => addressKey(rules.jurisdiction)));
+  if ([...record.facts.jurisdictions.keys()].some((key) => key !== jurisdiction && !read.has(key))) return "a jurisdiction no rules contract reads";
   return null;
 }
 
@@ -142,6 +160,18 @@ export async function openComplianceMirror(options: ComplianceMirrorOptions): Pr
   let block = restored?.block ?? null;
   let saved = { facts, block };
   let lastSaveMs = Number.NEGATIVE_INFINITY;
+  const backfill = new ContractBackfill({
+    provider: options.provider,
+    startBlock,
+    logger,
+    facts: () => facts,
+    adopt: (backfilled) => {
+      facts = adoptContracts(facts, backfilled);
+    },
+    watchJurisdiction: (jurisdiction) => watcher.watch("jurisdiction", jurisdiction),
+    ...options.backfill,
+  });
+  if (restored !== null) backfill.resume(restored.block);
 
   const save = async (): Promise<void> => {
     if (block === null) return;
@@ -159,10 +189,10 @@ export async function openComplianceMirror(options: ComplianceMirrorOptions): Pr
   const watcher = new ChainWatcher({
     provider: options.provider,
     contracts: {
-      jurisdictions: [contracts.jurisdiction],
+      // With the rules contracts the watcher had followed (RulesReplaced) before the save, and the registries they read.
+      jurisdictions: [contracts.jurisdiction, ...[...facts.rules.values()].map((r) => r.jurisdiction)],
       tokens: contracts.securities.map((s) => s.token),
-      // With the rules contracts the watcher had followed (RulesReplaced) before the save.
-      rules: [...new Set([...contracts.securities.map((s) => s.rules), ...[...facts.tokens.values()].flatMap((t) => (t.rules === null ? [] : [t.rules]))])],
+      rules: [...contracts.securities.map((s) => s.rules), ...facts.rules.keys(), ...[...facts.tokens.values()].flatMap((t) => (t.rules === null ? [] : [t.rules]))],
     },
     startBlock,
     confirmations: options.confirmations,
@@ -170,11 +200,13 @@ export async function openComplianceMirror(options: ComplianceMirrorOptions): Pr
     loadCursor: async () => block,
     saveCursor: async (processed) => {
       block = processed;
+      backfill.chunkDone(processed);
       if (facts !== saved.facts && clock() - lastSaveMs >= MIRROR_SAVE_INTERVAL_MS) await save();
     },
     handler: async (event) => {
       if (event.source !== "compliance") return;
       facts = applyEvent(facts, event);
+      backfill.observe(event);
       options.onEvent?.(event);
     },
     onError: (error) => logger.warn({ err: error }, "compliance watcher poll failed; retrying"),
@@ -183,11 +215,15 @@ export async function openComplianceMirror(options: ComplianceMirrorOptions): Pr
   return {
     watcher,
     facts: () => facts,
+    backfilling: () => backfill.contracts(),
+    backfilled: () => backfill.settled(),
     async start() {
       await watcher.start();
+      backfill.kick();
     },
     async stop() {
       await watcher.stop();
+      await backfill.stop();
       if (facts !== saved.facts || block !== saved.block) await save();
     },
   };

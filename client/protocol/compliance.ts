@@ -137,6 +137,27 @@ export function trackToken(facts: ComplianceFacts, token: Address): ComplianceFa
   return { ...facts, tokens: new Map(facts.tokens).set(addressKey(token), initial) };
 }
 
+/**
+ * Adds the jurisdictions and rules contracts `backfilled` tracks and `facts` does not, with the facts
+ * `backfilled` holds for them (e.g. a rules contract a token switched to, rebuilt from its events
+ * since `startBlock`). Contracts `facts` tracks already and the tokens stay as they are; the cursor
+ * becomes the later of the two, so the caller must have backfilled only events the source of `facts`
+ * has passed (what a mirror that had tracked them all along would hold).
+ */
+export function adoptContracts(facts: ComplianceFacts, backfilled: ComplianceFacts): ComplianceFacts {
+  const missing = <V>(own: ReadonlyMap<string, V>, other: ReadonlyMap<string, V>): [string, V][] => [...other].filter(([key]) => !own.has(key));
+  const jurisdictions = missing(facts.jurisdictions, backfilled.jurisdictions);
+  const rules = missing(facts.rules, backfilled.rules);
+  if (jurisdictions.length === 0 && rules.length === 0) return facts;
+  const later = backfilled.cursor !== null && (facts.cursor === null || isAfter(backfilled.cursor, facts.cursor));
+  return {
+    ...facts,
+    cursor: later ? backfilled.cursor : facts.cursor,
+    jurisdictions: jurisdictions.length === 0 ? facts.jurisdictions : new Map([...facts.jurisdictions, ...jurisdictions]),
+    rules: rules.length === 0 ? facts.rules : new Map([...facts.rules, ...rules]),
+  };
+}
+
 export function isTrackedToken(facts: ComplianceFacts, token: Address): boolean {
   return facts.tokens.has(addressKey(token));
 }

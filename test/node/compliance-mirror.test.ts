@@ -10,7 +10,6 @@ import hre from "hardhat";
 import type { Filter, Log } from "ethers";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { WatcherProvider } from "../../client/chain/watcher.js";
 import { complianceFactsToJson } from "../../client/protocol/compliance-json.js";
 import { LevelStore } from "../../client/store/level-store.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
@@ -22,6 +21,7 @@ import {
   type ComplianceMirror,
   type MirroredContracts,
 } from "../../channel-node/src/compliance-mirror.js";
+import type { BackfillProvider } from "../../channel-node/src/rules-backfill.js";
 import { ATTRIBUTE, deployCompliance, type ComplianceFixture, type RestrictedToken, type TransferRules } from "../helpers/compliance.js";
 
 const START_BLOCK = 0;
@@ -34,11 +34,12 @@ const dirs: string[] = [];
 const open: { close(): Promise<void> }[] = [];
 
 /** The chain's provider, recording the first block of every getLogs. */
-function recording(): { provider: WatcherProvider; fromBlocks: number[] } {
+function recording(): { provider: BackfillProvider; fromBlocks: number[] } {
   const inner = c.ethers.provider;
   const fromBlocks: number[] = [];
-  const provider: WatcherProvider = {
+  const provider: BackfillProvider = {
     getBlockNumber: () => inner.getBlockNumber(),
+    call: (request) => inner.call(request),
     getBlock: (n) => inner.getBlock(n),
     async getLogs(filter: Filter): Promise<Log[]> {
       fromBlocks.push(Number(filter.fromBlock));
