@@ -44,6 +44,7 @@ import { createInterface } from "node:readline";
 import { NativeSigner, channelOf, loadVerifier, paramsFromJson, signedStateFromJson, type Update } from "../client/protocol/index.js";
 import { WireSession } from "./lib/wire.js";
 import { machineCpuSeconds, parseMetrics, processCpuSeconds } from "./lib/node.js";
+import { threadCpuOf, threadGroupsBetween, type ThreadCpu, type ThreadGroups } from "./lib/threads.js";
 import { arrivalsDueBy, dueAt, laneDueBy, openLoopSchedule } from "./lib/open-loop.js";
 import { ProposalSupply } from "./lib/presign.js";
 import { percentilesOf, type Percentiles } from "./lib/percentiles.js";
@@ -82,8 +83,11 @@ export interface LoadResult {
    * and built and signed live once a lane's supply ran out (`builtLive`, `builtLiveInWindow`).
    */
   readonly proposals: { readonly presigned: number; readonly presignSeconds: number; readonly sentPresignedInWindow: number; readonly builtLive: number; readonly builtLiveInWindow: number };
-  /** CPU seconds in the window: the node process, this process, and the whole machine (all processes). */
-  readonly cpu: { readonly node: number; readonly loadGenerator: number; readonly machineBusy: number; readonly machineCapacity: number };
+  /**
+   * CPU seconds in the window: the node process (and by thread: its main thread, libuv's workers,
+   * V8's helpers; user and kernel time), this process, and the whole machine (all processes).
+   */
+  readonly cpu: { readonly node: number; readonly nodeThreads?: ThreadGroups; readonly loadGenerator: number; readonly machineBusy: number; readonly machineCapacity: number };
   /** What the node's own /metrics say about the window. */
   readonly nodeMetrics: {
     readonly updates: number;
@@ -330,13 +334,14 @@ async function main(): Promise<void> {
   const windowStart = start + warmupSeconds * 1000;
   const windowEnd = windowStart + windowSecondsPlanned * 1000;
   const schedule = rate === undefined ? undefined : openLoopSchedule(rate, lanes.length, start);
-  let atStart: { at: number; runQueueWait: { node: number; self: number }; monotonicUs: number; node: number; self: NodeJS.CpuUsage; machine: { busy: number; total: number }; counters: NodeCounters } | undefined;
+  let atStart: { at: number; runQueueWait: { node: number; self: number }; monotonicUs: number; node: number; nodeThreads: Map<number, ThreadCpu>; self: NodeJS.CpuUsage; machine: { busy: number; total: number }; counters: NodeCounters } | undefined;
 
   const takeSnapshot = async () => ({
     at: performance.now(),
     runQueueWait: { node: nodePid === undefined ? 0 : runQueueWaitMs(nodePid), self: runQueueWaitMs("self") },
     monotonicUs: Number(process.hrtime.bigint() / 1000n),
     node: nodePid === undefined ? 0 : processCpuSeconds(nodePid),
+    nodeThreads: nodePid === undefined ? new Map<number, ThreadCpu>() : threadCpuOf(nodePid),
     self: process.cpuUsage(),
     machine: machineCpuSeconds(),
     counters: await nodeCounters(),
@@ -446,6 +451,7 @@ async function main(): Promise<void> {
     },
     cpu: {
       node: round3(atEnd.node - begin.node),
+      nodeThreads: nodePid === undefined ? {} : threadGroupsBetween(nodePid, begin.nodeThreads, atEnd.nodeThreads),
       loadGenerator: round3(selfSeconds),
       machineBusy: round3(atEnd.machine.busy - begin.machine.busy),
       machineCapacity: round3(atEnd.machine.total - begin.machine.total),

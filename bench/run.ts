@@ -362,19 +362,29 @@ async function main(): Promise<void> {
 
   // 4. The same load once more with the node under the CPU profiler (its rate is not the headline).
   let profile: BenchReport["profile"];
+  let profileAtHalfLoad: BenchReport["profileAtHalfLoad"];
   let restartWithLiveChannels = { channels: investors.length, ms: 0 };
   if (!skip.has("profile")) {
     const profileDir = join(workDir, "profile");
     mkdirSync(profileDir);
     node = await startNode(benchNodeConfig(stack, nodeDir), workDir, { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=1000"] });
     restartWithLiveChannels = { channels: investors.length, ms: Math.round(node.startMs) };
-    const profiled = await runLoad(node, keysFile, workDir, { channels: profileChannels, seconds: quick ? 2 : 5 });
+    const seconds = quick ? 2 : 5;
+    const profiled = await runLoad(node, keysFile, workDir, { channels: profileChannels, seconds });
+    log(`profiled run: ${profiled.updatesPerSecond} updates/s under the profiler`);
+    // Then, on the same warmed-up node, the open loop at half the maximum: an update costs the main
+    // thread more when fewer arrive together (a wake-up, a store batch and an fsync each), and this
+    // window of the same profile says where that goes.
+    const halfRate = skip.has("open") ? undefined : targetRates(maxUpdatesPerSecond, [0.5])[0];
+    const atHalfLoad = halfRate === undefined ? undefined : await runLoad(node, keysFile, workDir, { channels: profileChannels, seconds, rate: halfRate });
+    if (atHalfLoad !== undefined) log(`profiled run at ${halfRate}/s: ${atHalfLoad.updatesPerSecond} updates/s under the profiler`);
     await node.stop();
     const profileFile = readdirSync(profileDir).find((f) => f.endsWith(".cpuprofile"));
     if (profileFile !== undefined) {
-      profile = { channels: profileChannels, updatesPerSecond: profiled.updatesPerSecond, summary: summarizeProfile(join(profileDir, profileFile), profiled.windowMonotonicUs) };
+      const summaryOf = (run: LoadResult) => ({ channels: profileChannels, updates: run.updates, updatesPerSecond: run.updatesPerSecond, summary: summarizeProfile(join(profileDir, profileFile), run.windowMonotonicUs) });
+      profile = summaryOf(profiled);
+      if (atHalfLoad !== undefined) profileAtHalfLoad = summaryOf(atHalfLoad);
     }
-    log(`profiled run: ${profiled.updatesPerSecond} updates/s under the profiler`);
   }
 
   // 5. Memory per channel and restart time on stores of many channels.
@@ -500,6 +510,7 @@ async function main(): Promise<void> {
     idleNodeCorePercent: Math.round(idleNodeCorePercent * 10) / 10,
     restartWithLiveChannels,
     profile,
+    profileAtHalfLoad,
     memory,
     ...(trading === undefined ? {} : { trading }),
     ...(postgres === undefined ? {} : { postgres }),

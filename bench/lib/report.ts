@@ -6,6 +6,13 @@ import type { CryptoBench } from "../crypto.js";
 import type { GasFigures } from "../../scripts/gas-measure.js";
 import type { LoadResult } from "../load.js";
 import type { ProfileSummary } from "./profile.js";
+
+export interface ProfiledRun {
+  readonly channels: number;
+  readonly updates: number;
+  readonly updatesPerSecond: number;
+  readonly summary: ProfileSummary;
+}
 import type { DiskBench } from "./disk.js";
 import type { Headline } from "./headline.js";
 import type { WorkersBench } from "../workers.js";
@@ -61,7 +68,9 @@ export interface BenchReport extends Headline {
   readonly idleNodeCorePercent: number;
   /** Restart of the throughput node (before the profiled run) on its own data directory. */
   readonly restartWithLiveChannels: { readonly channels: number; readonly ms: number };
-  readonly profile: { readonly channels: number; readonly updatesPerSecond: number; readonly summary: ProfileSummary } | undefined;
+  readonly profile: ProfiledRun | undefined;
+  /** The same profile in the open loop at half the maximum rate; absent when the open-loop runs were skipped. */
+  readonly profileAtHalfLoad?: ProfiledRun;
   readonly memory: readonly MemoryRow[];
   /** Orders and settled fills (bench/trading.ts); absent when skipped. */
   readonly trading?: TradingBench;
@@ -262,6 +271,38 @@ export function renderMarkdown(report: BenchReport): string {
       "",
     );
   }
+  const threadRows = [...report.throughput, ...report.openLoop].filter((row) => row.updates > 0 && row.cpu.nodeThreads !== undefined);
+  if (threadRows.length > 0) {
+    out.push("## 1.1.1 The node's CPU per update by thread", "");
+    out.push(
+      "From /proc/<pid>/task at the window's edges: the main thread (the JavaScript event loop: parsing, checks, crypto, the store's encoding, socket reads and writes), " +
+        "libuv's workers (LevelDB's writes and the fsync of every batch), V8's helper threads (concurrent GC and compilation, named `node`) and the rest; " +
+        "user and kernel (sys) time, µs per counted update. Fewer updates per store batch and per wake-up (the open loop at a fixed rate) cost each update more.",
+      "",
+    );
+    const groupUs = (row: ThroughputRow, pick: (name: string) => boolean, kind: "userSeconds" | "systemSeconds") =>
+      (Object.entries(row.cpu.nodeThreads ?? {}).filter(([name]) => pick(name)).reduce((sum, [, g]) => sum + g[kind], 0) * 1e6) / row.updates;
+    const isMain = (name: string) => name === "main";
+    const isLibuv = (name: string) => name === "libuv-worker";
+    const isOther = (name: string) => !isMain(name) && !isLibuv(name);
+    out.push(
+      table(
+        ["run", "channels", "updates/s", "main user", "main sys", "libuv workers user", "libuv workers sys", "other threads", "node total µs/update"],
+        threadRows.map((row) => [
+          row.mode === "open" ? `open, ${fixed(((row as OpenLoopRow).loadFraction ?? 0) * 100, 0)}%` : "closed",
+          row.channels,
+          int(row.updatesPerSecond),
+          int(groupUs(row, isMain, "userSeconds")),
+          int(groupUs(row, isMain, "systemSeconds")),
+          int(groupUs(row, isLibuv, "userSeconds")),
+          int(groupUs(row, isLibuv, "systemSeconds")),
+          int(groupUs(row, isOther, "userSeconds") + groupUs(row, isOther, "systemSeconds")),
+          int((row.cpu.node * 1e6) / row.updates),
+        ]),
+      ),
+      "",
+    );
+  }
   if (report.connections.length > 0) {
     out.push("## 1.2 Many connections", "");
     out.push("A few channels run closed-loop while the rest of the connections are authenticated sessions of other investors, held open and silent.", "");
@@ -349,11 +390,29 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(table(["node/core function (inclusive time)", "ms", "%"], p.summary.topInclusive.slice(0, 15).map((e) => [`\`${e.name}\``, int(e.ms), fixed(e.percent)])), "");
   }
 
+  if (report.profile !== undefined && report.profileAtHalfLoad !== undefined && report.profile.updates > 0 && report.profileAtHalfLoad.updates > 0) {
+    const saturated = report.profile;
+    const half = report.profileAtHalfLoad;
+    out.push("### 4.1 The same, per update: saturated and at half load", "");
+    out.push(
+      `The node's main-thread time per update by part, in the closed loop above (${int(saturated.updatesPerSecond)} updates/s) and then, on the same node under the same profiler, in the open loop at half the maximum ` +
+        `(${int(half.updatesPerSecond)} updates/s, ${half.channels} channels): ${fixed((saturated.summary.busyMs * 1000) / saturated.updates, 0)} against ${fixed((half.summary.busyMs * 1000) / half.updates, 0)} µs busy per update. ` +
+        "What grows at the lower rate is paid per wake-up and per store batch, not per update (socket reads and writes, the LevelDB batch call, timers and promises).",
+      "",
+    );
+    const perUpdate = (run: ProfiledRun) => new Map(run.summary.byComponent.map((e) => [e.name, (e.ms * 1000) / run.updates]));
+    const a = perUpdate(saturated);
+    const b = perUpdate(half);
+    const names = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => (b.get(y) ?? 0) - (b.get(x) ?? 0));
+    out.push(table(["component (self time)", "µs/update saturated", "µs/update at half load"], names.map((n) => [n, fixed(a.get(n) ?? 0, 1), fixed(b.get(n) ?? 0, 1)])), "");
+  }
+
   out.push("## 5. Memory per open channel and restart time", "");
   out.push(
     `The node process started on a data directory holding N open channels (each with a confirmed deposit and ${report.settings.updatesPerChannel} agreed, doubly signed states ` +
       "in its history), filled with the LevelStore API; /metrics read 1 s after /health first answered, after a forced full GC. " +
-      "Restart time = spawn of the node process (incl. tsx transpiling the TypeScript) → first 200 from /health; the node loads every channel and rebuilds its compliance mirror from chain logs before it listens.",
+      "Restart time = spawn of the node process (the compiled `clearline-node`, as a venue runs it; through tsx only where `dist/` is stale, and the bench log says so) → first 200 from /health; " +
+        "the node loads every channel and restores its saved compliance mirror (the first start on a store the bench filled has none and rebuilds it from chain logs) before it listens.",
     "",
   );
   out.push(
