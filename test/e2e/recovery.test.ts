@@ -1,15 +1,13 @@
 // Crashes and disputes with real processes: the node killed mid-stream and restarted, the node killed
 // in the middle of a hashlocked routed payment, the node down while an investor registers a stale
 // state, and an investor disputing alone when the node is gone.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Contract, JsonRpcProvider } from "ethers";
-import { openClient, type OpenedClient } from "../../client/sdk/index.js";
+import { Contract } from "ethers";
+import type { OpenedClient } from "../../client/sdk/index.js";
 import { erc20Abi } from "../../client/chain/abi.js";
-import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { CASH_UNIT, ROLES, devWallet } from "../../devstack/stack.js";
+import { adminGet, eventually } from "../helpers/node-process.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 
 interface ChannelSummary {
   channelId: string;
@@ -21,61 +19,25 @@ interface ChannelSummary {
 const CASH = 1;
 
 describe("recovery with real processes", () => {
-  let stack: Stack;
-  let dir: string;
-  let provider: JsonRpcProvider;
-  const nodes: NodeProcess[] = [];
-  const clients: OpenedClient[] = [];
+  let venue: Venue;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-recovery-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob }] });
-    provider = new JsonRpcProvider(stack.chain.url, undefined, { cacheTimeout: -1 });
+    venue = await startVenue({ onboard: [{ index: ROLES.alice }, { index: ROLES.bob }] });
   });
 
   afterEach(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    for (const node of nodes.splice(0)) await node.stop();
-    provider.destroy();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
-  async function startNode(port = 0): Promise<NodeProcess> {
-    const node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node"), port }), dir);
-    nodes.push(node);
-    return node;
-  }
-
-  async function alice(nodeUrl: string): Promise<OpenedClient> {
-    return investorClient(nodeUrl, ROLES.alice);
-  }
-
-  async function investorClient(nodeUrl: string, role: number): Promise<OpenedClient> {
-    const opened = await openClient({
-      nodeUrl,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 5_000,
-    });
-    clients.push(opened);
-    await opened.client.connect();
-    return opened;
-  }
+  const startNode = (port = 0) => venue.startNode({ port });
+  const alice = (nodeUrl: string) => venue.connect(ROLES.alice, { nodeUrl });
 
   async function openAliceChannel(client: OpenedClient, cash = 1_000n * CASH_UNIT): Promise<string> {
-    return client.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: cash } });
+    return client.client.openChannel({ assets: [venue.stack.addresses.token, venue.stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: cash } });
   }
 
   async function cashOf(address: string): Promise<bigint> {
-    return (await new Contract(stack.addresses.cash, erc20Abi() as never, provider).getFunction("balanceOf")(address)) as bigint;
-  }
-
-  async function passTime(seconds: bigint): Promise<void> {
-    await provider.send("evm_increaseTime", [Number(seconds)]);
-    await provider.send("evm_mine", []);
+    return (await new Contract(venue.stack.addresses.cash, erc20Abi() as never, venue.provider).getFunction("balanceOf")(address)) as bigint;
   }
 
   it("loses no agreed state when the node is killed mid-stream; the client resyncs and continues", async () => {
@@ -130,9 +92,9 @@ describe("recovery with real processes", () => {
   it("completes a routed payment when the node is killed between the receiver's claim and the payer's", async () => {
     const first = await startNode();
     const payer = await alice(first.url);
-    const receiver = await investorClient(first.url, ROLES.bob);
+    const receiver = await venue.connect(ROLES.bob, { nodeUrl: first.url });
     const aliceChannel = await openAliceChannel(payer);
-    const bobChannel = await receiver.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: 100n * CASH_UNIT } });
+    const bobChannel = await receiver.client.openChannel({ assets: [venue.stack.addresses.token, venue.stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: 100n * CASH_UNIT } });
     await receiver.client.pay(bobChannel, { assetIndex: CASH, amount: 50n * CASH_UNIT }); // the venue's cash to forward
 
     // Bob invoices 20 cUSD; Alice locks them to the venue and goes offline, so the venue cannot
@@ -140,8 +102,7 @@ describe("recovery with real processes", () => {
     const invoice = await receiver.client.createInvoice(bobChannel, { assetIndex: CASH, amount: 20n * CASH_UNIT });
     const locked = await payer.client.payInvoice(aliceChannel, invoice);
     expect(locked.state.locks.map((l) => l.hashlock)).toEqual([invoice.hashlock]);
-    await payer.close();
-    clients.splice(clients.indexOf(payer), 1);
+    await venue.closeClient(payer);
     // Bob's SDK claims the venue's lock with the secret: he is paid.
     await eventually(() => receiver.client.balances(bobChannel), (b) => b[CASH]!.me === 70n * CASH_UNIT, 20_000);
 
@@ -176,14 +137,14 @@ describe("recovery with real processes", () => {
     await node.kill();
     const record = (await investor.store.channel(channelId))!;
     await investor.chain.forceClose(record.params, stale);
-    await passTime(1_800n); // half the challenge period passes while the node is down
+    await venue.passTime(1_800n); // half the challenge period passes while the node is down
 
     const restarted = await startNode();
     await eventually(() => investor.chain.channel(channelId), (c) => c.nonce === latestNonce, 30_000);
     const { deadline } = await investor.chain.channel(channelId);
     const venueBefore = await cashOf(devWallet(ROLES.venue).address);
     const aliceBefore = await cashOf(devWallet(ROLES.alice).address);
-    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await venue.passTime(deadline - (await investor.chain.chainTime()) + 1n);
     await eventually(() => investor.chain.channel(channelId), (c) => c.phase === "Concluded", 30_000);
     expect((await cashOf(devWallet(ROLES.venue).address)) - venueBefore).toBe(300n * CASH_UNIT);
     expect((await cashOf(devWallet(ROLES.alice).address)) - aliceBefore).toBe(700n * CASH_UNIT);
@@ -202,7 +163,7 @@ describe("recovery with real processes", () => {
     await investor.client.forceClose(channelId);
     const { deadline, phase } = await investor.chain.channel(channelId);
     expect(phase).toBe("Disputed");
-    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await venue.passTime(deadline - (await investor.chain.chainTime()) + 1n);
     await investor.client.settle(channelId);
     expect((await cashOf(devWallet(ROLES.alice).address)) - before).toBe(850n * CASH_UNIT);
     expect((await investor.chain.channel(channelId)).phase).toBe("Concluded");
@@ -216,7 +177,7 @@ describe("recovery with real processes", () => {
     const before = await cashOf(devWallet(ROLES.alice).address);
     await investor.client.forceClose(channelId);
     const { deadline } = await investor.chain.channel(channelId);
-    await passTime(deadline - (await investor.chain.chainTime()) + 1n);
+    await venue.passTime(deadline - (await investor.chain.chainTime()) + 1n);
     await investor.client.settle(channelId);
     expect((await cashOf(devWallet(ROLES.alice).address)) - before).toBe(400n * CASH_UNIT);
   });

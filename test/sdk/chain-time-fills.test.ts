@@ -3,15 +3,11 @@
 // (evm_increaseTime) — beyond MAX_LOCK_DURATION, so by the host's clock every lock the venue draws
 // would lie too far ahead — a fill settles in both channels, and a failed fill's pair expires back
 // to the seller as soon as the chain's time passes its expiry. Real node process, real SDK clients.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { JsonRpcProvider } from "ethers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_LOCK_DURATION } from "../../client/protocol/index.js";
-import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT } from "../../devstack/stack.js";
+import { eventually } from "../helpers/node-process.js";
+import { startVenue, type Venue, type VenueInvestor as Investor } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 const CASH = 1;
@@ -19,80 +15,34 @@ const LOT = SECURITY_UNIT;
 const price = (units: bigint): bigint => units * CASH_UNIT;
 const AHEAD = MAX_LOCK_DURATION + 86_400n;
 
-interface Investor {
-  readonly opened: OpenedClient;
-  readonly trading: TradingClient;
-  readonly channelId: string;
-}
-
 describe("lock expiries by the chain's time (chain 31 days ahead of the host)", () => {
-  let stack: Stack;
-  let dir: string;
-  let provider: JsonRpcProvider;
-  let node: NodeProcess;
-  const clients: OpenedClient[] = [];
+  let venue: Venue;
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-chain-time-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-    provider = new JsonRpcProvider(stack.chain.url);
-    await passTime(AHEAD);
-    node = await startNodeProcess(
-      stack.nodeConfig({
-        dataDir: join(dir, "node"),
-        port: 0,
-        trading: {
-          orderLogAnchor: stack.addresses.orderLogAnchor,
-          markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
-          maxRestingOrdersPerInvestor: 10,
-          orderRate: { perSecond: 1_000, burst: 1_000 },
-          maxOrdersPerBook: 1_000,
-          cancelOnDisconnect: false,
-          anchorIntervalMs: 0,
-          settlement: { lockSeconds: 60, timeoutMs: 3_000, intervalMs: 200 },
-        },
-      }),
-      dir,
-    );
+    venue = await startVenue();
+    await venue.passTime(AHEAD);
+    await venue.startNode({ trading: { orderRate: { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect: false, settlement: { lockSeconds: 60, timeoutMs: 3_000, intervalMs: 200 } } });
   });
 
   afterEach(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    await node.stop();
-    provider.destroy();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
-  async function passTime(seconds: bigint): Promise<void> {
-    await provider.send("evm_increaseTime", [Number(seconds)]);
-    await provider.send("evm_mine", []);
+  /** Alice with 10 securities and the venue's 1,000 cash, Bob with 1,000 cash and the venue's 10 securities. */
+  async function investors(): Promise<[Investor, Investor]> {
+    return [
+      await venue.investor({ role: ROLES.alice, own: [{ assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }], venue: [{ assetIndex: CASH, amount: price(1_000n) }] }),
+      await venue.investor({ role: ROLES.bob, own: [{ assetIndex: CASH, amount: price(1_000n) }], venue: [{ assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }] }),
+    ];
   }
 
-  async function investor(role: number, own: { assetIndex: number; amount: bigint }, venue: { assetIndex: number; amount: bigint }): Promise<Investor> {
-    const opened = await openClient({
-      nodeUrl: node.url,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 5_000,
-    });
-    clients.push(opened);
-    await opened.client.connect();
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: own });
-    await adminPost(node, `/channels/${channelId}/deposit?asset=${venue.assetIndex}&amount=${venue.amount}`);
-    return { opened, trading: opened.client.trading(stack.addresses.orderLogAnchor), channelId };
-  }
-
-  const market = () => ({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT });
+  const market = () => ({ security: venue.stack.addresses.token, cash: venue.stack.addresses.cash, lotSize: LOT });
   const balances = async (who: Investor): Promise<[bigint, bigint][]> => (await who.opened.client.balances(who.channelId)).map((b) => [b.venue, b.me]);
   const locksOf = async (who: Investor): Promise<number> => (await who.opened.client.channels()).find((c) => c.channelId === who.channelId)?.latest?.state.locks.length ?? 0;
   const fillStates = async (who: Investor): Promise<string[]> => (await who.trading.myTrading()).fills.map((f) => f.state);
 
   it("a fill's pairs, whose expiry lies beyond MAX_LOCK_DURATION by the host's clock, are agreed and the fill settles", async () => {
-    const alice = await investor(ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const [alice, bob] = await investors();
     expect((await alice.opened.chain.chainTime()) - BigInt(Math.floor(Date.now() / 1_000))).toBeGreaterThan(MAX_LOCK_DURATION);
 
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
@@ -110,8 +60,7 @@ describe("lock expiries by the chain's time (chain 31 days ahead of the host)", 
   });
 
   it("a failed fill's pair expires back to the seller once the chain's time passes its expiry (no wait on the host's clock)", async () => {
-    const alice = await investor(ROLES.alice, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(1_000n) });
-    const bob = await investor(ROLES.bob, { assetIndex: CASH, amount: price(1_000n) }, { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT });
+    const [alice, bob] = await investors();
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
@@ -119,7 +68,7 @@ describe("lock expiries by the chain's time (chain 31 days ahead of the host)", 
     await eventually(() => fillStates(alice), (states) => states.join() === "failed", 20_000);
 
     // 60 s locks: two minutes of chain time later the venue expires the pair, and Alice's SDK agrees.
-    await passTime(120n);
+    await venue.passTime(120n);
     await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
     expect(await balances(alice)).toEqual([
       [0n, 10n * SECURITY_UNIT],
