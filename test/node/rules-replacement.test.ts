@@ -66,7 +66,7 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait, open };
 }
 
-async function mirrorOn(store: LevelStore | MemoryStore, hooks: Hooks = {}) {
+async function mirrorOn(store: LevelStore | MemoryStore, hooks: Hooks = {}, backfill?: { maxEventsKept: number }) {
   const lines: { level: number; msg: string; err?: { code?: string } }[] = [];
   const logger = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
   const mirror = await openComplianceMirror({
@@ -77,6 +77,7 @@ async function mirrorOn(store: LevelStore | MemoryStore, hooks: Hooks = {}) {
     confirmations: 0,
     pollIntervalMs: 3_600_000, // the tests poll by hand
     logger,
+    ...(backfill === undefined ? {} : { backfill }),
   });
   open.push({ close: () => mirror.stop() });
   return { mirror, lines };
@@ -199,6 +200,29 @@ describe("compliance mirror across a rules replacement", () => {
     const reference = await rebuilt();
     expect(mirror.facts()).toEqual(reference.facts());
     expect(textOf(mirror)).toBe(textOf(reference));
+  }, 60_000);
+
+  it("bounds the events kept during a backfill: past the bound it reads further instead, and still equals a rebuild", async () => {
+    const rules = await newRules();
+    const rulesAddress = await rules.getAddress();
+    await (await rules.setMaxBalance(5_000n)).wait();
+    const held = gate();
+    const { mirror, lines } = await mirrorOn(new MemoryStore(), { beforeGetLogs: (filter) => (backfillOf(filter, rulesAddress) ? held.wait : undefined) }, { maxEventsKept: 1 });
+    await mirror.start();
+    await settle(mirror);
+    await (await c.token.replaceRules(rulesAddress)).wait();
+    await mirror.watcher.pollOnce();
+    for (const country of [100n, 200n, 300n]) {
+      await (await rules.setCountryBlocked(country, true)).wait();
+      await mirror.watcher.pollOnce();
+    }
+    expect(lines.filter((l) => l.msg.startsWith("too many events during a backfill")).length).toBe(2);
+    expect(await mirrored(mirror, dave!, erin!, 10n)).toBe("COMPLIANCE_UNKNOWN");
+    held.open();
+    await settle(mirror);
+    expect(mirror.facts().rules.get(addressKey(rulesAddress))!.blockedCountries).toEqual(new Set([100n, 200n, 300n]));
+    expect(mirror.facts().rules.get(addressKey(rulesAddress))!.maxBalance).toBe(5_000n);
+    expect(mirror.facts()).toEqual((await rebuilt()).facts());
   }, 60_000);
 
   it("a failed backfill is logged, keeps the token fail-closed and is retried after the next chunk", async () => {
