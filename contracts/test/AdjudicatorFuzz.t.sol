@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Adjudicator} from "../Adjudicator.sol";
 import {IAdjudicator} from "../interfaces/IAdjudicator.sol";
 import {HostileToken} from "../mocks/HostileToken.sol";
 import {ChannelTestBase} from "./utils/ChannelTestBase.sol";
@@ -330,7 +329,7 @@ contract AdjudicatorFuzzTest is ChannelTestBase {
         (IAdjudicator.Params memory params, bytes32 id) = _openWith([uint256(a0), uint256(b0)], [uint256(a1), uint256(b1)]);
         int256 netA = int256(_bound(seed, 0, uint256(a0) + a1)) - int256(uint256(a1));
         int256 netB = int256(_bound(seed >> 128, 0, uint256(b0) + b1)) - int256(uint256(b1));
-        hostile.arm(mode, address(adjudicator), abi.encodeCall(Adjudicator.claim, (address(hostile))));
+        hostile.arm(mode, address(adjudicator), abi.encodeCall(adjudicator.claim, (address(hostile))));
         IAdjudicator.State memory state = _state(id, 1, [netA, netB], _none(), bytes32(0), true);
         uint256[2][2] memory before = _balances();
         adjudicator.closeCooperatively(params, state, _sign(PK0, state), _sign(PK1, state));

@@ -468,14 +468,14 @@ contract AdjudicatorHandler is ChannelTestBase {
     /// @notice Switches the hostile token's behaviour on payouts from the adjudicator.
     function setHostileMode(uint256 modeSeed, uint256 chanSeed) external {
         HostileToken.Mode mode = HostileToken.Mode(modeSeed % 5);
-        bytes memory reentry = abi.encodeCall(Adjudicator.claim, (address(hostile)));
+        bytes memory reentry = abi.encodeCall(adjudicator.claim, (address(hostile)));
         if (mode == HostileToken.Mode.Reenter && _chans.length != 0) {
             // Re-enter with a withdrawal of another channel: it would go through without the guard.
             uint256 ci = chanSeed % _chans.length;
             (bool found, Submission memory sub) = _prepare(ci, 1, 0);
             if (found) {
                 reentry = abi.encodeCall(
-                    Adjudicator.withdraw,
+                    adjudicator.withdraw,
                     (_paramsOf(_chans[ci]), sub.state, sub.sig0, sub.sig1, sub.locks, _checkpointState(ci, _chans[ci].checkpointIdx))
                 );
             }
