@@ -323,7 +323,8 @@ describe("compliance mirror across a rules replacement", () => {
     const rules = await newRules(registryAddress);
     const rulesAddress = await rules.getAddress();
 
-    const { mirror } = await mirrorOn(new MemoryStore());
+    const store = await levelStore();
+    const { mirror } = await mirrorOn(store);
     await mirror.start();
     await settle(mirror);
     await (await c.token.replaceRules(rulesAddress)).wait();
@@ -356,6 +357,15 @@ describe("compliance mirror across a rules replacement", () => {
     await mirror.watcher.pollOnce();
     expect(mirror.facts()).toEqual(reference.facts());
     expect(textOf(mirror)).toBe(textOf(reference));
+
+    // After a restart from the saved mirror the registry is still followed.
+    await mirror.stop();
+    await (await registry.connect(c.validator).revokeAttribute(erin!.address, ATTRIBUTE.KYC)).wait();
+    const restarted = await mirrorOn(store);
+    await restarted.mirror.start();
+    expect(restarted.lines.some((l) => l.msg === "compliance mirror restored from the store")).toBe(true);
+    expect(await mirrored(restarted.mirror, bob!, erin!, 10n)).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
+    expect(await onChain(bob!, erin!, 10n)).toBe(RESTRICTION_CODES.RECEIVER_NOT_ELIGIBLE);
   }, 60_000);
 
   it("a saved mirror may hold rules and registries reached through replacements, nothing else", async () => {
