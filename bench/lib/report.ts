@@ -5,6 +5,7 @@ import type { PostgresBench } from "../postgres.js";
 import type { CryptoBench } from "../crypto.js";
 import type { GasFigures } from "../../scripts/gas-measure.js";
 import type { LoadResult } from "../load.js";
+import { goalsOf } from "./goals.js";
 import type { ProfileSummary } from "./profile.js";
 
 export interface ProfiledRun {
@@ -195,6 +196,15 @@ export function renderMarkdown(report: BenchReport): string {
     Object.keys(report.updates_per_s_by_workers).length > 1
       ? "Workers are shard processes of one venue, channels sharded by investor (section 1.4)."
       : "Only the 1-worker figure: the workers section (shard processes side by side) was skipped in this run.",
+    "",
+  );
+
+  out.push("## Against the goals of the performance issue", "");
+  out.push(
+    table(
+      ["goal", "target", "this run", "met", "measured limit, and what would move it"],
+      goalsOf(report).map((g) => [g.goal, g.target, g.measured, g.met === undefined ? "not measured" : g.met ? "yes" : "**no**", g.limit]),
+    ),
     "",
   );
 
