@@ -7,13 +7,13 @@
 // venue's log, countersigns its lock pair and the fill settles in both channels. Killed and
 // restarted once more, it charges nothing again: balances, nonces and the fill stay as they were.
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet } from "../../devstack/stack.js";
+import { adminPost, eventually } from "../helpers/node-process.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 import { ChildProcesses, collect } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,8 +22,7 @@ const bob = devWallet(ROLES.bob);
 const SECURITY = 0;
 const CASH = 1;
 
-let stack: Stack;
-let node: NodeProcess;
+let venue: Venue;
 let dir: string;
 let deploymentFile: string;
 const children = new ChildProcesses();
@@ -99,36 +98,25 @@ const balancesOf = async (key: string, channel: string): Promise<[string, string
 const fillsOf = async (key: string): Promise<Fill[]> => (await okJson<{ fills: Fill[] }>(key, "fills")).fills;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "cl-daemon-restart-"));
-  stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-  node = await startNodeProcess(
-    stack.nodeConfig({
-      dataDir: join(dir, "node"),
-      port: 0,
+  venue = await startVenue({
+    node: {
       trading: {
-        orderLogAnchor: stack.addresses.orderLogAnchor,
-        markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: SECURITY_UNIT.toString() }],
-        maxRestingOrdersPerInvestor: 10,
-        orderRate: { perSecond: 100, burst: 100 },
         maxOrdersPerBook: 100,
         // Bob's resting buy stays on the book while his daemon is down.
         cancelOnDisconnect: false,
-        anchorIntervalMs: 0,
         // Long enough to wait for a restarted daemon.
         settlement: { lockSeconds: 3_600, timeoutMs: 180_000, intervalMs: 200 },
       },
-    }),
-    dir,
-  );
+    },
+  });
+  dir = venue.dir;
   deploymentFile = join(dir, "deployment.json");
-  writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: stack.chain.url, chainId: stack.chainId.toString(), contracts: stack.addresses, nodeUrl: node.url }));
+  writeFileSync(deploymentFile, JSON.stringify({ rpcUrl: venue.stack.chain.url, chainId: venue.stack.chainId.toString(), contracts: venue.stack.addresses, nodeUrl: venue.node.url }));
 }, 240_000);
 
 afterAll(async () => {
   children.killAll();
-  await node?.stop();
-  await stack?.stop();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await venue?.stop();
 });
 
 describe("clearline daemon, SIGKILLed and restarted while its order is out (real processes)", () => {
@@ -136,8 +124,8 @@ describe("clearline daemon, SIGKILLed and restarted while its order is out (real
     // Channels of both assets: each investor's own leg, and the venue's leg to it (an operator's deposit).
     const aliceChannel = (await okJson<{ channelId: string }>(alice.privateKey, "open", "--asset", "security", "--amount", "10")).channelId;
     const bobChannel = (await okJson<{ channelId: string }>(bob.privateKey, "open", "--asset", "cash", "--amount", "1000")).channelId;
-    await adminPost(node, `/channels/${aliceChannel}/deposit?asset=${CASH}&amount=${1_000n * CASH_UNIT}`);
-    await adminPost(node, `/channels/${bobChannel}/deposit?asset=${SECURITY}&amount=${10n * SECURITY_UNIT}`);
+    await adminPost(venue.node, `/channels/${aliceChannel}/deposit?asset=${CASH}&amount=${1_000n * CASH_UNIT}`);
+    await adminPost(venue.node, `/channels/${bobChannel}/deposit?asset=${SECURITY}&amount=${10n * SECURITY_UNIT}`);
 
     const aliceDaemon = new Daemon(alice.privateKey);
     let bobDaemon = new Daemon(bob.privateKey);
@@ -179,7 +167,7 @@ describe("clearline daemon, SIGKILLed and restarted while its order is out (real
       ["CLS", "7", "3"],
       ["cUSD", "303", "697"],
     ]);
-    expect(await (await fetch(`${node.httpUrl}/metrics`)).text()).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
+    expect(await (await fetch(`${venue.node.httpUrl}/metrics`)).text()).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
 
     // Killed and restarted once more: the resync offers nothing new, and nothing moves again.
     expect((await bobDaemon.stop("SIGKILL")).signal).toBe("SIGKILL");

@@ -6,11 +6,9 @@
 // investors' channels, a restart that replays the engine's fills, every refusal code of a fill
 // (each changing nothing), IOC refused at intake, malformed and oversized messages, the fill rate,
 // and the heartbeat that closes a silent engine.
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { JsonRpcProvider } from "ethers";
 import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -21,48 +19,36 @@ import {
   type EngineFill,
   type FillResult,
   type MatchingEngine,
-  type OpenedClient,
-  type TradingClient,
 } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, type Stack } from "../../devstack/stack.js";
 import { ATTRIBUTE } from "../../devstack/system.js";
 import { freePort } from "../../devstack/local-chain.js";
-import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { eventually } from "../helpers/node-process.js";
+import { startVenue, type NodeOverrides, type Venue, type VenueInvestor as Investor } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 const CASH = 1;
 const LOT = SECURITY_UNIT;
 const price = (units: bigint): bigint => units * CASH_UNIT;
 
-interface Investor {
-  readonly opened: OpenedClient;
-  readonly trading: TradingClient;
-  readonly channelId: string;
-}
-
 describe("external matching engine (real node process, real chain, SDK clients and engine over WebSockets)", () => {
-  let stack: Stack;
-  let dir: string;
-  let provider: JsonRpcProvider;
-  let node: NodeProcess;
+  let venue: Venue;
   let nodePort: number;
   let enginePort: number;
   let engineUrl: string;
   let alice: Investor;
   let bob: Investor;
-  const clients: OpenedClient[] = [];
   const engines: MatchingEngine[] = [];
 
-  const market = () => ({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT });
-  const engineToken = () => readFileSync(join(dir, "node", "engine-token"), "utf8").trim();
+  const market = () => ({ security: venue.stack.addresses.token, cash: venue.stack.addresses.cash, lotSize: LOT });
+  const engineToken = () => readFileSync(join(venue.dir, "node", "engine-token"), "utf8").trim();
   const logSize = async () => (await alice.trading.checkpoint()).checkpoint.size;
 
-  async function startNode(): Promise<NodeProcess> {
-    const config = stack.nodeConfig({
-      dataDir: join(dir, "node"),
+  /** The node with an external engine; the same port across a restart. */
+  function engineNode(stack: Stack): NodeOverrides {
+    return {
       port: nodePort,
       trading: {
-        orderLogAnchor: stack.addresses.orderLogAnchor,
         markets: [
           { security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() },
           // A second book (cash against the security) for the WRONG_MARKET refusal.
@@ -70,31 +56,12 @@ describe("external matching engine (real node process, real chain, SDK clients a
         ],
         maxRestingOrdersPerInvestor: 50,
         orderRate: { perSecond: 1_000, burst: 1_000 },
-        maxOrdersPerBook: 1_000,
         cancelOnDisconnect: false,
-        anchorIntervalMs: 0,
         settlement: { lockSeconds: 3_600, timeoutMs: 60_000, intervalMs: 200 },
         matching: "external",
         engine: { host: "127.0.0.1", port: enginePort, maxMessageBytes: 1_024, fillRate: { perSecond: 1, burst: 30 }, heartbeatMs: 1_000, maxBufferedBytes: 65_536 },
       },
-    });
-    return startNodeProcess(config, dir);
-  }
-
-  async function investor(role: number, own: { assetIndex: number; amount: bigint }, venue: { assetIndex: number; amount: bigint }): Promise<Investor> {
-    const opened = await openClient({
-      nodeUrl: node.url,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 10_000,
-    });
-    clients.push(opened);
-    await opened.client.connect();
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: own });
-    await adminPost(node, `/channels/${channelId}/deposit?asset=${venue.assetIndex}&amount=${venue.amount}`);
-    return { opened, trading: opened.client.trading(stack.addresses.orderLogAnchor), channelId };
+    };
   }
 
   /** An engine connected with the engine token, collecting the feed from `from`. */
@@ -120,45 +87,44 @@ describe("external matching engine (real node process, real chain, SDK clients a
   }
 
   async function metric(line: string): Promise<number> {
-    const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+    const text = await (await fetch(`${venue.node.httpUrl}/metrics`)).text();
     const found = text.split("\n").find((l) => l.startsWith(`${line} `));
     return found === undefined ? 0 : Number(found.slice(line.length + 1));
   }
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-engine-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-    provider = new JsonRpcProvider(stack.chain.url);
     nodePort = await freePort();
     enginePort = await freePort();
     engineUrl = `ws://127.0.0.1:${enginePort}`;
-    node = await startNode();
-    alice = await investor(ROLES.alice, { assetIndex: SECURITY, amount: 20n * SECURITY_UNIT }, { assetIndex: CASH, amount: price(5_000n) });
-    bob = await investor(ROLES.bob, { assetIndex: CASH, amount: price(5_000n) }, { assetIndex: SECURITY, amount: 20n * SECURITY_UNIT });
+    venue = await startVenue({
+      node: engineNode,
+      investors: [
+        { role: ROLES.alice, own: [{ assetIndex: SECURITY, amount: 20n * SECURITY_UNIT }], venue: [{ assetIndex: CASH, amount: price(5_000n) }] },
+        { role: ROLES.bob, own: [{ assetIndex: CASH, amount: price(5_000n) }], venue: [{ assetIndex: SECURITY, amount: 20n * SECURITY_UNIT }] },
+      ],
+      responseTimeoutMs: 10_000,
+    });
+    [alice, bob] = venue.investors as [Investor, Investor];
   }, 240_000);
 
   // A failed case leaves no engine connected for the next (one engine at a time).
   afterEach(closeEngines);
 
   afterAll(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    await node?.stop();
-    provider?.destroy();
-    await stack?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
   it("takes the engine token only: no token, the admin token, an investor's client and a second engine are refused", async () => {
     const refusalsBefore = await metric('clearline_engine_refusals_total{code="ENGINE_UNAUTHORIZED"}');
     expect(await connectRefusal(connectMatchingEngine({ url: engineUrl, token: "" }))).toBe("ENGINE_UNAUTHORIZED");
-    expect(await connectRefusal(connectMatchingEngine({ url: engineUrl, token: node.adminToken }))).toBe("ENGINE_UNAUTHORIZED");
+    expect(await connectRefusal(connectMatchingEngine({ url: engineUrl, token: venue.node.adminToken }))).toBe("ENGINE_UNAUTHORIZED");
     // An investor's client (its key, the challenge–response handshake) gets no further than the upgrade.
-    const investorAtEngine = await openClient({ nodeUrl: engineUrl, privateKey: devWallet(ROLES.alice).privateKey, rpcUrl: stack.chain.url, adjudicator: stack.addresses.adjudicator, dataDir: join(dir, "stray"), responseTimeoutMs: 3_000 });
+    const investorAtEngine = await openClient({ nodeUrl: engineUrl, privateKey: devWallet(ROLES.alice).privateKey, rpcUrl: venue.stack.chain.url, adjudicator: venue.stack.addresses.adjudicator, dataDir: join(venue.dir, "stray"), responseTimeoutMs: 3_000 });
     await expect(investorAtEngine.client.connect()).rejects.toThrow();
     await investorAtEngine.close();
     expect(await metric('clearline_engine_refusals_total{code="ENGINE_UNAUTHORIZED"}')).toBeGreaterThanOrEqual(refusalsBefore + 3);
     // The engine token opens nothing on the investors' port: it is not an investor session.
-    const atInvestorPort = await connectRefusal(connectMatchingEngine({ url: node.url, token: engineToken(), responseTimeoutMs: 2_000 })).catch((error: unknown) => (isClientError(error) ? error.code : "other"));
+    const atInvestorPort = await connectRefusal(connectMatchingEngine({ url: venue.node.url, token: engineToken(), responseTimeoutMs: 2_000 })).catch((error: unknown) => (isClientError(error) ? error.code : "other"));
     expect(atInvestorPort).toBe("NODE_MISBEHAVED");
     // Plain HTTP to the engine port is told to upgrade.
     expect((await fetch(`http://127.0.0.1:${enginePort}/`)).status).toBe(426);
@@ -247,8 +213,8 @@ describe("external matching engine (real node process, real chain, SDK clients a
 
     // Killed and restarted: the log with the engine's fill replays (no REPLAY_MISMATCH), the remainder rests on.
     const size = await logSize();
-    await node.kill();
-    node = await startNode();
+    await venue.node.kill();
+    await venue.startNode(engineNode);
     await eventually(async () => alice.opened.client.connected && bob.opened.client.connected, (ok) => ok, 20_000);
     expect(await logSize()).toBe(size);
     expect((await alice.trading.myTrading()).orders.find((o) => BigInt(o.sequence) === sell.receipt.receipt.sequence)?.remaining).toBe(LOT.toString());
@@ -266,12 +232,12 @@ describe("external matching engine (real node process, real chain, SDK clients a
     const sellA = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(101n), timeInForce: "GTC" });
     const sellB = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(101n), timeInForce: "GTC" });
     const buy = await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 3n * LOT, price: price(103n), timeInForce: "GTC" });
-    const now = BigInt((await provider.getBlock("latest"))!.timestamp);
+    const now = BigInt((await venue.provider.getBlock("latest"))!.timestamp);
     const expiring = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(101n), timeInForce: "GTC", expiresAt: now + 120n });
     const cancelled = await alice.trading.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(101n), timeInForce: "GTC" });
     await alice.trading.cancel(cancelled.orderHash, cancelled.receipt.receipt.sequence);
     // Bob sells cash for the security on the second book.
-    const otherBook = await bob.trading.placeOrder({ security: stack.addresses.cash, cash: stack.addresses.token, lotSize: CASH_UNIT, side: "sell", quantity: price(10n), price: 1n, timeInForce: "GTC" });
+    const otherBook = await bob.trading.placeOrder({ security: venue.stack.addresses.cash, cash: venue.stack.addresses.token, lotSize: CASH_UNIT, side: "sell", quantity: price(10n), price: 1n, timeInForce: "GTC" });
     const seq = (placed: { receipt: { receipt: { sequence: bigint } } }) => placed.receipt.receipt.sequence;
     const maker = seq(sellA);
     const taker = seq(buy);
@@ -300,14 +266,13 @@ describe("external matching engine (real node process, real chain, SDK clients a
     expect(await fill({ makerSequence: seq(sellB) })).toMatchObject({ accepted: true });
     expect(await code({ makerSequence: seq(sellB) })).toBe("ORDER_FILLED");
     // Expired by the chain's time, once the node's clock has passed the expiry.
-    await provider.send("evm_increaseTime", [180]);
-    await provider.send("evm_mine", []);
-    await eventually(async () => (await alice.trading.bookDepth(stack.addresses.token, stack.addresses.cash, 1)).time, (time) => time >= now + 120n, 20_000);
+    await venue.passTime(180n);
+    await eventually(async () => (await alice.trading.bookDepth(venue.stack.addresses.token, venue.stack.addresses.cash, 1)).time, (time) => time >= now + 120n, 20_000);
     expect(await code({ makerSequence: seq(buy), takerSequence: seq(expiring) })).toBe("ORDER_EXPIRED");
     expect(await logSize()).toBe(size + 1n);
 
     // Not compliant: Bob loses his KYC; once the node's mirror knows, the movement to him is refused with the ERC-1404 rule.
-    await (await stack.system.jurisdiction.getFunction("revokeAttribute")(devWallet(ROLES.bob).address, ATTRIBUTE.KYC)).wait();
+    await (await venue.stack.system.jurisdiction.getFunction("revokeAttribute")(devWallet(ROLES.bob).address, ATTRIBUTE.KYC)).wait();
     await eventually(
       () => bob.trading.placeOrder({ ...market(), side: "buy", quantity: LOT, price: 1n, timeInForce: "GTC" }).then(() => "accepted", (error: { rejection?: { code: string } }) => error.rejection?.code ?? "other"),
       (c) => c === "NOT_COMPLIANT",

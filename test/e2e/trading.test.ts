@@ -3,14 +3,13 @@
 // bounds, compliance with the ERC-1404 rule), logged, matched with price–time priority and answered
 // with receipts the SDK verifies against inclusion proofs; the node is killed and restarted and the
 // books, fills and log are the same.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { isClientError, openClient, type ClientEvent, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
+import { isClientError, type ClientEvent, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminGet, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet } from "../../devstack/stack.js";
+import { adminGet, eventually, type NodeProcess } from "../helpers/node-process.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 const CASH = 1;
@@ -28,58 +27,27 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; restr
 }
 
 describe("trading at the node (real node process, two SDK clients)", () => {
-  let stack: Stack;
-  let dir: string;
+  let venue: Venue;
   let anchor: string;
-  const nodes: NodeProcess[] = [];
-  const clients: OpenedClient[] = [];
 
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-trading-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }, { index: ROLES.bob, securities: 0n }] });
-    anchor = stack.addresses.orderLogAnchor;
+    venue = await startVenue({ responseTimeoutMs: 10_000 });
+    anchor = venue.stack.addresses.orderLogAnchor;
   });
 
   afterEach(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    for (const node of nodes.splice(0)) await node.stop();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
-  async function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true, anchorIntervalMs = 0, readRate = { perSecond: 1_000, burst: 1_000 }): Promise<NodeProcess> {
-    const config = stack.nodeConfig({
-      dataDir: join(dir, "node"),
+  function startNode(port = 0, orderRate = { perSecond: 1_000, burst: 1_000 }, cancelOnDisconnect = true, anchorIntervalMs = 0, readRate = { perSecond: 1_000, burst: 1_000 }): Promise<NodeProcess> {
+    return venue.startNode({
       port,
-      trading: {
-        orderLogAnchor: anchor,
-        markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
-        maxRestingOrdersPerInvestor: 3,
-        orderRate,
-        readRate,
-        maxOrdersPerBook: 1_000,
-        cancelOnDisconnect,
-        anchorIntervalMs,
-        settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 },
-      },
+      trading: { maxRestingOrdersPerInvestor: 3, orderRate, readRate, cancelOnDisconnect, anchorIntervalMs, settlement: { lockSeconds: 3_600, timeoutMs: 20_000, intervalMs: 200 } },
     });
-    const node = await startNodeProcess(config, dir);
-    nodes.push(node);
-    return node;
   }
 
   async function investor(nodeUrl: string, role: number, events: ClientEvent[] = []): Promise<{ opened: OpenedClient; trading: TradingClient }> {
-    const opened = await openClient({
-      nodeUrl,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 10_000,
-      onEvent: (event) => events.push(event),
-    });
-    clients.push(opened);
-    await opened.client.connect();
+    const opened = await venue.connect(role, { nodeUrl, onEvent: (event) => events.push(event) });
     return { opened, trading: opened.client.trading(anchor) };
   }
 
@@ -92,14 +60,14 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     );
   }
 
-  const market = () => ({ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT });
+  const market = () => ({ security: venue.stack.addresses.token, cash: venue.stack.addresses.cash, lotSize: LOT });
 
   it("checks, logs, matches and receipts orders; a killed and restarted node replays the same books and fills", async () => {
     const first = await startNode();
     const aliceEvents: ClientEvent[] = [];
     const alice = await investor(first.url, ROLES.alice, aliceEvents);
     const bob = await investor(first.url, ROLES.bob);
-    const assets = [stack.addresses.token, stack.addresses.cash];
+    const assets = [venue.stack.addresses.token, venue.stack.addresses.cash];
     const aliceChannel = await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
     const bobChannel = await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
     await funded(first);
@@ -175,7 +143,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(second.output()).not.toMatch(/REPLAY_MISMATCH/);
     const final = await alice.trading.checkpoint();
     const anchored = await eventually(
-      async () => (await stack.system.orderLogAnchor.getFunction("latestCheckpoint")()) as [bigint, string, bigint],
+      async () => (await venue.stack.system.orderLogAnchor.getFunction("latestCheckpoint")()) as [bigint, string, bigint],
       ([size]) => size === final.checkpoint.size,
       15_000,
     );
@@ -186,11 +154,11 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     const node = await startNode();
     const alice = await investor(node.url, ROLES.alice);
     const bob = await investor(node.url, ROLES.bob);
-    const assets = [stack.addresses.token, stack.addresses.cash];
+    const assets = [venue.stack.addresses.token, venue.stack.addresses.cash];
     await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
     await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
     await funded(node);
-    await (await stack.system.rules.getFunction("setMaxBalance")(4n * SECURITY_UNIT)).wait();
+    await (await venue.stack.system.rules.getFunction("setMaxBalance")(4n * SECURITY_UNIT)).wait();
 
     // Once the node's mirror has the new maximum, 5 is too many for Bob, who holds none.
     const tooMany = await eventually(
@@ -207,7 +175,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(overMax.restriction?.rule).toBe("MAX_BALANCE_EXCEEDED");
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: LOT, price: price(50n), timeInForce: "GTC" });
 
-    await (await stack.system.token.getFunction("freeze")(devWallet(ROLES.alice).address)).wait();
+    await (await venue.stack.system.token.getFunction("freeze")(devWallet(ROLES.alice).address)).wait();
     const frozen = await eventually(
       () => refusal(alice.trading.placeOrder({ ...market(), side: "sell", quantity: LOT, price: price(500n), timeInForce: "IOC" })).catch(() => ({ code: "accepted" }) as { code: string; restriction?: { code: number } }),
       (r) => r.code === "NOT_COMPLIANT",
@@ -221,7 +189,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
       const node = await startNode(0, undefined, cancelOnDisconnect);
       const alice = await investor(node.url, ROLES.alice);
       const bob = await investor(node.url, ROLES.bob);
-      const assets = [stack.addresses.token, stack.addresses.cash];
+      const assets = [venue.stack.addresses.token, venue.stack.addresses.cash];
       await alice.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 10n * SECURITY_UNIT } });
       await bob.opened.client.openChannel({ assets, challengePeriod: 3_600n, deposit: { assetIndex: CASH, amount: price(1_000n) } });
       await funded(node);
@@ -242,7 +210,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     const codeOf = (e: unknown) => (isClientError(e) ? e.rejection?.code : String(e));
     // Book depth and the investor's own trading are reads: a burst of them is bounded by readRate…
     const reads = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? alice.trading.myTrading() : alice.trading.bookDepth(stack.addresses.token, stack.addresses.cash)).then(() => "ok", codeOf)),
+      Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? alice.trading.myTrading() : alice.trading.bookDepth(venue.stack.addresses.token, venue.stack.addresses.cash)).then(() => "ok", codeOf)),
     );
     expect(reads.filter((o) => o === "ok")).toHaveLength(5);
     expect(reads.filter((o) => o === "READ_RATE_LIMITED")).toHaveLength(3);
@@ -257,9 +225,7 @@ describe("trading at the node (real node process, two SDK clients)", () => {
     expect(metrics).toMatch(/clearline_bound_refusals_total\{reason="READ_RATE_LIMITED"\} 20\n/);
 
     await node.stop();
-    nodes.splice(0);
-    const plain = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "plain"), port: 0 }), dir);
-    nodes.push(plain);
+    const plain = await venue.startNode({ dataDir: join(venue.dir, "plain") });
     const bob = await investor(plain.url, ROLES.bob);
     expect((await refusal(bob.trading.checkpoint())).code).toBe("TRADING_DISABLED");
   });
