@@ -362,6 +362,7 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
     chainHead: () => provider.getBlockNumber(),
     channels: () => engine.channelIds().map((id) => ({ record: engine.record(id)!, latest: engine.latest(id)!.state })),
     watchers: () => ({ adjudicator: adjudicatorWatcher.lastProcessedBlock, compliance: complianceWatcher.lastProcessedBlock }),
+    backfilling: () => compliance.backfilling(),
     confirmations: config.confirmations,
     now: () => chainFacts.clock.now(),
     cacheMs: config.healthCacheMs,

@@ -1,6 +1,6 @@
 // What a venue watches on /metrics besides the counters of metrics.ts: value locked per asset, its
 // wallet's tokens and ETH for gas, the chain's head and each chain watcher's lag, pending locks,
-// disputes and the time to the nearest deadline. Computed at each scrape — the channels from the
+// disputes and the time to the nearest deadline, and the compliance mirror's pending backfills. Computed at each scrape — the channels from the
 // engine's memory, the chain's facts from reads shared for `cacheMs` (one round in flight at a
 // time), so a flood of scrapes of the public /metrics costs the chain one round of reads per
 // `cacheMs`. Amounts are in whole tokens (floats: for watching, never for accounting).
@@ -23,6 +23,8 @@ export interface VenueMetricsSources {
   readonly channels: () => Iterable<{ readonly record: ChannelRecord; readonly latest: State }>;
   /** Each chain watcher's last processed block (null before its first poll). */
   readonly watchers: () => Record<string, number | null>;
+  /** Rules contracts and registries reached through a rules replacement that the mirror is still reading (compliance-mirror.ts). */
+  readonly backfilling: () => readonly string[];
   readonly confirmations: number;
   /** The chain's time in seconds; throws while unknown. */
   readonly now: () => bigint;
@@ -87,6 +89,15 @@ export function registerVenueMetrics(metrics: NodeMetrics, sources: VenueMetrics
         const info = known.get(token) ?? { address: token, symbol: token, decimals: 0 };
         this.set({ asset: info.symbol, token: info.address }, whole(amount, info.decimals));
       }
+    },
+  });
+
+  new Gauge({
+    name: "clearline_compliance_backfills",
+    help: "Contracts reached through a rules replacement that the compliance mirror is still reading; their tokens' movements are refused (COMPLIANCE_UNKNOWN) meanwhile",
+    registers,
+    collect() {
+      this.set(sources.backfilling().length);
     },
   });
 

@@ -56,6 +56,7 @@ describe("venue metrics", () => {
       },
       channels: () => channels,
       watchers: () => ({ adjudicator: 97, compliance: null }),
+      backfilling: () => [],
       confirmations: 2,
       now: () => NOW,
       cacheMs: 1_000,
@@ -81,6 +82,15 @@ describe("venue metrics", () => {
     // 100 − 2 confirmations − 97; the compliance watcher has not polled yet: no figure.
     expect(lineOf(text, "clearline_watcher_lag_blocks{")).toBe('clearline_watcher_lag_blocks{watcher="adjudicator"} 1');
     expect(text).not.toContain('watcher="compliance"');
+    expect(lineOf(text, "clearline_compliance_backfills ")).toBe("clearline_compliance_backfills 0");
+  });
+
+  it("counts the rules contracts and registries the compliance mirror is still backfilling", async () => {
+    const pending = ["0x1000000000000000000000000000000000000001", "0x2000000000000000000000000000000000000002"];
+    const { metrics } = setup({ backfilling: () => pending });
+    expect(lineOf(await metrics.registry.metrics(), "clearline_compliance_backfills ")).toBe("clearline_compliance_backfills 2");
+    pending.pop();
+    expect(lineOf(await metrics.registry.metrics(), "clearline_compliance_backfills ")).toBe("clearline_compliance_backfills 1");
   });
 
   it("a flood of scrapes within cacheMs costs the chain one round of reads", async () => {
