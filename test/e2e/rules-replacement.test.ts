@@ -1,51 +1,34 @@
 // A rules replacement with real processes: an investor pays the venue in a security channel; the issuer
-// deploys new rules, locks the investor up on them, and only then installs them on the token. The
-// running node (no restart, no configuration change) never countersigns a payment after the
-// replacement is mined: it refuses COMPLIANCE_UNKNOWN while it backfills the new rules, then
+// deploys new rules, locks the investor up on them, and only then installs them on the token. Once
+// the running node (no restart, no configuration change) has read the replacement's block it never
+// countersigns a payment: it refuses COMPLIANCE_UNKNOWN while it backfills the new rules, then
 // SENDER_LOCKED — the lock-up set before the replacement — and accepts again once the issuer lifts it
-// on the new rules.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// on the new rules. (Between the block and the node reading it, the node still answers by the block
+// before: no node can know a block it has not read; custody release checks the rules on chain.)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Contract } from "ethers";
-import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
-import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { isClientError } from "../../client/sdk/index.js";
+import { ROLES, SECURITY_UNIT, devWallet } from "../../devstack/stack.js";
+import { eventually } from "../helpers/node-process.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 
 describe("rules replacement at a running node", () => {
-  let stack: Stack;
-  let node: NodeProcess;
-  let opened: OpenedClient;
-  let dir: string;
+  let venue: Venue;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-rules-e2e-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }] });
-    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node") }), dir);
-    opened = await openClient({
-      nodeUrl: node.url,
-      privateKey: devWallet(ROLES.alice).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 5_000,
-    });
-    await opened.client.connect();
+    venue = await startVenue({ onboard: [{ index: ROLES.alice }], node: {}, investors: [{ role: ROLES.alice, own: [{ assetIndex: SECURITY, amount: 100n * SECURITY_UNIT }] }] });
   });
 
   afterAll(async () => {
-    await opened?.close();
-    await node?.stop();
-    await stack?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
   it("enforces the new rules' lock-up set before the replacement, never accepting a payment in between", async () => {
     const alice = devWallet(ROLES.alice).address;
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 100n * SECURITY_UNIT } });
+    const { stack } = venue;
+    const { opened, channelId } = venue.investors[0]!;
     const pay = () =>
       opened.client.pay(channelId, { assetIndex: SECURITY, amount: 1n }).then(
         () => "accepted",
@@ -58,9 +41,16 @@ describe("rules replacement at a running node", () => {
     const rules = (await ethers.deployContract("TransferRules", [stack.addresses.jurisdiction, issuer.address], issuer)) as unknown as Contract;
     const latest = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
     await (await rules.getFunction("setLockup")(alice, latest + 365n * 86_400n)).wait();
-    await (await stack.system.token.getFunction("replaceRules")(await rules.getAddress())).wait();
+    const replaced = (await (await stack.system.token.getFunction("replaceRules")(await rules.getAddress())).wait())!;
 
-    // From the replacement on: closed while the node backfills, then the lock-up, never accepted.
+    // Once the node's compliance watcher has read the replacement's block (its /metrics: the head it
+    // read is at least that block and the watcher is not behind it)...
+    const sample = (text: string, line: string) => Number(text.split("\n").find((l) => l.startsWith(`${line} `))?.slice(line.length + 1) ?? Number.NaN);
+    await eventually(
+      async () => (await fetch(`${venue.node.httpUrl}/metrics`)).text(),
+      (text) => sample(text, "clearline_chain_head_block") >= replaced.blockNumber && sample(text, 'clearline_watcher_lag_blocks{watcher="compliance"}') === 0,
+    );
+    // ...closed while the node backfills, then the lock-up, never accepted.
     const outcomes: string[] = [];
     const deadline = Date.now() + 15_000;
     while (outcomes.at(-1) !== "NON_COMPLIANT:SENDER_LOCKED" && Date.now() < deadline) outcomes.push(await pay());
