@@ -15,7 +15,16 @@ function holderKey(i: number): string {
   return `0x${mixed}${i.toString(16).padStart(32, "0")}`;
 }
 
-export function largeComplianceFacts(holders: number): ComplianceFacts {
+/** The contracts the facts track (defaults: fixed addresses) and their cursor (default: at block `holders`). */
+export interface LargeFactsOptions {
+  readonly jurisdiction?: Address;
+  readonly rules?: Address;
+  readonly token?: Address;
+  readonly cursor?: ComplianceFacts["cursor"];
+}
+
+export function largeComplianceFacts(holders: number, options: LargeFactsOptions = {}): ComplianceFacts {
+  const { jurisdiction = JURISDICTION, rules = RULES, token = TOKEN } = options;
   const attributes = new Map<string, ReadonlyMap<bigint, AttributeRecord>>();
   const balances = new Map<string, bigint>();
   const expiresAt = 4_000_000_000n;
@@ -34,15 +43,15 @@ export function largeComplianceFacts(holders: number): ComplianceFacts {
   const approval = { approved: true, generation: 0 };
   const validator = VALIDATOR.toLowerCase();
   return {
-    cursor: { blockNumber: BigInt(holders), logIndex: 3 },
+    cursor: options.cursor === undefined ? { blockNumber: BigInt(holders), logIndex: 3 } : options.cursor,
     jurisdictions: new Map([
-      [JURISDICTION.toLowerCase(), { approvals: new Map([1n, 2n, 4n].map((type) => [type, new Map([[validator, approval]])])), attributes }],
+      [jurisdiction.toLowerCase(), { approvals: new Map([1n, 2n, 4n].map((type) => [type, new Map([[validator, approval]])])), attributes }],
     ]),
     rules: new Map([
-      [RULES.toLowerCase(), { jurisdiction: JURISDICTION, accreditationRequired: false, blockedCountries: new Set([408n]), lockups: new Map([[holderKey(0), 4_000_000_000n]]), maxBalance: 0n }],
+      [rules.toLowerCase(), { jurisdiction, accreditationRequired: false, blockedCountries: new Set([408n]), lockups: new Map([[holderKey(0), 4_000_000_000n]]), maxBalance: 0n }],
     ]),
     tokens: new Map([
-      [TOKEN.toLowerCase(), { rules: RULES, paused: false, frozen: new Set([holderKey(1)]), balances, controllers: new Set([validator]), treasury: null }],
+      [token.toLowerCase(), { rules, paused: false, frozen: new Set([holderKey(1)]), balances, controllers: new Set([validator]), treasury: null }],
     ]),
   };
 }

@@ -2,7 +2,8 @@
 // Hardhat chain and a real LevelDB store: a mirror restored from the store catches up from its saved
 // block (no rescan from startBlock) and then equals one rebuilt from startBlock; a saved mirror of
 // another configuration, or one that does not parse, is rebuilt and the reason logged; saves happen
-// only when the mirror changed, at most once per interval, and once more at stop.
+// only when the mirror changed, at most once per interval, and once more at stop. A large mirror
+// (40,000 holders) is saved without holding the event loop, and less often the more a save costs.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { complianceFactsToJson } from "../../client/protocol/compliance-json.js"
 import { LevelStore } from "../../client/store/level-store.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
 import {
+  MIRROR_SAVE_CPU_SHARE,
   MIRROR_SAVE_INTERVAL_MS,
   decodeMirrorRecord,
   encodeMirrorRecord,
@@ -22,9 +24,14 @@ import {
   type MirroredContracts,
 } from "../../channel-node/src/compliance-mirror.js";
 import type { BackfillProvider } from "../../channel-node/src/rules-backfill.js";
+import { largeComplianceFacts } from "../helpers/large-facts.js";
 import { ATTRIBUTE, deployCompliance, type ComplianceFixture, type RestrictedToken, type TransferRules } from "../helpers/compliance.js";
 
 const START_BLOCK = 0;
+/** Holders of the large mirror: its one-call encoding took ~0.4 s; the sliced one holds the loop for ms. */
+const LARGE_HOLDERS = 40_000;
+/** The longest gap allowed between two firings of a 5 ms timer while the large mirror is saved. */
+const MAX_TIMER_GAP_MS = 100;
 
 let c: ComplianceFixture;
 let contracts: MirroredContracts;
@@ -89,6 +96,23 @@ async function rebuilt(options: { contracts?: MirroredContracts } = {}): Promise
 }
 
 const head = () => c.ethers.provider.getBlockNumber();
+
+/** Runs `work` while a timer fires every 5 ms; returns the longest gap between two firings (ms). */
+async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }, 5);
+  try {
+    await work();
+    return Math.max(longest, performance.now() - last);
+  } finally {
+    clearInterval(timer);
+  }
+}
 const textOf = (mirror: ComplianceMirror) => JSON.stringify(complianceFactsToJson(mirror.facts()));
 
 beforeAll(async () => {
@@ -229,4 +253,33 @@ describe("compliance mirror across restarts", () => {
     await mirror.stop();
     expect(decodeMirrorRecord((await store.facts())!).block).toBe(await head());
   }, 60_000);
+
+  it("saves a large mirror in slices without holding the event loop, and waits longer between saves that cost more", async () => {
+    const store = await levelStore();
+    const [security] = contracts.securities;
+    const large = largeComplianceFacts(LARGE_HOLDERS, { jurisdiction: contracts.jurisdiction, rules: security!.rules, token: security!.token, cursor: null });
+    await store.factsSaved(encodeMirrorRecord({ startBlock: START_BLOCK, block: await head(), facts: large }));
+    let now = 1_000_000;
+    const { mirror, lines } = await mirrorOn(store, { clock: () => now });
+    expect(lines.some((l) => l.msg === "compliance mirror restored from the store")).toBe(true);
+    await mirror.start();
+
+    // An event: the poll saves the mirror while a 5 ms timer keeps firing.
+    await (await c.rules.setMaxBalance(123n)).wait();
+    const gap = await longestTimerGap(() => mirror.watcher.pollOnce());
+    const saved = await store.facts();
+    expect(saved).toBe(encodeMirrorRecord({ startBlock: START_BLOCK, block: await head(), facts: mirror.facts() }));
+    expect(decodeMirrorRecord(saved!).facts.jurisdictions.get(contracts.jurisdiction.toLowerCase())!.attributes.size).toBe(LARGE_HOLDERS);
+    expect(gap).toBeLessThan(MAX_TIMER_GAP_MS);
+
+    // That save cost more than 2 % of the base interval, so the next one waits longer than it.
+    await (await c.rules.setMaxBalance(124n)).wait();
+    now += MIRROR_SAVE_INTERVAL_MS;
+    await mirror.watcher.pollOnce();
+    expect(await store.facts()).toBe(saved);
+    now += MIRROR_SAVE_INTERVAL_MS / MIRROR_SAVE_CPU_SHARE;
+    await c.ethers.provider.send("evm_mine", []);
+    await mirror.watcher.pollOnce();
+    expect(decodeMirrorRecord((await store.facts())!).facts.rules.get(security!.rules.toLowerCase())?.maxBalance).toBe(124n);
+  }, 120_000);
 });
