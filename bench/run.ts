@@ -30,7 +30,8 @@
  *                        [--stores 0,10000,100000] [--updates-per-channel 10] [--profile-channels 64]
  *                        [--trading-pairs 4] [--failover-rounds 3] [--workers 1,2] [--worker-channels 64]
  *                        [--worker-repeats 3]
- *                        [--skip gas,open,connections,profile,memory,trading,postgres,workers]
+ *                        [--mirror-holders 10000,100000]
+ *                        [--skip gas,open,connections,profile,memory,mirror,trading,postgres,workers]
  *                        [--quick] [--keep] [--out bench]
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -48,6 +49,7 @@ import { DEPOSIT, benchInvestors, onboardInvestors, openChannels } from "./lib/s
 import { NODE_PROCESS_FLAGS, nodeLaunch, startBenchNode, startPhasesOf, type BenchNode } from "./lib/node.js";
 import { fillNodeStore } from "./lib/channels.js";
 import { summarizeProfile } from "./lib/profile.js";
+import { measureMirror, type MirrorRow } from "./lib/mirror.js";
 import { measureSyncedWrites } from "./lib/disk.js";
 import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type OpenLoopRow, type ThroughputRow } from "./lib/report.js";
 import { headlineOf } from "./lib/headline.js";
@@ -77,6 +79,7 @@ const { values } = parseArgs({
     "trading-pairs": { type: "string" },
     "failover-rounds": { type: "string" },
     workers: { type: "string", default: "1,2" },
+    "mirror-holders": { type: "string" },
     "worker-repeats": { type: "string" },
     "worker-channels": { type: "string" },
     skip: { type: "string", default: "" },
@@ -128,7 +131,8 @@ if (!workerCounts.includes(1)) {
 }
 const workerRepeats = one("worker-repeats", values["worker-repeats"] ?? (quick ? "1" : "3"), positiveCount);
 const workerChannels = one("worker-channels", values["worker-channels"] ?? (quick ? "16" : "64"), positiveCount);
-const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "trading", "postgres", "workers"];
+const mirrorHolders = numbers("mirror-holders", values["mirror-holders"] ?? (quick ? "10000" : "10000,100000"), positiveCount);
+const SKIPPABLE = ["gas", "open", "connections", "profile", "memory", "mirror", "trading", "postgres", "workers"];
 const skip = new Set(values.skip.split(",").filter(Boolean));
 for (const name of skip) {
   if (!SKIPPABLE.includes(name)) {
@@ -434,6 +438,14 @@ async function main(): Promise<void> {
     log(`store of ${size} channels (filled in ${(fillMs / 1000).toFixed(1)}s): /health after ${starts.join(" and ")} ms (second start, ms per phase: ${phaseText}), RSS ${((metrics.get("process_resident_memory_bytes") ?? 0) / 2 ** 20).toFixed(1)} MiB`);
   }
 
+  // 5.1 The node's saved compliance mirror with many holders (in this process, no load running).
+  const mirror: MirrorRow[] = [];
+  for (const holders of skip.has("mirror") ? [] : mirrorHolders) {
+    const row = await measureMirror(holders, quick ? 1 : 3);
+    mirror.push(row);
+    log(`compliance mirror of ${holders} holders: ${(row.recordBytes / 1e6).toFixed(1)} MB, encode ${row.after.encodeCpuMs.toFixed(0)} ms in slices of at most ${row.after.longestSliceMs.toFixed(1)} ms, decode ${row.after.decodeMs.toFixed(0)} ms`);
+  }
+
   // 10. Workers (on the throughput stack, before it stops): shard processes of one venue, fresh investors for each worker count (bench/workers.ts).
   let workers: WorkersBench | undefined;
   if (!skip.has("workers")) {
@@ -512,6 +524,7 @@ async function main(): Promise<void> {
     profile,
     profileAtHalfLoad,
     memory,
+    ...(mirror.length === 0 ? {} : { mirror }),
     ...(trading === undefined ? {} : { trading }),
     ...(postgres === undefined ? {} : { postgres }),
     ...(workers === undefined ? {} : { workers }),
