@@ -48,7 +48,7 @@ import { threadCpuOf, threadGroupsBetween, type ThreadCpu, type ThreadGroups } f
 import { arrivalsDueBy, dueAt, laneDueBy, openLoopSchedule } from "./lib/open-loop.js";
 import { ProposalSupply } from "./lib/presign.js";
 import { percentilesOf, type Percentiles } from "./lib/percentiles.js";
-import { GcWatch, gcPausesBetween, gcTotalsOf, runQueueWaitMs, type GcPauses, type GcTotals } from "./lib/stalls.js";
+import { GcWatch, gcPausesBetween, gcTotalsOf, runQueueWaitMs, storeBatchTotalsOf, storeBatchesBetween, type GcPauses, type GcTotals, type StoreBatchTotals, type StoreBatches } from "./lib/stalls.js";
 
 export interface LoadResult {
   readonly channels: number;
@@ -101,7 +101,8 @@ export interface LoadResult {
    * on a shared machine that wait, not the node's work, is what the percentiles mostly show.
    */
   readonly stalls: {
-    readonly node: { readonly gc: GcPauses; readonly eventLoopDelayMaxMs: number; readonly runQueueWaitMs: number };
+    /** `storeBatches`: the store's write batches in the window (each countersignature waits for its batch to be durable). */
+    readonly node: { readonly gc: GcPauses; readonly eventLoopDelayMaxMs: number; readonly runQueueWaitMs: number; readonly storeBatches?: StoreBatches };
     readonly loadGenerator: { readonly gc: GcPauses; readonly eventLoopDelayMs: { readonly p99: number; readonly max: number }; readonly runQueueWaitMs: number };
   };
 }
@@ -224,10 +225,11 @@ interface NodeCounters {
   readonly gc: GcTotals;
   /** The longest event-loop delay since the previous scrape of /metrics, s (prom-client resets it per scrape). */
   readonly eventLoopDelayMax: number;
+  readonly storeBatches: StoreBatchTotals;
 }
 
 async function nodeCounters(): Promise<NodeCounters> {
-  if (metricsUrl === undefined) return { updates: 0, latencySum: 0, latencyCount: 0, gc: gcTotalsOf(undefined), eventLoopDelayMax: 0 };
+  if (metricsUrl === undefined) return { updates: 0, latencySum: 0, latencyCount: 0, gc: gcTotalsOf(undefined), eventLoopDelayMax: 0, storeBatches: storeBatchTotalsOf(undefined) };
   const metrics = parseMetrics(await (await fetch(metricsUrl)).text());
   let updates = 0;
   for (const [name, value] of metrics) if (name.startsWith("clearline_updates_total{")) updates += value;
@@ -237,6 +239,7 @@ async function nodeCounters(): Promise<NodeCounters> {
     latencyCount: metrics.get("clearline_update_seconds_count") ?? 0,
     gc: gcTotalsOf(metrics),
     eventLoopDelayMax: metrics.get("nodejs_eventloop_lag_max_seconds") ?? 0,
+    storeBatches: storeBatchTotalsOf(metrics),
   };
 }
 
@@ -465,6 +468,7 @@ async function main(): Promise<void> {
         gc: gcPausesBetween(begin.counters.gc, atEnd.counters.gc),
         eventLoopDelayMaxMs: round3(atEnd.counters.eventLoopDelayMax * 1000),
         runQueueWaitMs: round3(atEnd.runQueueWait.node - begin.runQueueWait.node),
+        storeBatches: storeBatchesBetween(begin.counters.storeBatches, atEnd.counters.storeBatches),
       },
       loadGenerator: {
         gc: gcWatch.between(begin.at, atEnd.at),

@@ -106,10 +106,18 @@ function latencyGoal(report: BenchReport): GoalRow {
   parts.push(
     `In the window: the node's GC ${gc.minor.count} scavenges (${ms(gc.minor.totalMs)} in all) and ${gc.major.count} mark-compacts (${ms(gc.major.totalMs)}), its longest event-loop delay ${ms(stalls.node.eventLoopDelayMaxMs)}; its main thread waited ${ms(stalls.node.runQueueWaitMs)} for a core and the load generator's ${ms(stalls.loadGenerator.runQueueWaitMs)} (both on the same 2 cores); one fsync'd write p99 ${ms(report.disk.p99Ms)}.`,
   );
+  const batches = stalls.node.storeBatches;
+  if (batches !== undefined && batches.count > 0) {
+    parts.push(
+      `The store's write batches (each countersignature waits for its batch to be durable): ${batches.count} in the window, mean ${ms(batches.meanMs)}, ${batches.over50ms} over 50 ms and ${batches.over250ms} over 250 ms, ${batches.allWithinMs === null ? "some over every bucket" : `all within ${batches.allWithinMs} ms`}.`,
+    );
+  }
   parts.push(
     waitShare > 0.05
       ? `The node's main thread waited for a core ${Math.round(waitShare * 100)} % of the window: every proposal behind such a wait queues, so this tail is mostly the machine's.`
-      : "The node rarely waited for a core: the tail is its own queueing behind GC pauses and store batches at this utilization.",
+      : batches !== undefined && batches.over50ms > 0
+        ? "The node rarely waited for a core; slow store batches (the disk's fsync) held every countersignature in them and every proposal queued behind them: this tail is the disk's."
+        : "The node rarely waited for a core: the tail is its own queueing behind GC pauses and store batches at this utilization.",
   );
   parts.push(
     "What would move it: less main-thread time per update at moderate rates (the costs paid per wake-up and per batch), shorter GC pauses (less garbage per update), and a load generator that does not share the node's cores; a shard per core keeps each node process further from saturation at the same venue rate.",

@@ -73,3 +73,44 @@ function gcKindOf(flag: number | undefined): GcKind {
   if (flag === constants.NODE_PERFORMANCE_GC_WEAKCB) return "weakcb";
   return "minor";
 }
+
+/** The node's store batch histogram (`clearline_store_batch_seconds`) as read from /metrics: cumulative counts by upper bound (s), total count and sum. */
+export interface StoreBatchTotals {
+  readonly buckets: ReadonlyMap<number, number>;
+  readonly count: number;
+  readonly seconds: number;
+}
+
+/** Store batches in a window: how many, their mean, how many took over 10, 50 and 250 ms, and the bucket bound all of them stayed within (ms; null: some exceeded every bound). */
+export interface StoreBatches {
+  readonly count: number;
+  readonly meanMs: number;
+  readonly over10ms: number;
+  readonly over50ms: number;
+  readonly over250ms: number;
+  readonly allWithinMs: number | null;
+}
+
+export function storeBatchTotalsOf(metrics: ReadonlyMap<string, number> | undefined): StoreBatchTotals {
+  const buckets = new Map<number, number>();
+  for (const [name, value] of metrics ?? []) {
+    const bound = /^clearline_store_batch_seconds_bucket\{le="([0-9.e+-]+)"\}$/.exec(name)?.[1];
+    if (bound !== undefined) buckets.set(Number(bound), value);
+  }
+  return { buckets, count: metrics?.get("clearline_store_batch_seconds_count") ?? 0, seconds: metrics?.get("clearline_store_batch_seconds_sum") ?? 0 };
+}
+
+export function storeBatchesBetween(before: StoreBatchTotals, after: StoreBatchTotals): StoreBatches {
+  const count = after.count - before.count;
+  const within = (bound: number) => (after.buckets.get(bound) ?? 0) - (before.buckets.get(bound) ?? 0);
+  const bounds = [...after.buckets.keys()].sort((a, b) => a - b);
+  const allWithin = bounds.find((bound) => within(bound) === count);
+  return {
+    count,
+    meanMs: count === 0 ? 0 : round3(((after.seconds - before.seconds) / count) * 1000),
+    over10ms: count - within(0.01),
+    over50ms: count - within(0.05),
+    over250ms: count - within(0.25),
+    allWithinMs: count === 0 ? 0 : allWithin === undefined ? null : allWithin * 1000,
+  };
+}

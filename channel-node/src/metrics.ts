@@ -16,6 +16,12 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    storeBatchSeconds: new Histogram({
+      name: "clearline_store_batch_seconds",
+      help: "Time of each write batch of the channel store, from the call to durable (LevelDB: written and fsync'd; PostgreSQL: committed); every countersignature in a batch waits for it",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     chainEvents: new Counter({ name: "clearline_chain_events_total", help: "Chain events applied by name", labelNames: ["event"], registers: [registry] }),
     lastBlock: new Gauge({ name: "clearline_last_processed_block", help: "Last block the watcher processed", registers: [registry] }),
     connectionRefusals: new Counter({

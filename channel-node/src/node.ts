@@ -131,7 +131,12 @@ export async function startNode(config: NodeConfig, options: StartNodeOptions = 
   } = await openNodeStore(
     config,
     { chain: await chainBindingOf(chain), adoptLegacy: channelsOnChain(chain) },
-    { onFenced: stepDown, onFailed: stepDown, ...(standby === undefined ? {} : { onWaiting: (held) => standby.waiting(held) }) },
+    {
+      onFenced: stepDown,
+      onFailed: stepDown,
+      onBatch: (ms) => metrics.storeBatchSeconds.observe(ms / 1000),
+      ...(standby === undefined ? {} : { onWaiting: (held) => standby.waiting(held) }),
+    },
   ).catch(async (error: unknown) => {
     await standby?.close();
     await chainFacts.stop();

@@ -53,6 +53,8 @@ interface Job {
 export interface LevelStoreOptions {
   /** fsync every batch (default true). Only benchmarks should turn this off. */
   readonly sync?: boolean;
+  /** Called after each batch is on disk with how long it took (call → durable, ms). */
+  readonly onBatch?: (ms: number) => void;
   /** A batch takes whole events until it holds this many ops (default 16,384; one event may exceed it). */
   readonly maxBatchOps?: number;
   /**
@@ -132,6 +134,7 @@ const levelOps: BatchedBackendOps<Op> = {
 export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
   private readonly db: LevelDb;
   private readonly sync: boolean;
+  private readonly onBatch: ((ms: number) => void) | undefined;
   private readonly maxBatchOps: number;
 
   private queue: Job[] = [];
@@ -142,6 +145,7 @@ export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
     super(levelOps, state);
     this.db = db;
     this.sync = options.sync ?? true;
+    this.onBatch = options.onBatch;
     this.maxBatchOps = options.maxBatchOps ?? 16_384;
   }
 
@@ -300,7 +304,11 @@ export class LevelStore extends BatchedStore<Op> implements FillChargeTable {
       const ops: Op[] = [];
       try {
         for (const job of group) ops.push(...(typeof job.ops === "function" ? await job.ops() : job.ops));
-        if (ops.length > 0) await this.db.batch(ops, { sync: this.sync });
+        if (ops.length > 0) {
+          const started = performance.now();
+          await this.db.batch(ops, { sync: this.sync });
+          this.onBatch?.(performance.now() - started);
+        }
       } catch (cause) {
         this.failure = new StoreError("WRITE_FAILED", `writing to the store failed: ${cause instanceof Error ? cause.message : String(cause)}`, {}, { cause });
         const failed = [...group, ...this.queue];

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { goalsOf, profileSplit, threadUsPerUpdate } from "../../bench/lib/goals.js";
+import { storeBatchTotalsOf, storeBatchesBetween } from "../../bench/lib/stalls.js";
 import type { BenchReport, ProfiledRun, ThroughputRow } from "../../bench/lib/report.js";
 
 const committed = JSON.parse(readFileSync("bench/report.json", "utf8")) as BenchReport;
@@ -11,6 +12,12 @@ function row(updates: number, threads: Record<string, { userSeconds: number; sys
   const groups = Object.fromEntries(Object.entries(threads).map(([name, t]) => [name, { threads: 1, ...t }]));
   const node = Object.values(threads).reduce((sum, t) => sum + t.userSeconds + t.systemSeconds, 0);
   return { ...committed.throughput[1]!, channels: 64, updates, cpu: { ...committed.throughput[1]!.cpu, node, nodeThreads: groups } };
+}
+
+/** A row's node stalls without the store batches (older reports have none). */
+function withoutBatches<T extends { storeBatches?: unknown }>(node: T): Omit<T, "storeBatches"> {
+  const { storeBatches: _batches, ...rest } = node;
+  return rest;
 }
 
 describe("goals of the performance issue", () => {
@@ -67,15 +74,42 @@ describe("goals of the performance issue", () => {
     const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
     const withWait = (waitMs: number): BenchReport => ({
       ...committed,
-      p99_ms_at_half_load: 40,
-      openLoop: committed.openLoop.map((r) => (r === worst ? { ...r, latencyMs: { ...r.latencyMs, p99: 40 }, stalls: { ...r.stalls, node: { ...r.stalls.node, runQueueWaitMs: waitMs } } } : r)),
+      p99_ms_at_half_load: 9_000,
+      openLoop: committed.openLoop.map((r) => (r === worst ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, stalls: { ...r.stalls, node: { ...withoutBatches(r.stalls.node), runQueueWaitMs: waitMs } } } : r)),
     });
     const starved = goalsOf(withWait(2_000)).find((g) => g.goal.startsWith("Latency"))!;
     expect(starved.met).toBe(false);
     expect(starved.limit).toContain("mostly the machine's");
     const quiet = goalsOf(withWait(10)).find((g) => g.goal.startsWith("Latency"))!;
     expect(quiet.limit).toContain("its own queueing");
-    expect(quiet.limit).toContain("p99 40.0 ms");
+    expect(quiet.limit).toContain("p99 9000.0 ms");
+  });
+
+  it("names slow store batches as the tail's cause when the node did not wait for a core", () => {
+    const half = committed.openLoop.filter((r) => r.loadFraction === 0.5);
+    const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
+    const withBatches = (over50ms: number): BenchReport => ({
+      ...committed,
+      p99_ms_at_half_load: 9_000,
+      openLoop: committed.openLoop.map((r) =>
+        r === worst
+          ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, stalls: { ...r.stalls, node: { ...r.stalls.node, runQueueWaitMs: 10, storeBatches: { count: 3_000, meanMs: 0.8, over10ms: over50ms, over50ms, over250ms: over50ms, allWithinMs: over50ms > 0 ? 500 : 5 } } } }
+          : r,
+      ),
+    });
+    const slowDisk = goalsOf(withBatches(1)).find((g) => g.goal.startsWith("Latency"))!;
+    expect(slowDisk.limit).toContain("3000 in the window, mean 0.8 ms, 1 over 50 ms and 1 over 250 ms, all within 500 ms");
+    expect(slowDisk.limit).toContain("this tail is the disk's");
+    const fastDisk = goalsOf(withBatches(0)).find((g) => g.goal.startsWith("Latency"))!;
+    expect(fastDisk.limit).toContain("its own queueing");
+  });
+
+  it("counts a window's store batches from two readings of the node's histogram", () => {
+    const reading = (count: number, seconds: number, cumulative: number[]) =>
+      storeBatchTotalsOf(new Map([...[0.005, 0.01, 0.05, 0.25, 0.5].map((le, i): [string, number] => [`clearline_store_batch_seconds_bucket{le="${le}"}`, cumulative[i]!]), ["clearline_store_batch_seconds_count", count], ["clearline_store_batch_seconds_sum", seconds]]));
+    const before = reading(100, 0.1, [90, 95, 99, 100, 100]);
+    const after = reading(1_100, 1.6, [1_050, 1_080, 1_096, 1_099, 1_100]);
+    expect(storeBatchesBetween(before, after)).toEqual({ count: 1_000, meanMs: 1.5, over10ms: 15, over50ms: 3, over250ms: 1, allWithinMs: 500 });
   });
 
   it("leaves a goal the run did not measure as not measured", () => {

@@ -58,5 +58,8 @@ describe("the demo story against a node process, a chain process and real WebSoc
     expect(metrics).toMatch(/clearline_updates_total\{kind="trade",proposer="investor"\} 1/);
     expect(metrics).toMatch(/clearline_dispute_actions_total\{action="challenge:done"\} 1/);
     expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="settled"\} 1\n/);
+    // Every agreed state went to disk in a timed batch.
+    const batches = Number(/^clearline_store_batch_seconds_count (\d+)$/m.exec(metrics)?.[1]);
+    expect(batches).toBeGreaterThan(0);
   });
 });

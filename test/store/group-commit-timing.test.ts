@@ -14,10 +14,10 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-async function open(): Promise<LevelStore> {
+async function open(onBatch?: (ms: number) => void): Promise<LevelStore> {
   const dir = await mkdtemp(join(tmpdir(), "clearline-commit-timing-"));
   dirs.push(dir);
-  return LevelStore.open(dir);
+  return LevelStore.open(dir, onBatch === undefined ? {} : { onBatch });
 }
 
 describe("group commit timing", () => {
@@ -50,6 +50,21 @@ describe("group commit timing", () => {
     expect(store.stats.batches - before.batches).toBe(2);
     expect(store.stats.events - before.events).toBe(50);
     for (const c of channels) expect((await store.channel(c.channelId))?.latest?.state.nonce).toBe(1n);
+    await store.close();
+  });
+
+  it("reports each durable batch's time to onBatch (the node's clearline_store_batch_seconds), once per batch", async () => {
+    const times: number[] = [];
+    const store = await open((ms) => times.push(ms));
+    const channels = Array.from({ length: 20 }, (_, i) => newChannel(200 + i));
+    await Promise.all(channels.map((c) => store.channelCreated(c)));
+    const first = store.stateAgreed(channels[0]!.channelId, signedState(channels[0]!, 1n), paymentUpdate(1n));
+    await Promise.resolve();
+    await Promise.resolve();
+    await Promise.all([first, ...channels.slice(1).map((c) => store.stateAgreed(c.channelId, signedState(c, 1n), paymentUpdate(1n)))]);
+    expect(times).toHaveLength(store.stats.batches);
+    expect(times.length).toBeGreaterThanOrEqual(2);
+    for (const ms of times) expect(ms).toBeGreaterThan(0);
     await store.close();
   });
 });

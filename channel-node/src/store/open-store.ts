@@ -32,13 +32,15 @@ export interface StoreHooks {
   readonly signal?: AbortSignal;
   /** While a standby waits: the lease another node holds, after each attempt to take it. */
   readonly onWaiting?: (held: HeldLease) => void;
+  /** After each write batch is durable: its time (call → durable, ms). */
+  readonly onBatch?: (ms: number) => void;
 }
 
 /** On PostgreSQL with `store.lease`, resolves only once this process holds the leader lease (a standby waits here). */
 export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store">, binding: StoreBinding, hooks: StoreHooks = {}): Promise<NodeStore> {
   if (config.store === undefined) {
     const location = join(config.dataDir, "channels");
-    const store = await LevelStore.open(location, binding);
+    const store = await LevelStore.open(location, { ...binding, ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }) });
     return { store, kind: "leveldb", location, probe: () => syncedWriteProbe(config.dataDir), leaseEpoch: null };
   }
   const { lease, ...settings } = config.store;
@@ -52,6 +54,7 @@ export async function openNodeStore(config: Pick<NodeConfig, "dataDir" | "store"
       : { lease: { ...lease, ...(hooks.signal === undefined ? {} : { signal: hooks.signal }), ...(hooks.onWaiting === undefined ? {} : { onWaiting: hooks.onWaiting }) } }),
     ...(hooks.onFenced === undefined ? {} : { onFenced: hooks.onFenced }),
     ...(hooks.onFailed === undefined ? {} : { onFailed: hooks.onFailed }),
+    ...(hooks.onBatch === undefined ? {} : { onBatch: hooks.onBatch }),
   });
   return { store, kind: "postgres", location: store.location, probe: () => store.probe(), leaseEpoch: store.leaseEpoch };
 }

@@ -59,6 +59,8 @@ export interface PostgresStoreOptions {
   readonly onFenced?: (error: StoreError<"FENCED">) => void;
   /** Called once when a write transaction failed (the database went away, a timeout): the store refuses every later write with WRITE_FAILED. */
   readonly onFailed?: (error: StoreError<"WRITE_FAILED">) => void;
+  /** Called after each transaction committed with how long it took (ms). */
+  readonly onBatch?: (ms: number) => void;
 }
 
 /** Counters of what was committed, for tests, benchmarks and metrics. */
@@ -157,6 +159,7 @@ export class PostgresStore extends BatchedStore<Op> {
   private readonly lease: { readonly grant: LeaseGrant; readonly settings: LeaseSettings | null; timer: NodeJS.Timeout | null };
   private readonly onFenced: ((error: StoreError<"FENCED">) => void) | undefined;
   private readonly onFailed: ((error: StoreError<"WRITE_FAILED">) => void) | undefined;
+  private readonly onBatch: ((ms: number) => void) | undefined;
 
   private queue: Job[] = [];
   private writing: Promise<void> | null = null;
@@ -178,6 +181,7 @@ export class PostgresStore extends BatchedStore<Op> {
     this.maxBatchRows = options.maxBatchRows ?? 16_384;
     this.onFenced = options.onFenced;
     this.onFailed = options.onFailed;
+    this.onBatch = options.onBatch;
     this.lease = { ...lease, timer: null };
     if (lease.settings !== null) {
       this.lease.timer = setInterval(() => void this.renew(), lease.settings.renewMs);
@@ -434,7 +438,11 @@ export class PostgresStore extends BatchedStore<Op> {
       try {
         // The lease timer found the lease lost: nothing more is attempted.
         if (this.failure !== null) throw this.failure;
-        if (ops.length > 0) await this.transaction(ops);
+        if (ops.length > 0) {
+          const started = performance.now();
+          await this.transaction(ops);
+          this.onBatch?.(performance.now() - started);
+        }
       } catch (cause) {
         this.failure = isStoreError(cause, "FENCED") || isStoreError(cause, "WRITE_FAILED")
           ? cause
