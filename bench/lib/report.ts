@@ -265,7 +265,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
     out.push(
       table(
-        ["channels", "offered", "of max", "achieved updates/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "send lag p99 ms", "node CPU µs/update", "unanswered", "refused"],
+        ["channels", "offered", "of max", "achieved updates/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "send lag p99 ms", "node CPU µs/update", "store batches (over 50 ms; all within)", "unanswered", "refused"],
         report.openLoop.map((row) => [
           row.channels,
           int(row.offeredPerSecond ?? 0),
@@ -277,6 +277,9 @@ export function renderMarkdown(report: BenchReport): string {
           fixed(row.latencyMs.max, 1),
           fixed(row.sendLagMs?.p99 ?? 0, 2),
           int(row.updates === 0 ? 0 : (row.cpu.node * 1e6) / row.updates),
+          row.stalls.node.storeBatches === undefined
+            ? "not measured"
+            : `${int(row.stalls.node.storeBatches.count)} (${int(row.stalls.node.storeBatches.over50ms)}; ${row.stalls.node.storeBatches.allWithinMs === null ? "over 2.5 s" : `${row.stalls.node.storeBatches.allWithinMs} ms`})`,
           int(row.unanswered),
           Object.entries(row.refusals).map(([code, n]) => `${code} ${n}`).join(", ") || "0",
         ]),
