@@ -112,8 +112,12 @@ function latencyGoal(report: BenchReport): GoalRow {
       `The store's write batches (each countersignature waits for its batch to be durable): ${batches.count} in the window, mean ${ms(batches.meanMs)}, ${batches.over50ms} over 50 ms and ${batches.over250ms} over 250 ms, ${batches.allWithinMs === null ? "some over every bucket" : `all within ${batches.allWithinMs} ms`}.`,
     );
   }
+  const sendLagP99 = worst.sendLagMs?.p99 ?? 0;
+  parts.push(`The load generator's send lag (due → sent, charged to the node by this method) p99 ${ms(sendLagP99)}.`);
   parts.push(
-    waitShare > 0.05
+    sendLagP99 > worst.latencyMs.p99 / 2
+      ? "Most of this tail is the load generator sending late (the process that shares the node's two cores stalled), not the node answering late."
+      : waitShare > 0.05
       ? `The node's main thread waited for a core ${Math.round(waitShare * 100)} % of the window: every proposal behind such a wait queues, so this tail is mostly the machine's.`
       : batches !== undefined && batches.over50ms > 0
         ? "The node rarely waited for a core; slow store batches (the disk's fsync) held every countersignature in them and every proposal queued behind them: this tail is the disk's."

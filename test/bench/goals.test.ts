@@ -104,6 +104,18 @@ describe("goals of the performance issue", () => {
     expect(fastDisk.limit).toContain("its own queueing");
   });
 
+  it("says when the load generator's own send lag is most of the tail", () => {
+    const half = committed.openLoop.filter((r) => r.loadFraction === 0.5);
+    const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
+    const withLag = (lagP99: number): BenchReport => ({
+      ...committed,
+      p99_ms_at_half_load: 9_000,
+      openLoop: committed.openLoop.map((r) => (r === worst ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, sendLagMs: { ...r.latencyMs, p99: lagP99 } } : r)),
+    });
+    expect(goalsOf(withLag(8_500)).find((g) => g.goal.startsWith("Latency"))!.limit).toContain("the load generator sending late");
+    expect(goalsOf(withLag(3)).find((g) => g.goal.startsWith("Latency"))!.limit).not.toContain("the load generator sending late");
+  });
+
   it("counts a window's store batches from two readings of the node's histogram", () => {
     const reading = (count: number, seconds: number, cumulative: number[]) =>
       storeBatchTotalsOf(new Map([...[0.005, 0.01, 0.05, 0.25, 0.5].map((le, i): [string, number] => [`clearline_store_batch_seconds_bucket{le="${le}"}`, cumulative[i]!]), ["clearline_store_batch_seconds_count", count], ["clearline_store_batch_seconds_sum", seconds]]));
