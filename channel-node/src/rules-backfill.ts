@@ -9,7 +9,9 @@
 // Events of a contract being backfilled that the watcher delivers meanwhile are kept (bounded) and
 // applied after the backfilled ones. Until a contract is adopted the mirror does not track it and every
 // check of a token that depends on it fails closed (COMPLIANCE_UNKNOWN). A failed backfill is logged and
-// tried again after the next chunk the watcher reads.
+// tried again after the next chunk the watcher reads, then after 2, 4, … chunks (at most
+// MAX_RETRY_CHUNKS) while it keeps failing. A backfill is kept even when its token's rules are
+// replaced again, so the mirror's facts depend only on the chain, not on when the node read it.
 import { Interface, ZeroAddress, getAddress, type Filter, type Log } from "ethers";
 import type { Logger } from "pino";
 import type { ComplianceChainEvent, WatcherProvider } from "../../client/chain/watcher.js";
@@ -37,6 +39,9 @@ export const BACKFILL_CHUNK_BLOCKS = 2_000;
  * the backfill starts over, reading up to the last of them.
  */
 export const MAX_EVENTS_KEPT_DURING_BACKFILL = 10_000;
+
+/** The longest wait, in watcher chunks, between two attempts of a backfill that keeps failing (a contract that is no TransferRules fails for ever). */
+export const MAX_RETRY_CHUNKS = 64;
 
 /** What a backfill needs of a provider (ethers' `Provider` fits). */
 export interface BackfillProvider extends WatcherProvider {
@@ -77,6 +82,9 @@ interface Pending {
   kept: ComplianceEvent[];
   /** For rules: the registry they read, once known. */
   jurisdiction?: Address;
+  /** Attempts that failed in a row, and the watcher chunk from which the next attempt may run. */
+  failures: number;
+  nextChunk: number;
 }
 
 const rulesInterface = new Interface(["function jurisdiction() view returns (address)"]);
@@ -98,6 +106,8 @@ export class ContractBackfill {
   private readonly pending = new Map<string, Pending>();
   /** Registries found by a rules backfill, to follow from the next chunk on. */
   private readonly discovered = new Map<string, Address>();
+  /** Watcher chunks finished so far: the clock of the retries. */
+  private chunks = 0;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -148,6 +158,7 @@ export class ContractBackfill {
 
   /** The watcher finished the chunk up to `block`: registries found are followed from here, and pending backfills run. */
   chunkDone(block: number): void {
+    this.chunks += 1;
     for (const [key, jurisdiction] of this.discovered) {
       this.discovered.delete(key);
       if (this.options.facts().jurisdictions.has(key)) continue;
@@ -171,6 +182,8 @@ export class ContractBackfill {
       } while (this.again && !this.stopped && this.pending.size > 0);
     })().finally(() => {
       this.running = null;
+      // A kick between the loop's last check and here would otherwise be lost until the next chunk.
+      if (this.again) this.kick();
     });
   }
 
@@ -188,17 +201,24 @@ export class ContractBackfill {
   private add(kind: Pending["kind"], address: Address, since: LogPosition): void {
     const key = addressKey(address);
     if (this.pending.has(key)) return;
-    this.pending.set(key, { kind, address, since, kept: [] });
+    this.pending.set(key, { kind, address, since, kept: [], failures: 0, nextChunk: 0 });
   }
 
   private async runOnce(): Promise<void> {
     for (const pending of [...this.pending.values()]) {
       if (this.stopped) return;
+      if (pending.nextChunk > this.chunks) continue;
       try {
         await this.complete(pending);
       } catch (error) {
         if (this.stopped) return;
-        this.options.logger.warn({ err: error, contract: pending.address, kind: pending.kind }, "backfilling a contract reached through a rules replacement failed; retrying after the next chunk");
+        pending.failures += 1;
+        const wait = Math.min(2 ** (pending.failures - 1), MAX_RETRY_CHUNKS);
+        pending.nextChunk = this.chunks + wait;
+        this.options.logger.warn(
+          { err: error, contract: pending.address, kind: pending.kind, failures: pending.failures },
+          `backfilling a contract reached through a rules replacement failed; retrying after ${wait === 1 ? "the next chunk" : `${wait} chunks`}`,
+        );
       }
     }
   }

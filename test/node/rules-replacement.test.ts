@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre from "hardhat";
-import type { Filter, Log } from "ethers";
+import { Wallet, type Filter, type Log } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -409,6 +409,30 @@ describe("compliance mirror across a rules replacement", () => {
     expect(await mirrored(mirror, bob!, alice!, 10n)).toBe("COMPLIANCE_UNKNOWN");
 
     // Back to rules the node mirrors: decided again at once.
+    await (await c.token.replaceRules(inForce)).wait();
+    await mirror.watcher.pollOnce();
+    expect(await mirrored(mirror, bob!, alice!, 10n)).toBe(await onChain(bob!, alice!, 10n));
+  }, 60_000);
+
+  it("retries a backfill that keeps failing after 1, 2, 4, … chunks, not after every chunk", async () => {
+    const { mirror, lines } = await mirrorOn(new MemoryStore());
+    await mirror.start();
+    await mirror.watcher.pollOnce();
+    await mirror.backfilled();
+    const inForce = mirror.facts().tokens.get(addressKey(token))!.rules!;
+    // An account without code: its backfill fails every time (RULES_WITHOUT_JURISDICTION).
+    const nothing = Wallet.createRandom().address;
+    await (await c.token.replaceRules(nothing)).wait();
+    const messages = () =>
+      lines.filter((l) => (l as { contract?: string }).contract === nothing && l.msg.startsWith("backfilling a contract")).map((l) => l.msg.slice(l.msg.lastIndexOf("retrying")));
+    // The chunk with the replacement, then 10 more: attempts in it and after 1, 3 and 7 more.
+    for (let chunk = 0; chunk <= 10; chunk++) {
+      if (chunk > 0) await mine();
+      await mirror.watcher.pollOnce();
+      await mirror.backfilled();
+    }
+    expect(messages()).toEqual(["retrying after the next chunk", "retrying after 2 chunks", "retrying after 4 chunks", "retrying after 8 chunks"]);
+    expect(mirror.backfilling()).toContain(addressKey(nothing));
     await (await c.token.replaceRules(inForce)).wait();
     await mirror.watcher.pollOnce();
     expect(await mirrored(mirror, bob!, alice!, 10n)).toBe(await onChain(bob!, alice!, 10n));
