@@ -21,6 +21,7 @@ import { complianceFactsFromJson, complianceFactsToJson } from "../../client/pro
 import type { Address } from "../../client/protocol/types.js";
 import { LevelStore } from "../../client/store/level-store.js";
 import { largeComplianceFacts } from "../../test/helpers/large-facts.js";
+import { longestTimerGap } from "../../test/helpers/timer-gap.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -34,23 +35,6 @@ async function medianOf(runs: number, run: () => Promise<number> | number): Prom
   const results: number[] = [];
   for (let i = 0; i < runs; i++) results.push(await run());
   return median(results);
-}
-
-/** Runs `work` while a timer fires every 5 ms; the longest gap between two firings (ms). */
-async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 5);
-  try {
-    await work();
-    return Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** A watcher chunk: `size` events, half Transfers and half AttributeIssued, to existing holders. */

@@ -27,6 +27,7 @@ import {
 import type { BackfillProvider } from "../../channel-node/src/rules-backfill.js";
 import { largeComplianceFacts } from "../helpers/large-facts.js";
 import { ATTRIBUTE, deployCompliance, type ComplianceFixture, type RestrictedToken, type TransferRules } from "../helpers/compliance.js";
+import { longestTimerGap } from "../helpers/timer-gap.js";
 
 const START_BLOCK = 0;
 /** Holders of the large mirror: its one-call encoding took ~0.4 s; the sliced one holds the loop for ms. */
@@ -98,22 +99,6 @@ async function rebuilt(options: { contracts?: MirroredContracts } = {}): Promise
 
 const head = () => c.ethers.provider.getBlockNumber();
 
-/** Runs `work` while a timer fires every 5 ms; returns the longest gap between two firings (ms). */
-async function longestTimerGap(work: () => Promise<unknown>): Promise<number> {
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-  }, 5);
-  try {
-    await work();
-    return Math.max(longest, performance.now() - last);
-  } finally {
-    clearInterval(timer);
-  }
-}
 const textOf = (mirror: ComplianceMirror) => JSON.stringify(complianceFactsToJson(mirror.facts()));
 
 beforeAll(async () => {
