@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { goalsOf, profileSplit, threadUsPerUpdate } from "../../bench/lib/goals.js";
 import { storeBatchTotalsOf, storeBatchesBetween } from "../../bench/lib/stalls.js";
-import type { BenchReport, ProfiledRun, ThroughputRow } from "../../bench/lib/report.js";
+import type { BenchReport, OpenLoopRow, ProfiledRun, ThroughputRow } from "../../bench/lib/report.js";
 
 const committed = JSON.parse(readFileSync("bench/report.json", "utf8")) as BenchReport;
 
@@ -18,6 +18,17 @@ function row(updates: number, threads: Record<string, { userSeconds: number; sys
 function withoutBatches<T extends { storeBatches?: unknown }>(node: T): Omit<T, "storeBatches"> {
   const { storeBatches: _batches, ...rest } = node;
   return rest;
+}
+
+/** The committed report with its worst half-load row made the 9,000 ms tail and changed by `change`; its latency goal row. */
+function latencyGoalWith(change: (row: OpenLoopRow) => OpenLoopRow) {
+  const worst = committed.openLoop.filter((r) => r.loadFraction === 0.5).sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
+  const report: BenchReport = {
+    ...committed,
+    p99_ms_at_half_load: 9_000,
+    openLoop: committed.openLoop.map((r) => (r === worst ? change({ ...r, latencyMs: { ...r.latencyMs, p99: 9_000 } }) : r)),
+  };
+  return goalsOf(report).find((g) => g.goal.startsWith("Latency"))!;
 }
 
 describe("goals of the performance issue", () => {
@@ -70,50 +81,31 @@ describe("goals of the performance issue", () => {
   });
 
   it("says a latency tail measured the machine when the node waited for a core, and its own queueing otherwise", () => {
-    const half = committed.openLoop.filter((r) => r.loadFraction === 0.5);
-    const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
-    const withWait = (waitMs: number): BenchReport => ({
-      ...committed,
-      p99_ms_at_half_load: 9_000,
-      openLoop: committed.openLoop.map((r) => (r === worst ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, stalls: { ...r.stalls, node: { ...withoutBatches(r.stalls.node), runQueueWaitMs: waitMs } } } : r)),
-    });
-    const starved = goalsOf(withWait(2_000)).find((g) => g.goal.startsWith("Latency"))!;
+    const withWait = (waitMs: number) => latencyGoalWith((r) => ({ ...r, stalls: { ...r.stalls, node: { ...withoutBatches(r.stalls.node), runQueueWaitMs: waitMs } } }));
+    const starved = withWait(2_000);
     expect(starved.met).toBe(false);
     expect(starved.limit).toContain("mostly the machine's");
-    const quiet = goalsOf(withWait(10)).find((g) => g.goal.startsWith("Latency"))!;
+    const quiet = withWait(10);
     expect(quiet.limit).toContain("its own queueing");
     expect(quiet.limit).toContain("p99 9000.0 ms");
   });
 
   it("names slow store batches as the tail's cause when the node did not wait for a core", () => {
-    const half = committed.openLoop.filter((r) => r.loadFraction === 0.5);
-    const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
-    const withBatches = (over50ms: number): BenchReport => ({
-      ...committed,
-      p99_ms_at_half_load: 9_000,
-      openLoop: committed.openLoop.map((r) =>
-        r === worst
-          ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, stalls: { ...r.stalls, node: { ...r.stalls.node, runQueueWaitMs: 10, storeBatches: { count: 3_000, meanMs: 0.8, over10ms: over50ms, over50ms, over250ms: over50ms, allWithinMs: over50ms > 0 ? 500 : 5 } } } }
-          : r,
-      ),
-    });
-    const slowDisk = goalsOf(withBatches(1)).find((g) => g.goal.startsWith("Latency"))!;
+    const withBatches = (over50ms: number) =>
+      latencyGoalWith((r) => ({
+        ...r,
+        stalls: { ...r.stalls, node: { ...r.stalls.node, runQueueWaitMs: 10, storeBatches: { count: 3_000, meanMs: 0.8, over10ms: over50ms, over50ms, over250ms: over50ms, allWithinMs: over50ms > 0 ? 500 : 5 } } },
+      }));
+    const slowDisk = withBatches(1);
     expect(slowDisk.limit).toContain("3000 in the window, mean 0.8 ms, 1 over 50 ms and 1 over 250 ms, all within 500 ms");
     expect(slowDisk.limit).toContain("this tail is the disk's");
-    const fastDisk = goalsOf(withBatches(0)).find((g) => g.goal.startsWith("Latency"))!;
-    expect(fastDisk.limit).toContain("its own queueing");
+    expect(withBatches(0).limit).toContain("its own queueing");
   });
 
   it("says when the load generator's own send lag is most of the tail", () => {
-    const half = committed.openLoop.filter((r) => r.loadFraction === 0.5);
-    const worst = [...half].sort((a, b) => b.latencyMs.p99 - a.latencyMs.p99)[0]!;
-    const withLag = (lagP99: number): BenchReport => ({
-      ...committed,
-      p99_ms_at_half_load: 9_000,
-      openLoop: committed.openLoop.map((r) => (r === worst ? { ...r, latencyMs: { ...r.latencyMs, p99: 9_000 }, sendLagMs: { ...r.latencyMs, p99: lagP99 } } : r)),
-    });
-    expect(goalsOf(withLag(8_500)).find((g) => g.goal.startsWith("Latency"))!.limit).toContain("the load generator sending late");
-    expect(goalsOf(withLag(3)).find((g) => g.goal.startsWith("Latency"))!.limit).not.toContain("the load generator sending late");
+    const withLag = (lagP99: number) => latencyGoalWith((r) => ({ ...r, sendLagMs: { ...r.latencyMs, p99: lagP99 } }));
+    expect(withLag(8_500).limit).toContain("the load generator sending late");
+    expect(withLag(3).limit).not.toContain("the load generator sending late");
   });
 
   it("counts a window's store batches from two readings of the node's histogram", () => {
