@@ -239,12 +239,20 @@ describe.skipIf(POSTGRES_MISSING !== null)("payments between investors of two sh
     // The venue never locked twice to a receiver under one hashlock.
     for (const history of settled.all) expect(Math.max(0, ...lockCounts(history, VENUE).values())).toBeLessThanOrEqual(1);
 
-    // Nothing agreed is lost: each investor's latest state is the shard's latest stored state.
+    // Nothing agreed is lost: each investor's latest state is the shard's latest stored state. The
+    // shard stores a state it proposed once the investor's countersignature reaches it, after the
+    // investor stored it: compare once both sides have settled.
     for (const name of ["alice", "bob"] as const) {
       const { opened, channelId, shard } = investors[name];
-      await eventually(() => opened.store.channel(channelId), (record) => record?.pending === null, 15_000);
-      const { rows } = await db.query<{ nonce: string }>(`SELECT max(nonce)::text AS nonce FROM ${schemas[shard]}.history WHERE channel_id = $1`, [channelId]);
-      expect(BigInt(rows[0]!.nonce)).toBe((await opened.store.channel(channelId))!.latest!.state.nonce);
+      await eventually(
+        async () => {
+          const record = await opened.store.channel(channelId);
+          const { rows } = await db.query<{ nonce: string }>(`SELECT max(nonce)::text AS nonce FROM ${schemas[shard]}.history WHERE channel_id = $1`, [channelId]);
+          return { pending: record?.pending ?? null, investor: record!.latest!.state.nonce, shard: BigInt(rows[0]!.nonce) };
+        },
+        ({ pending, investor, shard }) => pending === null && investor === shard,
+        15_000,
+      );
     }
   }, 300_000);
 });
