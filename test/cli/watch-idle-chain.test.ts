@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNode, type RunningNode } from "../../channel-node/src/node.js";
 import { openClient, type OpenedClient } from "../../client/sdk/index.js";
 import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const alice = devWallet(ROLES.alice);
@@ -44,7 +45,7 @@ describe("clearline watch on an idle chain", () => {
 
   /** `clearline --json watch --once` as alice: its exit code and events. */
   function watchOnce(): Promise<{ code: number | null; events: Record<string, unknown>[]; stderr: string }> {
-    const child = spawn(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), "--json", "watch", "--once"], {
+    const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "clients"), "--json", "watch", "--once"], {
       cwd: REPO,
       env: { ...process.env, CLEARLINE_KEY: alice.privateKey },
       stdio: ["ignore", "pipe", "pipe"],

@@ -17,6 +17,7 @@ import { connectMatchingEngine, openClient, type EngineEntry, type MatchingEngin
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
 import { freePort } from "../../devstack/local-chain.js";
 import { eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const LOT = SECURITY_UNIT;
@@ -92,7 +93,7 @@ describe("a venue violating price–time priority is caught by the audit (extern
 
   /** `clearline --json receipts audit`: its exit code and JSON (the audit, or `{error}`). */
   function audit(...extra: string[]): Promise<{ exit: number | null; result: { violations: Record<string, string | null>[]; size: string; matching: string; error?: { code: string; message: string } } }> {
-    const child = spawn(process.execPath, ["--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "auditor"), "--json", "receipts", "audit", ...extra], {
+    const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", "client/cli/clearline.ts", "--deployment", deploymentFile, "--data-dir", join(dir, "auditor"), "--json", "receipts", "audit", ...extra], {
       cwd: REPO,
       env: { ...process.env, CLEARLINE_KEY: devWallet(ROLES.carol).privateKey },
       stdio: ["ignore", "pipe", "pipe"],

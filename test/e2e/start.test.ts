@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../devstack/local-chain.js";
 import { ROLES, devWallet } from "../../devstack/stack.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const START = fileURLToPath(new URL("../../scripts/start.ts", import.meta.url));
@@ -84,7 +85,7 @@ function runStart(port: number, dataDir: string): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, CLEARLINE_PORT: String(port), CLEARLINE_DATA_DIR: dataDir };
   delete env.CLEARLINE_RPC_URL;
   delete env.CLEARLINE_NODE_CONFIG;
-  const child = spawn(process.execPath, ["--import", "tsx", START], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", START], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

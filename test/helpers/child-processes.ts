@@ -1,6 +1,13 @@
 // Child processes a test file starts (CLIs, daemons): each is tracked until it exits, so the file's
 // afterAll can kill exactly the ones still running, whatever way the tests ended.
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Node's flags that make a child Node process exit once the test process that started it is gone
+ * (test/helpers/exit-with-parent.mjs): put them first in the arguments of every Node process a test spawns.
+ */
+export const EXIT_WITH_PARENT: readonly string[] = ["--import", fileURLToPath(new URL("./exit-with-parent.mjs", import.meta.url))];
 
 /** How a finished process ended and what it printed. */
 export interface ProcessRun {
@@ -24,9 +31,13 @@ export function collect(child: ChildProcess): Promise<ProcessRun> {
 export class ChildProcesses {
   private readonly running = new Set<ChildProcess>();
 
-  /** Starts `command` with stdout and stderr piped; tracked until it exits. */
+  /**
+   * Starts `command` with stdout and stderr piped; tracked until it exits. A Node process
+   * (`process.execPath`) also exits on its own once this test process is gone.
+   */
   spawn(command: string, args: readonly string[], options: Omit<SpawnOptions, "stdio"> = {}): ChildProcess {
-    const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    const guarded = command === process.execPath ? [...EXIT_WITH_PARENT, ...args] : args;
+    const child = spawn(command, guarded, { ...options, stdio: ["ignore", "pipe", "pipe"] });
     this.running.add(child);
     child.once("exit", () => this.running.delete(child));
     return child;

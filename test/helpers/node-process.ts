@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, stopProcess } from "../../devstack/local-chain.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "../../channel-node/src/admin-auth.js";
 import type { NodeConfig } from "../../channel-node/src/config.js";
+import { EXIT_WITH_PARENT } from "./child-processes.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_CLI = fileURLToPath(new URL("../../channel-node/src/cli.ts", import.meta.url));
@@ -34,6 +35,12 @@ export interface NodeProcess {
   healthy(timeoutMs?: number): Promise<void>;
 }
 
+/** Node processes started here and not yet exited: killed when this process exits (an uncaught error, process.exit). */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /**
  * Starts the node with `config` (its port is chosen here unless given) and waits until /health
  * answers 200 — unless `untilHealthy` is false (a standby, which does not listen until it leads).
@@ -42,10 +49,12 @@ export async function startNodeProcess(config: NodeConfig, configDir: string, { 
   const port = config.port === 0 ? await freePort() : config.port;
   const file = join(configDir, `node-${port}.json`);
   writeFileSync(file, JSON.stringify({ ...config, port }, null, 2));
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", NODE_CLI, "start", "--config", file], {
+  const child: ChildProcess = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", NODE_CLI, "start", "--config", file], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   let output = "";
   const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
   child.stdout?.on("data", collect);

@@ -14,6 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, stopProcess } from "../../devstack/local-chain.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLIENT = join(ROOT, "client");
@@ -67,7 +68,7 @@ async function startCompiledNode(config: object): Promise<{ url: string; child: 
   const port = await freePort();
   const file = join(dir, "node.json");
   writeFileSync(file, JSON.stringify({ ...config, port }));
-  const child = spawn(process.execPath, [join(ROOT, "channel-node", "bin.mjs"), "start", "--config", file], { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, join(ROOT, "channel-node", "bin.mjs"), "start", "--config", file], { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   child.stderr!.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));

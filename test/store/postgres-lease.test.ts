@@ -14,6 +14,7 @@ import type { HeldLease } from "../../channel-node/src/store/postgres-lease.js";
 import { POSTGRES_MISSING, freshSchema, reportPostgresSkip, startPostgres, type PostgresServer } from "../helpers/postgres.js";
 import { newChannel, paymentUpdate, signedState } from "./fixtures.js";
 import { expectStoreError } from "./store-suite.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 reportPostgresSkip("the PostgreSQL leader-lease suite");
 
@@ -153,7 +154,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgresStore leader lease${POSTGRES
   it("a writer process SIGSTOPped mid-stream is taken over; SIGCONTed, it commits nothing more and stops on FENCED", async () => {
     const schema = freshSchema("lease");
     const ttlMs = 1_000;
-    const child = spawn(process.execPath, ["--import", "tsx", WRITER, server.url, schema, String(ttlMs)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", WRITER, server.url, schema, String(ttlMs)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
     try {

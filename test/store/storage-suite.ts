@@ -15,6 +15,7 @@ import { MemoryStore } from "../../client/store/memory-store.js";
 import type { ChannelStore } from "../../client/store/store.js";
 import { DEPLOYMENT, newChannel, paymentUpdate, proposal, signedState } from "./fixtures.js";
 import { expectStoreError } from "./store-suite.js";
+import { EXIT_WITH_PARENT } from "../helpers/child-processes.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const CHAIN: ChainBinding = { ...DEPLOYMENT, genesisHash: `0x${"01".repeat(32)}` };
@@ -271,7 +272,7 @@ export function storageSuite<S extends BoundStore>(name: string, harness: Storag
       for (let round = 0; round < rounds; round++) {
         // Kill after a varying number of acknowledgements so the kill lands at different points of a batch.
         const killAfter = minimum + Math.floor(Math.random() * span);
-        const child = spawn(process.execPath, ["--import", "tsx", ...harness.crashWriter(store, channels.length)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", ...harness.crashWriter(store, channels.length)], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
