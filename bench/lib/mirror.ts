@@ -16,7 +16,7 @@ import {
   mirrorRecordText,
 } from "../../channel-node/src/compliance-mirror.js";
 import { runSliced } from "../../channel-node/src/run-sliced.js";
-import { applyEvent, applyEvents, type ComplianceEvent, type ComplianceFacts } from "../../client/protocol/compliance.js";
+import { applyEvent, applyEvents, type ComplianceEvent, type ComplianceFacts } from "../../client/protocol/compliance/index.js";
 import { complianceFactsFromJson, complianceFactsToJson } from "../../client/protocol/compliance-json.js";
 import type { Address } from "../../client/protocol/types.js";
 import { LevelStore } from "../../client/store/level-store.js";

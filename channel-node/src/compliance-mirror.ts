@@ -28,7 +28,7 @@ import {
   trackToken,
   type ComplianceEvent,
   type ComplianceFacts,
-} from "../../client/protocol/compliance.js";
+} from "../../client/protocol/compliance/index.js";
 import { complianceFactsJsonSchema } from "../../client/protocol/compliance-json.js";
 import { complianceFactsFromJsonFast } from "../../client/protocol/compliance-json-decoder.js";
 import { complianceFactsJsonText, runSteps, type Steps } from "../../client/protocol/compliance-json-writer.js";

@@ -38,7 +38,7 @@ import { deskBoundsOf, marketsOf, settlementOf } from "./trading/config.js";
 import { startEngineEndpoint } from "./trading/external/endpoint.js";
 import type { EngineServer } from "./trading/external/engine-server.js";
 import { ordersDomainOf } from "../../client/protocol/trading/order.js";
-import { onChainBalanceOf } from "../../client/protocol/compliance.js";
+import { onChainBalanceOf } from "../../client/protocol/compliance/index.js";
 import { startWebConsole } from "./console/web-console.js";
 import { consoleConfigOf } from "./console/config.js";
 import { openShardMap } from "./shards/open.js";

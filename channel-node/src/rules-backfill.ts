@@ -28,7 +28,7 @@ import {
   type ComplianceEvent,
   type ComplianceFacts,
   type LogPosition,
-} from "../../client/protocol/compliance.js";
+} from "../../client/protocol/compliance/index.js";
 import type { Address } from "../../client/protocol/types.js";
 
 /** Most blocks per `getLogs` of a backfill (the watcher's default chunk). */

@@ -31,7 +31,7 @@
  * state with view calls (e.g. the configuration of a rules contract set up before it was installed).
  */
 import { type Filter, type Log } from "ethers";
-import { COMPLIANCE_EVENT_TOPICS, decodeComplianceLog, type ComplianceEvent, type LogPosition } from "../protocol/compliance.js";
+import { COMPLIANCE_EVENT_TOPICS, decodeComplianceLog, type ComplianceEvent, type LogPosition } from "../protocol/compliance/index.js";
 import { locksRootOf } from "../protocol/encoding.js";
 import type { Address, Bytes32, Lock } from "../protocol/types.js";
 import { interfaceOf } from "./abi.js";

@@ -6,7 +6,7 @@
  * with the schema, which refuses it with worded, typed errors (or, should the two ever disagree,
  * accepts it). A property test checks that both accept and refuse the same values.
  */
-import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance.js";
+import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance/index.js";
 import { COMPLIANCE_FACTS_JSON_VERSION } from "./compliance-json.js";
 import type { Address } from "./types.js";
 

@@ -5,7 +5,7 @@
  * synchronous call. Keys are sorted by a merge sort that pauses too. Pure: the caller decides when to
  * resume; facts are immutable, so the snapshot being written cannot change meanwhile.
  */
-import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance.js";
+import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance/index.js";
 import { COMPLIANCE_FACTS_JSON_VERSION } from "./compliance-json.js";
 
 /** A generator that pauses between steps and returns its result. */

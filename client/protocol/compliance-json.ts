@@ -10,7 +10,7 @@
  * a key out of order or repeated, an unknown field — is MALFORMED.
  */
 import { z } from "zod";
-import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance.js";
+import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance/index.js";
 import { parseJson } from "./encoding.js";
 import type { Address } from "./types.js";
 

@@ -7,7 +7,7 @@ export * from "./errors.js";
 export * from "./restriction-codes.js";
 export * from "./encoding.js";
 export * from "./signing.js";
-export * from "./compliance.js";
+export * from "./compliance/index.js";
 export * from "./channel.js";
 export * from "./updates.js";
 export * from "./transitions.js";

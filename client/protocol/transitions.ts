@@ -14,7 +14,7 @@
  */
 import { ZeroHash } from "ethers";
 import type { Channel } from "./channel.js";
-import { assertCompliant, isTrackedToken, onChainBalanceOf, type ComplianceFacts } from "./compliance.js";
+import { assertCompliant, isTrackedToken, onChainBalanceOf, type ComplianceFacts } from "./compliance/index.js";
 import { ProtocolError } from "./errors.js";
 import { checkStateBounds } from "./encoding.js";
 import { MAX_LOCK_DURATION, type Address, type Allocation, type Bytes32, type Deposits, type Lock, type ParticipantIndex, type State } from "./types.js";

@@ -16,7 +16,7 @@ import {
   trackJurisdiction,
   trackRules,
   trackToken,
-} from "../../client/protocol/compliance.js";
+} from "../../client/protocol/compliance/index.js";
 import { chainFixture, type ChainFixture } from "./fixture.js";
 
 /** A cursor store and an idempotent event store keyed by eventId, as a real handler would keep. */

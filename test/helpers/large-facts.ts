@@ -1,7 +1,7 @@
 // Compliance facts of a venue with many holders, built directly (no chain): one registry, one rules
 // contract, one token; every holder has KYC, AML and COUNTRY attributes and a balance. For the saved
 // mirror's scale test and bench/mirror.ts.
-import type { AttributeRecord, ComplianceFacts } from "../../client/protocol/compliance.js";
+import type { AttributeRecord, ComplianceFacts } from "../../client/protocol/compliance/index.js";
 import type { Address } from "../../client/protocol/types.js";
 
 const JURISDICTION = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address;

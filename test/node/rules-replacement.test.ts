@@ -13,7 +13,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { pino } from "pino";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { complianceFactsToJson } from "../../client/protocol/compliance-json.js";
-import { addressKey, detectRestriction } from "../../client/protocol/compliance.js";
+import { addressKey, detectRestriction } from "../../client/protocol/compliance/index.js";
 import { isProtocolError } from "../../client/protocol/errors.js";
 import { RESTRICTION_CODES } from "../../client/protocol/restriction-codes.js";
 import { LevelStore } from "../../client/store/level-store.js";

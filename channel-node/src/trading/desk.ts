@@ -5,7 +5,7 @@
 // log. Everything that reads or changes the books runs in one queue, in log order.
 import type { Logger } from "pino";
 import { PROTOCOL_VERSION, type ClientMessage, type NodeMessage } from "../../../client/protocol/wire.js";
-import type { ComplianceFacts } from "../../../client/protocol/compliance.js";
+import type { ComplianceFacts } from "../../../client/protocol/compliance/index.js";
 import type { Signer, Verifier } from "../../../client/protocol/signing.js";
 import type { Address, Eip712Domain } from "../../../client/protocol/types.js";
 import { TradingError } from "../../../client/protocol/trading/errors.js";

@@ -3,7 +3,7 @@
 // codes; no IOC with an external matching engine), a fresh nonce, the investor's bounds, compliance
 // of the movement it could cause, and funds beyond what is already reserved. Every check only reads: a refused order changes nothing.
 import { ZeroAddress } from "ethers";
-import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../client/protocol/compliance.js";
+import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../client/protocol/compliance/index.js";
 import { ProtocolError } from "../../../client/protocol/errors.js";
 import { RESTRICTION_CODES, messageFor, restrictionOf } from "../../../client/protocol/restriction-codes.js";
 import { TradingError } from "../../../client/protocol/trading/errors.js";

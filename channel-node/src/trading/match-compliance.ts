@@ -4,7 +4,7 @@
 // since a resting order was accepted is its investor (frozen, no longer eligible, at its maximum
 // balance), so a fill that fails names its maker, which the desk takes off the book (a venue
 // cancel, reason "notCompliant") before matching the order again: no fill, no lock.
-import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../client/protocol/compliance.js";
+import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../client/protocol/compliance/index.js";
 import { RESTRICTION_CODES } from "../../../client/protocol/restriction-codes.js";
 import type { FillEntry } from "../../../client/protocol/trading/log-entry.js";
 import type { Order } from "../../../client/protocol/trading/order.js";

@@ -3,7 +3,7 @@
 // both resting (not cancelled, expired or filled), a whole number of lots within what is open of
 // each, a price within both limits — and the compliance of the movement seller → buyer. It does
 // not check priority: that is the audit's (audit-external.ts). Only reads: a refusal changes nothing.
-import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../../client/protocol/compliance.js";
+import { detectRestriction, isTrackedToken, type ComplianceFacts } from "../../../../client/protocol/compliance/index.js";
 import { RESTRICTION_CODES, messageFor, restrictionOf } from "../../../../client/protocol/restriction-codes.js";
 import type { FillEntry } from "../../../../client/protocol/trading/log-entry.js";
 import type { Order } from "../../../../client/protocol/trading/order.js";
