@@ -51,7 +51,7 @@ import { fillNodeStore } from "./lib/channels.js";
 import { summarizeProfile } from "./lib/profile.js";
 import { measureMirror, type MirrorRow } from "./lib/mirror.js";
 import { measureSyncedWrites } from "./lib/disk.js";
-import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type OpenLoopRow, type ThroughputRow } from "./lib/report.js";
+import { renderMarkdown, renderConsole, type BenchReport, type MemoryRow, type OpenLoopRow, type ThroughputRow } from "./lib/report/index.js";
 import { headlineOf } from "./lib/headline.js";
 import { targetRates } from "./lib/open-loop.js";
 import { measureTrading } from "./trading.js";

@@ -2,7 +2,7 @@
 // for each goal the target, what this run measured, whether it is met, and — where it is not — the
 // limit this run measured (from its own rows, thread split and profiles) and what would move it.
 // Pure: a report in, rows out.
-import type { BenchReport, ProfiledRun, ThroughputRow } from "./report.js";
+import type { BenchReport, ProfiledRun, ThroughputRow } from "./report/index.js";
 import { HALF_LOAD } from "./headline.js";
 
 export interface GoalRow {

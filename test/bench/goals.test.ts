@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { goalsOf, profileSplit, threadUsPerUpdate } from "../../bench/lib/goals.js";
 import { storeBatchTotalsOf, storeBatchesBetween } from "../../bench/lib/stalls.js";
-import type { BenchReport, OpenLoopRow, ProfiledRun, ThroughputRow } from "../../bench/lib/report.js";
+import type { BenchReport, OpenLoopRow, ProfiledRun, ThroughputRow } from "../../bench/lib/report/index.js";
 
 const committed = JSON.parse(readFileSync("bench/report.json", "utf8")) as BenchReport;
 
