@@ -22,6 +22,7 @@ export function addressKey(address: Address): string {
   return address.toLowerCase();
 }
 
+/** The key of the zero address: the other side of a mint or a burn. */
 export const ZERO_KEY = addressKey(ZeroAddress);
 
 export interface ValidatorApproval {
@@ -90,6 +91,7 @@ export function emptyComplianceFacts(): ComplianceFacts {
   return { jurisdictions: new Map(), rules: new Map(), tokens: new Map(), cursor: null };
 }
 
+/** Whether `position` comes after `cursor` in chain order. */
 export function isAfter(position: LogPosition, cursor: LogPosition): boolean {
   return position.blockNumber > cursor.blockNumber || (position.blockNumber === cursor.blockNumber && position.logIndex > cursor.logIndex);
 }
