@@ -33,11 +33,7 @@ abstract contract Disputes is Settlement {
         Lock[] calldata locks
     ) external nonReentrant {
         (bytes32 channelId, bytes32 digest) = _verifiedState(params, state, signature0, signature1);
-        uint8 flags = _holding(channelId, 0).flags;
-        Record storage record = _record(channelId);
-        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
-            revert WrongPhase(channelId, _phaseOf(channelId, flags));
-        }
+        Record storage record = _undisputedRecord(channelId);
         // The checkpointed state itself may be registered; no other of its nonce, nor anything older.
         if (record.fingerprint != 0) {
             if (state.nonce < record.nonce) revert StaleNonce(record.nonce, state.nonce);
@@ -57,11 +53,7 @@ abstract contract Disputes is Settlement {
     function forceCloseWithoutState(Params calldata params) external nonReentrant {
         Validation.participantIndex(params, msg.sender);
         bytes32 channelId = StateHashing.channelId(params);
-        uint8 flags = _holding(channelId, 0).flags;
-        Record storage record = _record(channelId);
-        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
-            revert WrongPhase(channelId, _phaseOf(channelId, flags));
-        }
+        Record storage record = _undisputedRecord(channelId);
         if (record.fingerprint != 0) revert CheckpointExists(record.nonce);
         int256[] memory nets = new int256[](params.assets.length);
         uint40 deadline = uint40(block.timestamp + params.challengePeriod);
@@ -94,6 +86,15 @@ abstract contract Disputes is Settlement {
         if (block.timestamp >= deadline) revert ChallengePeriodOver(deadline);
         if (state.nonce <= record.nonce) revert StaleNonce(record.nonce, state.nonce);
         _register(channelId, params, record, state, locks);
+    }
+
+    /// @dev The record of a channel that is open and not disputed (a dispute may start); else WrongPhase.
+    function _undisputedRecord(bytes32 channelId) private view returns (Record storage record) {
+        uint8 flags = _holding(channelId, 0).flags;
+        record = _record(channelId);
+        if (flags & (Holdings.OPENED | Holdings.CONCLUDED) != Holdings.OPENED || record.deadline != 0) {
+            revert WrongPhase(channelId, _phaseOf(channelId, flags));
+        }
     }
 
     /// @dev Registers `state`: a final one concludes the channel, any other (re)starts the
