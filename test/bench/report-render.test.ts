@@ -27,7 +27,7 @@ const HEADINGS = [
   "### 4.1 The same, per update: saturated and at half load",
   "## 5. Memory per open channel and restart time",
   "## 5.1 Trading: orders and settled fills",
-  "## 5.1 The saved compliance mirror with many holders",
+  "## 5.2 The saved compliance mirror with many holders",
   "## 6. Gas of every adjudicator operation",
 ];
 

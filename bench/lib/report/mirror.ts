@@ -1,4 +1,4 @@
-// Section 5.1 (mirror): the saved compliance mirror with many holders (bench/lib/mirror.ts); empty when skipped.
+// Section 5.2 (mirror): the saved compliance mirror with many holders (bench/lib/mirror.ts); empty when skipped.
 import type { MirrorRow } from "../mirror.js";
 import { fixed, int, table } from "./format.js";
 
@@ -8,7 +8,7 @@ const ms = (x: number) => fixed(x, x < 10 ? 1 : 0);
 export function mirrorSection(rows: readonly MirrorRow[]): string[] {
   if (rows.length === 0) return [];
   return [
-    "## 5.1 The saved compliance mirror with many holders",
+    "## 5.2 The saved compliance mirror with many holders",
     "",
     "The node saves its mirror of the compliance facts (every holder's attributes and balance) in its store and restores it at restart. " +
       "Facts of one registry, rules contract and token; every holder with KYC, AML and COUNTRY attributes and a balance; medians in the bench's own process. " +
