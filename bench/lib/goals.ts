@@ -3,6 +3,7 @@
 // limit this run measured (from its own rows, thread split and profiles) and what would move it.
 // Pure: a report in, rows out.
 import type { BenchReport, ProfiledRun, ThroughputRow } from "./report/index.js";
+import { nodeCpuUsPerUpdate } from "./report/derive.js";
 import { HALF_LOAD } from "./headline.js";
 
 export interface GoalRow {
@@ -64,7 +65,7 @@ function ratioGoal(report: BenchReport): GoalRow {
   const ratio = report.ceiling_ratio;
   const floor = report.crypto_floor_us_per_update;
   const node = report.node_cpu_us_per_update;
-  const best = report.throughput.find((row) => row.channels > 1 && row.updates > 0 && Math.abs((row.cpu.node * 1e6) / row.updates - node) < 0.5);
+  const best = report.throughput.find((row) => row.channels > 1 && row.updates > 0 && Math.abs(nodeCpuUsPerUpdate(row) - node) < 0.5);
   const threads = best === undefined ? undefined : threadUsPerUpdate(best);
   const parts: string[] = [`Node CPU ${us(node)} per update against a floor of ${us(floor)}: ${us(node - floor)} of other work, where 0.70 allows ${us(floor / GOALS.ceilingRatio - floor)}.`];
   if (threads !== undefined && best !== undefined) {
@@ -93,7 +94,7 @@ function latencyGoal(report: BenchReport): GoalRow {
   if (met || worst === undefined) return { ...base, measured: ms(p99), met, limit: "" };
   const parts = [`Worst row: ${worst.channels} channels at ${worst.offeredPerSecond ?? worst.updatesPerSecond}/s, p50 ${ms(worst.latencyMs.p50)}, p99 ${ms(worst.latencyMs.p99)}.`];
   const threads = threadUsPerUpdate(worst);
-  const perUpdate = worst.updates === 0 ? 0 : (worst.cpu.node * 1e6) / worst.updates;
+  const perUpdate = nodeCpuUsPerUpdate(worst);
   const stalls = worst.stalls;
   const gc = stalls.node.gc;
   const waitShare = stalls.node.runQueueWaitMs / (worst.windowSeconds * 1000);
