@@ -4,38 +4,20 @@
 import { describe, expect, it } from "vitest";
 import { decodeHistoryEntry, decodeRecord, encodeHistoryEntry, encodeRecord } from "../../client/store/codec.js";
 import type { ChannelRecord } from "../../client/store/store.js";
-import { HASHLOCK, newChannel, paymentUpdate, proposal, signedState, tradeUpdate } from "./fixtures.js";
-
-function record(i: number, overrides: Partial<ChannelRecord> = {}): ChannelRecord {
-  const channel = newChannel(i);
-  return {
-    ...channel,
-    status: "open",
-    latest: signedState(channel, 3n),
-    pending: null,
-    deposits: [
-      [0n, 1_000n],
-      [5n, 0n],
-    ],
-    checkpointNonce: 0n,
-    dispute: null,
-    concludedNonce: null,
-    ...overrides,
-  };
-}
+import { HASHLOCK, newChannel, paymentUpdate, proposal, signedState, tradeUpdate, openRecord } from "./fixtures.js";
 
 const KEYS = ["channelId", "params", "deployment", "me", "createdAt", "status", "latest", "pending", "deposits", "checkpointNonce", "dispute", "concludedNonce"];
 
 describe("encodeRecord / encodeHistoryEntry", () => {
   it("decodes to the record, in the record's key order, for every shape and for successive states of one channel", () => {
-    const base = record(1);
+    const base = openRecord(1);
     const shapes: ChannelRecord[] = [
       base,
       { ...base, latest: signedState(newChannel(1), 4n, { net: [-4n, 77n], withdrawn: [1n, 2n] }) },
       { ...base, latest: signedState(newChannel(1), 5n, { locks: [{ assetIndex: 1, sender: 1, amount: 5n, hashlock: HASHLOCK, expiry: 99n }] }) },
       { ...base, status: "disputed", dispute: { nonce: 2n, deadline: 1_800_000_000n }, pending: proposal(newChannel(1), 6n, 1) },
       { ...base, status: "concluded", dispute: { nonce: 3n, deadline: 1n }, concludedNonce: 3n, checkpointNonce: 2n },
-      record(2, { status: "proposed", latest: null }),
+      openRecord(2, { status: "proposed", latest: null }),
     ];
     for (const value of shapes) {
       const text = encodeRecord(value);
@@ -45,7 +27,7 @@ describe("encodeRecord / encodeHistoryEntry", () => {
   });
 
   it("does not reuse a channel's constant part for a record with the same parameters but another id, role, time or deployment", () => {
-    const base = record(3);
+    const base = openRecord(3);
     encodeRecord(base);
     const others: ChannelRecord[] = [
       { ...base, createdAt: base.createdAt + 1 },
@@ -69,7 +51,7 @@ describe("encodeRecord / encodeHistoryEntry", () => {
     ];
     for (const [signed, update] of entries) {
       expect(decodeHistoryEntry(encodeHistoryEntry(signed, update), "hist/x")).toEqual({ signed, update });
-      encodeRecord({ ...record(4), latest: signed === a ? b : a });
+      encodeRecord({ ...openRecord(4), latest: signed === a ? b : a });
     }
   });
 });

@@ -4,7 +4,7 @@
 import { getAddress, toBeHex, zeroPadValue } from "ethers";
 import { channelIdOf } from "../../client/protocol/encoding.js";
 import type { Deployment, Lock, ParticipantIndex, Params, SignedState } from "../../client/protocol/types.js";
-import type { NewChannel, PendingProposal, UpdateSummary } from "../../client/store/store.js";
+import type { ChannelRecord, NewChannel, PendingProposal, UpdateSummary } from "../../client/store/store.js";
 
 export const DEPLOYMENT: Deployment = { chainId: 31337n, adjudicator: getAddress(`0x${"ad".repeat(20)}`) };
 
@@ -93,3 +93,22 @@ export function proposal(channel: NewChannel, nonce: bigint, proposer: Participa
 }
 
 export const HASHLOCK = `0x${"42".repeat(32)}`;
+
+/** An open channel's record (deposits in both assets, an agreed state of nonce 3), with `overrides`. */
+export function openRecord(i: number, overrides: Partial<ChannelRecord> = {}): ChannelRecord {
+  const channel = newChannel(i);
+  return {
+    ...channel,
+    status: "open",
+    latest: signedState(channel, 3n),
+    pending: null,
+    deposits: [
+      [0n, 1_000n],
+      [5n, 0n],
+    ],
+    checkpointNonce: 0n,
+    dispute: null,
+    concludedNonce: null,
+    ...overrides,
+  };
+}

@@ -6,25 +6,7 @@ import { decodeRecord, encodeRecord } from "../../client/store/codec.js";
 import { isStoreError } from "../../client/store/errors.js";
 import { RecordLoader } from "../../client/store/record-loader.js";
 import type { ChannelRecord } from "../../client/store/store.js";
-import { HASHLOCK, fakeSignature, newChannel, proposal, signedState } from "./fixtures.js";
-
-function record(i: number, overrides: Partial<ChannelRecord> = {}): ChannelRecord {
-  const channel = newChannel(i);
-  return {
-    ...channel,
-    status: "open",
-    latest: signedState(channel, 3n),
-    pending: null,
-    deposits: [
-      [0n, 1_000n],
-      [5n, 0n],
-    ],
-    checkpointNonce: 0n,
-    dispute: null,
-    concludedNonce: null,
-    ...overrides,
-  };
-}
+import { HASHLOCK, fakeSignature, newChannel, proposal, signedState, openRecord } from "./fixtures.js";
 
 const KEY = "ch/test";
 
@@ -40,15 +22,15 @@ function corrupt(text: string): unknown {
 describe("RecordLoader", () => {
   const channel = newChannel(7);
   const shapes: [string, ChannelRecord][] = [
-    ["open with an agreed state", record(1)],
-    ["proposed, no state yet", record(2, { status: "proposed", latest: null, deposits: [[0n, 0n], [0n, 0n]] })],
-    ["disputed", record(3, { status: "disputed", dispute: { nonce: 2n, deadline: 1_800_000_000n } })],
-    ["concluded", record(4, { status: "concluded", dispute: { nonce: 3n, deadline: 1n }, concludedNonce: 3n, checkpointNonce: 2n })],
-    ["negative net, withdrawals", record(5, { latest: signedState(newChannel(5), 9n, { net: [-4n, 77n], withdrawn: [1n, 2n] }) })],
-    ["half-signed latest", record(6, { latest: signedState(newChannel(6), 1n, { signers: [true, false] }) })],
-    ["with locks (schema path)", record(7, { latest: signedState(channel, 2n, { locks: [{ assetIndex: 1, sender: 1, amount: 5n, hashlock: HASHLOCK, expiry: 99n }] }) })],
-    ["with a pending proposal (schema path)", record(8, { pending: proposal(newChannel(8), 4n, 1) })],
-    ["with a voided proposal (schema path)", record(9, { pending: { ...proposal(newChannel(9), 4n, 0), voided: true } })],
+    ["open with an agreed state", openRecord(1)],
+    ["proposed, no state yet", openRecord(2, { status: "proposed", latest: null, deposits: [[0n, 0n], [0n, 0n]] })],
+    ["disputed", openRecord(3, { status: "disputed", dispute: { nonce: 2n, deadline: 1_800_000_000n } })],
+    ["concluded", openRecord(4, { status: "concluded", dispute: { nonce: 3n, deadline: 1n }, concludedNonce: 3n, checkpointNonce: 2n })],
+    ["negative net, withdrawals", openRecord(5, { latest: signedState(newChannel(5), 9n, { net: [-4n, 77n], withdrawn: [1n, 2n] }) })],
+    ["half-signed latest", openRecord(6, { latest: signedState(newChannel(6), 1n, { signers: [true, false] }) })],
+    ["with locks (schema path)", openRecord(7, { latest: signedState(channel, 2n, { locks: [{ assetIndex: 1, sender: 1, amount: 5n, hashlock: HASHLOCK, expiry: 99n }] }) })],
+    ["with a pending proposal (schema path)", openRecord(8, { pending: proposal(newChannel(8), 4n, 1) })],
+    ["with a voided proposal (schema path)", openRecord(9, { pending: { ...proposal(newChannel(9), 4n, 0), voided: true } })],
   ];
 
   it.each(shapes)("decodes a record %s exactly as the schema decoder does", (_, value) => {
@@ -59,8 +41,8 @@ describe("RecordLoader", () => {
 
   it("shares the deployment, addresses, asset lists, equal amounts, allocations and deposit pairs across records (frozen), and a state's channel id with its record", () => {
     const loader = new RecordLoader();
-    const a = loader.decode(encodeRecord(record(1)), KEY);
-    const b = loader.decode(encodeRecord(record(2)), KEY);
+    const a = loader.decode(encodeRecord(openRecord(1)), KEY);
+    const b = loader.decode(encodeRecord(openRecord(2)), KEY);
     expect(a.deployment).toBe(b.deployment);
     expect(Object.isFrozen(a.deployment)).toBe(true);
     expect(a.params.participants[0]).toBe(b.params.participants[0]);
@@ -77,7 +59,7 @@ describe("RecordLoader", () => {
   });
 
   it("lowercases signatures and the salt as the schema does", () => {
-    const value = record(1);
+    const value = openRecord(1);
     const json = JSON.parse(encodeRecord(value)) as { params: { salt: string }; latest: { signatures: string[] } };
     json.params.salt = json.params.salt.toUpperCase().replace("0X", "0x");
     json.latest.signatures[0] = fakeSignature(0, 3n).toUpperCase().replace("0X", "0x");
@@ -87,7 +69,7 @@ describe("RecordLoader", () => {
 
   it("refuses numbers where the store writes decimal strings, also when an equal value is already shared", () => {
     const loader = new RecordLoader();
-    const good = encodeRecord(record(1));
+    const good = encodeRecord(openRecord(1));
     loader.decode(good, KEY);
     const json = JSON.parse(good) as { deposits: unknown[][]; latest: { state: { allocations: Record<string, unknown>[] } } };
     const numbers = JSON.stringify({ ...json, deposits: json.deposits.map((pair) => pair.map(Number)) });
@@ -96,7 +78,7 @@ describe("RecordLoader", () => {
     expect(() => loader.decode(JSON.stringify(json), KEY)).toThrow(expect.objectContaining({ code: "CORRUPT" }));
   });
 
-  const base = (): Record<string, unknown> => JSON.parse(encodeRecord(record(1))) as Record<string, unknown>;
+  const base = (): Record<string, unknown> => JSON.parse(encodeRecord(openRecord(1))) as Record<string, unknown>;
   const damaged: [string, (json: Record<string, unknown>) => unknown][] = [
     ["not JSON", () => "{"],
     ["an extra field", (json) => ({ ...json, extra: 1 })],
