@@ -12,6 +12,14 @@
 //
 // Progress is derived from the channels' agreed states and the stored stage, so every step can be
 // repeated: a tick re-drives every open settlement, after a restart too.
+//
+// A channel holds at most MAX_LOCKS locks (4 pairs), and a fill holds its first pair while it waits
+// for its second. Were the pairs added in any order, fills of opposite directions between the same
+// channels could fill both and wait for each other until the timeout (each channel full of pairs
+// whose other leg waits for room in the other). So each channel takes pairs in log order: a fill
+// proposes in a channel only once every earlier fill still locking there holds its pair in it. The
+// earliest fill still locking is then first in both its channels and waits only for locks that do
+// not wait for it (pairs of fills past locking, an investor's own locks).
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
@@ -95,6 +103,10 @@ export class Settlements {
   private readonly driving = new Set<bigint>();
   /** Fills whose secret is being drawn and stored. */
   private readonly drawing = new Set<bigint>();
+  /** Fills in stage `locking` by the channels they settle in: each channel takes their pairs in log order. */
+  private readonly lockingIn = new Map<Bytes32, Set<bigint>>();
+  /** The earliest unsettled fill without a record at the last tick: no later fill proposes before it has its channels. */
+  private undrawnFrom: bigint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly outcomes: Counter<"outcome">;
@@ -118,8 +130,7 @@ export class Settlements {
   static async open(options: SettlementOptions): Promise<Settlements> {
     const settlements = new Settlements(options);
     for (const record of await options.store.records()) {
-      settlements.records.set(record.fill, record);
-      settlements.byHashlock.set(record.hashlock, record.fill);
+      settlements.setRecord(record);
       const fill = options.books.fillBySequence(record.fill);
       if (fill === undefined) throw new Error(`settlement of fill ${record.fill}, which the order log does not hold`);
       if (record.stage === "settled" || record.stage === "failed") settlements.release(fill);
@@ -169,8 +180,11 @@ export class Settlements {
   /** Drives every open settlement once (unawaited, one drive per fill at a time). */
   tick(): void {
     if (this.closed) return;
+    this.undrawnFrom = undefined;
     for (const fill of this.options.books.unsettled) {
-      if (this.records.has(fill.sequence) || this.drawing.has(fill.sequence)) continue;
+      if (this.records.has(fill.sequence)) continue;
+      this.undrawnFrom ??= fill.sequence;
+      if (this.drawing.has(fill.sequence)) continue;
       this.begin(fill).catch((error: unknown) => this.options.logger.warn({ fill: fill.sequence.toString(), err: error }, "drawing a fill's secret failed; retried"));
     }
     let open = 0;
@@ -220,8 +234,7 @@ export class Settlements {
     if (buyer.investor === seller.investor) record = { ...record, stage: "settled" };
     else if (failure !== undefined) record = { ...record, stage: "failed", reason: failure };
     await this.options.store.put(record);
-    this.records.set(fill.sequence, record);
-    this.byHashlock.set(record.hashlock, fill.sequence);
+    this.setRecord(record);
     if (record.stage !== "locking") this.ended(fill, record);
   }
 
@@ -259,6 +272,34 @@ export class Settlements {
     return locks as unknown as readonly [Lock, Lock];
   }
 
+  /** Holds `record` as the fill's current one, indexed by hashlock and, while locking, by channel. */
+  private setRecord(record: SettlementRecord): void {
+    this.records.set(record.fill, record);
+    this.byHashlock.set(record.hashlock, record.fill);
+    for (const channelId of [record.sellerChannel, record.buyerChannel]) {
+      if (channelId === null) continue;
+      let fills = this.lockingIn.get(channelId);
+      if (record.stage === "locking") {
+        if (fills === undefined) this.lockingIn.set(channelId, (fills = new Set()));
+        fills.add(record.fill);
+      } else if (fills?.delete(record.fill) === true && fills.size === 0) {
+        this.lockingIn.delete(channelId);
+      }
+    }
+  }
+
+  /**
+   * Whether the fill must wait before proposing its pair in the channel: an earlier fill still
+   * locking there does not hold its pair in it yet, or an earlier fill has no secret (nor channels) yet.
+   */
+  private waitsInLine(channelId: Bytes32, sequence: bigint): boolean {
+    if (this.undrawnFrom !== undefined && this.undrawnFrom < sequence) return true;
+    for (const earlier of this.lockingIn.get(channelId) ?? []) {
+      if (earlier < sequence && !this.locked(channelId, this.records.get(earlier)!.hashlock)) return true;
+    }
+    return false;
+  }
+
   /** Whether the channel's latest agreed state holds a lock under the hashlock. */
   private locked(channelId: Bytes32, hashlock: Bytes32): boolean {
     return this.options.channels.latest(channelId)?.state.locks.some((l) => l.hashlock === hashlock) ?? false;
@@ -286,6 +327,7 @@ export class Settlements {
       return this.driveRevealed(this.records.get(record.fill)!, fill);
     }
     if (clock() - record.createdAt >= bounds.timeoutMs || now() >= record.expiry - bounds.lockSeconds / 2n) return this.fail(record, fill, "TIMEOUT");
+    let agreed = false;
     for (const { side, channelId } of sides) {
       if (lockedSides.some((s) => s.side === side)) continue;
       const channel = channels.record(channelId)!;
@@ -295,9 +337,10 @@ export class Settlements {
         if (pending.voided === true) return this.fail(record, fill, "REFUSED");
         continue; // offered, or offered again at the investor's resync
       }
-      if (!channels.isConnected(channel.params.participants[INVESTOR])) continue;
+      if (this.waitsInLine(channelId, record.fill) || !channels.isConnected(channel.params.participants[INVESTOR])) continue;
       try {
         await channels.proposeAsVenue(channelId, { kind: "addLockPair", locks: this.pairOf(record, fill, side, channelId) });
+        agreed = true;
       } catch (error) {
         const code = error instanceof ProtocolError || error instanceof WireError ? error.code : undefined;
         if (code === undefined) throw error;
@@ -306,6 +349,8 @@ export class Settlements {
         return this.fail(record, fill, refused ? "REFUSED" : code === "INSUFFICIENT_BALANCE" ? "VENUE_FUNDS" : "INVALID_LOCKS");
       }
     }
+    // A pair agreed: the next fill in line in that channel may propose now, not at the next tick.
+    if (agreed) this.tick();
     // Both agreed just now: reveal without waiting for the next tick.
     if (sides.every(({ channelId }) => this.locked(channelId, record.hashlock))) await this.driveLocking(this.records.get(record.fill)!, fill);
   }
@@ -331,7 +376,7 @@ export class Settlements {
   private async transition(record: SettlementRecord, change: Pick<SettlementRecord, "stage"> & { reason?: SettlementFailure }): Promise<void> {
     const next = { ...record, ...change };
     await this.options.store.put(next);
-    this.records.set(record.fill, next);
+    this.setRecord(next);
   }
 
   private ended(fill: FillEntry, record: SettlementRecord): void {
