@@ -7,6 +7,7 @@
  * accepts it). A property test checks that both accept and refuse the same values.
  */
 import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance/index.js";
+import { PersistentMap, PersistentSet } from "./compliance/persistent-map.js";
 import { COMPLIANCE_FACTS_JSON_VERSION } from "./compliance-json.js";
 import type { Address } from "./types.js";
 
@@ -54,10 +55,10 @@ function uint32(value: unknown): number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= UINT32_MAX ? value : refuse();
 }
 
-/** `[[key, value], …]`, keys strictly ascending. */
-function sortedMap<K extends string | bigint, V>(value: unknown, keyOf: (v: unknown) => K, valueOf: (v: unknown) => V): Map<K, V> {
+/** `[[key, value], …]`, keys strictly ascending; a persistent map, as the schema returns. */
+function sortedMap<K extends string | bigint, V>(value: unknown, keyOf: (v: unknown) => K, valueOf: (v: unknown) => V): PersistentMap<K, V> {
   const entries = array(value);
-  const map = new Map<K, V>();
+  const pairs: [K, V][] = [];
   let previous: K | undefined;
   for (const entry of entries) {
     const pair = array(entry);
@@ -65,21 +66,21 @@ function sortedMap<K extends string | bigint, V>(value: unknown, keyOf: (v: unkn
     const k = keyOf(pair[0]);
     if (previous !== undefined && !(previous < k)) refuse();
     previous = k;
-    map.set(k, valueOf(pair[1]));
+    pairs.push([k, valueOf(pair[1])]);
   }
-  return map;
+  return PersistentMap.from(pairs);
 }
 
-function sortedSet<T extends string | bigint>(value: unknown, memberOf: (v: unknown) => T): Set<T> {
-  const set = new Set<T>();
+function sortedSet<T extends string | bigint>(value: unknown, memberOf: (v: unknown) => T): PersistentSet<T> {
+  const members: T[] = [];
   let previous: T | undefined;
   for (const item of array(value)) {
     const member = memberOf(item);
     if (previous !== undefined && !(previous < member)) refuse();
     previous = member;
-    set.add(member);
+    members.push(member);
   }
-  return set;
+  return PersistentSet.from(members);
 }
 
 function approval(value: unknown): ValidatorApproval {

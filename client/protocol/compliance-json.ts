@@ -2,7 +2,7 @@
  * The stored form of the compliance mirror (`ComplianceFacts`): canonical JSON, versioned (`v: 1`).
  * Bigints are decimal strings; maps are arrays of `[key, value]` pairs and sets arrays of members,
  * each sorted by key (address keys as strings, type ids and countries as numbers), so equal facts
- * always encode to the same text. Addresses that are values (a validator, a treasury) keep their
+ * always encode to the same text (decoded maps and sets are persistent, `compliance/persistent-map.ts`). Addresses that are values (a validator, a treasury) keep their
  * spelling; address keys must be lowercase (`addressKey`), since a key in another case would make a
  * lookup miss — a missed frozen entry would fail open.
  *
@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import type { AttributeRecord, ComplianceFacts, JurisdictionFacts, RulesFacts, TokenFacts, ValidatorApproval } from "./compliance/index.js";
+import { PersistentMap, PersistentSet } from "./compliance/persistent-map.js";
 import { parseJson } from "./encoding.js";
 import type { Address } from "./types.js";
 
@@ -34,14 +35,14 @@ function sortedMap<K extends string | bigint, V, VJson>(keySchema: z.ZodType<K, 
   return z
     .array(z.tuple([keySchema, valueSchema]))
     .refine((entries) => isStrictlyAscending(entries.map(([k]) => k)), "keys strictly ascending")
-    .transform((entries): ReadonlyMap<K, V> => new Map(entries));
+    .transform((entries): ReadonlyMap<K, V> => PersistentMap.from(entries));
 }
 
 function sortedSet<T extends string | bigint>(memberSchema: z.ZodType<T, string>) {
   return z
     .array(memberSchema)
     .refine((members) => isStrictlyAscending(members), "members strictly ascending")
-    .transform((members): ReadonlySet<T> => new Set(members));
+    .transform((members): ReadonlySet<T> => PersistentSet.from(members));
 }
 
 const approvalSchema = z.strictObject({ approved: z.boolean(), generation: uint32 }) satisfies z.ZodType<ValidatorApproval>;

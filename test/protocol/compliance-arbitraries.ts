@@ -1,4 +1,5 @@
-// Arbitrary compliance facts (every kind of fact, small maps), for the stored form's tests.
+// Arbitrary compliance facts (every kind of fact, small maps; persistent, as the protocol core builds
+// them), for the stored form's tests.
 import fc from "fast-check";
 import {
   addressKey,
@@ -9,6 +10,7 @@ import {
   type TokenFacts,
   type ValidatorApproval,
 } from "../../client/protocol/index.js";
+import { PersistentMap, PersistentSet } from "../../client/protocol/compliance/persistent-map.js";
 import { address } from "./arbitraries.js";
 
 const key = address.map(addressKey);
@@ -16,12 +18,12 @@ const uint256 = fc.oneof(fc.constantFrom(0n, 1n, (1n << 256n) - 1n), fc.bigInt({
 const int256 = fc.oneof(fc.constantFrom(-1n, 1n, -(1n << 255n), (1n << 255n) - 1n), fc.bigInt({ min: -(1n << 255n), max: (1n << 255n) - 1n }));
 const uint32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });
 
-function mapOf<K, V>(keys: fc.Arbitrary<K>, values: fc.Arbitrary<V>, maxLength = 4): fc.Arbitrary<ReadonlyMap<K, V>> {
-  return fc.uniqueArray(fc.tuple(keys, values), { selector: ([k]) => k, maxLength }).map((entries) => new Map(entries));
+function mapOf<K extends string | bigint, V>(keys: fc.Arbitrary<K>, values: fc.Arbitrary<V>, maxLength = 4): fc.Arbitrary<ReadonlyMap<K, V>> {
+  return fc.uniqueArray(fc.tuple(keys, values), { selector: ([k]) => k, maxLength }).map((entries) => PersistentMap.from(entries));
 }
 
-function setOf<T>(members: fc.Arbitrary<T>): fc.Arbitrary<ReadonlySet<T>> {
-  return fc.uniqueArray(members, { maxLength: 4 }).map((items) => new Set(items));
+function setOf<T extends string | bigint>(members: fc.Arbitrary<T>): fc.Arbitrary<ReadonlySet<T>> {
+  return fc.uniqueArray(members, { maxLength: 4 }).map((items) => PersistentSet.from(items));
 }
 
 const approval: fc.Arbitrary<ValidatorApproval> = fc.record({ approved: fc.boolean(), generation: uint32 });

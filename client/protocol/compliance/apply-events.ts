@@ -1,12 +1,13 @@
 /**
  * Pure reducers that keep the compliance mirror's facts fresh from the contracts' events.
- * `applyEvents` copies each touched map once per batch, so catching up on many logs costs
- * O(events + touched map sizes), not O(events × map size).
+ * Every write derives a new persistent map (`persistent-map.ts`) in O(log n), so a watcher chunk
+ * costs O(events × log n), however many holders the maps hold.
  */
 import type { Address } from "../types.js";
 import type { ComplianceEvent } from "./events.js";
 import { CONTROLLER_ROLE, ZERO_KEY, addressKey, isAfter, type ComplianceFacts } from "./facts.js";
 import { FactsDraft } from "./facts-draft.js";
+import type { PersistentMap } from "./persistent-map.js";
 
 function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
   switch (event.name) {
@@ -14,23 +15,19 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
     case "ValidatorRemoved": {
       const jurisdiction = draft.jurisdiction(event.emitter);
       if (jurisdiction === undefined) return;
-      const { outer, inner } = draft.innerMap(jurisdiction.approvals, event.typeId);
-      inner.set(addressKey(event.validator), { approved: event.name === "ValidatorApproved", generation: event.generation });
-      jurisdiction.approvals = outer;
+      const approval = { approved: event.name === "ValidatorApproved", generation: event.generation };
+      jurisdiction.approvals = draft.updateInner(jurisdiction.approvals, event.typeId, (byValidator) => byValidator.with(addressKey(event.validator), approval));
       return;
     }
     case "AttributeIssued":
     case "AttributeRevoked": {
       const jurisdiction = draft.jurisdiction(event.emitter);
       if (jurisdiction === undefined) return;
-      const { outer, inner } = draft.innerMap(jurisdiction.attributes, addressKey(event.account));
-      if (event.name === "AttributeIssued") {
+      jurisdiction.attributes = draft.updateInner(jurisdiction.attributes, addressKey(event.account), (byType) => {
+        if (event.name === "AttributeRevoked") return byType.without(event.typeId);
         const { value, expiresAt, validator, generation } = event;
-        inner.set(event.typeId, { value, expiresAt, validator, generation });
-      } else {
-        inner.delete(event.typeId);
-      }
-      jurisdiction.attributes = outer;
+        return byType.with(event.typeId, { value, expiresAt, validator, generation });
+      });
       return;
     }
     case "AccreditationRequirementChanged": {
@@ -42,18 +39,14 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
       const rules = draft.rulesOf(event.emitter);
       if (rules === undefined) return;
       const blocked = draft.set(rules.blockedCountries);
-      if (event.blocked) blocked.add(event.country);
-      else blocked.delete(event.country);
-      rules.blockedCountries = blocked;
+      rules.blockedCountries = event.blocked ? blocked.with(event.country) : blocked.without(event.country);
       return;
     }
     case "LockupChanged": {
       const rules = draft.rulesOf(event.emitter);
       if (rules === undefined) return;
       const lockups = draft.map(rules.lockups);
-      if (event.until === 0n) lockups.delete(addressKey(event.holder));
-      else lockups.set(addressKey(event.holder), event.until);
-      rules.lockups = lockups;
+      rules.lockups = event.until === 0n ? lockups.without(addressKey(event.holder)) : lockups.with(addressKey(event.holder), event.until);
       return;
     }
     case "MaxBalanceChanged": {
@@ -72,9 +65,7 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
       const token = draft.token(event.emitter);
       if (token === undefined) return;
       const frozen = draft.set(token.frozen);
-      if (event.name === "AddressFrozen") frozen.add(addressKey(event.account));
-      else frozen.delete(addressKey(event.account));
-      token.frozen = frozen;
+      token.frozen = event.name === "AddressFrozen" ? frozen.with(addressKey(event.account)) : frozen.without(addressKey(event.account));
       return;
     }
     case "RulesReplaced": {
@@ -85,17 +76,13 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
     case "Transfer": {
       const token = draft.token(event.emitter);
       if (token === undefined) return;
-      const balances = draft.map(token.balances);
-      const move = (account: Address, delta: bigint): void => {
+      const move = (balances: PersistentMap<string, bigint>, account: Address, delta: bigint): PersistentMap<string, bigint> => {
         const key = addressKey(account);
-        if (key === ZERO_KEY) return;
+        if (key === ZERO_KEY) return balances;
         const balance = (balances.get(key) ?? 0n) + delta;
-        if (balance === 0n) balances.delete(key);
-        else balances.set(key, balance);
+        return balance === 0n ? balances.without(key) : balances.with(key, balance);
       };
-      move(event.from, -event.value);
-      move(event.to, event.value);
-      token.balances = balances;
+      token.balances = move(move(draft.map(token.balances), event.from, -event.value), event.to, event.value);
       return;
     }
     case "RoleGranted":
@@ -105,9 +92,7 @@ function applyTo(draft: FactsDraft, event: ComplianceEvent): void {
       const token = draft.token(event.emitter);
       if (token === undefined) return;
       const controllers = draft.set(token.controllers);
-      if (event.name === "RoleGranted") controllers.add(addressKey(event.account));
-      else controllers.delete(addressKey(event.account));
-      token.controllers = controllers;
+      token.controllers = event.name === "RoleGranted" ? controllers.with(addressKey(event.account)) : controllers.without(addressKey(event.account));
       return;
     }
     case "TreasuryChanged": {

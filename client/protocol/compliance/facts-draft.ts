@@ -1,52 +1,54 @@
 import type { Address } from "../types.js";
 import { addressKey, type ComplianceFacts, type JurisdictionFacts, type LogPosition, type RulesFacts, type TokenFacts } from "./facts.js";
+import { PersistentMap, PersistentSet } from "./persistent-map.js";
 
 /**
- * Copy-on-write over one batch: the first write to a map copies it (and its parents), later writes
- * in the same batch mutate that private copy. Nothing reachable from the input facts is mutated.
+ * Changes over one batch. The facts' maps and sets are persistent (`persistent-map.ts`): every
+ * write makes a new one sharing all it did not touch, in O(log n), so a batch costs
+ * O(events × log n) whatever the number of holders. A contract's facts object is copied on its
+ * first write in the batch and that private copy is written after. Nothing reachable from the input
+ * facts is mutated; a map that is not persistent yet (facts built by hand) is converted once.
  */
 export class FactsDraft {
   private readonly owned = new WeakSet<object>();
-  private jurisdictions: Map<string, JurisdictionFacts>;
-  private rules: Map<string, RulesFacts>;
-  private tokens: Map<string, TokenFacts>;
+  private jurisdictions: ReadonlyMap<string, JurisdictionFacts>;
+  private rules: ReadonlyMap<string, RulesFacts>;
+  private tokens: ReadonlyMap<string, TokenFacts>;
 
   constructor(private readonly base: ComplianceFacts) {
-    this.jurisdictions = base.jurisdictions as Map<string, JurisdictionFacts>;
-    this.rules = base.rules as Map<string, RulesFacts>;
-    this.tokens = base.tokens as Map<string, TokenFacts>;
+    this.jurisdictions = base.jurisdictions;
+    this.rules = base.rules;
+    this.tokens = base.tokens;
   }
 
-  private own<T extends object>(value: T, copy: (v: T) => T): T {
-    if (this.owned.has(value)) return value;
-    const fresh = copy(value);
-    this.owned.add(fresh);
-    return fresh;
+  /** `map` as a persistent map, to derive updated maps from. */
+  map<K extends string | bigint, V>(map: ReadonlyMap<K, V>): PersistentMap<K, V> {
+    return PersistentMap.from(map);
   }
 
-  map<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
-    return this.own(map as Map<K, V>, (m) => new Map(m));
+  /** `set` as a persistent set, to derive updated sets from. */
+  set<T extends string | bigint>(set: ReadonlySet<T>): PersistentSet<T> {
+    return PersistentSet.from(set);
   }
 
-  set<V>(set: ReadonlySet<V>): Set<V> {
-    return this.own(set as Set<V>, (s) => new Set(s));
+  /** `outer` with the inner map at `key` (empty when absent) replaced by `update` of it. */
+  updateInner<K extends string | bigint, IK extends string | bigint, V>(
+    outer: ReadonlyMap<K, ReadonlyMap<IK, V>>,
+    key: K,
+    update: (inner: PersistentMap<IK, V>) => PersistentMap<IK, V>,
+  ): PersistentMap<K, ReadonlyMap<IK, V>> {
+    return this.map(outer).with(key, update(this.map(outer.get(key) ?? PersistentMap.empty<IK, V>())));
   }
 
-  /** A writable copy of the inner map at `key` of a writable copy of `outer` (created when absent). */
-  innerMap<K, IK, V>(outer: ReadonlyMap<K, ReadonlyMap<IK, V>>, key: K): { outer: Map<K, ReadonlyMap<IK, V>>; inner: Map<IK, V> } {
-    const ownedOuter = this.map(outer);
-    const inner = this.map(ownedOuter.get(key) ?? new Map<IK, V>());
-    ownedOuter.set(key, inner);
-    return { outer: ownedOuter, inner };
-  }
-
-  /** A writable copy of a contract's facts and of the map holding it; undefined for an untracked contract. */
-  private entry<V extends object>(contracts: ReadonlyMap<string, V>, address: Address): { contracts: Map<string, V>; entry: Mutable<V> } | undefined {
+  /** A writable copy of a contract's facts and the map holding it; undefined for an untracked contract. */
+  private entry<V extends object>(contracts: ReadonlyMap<string, V>, address: Address): { contracts: ReadonlyMap<string, V>; entry: Mutable<V> } | undefined {
     const key = addressKey(address);
     const current = contracts.get(key);
     if (current === undefined) return undefined;
-    const entry = this.own(current, (v) => ({ ...v }));
-    return { contracts: this.map(contracts).set(key, entry), entry: entry as Mutable<V> };
+    if (this.owned.has(current)) return { contracts, entry: current as Mutable<V> };
+    const entry = { ...current };
+    this.owned.add(entry);
+    return { contracts: this.map(contracts).with(key, entry), entry: entry as Mutable<V> };
   }
 
   jurisdiction(address: Address): Mutable<JurisdictionFacts> | undefined {

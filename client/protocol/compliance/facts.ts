@@ -9,10 +9,14 @@
  *
  * Maps are keyed by `addressKey(address)` (lowercase), so a caller's address casing can never make a
  * lookup miss (a missed frozen entry would fail open). Facts are immutable: whatever changes them
- * returns new facts and shares everything it did not touch.
+ * returns new facts and shares everything it did not touch. The maps and sets this protocol core
+ * builds are persistent (`persistent-map.ts`), so that sharing reaches inside a map of 100,000
+ * holders; readers see only `ReadonlyMap` / `ReadonlySet`, and facts built with plain `Map`s work
+ * too (the first update converts what it touches).
  */
 import { ZeroAddress, id } from "ethers";
 import type { Address } from "../types.js";
+import { PersistentMap } from "./persistent-map.js";
 
 /** `RestrictedToken.CONTROLLER_ROLE`. */
 export const CONTROLLER_ROLE = id("CONTROLLER_ROLE");
@@ -88,7 +92,7 @@ export interface ComplianceFacts {
 }
 
 export function emptyComplianceFacts(): ComplianceFacts {
-  return { jurisdictions: new Map(), rules: new Map(), tokens: new Map(), cursor: null };
+  return { jurisdictions: PersistentMap.empty(), rules: PersistentMap.empty(), tokens: PersistentMap.empty(), cursor: null };
 }
 
 /** Whether `position` comes after `cursor` in chain order. */

@@ -1,12 +1,13 @@
 /** Which contracts the compliance mirror follows: only the events of tracked contracts change its facts. */
 import type { Address } from "../types.js";
 import { addressKey, isAfter, type ComplianceFacts, type JurisdictionFacts, type RulesFacts, type TokenFacts } from "./facts.js";
+import { PersistentMap, PersistentSet } from "./persistent-map.js";
 
 /** Starts mirroring a Jurisdiction: its events are applied from now on. */
 export function trackJurisdiction(facts: ComplianceFacts, jurisdiction: Address): ComplianceFacts {
   if (facts.jurisdictions.has(addressKey(jurisdiction))) return facts;
-  const empty: JurisdictionFacts = { approvals: new Map(), attributes: new Map() };
-  return { ...facts, jurisdictions: new Map(facts.jurisdictions).set(addressKey(jurisdiction), empty) };
+  const empty: JurisdictionFacts = { approvals: PersistentMap.empty(), attributes: PersistentMap.empty() };
+  return { ...facts, jurisdictions: PersistentMap.from(facts.jurisdictions).with(addressKey(jurisdiction), empty) };
 }
 
 /** Starts mirroring a TransferRules contract that reads `jurisdiction` (its `jurisdiction()` view). */
@@ -15,18 +16,25 @@ export function trackRules(facts: ComplianceFacts, rules: Address, jurisdiction:
   const initial: RulesFacts = {
     jurisdiction,
     accreditationRequired: false,
-    blockedCountries: new Set(),
-    lockups: new Map(),
+    blockedCountries: PersistentSet.empty(),
+    lockups: PersistentMap.empty(),
     maxBalance: 0n,
   };
-  return { ...facts, rules: new Map(facts.rules).set(addressKey(rules), initial) };
+  return { ...facts, rules: PersistentMap.from(facts.rules).with(addressKey(rules), initial) };
 }
 
 /** Starts mirroring a RestrictedToken. Tokens that are not tracked are unrestricted for the channel. */
 export function trackToken(facts: ComplianceFacts, token: Address): ComplianceFacts {
   if (facts.tokens.has(addressKey(token))) return facts;
-  const initial: TokenFacts = { rules: null, paused: false, frozen: new Set(), balances: new Map(), controllers: new Set(), treasury: null };
-  return { ...facts, tokens: new Map(facts.tokens).set(addressKey(token), initial) };
+  const initial: TokenFacts = {
+    rules: null,
+    paused: false,
+    frozen: PersistentSet.empty(),
+    balances: PersistentMap.empty(),
+    controllers: PersistentSet.empty(),
+    treasury: null,
+  };
+  return { ...facts, tokens: PersistentMap.from(facts.tokens).with(addressKey(token), initial) };
 }
 
 /**
@@ -45,7 +53,7 @@ export function adoptContracts(facts: ComplianceFacts, backfilled: ComplianceFac
   return {
     ...facts,
     cursor: later ? backfilled.cursor : facts.cursor,
-    jurisdictions: jurisdictions.length === 0 ? facts.jurisdictions : new Map([...facts.jurisdictions, ...jurisdictions]),
-    rules: rules.length === 0 ? facts.rules : new Map([...facts.rules, ...rules]),
+    jurisdictions: jurisdictions.length === 0 ? facts.jurisdictions : PersistentMap.from([...facts.jurisdictions, ...jurisdictions]),
+    rules: rules.length === 0 ? facts.rules : PersistentMap.from([...facts.rules, ...rules]),
   };
 }
