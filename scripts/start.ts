@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNodeConfig } from "../channel-node/src/config.js";
 import { startNode, type RunningNode } from "../channel-node/src/node.js";
-import { PortInUseError } from "../channel-node/src/transport.js";
+import { isPortInUseError } from "../channel-node/src/transport.js";
 import { stopLocalChains } from "../devstack/local-chain.js";
 import { ROLES, demoTrading, devWallet, startStack, type Stack } from "../devstack/stack.js";
 
@@ -37,7 +37,7 @@ async function stop(code: number): Promise<never> {
 
 /** One line for what the operator can fix; the whole error for what is a bug. */
 function failed(error: unknown): Promise<never> {
-  if (error instanceof PortInUseError) {
+  if (isPortInUseError(error)) {
     const where = external ? 'CLEARLINE_PORT (or "port" in the node config file)' : "CLEARLINE_PORT";
     console.error(`clearline: ${error.message}; set ${where} to a free port`);
   } else if (error instanceof Error && "code" in error && typeof error.code === "string") {

@@ -6,6 +6,7 @@
 // sends the agreed state on chain. Every refusal is an OperatorActionError with a stable code and
 // the cause in words, checked before anything is proposed or sent.
 import type { Logger } from "pino";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import { ProtocolError, channelBalance, type Bytes32, type SignedState, type Update } from "../../client/protocol/index.js";
 import type { AdjudicatorClient } from "../../client/chain/adjudicator.js";
 import { checkpointOf } from "../../client/chain/checkpoint.js";
@@ -40,21 +41,23 @@ export const OPERATOR_ACTION_CODES = [
 
 export type OperatorActionCode = (typeof OPERATOR_ACTION_CODES)[number];
 
-export class OperatorActionError extends Error {
-  override readonly name = "OperatorActionError";
+/** A refused operator action; the admin API answers its message as is, with its details beside it. */
+export class OperatorActionError<C extends OperatorActionCode = OperatorActionCode> extends CodedError<C, Readonly<Record<string, string>>> {
+  override readonly name: string = "OperatorActionError";
   constructor(
-    readonly code: OperatorActionCode,
+    code: C,
     message: string,
     /** The HTTP status the admin API answers with. */
     readonly status: number,
-    readonly details: Readonly<Record<string, string>> = {},
+    details: Readonly<Record<string, string>> = {},
   ) {
-    super(message);
+    super(code, message, details, { codeSuffix: false });
   }
 }
 
-export function isOperatorActionError(error: unknown, code?: OperatorActionCode): error is OperatorActionError {
-  return error instanceof OperatorActionError && (code === undefined || error.code === code);
+/** Whether `error` is an OperatorActionError, optionally of a given code. */
+export function isOperatorActionError<C extends OperatorActionCode>(error: unknown, code?: C): error is OperatorActionError<C> {
+  return isCodedError(error, OperatorActionError, code);
 }
 
 export interface AdminActionsOptions {

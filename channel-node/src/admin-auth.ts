@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, closeSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { IncomingMessage } from "node:http";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 
 /** The token file's name inside the node's data directory. */
 export const ADMIN_TOKEN_FILE = "admin-token";
@@ -17,14 +18,17 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "::ffff:127.0.0.1"]);
 
 export type AdminTokenErrorCode = "ADMIN_TOKEN_EXPOSED" | "ADMIN_TOKEN_INVALID" | "ADMIN_TOKEN_MISSING";
 
-export class AdminTokenError extends Error {
-  override readonly name = "AdminTokenError";
-  constructor(
-    readonly code: AdminTokenErrorCode,
-    message: string,
-  ) {
-    super(message);
+/** The token file cannot be used; the node's CLI prints its message as is. */
+export class AdminTokenError<C extends AdminTokenErrorCode = AdminTokenErrorCode> extends CodedError<C> {
+  override readonly name: string = "AdminTokenError";
+  constructor(code: C, message: string) {
+    super(code, message, {}, { codeSuffix: false });
   }
+}
+
+/** Whether `error` is an AdminTokenError, optionally of a given code. */
+export function isAdminTokenError<C extends AdminTokenErrorCode>(error: unknown, code?: C): error is AdminTokenError<C> {
+  return isCodedError(error, AdminTokenError, code);
 }
 
 /** Reads a token file, refusing one that others can read or that does not hold a token. */

@@ -13,23 +13,30 @@
  * is not assumed plain.
  */
 import { AbiCoder, id, isCallException, type Provider } from "ethers";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import type { Address } from "../../client/protocol/index.js";
 
 export type RestrictionStandard = "ERC-1404" | "ERC-7943" | "ERC-3643";
 
 export type AssetCheckErrorCode = "RESTRICTED_TOKEN_NOT_MIRRORED" | "ASSET_NOT_A_CONTRACT";
 
-export class AssetCheckError extends Error {
-  override readonly name = "AssetCheckError";
+/** A channel asset the node must not trade; its message carries the code (` (code=…)`). */
+export class AssetCheckError<C extends AssetCheckErrorCode = AssetCheckErrorCode> extends CodedError<C, { readonly token: Address; readonly views: readonly string[] }> {
+  override readonly name: string = "AssetCheckError";
   constructor(
-    readonly code: AssetCheckErrorCode,
+    code: C,
     readonly token: Address,
     message: string,
     /** The restriction views the token answered (RESTRICTED_TOKEN_NOT_MIRRORED). */
     readonly views: readonly string[] = [],
   ) {
-    super(`${message} (code=${code})`);
+    super(code, message, { token, views });
   }
+}
+
+/** Whether `error` is an AssetCheckError, optionally of a given code. */
+export function isAssetCheckError<C extends AssetCheckErrorCode>(error: unknown, code?: C): error is AssetCheckError<C> {
+  return isCodedError(error, AssetCheckError, code);
 }
 
 interface Probe {

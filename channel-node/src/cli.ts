@@ -11,12 +11,12 @@ import { loadNodeConfig } from "./config.js";
 import { startNode } from "./node.js";
 import { nodeLogger } from "./node-logger.js";
 import { ADMIN_TOKEN_FILE, readAdminToken } from "./admin-auth.js";
-import { PortInUseError } from "./transport.js";
+import { isPortInUseError } from "./transport.js";
 import { ChainError, type ChainErrorCode, type RevertInfo } from "../../client/chain/errors.js";
 import { CliError, EXIT, describeError } from "../../client/cli/errors.js";
 import { NODE_VERSION } from "./operator-info.js";
-import { AdminError, assetOf, formatDeadline, parseUnits, resolveAsset, resolveChannel, units, type OperatorAsset } from "./operator-format.js";
-import { ShardError } from "./shards/errors.js";
+import { AdminError, assetOf, isAdminError, formatDeadline, parseUnits, resolveAsset, resolveChannel, units, type OperatorAsset } from "./operator-format.js";
+import { isShardError } from "./shards/errors.js";
 
 const program = new Command("clearline-node").description("Clearline channel node: the venue's server").version(NODE_VERSION, "-V, --version");
 program.exitOverride();
@@ -33,7 +33,7 @@ program
     // A node that lost the leader lease has stopped serving; it exits so that its supervisor restarts it as a standby.
     const onSteppedDown = () => process.exit(EXIT.FAILED);
     const node = await startNode(config, { logger, onSteppedDown }).catch((error: unknown) => {
-      if (error instanceof PortInUseError) throw new Error(`${error.message}: set CLEARLINE_PORT (or "port" in the config file) to a free port`);
+      if (isPortInUseError(error)) throw new Error(`${error.message}: set CLEARLINE_PORT (or "port" in the config file) to a free port`);
       throw error;
     });
     node.logger.info({ adminTokenFile: node.adminTokenFile }, "admin API token (send it with --token-file)");
@@ -216,11 +216,7 @@ withNode(
 
 /** One line on stderr naming the cause, with the error's stable code; exit 2 for a wrong command line, 1 otherwise. */
 function fail(error: unknown): never {
-  if (error instanceof AdminError) {
-    console.error(`${error.message} (${error.code})`);
-    process.exit(EXIT.FAILED);
-  }
-  if (error instanceof ShardError) {
+  if (isAdminError(error) || isShardError(error)) {
     console.error(`${error.message} (${error.code})`);
     process.exit(EXIT.FAILED);
   }

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import { z } from "zod";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import { DEFAULT_ENGINE_BOUNDS, type EngineBounds } from "./limits.js";
 import { DEFAULT_LOGIN_RATE } from "./rate-limit.js";
 import { tradingConfigSchema } from "./trading/config.js";
@@ -150,12 +151,16 @@ export function chainFactsOf(config: { chainFacts?: ChainFactsConfig | undefined
 
 export type NodeConfig = z.output<typeof nodeConfigSchema>;
 
-export class ConfigError extends Error {
-  readonly code = "INVALID_CONFIG";
+/** An invalid setting (INVALID_CONFIG); the node prints its message as is when it does not start. */
+export class ConfigError extends CodedError<"INVALID_CONFIG"> {
+  override readonly name: string = "ConfigError";
   constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
+    super("INVALID_CONFIG", message, {}, { codeSuffix: false });
   }
+}
+
+export function isConfigError(error: unknown): error is ConfigError {
+  return isCodedError(error, ConfigError);
 }
 
 /** Every configuration key's environment variable (channel-node/src/config-env.ts). */

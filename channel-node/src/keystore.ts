@@ -4,22 +4,22 @@
 import { readFileSync } from "node:fs";
 import { decryptKeystoreJsonSync, isKeystoreJson } from "ethers";
 import { z } from "zod";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 
 export const KEYSTORE_ERROR_CODES = ["KEYSTORE_UNREADABLE", "KEYSTORE_INVALID", "KEYSTORE_PASSWORD_MISSING", "KEYSTORE_WRONG_PASSWORD"] as const;
 export type KeystoreErrorCode = (typeof KEYSTORE_ERROR_CODES)[number];
 
-export class KeystoreError extends Error {
-  constructor(
-    readonly code: KeystoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = "KeystoreError";
+/** The keystore cannot give the key; the node prints its message as is when it does not start. */
+export class KeystoreError<C extends KeystoreErrorCode = KeystoreErrorCode> extends CodedError<C> {
+  override readonly name: string = "KeystoreError";
+  constructor(code: C, message: string) {
+    super(code, message, {}, { codeSuffix: false });
   }
 }
 
-export function isKeystoreError(error: unknown, code?: KeystoreErrorCode): error is KeystoreError {
-  return error instanceof KeystoreError && (code === undefined || error.code === code);
+/** Whether `error` is a KeystoreError, optionally of a given code. */
+export function isKeystoreError<C extends KeystoreErrorCode>(error: unknown, code?: C): error is KeystoreError<C> {
+  return isCodedError(error, KeystoreError, code);
 }
 
 /**

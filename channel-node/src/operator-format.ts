@@ -2,6 +2,7 @@
 // a channel named by a unique prefix of its id, deadlines in human time, and the node's refusals
 // in words with a stable code (docs/operations.md).
 import { isAddress } from "ethers";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import { CliError } from "../../client/cli/errors.js";
 import { formatAmount, parseAmount } from "../../client/cli/amounts.js";
 
@@ -11,15 +12,21 @@ export interface OperatorAsset {
   readonly decimals: number;
 }
 
-/** A failure the node reported, or the node not answering at all: `code` is the node's (or NODE_UNREACHABLE). */
-export class AdminError extends Error {
-  override readonly name = "AdminError";
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * A failure the node reported, or the node not answering at all. `code` is the one the admin API
+ * answered with, passed on as it came (its ADMIN_*, CHANNEL_* and operator action codes, or the code
+ * of the error it met), else this CLI's own: NODE_UNREACHABLE, INSUFFICIENT_BALANCE (checked before
+ * asking the node), HTTP_<status> (an answer without a code). Printed as is, with the code after it.
+ */
+export class AdminError extends CodedError<string> {
+  override readonly name: string = "AdminError";
+  constructor(code: string, message: string) {
+    super(code, message, {}, { codeSuffix: false });
   }
+}
+
+export function isAdminError(error: unknown, code?: string): error is AdminError {
+  return isCodedError(error, AdminError, code);
 }
 
 /** The channel whose id starts with `prefix` (with or without 0x, any case); UNKNOWN_CHANNEL when none or several do. */

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { hexlify } from "ethers";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import type { SessionChallenge } from "../../client/protocol/session.js";
 import { loadVerifier, type Verifier } from "../../client/protocol/signing.js";
 import type { Address, Deployment } from "../../client/protocol/types.js";
@@ -62,16 +63,16 @@ export interface TransportOptions {
   upgrades?: Readonly<Record<string, (request: IncomingMessage, socket: Duplex, head: Buffer) => void>>;
 }
 
-/** The port is taken: another process (or another node) listens there. */
-export class PortInUseError extends Error {
-  override readonly name = "PortInUseError";
-  readonly code = "PORT_IN_USE";
-  constructor(
-    readonly host: string,
-    readonly port: number,
-  ) {
-    super(`port ${port} on ${host} is already in use`);
+/** The port is taken: another process (or another node) listens there. The start prints its message as is. */
+export class PortInUseError extends CodedError<"PORT_IN_USE", { readonly host: string; readonly port: number }> {
+  override readonly name: string = "PortInUseError";
+  constructor(host: string, port: number) {
+    super("PORT_IN_USE", `port ${port} on ${host} is already in use`, { host, port }, { codeSuffix: false });
   }
+}
+
+export function isPortInUseError(error: unknown): error is PortInUseError {
+  return isCodedError(error, PortInUseError);
 }
 
 /** Close codes: 1008 policy violation (rate limit, failed or late handshake), 1013 try again later (capacity). */

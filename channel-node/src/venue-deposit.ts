@@ -1,18 +1,23 @@
 // When the venue's own deposit counts: once the node's chain watcher applied its `Deposited` event,
 // i.e. after the configured confirmations. Until then the engine refuses venue proposals that spend
 // it, so the operator's deposit answers only then.
+import { CodedError, isCodedError } from "../../client/protocol/coded-error.js";
 import type { ChannelRecord } from "../../client/store/store.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long the operator's deposit waits for the node to count it (as long as a transaction may take to be mined). */
 export const DEPOSIT_COUNT_TIMEOUT_MS = 600_000;
 
-export class DepositNotCountedError extends Error {
-  readonly code = "DEPOSIT_NOT_COUNTED";
+/** The venue's deposit is mined but not counted; the admin API answers its message as is. */
+export class DepositNotCountedError extends CodedError<"DEPOSIT_NOT_COUNTED"> {
+  override readonly name: string = "DepositNotCountedError";
   constructor(message: string) {
-    super(message);
-    this.name = "DepositNotCountedError";
+    super("DEPOSIT_NOT_COUNTED", message, {}, { codeSuffix: false });
   }
+}
+
+export function isDepositNotCountedError(error: unknown): error is DepositNotCountedError {
+  return isCodedError(error, DepositNotCountedError);
 }
 
 /**

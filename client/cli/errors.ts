@@ -5,7 +5,7 @@
 import { ClientError } from "../sdk/client.js";
 import { ChainError } from "../chain/errors.js";
 import { ProtocolError, ComplianceError, restrictionOf } from "../protocol/index.js";
-import { isCodedError } from "../protocol/coded-error.js";
+import { CodedError, isCodedError } from "../protocol/coded-error.js";
 import { StoreError } from "../store/errors.js";
 
 export const CLI_ERROR_CODES = [
@@ -50,18 +50,16 @@ export const CLI_ERROR_CODES = [
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
-export class CliError extends Error {
-  override readonly name = "CliError";
-  constructor(
-    readonly code: CliErrorCode,
-    message: string,
-    readonly details: Readonly<Record<string, unknown>> = {},
-  ) {
-    super(message);
+/** The CLI's own refusal; describeError shows its message as is, with the code after it. */
+export class CliError<C extends CliErrorCode = CliErrorCode> extends CodedError<C, Readonly<Record<string, unknown>>> {
+  override readonly name: string = "CliError";
+  constructor(code: C, message: string, details: Readonly<Record<string, unknown>> = {}) {
+    super(code, message, details, { codeSuffix: false });
   }
 }
 
-export function isCliError(error: unknown, code?: CliErrorCode): error is CliError {
+/** Whether `error` is a CliError, optionally of a given code. */
+export function isCliError<C extends CliErrorCode>(error: unknown, code?: C): error is CliError<C> {
   return isCodedError(error, CliError, code);
 }
 

@@ -2,13 +2,20 @@
  * The base of the typed errors (in the style of ethers v6's `makeError`/`isError`): a stable,
  * machine-readable `code`, the message for a person without it (`shortMessage`), the context that
  * explains it (`details`), and `message` = `${shortMessage} (code=${code})`. Each domain (protocol,
- * trading, store, chain) extends it with its own name and code list. `isCodedError` is the guard
- * behind every domain's `isXError(error, code?)`, also of the errors whose message is shown or sent
- * as is, without the code suffix (the SDK's, the CLI's, the shards').
+ * trading, store, chain, the node's parts) extends it with its own name and code list. An error
+ * whose message is shown or sent as is — on the wire, by the CLIs, in the admin API's JSON — is built
+ * with `codeSuffix: false`: its `message` is its `shortMessage`, and whoever shows it adds the code
+ * in its own way. `isCodedError` is the guard behind every domain's `isXError(error, code?)`.
  */
 
 /** Context that explains an error; bigints are kept as bigints. */
 export type ErrorDetails = Readonly<Record<string, string | number | bigint | boolean | null>>;
+
+export interface CodedErrorOptions {
+  readonly cause?: unknown;
+  /** false: `message` is `shortMessage` as is (default true: with ` (code=…)` appended). */
+  readonly codeSuffix?: boolean;
+}
 
 export class CodedError<C extends string, D extends object = ErrorDetails> extends Error {
   override readonly name: string = "CodedError";
@@ -18,8 +25,9 @@ export class CodedError<C extends string, D extends object = ErrorDetails> exten
   readonly details: D;
 
   // Every details type of the domains is all-optional, so an empty object is a valid default.
-  constructor(code: C, shortMessage: string, details: D = {} as D, options?: { cause?: unknown }) {
-    super(`${shortMessage} (code=${code})`, options);
+  constructor(code: C, shortMessage: string, details: D = {} as D, options: CodedErrorOptions = {}) {
+    const { codeSuffix = true, ...errorOptions } = options;
+    super(codeSuffix ? `${shortMessage} (code=${code})` : shortMessage, errorOptions);
     this.code = code;
     this.shortMessage = shortMessage;
     this.details = details;

@@ -18,6 +18,7 @@
 import { z } from "zod";
 import { paramsJsonSchema, signedStateJsonSchema, stateJsonSchema } from "./encoding.js";
 import { checksumAddress } from "./address.js";
+import { CodedError, isCodedError } from "./coded-error.js";
 import { parsePropose } from "./propose-parser.js";
 import { signedCancelJsonSchema, signedOrderJsonSchema } from "./trading/order-json.js";
 
@@ -52,18 +53,17 @@ export const WIRE_ERROR_CODES = [
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 
-export class WireError extends Error {
-  override readonly name = "WireError";
-  constructor(
-    readonly code: WireErrorCode,
-    message: string,
-  ) {
-    super(message);
+/** A transport-level refusal; its message goes to the peer as is (the `error` message's `message`). */
+export class WireError<C extends WireErrorCode = WireErrorCode> extends CodedError<C> {
+  override readonly name: string = "WireError";
+  constructor(code: C, message: string) {
+    super(code, message, {}, { codeSuffix: false });
   }
 }
 
-export function isWireError(error: unknown, code?: WireErrorCode): error is WireError {
-  return error instanceof WireError && (code === undefined || error.code === code);
+/** Whether `error` is a WireError, optionally of a given code. */
+export function isWireError<C extends WireErrorCode>(error: unknown, code?: C): error is WireError<C> {
+  return isCodedError(error, WireError, code);
 }
 
 const version = z.literal(PROTOCOL_VERSION);

@@ -1,5 +1,5 @@
 // The SDK's typed errors: every failure the client reports carries a stable `code`.
-import { isCodedError } from "../protocol/coded-error.js";
+import { CodedError, isCodedError } from "../protocol/coded-error.js";
 import type { NodeMessageParsed } from "../protocol/wire.js";
 import type { ShardRedirect } from "../protocol/session.js";
 
@@ -32,20 +32,22 @@ export interface Rejection {
   readonly restriction?: { readonly code: number; readonly rule: string; readonly message: string };
 }
 
-export class ClientError extends Error {
-  override readonly name = "ClientError";
+/** A failure the SDK reports; its message is for the application as is. */
+export class ClientError<C extends ClientErrorCode = ClientErrorCode> extends CodedError<C> {
+  override readonly name: string = "ClientError";
   constructor(
-    readonly code: ClientErrorCode,
+    code: C,
     message: string,
     readonly rejection?: Rejection,
     /** A NOT_CONNECTED that is a redirect: the shard the node sent us to. */
     readonly redirect?: ShardRedirect,
   ) {
-    super(message);
+    super(code, message, {}, { codeSuffix: false });
   }
 }
 
-export function isClientError(error: unknown, code?: ClientErrorCode): error is ClientError {
+/** Whether `error` is a ClientError, optionally of a given code. */
+export function isClientError<C extends ClientErrorCode>(error: unknown, code?: C): error is ClientError<C> {
   return isCodedError(error, ClientError, code);
 }
 

@@ -7,6 +7,7 @@ import { ChainError, isChainError } from "../../client/chain/errors.js";
 import { ClientError, isClientError } from "../../client/sdk/errors.js";
 import { CliError, isCliError } from "../../client/cli/errors.js";
 import { ShardError, isShardError } from "../../channel-node/src/shards/errors.js";
+import { WireError, isWireError, parseClientMessage } from "../../client/protocol/wire.js";
 
 class PetError extends CodedError<"BIT" | "BARKED"> {
   override readonly name: string = "PetError";
@@ -28,6 +29,16 @@ describe("CodedError", () => {
     expect(new PetError("BARKED", "woof").details).toEqual({});
     expect(new PetError("BARKED", "woof").cause).toBeUndefined();
     expect(new PetError("BARKED", "woof", {}, { cause }).cause).toBe(cause);
+  });
+
+  it("leaves the suffix off when asked, with the code, details and cause as ever", () => {
+    const cause = new Error("underneath");
+    const error = new PetError("BIT", "the dog bit", { times: 1 }, { codeSuffix: false, cause });
+    expect([error.message, error.shortMessage, error.code, error.cause]).toEqual(["the dog bit", "the dog bit", "BIT", cause]);
+    expect(error.details).toEqual({ times: 1 });
+    expect(String(error)).toBe("PetError: the dog bit");
+    expect(new PetError("BIT", "the dog bit", {}, { codeSuffix: true }).message).toBe("the dog bit (code=BIT)");
+    expect("codeSuffix" in error).toBe(false);
   });
 
   it("guards by class, with and without a code", () => {
@@ -92,13 +103,30 @@ describe("the domain errors on the base", () => {
     expect(isProtocolError(caught, "NON_COMPLIANT")).toBe(true);
   });
 
-  it("leave the errors whose message is shown as is without the suffix, guarded the same way", () => {
+  it("leave the errors whose message is shown or sent as is without the suffix, guarded the same way", () => {
     const client = new ClientError("TIMEOUT", "the node did not answer");
-    const cli = new CliError("USAGE", "missing --amount");
-    const shard = new ShardError("SHARD_MAP_INVALID", "no shards");
-    expect([client.message, cli.message, shard.message]).toEqual(["the node did not answer", "missing --amount", "no shards"]);
+    const cli = new CliError("USAGE", "missing --amount", { option: "amount" });
+    const shard = new ShardError("SHARD_MAP_INVALID", "no shards", { shard: "A" });
+    const wire = new WireError("RATE_LIMITED", "too many messages; slow down");
+    for (const [error, name] of [
+      [client, "ClientError"],
+      [cli, "CliError"],
+      [shard, "ShardError"],
+      [wire, "WireError"],
+    ] as const) {
+      expect(error).toBeInstanceOf(CodedError);
+      expect(error.name).toBe(name);
+      expect(error.message).toBe(error.shortMessage);
+    }
+    expect([client.message, cli.message, shard.message, wire.message]).toEqual(["the node did not answer", "missing --amount", "no shards", "too many messages; slow down"]);
+    expect([cli.details, shard.details, wire.details]).toEqual([{ option: "amount" }, { shard: "A" }, {}]);
     expect([isClientError(client, "TIMEOUT"), isClientError(client, "NO_CHAIN"), isClientError(cli)]).toEqual([true, false, false]);
     expect([isCliError(cli, "USAGE"), isCliError(cli, "STORE_BUSY"), isCliError(shard)]).toEqual([true, false, false]);
     expect([isShardError(shard, "SHARD_MAP_INVALID"), isShardError(shard, "INVESTOR_ELSEWHERE"), isShardError(client)]).toEqual([true, false, false]);
+    expect([isWireError(wire, "RATE_LIMITED"), isWireError(wire, "MALFORMED"), isWireError(new ProtocolError("MALFORMED", "x")), isWireError(client)]).toEqual([true, false, false, false]);
+  });
+
+  it("WireError: what the peer is sent is the message as the parser wrote it", () => {
+    expect(() => parseClientMessage("{")).toThrow(expect.objectContaining({ name: "WireError", code: "MALFORMED", message: "the message is not JSON" }));
   });
 });

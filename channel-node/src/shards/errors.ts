@@ -1,5 +1,5 @@
 // Typed errors of the shard mechanism (docs/operations.md, "Shards"): a stable `code` each.
-import { isCodedError } from "../../../client/protocol/coded-error.js";
+import { CodedError, isCodedError } from "../../../client/protocol/coded-error.js";
 
 export const SHARD_ERROR_CODES = [
   /** The shard map is unusable: no shards, this shard missing from it, a pin naming an unknown shard. */
@@ -12,17 +12,15 @@ export const SHARD_ERROR_CODES = [
 
 export type ShardErrorCode = (typeof SHARD_ERROR_CODES)[number];
 
-export class ShardError extends Error {
-  override readonly name = "ShardError";
-  constructor(
-    readonly code: ShardErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
+/** A refusal of the shard mechanism; the node's CLI prints its message as is, with the code after it. */
+export class ShardError<C extends ShardErrorCode = ShardErrorCode> extends CodedError<C, Readonly<Record<string, unknown>>> {
+  override readonly name: string = "ShardError";
+  constructor(code: C, message: string, details: Readonly<Record<string, unknown>> = {}) {
+    super(code, message, details, { codeSuffix: false });
   }
 }
 
-export function isShardError(error: unknown, code?: ShardErrorCode): error is ShardError {
+/** Whether `error` is a ShardError, optionally of a given code. */
+export function isShardError<C extends ShardErrorCode>(error: unknown, code?: C): error is ShardError<C> {
   return isCodedError(error, ShardError, code);
 }
