@@ -43,12 +43,16 @@ type Child<K, V> = Leaf<K, V> | Collision<K, V> | Branch<K, V>;
 const BITS = 5;
 const MASK = 31;
 
-/** FNV-1a over the UTF-16 code units; bigints hash their decimal text. */
+/**
+ * FNV-1a over the UTF-16 code units, bigints hashing their decimal text; kept to 30 bits so V8
+ * stores it in the leaf as a small integer, not a boxed number. Six 5-bit levels use those 30 bits;
+ * keys of one hash go to a collision node.
+ */
 function hashOf(key: Key): number {
   const text = typeof key === "string" ? key : `n${key.toString()}`;
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
+  return hash & 0x3fffffff;
 }
 
 function popcount(x: number): number {
@@ -78,7 +82,7 @@ function removed<T>(items: readonly T[], index: number): T[] {
 /** A node holding `a` (a leaf or collision) and the leaf `b` of another key, at depth `shift`. */
 function merge<K, V>(a: Leaf<K, V> | Collision<K, V>, b: Leaf<K, V>, shift: number): Child<K, V> {
   if (a.hash === b.hash) return a instanceof Leaf ? new Collision(a.hash, [a, b]) : new Collision(a.hash, [...a.leaves, b]);
-  // The hashes differ, so some 5-bit slice at or before shift 30 tells them apart.
+  // The hashes differ, so some 5-bit slice at or before shift 25 tells them apart.
   const slotA = (a.hash >>> shift) & MASK;
   const slotB = (b.hash >>> shift) & MASK;
   if (slotA === slotB) return new Branch(1 << slotA, [merge(a, b, shift + BITS)]);
@@ -199,8 +203,10 @@ function branchOf<K, V>(leaves: Leaf<K, V>[], shift: number, count: { size: numb
     bitmap |= 1 << slot;
     (groups[slot] ??= []).push(leaf);
   }
-  const children: Child<K, V>[] = [];
-  for (const group of groups) if (group !== undefined) children.push(build(group, shift + BITS, count));
+  // Sized up front: a pushed-to array keeps spare capacity, which 100,000 small maps would hold on to.
+  const children = new Array<Child<K, V>>(popcount(bitmap));
+  let index = 0;
+  for (const group of groups) if (group !== undefined) children[index++] = build(group, shift + BITS, count);
   return new Branch(bitmap, children);
 }
 
