@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadNodeConfig } from "../channel-node/src/config.js";
+import { CodedError } from "../client/protocol/coded-error.js";
 import { startNode, type RunningNode } from "../channel-node/src/node.js";
 import { isPortInUseError } from "../channel-node/src/transport.js";
 import { stopLocalChains } from "../devstack/local-chain.js";
@@ -40,6 +41,8 @@ function failed(error: unknown): Promise<never> {
   if (isPortInUseError(error)) {
     const where = external ? 'CLEARLINE_PORT (or "port" in the node config file)' : "CLEARLINE_PORT";
     console.error(`clearline: ${error.message}; set ${where} to a free port`);
+  } else if (error instanceof CodedError) {
+    console.error(`clearline: ${error.shortMessage} (${error.code})`);
   } else if (error instanceof Error && "code" in error && typeof error.code === "string") {
     console.error(`clearline: ${error.message} (${error.code})`);
   } else {

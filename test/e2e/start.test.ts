@@ -3,7 +3,7 @@
 // and a SIGTERM while the chain is starting or once everything runs exits cleanly. In each case no
 // process it started (the Hardhat node) is left: every descendant seen while it ran is checked by pid.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,11 +80,12 @@ interface Run {
   signal(signal: NodeJS.Signals): void;
 }
 
-/** Runs scripts/start.ts like `npm start` does (tsx), on `port`, with its data in `dataDir`. */
-function runStart(port: number, dataDir: string): Run {
+/** Runs scripts/start.ts like `npm start` does (tsx), on `port`, with its data in `dataDir` (and `extraEnv`). */
+function runStart(port: number, dataDir: string, extraEnv: NodeJS.ProcessEnv = {}): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, CLEARLINE_PORT: String(port), CLEARLINE_DATA_DIR: dataDir };
   delete env.CLEARLINE_RPC_URL;
   delete env.CLEARLINE_NODE_CONFIG;
+  Object.assign(env, extraEnv);
   const child = spawn(process.execPath, [...EXIT_WITH_PARENT, "--import", "tsx", START], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
@@ -147,6 +148,20 @@ describe("npm start (scripts/start.ts as a process)", () => {
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
+  });
+
+  it("with an invalid node configuration: exits 1 naming every missing setting and its variable, the code once", async () => {
+    const file = join(dir, "bad-node.json");
+    writeFileSync(file, JSON.stringify({ dataDir: join(dir, "bad-config") }));
+    const run = runStart(await freePort(), join(dir, "bad-config"), { CLEARLINE_NODE_CONFIG: file });
+    runs.push(run);
+    const { code } = await run.exited;
+    expect(code).toBe(1);
+    const text = run.stderr().trim();
+    expect(text).toMatch(/^clearline: invalid node configuration: /);
+    for (const variable of ["CLEARLINE_RPC_URL", "CLEARLINE_NODE_KEY", "CLEARLINE_CONTRACTS_ADJUDICATOR"]) expect(text).toContain(variable);
+    expect(text).toMatch(/ \(INVALID_CONFIG\)$/);
+    expect(text.match(/INVALID_CONFIG/g)).toHaveLength(1);
   });
 
   it("on SIGTERM while the chain is starting: exits and leaves no process behind", async () => {
