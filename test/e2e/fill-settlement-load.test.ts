@@ -2,13 +2,10 @@
 // channels (real node process, real chain, real SDK clients): afterwards each investor's holdings in
 // its channel are exactly its starting holdings plus its fills, and the venue's holdings over all
 // channels are unchanged — nothing created, nothing lost, no leg without the other.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openClient, type OpenedClient, type TradingClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminPost, eventually, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { CASH_UNIT, ROLES, SECURITY_UNIT } from "../../devstack/stack.js";
+import { eventually } from "../helpers/node-process.js";
+import { startVenue, type Venue, type VenueInvestor as Investor } from "../helpers/venue-fixture.js";
 
 const SECURITY = 0;
 const CASH = 1;
@@ -16,12 +13,6 @@ const LOT = SECURITY_UNIT;
 const START = { security: 20n * SECURITY_UNIT, cash: 5_000n * CASH_UNIT };
 /** The venue's deposit in each channel: enough to pass on every leg (24 securities is the most one investor can buy here). */
 const VENUE = { security: 30n * SECURITY_UNIT, cash: 5_000n * CASH_UNIT };
-
-interface Investor {
-  readonly opened: OpenedClient;
-  readonly trading: TradingClient;
-  readonly channelId: string;
-}
 
 /** A deterministic pseudo-random sequence (the test must be repeatable). */
 function random(seed: number): () => number {
@@ -33,61 +24,32 @@ function random(seed: number): () => number {
 }
 
 describe("settlement under concurrent orders (real node process, four SDK clients)", () => {
-  let stack: Stack;
-  let dir: string;
-  let node: NodeProcess;
-  const clients: OpenedClient[] = [];
+  let venue: Venue;
   const roles = [ROLES.alice, ROLES.bob, ROLES.carol, ROLES.dave];
 
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-fill-load-"));
-    stack = await startStack({ investors: roles.map((index) => ({ index })) });
-  });
-
   afterEach(async () => {
-    for (const client of clients.splice(0)) await client.close();
-    await node?.stop();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
-
-  async function investor(role: number): Promise<Investor> {
-    const opened = await openClient({
-      nodeUrl: node.url,
-      privateKey: devWallet(role).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 10_000,
-    });
-    clients.push(opened);
-    await opened.client.connect();
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: START.security } });
-    await opened.client.deposit(channelId, CASH, START.cash);
-    // The venue's legs: security to a buyer, cash to a seller.
-    await adminPost(node, `/channels/${channelId}/deposit?asset=${SECURITY}&amount=${VENUE.security}`);
-    await adminPost(node, `/channels/${channelId}/deposit?asset=${CASH}&amount=${VENUE.cash}`);
-    return { opened, trading: opened.client.trading(stack.addresses.orderLogAnchor), channelId };
-  }
 
   it("conserves every party's holdings except the fills, and settles every fill", async () => {
-    const config = stack.nodeConfig({
-      dataDir: join(dir, "node"),
-      port: 0,
-      trading: {
-        orderLogAnchor: stack.addresses.orderLogAnchor,
-        markets: [{ security: stack.addresses.token, cash: stack.addresses.cash, lotSize: LOT.toString() }],
-        maxRestingOrdersPerInvestor: 100,
-        orderRate: { perSecond: 1_000, burst: 1_000 },
-        maxOrdersPerBook: 1_000,
-        cancelOnDisconnect: true,
-        anchorIntervalMs: 0,
-        settlement: { lockSeconds: 3_600, timeoutMs: 120_000, intervalMs: 200 },
-      },
+    venue = await startVenue({
+      onboard: roles.map((index) => ({ index })),
+      node: { trading: { maxRestingOrdersPerInvestor: 100, orderRate: { perSecond: 1_000, burst: 1_000 }, settlement: { lockSeconds: 3_600, timeoutMs: 120_000, intervalMs: 200 } } },
+      // Each channel: the investor's own holdings, and the venue's legs (security to a buyer, cash to a seller).
+      investors: roles.map((role) => ({
+        role,
+        own: [
+          { assetIndex: SECURITY, amount: START.security },
+          { assetIndex: CASH, amount: START.cash },
+        ],
+        venue: [
+          { assetIndex: SECURITY, amount: VENUE.security },
+          { assetIndex: CASH, amount: VENUE.cash },
+        ],
+      })),
+      responseTimeoutMs: 10_000,
     });
-    node = await startNodeProcess(config, dir);
-    const investors: Investor[] = [];
-    for (const role of roles) investors.push(await investor(role));
+    const { stack, node, investors } = venue;
 
     // Each investor sends 12 orders as fast as it can, all four at once: buys and sells of 1–2 lots
     // around 100 (GTC and IOC); a refusal (funds reserved by its own earlier orders) is fine.
@@ -118,8 +80,13 @@ describe("settlement under concurrent orders (real node process, four SDK client
       async () => (await Promise.all(investors.map(fillsOf))).flat().map((f) => f.state),
       (states) => states.length > 0 && states.every((state) => state === "settled"),
       90_000,
-    ).catch((error: unknown) => {
+    ).catch(async (error: unknown) => {
       console.log(node.output().split("\n").filter((line) => /settlement|"level":[45]0/.test(line)).join("\n").slice(-8_000));
+      // Locks per channel and how many channels hold each hashlock: pairs waiting for their other leg show as 1.
+      const locks = await Promise.all(investors.map(async (who) => (await who.opened.client.channels()).find((c) => c.channelId === who.channelId)?.latest?.state.locks ?? []));
+      const legs = new Map<string, number>();
+      for (const hashlock of locks.flatMap((held) => [...new Set(held.map((lock) => lock.hashlock))])) legs.set(hashlock, (legs.get(hashlock) ?? 0) + 1);
+      console.log(`locks per channel: ${locks.map((held) => held.length).join(", ")}; channels per hashlock: ${[...legs.values()].join(", ")}`);
       throw error;
     });
     const total = (await Promise.all(investors.map(fillsOf))).flat().length;
