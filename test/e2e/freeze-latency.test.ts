@@ -3,15 +3,12 @@
 // (eth_subscribe over the chain's WebSocket), not its poll — set to 20 s here — and refuses the
 // investor's next update. The window from "freeze mined" to "first refused update" is measured and
 // asserted against the bound of docs/operations.md ("Chain facts").
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { openClient, isClientError, type OpenedClient } from "../../client/sdk/index.js";
-import { ROLES, SECURITY_UNIT, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import { isClientError } from "../../client/sdk/index.js";
+import { ROLES, SECURITY_UNIT, devWallet } from "../../devstack/stack.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 
 /** docs/operations.md: a mined freeze or pause reaches the node's decisions within this bound. */
 const FREEZE_BOUND_MS = 1_000;
@@ -24,37 +21,24 @@ interface Attempt {
 }
 
 describe("freeze latency", () => {
-  let stack: Stack;
-  let node: NodeProcess;
-  let opened: OpenedClient;
-  let dir: string;
+  let venue: Venue;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-freeze-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }] });
-    // A poll interval 20× the bound: only the subscription can explain a short window.
-    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node"), pollIntervalMs: 20_000, chainFacts: { newHeadsUrl: "auto", maxViewAgeMs: 60_000, newHeadsReconnectMs: 1_000 } }), dir);
-    opened = await openClient({
-      nodeUrl: node.url,
-      privateKey: devWallet(ROLES.alice).privateKey,
-      rpcUrl: stack.chain.url,
-      adjudicator: stack.addresses.adjudicator,
-      dataDir: join(dir, "client"),
-      responseTimeoutMs: 5_000,
+    venue = await startVenue({
+      onboard: [{ index: ROLES.alice }],
+      // A poll interval 20× the bound: only the subscription can explain a short window.
+      node: { pollIntervalMs: 20_000, chainFacts: { newHeadsUrl: "auto", maxViewAgeMs: 60_000, newHeadsReconnectMs: 1_000 } },
+      investors: [{ role: ROLES.alice, own: [{ assetIndex: SECURITY, amount: 500n * SECURITY_UNIT }] }],
     });
-    await opened.client.connect();
   });
 
   afterAll(async () => {
-    await opened?.close();
-    await node?.stop();
-    await stack?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
   /** Sends a transaction from an account of Hardhat's node; with automining it has been mined when this resolves. */
   async function mined(from: string, to: string, data: string): Promise<void> {
-    const response = await fetch(stack.chain.url, {
+    const response = await fetch(venue.stack.chain.url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_sendTransaction", params: [{ from, to, data }] }),
@@ -64,8 +48,9 @@ describe("freeze latency", () => {
   }
 
   it("refuses the investor's updates within the bound after the issuer's freeze is mined", async () => {
+    const { stack, investors } = venue;
     const alice = devWallet(ROLES.alice).address;
-    const channelId = await opened.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], challengePeriod: 3_600n, deposit: { assetIndex: SECURITY, amount: 500n * SECURITY_UNIT } });
+    const { opened, channelId } = investors[0]!;
 
     const attempts: Attempt[] = [];
     let stop = false;
