@@ -2,54 +2,47 @@
 // process: each withdrawal builds on the last one's state, which both parties take from their stores
 // (the adjudicator keeps only its fingerprint; a wrong one is CheckpointMismatch), and the balances
 // count what was paid from the same stored state.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openClient, type OpenedClient } from "../../client/sdk/index.js";
-import { CASH_UNIT, ROLES, devWallet, startStack, type Stack } from "../../devstack/stack.js";
-import { adminPost, startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
+import type { OpenedClient } from "../../client/sdk/index.js";
+import { CASH_UNIT, ROLES, devWallet } from "../../devstack/stack.js";
+import { adminPost } from "../helpers/node-process.js";
+import { startVenue, type Venue } from "../helpers/venue-fixture.js";
 
 const CASH = 1;
 
 describe("withdrawals one after another, investor and venue", () => {
-  let stack: Stack;
-  let node: NodeProcess;
-  let dir: string;
+  let venue: Venue;
   let alice: OpenedClient;
-  let channelId: `0x${string}`;
+  let channelId: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "clearline-e2e-withdraw-twice-"));
-    stack = await startStack({ investors: [{ index: ROLES.alice }] });
-    node = await startNodeProcess(stack.nodeConfig({ dataDir: join(dir, "node") }), dir);
-    alice = await openClient({ nodeUrl: node.url, privateKey: devWallet(ROLES.alice).privateKey, rpcUrl: stack.chain.url, adjudicator: stack.addresses.adjudicator, dataDir: join(dir, "client") });
-    await alice.client.connect();
-    channelId = (await alice.client.openChannel({ assets: [stack.addresses.token, stack.addresses.cash], deposit: { assetIndex: CASH, amount: 100n * CASH_UNIT } })) as `0x${string}`;
+    venue = await startVenue({
+      onboard: [{ index: ROLES.alice }],
+      node: {},
+      investors: [{ role: ROLES.alice, own: [{ assetIndex: CASH, amount: 100n * CASH_UNIT }] }],
+    });
+    ({ opened: alice, channelId } = venue.investors[0]!);
   });
 
   afterAll(async () => {
-    await alice?.close();
-    await node?.stop();
-    await stack?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await venue?.stop();
   });
 
-  const cashOf = async (holder: string): Promise<bigint> => (await stack.system.cash.getFunction("balanceOf")(holder)) as bigint;
+  const cashOf = async (holder: string): Promise<bigint> => (await venue.stack.system.cash.getFunction("balanceOf")(holder)) as bigint;
 
   it("the investor withdraws twice, the venue twice, each against the stored checkpoint; the balances count what was paid", async () => {
     await alice.client.pay(channelId, { assetIndex: CASH, amount: 30n * CASH_UNIT });
     const investor = devWallet(ROLES.alice).address;
-    const venue = devWallet(ROLES.venue).address;
-    const [investorBefore, venueBefore] = await Promise.all([cashOf(investor), cashOf(venue)]);
+    const operator = devWallet(ROLES.venue).address;
+    const [investorBefore, venueBefore] = await Promise.all([cashOf(investor), cashOf(operator)]);
 
     await alice.client.withdraw(channelId, CASH, 20n * CASH_UNIT);
     await alice.client.withdraw(channelId, CASH, 15n * CASH_UNIT);
     for (const amount of [10n, 5n]) {
-      await adminPost<{ nonce: string }>(node, `/channels/${channelId}/withdraw?asset=${CASH}&amount=${amount * CASH_UNIT}`);
+      await adminPost<{ nonce: string }>(venue.node, `/channels/${channelId}/withdraw?asset=${CASH}&amount=${amount * CASH_UNIT}`);
     }
     expect((await cashOf(investor)) - investorBefore).toBe(35n * CASH_UNIT);
-    expect((await cashOf(venue)) - venueBefore).toBe(15n * CASH_UNIT);
+    expect((await cashOf(operator)) - venueBefore).toBe(15n * CASH_UNIT);
     expect((await alice.chain.channel(channelId)).nonce).toBe((await alice.store.channel(channelId))!.latest!.state.nonce);
 
     // Deposits count as available + paid: 100 deposited, of which 35 + 15 were paid out.
