@@ -5,8 +5,9 @@
  *
  * `facts.ts` holds the facts, `tracking.ts` which contracts they follow, `attributes.ts` and
  * `transfer-restriction.ts` the ERC-1404 check, `events.ts` and `event-log.ts` the events and their
- * decoding from logs, `apply-events.ts` (over `facts-draft.ts`) the reducers. Helpers the modules
- * share among themselves are not re-exported.
+ * decoding from logs, `apply-events.ts` (over `facts-draft.ts`) the reducers, `persistent-map.ts`
+ * the immutable maps and sets the facts are made of. Helpers the modules share among themselves
+ * are not re-exported.
  */
 export {
   CONTROLLER_ROLE,
