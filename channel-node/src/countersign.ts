@@ -210,7 +210,8 @@ function conflict(): ProtocolError {
 
 /**
  * What an investor may ask the venue to countersign: nothing that moves the venue's funds except a
- * priced trade (checked separately) or a lock the venue itself had set up and whose secret is shown.
+ * priced trade (checked separately) or a lock the venue itself had set up and whose secret is shown;
+ * never a lock pair, nor its cancel (LOCK_ACTIVE).
  */
 function checkInvestorMayPropose(update: Update): void {
   const refuse = (why: string): never => {
@@ -228,6 +229,11 @@ function checkInvestorMayPropose(update: Update): void {
       return;
     case "addLockPair":
       return refuse("a lock pair settles a fill; only the venue proposes it");
+    case "cancelLockPair":
+      // The venue alone knows whether the pair's fill failed (its secret never revealed) or completes.
+      throw new ProtocolError("LOCK_ACTIVE", "only the venue cancels a lock pair before its expiry (a failed fill's); until then the venue can still complete it", {
+        hashlock: update.hashlock,
+      });
     case "trade":
     case "depositAck":
     case "resolveLock":

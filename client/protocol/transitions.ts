@@ -2,7 +2,7 @@
  * Whether a proposed state may follow the latest agreed one (docs/protocol.md): `checkTransition`
  * does not trust a claimed intent. It recognises which update kind the difference between the two
  * states is (payment, trade, deposit acknowledgement, withdrawal, add lock or lock pair, resolve
- * lock, expire lock, final), rejects anything else, re-applies the recognised update and requires
+ * lock, expire lock, cancel lock pair, final), rejects anything else, re-applies the recognised update and requires
  * the exact same state, so every agreed state has one canonical form. It then checks lock validity,
  * balances against the confirmed deposits and the compliance of every restricted-token movement.
  * Every rejection is a ProtocolError with a stable code.
@@ -18,7 +18,7 @@ import { assertCompliant, isTrackedToken, onChainBalanceOf, type ComplianceFacts
 import { ProtocolError } from "./errors.js";
 import { checkStateBounds } from "./encoding.js";
 import { MAX_LOCK_DURATION, type Address, type Allocation, type Bytes32, type Deposits, type Lock, type ParticipantIndex, type State } from "./types.js";
-import { findLock, invalidUpdate, locksUnder } from "./update-checks.js";
+import { findLock, invalidUpdate, isLockPair, locksUnder } from "./update-checks.js";
 import { applyUpdate, type Leg, type Update, type Withdrawal } from "./updates.js";
 
 /** The compliance mirror and how to count holdings outside this channel. */
@@ -206,6 +206,20 @@ function revealedInTime(facts: ChannelFacts, lock: Lock): boolean {
   return at !== undefined && at !== 0n && at <= lock.expiry;
 }
 
+/**
+ * The locks under one hashlock removed with nothing moved: after the expiry (and no reveal in time)
+ * they expire; before it a lock pair may be cancelled — both legs back to their senders, which each
+ * side may only give up (the receiver policies decide who may propose it: docs/protocol.md) — while
+ * a single lock stays claimable (LOCK_ACTIVE, `checkLockRemoval`). A pair whose secret was revealed
+ * on chain is never cancelled.
+ */
+function expiryOrCancel(current: State, update: Extract<Update, { kind: "expireLock" }>, facts: ChannelFacts): Update {
+  const locks = locksUnder(current, update.hashlock);
+  const lock = locks[0]!;
+  const revealed = (facts.revealedAt?.get(lock.hashlock) ?? 0n) !== 0n;
+  return facts.now <= lock.expiry && !revealed && isLockPair(locks) ? { kind: "cancelLockPair", hashlock: update.hashlock } : update;
+}
+
 /** Whether `update` may remove the locks under its hashlock now (one expiry: a pair's locks share it). */
 function checkLockRemoval(update: Update, lock: Lock, facts: ChannelFacts): void {
   if (update.kind === "resolveLock") {
@@ -275,6 +289,7 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
       return;
     case "depositAck":
     case "expireLock":
+    case "cancelLockPair":
     case "final":
       return;
   }
@@ -287,7 +302,7 @@ function checkCompliance(channel: Channel, current: State, update: Update, facts
  * (OUT_OF_RANGE, LOCK_LIMIT), assets unchanged and in order (ASSET_MISMATCH), withdrawals never
  * decrease (WITHDRAWAL_DECREASED), one recognisable update in canonical form (INVALID_UPDATE,
  * CONSERVATION, LOCKS_OUTSTANDING, BAD_SECRET), lock validity (BAD_LOCK, LOCK_LIMIT, LOCK_EXPIRED,
- * LOCK_ACTIVE), given the confirmed deposits no negative balance (INSUFFICIENT_BALANCE), and the
+ * LOCK_ACTIVE; a pair removed before its expiry is `cancelLockPair`), given the confirmed deposits no negative balance (INSUFFICIENT_BALANCE), and the
  * compliance of every restricted-token movement (NON_COMPLIANT, COMPLIANCE_UNKNOWN). No signatures.
  */
 export function checkTransition(channel: Channel, agreed: State, proposed: State, context: TransitionContext): Update {
@@ -318,7 +333,8 @@ export function checkTransition(channel: Channel, agreed: State, proposed: State
     }
   });
 
-  const update = recogniseUpdate(current, proposed, context.secrets);
+  const recognised = recogniseUpdate(current, proposed, context.secrets);
+  const update = recognised.kind === "expireLock" ? expiryOrCancel(current, recognised, facts) : recognised;
   if (update.kind === "addLock") checkNewLock(channel, current, update.lock, facts.now);
   if (update.kind === "addLockPair") for (const lock of update.locks) checkNewLock(channel, current, lock, facts.now);
   if (update.kind === "resolveLock" || update.kind === "expireLock") checkLockRemoval(update, findLock(current, update.hashlock), facts);

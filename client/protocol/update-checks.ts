@@ -23,3 +23,8 @@ export function locksUnder(state: State, hashlock: Bytes32): Lock[] {
   findLock(state, hashlock);
   return state.locks.filter((l) => l.hashlock === hashlock);
 }
+
+/** Whether the locks under one hashlock are a pair: two, one from each participant (`addLockPair` checked the rest). */
+export function isLockPair(locks: readonly Lock[]): boolean {
+  return locks.length === 2 && locks[0]!.sender !== locks[1]!.sender;
+}

@@ -8,7 +8,7 @@ import type { Channel } from "./channel.js";
 import { ProtocolError } from "./errors.js";
 import { hashlockOf } from "./encoding.js";
 import type { Allocation, Bytes32, Lock, ParticipantIndex, State } from "./types.js";
-import { invalidUpdate, locksUnder } from "./update-checks.js";
+import { invalidUpdate, isLockPair, locksUnder } from "./update-checks.js";
 
 /** `amount` of asset `assetIndex` moving from participant `from` to the other one. */
 export interface Leg {
@@ -45,6 +45,11 @@ export type Update =
   | { readonly kind: "resolveLock"; readonly hashlock: Bytes32; readonly secret: Bytes32 }
   /** The lock (or lock pair) expired unrevealed: its amount goes back to its sender. */
   | { readonly kind: "expireLock"; readonly hashlock: Bytes32 }
+  /**
+   * Before its expiry, a lock pair both sides give up: each leg goes back to its sender (a failed
+   * fill's pair, docs/protocol.md "Settlement of a fill"). Never a single lock.
+   */
+  | { readonly kind: "cancelLockPair"; readonly hashlock: Bytes32 }
   | { readonly kind: "final" };
 
 export type UpdateKind = Update["kind"];
@@ -148,6 +153,9 @@ export function applyUpdate(channel: Channel, state: State, update: Update): Sta
     }
     case "expireLock":
       locksUnder(state, update.hashlock);
+      return { ...next, locks: state.locks.filter((l) => l.hashlock !== update.hashlock) };
+    case "cancelLockPair":
+      if (!isLockPair(locksUnder(state, update.hashlock))) invalidUpdate("only a lock pair is cancelled; a single lock expires", { hashlock: update.hashlock });
       return { ...next, locks: state.locks.filter((l) => l.hashlock !== update.hashlock) };
     case "final":
       return { ...next, isFinal: true };

@@ -26,6 +26,9 @@ export interface VenueProposalContext {
  * What the client countersigns unasked from the venue (docs/protocol.md, off-chain protocol 4):
  * - payments to us, locks to us, lock resolutions (the secret is checked) and expiries (the core
  *   checks the expiry) — nothing else moves our funds;
+ * - the cancel of a lock pair before its expiry (a failed fill's): both legs go back to their
+ *   senders, and we give up only the venue's leg, which nobody but the venue could complete (it
+ *   alone holds the secret; the core refuses a cancel once a reveal is known);
  * - the venue's withdrawal of its own funds: only the venue's cumulative withdrawals grow, our
  *   withdrawals, the nets and the locks stay as they are (the core checks the venue can cover it);
  * - a final state (the operator's cooperative close): exactly our latest balances, no lock in it or
@@ -43,6 +46,7 @@ export function checkVenueMayPropose(update: Update, context: VenueProposalConte
       break;
     case "resolveLock":
     case "expireLock":
+    case "cancelLockPair":
       return;
     case "withdrawal":
       return checkVenueWithdrawal(update.withdrawals, context);
@@ -53,7 +57,7 @@ export function checkVenueMayPropose(update: Update, context: VenueProposalConte
   }
   throw new ProtocolError(
     "INVALID_UPDATE",
-    `the client accepts from the venue unasked only payments and locks to it, lock resolutions or expiries, the venue's own withdrawals and a final state of the latest balances, not ${nameOf(update)}`,
+    `the client accepts from the venue unasked only payments and locks to it, lock resolutions, expiries or lock pair cancels, the venue's own withdrawals and a final state of the latest balances, not ${nameOf(update)}`,
   );
 }
 

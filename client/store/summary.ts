@@ -16,6 +16,7 @@ function movementsOf(update: Update): Movement[] {
       return update.locks.map((lock) => ({ assetIndex: lock.assetIndex, amount: lock.amount, from: lock.sender, to: null }));
     case "resolveLock":
     case "expireLock":
+    case "cancelLockPair":
     case "depositAck":
     case "final":
       return [];

@@ -78,6 +78,19 @@ describe("what the investor's SDK countersigns from the venue unasked", () => {
     expect(verdict(start, { kind: "final" }, false, withdrawn)).toBe("INVALID_UPDATE");
   });
 
+  it("the cancel of a lock pair before its expiry (a failed fill's): both legs back, nothing else changed", () => {
+    const pair = next(start, {
+      kind: "addLockPair",
+      locks: [
+        { assetIndex: 0, sender: 1, amount: 5n, hashlock: lock.hashlock, expiry: lock.expiry },
+        { assetIndex: 1, sender: 0, amount: 50n, hashlock: lock.hashlock, expiry: lock.expiry },
+      ],
+    });
+    const cancel: Update = { kind: "cancelLockPair", hashlock: lock.hashlock };
+    expect(checkTransition(channel, pair, next(pair, cancel), { facts: { deposits, now: NOW } })).toEqual(cancel);
+    expect(verdict(pair, cancel)).toBe("countersigned");
+  });
+
   it("no final state while a lock is outstanding (a payment in flight)", () => {
     expect(verdict(locked, { kind: "final" }, false, { ...locked, nonce: locked.nonce + 1n, isFinal: true })).toBe("LOCKS_OUTSTANDING");
     expect(verdict(start, { kind: "final" }, false, { ...next(start, { kind: "final" }), locks: [lock] })).toBe("LOCKS_OUTSTANDING");
