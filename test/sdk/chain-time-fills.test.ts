@@ -2,7 +2,8 @@
 // (client/sdk/chain-time.ts): on a real Hardhat chain moved 31 days ahead of the host's clock
 // (evm_increaseTime) — beyond MAX_LOCK_DURATION, so by the host's clock every lock the venue draws
 // would lie too far ahead — a fill settles in both channels, and a failed fill's pair expires back
-// to the seller as soon as the chain's time passes its expiry. Real node process, real SDK clients.
+// to the seller as soon as the chain's time passes its expiry (the seller away when the fill failed:
+// otherwise the venue cancels the pair at once). Real node process, real SDK clients.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_LOCK_DURATION } from "../../client/protocol/index.js";
 import { CASH_UNIT, ROLES, SECURITY_UNIT } from "../../devstack/stack.js";
@@ -65,11 +66,16 @@ describe("lock expiries by the chain's time (chain 31 days ahead of the host)", 
     await bob.opened.client.disconnect();
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
     await eventually(() => locksOf(alice), (n) => n === 2, 20_000);
-    await eventually(() => fillStates(alice), (states) => states.join() === "failed", 20_000);
+    // Alice is away when the fill fails, so the venue cannot cancel her pair before its expiry.
+    await alice.opened.client.disconnect();
 
-    // 60 s locks: two minutes of chain time later the venue expires the pair, and Alice's SDK agrees.
+    // 60 s locks: two minutes of chain time later the fill fails and, Alice back, the venue expires the pair; her SDK agrees.
     await venue.passTime(120n);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await alice.opened.client.connect();
     await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
+    expect(await fillStates(alice)).toEqual(["failed"]);
+    expect((await alice.opened.client.history(alice.channelId, 1))[0]!.update.kind).toBe("expireLock");
     expect(await balances(alice)).toEqual([
       [0n, 10n * SECURITY_UNIT],
       [price(1_000n), 0n],

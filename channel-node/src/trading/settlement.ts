@@ -20,6 +20,12 @@
 // proposes in a channel only once every earlier fill still locking there holds its pair in it. The
 // earliest fill still locking is then first in both its channels and waits only for locks that do
 // not wait for it (pairs of fills past locking, an investor's own locks).
+//
+// A failed fill's agreed pair would hold two of its channel's lock slots until T: a taker refusing
+// its pairs could fill its counterparty's channel with them. So once a fill has failed (its secret
+// never revealed, and never to be) the venue cancels its pair in each channel still holding it
+// (`cancelLockPair`: both legs back to their senders), at once and at every tick after until none
+// holds it — a pair countersigned late too, and after a restart.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { Counter, Gauge } from "prom-client";
@@ -109,7 +115,12 @@ export class Settlements {
   private undrawnFrom: bigint | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Failed fills whose pair a channel may still hold (agreed, or proposed and countersignable late): cancelled. */
+  private readonly cancelling = new Set<bigint>();
+  /** `fill:channelId` of the cancels an investor refused: not proposed again (the pair expires at T). */
+  private readonly cancelRefused = new Set<string>();
   private readonly outcomes: Counter<"outcome">;
+  private readonly cancels: Counter<"outcome">;
   private readonly open: Gauge;
 
   private constructor(private readonly options: SettlementOptions) {
@@ -117,6 +128,14 @@ export class Settlements {
     this.outcomes =
       (registry.getSingleMetric("clearline_fill_settlements_total") as Counter<"outcome"> | undefined) ??
       new Counter({ name: "clearline_fill_settlements_total", help: "Fills whose settlement ended, by outcome (settled, failed)", labelNames: ["outcome"], registers: [registry] });
+    this.cancels =
+      (registry.getSingleMetric("clearline_fill_lock_pair_cancels_total") as Counter<"outcome"> | undefined) ??
+      new Counter({
+        name: "clearline_fill_lock_pair_cancels_total",
+        help: "Cancels of a failed fill's lock pair proposed in a channel, by outcome (cancelled, refused)",
+        labelNames: ["outcome"],
+        registers: [registry],
+      });
     this.open =
       (registry.getSingleMetric("clearline_fill_settlements_open") as Gauge | undefined) ??
       new Gauge({ name: "clearline_fill_settlements_open", help: "Fills being settled (secret drawn, not yet settled or failed)", registers: [registry] });
@@ -198,6 +217,13 @@ export class Settlements {
         .finally(() => this.driving.delete(record.fill));
     }
     this.open.set(open);
+    for (const fill of this.cancelling) {
+      if (this.driving.has(fill)) continue;
+      this.driving.add(fill);
+      this.cancelPairs(this.records.get(fill)!)
+        .catch((error: unknown) => this.options.logger.warn({ fill: fill.toString(), err: error }, "cancelling a failed fill's lock pairs failed; retried"))
+        .finally(() => this.driving.delete(fill));
+    }
   }
 
   /** Draws the fill's secret, picks both channels and stores it all before anything is proposed. */
@@ -272,10 +298,11 @@ export class Settlements {
     return locks as unknown as readonly [Lock, Lock];
   }
 
-  /** Holds `record` as the fill's current one, indexed by hashlock and, while locking, by channel. */
+  /** Holds `record` as the fill's current one, indexed by hashlock and, while locking, by channel; a failed one is to be cancelled. */
   private setRecord(record: SettlementRecord): void {
     this.records.set(record.fill, record);
     this.byHashlock.set(record.hashlock, record.fill);
+    if (record.stage === "failed") this.cancelling.add(record.fill);
     for (const channelId of [record.sellerChannel, record.buyerChannel]) {
       if (channelId === null) continue;
       let fills = this.lockingIn.get(channelId);
@@ -369,8 +396,55 @@ export class Settlements {
 
   private async fail(record: SettlementRecord, fill: FillEntry, reason: SettlementFailure): Promise<void> {
     await this.transition(record, { stage: "failed", reason });
-    this.options.logger.warn({ fill: fill.sequence.toString(), reason }, "fill settlement failed: no secret revealed, agreed lock pairs expire back");
+    this.options.logger.warn({ fill: fill.sequence.toString(), reason }, "fill settlement failed: no secret revealed, agreed lock pairs are cancelled");
     this.ended(fill, this.records.get(record.fill)!);
+    await this.cancelPairs(this.records.get(record.fill)!);
+  }
+
+  /**
+   * Proposes the cancel of a failed fill's pair in each of its channels whose latest agreed state
+   * holds it, the investor online and no venue proposal pending there; forgets the fill once no
+   * channel holds the pair nor a venue proposal of it that could still be countersigned. Only a
+   * failed fill's: its secret was never revealed (stage `revealed` is stored before it leaves).
+   */
+  private async cancelPairs(record: SettlementRecord): Promise<void> {
+    const { channels, now, logger } = this.options;
+    if (record.stage !== "failed") throw new Error(`cancel of the lock pairs of fill ${record.fill}, which has not failed`);
+    // From T on the pair expires instead (the engine's lock sweep proposes expireLock).
+    const expired = now() > record.expiry;
+    let held = false;
+    for (const channelId of [record.sellerChannel, record.buyerChannel]) {
+      const channel = channelId === null ? undefined : channels.record(channelId);
+      if (channelId === null || channel?.status !== "open" || expired) continue;
+      if (!this.locked(channelId, record.hashlock)) {
+        // The pair's proposal, unanswered or refused, may still be countersigned late.
+        const pending = channel.pending;
+        held ||= pending?.proposer === VENUE && pending.update.kind === "addLockPair" && pending.signed.state.locks.some((l) => l.hashlock === record.hashlock);
+        continue;
+      }
+      const key = `${record.fill}:${channelId}`;
+      if (this.cancelRefused.has(key)) continue;
+      held = true;
+      // A venue proposal still pending there makes this BUSY: tried again at the next tick.
+      if (!channels.isConnected(channel.params.participants[INVESTOR])) continue;
+      try {
+        await channels.proposeAsVenue(channelId, { kind: "cancelLockPair", hashlock: record.hashlock });
+        this.cancels.inc({ outcome: "cancelled" });
+        logger.info({ fill: record.fill.toString(), channelId }, "failed fill's lock pair cancelled: both legs back, its lock slots free");
+        this.tick();
+      } catch (error) {
+        const code = error instanceof ProtocolError || error instanceof WireError ? error.code : undefined;
+        if (code === undefined) throw error;
+        const refused = channels.record(channelId)?.pending;
+        if (refused?.voided !== true || refused.update.kind !== "cancelLockPair") continue; // unanswered, offline, BUSY: next tick
+        this.cancelRefused.add(key);
+        this.cancels.inc({ outcome: "refused" });
+        logger.warn({ fill: record.fill.toString(), channelId, code }, "the investor refused to cancel a failed fill's lock pair: it expires back after T");
+      }
+    }
+    if (held) return;
+    this.cancelling.delete(record.fill);
+    for (const channelId of [record.sellerChannel, record.buyerChannel]) this.cancelRefused.delete(`${record.fill}:${channelId}`);
   }
 
   private async transition(record: SettlementRecord, change: Pick<SettlementRecord, "stage"> & { reason?: SettlementFailure }): Promise<void> {
