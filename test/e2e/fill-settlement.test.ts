@@ -213,29 +213,23 @@ describe("settlement of fills across two channels (real node process, real chain
     expect((await erc20(venue.stack.addresses.cash).getFunction("balanceOf")(aliceAddress)) - cashBefore).toBe(price(100n));
   });
 
-  it("a buyer that never comes back: the fill fails, nothing is revealed, and the seller's pair expires back to both", async () => {
-    // A short real expiry, waited for (test/sdk/chain-time-fills.test.ts moves the chain instead).
-    const { node, alice, bob } = await startTrading({ lockSeconds: 60, timeoutMs: 3_000 });
+  it("a buyer that never comes back: the fill fails, nothing is revealed, and the venue cancels the seller's pair at once (not at its expiry)", async () => {
+    const { node, alice, bob } = await startTrading({ lockSeconds: 3_600, timeoutMs: 3_000 });
     await bob.trading.placeOrder({ ...market(), side: "buy", quantity: 2n * LOT, price: price(100n), timeInForce: "GTC" });
     await bob.opened.client.disconnect();
+    const before = await balances(alice);
     await alice.trading.placeOrder({ ...market(), side: "sell", quantity: 2n * LOT, price: price(100n), timeInForce: "IOC" });
     await eventually(() => locksOf(alice), (n) => n === 2, 10_000);
     await eventually(() => fillStates(alice), (states) => states.join() === "failed", 20_000);
-    // Released at once, while the pair still holds 2 of Alice's securities: 9 are not there, the other 8 are free to pay away.
-    await expect(alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 9n * SECURITY_UNIT })).rejects.toMatchObject({ code: "INSUFFICIENT_BALANCE" });
-    await alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 8n * SECURITY_UNIT });
-    expect(await locksOf(alice)).toBe(2);
-
-    // After the expiry the venue expires its pair: both of Alice's legs are back where they were.
-    // The pair's expiry is chain time, which runs ahead of the host's clock on a fresh Hardhat chain.
-    const expiry = (await alice.opened.client.channels()).find((c) => c.channelId === alice.channelId)!.latest!.state.locks[0]!.expiry;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(expiry) * 1_000 + 2_000 - Date.now())));
-    await venue.passTime(1n);
-    await eventually(() => locksOf(alice), (n) => n === 0, 30_000);
-    expect(await balances(alice)).toEqual([
-      [8n * SECURITY_UNIT, 2n * SECURITY_UNIT],
+    // Alice's client countersigns the venue's cancel of her pair, an hour before its expiry: both of her legs are back where they were.
+    await eventually(() => locksOf(alice), (n) => n === 0, 10_000);
+    expect(await balances(alice)).toEqual(before);
+    expect(before).toEqual([
+      [0n, 10n * SECURITY_UNIT],
       [price(1_000n), 0n],
     ]);
+    // All of them free again: 9 of her 10 securities pay away.
+    await alice.opened.client.pay(alice.channelId, { assetIndex: SECURITY, amount: 9n * SECURITY_UNIT });
     // Bob, back, got nothing either: no lock was ever proposed to him.
     await bob.opened.client.connect();
     expect(await fillStates(bob)).toEqual(["failed"]);
@@ -246,6 +240,7 @@ describe("settlement of fills across two channels (real node process, real chain
     ]);
     const metrics = await (await fetch(`${node.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/clearline_fill_settlements_total\{outcome="failed"\} 1\n/);
+    expect(metrics).toMatch(/clearline_fill_lock_pair_cancels_total\{outcome="cancelled"\} 1\n/);
   }, 300_000);
 
   it("a fill of an order placed before the investor's client restarted settles on both channels (a new SDK instance on the same store)", async () => {
