@@ -9,19 +9,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { NobleSigner, emptyComplianceFacts, genesisState, nobleVerifier, type SignedState } from "../../client/protocol/index.js";
+import { NobleSigner, genesisState, type SignedState } from "../../client/protocol/index.js";
 import type { UpdateSummary } from "../../client/store/store.js";
 import { PROTOCOL_VERSION, parseClientMessage, type NodeMessage } from "../../client/protocol/wire.js";
 import { ordersDomainOf, signOrder, type Order } from "../../client/protocol/trading/order.js";
 import { signedOrderToJson } from "../../client/protocol/trading/order-json.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
-import { createMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import { InFlightFunds, availableFundsOf } from "../../channel-node/src/trading/reservations.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { CASH, FakeSession, SECURITY, START, keyOf, makeEngine, openFunded, paramsFor, pay, propose, type Harness } from "../node/engine-harness.js";
+import { deskOptions } from "./desk-options.js";
 
 const investor = new NobleSigner(keyOf(2));
 const DOMAIN = ordersDomainOf(31337n, "0x7000000000000000000000000000000000000007");
@@ -51,22 +50,14 @@ describe("a payment in flight and an order's funds (real engine, real desk)", ()
     store = new HeldStore();
     const inFlight = new InFlightFunds();
     harness = makeEngine(store, { reservedOf: (who, token) => desk.reservedOf(who, token), inFlight });
-    desk = await TradingDesk.open({
-      store: log,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: new NobleSigner(keyOf(1)),
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts,
-      now: () => START,
-      clock: () => 0,
-      bounds: DEFAULT_DESK_BOUNDS,
-      cancelOnDisconnect: false,
-      fundsOf: (who, token) => availableFundsOf(harness.engine, inFlight, who, token),
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics: createMetrics(),
-    });
+    desk = await TradingDesk.open(
+      deskOptions(log, {
+        markets: [MARKET],
+        signer: new NobleSigner(keyOf(1)),
+        now: () => START,
+        fundsOf: (who, token) => availableFundsOf(harness.engine, inFlight, who, token),
+      }),
+    );
     session = new FakeSession(1, investor.address);
     harness.engine.onAuthenticated(session);
   });

@@ -6,25 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { ProtocolError, emptyComplianceFacts, nobleVerifier, type Address } from "../../client/protocol/index.js";
+import { ProtocolError, nobleVerifier, type Address } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, parseClientMessage, type NodeMessage } from "../../client/protocol/wire.js";
-import {
-  receiptCoversEntry,
-  signCancel,
-  signOrder,
-  signedCancelToJson,
-  signedOrderToJson,
-  verifyCheckpoint,
-  verifyReceipt,
-  type Order,
-} from "../../client/protocol/trading/index.js";
+import { receiptCoversEntry, signCancel, signOrder, signedCancelToJson, signedOrderToJson, verifyCheckpoint, verifyReceipt, type Order } from "../../client/protocol/trading/index.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
-import { createMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { DOMAIN, MARKET, NOW, alice, bob, order, venue } from "./fixtures.js";
+import { deskOptions } from "./desk-options.js";
 
 type Sent = NodeMessage & { id?: string; code?: string };
 
@@ -49,26 +39,16 @@ describe("TradingDesk", () => {
 
   async function open(matching?: "builtIn" | "external"): Promise<TradingDesk> {
     log = await LevelOrderLog.open(join(dir, "orders"));
-    return TradingDesk.open({
-      store: log,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: venue,
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts, // the fixtures' security is not a tracked restricted token
-      now: () => {
-        if (chainTime === undefined) throw new ProtocolError("COMPLIANCE_UNKNOWN", "the node's view of the chain is stale");
-        return chainTime;
-      },
-      clock: () => 0,
-      bounds: DEFAULT_DESK_BOUNDS,
-      cancelOnDisconnect: true,
-      fundsOf: () => 10n ** 30n,
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics: createMetrics(),
-      matching,
-    });
+    return TradingDesk.open(
+      deskOptions(log, {
+        now: () => {
+          if (chainTime === undefined) throw new ProtocolError("COMPLIANCE_UNKNOWN", "the node's view of the chain is stale");
+          return chainTime;
+        },
+        cancelOnDisconnect: true,
+        matching,
+      }),
+    );
   }
 
   beforeEach(async () => {

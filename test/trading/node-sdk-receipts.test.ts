@@ -6,15 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { emptyComplianceFacts, nobleVerifier } from "../../client/protocol/index.js";
+import { nobleVerifier } from "../../client/protocol/index.js";
 import { parseClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
 import { TradingClient } from "../../client/sdk/trading.js";
-import { createMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
-import { DOMAIN, MARKET, NOW, alice, bob, venue } from "./fixtures.js";
+import { DOMAIN, MARKET, alice, bob, venue } from "./fixtures.js";
+import { deskOptions } from "./desk-options.js";
 
 type Tamper = (answer: NodeMessageParsed) => NodeMessageParsed;
 
@@ -29,22 +28,7 @@ describe("TradingClient against the desk", () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-sdk-receipts-"));
     log = await LevelOrderLog.open(join(dir, "orders"));
     tamper = (answer) => answer;
-    desk = await TradingDesk.open({
-      store: log,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: venue,
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts,
-      now: () => NOW,
-      clock: () => 0,
-      bounds: DEFAULT_DESK_BOUNDS,
-      cancelOnDisconnect: true,
-      fundsOf: () => 10n ** 30n,
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics: createMetrics(),
-    });
+    desk = await TradingDesk.open(deskOptions(log, { cancelOnDisconnect: true }));
   });
   afterEach(async () => {
     await log.close();

@@ -7,8 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { emptyComplianceFacts, nobleVerifier } from "../../client/protocol/index.js";
+import { nobleVerifier } from "../../client/protocol/index.js";
 import { parseClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
 import { signOrder } from "../../client/protocol/trading/order.js";
 import { signedOrderToJson } from "../../client/protocol/trading/order-json.js";
@@ -19,7 +18,8 @@ import { tradingConfigSchema } from "../../channel-node/src/trading/config.js";
 import { withTrading } from "../../channel-node/src/trading/handler.js";
 import { LevelOrderLog, type OrderLogStore } from "../../channel-node/src/trading/log-store.js";
 import type { Session, SessionHandler } from "../../channel-node/src/transport.js";
-import { DOMAIN, MARKET, NOW, alice, order, venue } from "./fixtures.js";
+import { DOMAIN, MARKET, alice, order, venue } from "./fixtures.js";
+import { deskOptions } from "./desk-options.js";
 
 const ORDER_BURST = 3;
 const READ_BURST = 20;
@@ -52,23 +52,13 @@ describe("log reads on their own budget (real desk, real handler, real LevelDB l
       },
       close: () => log.close(),
     };
-    desk = await TradingDesk.open({
-      store: gated,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: venue,
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts,
-      now: () => NOW,
-      clock: () => 0,
-      // No refill at clock 0: each bucket holds its burst.
-      bounds: { maxRestingOrdersPerInvestor: 100, orderRate: { perSecond: 1, burst: ORDER_BURST }, maxOrdersPerBook: 1_000 },
-      cancelOnDisconnect: false,
-      fundsOf: () => 10n ** 30n,
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics,
-    });
+    desk = await TradingDesk.open(
+      deskOptions(gated, {
+        // No refill at clock 0: each bucket holds its burst.
+        bounds: { maxRestingOrdersPerInvestor: 100, orderRate: { perSecond: 1, burst: ORDER_BURST }, maxOrdersPerBook: 1_000 },
+        metrics,
+      }),
+    );
     const engine: SessionHandler = {
       onAuthenticated: () => undefined,
       onClosed: () => undefined,

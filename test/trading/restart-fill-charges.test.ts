@@ -7,18 +7,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { emptyComplianceFacts, isProtocolError, nobleVerifier, type Lock, type NobleSigner } from "../../client/protocol/index.js";
+import { isProtocolError, nobleVerifier, type Lock, type NobleSigner } from "../../client/protocol/index.js";
 import { parseClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
 import { notionalOf, orderHashOf } from "../../client/protocol/trading/order.js";
 import { ChargeBook, approveFillLocks, type FillApprover } from "../../client/sdk/fill-settlement.js";
 import { TradingClient } from "../../client/sdk/trading.js";
 import { LevelStore } from "../../client/store/level-store.js";
-import { createMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { DOMAIN, MARKET, NOW, alice, bob, venue } from "./fixtures.js";
+import { deskOptions } from "./desk-options.js";
 
 const ASSETS = [MARKET.security, MARKET.cash];
 const HASHLOCK = `0x${"5e".repeat(32)}`;
@@ -41,22 +40,7 @@ describe("fills of orders placed before the client restarted (real desk, real Le
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), "clearline-restart-fills-"));
     log = await LevelOrderLog.open(join(dir, "orders"));
-    desk = await TradingDesk.open({
-      store: log,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: venue,
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts,
-      now: () => NOW,
-      clock: () => 0,
-      bounds: DEFAULT_DESK_BOUNDS,
-      cancelOnDisconnect: false,
-      fundsOf: () => 10n ** 30n,
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics: createMetrics(),
-    });
+    desk = await TradingDesk.open(deskOptions(log));
     store = await LevelStore.open(join(dir, "alice"));
   });
   afterEach(async () => {

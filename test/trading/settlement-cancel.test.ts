@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { pino } from "pino";
-import { NobleSigner, checkTransition, emptyComplianceFacts, isProtocolError, nobleVerifier, stateDigest, stateFromJson, type Bytes32, type Channel, type StateJson } from "../../client/protocol/index.js";
+import { NobleSigner, checkTransition, isProtocolError, nobleVerifier, stateDigest, stateFromJson, type Bytes32, type Channel, type StateJson } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
 import { ordersDomainOf, type Market } from "../../client/protocol/trading/index.js";
 import { checkVenueMayPropose } from "../../client/sdk/venue-proposals.js";
@@ -18,10 +17,11 @@ import { TradingClient } from "../../client/sdk/trading.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
 import type { ChannelEngine } from "../../channel-node/src/engine.js";
 import { createMetrics, type NodeMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { CASH, FakeSession, SECURITY, keyOf, makeEngine, openFunded, propose, venueSigner } from "../node/engine-harness.js";
+import { deskOptions } from "./desk-options.js";
 
 const LOT = 1_000n;
 const MARKET: Market = { security: SECURITY, cash: CASH, lotSize: LOT };
@@ -100,23 +100,17 @@ describe("a failed fill's lock pairs are cancelled at once (real engine and desk
     log = await LevelOrderLog.open(join(dir, "orders"));
     const settlementPath = join(dir, "settlements");
     const openDesk = async (metrics: NodeMetrics) => {
-      desk = await TradingDesk.open({
-        store: log!,
-        markets: [MARKET],
-        domain: DOMAIN,
-        signer: venueSigner,
-        verifier: nobleVerifier,
-        facts: emptyComplianceFacts,
-        now: () => now.value,
-        clock: () => Date.now(),
-        bounds: DEFAULT_DESK_BOUNDS,
-        cancelOnDisconnect: false,
-        fundsOf: () => ENOUGH,
-        holdingsOf: () => 0n,
-        logger: pino({ level: "silent" }),
-        metrics,
-        settlement: { channels: engine, bounds: { lockSeconds: 3_600n, timeoutMs: 30_000, intervalMs: 50 }, path: settlementPath },
-      });
+      desk = await TradingDesk.open(
+        deskOptions(log!, {
+          markets: [MARKET],
+          signer: venueSigner,
+          now: () => now.value,
+          clock: () => Date.now(),
+          fundsOf: () => ENOUGH,
+          metrics,
+          settlement: { channels: engine, bounds: { lockSeconds: 3_600n, timeoutMs: 30_000, intervalMs: 50 }, path: settlementPath },
+        }),
+      );
       return desk;
     };
     const metrics = createMetrics();

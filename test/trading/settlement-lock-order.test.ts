@@ -11,19 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { pino } from "pino";
-import { NobleSigner, emptyComplianceFacts, nobleVerifier, stateDigest, stateFromJson, type Channel, type StateJson } from "../../client/protocol/index.js";
+import { NobleSigner, nobleVerifier, stateDigest, stateFromJson, type Channel, type StateJson } from "../../client/protocol/index.js";
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type NodeMessage, type NodeMessageParsed } from "../../client/protocol/wire.js";
 import { ordersDomainOf, type Market } from "../../client/protocol/trading/index.js";
 import { TradingClient } from "../../client/sdk/trading.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
 import type { ChannelEngine } from "../../channel-node/src/engine.js";
-import { createMetrics } from "../../channel-node/src/metrics.js";
-import { DEFAULT_DESK_BOUNDS, TradingDesk } from "../../channel-node/src/trading/desk.js";
+import { TradingDesk } from "../../channel-node/src/trading/desk.js";
 import type { Settlements } from "../../channel-node/src/trading/settlement.js";
 import { LevelOrderLog } from "../../channel-node/src/trading/log-store.js";
 import type { Session } from "../../channel-node/src/transport.js";
 import { CASH, FakeSession, SECURITY, keyOf, makeEngine, openFunded, venueSigner } from "../node/engine-harness.js";
+import { deskOptions } from "./desk-options.js";
 
 const LOT = 1_000n;
 const MARKET: Market = { security: SECURITY, cash: CASH, lotSize: LOT };
@@ -93,23 +92,16 @@ describe("settlement of fills in both directions between two channels (real engi
       investor.channels.set(channel.channelId, channel);
     }
     log = await LevelOrderLog.open(join(dir, "orders"));
-    const opened = await TradingDesk.open({
-      store: log,
-      markets: [MARKET],
-      domain: DOMAIN,
-      signer: venueSigner,
-      verifier: nobleVerifier,
-      facts: emptyComplianceFacts,
-      now: () => now.value,
-      clock: () => Date.now(),
-      bounds: DEFAULT_DESK_BOUNDS,
-      cancelOnDisconnect: false,
-      fundsOf: () => ENOUGH,
-      holdingsOf: () => 0n,
-      logger: pino({ level: "silent" }),
-      metrics: createMetrics(),
-      settlement: { channels: engine, bounds: { lockSeconds: 3_600n, timeoutMs: 10_000, intervalMs }, path: join(dir, "settlements") },
-    });
+    const opened = await TradingDesk.open(
+      deskOptions(log, {
+        markets: [MARKET],
+        signer: venueSigner,
+        now: () => now.value,
+        clock: () => Date.now(),
+        fundsOf: () => ENOUGH,
+        settlement: { channels: engine, bounds: { lockSeconds: 3_600n, timeoutMs: 10_000, intervalMs }, path: join(dir, "settlements") },
+      }),
+    );
     desk = opened;
     const trader = (investor: Countersigner) =>
       new TradingClient(
