@@ -254,7 +254,8 @@ export class Transport {
         try {
           checkLogin(verifier, challenge, message.address, message.signature);
         } catch (error) {
-          const reason = isLoginError(error) ? error.message : "the signature does not prove the claimed address";
+          // The short message: the peer gets the code in its own field (BAD_AUTH), not in the text.
+          const reason = isLoginError(error) ? error.shortMessage : "the signature does not prove the claimed address";
           refuse(new WireError("BAD_AUTH", reason), message.id);
           Transport.closeSoon(socket, POLICY_VIOLATION, "handshake failed");
           return;

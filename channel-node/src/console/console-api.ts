@@ -48,7 +48,7 @@ export function consoleHandler(options: ConsoleApiOptions): ConsoleHandler {
       checkConsoleAccess(req, options.token);
       if (req.method !== "GET") throw new ConsoleRefusal("CONSOLE_METHOD_NOT_ALLOWED", 405, "the console's data is read-only: GET only");
       const view = Object.hasOwn(views, name) ? views[name] : undefined;
-      if (view === undefined) throw new ConsoleRefusal("CONSOLE_NOT_FOUND", 404, `no console data "${name}" (${Object.keys(views).join(", ")})`);
+      if (view === undefined) throw new ConsoleRefusal("CONSOLE_NOT_FOUND", 404, `no console data "${name}" (${Object.keys(views).join(", ")})`, { view: name });
       view()
         .then((body) => sendJson(res, 200, body))
         .catch((error: unknown) => {
@@ -66,7 +66,7 @@ export function consoleHandler(options: ConsoleApiOptions): ConsoleHandler {
       refusals.inc({ code: error.code });
       logger.debug({ code: error.code, remote: req.socket.remoteAddress, host: req.headers.host }, "console request refused");
       const headers: Record<string, string> = error.status === 401 ? { "www-authenticate": "Bearer" } : error.status === 405 ? { allow: "GET" } : {};
-      sendJson(res, error.status, { code: error.code, error: error.message }, headers);
+      sendJson(res, error.status, { code: error.code, error: error.shortMessage }, headers);
     }
   }
 

@@ -1,6 +1,7 @@
 // Why the venue refuses an order, a cancel or a proof request (docs/trading.md, "At the node"): the
 // core's TradingError codes plus the node's own. Each is answered `order_refused` with its code, and
 // a compliance refusal carries the ERC-1404 rule.
+import { CodedError, isCodedError } from "../../../client/protocol/coded-error.js";
 import { ProtocolError } from "../../../client/protocol/errors.js";
 import { isTradingError } from "../../../client/protocol/trading/errors.js";
 
@@ -34,20 +35,26 @@ export interface Restriction {
   readonly message: string;
 }
 
-export class DeskRefusal extends Error {
-  override readonly name = "DeskRefusal";
+/** A refusal of the desk; its message is sent to the investor as is (no code suffix: the code travels in its own field). */
+export class DeskRefusal<C extends DeskRefusalCode = DeskRefusalCode> extends CodedError<C, { readonly restriction?: Restriction }> {
+  override readonly name: string = "DeskRefusal";
   constructor(
-    readonly code: DeskRefusalCode,
+    code: C,
     message: string,
     readonly restriction?: Restriction,
   ) {
-    super(message);
+    super(code, message, restriction === undefined ? {} : { restriction }, { codeSuffix: false });
   }
+}
+
+/** Whether `error` is a DeskRefusal, optionally of a given code. */
+export function isDeskRefusal<C extends DeskRefusalCode>(error: unknown, code?: C): error is DeskRefusal<C> {
+  return isCodedError(error, DeskRefusal, code);
 }
 
 /** The code, message and rule to answer for `error`: a refusal of the desk or of the core; anything else is a bug. */
 export function refusalOf(error: unknown): { code: string; message: string; restriction?: Restriction } {
-  if (error instanceof DeskRefusal) return error.restriction ? { code: error.code, message: error.message, restriction: error.restriction } : { code: error.code, message: error.message };
+  if (isDeskRefusal(error)) return error.restriction ? { code: error.code, message: error.shortMessage, restriction: error.restriction } : { code: error.code, message: error.shortMessage };
   if (isTradingError(error)) return { code: error.code, message: error.shortMessage };
   // The chain's time and compliance facts: COMPLIANCE_UNKNOWN while the node's view of the chain is stale.
   if (error instanceof ProtocolError) return { code: error.code, message: error.message };

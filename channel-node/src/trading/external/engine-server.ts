@@ -238,7 +238,7 @@ export class EngineServer {
       send({ type: "fill_accepted", id, sequence: fill.sequence.toString() });
     } catch (error) {
       const refusal = isEngineRefusal(error)
-        ? { code: error.code, message: error.message, ...(error.restriction === undefined ? {} : { restriction: error.restriction }) }
+        ? { code: error.code, message: error.shortMessage, ...(error.restriction === undefined ? {} : { restriction: error.restriction }) }
         : this.unexpected(error);
       this.fills.inc({ outcome: refusal.code });
       send({ type: "fill_refused", id, ...refusal });

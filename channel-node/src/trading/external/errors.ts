@@ -1,6 +1,7 @@
 // Why the node refuses an external matching engine's fill or message (docs/trading.md, "External
 // matching engine"). Each is answered with its stable code; a compliance refusal names the ERC-1404
 // rule. A refused fill changes nothing.
+import { CodedError, isCodedError } from "../../../../client/protocol/coded-error.js";
 import type { Restriction } from "../errors.js";
 
 export const ENGINE_REFUSAL_CODES = [
@@ -35,17 +36,19 @@ export const ENGINE_REFUSAL_CODES = [
 ] as const;
 export type EngineRefusalCode = (typeof ENGINE_REFUSAL_CODES)[number];
 
-export class EngineRefusal extends Error {
-  override readonly name = "EngineRefusal";
+/** A refusal of an engine's fill or message; its message is sent to the engine as is (no code suffix: the code travels in its own field). */
+export class EngineRefusal<C extends EngineRefusalCode = EngineRefusalCode> extends CodedError<C, { readonly restriction?: Restriction }> {
+  override readonly name: string = "EngineRefusal";
   constructor(
-    readonly code: EngineRefusalCode,
+    code: C,
     message: string,
     readonly restriction?: Restriction,
   ) {
-    super(message);
+    super(code, message, restriction === undefined ? {} : { restriction }, { codeSuffix: false });
   }
 }
 
-export function isEngineRefusal(error: unknown, code?: EngineRefusalCode): error is EngineRefusal {
-  return error instanceof EngineRefusal && (code === undefined || error.code === code);
+/** Whether `error` is an EngineRefusal, optionally of a given code. */
+export function isEngineRefusal<C extends EngineRefusalCode>(error: unknown, code?: C): error is EngineRefusal<C> {
+  return isCodedError(error, EngineRefusal, code);
 }
