@@ -47,7 +47,11 @@ export const WIRE_ERROR_CODES = [
   "IN_FLIGHT_LIMIT",
   /** An update would spend funds the investor's orders reserve (docs/trading.md, "At the node"). */
   "FUNDS_RESERVED",
-  /** The node cannot commit right now (its database is down, or it lost the leader lease): nothing was countersigned; retry, or another node. */
+  /**
+   * The node cannot commit right now (its database is down, or it lost the leader lease): nothing was
+   * countersigned; retry, or another node. As an investor's `rejected`: its client could not judge the
+   * venue's proposal (chain, log proofs or its store failing) after retrying; nothing was countersigned.
+   */
   "UNAVAILABLE",
   "INTERNAL",
 ] as const;

@@ -16,5 +16,9 @@ export type ClientEvent =
   | { readonly type: "invoiceRefused"; readonly code: "TOO_MANY_INVOICES"; readonly from: Address }
   /** A channel whose open failed on chain (or never mined) was removed from the store. */
   | { readonly type: "abandoned"; readonly channelId: Bytes32 }
+  /** A venue proposal could not be judged (a chain read, a log-proof request, the store failed): judged again in `delayMs` (attempt `attempt` failed). */
+  | { readonly type: "venueProposalRetry"; readonly channelId: Bytes32; readonly nonce: bigint; readonly attempt: number; readonly delayMs: number; readonly error: Error }
+  /** A venue proposal still could not be judged after the retries: refused with `code` (the venue voids it). */
+  | { readonly type: "venueProposalRefused"; readonly channelId: Bytes32; readonly nonce: bigint; readonly code: "UNAVAILABLE"; readonly error: Error }
   /** Our resting order `orderSequence` traded (a fill logged by the venue; `fill.state` says whether it is settled). */
   | { readonly type: "orderFilled"; readonly orderSequence: bigint; readonly fill: FillView };
