@@ -3,13 +3,14 @@
  * and leave the original as it was, so updating a mirror of 100,000 holders does not copy 100,000
  * entries (a `new Map(m)` per watcher chunk held the node's event loop for ~10–35 ms per map).
  *
- * A hash array mapped trie (HAMT): 32-way branches indexed by 5 bits of a 32-bit key hash, leaves
+ * A hash array mapped trie (HAMT): 32-way branches indexed by 5 bits of a 30-bit key hash, leaves
  * at the shallowest depth where their hash prefix is unique, keys of one full hash in a collision
  * node. Written here rather than taken from a library because the facts are read through
  * `ReadonlyMap` / `ReadonlySet` everywhere and need exactly their semantics; Immutable.js's `Map`
  * (the one well-kept candidate) stops `forEach` when the callback returns false and was ~6× slower
- * than a `Map` per `get` on address keys (this map: ~3×). Iteration order is the trie's (by hash), not insertion order: readers
- * only look keys up, and the JSON writer sorts. Keys are strings or bigints, compared with `===`.
+ * than a `Map` per `get` on address keys (this map: ~3×). Iteration order is the trie's (by hash),
+ * not insertion order: readers only look keys up, and the JSON writer sorts. Keys are strings or
+ * bigints, compared with `===`.
  */
 
 type Key = string | bigint;
@@ -22,7 +23,7 @@ class Leaf<K, V> {
   ) {}
 }
 
-/** Two or more keys of the same 32-bit hash. */
+/** Two or more keys of the same hash. */
 class Collision<K, V> {
   constructor(
     readonly hash: number,
