@@ -9,10 +9,10 @@
 // propose to Alice, drives the engine directly.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { pino } from "pino";
-import { Transport } from "../../channel-node/src/transport.js";
+import { Transport, type Session } from "../../channel-node/src/transport.js";
 import { MemoryStore } from "../../client/store/memory-store.js";
-import { NobleSigner, channelOf, hashlockOf, nobleVerifier, type Bytes32, type Channel, type SignedState } from "../../client/protocol/index.js";
-import type { ClientMessage } from "../../client/protocol/wire.js";
+import { NobleSigner, channelOf, hashlockOf, nobleVerifier, stateToJson, type Bytes32, type Channel, type SignedState } from "../../client/protocol/index.js";
+import { PROTOCOL_VERSION, type ClientMessage } from "../../client/protocol/wire.js";
 import type { ChannelRecord, UpdateSummary } from "../../client/store/store.js";
 import { ClearlineClient, type ClientEvent } from "../../client/sdk/client.js";
 import { VENUE_PROPOSAL_RETRY } from "../../client/sdk/venue-countersign.js";
@@ -59,6 +59,8 @@ describe("SDK: a venue proposal it cannot judge is retried, then refused UNAVAIL
   const events: ClientEvent[] = [];
   /** Every message Alice sent the node. */
   const answers: ClientMessage[] = [];
+  /** Alice's session at the node. */
+  let aliceSession: Session | undefined;
 
   beforeEach(async () => {
     const nodeStore = new MemoryStore();
@@ -68,7 +70,10 @@ describe("SDK: a venue proposal it cannot judge is retried, then refused UNAVAIL
     transport = new Transport({
       ...LOOPBACK_TRANSPORT,
       handler: {
-        onAuthenticated: (session) => h.engine.onAuthenticated(session),
+        onAuthenticated: (session) => {
+          if (session.address === aliceSigner.address) aliceSession = session;
+          h.engine.onAuthenticated(session);
+        },
         onMessage: (session, message) => {
           answers.push(message);
           return h.engine.onMessage(session, message);
@@ -152,6 +157,19 @@ describe("SDK: a venue proposal it cannot judge is retried, then refused UNAVAIL
     await routeToAlice();
     await vi.waitFor(() => expect(venueNonce()).toBe(2n), { timeout: 5_000, interval: 50 });
     expect(aliceAnswers().map((m) => m.type)).toEqual(["rejected", "accepted"]);
+  });
+
+  it("a newer offer of the proposal supersedes the one being retried: only the newer is answered", async () => {
+    aliceStore.readsFailUntil = Date.now() + 1_500;
+    await routeToAlice();
+    await vi.waitFor(() => expect(events.some((e) => e.type === "venueProposalRetry")).toBe(true));
+    // The venue offers its pending proposal again (as after a resync), under a new request id.
+    const pending = h.engine.record(aliceChannel.channelId)!.pending!;
+    aliceSession!.send({ v: PROTOCOL_VERSION, type: "propose", id: "again", channelId: aliceChannel.channelId, state: stateToJson(pending.signed.state), signature: pending.signed.signatures[0]! });
+    await vi.waitFor(() => expect(aliceAnswers()).toHaveLength(1), { timeout: VENUE_PROPOSAL_RETRY.budgetMs + 2_000, interval: 50 });
+    // Answered in the channel's queue behind the superseded one, which therefore ended unanswered.
+    expect(aliceAnswers()).toEqual([expect.objectContaining({ type: "accepted", id: "again" })]);
+    expect((await alice.channels())[0]!.latest!.state.nonce).toBe(1n);
   });
 
   it("a store that cannot record the agreed state: no countersignature ever leaves, the proposal is refused UNAVAILABLE", async () => {
