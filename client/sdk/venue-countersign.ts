@@ -44,8 +44,8 @@ export const VENUE_PROPOSAL_RETRY = { delaysMs: [200, 400, 800, 1_600], budgetMs
 
 type Propose = Extract<NodeMessageParsed, { type: "propose" }>;
 
-/** The last venue proposal received per channel: an older one still being retried is superseded by it. */
-const lastProposal = new WeakMap<Live, string>();
+/** The last venue proposal received per channel (the message itself: a restarted node reuses request ids): an older one still being retried is superseded by it. */
+const lastProposal = new WeakMap<Live, Propose>();
 
 /** A proposal refused UNAVAILABLE whose void the store could not record then: recorded before the channel's next proposal is judged. */
 const unrecordedVoid = new WeakMap<Live, SignedState>();
@@ -62,14 +62,14 @@ export async function answerVenueProposal(ctx: ClientContext, parts: Countersign
     ctx.connection.send(rejectedMessage(message.id, message.channelId, { code: "UNKNOWN_CHANNEL", message: "the client knows no such channel" }));
     return;
   }
-  lastProposal.set(live, message.id);
+  lastProposal.set(live, message);
   const arrived = Date.now();
   const { onEvent } = ctx.options;
   const nonce = message.state.nonce;
   // Simultaneous proposals: the venue's takes precedence, ours is dropped (the node rejects it with CONFLICT).
   await serializedOrNow(live, nonce, async () => {
     for (let attempt = 1; ; attempt += 1) {
-      if (lastProposal.get(live) !== message.id) return;
+      if (lastProposal.get(live) !== message) return;
       const answer: { sent: boolean } = { sent: false };
       try {
         await judge(ctx, parts, live, message, answer);
