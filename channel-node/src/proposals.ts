@@ -70,6 +70,8 @@ export class RefusedError extends ProtocolError<"INVALID_UPDATE"> {
 
 export class VenueProposals {
   private nextId = 1;
+  /** The id of each channel's last offer: its investor's refusal may arrive after the offer timed out. */
+  private readonly lastOffers = new WeakMap<Live, string>();
 
   constructor(
     private readonly channels: Channels,
@@ -146,6 +148,7 @@ export class VenueProposals {
   private async offer(live: Live, session: Session, pending: PendingProposal): Promise<SignedState> {
     const ours = pending.signed;
     const id = `n${this.nextId++}`;
+    this.lastOffers.set(live, id);
     const answer = new Promise<string>((resolve, reject) => {
       live.outstanding = { id, answered: false, resolve, reject };
     });
@@ -222,7 +225,26 @@ export class VenueProposals {
     if (message.type === "accepted" && live.record.pending?.proposer === VENUE && live.record.pending.signed.state.nonce.toString() === message.nonce) {
       return this.channels.serialized(live, () => this.adoptLate(live, message.nonce, message.signature));
     }
+    if (message.type === "rejected" && this.refusesLastOffer(live, message.id)) {
+      return this.channels.serialized(live, () => this.voidRefusedLate(live, message.id, message.code));
+    }
     throw new WireError("MALFORMED", `no proposal ${message.id} is awaiting an answer in this channel`);
+  }
+
+  /** Whether `id` names the last offer of the venue's pending proposal, which timed out unanswered. */
+  private refusesLastOffer(live: Live, id: string): boolean {
+    return this.lastOffers.get(live) === id && live.outstanding === undefined && this.isPending(live);
+  }
+
+  /**
+   * A refusal of the pending proposal's last offer that came after the offer timed out (the
+   * investor's client could not judge it in time): void, as a refusal in time is (the caller holds the queue).
+   */
+  private async voidRefusedLate(live: Live, id: string, code: string): Promise<void> {
+    const pending = live.record.pending;
+    if (pending === null || !this.refusesLastOffer(live, id)) return;
+    this.options.logger.info({ channelId: live.channel.channelId, code }, "a late refusal of the venue's proposal");
+    await this.voidRefused(live, pending);
   }
 
   /** Adopts the venue's proposal at `nonce`, countersigned late, if it is still the one recorded (the caller holds the queue). */

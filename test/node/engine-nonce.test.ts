@@ -130,6 +130,22 @@ describe("ChannelEngine: one venue-signed state per nonce", () => {
       expect(venueDigestsAtNonce1().size).toBe(1);
     });
 
+    it("a refusal of the last offer that arrives after the offer timed out voids it too; a refusal naming another offer changes nothing", async () => {
+      const first = propose(bobChannel, genesisState(bobChannel).state, lock(hashlockOf(`0x${"01".repeat(32)}`)), bobSigner, "r1", { route: { to: alice.address } });
+      await h.engine.onMessage(bob, first.message);
+      const offered = await proposalTo(alice, 1);
+      await wait(150); // past the response timeout: the proposal stays pending
+      const refusal = (id: string) => ({ v: PROTOCOL_VERSION, type: "rejected", id, channelId: aliceChannel.channelId, code: "UNAVAILABLE", message: "could not judge it" }) as ClientMessage;
+      await expect(h.engine.onMessage(alice, refusal("another"))).rejects.toMatchObject({ code: "MALFORMED" });
+      expect(h.engine.record(aliceChannel.channelId)!.pending?.voided).not.toBe(true);
+      await h.engine.onMessage(alice, refusal(offered.id));
+      await vi.waitFor(() => expect(h.engine.record(aliceChannel.channelId)!.pending?.voided).toBe(true));
+      // The channel continues past the void at once (no wait for venueProposalVoidMs).
+      await h.engine.onMessage(alice, alicePays(2n, "skip"));
+      expect(answerTo("skip")).toMatchObject({ type: "accepted", nonce: "2" });
+      expect(venueDigestsAtNonce1().size).toBe(1);
+    });
+
     it("after a refusal the venue's own next proposal skips the voided nonce, built on the last agreed state", async () => {
       await refuseLockToAlice();
       await secondRoutedLock();
