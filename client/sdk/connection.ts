@@ -17,7 +17,9 @@ export { MAX_SHARD_REDIRECTS } from "./node-urls.js";
 export type ConnectionEvent =
   | { readonly type: "connected" | "disconnected" }
   /** The next reconnect attempt (1, 2, … since the count last started over) opens in `delayMs`; `refusal`: the node refused the last one for load. */
-  | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number; readonly refusal?: string };
+  | { readonly type: "reconnecting"; readonly attempt: number; readonly delayMs: number; readonly refusal?: string }
+  /** Once connected: a message from the node was unreadable or its handling failed (`message`: its type, or "unreadable"); the connection stays up. */
+  | { readonly type: "messageFailed"; readonly message: string; readonly error: Error };
 
 export interface ConnectionOptions {
   /** ws:// URL of the venue's node. */
@@ -31,7 +33,7 @@ export interface ConnectionOptions {
   /** The waits between reconnect attempts (checked: reconnectBackoffOf). Default DEFAULT_RECONNECT_BACKOFF. */
   readonly backoff?: ReconnectBackoff;
   readonly onEvent?: (event: ConnectionEvent) => void;
-  /** Handles every message from the node; a failure fails the connect in progress, if any. */
+  /** Handles every message from the node; a failure fails the connect in progress, if any, else it is told as `messageFailed`. */
   readonly onMessage: (message: NodeMessageParsed) => Promise<void>;
 }
 
@@ -97,10 +99,10 @@ export class Connection {
     }
   }
 
-  /** Completes the connect (or reconnect) in progress. */
+  /** Completes the connect (or reconnect) in progress, unless it already failed (its socket is closing). */
   established(): void {
     const attempt = this.attempt;
-    if (attempt === undefined) return;
+    if (attempt === undefined || attempt.failure !== undefined) return;
     this.attempt = undefined;
     this.urls.resetRedirects();
     this.schedule.established(Date.now());
@@ -117,6 +119,12 @@ export class Connection {
       socket.once("close", () => resolve());
       socket.close();
     });
+  }
+
+  /** A message that could not be read or handled: fails the connect in progress; once connected, it is told to the listener. */
+  private messageFailed(message: string, error: Error): void {
+    if (this.attempt === undefined) this.options.onEvent?.({ type: "messageFailed", message, error });
+    else this.fail(error);
   }
 
   /** Fails the connect in progress with `error` and closes its socket; nothing once connected. */
@@ -176,10 +184,10 @@ export class Connection {
         try {
           message = parseNodeMessage(data.toString());
         } catch (error) {
-          this.fail(new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
+          this.messageFailed("unreadable", new ClientError("NODE_MISBEHAVED", `unreadable message from the node: ${(error as Error).message}`));
           return;
         }
-        this.options.onMessage(message).catch((error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))));
+        this.options.onMessage(message).catch((error: unknown) => this.messageFailed(message.type, error instanceof Error ? error : new Error(String(error))));
       });
       socket.on("close", () => this.closed(socket));
       socket.on("error", () => undefined); // a close event follows and handles it

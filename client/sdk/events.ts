@@ -20,5 +20,7 @@ export type ClientEvent =
   | { readonly type: "venueProposalRetry"; readonly channelId: Bytes32; readonly nonce: bigint; readonly attempt: number; readonly delayMs: number; readonly error: Error }
   /** A venue proposal still could not be judged after the retries: refused with `code` (the venue voids it). */
   | { readonly type: "venueProposalRefused"; readonly channelId: Bytes32; readonly nonce: bigint; readonly code: "UNAVAILABLE"; readonly error: Error }
+  /** Once connected, a message from the node was unreadable or handling it failed (`message`: its type, or "unreadable"); the connection stays up. */
+  | { readonly type: "messageFailed"; readonly message: string; readonly error: Error }
   /** Our resting order `orderSequence` traded (a fill logged by the venue; `fill.state` says whether it is settled). */
   | { readonly type: "orderFilled"; readonly orderSequence: bigint; readonly fill: FillView };
