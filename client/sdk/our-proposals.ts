@@ -20,6 +20,7 @@ import { summarize } from "../store/summary.js";
 import type { ClientContext } from "./client-context.js";
 import { ClientError, rejectionError } from "./errors.js";
 import { serialized } from "./live-channels.js";
+import { recordUnrecordedVoid } from "./venue-countersign.js";
 import { ME, VENUE, voidedNonceOf } from "./venue-proposals.js";
 
 /** What a proposal carries besides its state: a routed payment's receiver, the secrets of the locks it resolves. */
@@ -34,6 +35,7 @@ export async function propose(ctx: ClientContext, channelId: Bytes32, update: Up
   if (live === undefined) throw new ClientError("UNKNOWN_CHANNEL", `no channel ${channelId}`);
   const { store, signer, verifier, onEvent } = ctx.options;
   return serialized(live, async () => {
+    await recordUnrecordedVoid(ctx, live);
     const record = await ctx.recordOf(channelId);
     const latest = record.latest ?? genesisState(live.channel);
     // Over a void the nonce above it. Ours is then not recorded: the void stays, across a restart too.

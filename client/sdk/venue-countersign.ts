@@ -133,8 +133,11 @@ async function judge(ctx: ClientContext, parts: CountersignParts, live: Live, me
   }
 }
 
-/** Records the void of a proposal refused UNAVAILABLE that the store could not record then (recordVoid checks it is still the next nonce). */
-async function recordUnrecordedVoid(ctx: ClientContext, live: Live): Promise<void> {
+/**
+ * Records the void of a proposal refused UNAVAILABLE that the store could not record then (recordVoid
+ * checks it is still the next nonce): before the channel's next state is judged or built, ours too.
+ */
+export async function recordUnrecordedVoid(ctx: ClientContext, live: Live): Promise<void> {
   const proposed = unrecordedVoid.get(live);
   if (proposed === undefined) return;
   const record = await ctx.recordOf(live.channel.channelId);

@@ -159,6 +159,16 @@ describe("SDK: a venue proposal it cannot judge is retried, then refused UNAVAIL
     expect(aliceAnswers().map((m) => m.type)).toEqual(["rejected", "accepted"]);
   });
 
+  it("a void the store could not record when it refused is recorded before its own next proposal too: that skips the voided nonce", async () => {
+    aliceStore.readsFailUntil = Number.MAX_SAFE_INTEGER;
+    await routeToAlice();
+    await vi.waitFor(() => expect(h.engine.record(aliceChannel.channelId)!.pending).toMatchObject({ voided: true }), { timeout: VENUE_PROPOSAL_RETRY.budgetMs + 3_000, interval: 50 });
+    aliceStore.readsFailUntil = 0;
+    const paid = await alice.pay(aliceChannel.channelId, { assetIndex: 1, amount: 1n });
+    expect(paid.state.nonce).toBe(2n);
+    expect(venueNonce()).toBe(2n);
+  });
+
   it("a newer offer of the proposal supersedes the one being retried: only the newer is answered", async () => {
     aliceStore.readsFailUntil = Date.now() + 1_500;
     await routeToAlice();
