@@ -1,10 +1,10 @@
-// A failed fill gives its lock slots back at once (channel-node/src/trading/settlement.ts): the maker
-// refuses its lock pair (proposed once the taker's is agreed), so the fill fails, and the venue
-// cancels the taker's agreed pair (`cancelLockPair`) long before its expiry — the taker's channel
-// holds no lock and exactly the balances it had before the fill. Also after the node restarts with
-// the taker away at the failure, and never on an investor's own proposal. Real engine (MemoryStore),
-// real desk with its LevelDB log and settlement store; each investor judges the venue's proposals
-// with the core and the SDK's rule for what it countersigns unasked (client/sdk/venue-proposals.ts).
+// A failed fill gives its lock slots back at once (channel-node/src/trading/settlement.ts): the taker
+// refuses its lock pair, so the fill fails, and the venue cancels the maker's agreed pair
+// (`cancelLockPair`) long before its expiry — the maker's channel holds no lock and exactly the
+// balances it had before the fill. Also after the node restarts with the maker away at the failure,
+// and never on an investor's own proposal. Real engine (MemoryStore), real desk with its LevelDB log
+// and settlement store; each investor judges the venue's proposals with the core and the SDK's rule
+// for what it countersigns unasked (client/sdk/venue-proposals.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -132,7 +132,7 @@ describe("a failed fill's lock pairs are cancelled at once (real engine and desk
         },
         DOMAIN,
       );
-    /** The maker rests a sell of one lot, the taker buys it: one fill, settled in the taker's channel first. */
+    /** The maker rests a sell of one lot, the taker buys it: one fill, settled in the maker's channel first. */
     const trade = async (): Promise<bigint> => {
       const order = { ...MARKET, quantity: LOT, price: 100n };
       await trader(maker).placeOrder({ ...order, side: "sell", timeInForce: "GTC" });
@@ -140,72 +140,72 @@ describe("a failed fill's lock pairs are cancelled at once (real engine and desk
       expect(fills).toHaveLength(1);
       return BigInt(fills[0]!.sequence);
     };
-    const takerChannel = taker.channel!.channelId;
+    const makerChannel = maker.channel!.channelId;
     const view = (channelId: Bytes32) => ({ locks: engine.latest(channelId)!.state.locks.length, balances: engine.balances(channelId), nets: engine.latest(channelId)!.state.allocations.map((a) => a.net) });
     const cancels = async () => (await metrics.registry.getSingleMetric("clearline_fill_lock_pair_cancels_total")!.get()).values.map((v) => [v.labels.outcome, v.value]);
-    return { engine, store, maker, taker, trade, takerChannel, view, cancels, openDesk, stageOf: (fill: bigint) => desk!.settlements!.stageOf(fill) };
+    return { engine, store, maker, taker, trade, makerChannel, view, cancels, openDesk, stageOf: (fill: bigint) => desk!.settlements!.stageOf(fill) };
   }
 
-  it("the maker refuses its pair: the taker's channel gets its two lock slots back within seconds, balances exactly as before the fill", async () => {
-    const { taker, maker, trade, takerChannel, view, cancels, stageOf } = await market();
-    maker.refuses.add("addLockPair");
-    const before = view(takerChannel);
+  it("the taker refuses its pair: the maker's channel gets its two lock slots back within seconds, balances exactly as before the fill", async () => {
+    const { maker, taker, trade, makerChannel, view, cancels, stageOf } = await market();
+    taker.refuses.add("addLockPair");
+    const before = view(makerChannel);
     const fill = await trade();
-    await vi.waitFor(() => expect(taker.agreed).toContain("addLockPair"), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(maker.agreed).toContain("addLockPair"), { timeout: 5_000, interval: 20 });
     await vi.waitFor(() => expect(stageOf(fill)).toBe("failed"), { timeout: 5_000, interval: 20 });
-    await vi.waitFor(() => expect(view(takerChannel)).toEqual(before), { timeout: 3_000, interval: 20 });
-    expect(taker.agreed).toEqual(["addLockPair", "cancelLockPair"]);
-    expect(view(maker.channel!.channelId).locks).toBe(0);
+    await vi.waitFor(() => expect(view(makerChannel)).toEqual(before), { timeout: 3_000, interval: 20 });
+    expect(maker.agreed).toEqual(["addLockPair", "cancelLockPair"]);
+    expect(view(taker.channel!.channelId).locks).toBe(0);
     expect(await cancels()).toEqual([["cancelled", 1]]);
   });
 
-  it("cancels after a restart a pair the taker, away when the fill failed, still holds", async () => {
-    const { engine, taker, maker, trade, takerChannel, view, cancels, openDesk, stageOf } = await market();
-    maker.refuses.add("addLockPair");
-    taker.leaveAfterPair = true;
-    const before = view(takerChannel);
+  it("cancels after a restart a pair the maker, away when the fill failed, still holds", async () => {
+    const { engine, maker, taker, trade, makerChannel, view, cancels, openDesk, stageOf } = await market();
+    taker.refuses.add("addLockPair");
+    maker.leaveAfterPair = true;
+    const before = view(makerChannel);
     const fill = await trade();
     await vi.waitFor(() => expect(stageOf(fill)).toBe("failed"), { timeout: 5_000, interval: 20 });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(view(takerChannel).locks).toBe(2);
+    expect(view(makerChannel).locks).toBe(2);
     expect(await cancels()).toEqual([]);
     await desk!.close();
     const metrics = createMetrics();
     await openDesk(metrics);
     expect(stageOf(fill)).toBe("failed");
-    engine.onAuthenticated(taker);
-    await vi.waitFor(() => expect(view(takerChannel)).toEqual(before), { timeout: 3_000, interval: 20 });
-    expect(taker.agreed).toEqual(["addLockPair", "cancelLockPair"]);
+    engine.onAuthenticated(maker);
+    await vi.waitFor(() => expect(view(makerChannel)).toEqual(before), { timeout: 3_000, interval: 20 });
+    expect(maker.agreed).toEqual(["addLockPair", "cancelLockPair"]);
     expect((await metrics.registry.getSingleMetric("clearline_fill_lock_pair_cancels_total")!.get()).values.map((v) => [v.labels.outcome, v.value])).toEqual([["cancelled", 1]]);
   });
 
-  it("proposes a cancel the taker refuses once: the pair stays until its expiry", async () => {
-    const { taker, maker, trade, takerChannel, view, cancels, stageOf } = await market();
-    maker.refuses.add("addLockPair");
-    taker.refuses.add("cancelLockPair");
+  it("proposes a cancel the maker refuses once: the pair stays until its expiry", async () => {
+    const { maker, taker, trade, makerChannel, view, cancels, stageOf } = await market();
+    taker.refuses.add("addLockPair");
+    maker.refuses.add("cancelLockPair");
     const fill = await trade();
     await vi.waitFor(() => expect(stageOf(fill)).toBe("failed"), { timeout: 5_000, interval: 20 });
     await vi.waitFor(async () => expect(await cancels()).toEqual([["refused", 1]]), { timeout: 3_000, interval: 20 });
     // Ten ticks later: proposed no more.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(taker.proposals().filter((p) => p.state.locks.length === 0)).toHaveLength(1);
+    expect(maker.proposals().filter((p) => p.state.locks.length === 0)).toHaveLength(1);
     expect(await cancels()).toEqual([["refused", 1]]);
-    expect(view(takerChannel).locks).toBe(2);
+    expect(view(makerChannel).locks).toBe(2);
   });
 
   it("refuses an investor's own cancel of its pair (LOCK_ACTIVE): only the venue cancels, a failed fill's", async () => {
-    const { engine, taker, maker, trade, takerChannel, view, stageOf } = await market();
-    maker.refuses.add("addLockPair");
-    // The maker never answers: the fill stays locking (timeout 30 s) with the taker's pair agreed.
-    maker.send = (message: NodeMessage) => void maker.sent.push(message);
+    const { engine, maker, taker, trade, makerChannel, view, stageOf } = await market();
+    taker.refuses.add("addLockPair");
+    // The taker never answers: the fill stays locking (timeout 30 s) with the maker's pair agreed.
+    taker.send = (message: NodeMessage) => void taker.sent.push(message);
     const fill = await trade();
-    await vi.waitFor(() => expect(view(takerChannel).locks).toBe(2), { timeout: 5_000, interval: 20 });
-    const latest = engine.latest(takerChannel)!.state;
+    await vi.waitFor(() => expect(view(makerChannel).locks).toBe(2), { timeout: 5_000, interval: 20 });
+    const latest = engine.latest(makerChannel)!.state;
     const hashlock = latest.locks[0]!.hashlock;
-    const { message } = propose(taker.channel!, latest, { kind: "cancelLockPair", hashlock }, taker.signer, "c1");
-    await engine.onMessage(taker, message);
-    expect(taker.sent.filter((m) => m.type === "rejected").map((m) => (m as { code: string }).code)).toEqual(["LOCK_ACTIVE"]);
-    expect(view(takerChannel).locks).toBe(2);
+    const { message } = propose(maker.channel!, latest, { kind: "cancelLockPair", hashlock }, maker.signer, "c1");
+    await engine.onMessage(maker, message);
+    expect(maker.sent.filter((m) => m.type === "rejected").map((m) => (m as { code: string }).code)).toEqual(["LOCK_ACTIVE"]);
+    expect(view(makerChannel).locks).toBe(2);
     expect(stageOf(fill)).toBe("locking");
   });
 });

@@ -1,9 +1,9 @@
 // Fills of opposite directions between the same two channels (channel-node/src/trading/settlement.ts):
-// a channel holds at most 4 lock pairs, and a fill holds its taker's pair while it waits for its
-// maker's. Bob takes 4 lots from Alice's resting sells (each fill proposed in his channel first) and
-// Alice sells 4 into Bob's resting buys (each proposed in hers first) while both are slow to answer:
-// added in any order, his channel fills with the pairs of his takes, hers with those of hers, and all
-// 8 fills wait for each other until the timeout. Each channel taking pairs in log order, the next fill in line proposing as soon as a pair
+// a channel holds at most 4 lock pairs, and a fill holds its first pair while it waits for its second.
+// Alice sells 4 lots to Bob (each fill proposed in her channel first) and buys 4 from him (each
+// proposed in his first) while both are slow to answer: added in any order, her channel fills with
+// the pairs of her sells, his with those of his, and all 8 fills wait for each other until the
+// timeout. Each channel taking pairs in log order, the next fill in line proposing as soon as a pair
 // is agreed, settles them all. Real engine (MemoryStore), real
 // desk with its LevelDB log and settlement store; the investors countersign every venue proposal.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -74,8 +74,8 @@ describe("settlement of fills in both directions between two channels (real engi
 
   /**
    * Two funded channels at the engine and the desk settling fills in them, driven every `intervalMs`;
-   * Alice has 4 sells at 100 resting and Bob 4 buys at 90; Bob takes Alice's and Alice Bob's while
-   * neither answers the venue yet: 8 fills, 4 each way, each investor the taker of 4. Returns the fills' stages, and lets both investors answer.
+   * Alice has 4 sells at 100 and 4 buys at 90 resting, and Bob takes them all while neither answers
+   * the venue yet: 8 fills, 4 each way. Returns the fills' stages, and lets both investors answer.
    */
   async function crossedFills(intervalMs: number): Promise<{ stages: () => (string | undefined)[]; answer: () => void; settlements: Settlements }> {
     dir = mkdtempSync(join(tmpdir(), "clearline-settlement-order-"));
@@ -123,10 +123,10 @@ describe("settlement of fills in both directions between two channels (real engi
     const order = { ...MARKET, quantity: LOT };
     for (let i = 0; i < 4; i++) {
       await trader(alice).placeOrder({ ...order, side: "sell", price: 100n, timeInForce: "GTC" });
-      await trader(bob).placeOrder({ ...order, side: "buy", price: 90n, timeInForce: "GTC" });
+      await trader(alice).placeOrder({ ...order, side: "buy", price: 90n, timeInForce: "GTC" });
     }
     const bought = await trader(bob).placeOrder({ ...order, quantity: 4n * LOT, side: "buy", price: 100n, timeInForce: "IOC" });
-    const sold = await trader(alice).placeOrder({ ...order, quantity: 4n * LOT, side: "sell", price: 90n, timeInForce: "IOC" });
+    const sold = await trader(bob).placeOrder({ ...order, quantity: 4n * LOT, side: "sell", price: 90n, timeInForce: "IOC" });
     const fills = [...bought.fills, ...sold.fills].map((fill) => BigInt(fill.sequence));
     expect(fills).toHaveLength(8);
     const settlements = opened.settlements!;
@@ -147,7 +147,7 @@ describe("settlement of fills in both directions between two channels (real engi
   it("settles every fill well within the timeout: each channel takes the lock pairs in log order", async () => {
     const { stages, answer } = await crossedFills(50);
     answer();
-    // In any order, Bob's channel fills with his takes' pairs and Alice's with hers: every fill stays "locking" until the timeout (10 s).
+    // In any order, Alice's channel fills with her sells' pairs and Bob's with his: every fill stays "locking" until the timeout (10 s).
     await vi.waitFor(() => expect(stages()).toEqual(stages().map(() => "settled")), { timeout: 5_000, interval: 50 });
   });
 

@@ -1,37 +1,29 @@
 // Settlement of fills in the channels (docs/protocol.md, "Settlement of a fill"; docs/trading.md,
 // "Settlement"). Per fill the venue draws a secret and stores it before anything else; then it
-// proposes a lock pair under the secret's hashlock in each investor's channel — in the seller's,
-// security seller → venue and cash venue → seller; in the buyer's the mirror, cash buyer → venue and
-// security venue → buyer —, all four locks with one expiry T; each proposal names the fill by its log
-// sequence number (lockingFillOf), which the investor checks. The taker's pair comes first (the
-// taker just sent the order that matched, so it is online); the maker's is proposed only once the
-// taker's is agreed, so a taker that refuses or never answers never touches the maker's channel.
-// Only once both pairs are agreed (and that decision is stored) does the venue use the secret: it
-// resolves each pair off chain (the engine's lock work, which also reveals on chain before T when an
-// investor does not answer). A pair resolves or expires as a whole, so each investor gets both of its
-// legs or neither; if one side never agrees in time the venue gives up (stored first), never
-// reveals, and cancels the agreed pair (below).
+// proposes in the seller's channel one update adding a lock pair under the secret's hashlock —
+// security seller → venue, cash venue → seller — and in the buyer's channel the mirror pair — cash
+// buyer → venue, security venue → buyer —, all four locks with one expiry T; each proposal names the
+// fill by its log sequence number (lockingFillOf), which the investor checks. Only once both pairs are
+// agreed (and that decision is stored) does the venue use the secret: it resolves each pair off chain
+// (the engine's lock work, which also reveals on chain before T when an investor does not answer). A
+// pair resolves or expires as a whole, so each investor gets both of its legs or neither; if one side
+// never agrees in time the venue gives up (stored first), never reveals, and the agreed pair expires
+// back to its senders after T.
 //
 // Progress is derived from the channels' agreed states and the stored stage, so every step can be
-// repeated: a tick re-drives every open settlement, after a restart too (a fill whose taker pair is
-// agreed goes on with the maker's).
+// repeated: a tick re-drives every open settlement, after a restart too.
 //
-// A channel holds at most MAX_LOCKS locks (4 pairs), and a fill holds its taker pair while it waits
-// for its maker pair. Were the pairs added in any order, fills of opposite directions between the
-// same channels could fill both and wait for each other until the timeout (each channel full of
-// pairs whose other leg waits for room in the other). So each channel takes pairs in log order: a
-// fill proposes in a channel only once every earlier fill still locking there holds its pair in it —
-// a fill that has not reached its maker channel yet (its taker pair not agreed) holds up the later
-// fills there too. No deadlock: the earliest fill still locking has no earlier fill in line in
-// either of its channels, and every later fill waits behind it in both, so the only locks there are
-// of fills past locking (resolving, or cancelled or expiring after a failure) and the investors' own,
-// none of which waits for it. It gets its taker pair agreed (or fails: refusal, timeout), then its
-// maker pair the same way; then the next fill is the earliest. The cost: a fill whose taker is slow
-// holds up the later fills in its maker's channel until its timeout, without holding a lock there.
+// A channel holds at most MAX_LOCKS locks (4 pairs), and a fill holds its first pair while it waits
+// for its second. Were the pairs added in any order, fills of opposite directions between the same
+// channels could fill both and wait for each other until the timeout (each channel full of pairs
+// whose other leg waits for room in the other). So each channel takes pairs in log order: a fill
+// proposes in a channel only once every earlier fill still locking there holds its pair in it. The
+// earliest fill still locking is then first in both its channels and waits only for locks that do
+// not wait for it (pairs of fills past locking, an investor's own locks).
 //
-// A failed fill's agreed pair would hold two of its channel's lock slots until T: a maker refusing
-// its pair could fill the taker's channel with them. So once a fill has failed (its secret never
-// revealed, and never to be) the venue cancels its pair in each channel still holding it
+// A failed fill's agreed pair would hold two of its channel's lock slots until T: a taker refusing
+// its pairs could fill its counterparty's channel with them. So once a fill has failed (its secret
+// never revealed, and never to be) the venue cancels its pair in each channel still holding it
 // (`cancelLockPair`: both legs back to their senders), at once and at every tick after until none
 // holds it — a pair countersigned late too, and after a restart.
 import { randomBytes } from "node:crypto";
@@ -349,11 +341,10 @@ export class Settlements {
 
   private async driveLocking(record: SettlementRecord, fill: FillEntry): Promise<void> {
     const { channels, bounds, now, clock } = this.options;
-    // The taker's side first: the maker's channel is touched only once the taker's pair is agreed.
-    const takerSide = this.options.books.orderBySequence(fill.takerSequence)!.signed.order.side;
-    const taker = { side: takerSide, channelId: takerSide === "sell" ? record.sellerChannel! : record.buyerChannel! };
-    const maker = { side: takerSide === "sell" ? ("buy" as const) : ("sell" as const), channelId: takerSide === "sell" ? record.buyerChannel! : record.sellerChannel! };
-    const sides = [taker, maker];
+    const sides = [
+      { side: "sell" as const, channelId: record.sellerChannel! },
+      { side: "buy" as const, channelId: record.buyerChannel! },
+    ];
     const lockedSides = sides.filter(({ channelId }) => this.locked(channelId, record.hashlock));
     if (lockedSides.length === 2) {
       // The reveal must leave time to resolve off chain or reveal on chain before T.
@@ -363,6 +354,7 @@ export class Settlements {
       return this.driveRevealed(this.records.get(record.fill)!, fill);
     }
     if (clock() - record.createdAt >= bounds.timeoutMs || now() >= record.expiry - bounds.lockSeconds / 2n) return this.fail(record, fill, "TIMEOUT");
+    let agreed = false;
     for (const { side, channelId } of sides) {
       if (lockedSides.some((s) => s.side === side)) continue;
       const channel = channels.record(channelId)!;
@@ -372,12 +364,10 @@ export class Settlements {
         if (pending.voided === true) return this.fail(record, fill, "REFUSED");
         continue; // offered, or offered again at the investor's resync
       }
-      if (side === maker.side && !this.locked(taker.channelId, record.hashlock)) continue;
       if (this.waitsInLine(channelId, record.fill) || !channels.isConnected(channel.params.participants[INVESTOR])) continue;
       try {
         await channels.proposeAsVenue(channelId, { kind: "addLockPair", locks: this.pairOf(record, fill, side, channelId) });
-        // The next fill in line in this channel may propose now, not at the next tick.
-        this.tick();
+        agreed = true;
       } catch (error) {
         const code = error instanceof ProtocolError || error instanceof WireError ? error.code : undefined;
         if (code === undefined) throw error;
@@ -386,6 +376,8 @@ export class Settlements {
         return this.fail(record, fill, refused ? "REFUSED" : code === "INSUFFICIENT_BALANCE" ? "VENUE_FUNDS" : "INVALID_LOCKS");
       }
     }
+    // A pair agreed: the next fill in line in that channel may propose now, not at the next tick.
+    if (agreed) this.tick();
     // Both agreed just now: reveal without waiting for the next tick.
     if (sides.every(({ channelId }) => this.locked(channelId, record.hashlock))) await this.driveLocking(this.records.get(record.fill)!, fill);
   }
